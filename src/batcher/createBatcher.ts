@@ -1,0 +1,187 @@
+import { Subject, type Observable } from 'rxjs';
+import { BatcherClosedError, BatchTimeoutError } from '../errors.js';
+import type { Envelope } from '../internal/envelope.js';
+import { PipelineConfig, type BatchDedupOptions } from '../internal/pipelineConfig.js';
+import * as check from '../internal/validate.js';
+import { batchPipeline } from '../operators/batchDedup.js';
+import type { BatchStats } from '../stats/batchStats.js';
+import type { BatchResult } from '../types.js';
+
+export interface ProcessOptions {
+  /** Priority of this request (with `enablePriorities`); overrides `priority(request)`. */
+  priority?: number;
+  /** Reject with `BatchTimeoutError` if no result within this many ms; a request still queued is withdrawn. */
+  timeoutMs?: number;
+  /** Aborting rejects with the signal's reason and withdraws the request if it has not been sent. */
+  signal?: AbortSignal;
+  /** Overrides `scope(request)`: requests of different scopes are never merged. */
+  scope?: string;
+}
+
+export interface Batcher<T, R> {
+  /** Submits one request; resolves with its own result. */
+  process(request: T, options?: ProcessOptions): Promise<R>;
+  /** Submits all requests at once (so they batch together); resolves with their results in order. */
+  processAll(requests: Iterable<T>, options?: ProcessOptions): Promise<R[]>;
+  /** Submits all requests at once and yields each `BatchResult` as it completes. */
+  processStreaming(requests: Iterable<T>, options?: ProcessOptions): AsyncIterable<BatchResult<T, R>>;
+  /** A snapshot now, then one after every batch. */
+  readonly stats$: Observable<BatchStats>;
+  getStats(): BatchStats;
+  /** Changes options live (validated in full first); `scheduler`, `stats` and `enablePriorities` are fixed. */
+  configure(options: Partial<BatchDedupOptions<T, R>>): void;
+  /** Stops accepting requests and resolves once every accepted request has settled. */
+  close(): Promise<void>;
+  readonly closed: boolean;
+}
+
+interface Pending<T, R> extends Envelope<T> {
+  settle(result: BatchResult<Pending<T, R>, R>): void;
+}
+
+/**
+ * A promise front end to the `batchDedup` pipeline, for code that is not reactive end to end (an HTTP handler).
+ *
+ * ```ts
+ * const batcher = createBatcher({ execute: (qs) => llm.completeMany(qs), windowMs: 20 });
+ * app.post('/ask', async (req) => batcher.process(req.body.question, { signal: req.signal }));
+ * ```
+ *
+ * @param options the options of `batchDedup`
+ * @return a running batcher; call `close()` to drain it
+ */
+export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T, R> {
+  const config = new PipelineConfig<T, R>('createBatcher', options);
+  const { scheduler, stats } = config;
+  const input = new Subject<Pending<T, R>>();
+  const unsettled = new Set<Pending<T, R>>();
+  let closed = false;
+  let failure: { error: unknown } | undefined;
+  let drained!: () => void;
+  const whenDrained = new Promise<void>((resolve) => (drained = resolve));
+
+  input.pipe(batchPipeline<T, R, Pending<T, R>>(config)).subscribe({
+    next: (result) => result.request.settle(result),
+    error: (error: unknown) => {
+      // Only a defect inside the pipeline gets here; fail loudly rather than leave callers waiting.
+      failure = { error };
+      closed = true;
+      for (const pending of [...unsettled]) reject(pending, error);
+      drained();
+    },
+    complete: () => drained(),
+  });
+
+  function reject(pending: Pending<T, R>, error: unknown): void {
+    const latencyMs = scheduler.now() - pending.arrivedAt;
+    pending.settle({ request: pending, status: 'rejected', error, batchId: 0, deduplicated: false, latencyMs });
+  }
+
+  function submit(request: T, options: ProcessOptions | undefined, onResult: (result: BatchResult<T, R>) => void): void {
+    if (closed) throw failure ? failure.error : new BatcherClosedError();
+    const { priority, timeoutMs, signal, scope } = checkProcessOptions(options);
+    let timer: { unsubscribe(): void } | undefined;
+    const onAbort = () => reject(pending, signal!.reason);
+    const pending: Pending<T, R> = {
+      request,
+      arrivedAt: scheduler.now(),
+      priority,
+      scope,
+      timeoutMs,
+      signal,
+      settle(result) {
+        if (!unsettled.delete(pending)) return;
+        timer?.unsubscribe();
+        signal?.removeEventListener('abort', onAbort);
+        onResult({ ...result, request });
+      },
+    };
+    unsettled.add(pending);
+    if (signal?.aborted) {
+      reject(pending, signal.reason);
+      return;
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (timeoutMs !== undefined) {
+      timer = scheduler.schedule(
+        () => reject(pending, new BatchTimeoutError(`no result within ${timeoutMs} ms (timeoutMs)`, timeoutMs)),
+        timeoutMs,
+      );
+    }
+    input.next(pending);
+  }
+
+  function process(request: T, options?: ProcessOptions): Promise<R> {
+    return new Promise<R>((resolve, rejectPromise) => {
+      submit(request, options, (result) => {
+        if (result.status === 'fulfilled') resolve(result.value as R);
+        else rejectPromise(result.error);
+      });
+    });
+  }
+
+  return {
+    process,
+    processAll(requests, options) {
+      return Promise.all(Array.from(requests, (request) => process(request, options)));
+    },
+    processStreaming(requests, options) {
+      return {
+        async *[Symbol.asyncIterator]() {
+          const ready: BatchResult<T, R>[] = [];
+          let wake: (() => void) | undefined;
+          let outstanding = 0;
+          for (const request of requests) {
+            outstanding++;
+            submit(request, options, (result) => {
+              ready.push(result);
+              wake?.();
+            });
+          }
+          while (outstanding > 0) {
+            if (ready.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+            wake = undefined;
+            while (ready.length > 0) {
+              outstanding--;
+              yield ready.shift()!;
+            }
+          }
+        },
+      };
+    },
+    stats$: stats.stats$,
+    getStats: () => stats.snapshot(),
+    configure(partial) {
+      if (closed) throw new BatcherClosedError();
+      config.update(partial);
+    },
+    close() {
+      if (!closed) {
+        closed = true;
+        input.complete();
+      }
+      return whenDrained;
+    },
+    get closed() {
+      return closed;
+    },
+  };
+}
+
+function checkProcessOptions(options: ProcessOptions | undefined): ProcessOptions {
+  const where = 'process';
+  if (options === undefined) return {};
+  const o = check.optionsObject(where, options);
+  if (o.priority !== undefined) check.finite(where, 'priority', o.priority);
+  if (o.timeoutMs !== undefined) check.duration(where, 'timeoutMs', o.timeoutMs);
+  if (o.scope !== undefined && typeof o.scope !== 'string') {
+    check.fail(where, `scope must be a string, got ${typeof o.scope}`, TypeError);
+  }
+  if (o.signal !== undefined) {
+    const s = o.signal as Partial<AbortSignal> | null;
+    if (!s || typeof s.aborted !== 'boolean' || typeof s.addEventListener !== 'function') {
+      check.fail(where, 'signal must be an AbortSignal', TypeError);
+    }
+  }
+  return o;
+}

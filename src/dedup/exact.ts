@@ -1,0 +1,66 @@
+import stableStringify from 'fast-json-stable-stringify';
+import type { DedupedBatch } from '../types.js';
+
+/** The default exact key: canonical JSON, so `{ a: 1, b: 2 }` and `{ b: 2, a: 1 }` are equal. */
+export function stableKey(request: unknown): string {
+  // fast-json-stable-stringify returns undefined for undefined and functions; keep those distinct from strings.
+  return stableStringify(request) ?? `\u0000${typeof request}`;
+}
+
+/** Names the user function that threw, keeping the original as `cause`. */
+export function describeThrow(fnName: string, error: unknown): TypeError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new TypeError(`dedupBy: ${fnName}(request) threw: ${message}`, { cause: error });
+}
+
+export interface Grouping<T> {
+  readonly key: (request: T) => unknown;
+  readonly scope: ((request: T) => string | undefined) | undefined;
+}
+
+/**
+ * Exact dedup: items with equal scope and equal key share one leader, the first of them to arrive.
+ * An item whose key or scope throws is not lost: it is reported in `failures` with `leaderOf[i] === -1`.
+ */
+export function dedupExact<T>(items: readonly T[], { key, scope }: Grouping<T>): DedupedBatch<T> {
+  const unique: T[] = [];
+  const leaderOf: number[] = new Array<number>(items.length);
+  let failures: Map<number, unknown> | undefined;
+  // One map per scope: keys of different scopes can never collide, whatever characters they contain.
+  const byScope = new Map<string | undefined, Map<unknown, number>>();
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    let itemScope: string | undefined;
+    let itemKey: unknown;
+    try {
+      itemScope = scope?.(item);
+    } catch (error) {
+      (failures ??= new Map()).set(i, describeThrow('scope', error));
+      leaderOf[i] = -1;
+      continue;
+    }
+    try {
+      itemKey = key(item);
+    } catch (error) {
+      (failures ??= new Map()).set(i, describeThrow('key', error));
+      leaderOf[i] = -1;
+      continue;
+    }
+    let leaders = byScope.get(itemScope);
+    if (!leaders) byScope.set(itemScope, (leaders = new Map()));
+    const leader = leaders.get(itemKey);
+    if (leader === undefined) {
+      leaders.set(itemKey, unique.length);
+      leaderOf[i] = unique.length;
+      unique.push(item);
+    } else {
+      leaderOf[i] = leader;
+    }
+  }
+  return failures ? { items, unique, leaderOf, failures } : { items, unique, leaderOf };
+}
+
+/** No dedup: every item is its own leader. */
+export function dedupNone<T>(items: readonly T[]): DedupedBatch<T> {
+  return { items, unique: items.slice(), leaderOf: items.map((_, i) => i) };
+}

@@ -1,0 +1,75 @@
+import type { DedupedBatch } from '../types.js';
+import { describeThrow, type Grouping } from './exact.js';
+
+
+/**
+ * Greedy leader assignment over a pairwise similarity, in arrival order: each item joins the most similar
+ * existing leader of its group whose score is at least `threshold` (the earliest leader on a tie), or becomes
+ * a leader itself. Items are only compared within the same group (`groupOf`: scope plus whatever else must be
+ * equal). `similarity(i, j)` compares items by index.
+ *
+ * Returns the batch, or throws `SimilarityError` when the similarity returned something that is not a score.
+ */
+export function greedyLeaders<T>(
+  items: readonly T[],
+  groupOf: (item: T, index: number) => unknown,
+  similarity: (i: number, j: number) => number,
+  threshold: number,
+  allowMerge?: (i: number, j: number) => boolean,
+): DedupedBatch<T> {
+  const unique: T[] = [];
+  const leaderOf: number[] = new Array<number>(items.length);
+  let failures: Map<number, unknown> | undefined;
+  const leadersByGroup = new Map<unknown, number[]>();
+  for (let i = 0; i < items.length; i++) {
+    let group: unknown;
+    try {
+      group = groupOf(items[i]!, i);
+    } catch (error) {
+      // groupOf names the user function that threw (see describeThrow).
+      (failures ??= new Map()).set(i, error);
+      leaderOf[i] = -1;
+      continue;
+    }
+    let leaders = leadersByGroup.get(group);
+    if (!leaders) leadersByGroup.set(group, (leaders = []));
+    let best = -1;
+    let bestScore = -Infinity;
+    for (const leader of leaders) {
+      const score = similarity(leader, i);
+      if (!(score >= 0 && score <= 1)) throw new SimilarityError(score);
+      if (score >= threshold && score > bestScore && (!allowMerge || allowMerge(leader, i))) {
+        best = leader;
+        bestScore = score;
+      }
+    }
+    if (best === -1) {
+      leaders.push(i);
+      leaderOf[i] = unique.length;
+      unique.push(items[i]!);
+    } else {
+      leaderOf[i] = leaderOf[best]!;
+    }
+  }
+  return failures ? { items, unique, leaderOf, failures } : { items, unique, leaderOf };
+}
+
+/** A similarity returned a value outside [0, 1] (or NaN); the batch falls back to exact dedup. */
+export class SimilarityError extends Error {
+  override readonly name = 'SimilarityError';
+  constructor(score: unknown) {
+    super(`similarity must be a number in [0, 1], got ${String(score)}`);
+  }
+}
+
+/** A grouping function of scope alone, naming `scope` when it throws. */
+export function scopeGroup<T>({ scope }: Pick<Grouping<T>, 'scope'>): (item: T) => unknown {
+  if (!scope) return () => undefined;
+  return (item) => {
+    try {
+      return scope(item);
+    } catch (error) {
+      throw describeThrow('scope', error);
+    }
+  };
+}

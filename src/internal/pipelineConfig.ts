@@ -1,0 +1,181 @@
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { createDeduper, resolveDedupOptions, type Deduper, type DedupOptions } from '../dedup/options.js';
+import { resolveFanOutOptions, type FanOutConfig, type FanOutOptions } from '../operators/fanOut.js';
+import { BatchStatsRecorder } from '../stats/batchStats.js';
+import type { ExecuteFn } from '../types.js';
+import type { Envelope } from './envelope.js';
+import * as check from './validate.js';
+import { resolveWindowSettings, type WindowOptions, type WindowSettings } from './windowSettings.js';
+
+/** Options of `batchDedup` and `createBatcher`; the names follow the original Python runtime, in camelCase. */
+export interface BatchDedupOptions<T, R>
+  extends WindowOptions,
+    DedupOptions<T>,
+    Omit<FanOutOptions<T, R>, 'feedback' | 'stats' | 'enqueuedAt' | 'scheduler'> {
+  /** Order waiting requests by `priority` (higher first, FIFO within a priority, with aging). Default false. */
+  enablePriorities?: boolean;
+  /** A request's priority when `enablePriorities` is on. Default 0 for every request. */
+  priority?: (request: T) => number;
+  /** Priority a waiting request gains per second of waiting, so nothing starves. Default 1. */
+  priorityAgingPerSecond?: number;
+  /** Requests allowed to wait for a batch; past it a request is refused with `QueueFullError`. Default Infinity. */
+  maxQueueSize?: number;
+  /** A request still waiting for a batch this long after arrival is rejected with `BatchTimeoutError`. */
+  requestTimeoutMs?: number;
+  /** What one backend item costs, for `costSavedUsd`. Default 0. */
+  costPerRequestUsd?: number;
+  /** Move the window within [minWindowMs, maxWindowMs] to hold `targetLatencyMs`. Default false. */
+  adaptive?: boolean;
+  /** The latency the adaptive window aims for, enqueue to result, in ms. */
+  targetLatencyMs?: number;
+  /** Lower bound of the adaptive window, in ms. */
+  minWindowMs?: number;
+  /** Upper bound of the adaptive window, in ms. */
+  maxWindowMs?: number;
+  /** Where counters go. Default: a recorder of the pipeline's own. */
+  stats?: BatchStatsRecorder;
+  scheduler?: SchedulerLike;
+}
+
+/** Options that shape the pipeline's structure and cannot change while it runs. */
+const FIXED = ['scheduler', 'stats', 'enablePriorities', 'priorityAgingPerSecond', 'adaptive'] as const;
+
+interface Resolved<T, R> {
+  readonly window: WindowSettings;
+  readonly deduper: Deduper<Envelope<T>>;
+  readonly fanOut: FanOutConfig<Envelope<T>, R>;
+  readonly maxQueueSize: number;
+  readonly requestTimeoutMs: number | undefined;
+  readonly priority: ((request: T) => number) | undefined;
+  readonly agingPerMs: number;
+  readonly costPerRequestUsd: number | undefined;
+}
+
+/**
+ * The validated, live configuration of one `batchDedup` pipeline. `update()` validates a change in full before
+ * applying any of it, then tells the running stages to re-read.
+ */
+export class PipelineConfig<T, R> {
+  readonly scheduler: SchedulerLike;
+  readonly stats: BatchStatsRecorder;
+  readonly prioritized: boolean;
+  private raw: BatchDedupOptions<T, R>;
+  private resolved: Resolved<T, R>;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    private readonly where: string,
+    options: BatchDedupOptions<T, R>,
+  ) {
+    const raw = check.optionsObject(where, options);
+    check.scheduler(where, raw.scheduler);
+    if (raw.stats !== undefined && !(raw.stats instanceof BatchStatsRecorder)) {
+      check.fail(where, 'stats must be a recorder made by createBatchStats()', TypeError);
+    }
+    this.scheduler = raw.scheduler ?? asyncScheduler;
+    this.prioritized = check.boolean(where, 'enablePriorities', raw.enablePriorities ?? false);
+    this.stats = raw.stats ?? new BatchStatsRecorder({ scheduler: this.scheduler });
+    this.raw = raw;
+    this.resolved = this.resolve(raw);
+    this.applyCost();
+  }
+
+  private applyCost(): void {
+    if (this.resolved.costPerRequestUsd !== undefined) this.stats.costPerRequestUsd = this.resolved.costPerRequestUsd;
+  }
+
+  get window(): WindowSettings {
+    return this.resolved.window;
+  }
+  get deduper(): Deduper<Envelope<T>> {
+    return this.resolved.deduper;
+  }
+  get fanOut(): FanOutConfig<Envelope<T>, R> {
+    return this.resolved.fanOut;
+  }
+  get maxQueueSize(): number {
+    return this.resolved.maxQueueSize;
+  }
+  get requestTimeoutMs(): number | undefined {
+    return this.resolved.requestTimeoutMs;
+  }
+  get agingPerMs(): number {
+    return this.resolved.agingPerMs;
+  }
+
+  priorityOf(envelope: Envelope<T>): number {
+    if (!this.prioritized) return 0;
+    const p = envelope.priority ?? this.resolved.priority?.(envelope.request) ?? 0;
+    if (typeof p !== 'number' || Number.isNaN(p)) {
+      throw new TypeError(`${this.where}: priority must be a number, got ${String(p)}`);
+    }
+    return p;
+  }
+
+  /** Applies a partial change; throws (changing nothing) when any of it is invalid. */
+  update(partial: Partial<BatchDedupOptions<T, R>>): void {
+    const changes = check.optionsObject(`${this.where}.configure`, partial);
+    for (const name of FIXED) {
+      if (name in changes && changes[name] !== this.raw[name]) {
+        check.fail(`${this.where}.configure`, `${name} cannot be changed after creation`, TypeError);
+      }
+    }
+    const raw = { ...this.raw, ...changes };
+    this.resolved = this.resolve(raw);
+    this.raw = raw;
+    this.applyCost();
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private resolve(raw: BatchDedupOptions<T, R>): Resolved<T, R> {
+    const where = this.where;
+    const window = resolveWindowSettings(where, raw);
+    const dedup = resolveDedupOptions<T>(where, raw);
+    const execute = check.requiredFunction<ExecuteFn<T, R>>(where, 'execute', raw.execute);
+    const fanOut = resolveFanOutOptions<Envelope<T>, R>(where, {
+      ...raw,
+      execute: (envelopes, context) => execute(envelopes.map((e) => e.request), context),
+      scheduler: this.scheduler,
+      stats: this.stats,
+      enqueuedAt: (envelope) => envelope.arrivedAt,
+    });
+    const { key, scope } = dedup.grouping;
+    const userFunction = dedup.dedupFunction;
+    const deduper = createDeduper<Envelope<T>>(
+      {
+        ...dedup,
+        grouping: {
+          key: (e) => key(e.request),
+          scope: scope ? (e) => e.scope ?? scope(e.request) : (e) => e.scope,
+        },
+        dedupFunction: userFunction && ((a, b) => userFunction(a.request, b.request)),
+      },
+      { onFallback: () => this.stats.recordEmbedFallback() },
+    );
+    const maxQueueSize = check.count(where, 'maxQueueSize', raw.maxQueueSize ?? Infinity, 1, true);
+    const requestTimeoutMs =
+      raw.requestTimeoutMs === undefined ? undefined : check.duration(where, 'requestTimeoutMs', raw.requestTimeoutMs, 1);
+    const priority = check.optionalFunction<(request: T) => number>(where, 'priority', raw.priority);
+    const agingPerSecond = check.nonNegative(where, 'priorityAgingPerSecond', raw.priorityAgingPerSecond ?? 1);
+    const costPerRequestUsd =
+      raw.costPerRequestUsd === undefined ? undefined : check.nonNegative(where, 'costPerRequestUsd', raw.costPerRequestUsd);
+    if (raw.adaptive !== undefined && check.boolean(where, 'adaptive', raw.adaptive)) {
+      check.fail(where, 'adaptive is not available in this version', TypeError);
+    }
+    return {
+      window,
+      deduper,
+      fanOut,
+      maxQueueSize,
+      requestTimeoutMs,
+      priority,
+      agingPerMs: agingPerSecond / 1000,
+      costPerRequestUsd,
+    };
+  }
+}

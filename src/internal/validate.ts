@@ -1,0 +1,95 @@
+/**
+ * Option checks shared by every operator. They run when the operator is created, so a bad option fails at the
+ * line that wrote it, with the operator and the option named in the message.
+ */
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return 'an array';
+  return String(value);
+}
+
+export function fail(where: string, message: string, Kind: typeof RangeError | typeof TypeError): never {
+  throw new Kind(`${where}: ${message}`);
+}
+
+function expectNumber(where: string, name: string, value: unknown): number {
+  if (typeof value !== 'number') fail(where, `${name} must be a number, got ${describe(value)}`, TypeError);
+  if (!Number.isFinite(value)) fail(where, `${name} must be finite, got ${describe(value)}`, RangeError);
+  return value;
+}
+
+/** A duration in milliseconds: finite and at least `min` (0 unless said). */
+export function duration(where: string, name: string, value: unknown, min = 0): number {
+  const ms = expectNumber(where, name, value);
+  if (ms < min) fail(where, `${name} must be >= ${min} ms, got ${describe(value)}`, RangeError);
+  return ms;
+}
+
+/** A finite number >= 0 (a cost, a rate). */
+export function nonNegative(where: string, name: string, value: unknown): number {
+  const x = expectNumber(where, name, value);
+  if (x < 0) fail(where, `${name} must be >= 0, got ${describe(value)}`, RangeError);
+  return x;
+}
+
+/** An integer count of at least `min`. `Infinity` is accepted only when `allowInfinity` says so. */
+export function count(where: string, name: string, value: unknown, min: number, allowInfinity = false): number {
+  if (allowInfinity && value === Infinity) return Infinity;
+  const n = expectNumber(where, name, value);
+  if (!Number.isInteger(n)) fail(where, `${name} must be an integer, got ${describe(value)}`, RangeError);
+  if (n < min) fail(where, `${name} must be >= ${min}, got ${describe(value)}`, RangeError);
+  return n;
+}
+
+/** A number in [0, 1]. */
+export function unitInterval(where: string, name: string, value: unknown): number {
+  const x = expectNumber(where, name, value);
+  if (x < 0 || x > 1) fail(where, `${name} must be within [0, 1], got ${describe(value)}`, RangeError);
+  return x;
+}
+
+/** A finite number, any sign. */
+export function finite(where: string, name: string, value: unknown): number {
+  return expectNumber(where, name, value);
+}
+
+export function optionalFunction<F>(where: string, name: string, value: unknown): F | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') fail(where, `${name} must be a function, got ${describe(value)}`, TypeError);
+  return value as F;
+}
+
+export function requiredFunction<F>(where: string, name: string, value: unknown): F {
+  if (value === undefined) fail(where, `${name} is required`, TypeError);
+  return optionalFunction<F>(where, name, value) as F;
+}
+
+export function oneOf<V extends string>(where: string, name: string, value: unknown, allowed: readonly V[]): V {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    fail(where, `${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}`, TypeError);
+  }
+  return value as V;
+}
+
+export function boolean(where: string, name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') fail(where, `${name} must be true or false, got ${describe(value)}`, TypeError);
+  return value;
+}
+
+export function optionsObject<O extends object>(where: string, value: O | undefined): O {
+  if (value === undefined) return {} as O;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    fail(where, `options must be an object, got ${describe(value)}`, TypeError);
+  }
+  return value;
+}
+
+export function scheduler(where: string, value: unknown): void {
+  if (value === undefined) return;
+  const s = value as { now?: unknown; schedule?: unknown } | null;
+  if (!s || typeof s.now !== 'function' || typeof s.schedule !== 'function') {
+    fail(where, 'scheduler must be an RxJS SchedulerLike (with now() and schedule())', TypeError);
+  }
+}

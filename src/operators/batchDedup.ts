@@ -1,0 +1,116 @@
+import { map, Observable, type OperatorFunction } from 'rxjs';
+import { QueueFullError } from '../errors.js';
+import { collect } from '../internal/collect.js';
+import type { Envelope } from '../internal/envelope.js';
+import { createBatchFeedback } from '../internal/feedback.js';
+import { PipelineConfig, type BatchDedupOptions } from '../internal/pipelineConfig.js';
+import type { FanOutConfig } from './fanOut.js';
+import { fanOutWith } from './fanOut.js';
+import { dedupWith } from './dedupBy.js';
+import type { BatchResult } from '../types.js';
+
+export type { BatchDedupOptions };
+
+/**
+ * Batches, deduplicates and executes requests, and answers each one: collect, dedup, execute, fan out.
+ *
+ * <span class="informal">`requests$.pipe(batchDedup({ execute }))`: N requests in, fewer backend items out,
+ * exactly one `BatchResult` back per request.</span>
+ *
+ * ```
+ * windowMs: 10; execute takes 5 frames
+ * source: a--b--a---------|
+ * result: ---------------(xyz)|     x, z = results of a (z deduplicated), y = result of b
+ * ```
+ *
+ * The composite of `bufferWindow` (or `adaptiveBuffer`), `dedupBy` and `fanOut`, wired to one another:
+ * a batch is formed only when one of `concurrency` execution slots is free, so under load batches grow instead of
+ * queueing; with `enablePriorities` the most urgent waiting requests go first. Every request that enters produces
+ * exactly one `BatchResult`: fulfilled, or rejected with the execution's error, `BatchTimeoutError`,
+ * `BatchResultMismatchError` or `QueueFullError`. A source error is forwarded only after every request already
+ * received has its result. Unsubscribing cancels every timer and aborts executions in flight.
+ *
+ * Requests of different `scope`s are never merged.
+ *
+ * ## Example
+ * ```ts
+ * requests$.pipe(
+ *   batchDedup({ execute: (batch) => llm.completeMany(batch), windowMs: 50, maxSize: 32 }),
+ * ).subscribe(({ request, value, error }) => reply(request, value ?? error));
+ * ```
+ *
+ * @param options see `BatchDedupOptions`; `execute` is required.
+ * @return A function that returns an Observable of `BatchResult`s, exactly one per source request.
+ */
+export function batchDedup<T, R>(options: BatchDedupOptions<T, R>): OperatorFunction<T, BatchResult<T, R>> {
+  const config = new PipelineConfig<T, R>('batchDedup', options);
+  return (source) =>
+    source.pipe(
+      map((request): Envelope<T> => ({ request, arrivedAt: config.scheduler.now() })),
+      batchPipeline(config),
+      map((result) => ({ ...result, request: result.request.request })),
+    );
+}
+
+/** @internal The pipeline over envelopes, shared by `batchDedup` and `createBatcher`. */
+export function batchPipeline<T, R, E extends Envelope<T> = Envelope<T>>(
+  config: PipelineConfig<T, R>,
+): OperatorFunction<E, BatchResult<E, R>> {
+  return (source) =>
+    new Observable<BatchResult<E, R>>((subscriber) => {
+      const { scheduler, stats } = config;
+      const feedback = createBatchFeedback(config.fanOut.concurrency);
+      let fanOutConfig: FanOutConfig<E, R> = { ...(config.fanOut as FanOutConfig<E, R>), feedback };
+      const stopWatching = config.onChange(() => {
+        feedback.concurrency = config.fanOut.concurrency;
+        fanOutConfig = { ...(config.fanOut as FanOutConfig<E, R>), feedback };
+      });
+
+      const refuse = (envelope: E, error: unknown) => {
+        const latencyMs = scheduler.now() - envelope.arrivedAt;
+        stats.recordResult(latencyMs, error, true);
+        stats.changed();
+        subscriber.next({ request: envelope, status: 'rejected', error, batchId: 0, deduplicated: false, latencyMs });
+      };
+
+      const subscription = source
+        .pipe(
+          collect<E>({
+            scheduler,
+            settings: () => config.window,
+            prioritized: config.prioritized,
+            agingPerMs: config.agingPerMs,
+            feedback,
+            stats,
+            admit: (envelope, waiting) => {
+              if (envelope.signal?.aborted) return { refuse: envelope.signal.reason };
+              if (waiting >= config.maxQueueSize) return { refuse: new QueueFullError(config.maxQueueSize) };
+              let priority: number;
+              try {
+                priority = config.priorityOf(envelope);
+              } catch (error) {
+                return { refuse: error };
+              }
+              const timeoutMs = envelope.timeoutMs ?? config.requestTimeoutMs;
+              if (timeoutMs === undefined && !envelope.signal) return priority === 0 ? undefined : { priority };
+              return {
+                priority,
+                timeoutMs,
+                deadline: timeoutMs === undefined ? undefined : envelope.arrivedAt + timeoutMs,
+                signal: envelope.signal,
+              };
+            },
+            onDrop: refuse,
+            onSettingsChange: (refresh) => config.onChange(refresh),
+          }),
+          dedupWith<E>(() => config.deduper as never, stats),
+          fanOutWith<E, R>(() => fanOutConfig),
+        )
+        .subscribe(subscriber);
+
+      return () => {
+        subscription.unsubscribe();
+        stopWatching();
+      };
+    });
+}

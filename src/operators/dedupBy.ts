@@ -1,0 +1,92 @@
+import { Observable, type OperatorFunction } from 'rxjs';
+import { createDeduper, resolveDedupOptions, type Deduper, type DedupOptions } from '../dedup/options.js';
+import * as check from '../internal/validate.js';
+import type { BatchStatsRecorder } from '../stats/batchStats.js';
+import type { DedupedBatch } from '../types.js';
+
+export interface DedupByOptions<T> extends DedupOptions<T> {
+  /** Counts deduplicated requests and fallbacks. */
+  stats?: BatchStatsRecorder;
+}
+
+/**
+ * Maps each batch to its unique items and, for every item, the unique item that stands for it.
+ *
+ * <span class="informal">N requests in, fewer than N to execute: `unique[leaderOf[i]]` answers `items[i]`.</span>
+ *
+ * ```
+ * source: --[a, b, a']--|        (a' equal to a)
+ * result: --{ unique: [a, b], leaderOf: [0, 1, 0] }--|
+ * ```
+ *
+ * Exact dedup (the default) compares a stable key of each request; a `dedupFunction` compares pairs, greedily,
+ * in arrival order, each item joining the most similar earlier leader at or above `dedupThreshold`. Requests of
+ * different `scope`s are never merged. One output per input batch, always: an item whose `key` throws is carried
+ * in `failures` instead of being dropped. Completion and errors wait for batches still being deduplicated.
+ *
+ * ## Example
+ * ```ts
+ * batches$.pipe(dedupBy({ key: (r) => r.query.trim().toLowerCase(), scope: (r) => r.tenantId }));
+ * ```
+ *
+ * @param options `dedupStrategy`, `dedupThreshold`, `dedupFunction`, `key`, `scope`, `enableDedup`, `stats`.
+ * @return A function that returns an Observable of `DedupedBatch`es, one per source batch.
+ */
+export function dedupBy<T>(options: DedupByOptions<T> = {}): OperatorFunction<readonly T[], DedupedBatch<T>> {
+  const where = 'dedupBy';
+  const raw = check.optionsObject(where, options);
+  const resolved = resolveDedupOptions(where, raw);
+  const { stats } = raw;
+  const dedup = createDeduper(resolved, { onFallback: () => stats?.recordEmbedFallback() });
+  return dedupWith(() => dedup, stats);
+}
+
+/** @internal `dedupBy` over a deduper read at every batch, so `configure()` can replace it. */
+export function dedupWith<T>(
+  current: () => Deduper<T>,
+  stats: BatchStatsRecorder | undefined,
+): OperatorFunction<readonly T[], DedupedBatch<T>> {
+  return (source) =>
+    new Observable<DedupedBatch<T>>((subscriber) => {
+      let pending = 0;
+      let ending: { error: unknown } | 'complete' | undefined;
+      const emit = (batch: DedupedBatch<T>) => {
+        stats?.recordDedup(batch.items.length - (batch.failures?.size ?? 0), batch.unique.length);
+        subscriber.next(batch);
+      };
+      const finishIfIdle = () => {
+        if (pending > 0 || !ending) return;
+        if (ending === 'complete') subscriber.complete();
+        else subscriber.error(ending.error);
+      };
+      const subscription = source.subscribe({
+        next: (items) => {
+          if (items.length === 0) return;
+          const out = current()(items);
+          if (!(out instanceof Promise)) {
+            emit(out);
+            return;
+          }
+          pending++;
+          out.then(
+            (batch) => {
+              pending--;
+              if (!subscriber.closed) emit(batch);
+              finishIfIdle();
+            },
+            // The deduper falls back instead of rejecting; reaching here is a bug, so surface it.
+            (error: unknown) => subscriber.error(error),
+          );
+        },
+        error: (error: unknown) => {
+          ending = { error };
+          finishIfIdle();
+        },
+        complete: () => {
+          ending = 'complete';
+          finishIfIdle();
+        },
+      });
+      return () => subscription.unsubscribe();
+    });
+}

@@ -1,0 +1,207 @@
+import { asyncScheduler, Observable, Subject, type SchedulerLike } from 'rxjs';
+import { BatchTimeoutError } from '../errors.js';
+import * as check from '../internal/validate.js';
+import { SampleWindow } from './percentiles.js';
+
+export interface LatencyPercentiles {
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+}
+
+/** A snapshot of a pipeline's counters. */
+export interface BatchStats {
+  /** Requests accepted (including ones later refused by a full queue or a deadline). */
+  readonly totalRequests: number;
+  /** Batches handed to `execute`. */
+  readonly totalBatches: number;
+  /** Requests per executed batch, before dedup. */
+  readonly avgBatchSize: number;
+  /** Share of deduplicated requests among those that went through dedup, in [0, 1]. */
+  readonly dedupRate: number;
+  /** Results per second, from the first request to the latest result (scheduler time). */
+  readonly requestsPerSecond: number;
+  /** `deduplicated * costPerRequestUsd`. */
+  readonly costSavedUsd: number;
+  /** Requests that shared another request's execution. */
+  readonly deduplicated: number;
+  /** Items sent to the backend (unique requests of every batch). */
+  readonly executedItems: number;
+  /** Results emitted, fulfilled or rejected. */
+  readonly completed: number;
+  /** Requests rejected with `BatchTimeoutError`. */
+  readonly timeouts: number;
+  /** Requests rejected for any other reason. */
+  readonly errors: number;
+  /** Requests waiting to be batched now. */
+  readonly queueDepth: number;
+  /** Batches executing now. */
+  readonly inFlight: number;
+  /** The window a window opening now would get. */
+  readonly currentWindowMs: number;
+  /** Enqueue-to-result latency over the most recent results. */
+  readonly latencyMs: LatencyPercentiles;
+  /** Batches whose similarity stage failed (embedder error, malformed vectors) and fell back to exact dedup. */
+  readonly embedFallbacks: number;
+}
+
+export interface BatchStatsOptions {
+  /** What one backend item costs; deduplicated requests count as saved. Default 0. */
+  costPerRequestUsd?: number;
+  /** Clock for `requestsPerSecond`. Default `asyncScheduler`. */
+  scheduler?: SchedulerLike;
+  /** How many recent latencies the percentiles cover. Default 2048. */
+  latencySamples?: number;
+}
+
+/** Live gauges a running operator exposes to its recorder. */
+export interface StatsProbe {
+  queueDepth?: () => number;
+  inFlight?: () => number;
+  windowMs?: () => number;
+}
+
+/**
+ * Counts what a pipeline does. Pass one recorder as `stats` to `batchDedup` (or to each hand-composed operator)
+ * and read it with `snapshot()` or `stats$`.
+ */
+export class BatchStatsRecorder {
+  costPerRequestUsd: number;
+  private readonly scheduler: SchedulerLike;
+  private readonly latencies: SampleWindow;
+  private readonly probes = new Set<StatsProbe>();
+  private readonly changes = new Subject<void>();
+  private counters = BatchStatsRecorder.zero();
+  private firstRequestAt: number | undefined;
+  private lastResultAt: number | undefined;
+
+  /** Snapshots: one at subscription, then one after every batch settles and every refused request. */
+  readonly stats$: Observable<BatchStats> = new Observable<BatchStats>((subscriber) => {
+    subscriber.next(this.snapshot());
+    return this.changes.subscribe(() => subscriber.next(this.snapshot()));
+  });
+
+  constructor(options: BatchStatsOptions = {}) {
+    const where = 'createBatchStats';
+    check.scheduler(where, options.scheduler);
+    this.costPerRequestUsd = check.nonNegative(where, 'costPerRequestUsd', options.costPerRequestUsd ?? 0);
+    this.scheduler = options.scheduler ?? asyncScheduler;
+    this.latencies = new SampleWindow(check.count(where, 'latencySamples', options.latencySamples ?? 2048, 1));
+  }
+
+  private static zero() {
+    return {
+      totalRequests: 0,
+      totalBatches: 0,
+      batchedRequests: 0,
+      dedupInput: 0,
+      deduplicated: 0,
+      executedItems: 0,
+      completed: 0,
+      timeouts: 0,
+      errors: 0,
+      embedFallbacks: 0,
+    };
+  }
+
+  snapshot(): BatchStats {
+    const c = this.counters;
+    const [p50, p95, p99] = this.latencies.percentiles([50, 95, 99] as const);
+    let queueDepth = 0;
+    let inFlight = 0;
+    let currentWindowMs = 0;
+    for (const probe of this.probes) {
+      queueDepth += probe.queueDepth?.() ?? 0;
+      inFlight += probe.inFlight?.() ?? 0;
+      currentWindowMs = probe.windowMs?.() ?? currentWindowMs;
+    }
+    const spanMs =
+      this.firstRequestAt === undefined || this.lastResultAt === undefined
+        ? 0
+        : Math.max(1, this.lastResultAt - this.firstRequestAt);
+    return {
+      totalRequests: c.totalRequests,
+      totalBatches: c.totalBatches,
+      avgBatchSize: c.totalBatches === 0 ? 0 : c.batchedRequests / c.totalBatches,
+      dedupRate: c.dedupInput === 0 ? 0 : c.deduplicated / c.dedupInput,
+      requestsPerSecond: spanMs === 0 ? 0 : (c.completed * 1000) / spanMs,
+      costSavedUsd: c.deduplicated * this.costPerRequestUsd,
+      deduplicated: c.deduplicated,
+      executedItems: c.executedItems,
+      completed: c.completed,
+      timeouts: c.timeouts,
+      errors: c.errors,
+      queueDepth,
+      inFlight,
+      currentWindowMs,
+      latencyMs: { p50, p95, p99 },
+      embedFallbacks: c.embedFallbacks,
+    };
+  }
+
+  /** Zeroes the counters and latency samples; live gauges keep reporting. */
+  reset(): void {
+    this.counters = BatchStatsRecorder.zero();
+    this.latencies.clear();
+    this.firstRequestAt = undefined;
+    this.lastResultAt = undefined;
+    this.changed();
+  }
+
+  /** @internal */
+  attach(probe: StatsProbe): () => void {
+    this.probes.add(probe);
+    return () => this.probes.delete(probe);
+  }
+
+  /** @internal */
+  recordRequests(count: number): void {
+    this.firstRequestAt ??= this.scheduler.now();
+    this.counters.totalRequests += count;
+  }
+
+  /** @internal */
+  recordDedup(items: number, unique: number): void {
+    this.counters.dedupInput += items;
+    this.counters.deduplicated += items - unique;
+  }
+
+  /** @internal */
+  recordBatch(size: number, executedItems: number): void {
+    this.counters.totalBatches++;
+    this.counters.batchedRequests += size;
+    this.counters.executedItems += executedItems;
+  }
+
+  /** @internal */
+  recordEmbedFallback(): void {
+    this.counters.embedFallbacks++;
+  }
+
+  /** @internal */
+  recordResult(latencyMs: number, error?: unknown, failed = false): void {
+    const c = this.counters;
+    c.completed++;
+    if (failed) {
+      if (error instanceof BatchTimeoutError) c.timeouts++;
+      else c.errors++;
+    }
+    this.latencies.add(latencyMs);
+    this.lastResultAt = this.scheduler.now();
+  }
+
+  /** @internal Notifies `stats$` subscribers. */
+  changed(): void {
+    if (this.changes.observed) this.changes.next();
+  }
+}
+
+/**
+ * Creates a stats recorder to share between operators, or to read from outside a `batchDedup` pipeline.
+ *
+ * @param options cost per backend item and the clock to measure with
+ * @return a recorder with `snapshot()` and `stats$`
+ */
+export function createBatchStats(options?: BatchStatsOptions): BatchStatsRecorder {
+  return new BatchStatsRecorder(options);
+}

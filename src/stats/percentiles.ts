@@ -1,0 +1,33 @@
+/** The most recent `capacity` samples, for percentiles that follow current behaviour and use bounded memory. */
+export class SampleWindow {
+  private readonly samples: Float64Array;
+  private next = 0;
+  private filled = 0;
+
+  constructor(capacity: number) {
+    this.samples = new Float64Array(capacity);
+  }
+
+  get count(): number {
+    return this.filled;
+  }
+
+  add(value: number): void {
+    this.samples[this.next] = value;
+    this.next = (this.next + 1) % this.samples.length;
+    if (this.filled < this.samples.length) this.filled++;
+  }
+
+  /** Nearest-rank percentiles (p in (0, 100]) of the samples held; 0 when there are none. */
+  percentiles<const P extends readonly number[]>(ps: P): { [K in keyof P]: number } {
+    const sorted = this.samples.slice(0, this.filled).sort();
+    return ps.map((p) =>
+      sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!,
+    ) as { [K in keyof P]: number };
+  }
+
+  clear(): void {
+    this.next = 0;
+    this.filled = 0;
+  }
+}

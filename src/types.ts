@@ -1,0 +1,48 @@
+import type { ObservableInput } from 'rxjs';
+
+/**
+ * A batch after dedup: `unique[leaderOf[i]]` is the item executed on behalf of `items[i]`.
+ * An item whose dedup key could not be computed has `leaderOf[i] === -1` and its error in `failures`.
+ */
+export interface DedupedBatch<T> {
+  readonly items: readonly T[];
+  readonly unique: readonly T[];
+  readonly leaderOf: readonly number[];
+  /** Items that could not be deduplicated (their `key` or `scope` threw), by index into `items`. */
+  readonly failures?: ReadonlyMap<number, unknown>;
+}
+
+/** The answer to one request. Exactly one is emitted for every request that enters a pipeline. */
+export interface BatchResult<T, R> {
+  readonly request: T;
+  readonly status: 'fulfilled' | 'rejected';
+  readonly value?: R;
+  readonly error?: unknown;
+  /** The batch that answered it (0 for requests refused before batching). */
+  readonly batchId: number;
+  /** True when the request shared the execution of an earlier, equal request. */
+  readonly deduplicated: boolean;
+  /** From enqueue to this result, in ms of scheduler time. */
+  readonly latencyMs: number;
+}
+
+/** What `execute` receives besides the items. */
+export interface ExecuteContext {
+  readonly batchId: number;
+  /** Aborted when the batch times out or the subscriber unsubscribes. Pass it to `fetch` and friends. */
+  readonly signal: AbortSignal;
+  /** True when this call is the one-by-one retry of an item whose batch timed out (`onTimeout: 'individual'`). */
+  readonly individual: boolean;
+}
+
+/** One per-item result of a streamed execution; `index` points into the batch's unique items. */
+export type StreamedResult<R> = { readonly index: number; readonly value: R } | { readonly index: number; readonly error: unknown };
+
+/**
+ * The backend call. Return the results in the order of `items`, as an array, a promise or observable of one,
+ * or an observable (or async iterable) of `{ index, value }` / `{ index, error }` to stream partial results.
+ */
+export type ExecuteFn<T, R> = (
+  items: T[],
+  context: ExecuteContext,
+) => R[] | PromiseLike<R[]> | ObservableInput<R[] | StreamedResult<R>>;
