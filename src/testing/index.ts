@@ -10,7 +10,7 @@
  * });
  * ```
  */
-import { map, timer, type Observable, type SchedulerLike } from 'rxjs';
+import { map, timer, type Observable, type SchedulerAction, type SchedulerLike } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { BatchResult, ExecuteContext } from '../types.js';
 
@@ -114,4 +114,37 @@ export function outcome<T, R>(result: BatchResult<T, R>): { request: T; value?: 
   return result.status === 'fulfilled'
     ? { request: result.request, value: result.value as R }
     : { request: result.request, error: result.error instanceof Error ? result.error.name : String(result.error) };
+}
+
+export interface TrackedScheduler {
+  /** Use this one in the code under test. */
+  readonly scheduler: SchedulerLike;
+  /** Timers scheduled through it that have neither run nor been cancelled. */
+  pending(): number;
+}
+
+/**
+ * Wraps a scheduler to count live timers, to prove that teardown cancels every one of them.
+ *
+ * @param inner the scheduler that really runs the timers (usually a `TestScheduler`)
+ */
+export function trackTimers(inner: SchedulerLike): TrackedScheduler {
+  const live = new Set<object>();
+  const scheduler: SchedulerLike = {
+    now: () => inner.now(),
+    schedule<S>(work: (this: SchedulerAction<S>, state?: S) => void, delay?: number, state?: S) {
+      const subscription = inner.schedule<S>(
+        function (this: SchedulerAction<S>, s?: S) {
+          live.delete(subscription);
+          work.call(this, s);
+        },
+        delay,
+        state,
+      );
+      live.add(subscription);
+      subscription.add(() => live.delete(subscription));
+      return subscription;
+    },
+  };
+  return { scheduler, pending: () => live.size };
 }
