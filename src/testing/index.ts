@@ -10,7 +10,7 @@
  * });
  * ```
  */
-import { map, timer, type Observable, type SchedulerAction, type SchedulerLike } from 'rxjs';
+import { map, timer, VirtualTimeScheduler, type Observable, type SchedulerAction, type SchedulerLike } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { BatchResult, ExecuteContext } from '../types.js';
 
@@ -147,4 +147,35 @@ export function trackTimers(inner: SchedulerLike): TrackedScheduler {
     },
   };
   return { scheduler, pending: () => live.size };
+}
+
+export interface VirtualClock {
+  /** Pass as `scheduler` to the code under test. */
+  readonly scheduler: VirtualTimeScheduler;
+  /** Runs every timer due within the next `ms` and moves the clock forward by exactly `ms`. */
+  advanceBy(ms: number): void;
+  /** Runs timers until none is left. */
+  runAll(): void;
+}
+
+/**
+ * A virtual clock for promise-based code (`createBatcher`), where `TestScheduler.run` cannot wait for promises:
+ * advance it step by step and `await` in between.
+ */
+export function virtualClock(): VirtualClock {
+  const scheduler = new VirtualTimeScheduler();
+  return {
+    scheduler,
+    advanceBy(ms) {
+      const target = scheduler.frame + ms;
+      scheduler.maxFrames = target;
+      scheduler.flush();
+      scheduler.frame = target;
+      scheduler.maxFrames = Infinity;
+    },
+    runAll() {
+      scheduler.maxFrames = Infinity;
+      scheduler.flush();
+    },
+  };
 }
