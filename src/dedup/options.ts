@@ -35,6 +35,8 @@ export type Deduper<T> = (items: readonly T[]) => DedupedBatch<T> | Promise<Dedu
 export interface DeduperHooks {
   /** The similarity stage failed and the batch fell back to exact dedup. */
   onFallback?: (error: unknown) => void;
+  /** Texts found in / missing from the embedding cache for one batch. */
+  onEmbedCache?: (hits: number, misses: number) => void;
 }
 
 export interface ResolvedDedup<T> {
@@ -66,6 +68,27 @@ export function resolveDedupOptions<T>(where: string, options: DedupOptions<T>):
  * Builds the dedup stage. A custom `dedupFunction` that throws or returns something other than a score in
  * [0, 1] makes that batch fall back to exact dedup (reported through `onFallback`); nothing is lost.
  */
+/**
+ * The same dedup over wrappers of requests (`batchDedup`'s envelopes): every function is applied to
+ * `unwrap(wrapper)`, and `scopeOf(wrapper)`, when it returns a string, overrides `scope`.
+ */
+export function mapDedup<T, U>(
+  resolved: ResolvedDedup<T>,
+  unwrap: (wrapper: U) => T,
+  scopeOf: (wrapper: U) => string | undefined,
+): ResolvedDedup<U> {
+  const { key, scope } = resolved.grouping;
+  const dedupFunction = resolved.dedupFunction;
+  return {
+    ...resolved,
+    grouping: {
+      key: (u) => key(unwrap(u)),
+      scope: scope ? (u) => scopeOf(u) ?? scope(unwrap(u)) : scopeOf,
+    },
+    dedupFunction: dedupFunction && ((a, b) => dedupFunction(unwrap(a), unwrap(b))),
+  };
+}
+
 export function createDeduper<T>(resolved: ResolvedDedup<T>, hooks: DeduperHooks = {}): Deduper<T> {
   if (!resolved.enabled) return dedupNone;
   const { grouping, dedupFunction, threshold } = resolved;

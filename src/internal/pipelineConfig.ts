@@ -1,5 +1,5 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import { createDeduper, resolveDedupOptions, type Deduper, type DedupOptions } from '../dedup/options.js';
+import { createDeduper, mapDedup, resolveDedupOptions, type Deduper, type DedupOptions } from '../dedup/options.js';
 import { resolveFanOutOptions, type FanOutConfig, type FanOutOptions } from '../operators/fanOut.js';
 import { BatchStatsRecorder } from '../stats/batchStats.js';
 import type { ExecuteFn } from '../types.js';
@@ -144,18 +144,12 @@ export class PipelineConfig<T, R> {
       stats: this.stats,
       enqueuedAt: (envelope) => envelope.arrivedAt,
     });
-    const { key, scope } = dedup.grouping;
-    const userFunction = dedup.dedupFunction;
     const deduper = createDeduper<Envelope<T>>(
+      mapDedup(dedup, (e: Envelope<T>) => e.request, (e) => e.scope),
       {
-        ...dedup,
-        grouping: {
-          key: (e) => key(e.request),
-          scope: scope ? (e) => e.scope ?? scope(e.request) : (e) => e.scope,
-        },
-        dedupFunction: userFunction && ((a, b) => userFunction(a.request, b.request)),
+        onFallback: () => this.stats.recordEmbedFallback(),
+        onEmbedCache: (hits, misses) => this.stats.recordEmbedCache(hits, misses),
       },
-      { onFallback: () => this.stats.recordEmbedFallback() },
     );
     const maxQueueSize = check.count(where, 'maxQueueSize', raw.maxQueueSize ?? Infinity, 1, true);
     const requestTimeoutMs =

@@ -37,7 +37,10 @@ export function dedupBy<T>(options: DedupByOptions<T> = {}): OperatorFunction<re
   const raw = check.optionsObject(where, options);
   const resolved = resolveDedupOptions(where, raw);
   const { stats } = raw;
-  const dedup = createDeduper(resolved, { onFallback: () => stats?.recordEmbedFallback() });
+  const dedup = createDeduper(resolved, {
+    onFallback: () => stats?.recordEmbedFallback(),
+    onEmbedCache: (hits, misses) => stats?.recordEmbedCache(hits, misses),
+  });
   return dedupWith(() => dedup, stats);
 }
 

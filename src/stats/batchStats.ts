@@ -43,6 +43,10 @@ export interface BatchStats {
   readonly latencyMs: LatencyPercentiles;
   /** Batches whose similarity stage failed (embedder error, malformed vectors) and fell back to exact dedup. */
   readonly embedFallbacks: number;
+  /** Texts whose embedding came from the embedding cache. */
+  readonly embedCacheHits: number;
+  /** Texts that had to be embedded. */
+  readonly embedCacheMisses: number;
 }
 
 export interface BatchStatsOptions {
@@ -101,6 +105,8 @@ export class BatchStatsRecorder {
       timeouts: 0,
       errors: 0,
       embedFallbacks: 0,
+      embedCacheHits: 0,
+      embedCacheMisses: 0,
     };
   }
 
@@ -136,6 +142,8 @@ export class BatchStatsRecorder {
       currentWindowMs,
       latencyMs: { p50, p95, p99 },
       embedFallbacks: c.embedFallbacks,
+      embedCacheHits: c.embedCacheHits,
+      embedCacheMisses: c.embedCacheMisses,
     };
   }
 
@@ -176,6 +184,12 @@ export class BatchStatsRecorder {
   /** @internal */
   recordEmbedFallback(): void {
     this.counters.embedFallbacks++;
+  }
+
+  /** @internal */
+  recordEmbedCache(hits: number, misses: number): void {
+    this.counters.embedCacheHits += hits;
+    this.counters.embedCacheMisses += misses;
   }
 
   /** @internal */
