@@ -1,21 +1,25 @@
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 
-export default defineConfig({
-  entry: {
-    index: 'src/index.ts',
-    operators: 'src/operators/index.ts',
-    testing: 'src/testing/index.ts',
-  },
-  format: ['esm', 'cjs'],
+const entry: Record<string, string> = {
+  index: 'src/index.ts',
+  operators: 'src/operators/index.ts',
+  testing: 'src/testing/index.ts',
+};
+
+const common: Options = {
+  entry,
   dts: true,
   sourcemap: true,
-  clean: true,
   target: 'es2022',
   platform: 'neutral',
-  external: ['rxjs', /^@nestjs\//],
-  // ml-distance ships ESM only; bundling it into the CommonJS build keeps
-  // `require('rxjs-batch-dedup')` working on every Node >= 20, not only on 20.19+ (require(esm)).
-  noExternal: [],
+  external: ['rxjs', /^@nestjs\//, /^@opentelemetry\//],
   splitting: true,
   treeshake: true,
-});
+};
+
+export default defineConfig([
+  { ...common, format: 'esm' },
+  // ml-distance ships ESM only; bundling it into the CommonJS build keeps `require('rxjs-batch-dedup')`
+  // working on every Node >= 20, not only where require(esm) is available (20.19+).
+  { ...common, format: 'cjs', noExternal: ['ml-distance', /^ml-/, 'cheminfo-types'] },
+]);
