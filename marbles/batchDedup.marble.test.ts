@@ -1,4 +1,4 @@
-import { map } from 'rxjs';
+import { filter, map, merge } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { batchDedup } from '../src/operators/batchDedup.js';
 import { createBatchStats } from '../src/stats/batchStats.js';
@@ -230,5 +230,127 @@ describe('batchDedup', () => {
     expect(s.dedupRate).toBeCloseTo(2 / 6);
     expect(s.costSavedUsd).toBeCloseTo(0.02);
     expect(s.latencyMs).toEqual({ p50: 9, p95: 10, p99: 10 });
+  });
+});
+
+describe('batchDedup scheduling', () => {
+  type P = { id: string; p: number };
+  const idOf = (r: P) => r.id;
+
+  it('forms the batch for a freed slot from the most urgent waiting requests, FIFO within a priority', () => {
+    const scheduler = testScheduler();
+    scheduler.run(({ hot, expectObservable }) => {
+      const backend = simulatedBackend({ scheduler, durationMs: () => 10, compute: idOf });
+      const a = { id: 'a', p: 0 };
+      const b = { id: 'b', p: 1 };
+      const c = { id: 'c', p: 5 };
+      const d = { id: 'd', p: 5 };
+      const e = { id: 'e', p: 1 };
+      const source = hot(' a-bcde-----------------------------|', { a, b, c, d, e });
+      const expected = '  -----------a---------(cd)------(be)|';
+      const piped = source.pipe(
+        batchDedup({ execute: backend.execute, windowMs: 1, maxSize: 2, concurrency: 1, enablePriorities: true, priority: (r: P) => r.p }),
+        map((r) => r.request.id),
+      );
+      expectObservable(piped).toBe(expected, { a: 'a', b: 'b', c: 'c', d: 'd', e: 'e' });
+      scheduler.schedule(() => {
+        expect(backend.calls.map((call) => [call.at, call.items.map(idOf)])).toEqual([
+          [1, ['a']],
+          [11, ['c', 'd']],
+          [21, ['b', 'e']],
+        ]);
+      }, 35);
+    });
+  });
+
+  it('ages a waiting request so a stream of higher priorities cannot starve it (served at a computed frame)', () => {
+    const scheduler = testScheduler();
+    // One slot, one request per batch, 4 ms per call. A high-priority request (p = 5) arrives every frame;
+    // a low one (p = 0) arrives at frame 1. Aging adds 1 per ms of waiting (priorityAgingPerSecond: 1000), so the
+    // low request outranks every high one that arrived after frame 1 + 5 / 1 = 6 (a tie at 6 goes to the earlier).
+    const D = 4;
+    const P_HIGH = 5;
+    const AGING_PER_MS = 1;
+    const LOW_AT = 1;
+    const highsAhead = Math.floor(P_HIGH / AGING_PER_MS); // h1..h5; h0 was sent at frame 0
+    const lowSentAt = (1 + highsAhead) * D;
+    scheduler.run(({ hot, expectObservable }) => {
+      const backend = simulatedBackend({ scheduler, durationMs: () => D, compute: idOf });
+      const highs = hot('h'.repeat(40), { h: { id: 'high', p: P_HIGH } });
+      const low = hot(`${'-'.repeat(LOW_AT)}l`, { l: { id: 'low', p: 0 } });
+      const piped = merge(highs, low).pipe(
+        batchDedup({
+          execute: backend.execute,
+          windowMs: 0,
+          maxSize: 1,
+          concurrency: 1,
+          enablePriorities: true,
+          priority: (r: P) => r.p,
+          priorityAgingPerSecond: AGING_PER_MS * 1000,
+        }),
+        filter((r) => r.request.id === 'low'),
+        map((r) => r.request.id),
+      );
+      expectObservable(piped, `^ ${lowSentAt + D + 1}ms !`).toBe(`${lowSentAt + D}ms l`, { l: 'low' });
+    });
+  });
+
+  it('without aging, the low-priority request waits behind every high one', () => {
+    const scheduler = testScheduler();
+    scheduler.run(({ hot, expectObservable }) => {
+      const backend = simulatedBackend({ scheduler, durationMs: () => 4, compute: idOf });
+      const source = hot('ab-cde|', {
+        a: { id: 'h0', p: 5 },
+        b: { id: 'low', p: 0 },
+        c: { id: 'h1', p: 5 },
+        d: { id: 'h2', p: 5 },
+        e: { id: 'h3', p: 5 },
+      });
+      const piped = source.pipe(
+        batchDedup({ execute: backend.execute, windowMs: 0, maxSize: 1, concurrency: 1, enablePriorities: true, priority: (r: P) => r.p, priorityAgingPerSecond: 0 }),
+        map((r) => r.request.id),
+      );
+      expectObservable(piped).toBe('----a---c---d---e---(l|)', { a: 'h0', c: 'h1', d: 'h2', e: 'h3', l: 'low' });
+    });
+  });
+
+  it('withdraws a waiting request whose signal aborts, answering it with the reason at that frame', () => {
+    const scheduler = testScheduler();
+    scheduler.run(({ hot, expectObservable }) => {
+      const backend = simulatedBackend({ scheduler, durationMs: () => 10, compute: idOf });
+      const controller = new AbortController();
+      const reason = new Error('caller gone');
+      const source = hot(' a-b--------------|', { a: { id: 'a', p: 0 }, b: { id: 'b', p: 0 } });
+      const expected = '  -----b-----a-----|';
+      scheduler.schedule(() => controller.abort(reason), 5);
+      const piped = source.pipe(
+        batchDedup({
+          execute: backend.execute,
+          windowMs: 1,
+          concurrency: 1,
+          signal: (r: P) => (r.id === 'b' ? controller.signal : undefined),
+        }),
+        map(outcome),
+        map((o) => ({ id: o.request.id, value: o.value, error: o.error })),
+      );
+      expectObservable(piped).toBe(expected, { a: { id: 'a', value: 'a' }, b: { id: 'b', error: 'Error' } });
+      scheduler.schedule(() => expect(backend.calls.map((c) => c.items.map(idOf))).toEqual([['a']]), 16);
+    });
+  });
+
+  it('does not send an item whose every requester aborted while waiting', () => {
+    const scheduler = testScheduler();
+    scheduler.run(({ hot, expectObservable }) => {
+      const backend = simulatedBackend({ scheduler, durationMs: () => 10, compute: idOf });
+      const controller = new AbortController();
+      const source = hot(' a-xx-y-----------------------|', { a: { id: 'a', p: 0 }, x: { id: 'x', p: 0 }, y: { id: 'y', p: 0 } });
+      scheduler.schedule(() => controller.abort(), 6);
+      const piped = source.pipe(
+        batchDedup({ execute: backend.execute, windowMs: 1, concurrency: 1, signal: (r: P) => (r.id === 'x' ? controller.signal : undefined) }),
+        map((r) => `${r.request.id}:${r.status}`),
+      );
+      expectObservable(piped).toBe('------(xx)-a---------y-------|', { x: 'x:rejected', a: 'a:fulfilled', y: 'y:fulfilled' });
+      scheduler.schedule(() => expect(backend.calls.map((c) => c.items.map(idOf))).toEqual([['a'], ['y']]), 29);
+    });
   });
 });

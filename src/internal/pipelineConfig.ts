@@ -18,6 +18,8 @@ export interface BatchDedupOptions<T, R>
   priority?: (request: T) => number;
   /** Priority a waiting request gains per second of waiting, so nothing starves. Default 1. */
   priorityAgingPerSecond?: number;
+  /** An abort signal per request: aborting withdraws the request if it is still waiting for a batch. */
+  signal?: (request: T) => AbortSignal | undefined;
   /** Requests allowed to wait for a batch; past it a request is refused with `QueueFullError`. Default Infinity. */
   maxQueueSize?: number;
   /** A request still waiting for a batch this long after arrival is rejected with `BatchTimeoutError`. */
@@ -47,6 +49,7 @@ interface Resolved<T, R> {
   readonly maxQueueSize: number;
   readonly requestTimeoutMs: number | undefined;
   readonly priority: ((request: T) => number) | undefined;
+  readonly signal: ((request: T) => AbortSignal | undefined) | undefined;
   readonly agingPerMs: number;
   readonly costPerRequestUsd: number | undefined;
 }
@@ -103,6 +106,13 @@ export class PipelineConfig<T, R> {
     return this.resolved.agingPerMs;
   }
 
+  /** The envelope `batchDedup` makes for a request arriving now. */
+  envelope(request: T): Envelope<T> {
+    const arrivedAt = this.scheduler.now();
+    const signal = this.resolved.signal?.(request);
+    return signal ? { request, arrivedAt, signal } : { request, arrivedAt };
+  }
+
   priorityOf(envelope: Envelope<T>): number {
     if (!this.prioritized) return 0;
     const p = envelope.priority ?? this.resolved.priority?.(envelope.request) ?? 0;
@@ -155,6 +165,7 @@ export class PipelineConfig<T, R> {
     const requestTimeoutMs =
       raw.requestTimeoutMs === undefined ? undefined : check.duration(where, 'requestTimeoutMs', raw.requestTimeoutMs, 1);
     const priority = check.optionalFunction<(request: T) => number>(where, 'priority', raw.priority);
+    const signal = check.optionalFunction<(request: T) => AbortSignal | undefined>(where, 'signal', raw.signal);
     const agingPerSecond = check.nonNegative(where, 'priorityAgingPerSecond', raw.priorityAgingPerSecond ?? 1);
     const costPerRequestUsd =
       raw.costPerRequestUsd === undefined ? undefined : check.nonNegative(where, 'costPerRequestUsd', raw.costPerRequestUsd);
@@ -168,6 +179,7 @@ export class PipelineConfig<T, R> {
       maxQueueSize,
       requestTimeoutMs,
       priority,
+      signal,
       agingPerMs: agingPerSecond / 1000,
       costPerRequestUsd,
     };

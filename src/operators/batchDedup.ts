@@ -46,7 +46,7 @@ export function batchDedup<T, R>(options: BatchDedupOptions<T, R>): OperatorFunc
   const config = new PipelineConfig<T, R>('batchDedup', options);
   return (source) =>
     source.pipe(
-      map((request): Envelope<T> => ({ request, arrivedAt: config.scheduler.now() })),
+      map((request) => config.envelope(request)),
       batchPipeline(config),
       map((result) => ({ ...result, request: result.request.request })),
     );
