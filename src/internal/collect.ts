@@ -8,6 +8,8 @@ export interface CollectConfig<T> extends Omit<CollectorConfig<T>, 'emit' | 'onD
   readonly admit?: (value: T, waiting: number) => PushOptions | { refuse: unknown } | undefined;
   /** Lets the owner re-evaluate the collector after live reconfiguration; returns the detach function. */
   readonly onSettingsChange?: (refresh: () => void) => () => void;
+  /** What `currentWindowMs` reports; default: the configured window. */
+  readonly windowGauge?: () => number;
 }
 
 /**
@@ -30,7 +32,7 @@ export function collect<T>(config: CollectConfig<T>): OperatorFunction<T, T[]> {
       const settings = config.settings;
       const detachStats = stats?.attach({
         queueDepth: () => collector.size,
-        windowMs: config.windowMs ?? (() => settings().windowMs),
+        windowMs: config.windowGauge ?? (() => settings().windowMs),
       });
       const detachSettings = config.onSettingsChange?.(() => collector.refresh());
       const subscription = source.subscribe({

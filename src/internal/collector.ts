@@ -10,6 +10,8 @@ export interface CollectorConfig<T> {
   readonly settings: () => WindowSettings;
   /** The window for a window opening now; defaults to `settings().windowMs` (adaptiveBuffer overrides it). */
   readonly windowMs?: () => number;
+  /** Told of every arrival before its window is decided (the adaptive window estimates the rate). */
+  readonly onArrival?: (now: number) => void;
   readonly prioritized?: boolean;
   readonly agingPerMs?: number;
   /** With a feedback channel a batch is formed only while an execution slot is free. */
@@ -61,6 +63,7 @@ export class BatchCollector<T> {
 
   push(value: T, options?: PushOptions): void {
     const now = this.config.scheduler.now();
+    this.config.onArrival?.(now);
     if (this.queue.size === 0) this.windowEnd = now + (this.config.windowMs ?? this.defaultWindowMs)();
     const entry = this.queue.push(value, now, options?.priority ?? 0);
     if (options && (options.deadline !== undefined || options.signal)) this.watch(entry, options, now);

@@ -4,12 +4,14 @@ import { resolveFanOutOptions, type FanOutConfig, type FanOutOptions } from '../
 import { BatchStatsRecorder } from '../stats/batchStats.js';
 import type { ExecuteFn } from '../types.js';
 import type { Envelope } from './envelope.js';
+import { resolveAdaptiveSettings, type AdaptiveOptions, type AdaptiveSettings } from './adaptiveWindow.js';
 import * as check from './validate.js';
 import { resolveWindowSettings, type WindowOptions, type WindowSettings } from './windowSettings.js';
 
 /** Options of `batchDedup` and `createBatcher`; the names follow the original Python runtime, in camelCase. */
 export interface BatchDedupOptions<T, R>
   extends WindowOptions,
+    AdaptiveOptions,
     DedupOptions<T>,
     Omit<FanOutOptions<T, R>, 'feedback' | 'stats' | 'enqueuedAt' | 'scheduler'> {
   /** Order waiting requests by `priority` (higher first, FIFO within a priority, with aging). Default false. */
@@ -26,14 +28,8 @@ export interface BatchDedupOptions<T, R>
   requestTimeoutMs?: number;
   /** What one backend item costs, for `costSavedUsd`. Default 0. */
   costPerRequestUsd?: number;
-  /** Move the window within [minWindowMs, maxWindowMs] to hold `targetLatencyMs`. Default false. */
+  /** Move the window within [minWindowMs, maxWindowMs] to hold `targetLatencyMs` (see docs/adaptive.md). */
   adaptive?: boolean;
-  /** The latency the adaptive window aims for, enqueue to result, in ms. */
-  targetLatencyMs?: number;
-  /** Lower bound of the adaptive window, in ms. */
-  minWindowMs?: number;
-  /** Upper bound of the adaptive window, in ms. */
-  maxWindowMs?: number;
   /** Where counters go. Default: a recorder of the pipeline's own. */
   stats?: BatchStatsRecorder;
   scheduler?: SchedulerLike;
@@ -44,6 +40,7 @@ const FIXED = ['scheduler', 'stats', 'enablePriorities', 'priorityAgingPerSecond
 
 interface Resolved<T, R> {
   readonly window: WindowSettings;
+  readonly adaptive: AdaptiveSettings;
   readonly deduper: Deduper<Envelope<T>>;
   readonly fanOut: FanOutConfig<Envelope<T>, R>;
   readonly maxQueueSize: number;
@@ -62,6 +59,7 @@ export class PipelineConfig<T, R> {
   readonly scheduler: SchedulerLike;
   readonly stats: BatchStatsRecorder;
   readonly prioritized: boolean;
+  readonly adaptive: boolean;
   private raw: BatchDedupOptions<T, R>;
   private resolved: Resolved<T, R>;
   private readonly listeners = new Set<() => void>();
@@ -77,6 +75,7 @@ export class PipelineConfig<T, R> {
     }
     this.scheduler = raw.scheduler ?? asyncScheduler;
     this.prioritized = check.boolean(where, 'enablePriorities', raw.enablePriorities ?? false);
+    this.adaptive = check.boolean(where, 'adaptive', raw.adaptive ?? false);
     this.stats = raw.stats ?? new BatchStatsRecorder({ scheduler: this.scheduler });
     this.raw = raw;
     this.resolved = this.resolve(raw);
@@ -89,6 +88,9 @@ export class PipelineConfig<T, R> {
 
   get window(): WindowSettings {
     return this.resolved.window;
+  }
+  get adaptiveSettings(): AdaptiveSettings {
+    return this.resolved.adaptive;
   }
   get deduper(): Deduper<Envelope<T>> {
     return this.resolved.deduper;
@@ -144,7 +146,11 @@ export class PipelineConfig<T, R> {
 
   private resolve(raw: BatchDedupOptions<T, R>): Resolved<T, R> {
     const where = this.where;
-    const window = resolveWindowSettings(where, raw);
+    const adaptive = resolveAdaptiveSettings(where, raw);
+    const window = resolveWindowSettings(
+      where,
+      this.adaptive === true && raw.maxWaitMs === undefined ? { ...raw, maxWaitMs: Math.max(adaptive.maxWindowMs, 100) } : raw,
+    );
     const dedup = resolveDedupOptions<T>(where, raw);
     const execute = check.requiredFunction<ExecuteFn<T, R>>(where, 'execute', raw.execute);
     const fanOut = resolveFanOutOptions<Envelope<T>, R>(where, {
@@ -169,11 +175,9 @@ export class PipelineConfig<T, R> {
     const agingPerSecond = check.nonNegative(where, 'priorityAgingPerSecond', raw.priorityAgingPerSecond ?? 1);
     const costPerRequestUsd =
       raw.costPerRequestUsd === undefined ? undefined : check.nonNegative(where, 'costPerRequestUsd', raw.costPerRequestUsd);
-    if (raw.adaptive !== undefined && check.boolean(where, 'adaptive', raw.adaptive)) {
-      check.fail(where, 'adaptive is not available in this version', TypeError);
-    }
     return {
       window,
+      adaptive,
       deduper,
       fanOut,
       maxQueueSize,

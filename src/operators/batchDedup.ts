@@ -2,6 +2,7 @@ import { map, Observable, type OperatorFunction } from 'rxjs';
 import { QueueFullError } from '../errors.js';
 import { collect } from '../internal/collect.js';
 import type { Envelope } from '../internal/envelope.js';
+import { AdaptiveWindow } from '../internal/adaptiveWindow.js';
 import { createBatchFeedback } from '../internal/feedback.js';
 import { PipelineConfig, type BatchDedupOptions } from '../internal/pipelineConfig.js';
 import type { FanOutConfig } from './fanOut.js';
@@ -66,6 +67,12 @@ export function batchPipeline<T, R, E extends Envelope<T> = Envelope<T>>(
         fanOutConfig = { ...(config.fanOut as FanOutConfig<E, R>), feedback };
       });
 
+      const controller = config.adaptive
+        ? new AdaptiveWindow(scheduler, () => config.adaptiveSettings, config.window.windowMs)
+        : undefined;
+      // Registered before the collector's own listener, so the window is updated before the next batch forms.
+      const stopAdapting = controller && feedback.onRelease((report) => controller.observe(report));
+
       const refuse = (envelope: E, error: unknown) => {
         const latencyMs = scheduler.now() - envelope.arrivedAt;
         stats.recordResult(latencyMs, error, true);
@@ -78,6 +85,11 @@ export function batchPipeline<T, R, E extends Envelope<T> = Envelope<T>>(
           collect<E>({
             scheduler,
             settings: () => config.window,
+            ...(controller && {
+              windowMs: () => controller.windowFor(),
+              onArrival: (now: number) => controller.observeArrival(now),
+              windowGauge: () => controller.current,
+            }),
             prioritized: config.prioritized,
             agingPerMs: config.agingPerMs,
             feedback,
@@ -111,6 +123,7 @@ export function batchPipeline<T, R, E extends Envelope<T> = Envelope<T>>(
       return () => {
         subscription.unsubscribe();
         stopWatching();
+        stopAdapting?.();
       };
     });
 }

@@ -1,4 +1,6 @@
 export { bufferWindow, type BufferWindowOptions } from './bufferWindow.js';
+export { adaptiveBuffer, type AdaptiveBufferOptions } from './adaptiveBuffer.js';
+export type { AdaptiveOptions } from '../internal/adaptiveWindow.js';
 export { dedupBy, type DedupByOptions } from './dedupBy.js';
 export { fanOut, type FanOutOptions } from './fanOut.js';
 export { batchDedup, type BatchDedupOptions } from './batchDedup.js';

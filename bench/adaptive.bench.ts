@@ -1,0 +1,173 @@
+/**
+ * Adaptive window against fixed windows, on virtual time so every figure is exact and repeatable.
+ *
+ * Backend: `duration(n) = 20 ms + 0.5 ms * n`, concurrency 2. Arrivals: Poisson, stepping 50 -> 2000 -> 200
+ * requests/s. For each configuration and phase: p95 latency (enqueue to result), throughput, and backend calls.
+ * Run alone with `npx tsx bench/adaptive.bench.ts`; writes docs/adaptive-results.json for docs/adaptive.md.
+ */
+import { writeFileSync } from 'node:fs';
+import { Subject, timer } from 'rxjs';
+import { map } from 'rxjs/operators';
+import { batchDedup, type BatchResult } from '../src/index.js';
+import { virtualClock } from '../src/testing/index.js';
+
+export const PHASES = [
+  { name: 'light', ratePerSecond: 50, durationMs: 4000 },
+  { name: 'heavy', ratePerSecond: 2000, durationMs: 4000 },
+  { name: 'medium', ratePerSecond: 200, durationMs: 4000 },
+] as const;
+export const TARGET_LATENCY_MS = 100;
+const CONCURRENCY = 2;
+const MAX_SIZE = 128;
+const duration = (n: number) => 20 + 0.5 * n;
+
+export interface PhaseFigures {
+  readonly phase: string;
+  readonly p95Ms: number;
+  readonly throughputPerSecond: number;
+  readonly backendCalls: number;
+  readonly meanBatch: number;
+}
+
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Arrival times (ms) of a Poisson process stepping through the phases. */
+export function arrivals(seed = 7): number[] {
+  const random = seeded(seed);
+  const times: number[] = [];
+  let start = 0;
+  for (const phase of PHASES) {
+    let t = start;
+    for (;;) {
+      t += -Math.log(1 - random()) * (1000 / phase.ratePerSecond);
+      if (t >= start + phase.durationMs) break;
+      times.push(t);
+    }
+    start += phase.durationMs;
+  }
+  return times;
+}
+
+function percentile95(values: number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)]!;
+}
+
+export function simulate(window: { adaptive: true } | { windowMs: number }, times = arrivals()): PhaseFigures[] {
+  const clock = virtualClock();
+  const scheduler = clock.scheduler;
+  const calls: { at: number; n: number }[] = [];
+  const results: { arrivedAt: number; doneAt: number }[] = [];
+  const requests = new Subject<number>();
+  const options =
+    'adaptive' in window
+      ? { adaptive: true, targetLatencyMs: TARGET_LATENCY_MS, minWindowMs: 0, maxWindowMs: 200, windowMs: 20 }
+      : { windowMs: window.windowMs };
+  requests
+    .pipe(
+      batchDedup<number, number>({
+        ...options,
+        maxSize: MAX_SIZE,
+        concurrency: CONCURRENCY,
+        enableDedup: false,
+        scheduler,
+        execute: (items) => {
+          calls.push({ at: scheduler.now(), n: items.length });
+          return timer(duration(items.length), scheduler).pipe(map(() => items));
+        },
+      }),
+    )
+    .subscribe((result: BatchResult<number, number>) => results.push({ arrivedAt: result.request, doneAt: scheduler.now() }));
+  for (const at of times) scheduler.schedule(() => requests.next(at), at);
+  clock.runAll();
+  requests.complete();
+  clock.runAll();
+
+  let start = 0;
+  return PHASES.map((phase) => {
+    const end = start + phase.durationMs;
+    const inPhase = results.filter((r) => r.arrivedAt >= start && r.arrivedAt < end);
+    const completedInPhase = results.filter((r) => r.doneAt >= start && r.doneAt < end).length;
+    const phaseCalls = calls.filter((c) => c.at >= start && c.at < end);
+    start = end;
+    return {
+      phase: phase.name,
+      p95Ms: percentile95(inPhase.map((r) => r.doneAt - r.arrivedAt)),
+      throughputPerSecond: completedInPhase / (phase.durationMs / 1000),
+      backendCalls: phaseCalls.length,
+      meanBatch: phaseCalls.reduce((s, c) => s + c.n, 0) / Math.max(1, phaseCalls.length),
+    };
+  });
+}
+
+export const CONFIGURATIONS: { label: string; window: { adaptive: true } | { windowMs: number } }[] = [
+  { label: 'adaptive', window: { adaptive: true } },
+  { label: 'fixed 5 ms', window: { windowMs: 5 } },
+  { label: 'fixed 20 ms', window: { windowMs: 20 } },
+  { label: 'fixed 50 ms', window: { windowMs: 50 } },
+  { label: 'fixed 200 ms', window: { windowMs: 200 } },
+];
+
+export default async function adaptiveBench(): Promise<void> {
+  const times = arrivals();
+  console.log(`adaptive window vs fixed windows: backend 20 ms + 0.5 ms/item, concurrency ${CONCURRENCY}, maxSize ${MAX_SIZE}, target p95 ${TARGET_LATENCY_MS} ms`);
+  console.log(`${times.length} Poisson arrivals: ${PHASES.map((p) => `${p.name} ${p.ratePerSecond}/s for ${p.durationMs / 1000} s`).join(', ')} (virtual time)\n`);
+  const table: { label: string; figures: PhaseFigures[] }[] = [];
+  for (const { label, window } of CONFIGURATIONS) table.push({ label, figures: simulate(window, times) });
+  const header = ['configuration', ...PHASES.map((p) => `${p.name}: p95 ms | req/s | calls | batch`)];
+  console.log(header.map((h, i) => (i === 0 ? h.padEnd(14) : h.padEnd(38))).join(''));
+  for (const { label, figures } of table) {
+    const cells = figures.map(
+      (f) => `${f.p95Ms.toFixed(1).padStart(6)} | ${f.throughputPerSecond.toFixed(0).padStart(5)} | ${String(f.backendCalls).padStart(5)} | ${f.meanBatch.toFixed(1).padStart(5)}`,
+    );
+    console.log([label.padEnd(14), ...cells.map((c) => c.padEnd(38))].join(''));
+  }
+  writeFileSync(new URL('../docs/adaptive.svg', import.meta.url), plot(table));
+  console.log('\nwrote docs/adaptive.svg');
+}
+
+/** Grouped bars of p95 latency per phase and configuration, with the target as a line. */
+function plot(table: { label: string; figures: PhaseFigures[] }[]): string {
+  const width = 720;
+  const height = 320;
+  const left = 56;
+  const bottom = 260;
+  const top = 30;
+  const maxY = Math.ceil(Math.max(TARGET_LATENCY_MS * 1.5, ...table.flatMap((row) => row.figures.map((f) => f.p95Ms))) / 50) * 50;
+  const y = (v: number) => bottom - ((bottom - top) * v) / maxY;
+  const colors = ['#1b7f3b', '#9ecae1', '#6baed6', '#3182bd', '#08519c'];
+  const groupWidth = (width - left - 20) / PHASES.length;
+  const barWidth = (groupWidth - 30) / table.length;
+  const parts: string[] = [];
+  for (let tick = 0; tick <= maxY; tick += 50) {
+    parts.push(`<line x1="${left}" x2="${width - 20}" y1="${y(tick)}" y2="${y(tick)}" stroke="#eee"/>`);
+    parts.push(`<text x="${left - 6}" y="${y(tick) + 4}" text-anchor="end">${tick}</text>`);
+  }
+  PHASES.forEach((phase, p) => {
+    const x0 = left + p * groupWidth + 15;
+    table.forEach((row, c) => {
+      const v = row.figures[p]!.p95Ms;
+      parts.push(`<rect x="${(x0 + c * barWidth).toFixed(1)}" y="${y(v).toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${(bottom - y(v)).toFixed(1)}" fill="${colors[c % colors.length]}"><title>${row.label}, ${phase.name}: p95 ${v.toFixed(1)} ms</title></rect>`);
+    });
+    parts.push(`<text x="${(x0 + (groupWidth - 30) / 2).toFixed(1)}" y="${bottom + 18}" text-anchor="middle">${phase.name} (${phase.ratePerSecond}/s)</text>`);
+  });
+  parts.push(`<line x1="${left}" x2="${width - 20}" y1="${y(TARGET_LATENCY_MS)}" y2="${y(TARGET_LATENCY_MS)}" stroke="#d62728" stroke-dasharray="6 4"/>`);
+  parts.push(`<text x="${width - 22}" y="${y(TARGET_LATENCY_MS) - 5}" text-anchor="end" fill="#d62728">target ${TARGET_LATENCY_MS} ms</text>`);
+  table.forEach((row, c) => {
+    parts.push(`<rect x="${left + c * 130}" y="${height - 22}" width="12" height="12" fill="${colors[c % colors.length]}"/>`);
+    parts.push(`<text x="${left + c * 130 + 16}" y="${height - 12}">${row.label}</text>`);
+  });
+  parts.push(`<text x="${left}" y="18" font-weight="bold">p95 latency (ms) per phase: adaptive window vs fixed windows</text>`);
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">\n${parts.join('\n')}\n</svg>\n`;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await adaptiveBench();

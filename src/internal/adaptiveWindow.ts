@@ -1,0 +1,135 @@
+import type { SchedulerLike } from 'rxjs';
+import { SampleWindow } from '../stats/percentiles.js';
+import type { BatchReport } from './feedback.js';
+import * as check from './validate.js';
+
+/** Options of the adaptive window, shared by `adaptiveBuffer` and `batchDedup({ adaptive: true })`. */
+export interface AdaptiveOptions {
+  /** The p95 latency (enqueue to result) to stay at or under, in ms. Default 100. */
+  targetLatencyMs?: number;
+  /** The window never shrinks below this, in ms. Default 0. */
+  minWindowMs?: number;
+  /** The window never grows above this, in ms. Default 200. */
+  maxWindowMs?: number;
+}
+
+export interface AdaptiveSettings {
+  readonly targetLatencyMs: number;
+  readonly minWindowMs: number;
+  readonly maxWindowMs: number;
+}
+
+export function resolveAdaptiveSettings(where: string, options: AdaptiveOptions): AdaptiveSettings {
+  const targetLatencyMs = check.duration(where, 'targetLatencyMs', options.targetLatencyMs ?? 100, 1);
+  const minWindowMs = check.duration(where, 'minWindowMs', options.minWindowMs ?? 0);
+  const maxWindowMs = check.duration(where, 'maxWindowMs', options.maxWindowMs ?? Math.max(200, minWindowMs));
+  if (minWindowMs > maxWindowMs) {
+    check.fail(where, `minWindowMs (${minWindowMs}) must not exceed maxWindowMs (${maxWindowMs})`, RangeError);
+  }
+  return { targetLatencyMs, minWindowMs, maxWindowMs };
+}
+
+/** The model aims at this share of the target, leaving room for queueing it does not see. */
+const HEADROOM = 0.8;
+/** On a p95 above target the window is cut to this share (multiplicative decrease). */
+const DECREASE = 0.5;
+/** Older batches weigh this much less per new batch in the duration fit. */
+const FORGET = 0.9;
+/** Time constant of the arrival-rate estimate, in ms. */
+const RATE_TAU_MS = 100;
+/** How many recent latencies the p95 is taken over. */
+const LATENCY_SAMPLES = 256;
+
+/**
+ * The controller behind the adaptive window. It combines a model and a feedback loop:
+ *
+ * - Model (BentoML): the backend's batch duration is fitted online as `d(n) = a * n + b` (least squares with
+ *   forgetting) and the arrival rate `r` is estimated with an exponential decay. A window `w` collects about
+ *   `r * w` requests, so the first of them waits `w + d(r * w)`. The largest window within the latency budget is
+ *   `w = (HEADROOM * target - b) / (1 + a * r)`: batches as full as the target allows.
+ * - Feedback (Clipper's AIMD): after every batch, if the observed p95 exceeds the target the window is halved,
+ *   otherwise it grows by a fixed step, never past the model's bound. The feedback catches what the model cannot
+ *   see: queueing for busy slots, a backend slower than its fit, bursts.
+ * - A lone request does not wait: when fewer than one more arrival is expected within the window, the window
+ *   opening now gets `minWindowMs`, because waiting could not fill the batch.
+ *
+ * Everything is computed from scheduler time and batch reports, so it is deterministic under `TestScheduler`.
+ */
+export class AdaptiveWindow {
+  private window: number;
+  private readonly latencies = new SampleWindow(LATENCY_SAMPLES);
+  // Weighted sums for the least-squares fit of duration against executed items.
+  private sw = 0;
+  private sn = 0;
+  private sd = 0;
+  private snn = 0;
+  private snd = 0;
+  private rate = 0;
+  private lastArrival: number | undefined;
+
+  constructor(
+    private readonly scheduler: SchedulerLike,
+    private readonly settings: () => AdaptiveSettings,
+    initialWindowMs: number,
+  ) {
+    const s = settings();
+    this.window = Math.min(s.maxWindowMs, Math.max(s.minWindowMs, initialWindowMs));
+  }
+
+  /** The window the controller holds now (what `currentWindowMs` reports). */
+  get current(): number {
+    return this.window;
+  }
+
+  /** Estimated arrivals per ms at `now`. */
+  rateAt(now: number): number {
+    return this.lastArrival === undefined ? 0 : this.rate * Math.exp(-(now - this.lastArrival) / RATE_TAU_MS);
+  }
+
+  /** The fitted `d(n) = a * n + b`, both >= 0; `a` is 0 until two batch sizes have been seen. */
+  model(): { a: number; b: number } {
+    if (this.sw === 0) return { a: 0, b: 0 };
+    const det = this.sw * this.snn - this.sn * this.sn;
+    let a = det > 1e-9 * this.sw * this.snn ? (this.sw * this.snd - this.sn * this.sd) / det : 0;
+    a = Math.max(0, a);
+    const b = Math.max(0, (this.sd - a * this.sn) / this.sw);
+    return { a, b };
+  }
+
+  observeArrival(now: number): void {
+    this.rate = this.rateAt(now) + 1 / RATE_TAU_MS;
+    this.lastArrival = now;
+  }
+
+  /** The window for a window opening now. */
+  windowFor(): number {
+    const s = this.settings();
+    const now = this.scheduler.now();
+    const rate = this.rateAt(now);
+    const w = Math.min(this.window, this.bound(rate, s));
+    return rate * w < 1 ? s.minWindowMs : Math.max(s.minWindowMs, w);
+  }
+
+  observe(report: BatchReport): void {
+    if (report.executedItems > 0) {
+      this.sw = this.sw * FORGET + 1;
+      this.sn = this.sn * FORGET + report.executedItems;
+      this.sd = this.sd * FORGET + report.durationMs;
+      this.snn = this.snn * FORGET + report.executedItems * report.executedItems;
+      this.snd = this.snd * FORGET + report.executedItems * report.durationMs;
+    }
+    for (const latency of report.latenciesMs) this.latencies.add(latency);
+    const s = this.settings();
+    const [p95] = this.latencies.percentiles([95] as const);
+    const step = Math.max(1, (s.maxWindowMs - s.minWindowMs) / 20);
+    const next = p95 > s.targetLatencyMs ? this.window * DECREASE : this.window + step;
+    this.window = Math.min(s.maxWindowMs, Math.max(s.minWindowMs, Math.min(next, this.bound(this.rateAt(report.settledAt), s))));
+  }
+
+  /** The largest window the model expects to keep within the latency budget. */
+  private bound(rate: number, s: AdaptiveSettings): number {
+    const { a, b } = this.model();
+    const budget = HEADROOM * s.targetLatencyMs - b;
+    return budget <= 0 ? s.minWindowMs : budget / (1 + a * rate);
+  }
+}

@@ -1,0 +1,67 @@
+import { asyncScheduler, defer, finalize, type OperatorFunction } from 'rxjs';
+import { AdaptiveWindow, resolveAdaptiveSettings, type AdaptiveOptions } from '../internal/adaptiveWindow.js';
+import { collect } from '../internal/collect.js';
+import * as check from '../internal/validate.js';
+import { resolveWindowSettings } from '../internal/windowSettings.js';
+import type { BufferWindowOptions } from './bufferWindow.js';
+
+export interface AdaptiveBufferOptions extends BufferWindowOptions, AdaptiveOptions {}
+
+/**
+ * Collects values into batches like `bufferWindow`, with a window that moves to hold a latency target.
+ *
+ * <span class="informal">A window as long as the latency budget allows: long when the backend is cheap per
+ * call and requests are many, short when they are few, none for a lone request.</span>
+ *
+ * ```
+ * targetLatencyMs: 100; backend d(n) = 20 + 0.5 n ms; see docs/adaptive.md for the controller and its figures
+ * source: a-----------------b-c-d-e-f-g-h-...
+ * result: a-----------------b------(c..h)-...    (a lone request leaves at once; a stream is batched)
+ * ```
+ *
+ * The window stays within `[minWindowMs, maxWindowMs]`. It learns from the `feedback` channel shared with
+ * `fanOut` (as `batchDedup({ adaptive: true })` wires it): each settled batch reports its size, duration and
+ * request latencies. Without a channel it only adapts to the arrival rate (a lone request does not wait) and
+ * otherwise keeps `windowMs`. `maxSize`, `minSize` and `maxWaitMs` apply as in `bufferWindow`.
+ *
+ * ## Example
+ * ```ts
+ * const feedback = createBatchFeedback(2);
+ * requests$.pipe(
+ *   adaptiveBuffer({ targetLatencyMs: 150, maxWindowMs: 100, feedback }),
+ *   dedupBy(),
+ *   fanOut({ execute, feedback }),
+ * );
+ * ```
+ *
+ * @param options `targetLatencyMs` (100), `minWindowMs` (0), `maxWindowMs` (200), `windowMs` (the starting
+ * window, 50), and the options of `bufferWindow`.
+ * @return A function that returns an Observable of non-empty arrays of source values.
+ */
+export function adaptiveBuffer<T>(options: AdaptiveBufferOptions = {}): OperatorFunction<T, T[]> {
+  const where = 'adaptiveBuffer';
+  const raw = check.optionsObject(where, options);
+  check.scheduler(where, raw.scheduler);
+  const adaptive = resolveAdaptiveSettings(where, raw);
+  const settings = resolveWindowSettings(where, { maxWaitMs: Math.max(adaptive.maxWindowMs, 100), ...raw });
+  const scheduler = raw.scheduler ?? asyncScheduler;
+  const { feedback, stats } = raw;
+
+  return (source) =>
+    defer(() => {
+      const controller = new AdaptiveWindow(scheduler, () => adaptive, settings.windowMs);
+      const stopObserving = feedback?.onRelease((report) => controller.observe(report));
+      return source.pipe(
+        collect<T>({
+          scheduler,
+          settings: () => settings,
+          windowMs: () => controller.windowFor(),
+          onArrival: (now) => controller.observeArrival(now),
+          windowGauge: () => controller.current,
+          feedback,
+          stats,
+        }),
+        finalize(() => stopObserving?.()),
+      );
+    });
+}
