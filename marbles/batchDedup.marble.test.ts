@@ -354,3 +354,104 @@ describe('batchDedup scheduling', () => {
     });
   });
 });
+
+describe('batchDedup in-flight dedup and result cache', () => {
+  type Q = { q: string; user?: string };
+  const textOf = (r: Q) => r.q.toUpperCase();
+
+  it('lets a request equal to one executing join that execution and get its value (dedupInFlight)', () => {
+    const scheduler = testScheduler();
+    const stats = createBatchStats({ scheduler });
+    scheduler.run(({ hot, expectObservable }) => {
+      const backend = simulatedBackend({ scheduler, durationMs: () => 10, compute: textOf });
+      const source = hot(' a---b-----------|', { a: { q: 'x' }, b: { q: 'x' } });
+      const expected = '  -----------(ab)-|';
+      const piped = source.pipe(
+        batchDedup({ execute: backend.execute, windowMs: 1, dedupInFlight: true, stats }),
+        map((r) => ({ value: r.value, batchId: r.batchId, deduplicated: r.deduplicated, latencyMs: r.latencyMs })),
+      );
+      expectObservable(piped).toBe(expected, {
+        a: { value: 'X', batchId: 1, deduplicated: false, latencyMs: 11 },
+        b: { value: 'X', batchId: 1, deduplicated: true, latencyMs: 7 },
+      });
+      scheduler.schedule(() => expect(backend.calls.map((c) => c.items)).toEqual([[{ q: 'x' }]]), 15);
+    });
+    expect(stats.snapshot()).toMatchObject({ totalRequests: 2, inFlightHits: 1, completed: 2, executedItems: 1 });
+  });
+
+  it('sends an equal request again when in-flight dedup is off', () => {
+    const scheduler = testScheduler();
+    scheduler.run(({ hot, expectObservable }) => {
+      const backend = simulatedBackend({ scheduler, durationMs: () => 10, compute: textOf });
+      const source = hot(' a---b-----------------|', { a: { q: 'x' }, b: { q: 'x' } });
+      const piped = source.pipe(batchDedup({ execute: backend.execute, windowMs: 1, concurrency: 2 }), map((r) => r.batchId));
+      expectObservable(piped).toBe('-----------a---b------|', { a: 1, b: 2 });
+    });
+  });
+
+  it('never joins an execution of another scope', () => {
+    const scheduler = testScheduler();
+    scheduler.run(({ hot, expectObservable }) => {
+      const backend = simulatedBackend({ scheduler, durationMs: () => 10, compute: (r: Q) => `${r.user}:${r.q}` });
+      const source = hot(' a---b-----------------|', { a: { q: 'x', user: 'ann' }, b: { q: 'x', user: 'bob' } });
+      const piped = source.pipe(
+        batchDedup({ execute: backend.execute, windowMs: 1, dedupInFlight: true, key: (r: Q) => r.q, scope: (r: Q) => r.user }),
+        map((r) => r.value),
+      );
+      expectObservable(piped).toBe('-----------a---b------|', { a: 'ann:x', b: 'bob:x' });
+    });
+  });
+
+  it('gives joined requests the error of a failed execution', () => {
+    const scheduler = testScheduler();
+    scheduler.run(({ hot, expectObservable }) => {
+      const backend = simulatedBackend({ scheduler, durationMs: () => 10, compute: textOf, failWith: () => new RangeError('down') });
+      const source = hot(' a---b-----------|', { a: { q: 'x' }, b: { q: 'x' } });
+      const piped = source.pipe(batchDedup({ execute: backend.execute, windowMs: 1, dedupInFlight: true }), map(outcome));
+      expectObservable(piped).toBe('-----------(ab)-|', { a: { request: { q: 'x' }, error: 'RangeError' }, b: { request: { q: 'x' }, error: 'RangeError' } });
+    });
+  });
+
+  it('answers from the result cache within ttlMs, at arrival, and executes again after it expires', () => {
+    const scheduler = testScheduler();
+    const stats = createBatchStats({ scheduler });
+    scheduler.run(({ hot, expectObservable }) => {
+      const backend = simulatedBackend({ scheduler, durationMs: () => 10, compute: textOf });
+      const source = hot(' a--------------b---------------c-----------------|', { a: { q: 'x' }, b: { q: 'x' }, c: { q: 'x' } });
+      const expected = '  -----------a---b--------------------------c------|';
+      const piped = source.pipe(
+        batchDedup({ execute: backend.execute, windowMs: 1, resultCache: { ttlMs: 20 }, stats }),
+        map((r) => r.batchId),
+      );
+      // a is cached at 11 until 31; b at 15 is a hit; c at 31 finds it expired and runs as batch 2.
+      expectObservable(piped).toBe(expected, { a: 1, b: 0, c: 2 });
+    });
+    expect(stats.snapshot()).toMatchObject({ cacheHits: 1, executedItems: 2, completed: 3 });
+  });
+
+  it('counts expired requests and latency per priority', () => {
+    const scheduler = testScheduler();
+    const stats = createBatchStats({ scheduler });
+    scheduler.run(({ hot, expectObservable }) => {
+      const backend = simulatedBackend({ scheduler, durationMs: () => 10, compute: (r: { p: number }) => r.p });
+      const source = hot(' ab-c-------------------------|', { a: { p: 1 }, b: { p: 2 }, c: { p: 1 } });
+      const piped = source.pipe(
+        batchDedup({
+          execute: backend.execute,
+          windowMs: 0,
+          concurrency: 1,
+          enablePriorities: true,
+          priority: (r: { p: number }) => r.p,
+          requestTimeoutMs: 5,
+          stats,
+        }),
+        map((r) => r.status),
+      );
+      // a runs 0-10; b (priority 2) waits and expires at 6; c (priority 1) expires at 8.
+      expectObservable(piped).toBe('------b-c-a------------------|', { a: 'fulfilled', b: 'rejected', c: 'rejected' });
+    });
+    const s = stats.snapshot();
+    expect(s).toMatchObject({ expired: 2, timeouts: 2, completed: 3 });
+    expect(s.latencyByPriority).toEqual({ '1': { p50: 5, p95: 10, p99: 10 }, '2': { p50: 5, p95: 5, p99: 5 } });
+  });
+});

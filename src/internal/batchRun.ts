@@ -14,9 +14,12 @@ export interface BatchRunConfig<T, R> {
   readonly enqueuedAt: (request: T) => number;
   readonly emit: (result: BatchResult<T, R>) => void;
   readonly onSettled: (run: BatchRun<T, R>, report: BatchReport) => void;
+  /** Told when the batch's unique items start executing, and when each one has its outcome (in-flight dedup). */
+  readonly onItemsStarted?: (items: readonly T[]) => void;
+  readonly onItemSettled?: (item: T, outcome: Outcome<R>, batchId: number) => void;
 }
 
-type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
+export type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
 /** One call of `execute`: the whole batch, or one item retried alone after a timeout. */
 interface Execution {
@@ -75,6 +78,7 @@ export class BatchRun<T, R> {
       this.finish();
       return;
     }
+    this.config.onItemsStarted?.(this.batch.unique);
     this.launch(
       this.batch.unique.map((_, u) => u),
       false,
@@ -243,6 +247,7 @@ export class BatchRun<T, R> {
     this.open--;
     const members = this.members[u]!;
     for (let k = 0; k < members.length; k++) this.emit(members[k]!, outcome, k > 0);
+    this.config.onItemSettled?.(this.batch.unique[u]!, outcome, this.batchId);
     if (this.open === 0) this.finish();
   }
 

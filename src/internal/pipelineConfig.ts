@@ -4,6 +4,8 @@ import { resolveFanOutOptions, type FanOutConfig, type FanOutOptions } from '../
 import { BatchStatsRecorder } from '../stats/batchStats.js';
 import type { ExecuteFn } from '../types.js';
 import type { Envelope } from './envelope.js';
+import type { Grouping } from '../dedup/exact.js';
+import type { ResultCacheOptions } from './inFlight.js';
 import { resolveAdaptiveSettings, type AdaptiveOptions, type AdaptiveSettings } from './adaptiveWindow.js';
 import * as check from './validate.js';
 import { resolveWindowSettings, type WindowOptions, type WindowSettings } from './windowSettings.js';
@@ -22,6 +24,16 @@ export interface BatchDedupOptions<T, R>
   priorityAgingPerSecond?: number;
   /** An abort signal per request: aborting withdraws the request if it is still waiting for a batch. */
   signal?: (request: T) => AbortSignal | undefined;
+  /**
+   * A request equal (same key and scope) to one already executing joins that execution instead of being sent
+   * again. Default false.
+   */
+  dedupInFlight?: boolean;
+  /**
+   * Reuse fulfilled results for `ttlMs` (a semantic cache when combined with similarity dedup). Off by default:
+   * only turn it on when a result stays valid for that long for every caller of the same scope.
+   */
+  resultCache?: ResultCacheOptions;
   /** Requests allowed to wait for a batch; past it a request is refused with `QueueFullError`. Default Infinity. */
   maxQueueSize?: number;
   /** A request still waiting for a batch this long after arrival is rejected with `BatchTimeoutError`. */
@@ -36,12 +48,21 @@ export interface BatchDedupOptions<T, R>
 }
 
 /** Options that shape the pipeline's structure and cannot change while it runs. */
-const FIXED = ['scheduler', 'stats', 'enablePriorities', 'priorityAgingPerSecond', 'adaptive'] as const;
+const FIXED = [
+  'scheduler',
+  'stats',
+  'enablePriorities',
+  'priorityAgingPerSecond',
+  'adaptive',
+  'dedupInFlight',
+  'resultCache',
+] as const;
 
 interface Resolved<T, R> {
   readonly window: WindowSettings;
   readonly adaptive: AdaptiveSettings;
   readonly deduper: Deduper<Envelope<T>>;
+  readonly grouping: Grouping<Envelope<T>>;
   readonly fanOut: FanOutConfig<Envelope<T>, R>;
   readonly maxQueueSize: number;
   readonly requestTimeoutMs: number | undefined;
@@ -60,6 +81,8 @@ export class PipelineConfig<T, R> {
   readonly stats: BatchStatsRecorder;
   readonly prioritized: boolean;
   readonly adaptive: boolean;
+  readonly dedupInFlight: boolean;
+  readonly resultCache: Required<ResultCacheOptions> | undefined;
   private raw: BatchDedupOptions<T, R>;
   private resolved: Resolved<T, R>;
   private readonly listeners = new Set<() => void>();
@@ -76,6 +99,8 @@ export class PipelineConfig<T, R> {
     this.scheduler = raw.scheduler ?? asyncScheduler;
     this.prioritized = check.boolean(where, 'enablePriorities', raw.enablePriorities ?? false);
     this.adaptive = check.boolean(where, 'adaptive', raw.adaptive ?? false);
+    this.dedupInFlight = check.boolean(where, 'dedupInFlight', raw.dedupInFlight ?? false);
+    this.resultCache = resolveResultCache(where, raw.resultCache);
     this.stats = raw.stats ?? new BatchStatsRecorder({ scheduler: this.scheduler });
     this.raw = raw;
     this.resolved = this.resolve(raw);
@@ -94,6 +119,10 @@ export class PipelineConfig<T, R> {
   }
   get deduper(): Deduper<Envelope<T>> {
     return this.resolved.deduper;
+  }
+  /** Exact key and scope of an envelope, as dedup computes them (for in-flight dedup and the result cache). */
+  get grouping(): Grouping<Envelope<T>> {
+    return this.resolved.grouping;
   }
   get fanOut(): FanOutConfig<Envelope<T>, R> {
     return this.resolved.fanOut;
@@ -160,8 +189,9 @@ export class PipelineConfig<T, R> {
       stats: this.stats,
       enqueuedAt: (envelope) => envelope.arrivedAt,
     });
+    const mapped = mapDedup(dedup, (e: Envelope<T>) => e.request, (e) => e.scope);
     const deduper = createDeduper<Envelope<T>>(
-      mapDedup(dedup, (e: Envelope<T>) => e.request, (e) => e.scope),
+      mapped,
       {
         onFallback: () => this.stats.recordEmbedFallback(),
         onEmbedCache: (hits, misses) => this.stats.recordEmbedCache(hits, misses),
@@ -179,6 +209,7 @@ export class PipelineConfig<T, R> {
       window,
       adaptive,
       deduper,
+      grouping: mapped.grouping,
       fanOut,
       maxQueueSize,
       requestTimeoutMs,
@@ -188,4 +219,13 @@ export class PipelineConfig<T, R> {
       costPerRequestUsd,
     };
   }
+}
+
+function resolveResultCache(where: string, value: ResultCacheOptions | undefined): Required<ResultCacheOptions> | undefined {
+  if (value === undefined) return undefined;
+  const o = check.optionsObject(`${where}: resultCache`, value);
+  return {
+    ttlMs: check.duration(where, 'resultCache.ttlMs', o.ttlMs, 1),
+    maxEntries: check.count(where, 'resultCache.maxEntries', o.maxEntries ?? 1000, 1),
+  };
 }

@@ -1,5 +1,7 @@
-import { map, Observable, type OperatorFunction } from 'rxjs';
-import { QueueFullError } from '../errors.js';
+import { filter, map, Observable, type OperatorFunction } from 'rxjs';
+import { BatchTimeoutError, QueueFullError } from '../errors.js';
+import type { Outcome } from '../internal/batchRun.js';
+import { InFlightTable } from '../internal/inFlight.js';
 import { collect } from '../internal/collect.js';
 import type { Envelope } from '../internal/envelope.js';
 import { AdaptiveWindow } from '../internal/adaptiveWindow.js';
@@ -61,11 +63,6 @@ export function batchPipeline<T, R, E extends Envelope<T> = Envelope<T>>(
     new Observable<BatchResult<E, R>>((subscriber) => {
       const { scheduler, stats } = config;
       const feedback = createBatchFeedback(config.fanOut.concurrency);
-      let fanOutConfig: FanOutConfig<E, R> = { ...(config.fanOut as FanOutConfig<E, R>), feedback };
-      const stopWatching = config.onChange(() => {
-        feedback.concurrency = config.fanOut.concurrency;
-        fanOutConfig = { ...(config.fanOut as FanOutConfig<E, R>), feedback };
-      });
 
       const controller = config.adaptive
         ? new AdaptiveWindow(scheduler, () => config.adaptiveSettings, config.window.windowMs)
@@ -73,15 +70,43 @@ export function batchPipeline<T, R, E extends Envelope<T> = Envelope<T>>(
       // Registered before the collector's own listener, so the window is updated before the next batch forms.
       const stopAdapting = controller && feedback.onRelease((report) => controller.observe(report));
 
-      const refuse = (envelope: E, error: unknown) => {
+      // The priority each request entered with, for per-priority latency stats.
+      const priorities = config.prioritized ? new WeakMap<E, number>() : undefined;
+      const priorityOf = priorities && ((envelope: E) => priorities.get(envelope));
+
+      const answer = (envelope: E, outcome: Outcome<R>, batchId: number, deduplicated: boolean) => {
         const latencyMs = scheduler.now() - envelope.arrivedAt;
-        stats.recordResult(latencyMs, error, true);
-        stats.changed();
-        subscriber.next({ request: envelope, status: 'rejected', error, batchId: 0, deduplicated: false, latencyMs });
+        stats.recordResult(latencyMs, outcome.ok ? undefined : outcome.error, !outcome.ok, priorityOf?.(envelope));
+        subscriber.next(
+          outcome.ok
+            ? { request: envelope, status: 'fulfilled', value: outcome.value, batchId, deduplicated, latencyMs }
+            : { request: envelope, status: 'rejected', error: outcome.error, batchId, deduplicated, latencyMs },
+        );
       };
+
+      const refuse = (envelope: E, error: unknown) => {
+        if (error instanceof BatchTimeoutError) stats.recordExpired();
+        answer(envelope, { ok: false, error }, 0, false);
+        stats.changed();
+      };
+
+      const shortcut = createShortcut(config, (envelope: E, outcome, batchId) => answer(envelope, outcome, batchId, true));
+      const currentFanOut = (): FanOutConfig<E, R> => ({
+        ...(config.fanOut as FanOutConfig<E, R>),
+        feedback,
+        priorityOf,
+        onItemsStarted: shortcut?.onItemsStarted,
+        onItemSettled: shortcut?.onItemSettled,
+      });
+      let fanOutConfig = currentFanOut();
+      const stopWatching = config.onChange(() => {
+        feedback.concurrency = config.fanOut.concurrency;
+        fanOutConfig = currentFanOut();
+      });
 
       const subscription = source
         .pipe(
+          filter((envelope) => !shortcut?.answered(envelope)),
           collect<E>({
             scheduler,
             settings: () => config.window,
@@ -103,6 +128,7 @@ export function batchPipeline<T, R, E extends Envelope<T> = Envelope<T>>(
               } catch (error) {
                 return { refuse: error };
               }
+              priorities?.set(envelope, priority);
               const timeoutMs = envelope.timeoutMs ?? config.requestTimeoutMs;
               if (timeoutMs === undefined && !envelope.signal) return priority === 0 ? undefined : { priority };
               return {
@@ -126,4 +152,59 @@ export function batchPipeline<T, R, E extends Envelope<T> = Envelope<T>>(
         stopAdapting?.();
       };
     });
+}
+
+/**
+ * In-flight dedup and the result cache: answers a request from the cache, or attaches it to an equal request
+ * already executing, before it is queued. Undefined when neither is enabled.
+ */
+function createShortcut<T, R, E extends Envelope<T>>(
+  config: PipelineConfig<T, R>,
+  answer: (envelope: E, outcome: Outcome<R>, batchId: number) => void,
+) {
+  if (!config.dedupInFlight && !config.resultCache) return undefined;
+  const table = new InFlightTable<R>(config.dedupInFlight, config.resultCache);
+  const { scheduler, stats } = config;
+  const slots = new WeakMap<E, string>();
+  const slotOf = (envelope: E): string | undefined => {
+    const { key, scope } = config.grouping;
+    try {
+      return InFlightTable.slot(scope?.(envelope), key(envelope));
+    } catch {
+      return undefined; // dedup answers it with the key's error
+    }
+  };
+  return {
+    /** True when the request was answered from the cache or joined an execution in flight. */
+    answered(envelope: E): boolean {
+      if (envelope.signal?.aborted) return false;
+      const slot = slotOf(envelope);
+      if (slot === undefined) return false;
+      const hit = table.cached(slot, scheduler.now());
+      if (hit) {
+        stats.recordRequests(1);
+        stats.recordCacheHit();
+        answer(envelope, { ok: true, value: hit.value }, 0);
+        return true;
+      }
+      if (table.join(slot, (outcome, batchId) => answer(envelope, outcome, batchId))) {
+        stats.recordRequests(1);
+        stats.recordInFlightHit();
+        return true;
+      }
+      return false;
+    },
+    onItemsStarted(items: readonly E[]): void {
+      for (const item of items) {
+        const slot = slotOf(item);
+        if (slot === undefined) continue;
+        slots.set(item, slot);
+        table.started(slot);
+      }
+    },
+    onItemSettled(item: E, outcome: Outcome<R>, batchId: number): void {
+      const slot = slots.get(item);
+      if (slot !== undefined) table.settled(slot, outcome, batchId, scheduler.now());
+    },
+  };
 }

@@ -1,5 +1,5 @@
 import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import { BatchRun, type TimeoutPolicy } from '../internal/batchRun.js';
+import { BatchRun, type BatchRunConfig, type TimeoutPolicy } from '../internal/batchRun.js';
 import type { BatchFeedback } from '../internal/feedback.js';
 import * as check from '../internal/validate.js';
 import type { BatchStatsRecorder } from '../stats/batchStats.js';
@@ -69,6 +69,11 @@ export interface FanOutConfig<T, R> {
   readonly feedback: BatchFeedback | undefined;
   readonly stats: BatchStatsRecorder | undefined;
   readonly enqueuedAt: ((request: T) => number) | undefined;
+  /** @internal In-flight dedup hooks (batchDedup's `dedupInFlight`, `resultCache`). */
+  readonly onItemsStarted?: BatchRunConfig<T, R>['onItemsStarted'];
+  readonly onItemSettled?: BatchRunConfig<T, R>['onItemSettled'];
+  /** @internal The priority a result's latency is recorded under. */
+  readonly priorityOf?: (request: T) => number | undefined;
 }
 
 export function resolveFanOutOptions<T, R>(where: string, options: FanOutOptions<T, R>): FanOutConfig<T, R> {
@@ -108,7 +113,7 @@ export function fanOutWith<T, R>(
       const pump = () => {
         while (running.size < limit() && waiting.length > 0) {
           const { batch, receivedAt } = waiting.shift()!;
-          const { execute, timeoutMs, onTimeout, enqueuedAt } = current();
+          const { execute, timeoutMs, onTimeout, enqueuedAt, onItemsStarted, onItemSettled, priorityOf } = current();
           const run: BatchRun<T, R> = new BatchRun(nextBatchId++, batch, {
             execute,
             scheduler,
@@ -116,9 +121,11 @@ export function fanOutWith<T, R>(
             onTimeout,
             enqueuedAt: enqueuedAt ?? (() => receivedAt),
             emit: (result) => {
-              stats?.recordResult(result.latencyMs, result.error, result.status === 'rejected');
+              stats?.recordResult(result.latencyMs, result.error, result.status === 'rejected', priorityOf?.(result.request));
               subscriber.next(result);
             },
+            onItemsStarted,
+            onItemSettled,
             onSettled: (settledRun, report) => {
               running.delete(settledRun);
               stats?.changed();

@@ -43,6 +43,14 @@ export interface BatchStats {
   readonly latencyMs: LatencyPercentiles;
   /** Batches whose similarity stage failed (embedder error, malformed vectors) and fell back to exact dedup. */
   readonly embedFallbacks: number;
+  /** Requests that joined an equal request already executing (`dedupInFlight`). */
+  readonly inFlightHits: number;
+  /** Requests answered from the result cache (`resultCache`). */
+  readonly cacheHits: number;
+  /** Requests whose deadline passed while they waited for a batch (included in `timeouts`). */
+  readonly expired: number;
+  /** Latency percentiles per priority (with `enablePriorities`), keyed by the priority a request entered with. */
+  readonly latencyByPriority: Readonly<Record<string, LatencyPercentiles>>;
   /** Texts whose embedding came from the embedding cache. */
   readonly embedCacheHits: number;
   /** Texts that had to be embedded. */
@@ -73,6 +81,7 @@ export class BatchStatsRecorder {
   costPerRequestUsd: number;
   private readonly scheduler: SchedulerLike;
   private readonly latencies: SampleWindow;
+  private readonly latencyByPriority = new Map<number, SampleWindow>();
   private readonly probes = new Set<StatsProbe>();
   private readonly changes = new Subject<void>();
   private counters = BatchStatsRecorder.zero();
@@ -107,6 +116,9 @@ export class BatchStatsRecorder {
       embedFallbacks: 0,
       embedCacheHits: 0,
       embedCacheMisses: 0,
+      inFlightHits: 0,
+      cacheHits: 0,
+      expired: 0,
     };
   }
 
@@ -144,6 +156,15 @@ export class BatchStatsRecorder {
       embedFallbacks: c.embedFallbacks,
       embedCacheHits: c.embedCacheHits,
       embedCacheMisses: c.embedCacheMisses,
+      inFlightHits: c.inFlightHits,
+      cacheHits: c.cacheHits,
+      expired: c.expired,
+      latencyByPriority: Object.fromEntries(
+        [...this.latencyByPriority].map(([priority, samples]) => {
+          const [q50, q95, q99] = samples.percentiles([50, 95, 99] as const);
+          return [String(priority), { p50: q50, p95: q95, p99: q99 }];
+        }),
+      ),
     };
   }
 
@@ -151,6 +172,7 @@ export class BatchStatsRecorder {
   reset(): void {
     this.counters = BatchStatsRecorder.zero();
     this.latencies.clear();
+    this.latencyByPriority.clear();
     this.firstRequestAt = undefined;
     this.lastResultAt = undefined;
     this.changed();
@@ -187,13 +209,37 @@ export class BatchStatsRecorder {
   }
 
   /** @internal */
+  recordInFlightHit(): void {
+    this.counters.inFlightHits++;
+  }
+
+  /** @internal */
+  recordCacheHit(): void {
+    this.counters.cacheHits++;
+  }
+
+  /** @internal */
+  recordExpired(): void {
+    this.counters.expired++;
+  }
+
+  /** At most 32 distinct priorities are tracked, so arbitrary numeric priorities cannot grow memory. */
+  private priorityLatencies(priority: number): SampleWindow | undefined {
+    let samples = this.latencyByPriority.get(priority);
+    if (!samples && this.latencyByPriority.size < 32) {
+      this.latencyByPriority.set(priority, (samples = new SampleWindow(512)));
+    }
+    return samples;
+  }
+
+  /** @internal */
   recordEmbedCache(hits: number, misses: number): void {
     this.counters.embedCacheHits += hits;
     this.counters.embedCacheMisses += misses;
   }
 
   /** @internal */
-  recordResult(latencyMs: number, error?: unknown, failed = false): void {
+  recordResult(latencyMs: number, error?: unknown, failed = false, priority?: number): void {
     const c = this.counters;
     c.completed++;
     if (failed) {
@@ -201,6 +247,7 @@ export class BatchStatsRecorder {
       else c.errors++;
     }
     this.latencies.add(latencyMs);
+    if (priority !== undefined) this.priorityLatencies(priority)?.add(latencyMs);
     this.lastResultAt = this.scheduler.now();
   }
 
