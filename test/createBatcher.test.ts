@@ -123,6 +123,29 @@ describe('createBatcher', () => {
     await expect(patient).resolves.toBe('Y');
   });
 
+  it('serves process(req, { priority }) by priority when a slot frees', async () => {
+    const clock = virtualClock();
+    const backend = simulatedBackend({ scheduler: clock.scheduler, durationMs: () => 10, compute: upper });
+    const batcher = createBatcher<string, string>({
+      execute: backend.execute,
+      windowMs: 1,
+      maxSize: 1,
+      concurrency: 1,
+      enablePriorities: true,
+      scheduler: clock.scheduler,
+    });
+    const all = Promise.all([
+      batcher.process('first'),
+      batcher.process('low', { priority: 1 }),
+      batcher.process('urgent', { priority: 9 }),
+      batcher.process('mid', { priority: 5 }),
+    ]);
+    clock.runAll();
+    await all;
+    expect(backend.calls.map((c) => c.items[0])).toEqual(['first', 'urgent', 'mid', 'low']);
+    expect(Object.keys(batcher.getStats().latencyByPriority).sort()).toEqual(['0', '1', '5', '9']);
+  });
+
   it('keeps scopes apart per call', async () => {
     const { clock, backend, batcher } = setup();
     const results = Promise.all([
