@@ -14,9 +14,10 @@ export interface AdaptiveBufferOptions extends BufferWindowOptions, AdaptiveOpti
  * call and requests are many, short when they are few, none for a lone request.</span>
  *
  * ```
- * targetLatencyMs: 100; backend d(n) = 20 + 0.5 n ms; see docs/adaptive.md for the controller and its figures
- * source: a-----------------b-c-d-e-f-g-h-...
- * result: a-----------------b------(c..h)-...    (a lone request leaves at once; a stream is batched)
+ * windowMs: 30, targetLatencyMs: 100; arrivals 1 ms apart
+ * source: abcdefg------------------------------------|
+ * result: xyz------------------------------w---------|
+ *         x = [a], y = [b], z = [c] (alone: too few expected to fill a window), w = [d, e, f, g]
  * ```
  *
  * The window stays within `[minWindowMs, maxWindowMs]`. It learns from the `feedback` channel shared with

@@ -21,9 +21,10 @@ export interface BufferWindowOptions extends WindowOptions {
  * once, a small one may wait for company, and no value waits longer than `maxWaitMs`.</span>
  *
  * ```
- * windowMs: 10, maxSize: 3
- * source: a--------b-------------c-d-e--f|
- * result: ----------x------------(y|)-----z-(w|)   (illustrative; see docs/operators/bufferWindow.md)
+ * windowMs: 10                          windowMs: 10, maxSize: 3
+ * source: a--------b----------|         -a-b-c-------|
+ * result: ----------x---------|         -----y-------|
+ *         x = [a, b]                    y = [a, b, c]
  * ```
  *
  * - A window opens when a value arrives and none is open; it closes `windowMs` later.
