@@ -1,0 +1,154 @@
+/**
+ * Reliability properties of the promise bridge, `createBatcher`, on a virtual clock: random arrivals with
+ * per-call deadlines, aborts and scopes, a backend that fails, stalls, returns the wrong shape or answers
+ * normally, and `close()` at a random moment. Every promise settles, with its own answer, and a closed batcher
+ * leaves no timer, no queue and nothing in flight.
+ */
+import fc from 'fast-check';
+import { concat, map, Observable, throwError, timer } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { BatcherClosedError, createBatcher } from '../src/index.js';
+import { trackTimers, virtualClock } from '../src/testing/index.js';
+
+interface Req {
+  readonly id: number;
+  readonly key: number;
+  /** Passed as `process(req, { scope })`: the executor never sees it, so only the batcher can keep scopes apart. */
+  readonly tenant: string;
+}
+
+interface Arrival {
+  readonly at: number;
+  readonly key: number;
+  readonly tenant: string;
+  readonly timeoutMs: number | undefined;
+  readonly abortAfter: number | undefined;
+}
+
+type Behaviour = 'ok' | 'throw' | 'reject' | 'wrong-length' | 'slow';
+
+const arrivalsArb = fc.array(
+  fc.record({
+    at: fc.integer({ min: 0, max: 60 }),
+    key: fc.integer({ min: 0, max: 3 }),
+    tenant: fc.constantFrom('t1', 't2'),
+    timeoutMs: fc.option(fc.integer({ min: 1, max: 40 }), { freq: 3, nil: undefined }),
+    abortAfter: fc.option(fc.integer({ min: 0, max: 30 }), { freq: 4, nil: undefined }),
+  }),
+  { minLength: 1, maxLength: 25 },
+);
+
+const optionsArb = fc.record({
+  windowMs: fc.integer({ min: 0, max: 10 }),
+  maxSize: fc.integer({ min: 1, max: 5 }),
+  concurrency: fc.integer({ min: 1, max: 3 }),
+  processingTimeoutMs: fc.integer({ min: 1, max: 20 }),
+  onTimeout: fc.constantFrom('reject' as const, 'individual' as const),
+  dedupInFlight: fc.boolean(),
+  durationMs: fc.integer({ min: 0, max: 10 }),
+});
+
+const behavioursArb = fc.array(fc.constantFrom<Behaviour>('ok', 'ok', 'throw', 'reject', 'wrong-length', 'slow'), {
+  minLength: 1,
+  maxLength: 8,
+});
+
+/** Lets promise reactions run between steps of the virtual clock. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe('createBatcher reliability under random interleavings', () => {
+  it('settles every accepted promise with its own answer; close() leaves no timer, queue or call behind', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        arrivalsArb,
+        optionsArb,
+        behavioursArb,
+        fc.integer({ min: 0, max: 80 }),
+        async (arrivals, options, behaviours, closeAt) => {
+          const clock = virtualClock();
+          const tracked = trackTimers(clock.scheduler);
+          let calls = 0;
+          const { durationMs, ...batcherOptions } = options;
+          const batcher = createBatcher<Req, Req>({
+            ...batcherOptions,
+            scheduler: tracked.scheduler,
+            key: (r) => String(r.key),
+            execute: (items) => {
+              const behaviour = behaviours[calls++ % behaviours.length]!;
+              const later = timer(durationMs, clock.scheduler);
+              switch (behaviour) {
+                case 'ok':
+                  return later.pipe(map(() => items));
+                case 'throw':
+                  throw new Error('sync failure');
+                case 'reject':
+                  return concat(later, throwError(() => new Error('backend down'))) as Observable<never>;
+                case 'wrong-length':
+                  return later.pipe(map(() => items.slice(1)));
+                case 'slow':
+                  return timer(options.processingTimeoutMs + 3, clock.scheduler).pipe(map(() => items));
+              }
+            },
+          });
+
+          const outcomes = new Map<number, { settled: number; value?: Req; error?: unknown }>();
+          const accepted = new Set<number>();
+          const steps = [...new Set([...arrivals.map((a) => a.at), closeAt])].sort((a, b) => a - b);
+          let now = 0;
+          let closing: Promise<void> | undefined;
+          for (const t of steps) {
+            clock.advanceBy(t - now);
+            now = t;
+            arrivals.forEach((arrival, id) => {
+              if (arrival.at !== t) return;
+              const controller = new AbortController();
+              if (arrival.abortAfter !== undefined) {
+                clock.scheduler.schedule(() => controller.abort(new Error(`abort ${id}`)), arrival.abortAfter);
+              }
+              const record = { settled: 0 } as { settled: number; value?: Req; error?: unknown };
+              outcomes.set(id, record);
+              if (!batcher.closed) accepted.add(id);
+              batcher
+                .process({ id, key: arrival.key, tenant: arrival.tenant }, {
+                  scope: arrival.tenant,
+                  timeoutMs: arrival.timeoutMs,
+                  signal: controller.signal,
+                })
+                .then(
+                  (value) => Object.assign(record, { settled: record.settled + 1, value }),
+                  (error: unknown) => Object.assign(record, { settled: record.settled + 1, error }),
+                );
+            });
+            if (t === closeAt) closing = batcher.close();
+            await turn();
+          }
+          let closed = false;
+          void closing!.then(() => (closed = true));
+          for (let guard = 0; guard < 1000 && !closed; guard++) {
+            clock.runAll();
+            await turn();
+          }
+          expect(closed).toBe(true);
+          expect(tracked.pending()).toBe(0);
+          const stats = batcher.getStats();
+          expect(stats.queueDepth).toBe(0);
+          expect(stats.inFlight).toBe(0);
+
+          for (const [id, record] of outcomes) {
+            expect(record.settled).toBe(1);
+            if (!accepted.has(id)) {
+              expect(record.error).toBeInstanceOf(BatcherClosedError);
+            } else if (record.value !== undefined) {
+              // Its own answer: the same key and, though the executor never saw it, the same tenant.
+              expect(record.value.key).toBe(arrivals[id]!.key);
+              expect(record.value.tenant).toBe(arrivals[id]!.tenant);
+            } else {
+              expect(record.error).toBeInstanceOf(Error);
+            }
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
