@@ -1,4 +1,4 @@
-import { Subject, type Observable } from 'rxjs';
+import { Subject, type Observable, type Subscription } from 'rxjs';
 import { BatcherClosedError, BatchTimeoutError } from '../errors.js';
 import type { Envelope } from '../internal/envelope.js';
 import { PipelineConfig, type BatchDedupOptions } from '../internal/pipelineConfig.js';
@@ -35,8 +35,38 @@ export interface Batcher<T, R> {
   readonly closed: boolean;
 }
 
-interface Pending<T, R> extends Envelope<T> {
-  settle(result: BatchResult<Pending<T, R>, R>): void;
+/** How a caller is answered: a promise's resolve and reject, or a callback taking the whole result. */
+type Answer<T, R> = ((value: R) => void) | { readonly onResult: (result: BatchResult<T, R>) => void };
+
+/** One submitted request: the envelope the pipeline carries, and how to answer its caller (exactly once). */
+class Submission<T, R> implements Envelope<T> {
+  priority: number | undefined;
+  scope: string | undefined;
+  timeoutMs: number | undefined;
+  signal: AbortSignal | undefined;
+  timer: Subscription | undefined;
+  onAbort: (() => void) | undefined;
+  settled = false;
+
+  constructor(
+    readonly request: T,
+    readonly arrivedAt: number,
+    private readonly answer: Answer<T, R>,
+    private readonly fail?: (error: unknown) => void,
+  ) {}
+
+  /** Answers the caller unless it was answered already; returns whether this call did. */
+  settle(result: BatchResult<Submission<T, R>, R>): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    this.timer?.unsubscribe();
+    if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
+    const answer = this.answer;
+    if (typeof answer !== 'function') answer.onResult({ ...result, request: this.request });
+    else if (result.status === 'fulfilled') answer(result.value as R);
+    else this.fail!(result.error);
+    return true;
+  }
 }
 
 /**
@@ -53,71 +83,70 @@ interface Pending<T, R> extends Envelope<T> {
 export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T, R> {
   const config = new PipelineConfig<T, R>('createBatcher', options);
   const { scheduler, stats } = config;
-  const input = new Subject<Pending<T, R>>();
-  const unsettled = new Set<Pending<T, R>>();
+  const input = new Subject<Submission<T, R>>();
+  const unsettled = new Set<Submission<T, R>>();
   let closed = false;
   let failure: { error: unknown } | undefined;
   let drained!: () => void;
   const whenDrained = new Promise<void>((resolve) => (drained = resolve));
 
-  input.pipe(batchPipeline<T, R, Pending<T, R>>(config)).subscribe({
-    next: (result) => result.request.settle(result),
+  input.pipe(batchPipeline<T, R, Submission<T, R>>(config)).subscribe({
+    next: (result) => {
+      if (result.request.settle(result)) unsettled.delete(result.request);
+    },
     error: (error: unknown) => {
       // Only a defect inside the pipeline gets here; fail loudly rather than leave callers waiting.
       failure = { error };
       closed = true;
-      for (const pending of [...unsettled]) reject(pending, error);
+      for (const submission of [...unsettled]) reject(submission, error);
       drained();
     },
     complete: () => drained(),
   });
 
-  function reject(pending: Pending<T, R>, error: unknown): void {
-    const latencyMs = scheduler.now() - pending.arrivedAt;
-    pending.settle({ request: pending, status: 'rejected', error, batchId: 0, deduplicated: false, latencyMs });
+  function reject(submission: Submission<T, R>, error: unknown): void {
+    const latencyMs = scheduler.now() - submission.arrivedAt;
+    if (submission.settle({ request: submission, status: 'rejected', error, batchId: 0, deduplicated: false, latencyMs })) {
+      unsettled.delete(submission);
+    }
   }
 
-  function submit(request: T, options: ProcessOptions | undefined, onResult: (result: BatchResult<T, R>) => void): void {
+  function submit(
+    request: T,
+    options: ProcessOptions | undefined,
+    answer: Answer<T, R>,
+    fail?: (error: unknown) => void,
+  ): void {
     if (closed) throw failure ? failure.error : new BatcherClosedError();
-    const { priority, timeoutMs, signal, scope } = checkProcessOptions(options);
-    let timer: { unsubscribe(): void } | undefined;
-    const onAbort = () => reject(pending, signal!.reason);
-    const pending: Pending<T, R> = {
-      request,
-      arrivedAt: scheduler.now(),
-      priority,
-      scope,
-      timeoutMs,
-      signal,
-      settle(result) {
-        if (!unsettled.delete(pending)) return;
-        timer?.unsubscribe();
-        signal?.removeEventListener('abort', onAbort);
-        onResult({ ...result, request });
-      },
-    };
-    unsettled.add(pending);
-    if (signal?.aborted) {
-      reject(pending, signal.reason);
-      return;
+    const checked = options === undefined ? undefined : checkProcessOptions(options);
+    const submission = new Submission<T, R>(request, scheduler.now(), answer, fail);
+    unsettled.add(submission);
+    if (checked !== undefined) {
+      const { priority, timeoutMs, signal, scope } = checked;
+      submission.priority = priority;
+      submission.scope = scope;
+      submission.timeoutMs = timeoutMs;
+      if (signal) {
+        if (signal.aborted) {
+          reject(submission, signal.reason);
+          return;
+        }
+        submission.signal = signal;
+        submission.onAbort = () => reject(submission, signal.reason);
+        signal.addEventListener('abort', submission.onAbort, { once: true });
+      }
+      if (timeoutMs !== undefined) {
+        submission.timer = scheduler.schedule(
+          () => reject(submission, new BatchTimeoutError(`no result within ${timeoutMs} ms (timeoutMs)`, timeoutMs)),
+          timeoutMs,
+        );
+      }
     }
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (timeoutMs !== undefined) {
-      timer = scheduler.schedule(
-        () => reject(pending, new BatchTimeoutError(`no result within ${timeoutMs} ms (timeoutMs)`, timeoutMs)),
-        timeoutMs,
-      );
-    }
-    input.next(pending);
+    input.next(submission);
   }
 
   function process(request: T, options?: ProcessOptions): Promise<R> {
-    return new Promise<R>((resolve, rejectPromise) => {
-      submit(request, options, (result) => {
-        if (result.status === 'fulfilled') resolve(result.value as R);
-        else rejectPromise(result.error);
-      });
-    });
+    return new Promise<R>((resolve, reject) => submit(request, options, resolve, reject));
   }
 
   return {
@@ -133,9 +162,11 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
           let outstanding = 0;
           for (const request of requests) {
             outstanding++;
-            submit(request, options, (result) => {
-              ready.push(result);
-              wake?.();
+            submit(request, options, {
+              onResult: (result) => {
+                ready.push(result);
+                wake?.();
+              },
             });
           }
           while (outstanding > 0) {

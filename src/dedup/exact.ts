@@ -3,8 +3,10 @@ import type { DedupedBatch } from '../types.js';
 
 /** The default exact key: canonical JSON, so `{ a: 1, b: 2 }` and `{ b: 2, a: 1 }` are equal. */
 export function stableKey(request: unknown): string {
-  // fast-json-stable-stringify returns undefined for undefined and functions; keep those distinct from strings.
-  return stableStringify(request) ?? `\u0000${typeof request}`;
+  // Primitives stringify the same either way; the native JSON.stringify is much faster for them.
+  const key = typeof request === 'object' && request !== null ? stableStringify(request) : JSON.stringify(request);
+  // Both return undefined for undefined and functions; keep those distinct from every string.
+  return key ?? `\u0000${typeof request}`;
 }
 
 /** Names the user function that threw, keeping the original as `cause`. */

@@ -42,7 +42,9 @@ function isStreamed(x: unknown): x is StreamedResult<unknown> {
  * enforce the timeout (reject or retry one by one), and report when every request has its result.
  */
 export class BatchRun<T, R> {
-  private readonly members: number[][];
+  /** Items answered by each unique item, as linked lists: first item, then next item of the same leader. */
+  private readonly firstMember: Int32Array;
+  private readonly nextMember: Int32Array;
   private readonly settled: Uint8Array;
   private open: number;
   private readonly executions = new Set<Execution>();
@@ -56,10 +58,14 @@ export class BatchRun<T, R> {
     private readonly config: BatchRunConfig<T, R>,
   ) {
     const { unique, leaderOf } = batch;
-    this.members = unique.map(() => []);
-    for (let i = 0; i < leaderOf.length; i++) {
+    this.firstMember = new Int32Array(unique.length).fill(-1);
+    this.nextMember = new Int32Array(leaderOf.length).fill(-1);
+    // Walk backwards so each list comes out in arrival order.
+    for (let i = leaderOf.length - 1; i >= 0; i--) {
       const leader = leaderOf[i]!;
-      if (leader >= 0) this.members[leader]!.push(i);
+      if (leader < 0) continue;
+      this.nextMember[i] = this.firstMember[leader]!;
+      this.firstMember[leader] = i;
     }
     this.settled = new Uint8Array(unique.length);
     this.open = unique.length;
@@ -72,7 +78,7 @@ export class BatchRun<T, R> {
   start(): void {
     this.startedAt = this.config.scheduler.now();
     if (this.batch.failures) {
-      for (const [i, error] of this.batch.failures) this.emit(i, { ok: false, error }, false);
+      for (const [i, error] of this.batch.failures) this.emit(i, { ok: false, error }, false, this.startedAt);
     }
     if (this.open === 0) {
       this.finish();
@@ -134,12 +140,12 @@ export class BatchRun<T, R> {
       return;
     }
     if (!isStreamed(emitted)) {
-      this.failExecution(execution, this.mismatch(execution, emitted));
+      this.refuseOutput(execution, this.mismatch(execution, emitted));
       return;
     }
     const { index } = emitted;
     if (!Number.isInteger(index) || index < 0 || index >= execution.indices.length) {
-      this.failExecution(
+      this.refuseOutput(
         execution,
         new BatchResultMismatchError(
           `execute streamed a result for index ${String(index)}, but the batch has ${execution.indices.length} items`,
@@ -158,7 +164,7 @@ export class BatchRun<T, R> {
   private deliverArray(execution: Execution, results: unknown[]): void {
     const expected = execution.indices.length;
     if (results.length !== expected) {
-      this.failExecution(
+      this.refuseOutput(
         execution,
         new BatchResultMismatchError(
           `execute returned ${results.length} results for ${expected} items; results must match items one to one`,
@@ -206,6 +212,14 @@ export class BatchRun<T, R> {
     for (const u of execution.indices) this.settle(u, { ok: false, error });
   }
 
+  /** The call's output cannot be used: stop it (its signal aborts with the reason) and reject what it owed. */
+  private refuseOutput(execution: Execution, error: BatchResultMismatchError): void {
+    if (execution.done) return;
+    this.stop(execution, error);
+    this.executions.delete(execution);
+    for (const u of execution.indices) this.settle(u, { ok: false, error });
+  }
+
   private timeout(execution: Execution): void {
     execution.timer = undefined;
     const { timeoutMs, onTimeout } = this.config;
@@ -245,15 +259,17 @@ export class BatchRun<T, R> {
     if (this.settled[u] || this.finished) return;
     this.settled[u] = 1;
     this.open--;
-    const members = this.members[u]!;
-    for (let k = 0; k < members.length; k++) this.emit(members[k]!, outcome, k > 0);
+    const now = this.config.scheduler.now();
+    for (let i = this.firstMember[u]!, first = true; i >= 0; i = this.nextMember[i]!, first = false) {
+      this.emit(i, outcome, !first, now);
+    }
     this.config.onItemSettled?.(this.batch.unique[u]!, outcome, this.batchId);
     if (this.open === 0) this.finish();
   }
 
-  private emit(i: number, outcome: Outcome<R>, deduplicated: boolean): void {
+  private emit(i: number, outcome: Outcome<R>, deduplicated: boolean, now: number): void {
     const request = this.batch.items[i]!;
-    const latencyMs = this.config.scheduler.now() - this.config.enqueuedAt(request);
+    const latencyMs = now - this.config.enqueuedAt(request);
     this.latencies.push(latencyMs);
     this.config.emit(
       outcome.ok

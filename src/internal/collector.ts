@@ -2,9 +2,11 @@ import type { SchedulerLike, Subscription } from 'rxjs';
 import { BatchTimeoutError } from '../errors.js';
 import type { BatchFeedback } from './feedback.js';
 import { WaitingQueue, type QueueEntry } from './waitingQueue.js';
+
+const unwatch = (entry: QueueEntry<unknown>) => entry.unwatch?.();
 import type { WindowSettings } from './windowSettings.js';
 
-export interface CollectorConfig<T> {
+export interface CollectorConfig<T> extends CollectorTiming<T> {
   readonly scheduler: SchedulerLike;
   /** Read at every decision, so live reconfiguration takes effect at once. */
   readonly settings: () => WindowSettings;
@@ -32,6 +34,11 @@ export interface PushOptions {
   readonly signal?: AbortSignal;
 }
 
+export interface CollectorTiming<T> {
+  /** When a value arrived, if the caller already read the clock for it (saves a clock read per value). */
+  readonly arrivedAt?: (value: T) => number;
+}
+
 /**
  * The state machine behind every collecting operator: a queue of waiting values, one window timer, and the
  * rules of DESIGN.md. Time is read only through the scheduler, so `TestScheduler` drives it.
@@ -43,10 +50,11 @@ export interface PushOptions {
  */
 export class BatchCollector<T> {
   private readonly queue: WaitingQueue<T>;
-  private readonly extras = new Map<QueueEntry<T>, () => void>();
   private windowEnd: number | undefined;
   private timer: Subscription | undefined;
   private timerAt = Infinity;
+  /** When the latest timer fired, since the current window opened. */
+  private firedAt = -Infinity;
   private evaluating = false;
   private closed = false;
   private disposed = false;
@@ -62,12 +70,13 @@ export class BatchCollector<T> {
   }
 
   push(value: T, options?: PushOptions): void {
-    const now = this.config.scheduler.now();
+    const now = this.config.arrivedAt ? this.config.arrivedAt(value) : this.config.scheduler.now();
     this.config.onArrival?.(now);
-    if (this.queue.size === 0) this.windowEnd = now + (this.config.windowMs ?? this.defaultWindowMs)();
-    const entry = this.queue.push(value, now, options?.priority ?? 0);
-    if (options && (options.deadline !== undefined || options.signal)) this.watch(entry, options, now);
-    this.evaluate();
+    if (this.queue.size === 0) this.openWindow(now);
+    const watched = options !== undefined && (options.deadline !== undefined || options.signal !== undefined);
+    const entry = this.queue.push(value, now, options?.priority ?? 0, watched);
+    if (watched) this.watch(entry!, options, now);
+    this.evaluate(now);
   }
 
   /** The source has ended: everything waiting is due. `onDrained` fires once the queue is empty. */
@@ -86,9 +95,7 @@ export class BatchCollector<T> {
     this.disposed = true;
     this.cancelTimer();
     this.stopListening?.();
-    for (const release of this.extras.values()) release();
-    this.extras.clear();
-    return this.queue.drainAll().map((entry) => entry.value);
+    return this.queue.drainAll(unwatch);
   }
 
   private readonly defaultWindowMs = () => this.config.settings().windowMs;
@@ -107,45 +114,51 @@ export class BatchCollector<T> {
       }, Math.max(0, options.deadline - now));
     }
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    this.extras.set(entry, () => {
+    entry.unwatch = () => {
       timer?.unsubscribe();
       options.signal?.removeEventListener('abort', onAbort);
-    });
+    };
   }
 
   private drop(entry: QueueEntry<T>, error: unknown): void {
     if (!this.queue.remove(entry)) return;
-    this.release(entry);
+    entry.unwatch?.();
     this.config.onDrop?.(entry.value, error);
     this.evaluate();
   }
 
-  private release(entry: QueueEntry<T>): void {
-    const release = this.extras.get(entry);
-    if (release) {
-      this.extras.delete(entry);
-      release();
-    }
+  private openWindow(now: number): void {
+    this.windowEnd = now + (this.config.windowMs ?? this.defaultWindowMs)();
+    this.firedAt = -Infinity;
+  }
+
+  /**
+   * A moment has been reached once the clock has passed it, or a timer for it has fired. Arrivals in the very
+   * tick a window closes, before its timer runs, still join it; so a window of 0 ms collects the current tick.
+   */
+  private reached(t: number, now: number): boolean {
+    return now > t || this.firedAt >= t;
   }
 
   private isDue(now: number, s: WindowSettings): boolean {
     const size = this.queue.size;
     if (size === 0) return false;
     if (this.closed || size >= s.maxSize) return true;
-    if (now >= this.queue.oldestArrivedAt()! + s.maxWaitMs) return true;
-    return size >= s.minSize && now >= this.windowEnd!;
+    if (this.reached(this.queue.oldestArrivedAt()! + s.maxWaitMs, now)) return true;
+    return size >= s.minSize && this.reached(this.windowEnd!, now);
   }
 
-  private evaluate(): void {
+  private evaluate(now = this.config.scheduler.now()): void {
     if (this.evaluating || this.disposed) return;
     this.evaluating = true;
-    const { scheduler, feedback } = this.config;
+    const { feedback } = this.config;
+    let s = this.config.settings();
     try {
-      for (;;) {
-        const now = scheduler.now();
-        const s = this.config.settings();
-        if (!this.isDue(now, s) || (feedback && !feedback.hasCapacity())) break;
+      while (this.isDue(now, s) && (!feedback || feedback.hasCapacity())) {
         this.flush(now, s);
+        // Emitting may have run anything downstream, reconfiguration and new arrivals included.
+        now = this.config.scheduler.now();
+        s = this.config.settings();
       }
     } finally {
       this.evaluating = false;
@@ -157,43 +170,35 @@ export class BatchCollector<T> {
       if (this.closed) this.config.onDrained?.();
       return;
     }
-    this.armTimer();
+    this.armTimer(now, s);
   }
 
   private flush(now: number, s: WindowSettings): void {
-    const entries = this.queue.take(s.maxSize);
-    if (this.extras.size > 0) for (const entry of entries) this.release(entry);
+    const batch = this.queue.take(s.maxSize, unwatch);
     // Values left behind (only when a full buffer waited for a free slot) start a window of their own.
-    if (this.queue.size > 0 && this.windowEnd! > now) {
-      this.windowEnd = now + (this.config.windowMs ?? this.defaultWindowMs)();
-    }
+    if (this.queue.size > 0 && !this.reached(this.windowEnd!, now)) this.openWindow(now);
     this.config.feedback?.reserve();
-    this.config.emit(entries.map((entry) => entry.value));
+    this.config.emit(batch);
   }
 
-  private armTimer(): void {
-    const { scheduler, feedback } = this.config;
-    const now = scheduler.now();
-    const s = this.config.settings();
+  private armTimer(now: number, s: WindowSettings): void {
     let at: number;
     if (this.isDue(now, s)) {
-      // Due but every slot is taken: the next release re-evaluates.
-      if (feedback && !feedback.hasCapacity()) {
-        this.cancelTimer();
-        return;
-      }
-      at = now;
-    } else {
-      at = this.queue.oldestArrivedAt()! + s.maxWaitMs;
-      if (this.queue.size >= s.minSize) at = Math.min(at, this.windowEnd!);
+      // Due, but every slot is taken: the next release re-evaluates.
+      this.cancelTimer();
+      return;
     }
+    at = this.queue.oldestArrivedAt()! + s.maxWaitMs;
+    if (this.queue.size >= s.minSize) at = Math.min(at, this.windowEnd!);
     if (this.timer && at === this.timerAt) return;
     this.cancelTimer();
     this.timerAt = at;
-    this.timer = scheduler.schedule(() => {
+    this.timer = this.config.scheduler.schedule(() => {
       this.timer = undefined;
       this.timerAt = Infinity;
-      this.evaluate();
+      const firedAt = this.config.scheduler.now();
+      this.firedAt = Math.max(firedAt, at);
+      this.evaluate(firedAt);
     }, Math.max(0, at - now));
   }
 

@@ -5,24 +5,35 @@
  * Aging: a request's effective priority is `priority + agingPerMs * waitedMs`. Because every waiting request
  * ages at the same rate, the order of two requests never changes while they wait, so the heap key
  * `priority - agingPerMs * arrivedAt` is fixed at insertion and the heap is never rebuilt.
+ *
+ * Without priorities, a value that cannot be withdrawn (no deadline, no signal) is stored as it is, with no
+ * wrapper object: the common path allocates nothing per value beyond two array slots.
  */
 
 const WAITING = 0;
 const TAKEN = 1;
 const REMOVED = 2;
 
-export interface QueueEntry<T> {
-  readonly value: T;
-  readonly arrivedAt: number;
-  readonly seq: number;
-  /** Fixed heap key; higher is more urgent. */
-  readonly rank: number;
-  state: typeof WAITING | typeof TAKEN | typeof REMOVED;
-  heapIndex: number;
+/** A value that can be withdrawn while it waits, or that is ordered by priority. */
+export class QueueEntry<T> {
+  state: typeof WAITING | typeof TAKEN | typeof REMOVED = WAITING;
+  heapIndex = -1;
+  /** Cancels what watches the value (its deadline timer, its abort listener) once it leaves the queue. */
+  unwatch: (() => void) | undefined;
+
+  constructor(
+    readonly value: T,
+    readonly arrivedAt: number,
+    readonly seq: number,
+    /** Fixed heap key; higher is more urgent. */
+    readonly rank: number,
+  ) {}
 }
 
 export class WaitingQueue<T> {
-  private readonly arrivals: QueueEntry<T>[] = [];
+  /** Arrival order: plain values, or entries for values that can be withdrawn. */
+  private slots: (T | QueueEntry<T>)[] = [];
+  private times: number[] = [];
   private head = 0;
   private readonly heap: QueueEntry<T>[] | undefined;
   private seq = 0;
@@ -44,19 +55,20 @@ export class WaitingQueue<T> {
     return this.waiting;
   }
 
-  push(value: T, arrivedAt: number, priority: number): QueueEntry<T> {
+  /**
+   * Adds a value. Returns its entry when it can be withdrawn later (`trackable`, or always with priorities).
+   */
+  push(value: T, arrivedAt: number, priority: number, trackable: boolean): QueueEntry<T> | undefined {
+    this.waiting++;
+    this.times.push(arrivedAt);
+    if (!this.heap && !trackable) {
+      this.slots.push(value);
+      return undefined;
+    }
     // Ranks are taken relative to the first arrival so that large clock values (Date.now()) keep precision.
     this.epoch ??= arrivedAt;
-    const entry: QueueEntry<T> = {
-      value,
-      arrivedAt,
-      seq: this.seq++,
-      rank: priority - this.agingPerMs * (arrivedAt - this.epoch),
-      state: WAITING,
-      heapIndex: -1,
-    };
-    this.arrivals.push(entry);
-    this.waiting++;
+    const entry = new QueueEntry(value, arrivedAt, this.seq++, priority - this.agingPerMs * (arrivedAt - this.epoch));
+    this.slots.push(entry);
     if (this.heap) this.heapPush(entry);
     return entry;
   }
@@ -71,34 +83,59 @@ export class WaitingQueue<T> {
     return true;
   }
 
-  /** Arrival time of the oldest waiting entry, or undefined when empty. */
+  /** Arrival time of the oldest waiting value, or undefined when empty. */
   oldestArrivedAt(): number | undefined {
-    return this.waiting === 0 ? undefined : this.arrivals[this.head]?.arrivedAt;
+    return this.waiting === 0 ? undefined : this.times[this.head];
   }
 
-  /** Removes and returns up to `n` entries, most urgent first (arrival order when not prioritized). */
-  take(n: number): QueueEntry<T>[] {
-    const out: QueueEntry<T>[] = [];
+  /**
+   * Removes and returns up to `n` values, most urgent first (arrival order when not prioritized).
+   * `onEntry` sees every entry taken, so its owner can cancel what watched it.
+   */
+  take(n: number, onEntry?: (entry: QueueEntry<T>) => void): T[] {
     const limit = Math.min(n, this.waiting);
+    const out = new Array<T>(limit);
     if (this.heap) {
-      while (out.length < limit) out.push(this.heapPop());
-    } else {
-      for (let i = this.head; out.length < limit; i++) {
-        const entry = this.arrivals[i]!;
-        if (entry.state === WAITING) out.push(entry);
+      for (let k = 0; k < limit; k++) {
+        const entry = this.heapPop();
+        entry.state = TAKEN;
+        onEntry?.(entry);
+        out[k] = entry.value;
       }
+    } else {
+      const slots = this.slots;
+      let i = this.head;
+      for (let k = 0; k < limit; i++) {
+        const slot = slots[i]!;
+        if (!(slot instanceof QueueEntry)) {
+          out[k++] = slot;
+        } else if (slot.state === WAITING) {
+          slot.state = TAKEN;
+          onEntry?.(slot);
+          out[k++] = slot.value;
+        }
+      }
+      this.head = i;
     }
-    for (const entry of out) entry.state = TAKEN;
-    this.waiting -= out.length;
+    this.waiting -= limit;
     this.skipGone();
     return out;
   }
 
-  /** Every waiting entry in arrival order (for teardown). */
-  drainAll(): QueueEntry<T>[] {
-    const out = this.arrivals.slice(this.head).filter((e) => e.state === WAITING);
-    for (const e of out) e.state = REMOVED;
-    this.arrivals.length = 0;
+  /** Every waiting value in arrival order, emptying the queue (for teardown). */
+  drainAll(onEntry?: (entry: QueueEntry<T>) => void): T[] {
+    const out: T[] = [];
+    for (let i = this.head; i < this.slots.length; i++) {
+      const slot = this.slots[i]!;
+      if (!(slot instanceof QueueEntry)) out.push(slot);
+      else if (slot.state === WAITING) {
+        slot.state = REMOVED;
+        onEntry?.(slot);
+        out.push(slot.value);
+      }
+    }
+    this.slots = [];
+    this.times = [];
     this.head = 0;
     this.waiting = 0;
     if (this.heap) this.heap.length = 0;
@@ -106,13 +143,19 @@ export class WaitingQueue<T> {
   }
 
   private skipGone(): void {
-    const arrivals = this.arrivals;
-    while (this.head < arrivals.length && arrivals[this.head]!.state !== WAITING) this.head++;
-    if (this.head === arrivals.length) {
-      arrivals.length = 0;
+    const slots = this.slots;
+    while (this.head < slots.length) {
+      const slot = slots[this.head]!;
+      if (!(slot instanceof QueueEntry) || slot.state === WAITING) break;
+      this.head++;
+    }
+    if (this.head === slots.length) {
+      slots.length = 0;
+      this.times.length = 0;
       this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > arrivals.length) {
-      arrivals.splice(0, this.head);
+    } else if (this.head > 1024 && this.head * 2 > slots.length) {
+      slots.splice(0, this.head);
+      this.times.splice(0, this.head);
       this.head = 0;
     }
   }
@@ -130,8 +173,7 @@ export class WaitingQueue<T> {
   }
 
   private heapPop(): QueueEntry<T> {
-    const heap = this.heap!;
-    const top = heap[0]!;
+    const top = this.heap![0]!;
     this.heapRemove(top);
     return top;
   }

@@ -1,4 +1,4 @@
-import { filter, map, Observable, type OperatorFunction } from 'rxjs';
+import { filter, identity, map, Observable, type OperatorFunction } from 'rxjs';
 import { BatchTimeoutError, QueueFullError } from '../errors.js';
 import type { Outcome } from '../internal/batchRun.js';
 import { InFlightTable } from '../internal/inFlight.js';
@@ -106,9 +106,10 @@ export function batchPipeline<T, R, E extends Envelope<T> = Envelope<T>>(
 
       const subscription = source
         .pipe(
-          filter((envelope) => !shortcut?.answered(envelope)),
+          shortcut ? filter((envelope) => !shortcut.answered(envelope)) : identity,
           collect<E>({
             scheduler,
+            arrivedAt: (envelope) => envelope.arrivedAt,
             settings: () => config.window,
             ...(controller && {
               windowMs: () => controller.windowFor(),

@@ -123,6 +123,7 @@ export class BatchStatsRecorder {
   }
 
   snapshot(): BatchStats {
+    this.stamp();
     const c = this.counters;
     const [p50, p95, p99] = this.latencies.percentiles([50, 95, 99] as const);
     let queueDepth = 0;
@@ -248,11 +249,22 @@ export class BatchStatsRecorder {
     }
     this.latencies.add(latencyMs);
     if (priority !== undefined) this.priorityLatencies(priority)?.add(latencyMs);
+    this.resultsSinceClock++;
+  }
+
+  /** The clock is read once per batch of results, not per result; see `settledAt`. */
+  private resultsSinceClock = 0;
+
+  /** @internal Marks the time of the latest results (called once per settled batch and per refusal). */
+  stamp(): void {
+    if (this.resultsSinceClock === 0) return;
+    this.resultsSinceClock = 0;
     this.lastResultAt = this.scheduler.now();
   }
 
-  /** @internal Notifies `stats$` subscribers. */
+  /** @internal Stamps the latest results and notifies `stats$` subscribers. */
   changed(): void {
+    this.stamp();
     if (this.changes.observed) this.changes.next();
   }
 }
