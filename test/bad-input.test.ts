@@ -1,0 +1,369 @@
+/**
+ * Bad input, one row each: invalid options, executors that return the wrong shape or throw, requests that cannot
+ * be keyed, huge texts, broken similarities, misuse of the batcher. Each gets a clear error (its class and a
+ * message naming what was wrong), and the batcher keeps serving every other request.
+ */
+import { map, of, timer, type Observable } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import {
+  batchDedup,
+  BatcherClosedError,
+  BatchResultMismatchError,
+  createBatcher,
+  createBatchStats,
+  QueueFullError,
+  type Batcher,
+  type BatchDedupOptions,
+  type ExecuteFn,
+} from '../src/index.js';
+import { virtualClock, type VirtualClock } from '../src/testing/index.js';
+
+interface Req {
+  readonly text: string;
+  readonly poison?: boolean;
+  loop?: unknown;
+}
+
+const answer = (r: Req) => `answer to ${r.text.length > 40 ? `${r.text.length} chars` : r.text}`;
+const echo: ExecuteFn<Req, string> = (items) => items.map(answer);
+
+type ErrorClass = abstract new (...args: never[]) => Error;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Options: rejected when the operator is created, naming the option; a live batcher refuses them in configure().
+
+const invalidOptions: [option: string, options: Record<string, unknown>, kind: ErrorClass][] = [
+  ['windowMs', { windowMs: -1 }, RangeError],
+  ['windowMs', { windowMs: Number.NaN }, RangeError],
+  ['windowMs', { windowMs: Infinity }, RangeError],
+  ['windowMs', { windowMs: '10' }, TypeError],
+  ['maxSize', { maxSize: 0 }, RangeError],
+  ['maxSize', { maxSize: 2.5 }, RangeError],
+  ['minSize', { minSize: 0 }, RangeError],
+  ['minSize', { minSize: 5, maxSize: 2 }, RangeError],
+  ['maxWaitMs', { maxWaitMs: -5 }, RangeError],
+  ['dedupThreshold', { dedupThreshold: 1.5 }, RangeError],
+  ['dedupThreshold', { dedupThreshold: -0.1 }, RangeError],
+  ['dedupThreshold', { dedupThreshold: Number.NaN }, RangeError],
+  ['dedupStrategy', { dedupStrategy: 'fuzzy' }, TypeError],
+  ['enableDedup', { enableDedup: 'yes' }, TypeError],
+  ['concurrency', { concurrency: 0 }, RangeError],
+  ['concurrency', { concurrency: 1.5 }, RangeError],
+  ['processingTimeoutMs', { processingTimeoutMs: 0 }, RangeError],
+  ['processingTimeoutMs', { processingTimeoutMs: Infinity }, RangeError],
+  ['onTimeout', { onTimeout: 'retry' }, TypeError],
+  ['execute', { execute: undefined }, TypeError],
+  ['execute', { execute: 'llm' }, TypeError],
+  ['key', { key: 'id' }, TypeError],
+  ['scope', { scope: 42 }, TypeError],
+  ['priority', { priority: 1 }, TypeError],
+  ['dedupFunction', { dedupFunction: 'cosine' }, TypeError],
+  ['signal', { signal: true }, TypeError],
+  ['priorityAgingPerSecond', { priorityAgingPerSecond: -1 }, RangeError],
+  ['maxQueueSize', { maxQueueSize: 0 }, RangeError],
+  ['maxQueueSize', { maxQueueSize: 1.5 }, RangeError],
+  ['requestTimeoutMs', { requestTimeoutMs: 0 }, RangeError],
+  ['costPerRequestUsd', { costPerRequestUsd: -1 }, RangeError],
+  ['adaptive', { adaptive: 1 }, TypeError],
+  ['enablePriorities', { enablePriorities: 'true' }, TypeError],
+  ['dedupInFlight', { dedupInFlight: 'no' }, TypeError],
+  ['targetLatencyMs', { targetLatencyMs: 0 }, RangeError],
+  ['minWindowMs', { minWindowMs: -1 }, RangeError],
+  ['minWindowMs', { minWindowMs: 50, maxWindowMs: 10 }, RangeError],
+  ['resultCache', { resultCache: 5 }, TypeError],
+  ['resultCache.ttlMs', { resultCache: { ttlMs: 0 } }, RangeError],
+  ['resultCache.maxEntries', { resultCache: { ttlMs: 10, maxEntries: 0 } }, RangeError],
+  ['scheduler', { scheduler: {} }, TypeError],
+  ['stats', { stats: {} }, TypeError],
+];
+
+/** Options that shape the pipeline and so cannot be changed by configure() at all (their own error). */
+const FIXED_AT_CREATION = new Set(['scheduler', 'stats', 'adaptive', 'enablePriorities', 'dedupInFlight', 'resultCache', 'priorityAgingPerSecond']);
+
+function messagePattern(option: string): RegExp {
+  return new RegExp(option.replace('.', '\\.'));
+}
+
+describe('bad input: invalid options', () => {
+  it.each(invalidOptions)('%s = %o: batchDedup and createBatcher throw at creation, naming it', (option, bad, kind) => {
+    const options = { execute: echo, ...bad } as BatchDedupOptions<Req, string>;
+    expect(() => batchDedup(options)).toThrow(kind);
+    expect(() => batchDedup(options)).toThrow(messagePattern(option.split('.')[0]!));
+    expect(() => createBatcher(options)).toThrow(kind);
+    expect(() => createBatcher(options)).toThrow(messagePattern(option));
+  });
+
+  it.each(invalidOptions.filter(([option]) => !FIXED_AT_CREATION.has(option.split('.')[0]!)))(
+    '%s = %o: configure() refuses it, changes nothing, and the batcher keeps serving',
+    async (option, bad, kind) => {
+      const clock = virtualClock();
+      const batcher = createBatcher<Req, string>({ execute: echo, windowMs: 5, scheduler: clock.scheduler });
+      expect(() => batcher.configure(bad as Partial<BatchDedupOptions<Req, string>>)).toThrow(kind);
+      expect(() => batcher.configure(bad as Partial<BatchDedupOptions<Req, string>>)).toThrow(messagePattern(option));
+      const served = batcher.processAll([{ text: 'a' }, { text: 'b' }]);
+      clock.runAll();
+      await expect(served).resolves.toEqual(['answer to a', 'answer to b']);
+      expect(batcher.getStats().currentWindowMs).toBe(5);
+    },
+  );
+
+  it.each([null, [], 'fast', 7])('options = %o is refused with a TypeError naming options', (bad) => {
+    expect(() => batchDedup(bad as never)).toThrow(/options must be an object/);
+    expect(() => createBatcher(bad as never)).toThrow(TypeError);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Runtime: a poisoned request makes the executor (or dedup) misbehave; its neighbours and later requests are served.
+
+interface Row {
+  readonly name: string;
+  readonly options?: Partial<BatchDedupOptions<Req, string>>;
+  /** How the executor misbehaves when a poisoned request is in its batch. */
+  readonly misbehave?: (items: Req[]) => ReturnType<ExecuteFn<Req, string>>;
+  /** Submits the bad input; defaults to processing one poisoned request. */
+  readonly act?: (batcher: Batcher<Req, string>, clock: VirtualClock) => Promise<unknown>;
+  /** The failure is per request: a good request in the same batch must still be served. */
+  readonly perRequest?: boolean;
+  /** What the bad input gets: an error of this class and message, or this value. */
+  readonly expected: { error: ErrorClass; message: RegExp } | { value: unknown };
+  /** Also check the stats after the row (fallback counters, executed items). */
+  readonly stats?: (stats: ReturnType<Batcher<Req, string>['getStats']>) => void;
+}
+
+const poison: Req = { text: 'poison', poison: true };
+
+function circular(): Req {
+  const request: Req = { text: 'loop' };
+  request.loop = request;
+  return request;
+}
+
+const hugeText = 'lorem ipsum '.repeat(700_000); // about 8 MB
+
+const rows: Row[] = [
+  {
+    name: 'execute returns a number instead of an array',
+    misbehave: () => 42 as never,
+    expected: { error: BatchResultMismatchError, message: /execute produced number; expected an array of 1 results/ },
+  },
+  {
+    name: 'execute returns null',
+    misbehave: () => null as never,
+    expected: { error: BatchResultMismatchError, message: /execute produced null/ },
+  },
+  {
+    name: 'execute returns undefined',
+    misbehave: () => undefined as never,
+    expected: { error: BatchResultMismatchError, message: /execute produced undefined/ },
+  },
+  {
+    name: 'execute resolves an object instead of an array',
+    misbehave: () => Promise.resolve({ results: [] }) as never,
+    expected: { error: BatchResultMismatchError, message: /execute produced object/ },
+  },
+  {
+    name: 'execute resolves too few results',
+    misbehave: () => Promise.resolve([]),
+    expected: { error: BatchResultMismatchError, message: /returned 0 results for 1 items/ },
+  },
+  {
+    name: 'execute resolves too many results',
+    misbehave: (items) => Promise.resolve([...items.map(answer), 'extra']),
+    expected: { error: BatchResultMismatchError, message: /returned 2 results for 1 items/ },
+  },
+  {
+    name: 'execute streams an index outside the batch',
+    misbehave: () => of({ index: 7, value: 'stray' }),
+    expected: { error: BatchResultMismatchError, message: /index 7, but the batch has 1 items/ },
+  },
+  {
+    name: 'execute streams and completes before answering every item',
+    misbehave: () => of<never>(),
+    expected: { error: BatchResultMismatchError, message: /completed without a result for item 0/ },
+  },
+  {
+    name: 'execute throws synchronously',
+    misbehave: () => {
+      throw new Error('backend exploded before returning');
+    },
+    expected: { error: Error, message: /backend exploded before returning/ },
+  },
+  {
+    name: 'execute rejects',
+    misbehave: () => Promise.reject(new Error('503 from backend')),
+    expected: { error: Error, message: /503 from backend/ },
+  },
+  {
+    name: 'circular request with the exact strategy (default key)',
+    act: (batcher) => batcher.process(circular()),
+    perRequest: true,
+    expected: { error: TypeError, message: /key\(request\) threw/ },
+  },
+  {
+    name: 'key function throws',
+    options: { key: (r) => (r.poison ? JSON.parse('{') : r.text) as string },
+    perRequest: true,
+    expected: { error: TypeError, message: /key\(request\) threw/ },
+  },
+  {
+    name: 'scope function throws',
+    options: {
+      scope: (r) => {
+        if (r.poison) throw new Error('no tenant');
+        return 'tenant';
+      },
+    },
+    perRequest: true,
+    expected: { error: TypeError, message: /scope\(request\) threw: no tenant/ },
+  },
+  {
+    name: 'priority function returns NaN',
+    options: { enablePriorities: true, priority: (r) => (r.poison ? Number.NaN : 1) },
+    perRequest: true,
+    expected: { error: TypeError, message: /priority must be a number, got NaN/ },
+  },
+  {
+    name: 'dedupFunction returns NaN (batch falls back to exact dedup)',
+    options: { dedupFunction: () => Number.NaN, dedupThreshold: 0.5 },
+    act: async (batcher) => (await Promise.all([batcher.process(poison), batcher.process({ text: 'other' })]))[0],
+    perRequest: true,
+    expected: { value: 'answer to poison' },
+    stats: (stats) => expect(stats.embedFallbacks).toBeGreaterThanOrEqual(1),
+  },
+  {
+    name: 'dedupFunction throws (batch falls back to exact dedup)',
+    options: {
+      dedupFunction: () => {
+        throw new Error('similarity service down');
+      },
+    },
+    act: async (batcher) => (await Promise.all([batcher.process(poison), batcher.process({ text: 'other' })]))[0],
+    perRequest: true,
+    expected: { value: 'answer to poison' },
+    stats: (stats) => expect(stats.embedFallbacks).toBeGreaterThanOrEqual(1),
+  },
+  {
+    name: 'huge texts (8 MB each): served, equal ones executed once',
+    act: async (batcher) => {
+      const [a, b] = await Promise.all([batcher.process({ text: hugeText }), batcher.process({ text: hugeText })]);
+      expect(b).toBe(a);
+      return a;
+    },
+    perRequest: true,
+    expected: { value: `answer to ${hugeText.length} chars` },
+    stats: (stats) => expect(stats.deduplicated).toBe(1),
+  },
+  {
+    name: 'process() with a negative timeoutMs',
+    act: (batcher) => batcher.process(poison, { timeoutMs: -1 }),
+    perRequest: true,
+    expected: { error: RangeError, message: /timeoutMs must be >= 0/ },
+  },
+  {
+    name: 'process() with a signal that is not an AbortSignal',
+    act: (batcher) => batcher.process(poison, { signal: { aborted: 'no' } as never }),
+    perRequest: true,
+    expected: { error: TypeError, message: /signal must be an AbortSignal/ },
+  },
+  {
+    name: 'process() with a non-string scope',
+    act: (batcher) => batcher.process(poison, { scope: 42 as never }),
+    perRequest: true,
+    expected: { error: TypeError, message: /scope must be a string/ },
+  },
+  {
+    name: 'process() with options that are not an object',
+    act: (batcher) => batcher.process(poison, 'fast' as never),
+    perRequest: true,
+    expected: { error: TypeError, message: /options must be an object/ },
+  },
+  {
+    name: 'process() with an already aborted signal',
+    act: (batcher) => batcher.process(poison, { signal: AbortSignal.abort(new Error('caller gave up')) }),
+    perRequest: true,
+    expected: { error: Error, message: /caller gave up/ },
+  },
+  {
+    name: 'process() past maxQueueSize',
+    options: { maxQueueSize: 2, windowMs: 50 },
+    act: async (batcher, clock) => {
+      const queued = Promise.all([batcher.process({ text: 'queued 1' }), batcher.process({ text: 'queued 2' })]);
+      const refused = batcher.process(poison);
+      await expect(refused).rejects.toThrow(QueueFullError);
+      // The requests that were already waiting are not disturbed by the refusal.
+      expect(await settleAll(clock, queued)).toEqual({ status: 'fulfilled', value: ['answer to queued 1', 'answer to queued 2'] });
+      return refused;
+    },
+    expected: { error: QueueFullError, message: /queue is full: 2 requests/ },
+  },
+  {
+    name: 'process() after close()',
+    act: async (batcher) => {
+      await batcher.close();
+      return batcher.process(poison);
+    },
+    expected: { error: BatcherClosedError, message: /the batcher is closed/ },
+  },
+];
+
+/**
+ * Moves the virtual clock a millisecond at a time, letting promise reactions run in between, until `promise`
+ * settles. Small steps matter: jumping to the last timer would fire `processingTimeoutMs` before a promise
+ * returned by `execute` had a chance to resolve.
+ */
+async function settleAll<V>(clock: VirtualClock, promise: Promise<V>): Promise<PromiseSettledResult<V>> {
+  const settled = Promise.allSettled([promise]).then(([r]) => r!);
+  let done: PromiseSettledResult<V> | undefined;
+  void settled.then((r) => (done = r));
+  for (let guard = 0; guard < 500 && !done; guard++) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    clock.advanceBy(1);
+  }
+  return settled;
+}
+
+describe('bad input at run time: a clear error for the bad request, service as usual for the others', () => {
+  it.each(rows)('$name', async (row) => {
+    const clock = virtualClock();
+    const stats = createBatchStats({ scheduler: clock.scheduler });
+    const batcher = createBatcher<Req, string>({
+      windowMs: 5,
+      scheduler: clock.scheduler,
+      stats,
+      ...row.options,
+      execute: (items, context) =>
+        row.misbehave && items.some((r) => r.poison)
+          ? row.misbehave(items)
+          : (timer(2, clock.scheduler).pipe(map(() => echo(items, context))) as Observable<string[]>),
+    });
+    const before = batcher.process({ text: 'before' });
+    await expect((await settleAll(clock, before)).status).toBe('fulfilled');
+
+    const bad = (row.act ?? ((b) => b.process(poison)))(batcher, clock);
+    const alongside = row.perRequest ? batcher.process({ text: 'alongside' }) : undefined;
+    const outcome = await settleAll(clock, bad);
+    if ('error' in row.expected) {
+      expect(outcome.status).toBe('rejected');
+      const error = (outcome as PromiseRejectedResult).reason as Error;
+      expect(error).toBeInstanceOf(row.expected.error);
+      expect(error.message).toMatch(row.expected.message);
+    } else {
+      expect(outcome).toEqual({ status: 'fulfilled', value: row.expected.value });
+    }
+    if (alongside) expect(await settleAll(clock, alongside)).toEqual({ status: 'fulfilled', value: 'answer to alongside' });
+
+    if (batcher.closed) {
+      await expect(before).resolves.toBe('answer to before'); // accepted before close(): still answered
+    } else {
+      const after = batcher.processAll([{ text: 'after 1' }, { text: 'after 2' }]);
+      expect(await settleAll(clock, after)).toEqual({ status: 'fulfilled', value: ['answer to after 1', 'answer to after 2'] });
+    }
+    row.stats?.(batcher.getStats());
+  });
+
+  // The 'embedding' strategy is being built concurrently: resolveDedupOptions (src/dedup/options.ts) still refuses
+  // dedupStrategy 'embedding' without a dedupFunction. Once it lands, this row must show that an `embed` returning
+  // NaN vectors makes the batch fall back to exact dedup (counted in embedFallbacks) and every request is served.
+  it.todo('embedding strategy with an embed() that returns NaN vectors: falls back to exact dedup, all served');
+});
