@@ -1,0 +1,69 @@
+import { defer, forkJoin, Observable, of } from 'rxjs';
+import type { Batcher, ProcessOptions } from '../batcher/createBatcher.js';
+import type { BatchStats } from '../stats/batchStats.js';
+
+/**
+ * One named batcher, as Nest code sees it: `process(request)` returns a cold Observable, like `ClientProxy.send`,
+ * so a `@MessagePattern` handler can return it as is.
+ *
+ * ```ts
+ * square(n: number): Observable<number> {
+ *   return this.squares.process(n);
+ * }
+ * ```
+ */
+export class BatchDedupService<T = unknown, R = unknown> {
+  /** @internal Created by `BatchDedupRegistry`; the batcher exists from module init to shutdown. */
+  constructor(
+    readonly name: string,
+    private readonly batcher: () => Batcher<T, R>,
+  ) {}
+
+  /**
+   * Submits `request` on subscription and emits its own result, then completes. Nothing is sent before
+   * subscription, and every subscription submits again. Unsubscribing early withdraws a request still waiting for
+   * its batch (through an `AbortSignal`); one already sent finishes for the duplicates sharing it.
+   */
+  process(request: T, options: Omit<ProcessOptions, 'signal'> & { signal?: AbortSignal } = {}): Observable<R> {
+    return new Observable<R>((subscriber) => {
+      const abort = new AbortController();
+      const outer = options.signal;
+      const onOuterAbort = () => abort.abort(outer?.reason);
+      if (outer?.aborted) onOuterAbort();
+      else outer?.addEventListener('abort', onOuterAbort, { once: true });
+      let settled = false;
+      this.batcher()
+        .process(request, { ...options, signal: abort.signal })
+        .then(
+          (value) => {
+            settled = true;
+            subscriber.next(value);
+            subscriber.complete();
+          },
+          (error: unknown) => {
+            settled = true;
+            subscriber.error(error);
+          },
+        );
+      return () => {
+        outer?.removeEventListener('abort', onOuterAbort);
+        if (!settled) abort.abort();
+      };
+    });
+  }
+
+  /** Submits every request at once (so they batch together) and emits their results in order, as one array. */
+  processAll(requests: Iterable<T>, options?: Omit<ProcessOptions, 'signal'>): Observable<R[]> {
+    const items = [...requests];
+    return defer(() => (items.length === 0 ? of([]) : forkJoin(items.map((request) => this.process(request, options)))));
+  }
+
+  /** A snapshot now, then one after every batch. */
+  get stats$(): Observable<BatchStats> {
+    return new Observable<BatchStats>((subscriber) => this.batcher().stats$.subscribe(subscriber));
+  }
+
+  getStats(): BatchStats {
+    return this.batcher().getStats();
+  }
+}
