@@ -4,6 +4,8 @@ const entry: Record<string, string> = {
   index: 'src/index.ts',
   operators: 'src/operators/index.ts',
   testing: 'src/testing/index.ts',
+  nestjs: 'src/nestjs/index.ts',
+  otel: 'src/otel/index.ts',
 };
 
 const common: Options = {

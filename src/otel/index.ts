@@ -1,0 +1,6 @@
+export {
+  publishBatchStats,
+  type BatchStatsMetrics,
+  type BatchStatsMetricsOptions,
+  type BatchStatsSource,
+} from './publishBatchStats.js';

@@ -1,0 +1,112 @@
+import type { Attributes, BatchObservableResult, Meter, Observable as OtelObservable } from '@opentelemetry/api';
+import type { BatchStats } from '../stats/batchStats.js';
+
+/** Anything that can take a stats snapshot: a `BatchStatsRecorder`, a `Batcher`, a `BatchDedupService`. */
+export type BatchStatsSource = { getStats(): BatchStats } | { snapshot(): BatchStats } | (() => BatchStats);
+
+export interface BatchStatsMetricsOptions {
+  /** Where the instruments are created: `metrics.getMeter('my-service')`. */
+  meter: Meter;
+  /** Prefix of every metric name. Default `'batch_dedup'`. */
+  prefix?: string;
+  /** Attributes on every data point, e.g. `{ 'batcher.name': 'embed' }` to tell batchers apart. */
+  attributes?: Attributes;
+}
+
+/** Stops publishing; the instruments stay registered with the meter but report nothing more. */
+export interface BatchStatsMetrics {
+  unregister(): void;
+}
+
+type NumericStat = Exclude<
+  {
+    [K in keyof BatchStats]: BatchStats[K] extends number ? K : never;
+  }[keyof BatchStats],
+  undefined
+>;
+
+/** Running totals: published as observable (cumulative, monotonic) counters. */
+const COUNTERS: readonly { stat: NumericStat; name: string; unit: string; description: string }[] = [
+  { stat: 'totalRequests', name: 'requests', unit: '{request}', description: 'Requests accepted' },
+  { stat: 'totalBatches', name: 'batches', unit: '{batch}', description: 'Batches handed to execute' },
+  { stat: 'executedItems', name: 'executed_items', unit: '{item}', description: 'Items sent to the backend' },
+  { stat: 'deduplicated', name: 'deduplicated', unit: '{request}', description: 'Requests that shared an equal request’s execution' },
+  { stat: 'completed', name: 'completed', unit: '{request}', description: 'Results emitted, fulfilled or rejected' },
+  { stat: 'timeouts', name: 'timeouts', unit: '{request}', description: 'Requests rejected with BatchTimeoutError' },
+  { stat: 'errors', name: 'errors', unit: '{request}', description: 'Requests rejected for any other reason' },
+  { stat: 'embedFallbacks', name: 'embed_fallbacks', unit: '{batch}', description: 'Batches whose similarity stage fell back to exact dedup' },
+  { stat: 'costSavedUsd', name: 'cost_saved', unit: 'USD', description: 'Deduplicated requests times costPerRequestUsd' },
+];
+
+/** Values of the moment: published as observable gauges. */
+const GAUGES: readonly { stat: NumericStat; name: string; unit: string; description: string }[] = [
+  { stat: 'queueDepth', name: 'queue_depth', unit: '{request}', description: 'Requests waiting to be batched' },
+  { stat: 'inFlight', name: 'in_flight', unit: '{batch}', description: 'Batches executing' },
+  { stat: 'currentWindowMs', name: 'window', unit: 'ms', description: 'The window a window opening now would get' },
+  { stat: 'avgBatchSize', name: 'batch_size.average', unit: '{request}', description: 'Requests per batch, before dedup' },
+  { stat: 'dedupRate', name: 'dedup_rate', unit: '1', description: 'Share of deduplicated requests' },
+  { stat: 'requestsPerSecond', name: 'throughput', unit: '{request}/s', description: 'Mean results per second' },
+];
+
+/**
+ * Publishes a batcher's `BatchStats` as OpenTelemetry metrics through `@opentelemetry/api`. Nothing is computed
+ * between collections: one snapshot is taken per collection, when the SDK's reader asks.
+ *
+ * ```ts
+ * const metrics = publishBatchStats(batcher, { meter: metrics.getMeter('search'), attributes: { 'batcher.name': 'embed' } });
+ * // later: metrics.unregister();
+ * ```
+ *
+ * Totals (`requests`, `batches`, `executed_items`, `deduplicated`, ...) are cumulative counters; `queue_depth`,
+ * `in_flight`, `window`, `batch_size.average`, `dedup_rate`, `throughput` and `latency` (one point per
+ * `quantile`: p50, p95, p99, in ms) are gauges. Names are `<prefix>.<name>`.
+ *
+ * @param source the recorder, batcher or service to read, or a function returning a snapshot
+ * @param options the meter, a name prefix and attributes for every point
+ * @return a handle whose `unregister()` stops publishing
+ */
+export function publishBatchStats(source: BatchStatsSource, options: BatchStatsMetricsOptions): BatchStatsMetrics {
+  const { meter, attributes = {} } = options;
+  const prefix = options.prefix ?? 'batch_dedup';
+  const read = snapshotOf(source);
+
+  const counters = COUNTERS.map((spec) => ({
+    spec,
+    instrument: meter.createObservableCounter(`${prefix}.${spec.name}`, { unit: spec.unit, description: spec.description }),
+  }));
+  const gauges = GAUGES.map((spec) => ({
+    spec,
+    instrument: meter.createObservableGauge(`${prefix}.${spec.name}`, { unit: spec.unit, description: spec.description }),
+  }));
+  const latency = meter.createObservableGauge(`${prefix}.latency`, {
+    unit: 'ms',
+    description: 'Enqueue-to-result latency percentile over recent results',
+  });
+
+  const callback = (result: BatchObservableResult) => {
+    const stats = read();
+    for (const { spec, instrument } of [...counters, ...gauges]) result.observe(instrument, stats[spec.stat], attributes);
+    for (const quantile of ['p50', 'p95', 'p99'] as const) {
+      result.observe(latency, stats.latencyMs[quantile], { ...attributes, quantile });
+    }
+  };
+  const observables: OtelObservable[] = [...counters, ...gauges].map(({ instrument }) => instrument);
+  observables.push(latency);
+  meter.addBatchObservableCallback(callback, observables);
+
+  let registered = true;
+  return {
+    unregister() {
+      if (!registered) return;
+      registered = false;
+      meter.removeBatchObservableCallback(callback, observables);
+    },
+  };
+}
+
+function snapshotOf(source: BatchStatsSource): () => BatchStats {
+  if (typeof source === 'function') return source;
+  if ('getStats' in source && typeof source.getStats === 'function') return () => source.getStats();
+  if ('snapshot' in source && typeof source.snapshot === 'function') return () => source.snapshot();
+  throw new TypeError('publishBatchStats: source must have getStats() or snapshot(), or be a function');
+}
