@@ -38,15 +38,25 @@ export interface Batcher<T, R> {
 /** How a caller is answered: a promise's resolve and reject, or a callback taking the whole result. */
 type Answer<T, R> = ((value: R) => void) | { readonly onResult: (result: BatchResult<T, R>) => void };
 
-/** One submitted request: the envelope the pipeline carries, and how to answer its caller (exactly once). */
+/** What a call's options add to a submission; most calls have none, so most submissions carry none. */
+interface CallExtras {
+  readonly priority: number | undefined;
+  readonly scope: string | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly signal: AbortSignal | undefined;
+  timer?: Subscription;
+  onAbort?: () => void;
+}
+
+/**
+ * One submitted request: the envelope the pipeline carries, and how to answer its caller (exactly once).
+ * Submissions not yet answered form a doubly linked list, so a broken pipeline can still answer them all.
+ */
 class Submission<T, R> implements Envelope<T> {
-  priority: number | undefined;
-  scope: string | undefined;
-  timeoutMs: number | undefined;
-  signal: AbortSignal | undefined;
-  timer: Subscription | undefined;
-  onAbort: (() => void) | undefined;
   settled = false;
+  extras: CallExtras | undefined = undefined;
+  prev: Submission<T, R> | undefined = undefined;
+  next: Submission<T, R> | undefined = undefined;
 
   constructor(
     readonly request: T,
@@ -55,17 +65,60 @@ class Submission<T, R> implements Envelope<T> {
     private readonly fail?: (error: unknown) => void,
   ) {}
 
+  get priority(): number | undefined {
+    return this.extras?.priority;
+  }
+  get scope(): string | undefined {
+    return this.extras?.scope;
+  }
+  get timeoutMs(): number | undefined {
+    return this.extras?.timeoutMs;
+  }
+  get signal(): AbortSignal | undefined {
+    return this.extras?.signal;
+  }
+
   /** Answers the caller unless it was answered already; returns whether this call did. */
   settle(result: BatchResult<Submission<T, R>, R>): boolean {
     if (this.settled) return false;
     this.settled = true;
-    this.timer?.unsubscribe();
-    if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
+    const extras = this.extras;
+    if (extras) {
+      extras.timer?.unsubscribe();
+      if (extras.onAbort) extras.signal!.removeEventListener('abort', extras.onAbort);
+    }
     const answer = this.answer;
     if (typeof answer !== 'function') answer.onResult({ ...result, request: this.request });
     else if (result.status === 'fulfilled') answer(result.value as R);
     else this.fail!(result.error);
     return true;
+  }
+}
+
+/** The submissions not yet answered, oldest first. */
+class Unsettled<T, R> {
+  private head: Submission<T, R> | undefined;
+  private tail: Submission<T, R> | undefined;
+
+  add(s: Submission<T, R>): void {
+    s.prev = this.tail;
+    if (this.tail) this.tail.next = s;
+    else this.head = s;
+    this.tail = s;
+  }
+
+  delete(s: Submission<T, R>): void {
+    if (s.prev) s.prev.next = s.next;
+    else this.head = s.next;
+    if (s.next) s.next.prev = s.prev;
+    else this.tail = s.prev;
+    s.prev = s.next = undefined;
+  }
+
+  toArray(): Submission<T, R>[] {
+    const out: Submission<T, R>[] = [];
+    for (let s = this.head; s; s = s.next) out.push(s);
+    return out;
   }
 }
 
@@ -84,7 +137,7 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
   const config = new PipelineConfig<T, R>('createBatcher', options);
   const { scheduler, stats } = config;
   const input = new Subject<Submission<T, R>>();
-  const unsettled = new Set<Submission<T, R>>();
+  const unsettled = new Unsettled<T, R>();
   let closed = false;
   let failure: { error: unknown } | undefined;
   let drained!: () => void;
@@ -98,7 +151,7 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
       // Only a defect inside the pipeline gets here; fail loudly rather than leave callers waiting.
       failure = { error };
       closed = true;
-      for (const submission of [...unsettled]) reject(submission, error);
+      for (const submission of unsettled.toArray()) reject(submission, error);
       drained();
     },
     complete: () => drained(),
@@ -122,21 +175,19 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
     const submission = new Submission<T, R>(request, scheduler.now(), answer, fail);
     unsettled.add(submission);
     if (checked !== undefined) {
-      const { priority, timeoutMs, signal, scope } = checked;
-      submission.priority = priority;
-      submission.scope = scope;
-      submission.timeoutMs = timeoutMs;
+      const { timeoutMs, signal } = checked;
+      const extras: CallExtras = { priority: checked.priority, scope: checked.scope, timeoutMs, signal };
+      submission.extras = extras;
       if (signal) {
         if (signal.aborted) {
           reject(submission, signal.reason);
           return;
         }
-        submission.signal = signal;
-        submission.onAbort = () => reject(submission, signal.reason);
-        signal.addEventListener('abort', submission.onAbort, { once: true });
+        extras.onAbort = () => reject(submission, signal.reason);
+        signal.addEventListener('abort', extras.onAbort, { once: true });
       }
       if (timeoutMs !== undefined) {
-        submission.timer = scheduler.schedule(
+        extras.timer = scheduler.schedule(
           () => reject(submission, new BatchTimeoutError(`no result within ${timeoutMs} ms (timeoutMs)`, timeoutMs)),
           timeoutMs,
         );

@@ -175,7 +175,9 @@ export class BatchRun<T, R> {
       return;
     }
     this.endExecution(execution);
-    execution.indices.forEach((u, k) => this.settle(u, { ok: true, value: results[k] as R }));
+    const now = this.config.scheduler.now();
+    const { indices } = execution;
+    for (let k = 0; k < indices.length; k++) this.settle(indices[k]!, { ok: true, value: results[k] as R }, now);
   }
 
   private mismatch(execution: Execution, output: unknown, cause?: unknown): BatchResultMismatchError {
@@ -255,11 +257,10 @@ export class BatchRun<T, R> {
     execution.controller.abort(reason);
   }
 
-  private settle(u: number, outcome: Outcome<R>): void {
+  private settle(u: number, outcome: Outcome<R>, now = this.config.scheduler.now()): void {
     if (this.settled[u] || this.finished) return;
     this.settled[u] = 1;
     this.open--;
-    const now = this.config.scheduler.now();
     for (let i = this.firstMember[u]!, first = true; i >= 0; i = this.nextMember[i]!, first = false) {
       this.emit(i, outcome, !first, now);
     }
