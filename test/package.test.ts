@@ -3,7 +3,7 @@
  * through the `exports` map from a scratch project.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,5 +55,39 @@ describe('the built package', () => {
        });`,
     );
     expect(JSON.parse(out)).toEqual([['a!', 'b!', 'a!'], 'function', 'function', 'function']);
+  });
+
+  it('imports and requires the nestjs and otel entry points', () => {
+    const esm = run(
+      'integrations.mjs',
+      `import { BatchDedupModule, InjectBatcher, sendBatch } from 'rxjs-batch-dedup/nestjs';
+       import { publishBatchStats } from 'rxjs-batch-dedup/otel';
+       console.log(JSON.stringify([typeof BatchDedupModule.forRoot, typeof BatchDedupModule.forRootAsync, typeof InjectBatcher, typeof sendBatch, typeof publishBatchStats]));`,
+    );
+    expect(JSON.parse(esm)).toEqual(['function', 'function', 'function', 'function', 'function']);
+    const cjs = run(
+      'integrations.cjs',
+      `const { BatchDedupModule } = require('rxjs-batch-dedup/nestjs');
+       const { publishBatchStats } = require('rxjs-batch-dedup/otel');
+       console.log(JSON.stringify([typeof BatchDedupModule.forRoot, typeof publishBatchStats]));`,
+    );
+    expect(JSON.parse(cjs)).toEqual(['function', 'function']);
+  });
+
+  it('the core entry points load no Nest or OpenTelemetry module', () => {
+    const dist = join(root, 'dist');
+    const entries = ['index.js', 'operators.js', 'testing.js', 'index.cjs', 'operators.cjs', 'testing.cjs'];
+    const seen = new Set<string>();
+    for (const entry of entries) {
+      const visit = (file: string): void => {
+        if (seen.has(file)) return;
+        seen.add(file);
+        const code = readFileSync(join(dist, file), 'utf8');
+        expect(code, `${entry} -> ${file}`).not.toMatch(/@nestjs\/|@opentelemetry\//);
+        for (const [, local] of code.matchAll(/(?:from|import|require\()\s*['"]\.\/([^'"]+)['"]/g)) visit(local!);
+      };
+      visit(entry);
+    }
+    expect(seen.size).toBeGreaterThan(entries.length); // followed the shared chunks too
   });
 });
