@@ -2,11 +2,17 @@ import type { DedupedBatch } from '../types.js';
 import * as check from '../internal/validate.js';
 import { dedupExact, dedupNone, stableKey, type Grouping } from './exact.js';
 import { greedyLeaders, scopeGroup } from './similarity.js';
+import { defaultText, type Embedder } from './embedder.js';
+import { createLexicalEmbedder } from './lexicalEmbedder.js';
+import { METRIC_NAMES, metricByName, type ResolvedMetric, type VectorSimilarity } from './metric.js';
+import { restKeyOf } from './restKey.js';
+import { createSemanticDeduper, type SemanticSettings } from './semantic.js';
+
+export type { Embedder } from './embedder.js';
 
 export type DedupStrategy = 'exact' | 'embedding' | 'hybrid';
 
-/** Turns texts into vectors, one per text, in order. Called once per batch with the texts still unique. */
-export type Embedder = (texts: string[]) => Promise<ArrayLike<number>[]> | ArrayLike<number>[];
+export const DEFAULT_EMBED_CACHE_SIZE = 4096;
 
 /** Options of `dedupBy`, also accepted by `batchDedup` and `createBatcher`. */
 export interface DedupOptions<T> {
@@ -25,9 +31,28 @@ export interface DedupOptions<T> {
    * permissions: anything that makes the same question have a different answer.
    */
   scope?: (request: T) => string | undefined;
+  /**
+   * Turns texts into vectors for `'embedding'` and `'hybrid'`: called once per batch with the distinct texts
+   * that are not cached. Default: the built-in lexical embedder (`createLexicalEmbedder()`).
+   */
+  embed?: Embedder;
+  /** The text of a request. Default: the request if it is a string, else its `query` or `text` field. */
+  text?: (request: T) => string;
+  /** The vector similarity: `'cosine'` (default) or the name of any `ml-distance` similarity, or a function. */
+  metric?: string | VectorSimilarity;
+  /**
+   * Refuse similarity merges of texts whose numbers, negations or polar words (enable/disable, ...) differ.
+   * `true` (default), `false`, or your own `(a, b) => boolean` over two texts (true allows the merge).
+   */
+  mergeGuard?: boolean | ((a: string, b: string) => boolean);
+  /** Embeddings kept by text, least recently used dropped first. 0 turns the cache off. Default 4096. */
+  embedCacheSize?: number;
 }
 
 export const DEFAULT_DEDUP_THRESHOLD = 0.98;
+
+/** One embedder for every pipeline that does not bring its own: it is stateless. */
+const builtInEmbedder = createLexicalEmbedder();
 
 /** A configured dedup stage: synchronous for exact and custom strategies, a promise when it must embed. */
 export type Deduper<T> = (items: readonly T[]) => DedupedBatch<T> | Promise<DedupedBatch<T>>;
@@ -45,6 +70,8 @@ export interface ResolvedDedup<T> {
   readonly threshold: number;
   readonly grouping: Grouping<T>;
   readonly dedupFunction: ((a: T, b: T) => number) | undefined;
+  /** Set for `'embedding'` and `'hybrid'`. */
+  readonly semantic: SemanticSettings<T> | undefined;
 }
 
 export function resolveDedupOptions<T>(where: string, options: DedupOptions<T>): ResolvedDedup<T> {
@@ -58,16 +85,40 @@ export function resolveDedupOptions<T>(where: string, options: DedupOptions<T>):
   const key = check.optionalFunction<(request: T) => unknown>(where, 'key', options.key) ?? stableKey;
   const scope = check.optionalFunction<(request: T) => string | undefined>(where, 'scope', options.scope);
   const dedupFunction = check.optionalFunction<(a: T, b: T) => number>(where, 'dedupFunction', options.dedupFunction);
-  if (strategy !== 'exact' && dedupFunction === undefined) {
-    check.fail(where, `dedupStrategy '${strategy}' is not available in this version; use 'exact' or dedupFunction`, TypeError);
-  }
-  return { enabled, strategy, threshold, grouping: { key, scope }, dedupFunction };
+  const semantic = resolveSemantic(where, options);
+  return { enabled, strategy, threshold, grouping: { key, scope }, dedupFunction, semantic: strategy === 'exact' ? undefined : semantic };
 }
 
-/**
- * Builds the dedup stage. A custom `dedupFunction` that throws or returns something other than a score in
- * [0, 1] makes that batch fall back to exact dedup (reported through `onFallback`); nothing is lost.
- */
+/** Validates the similarity options whatever the strategy, so a typo fails at creation, not at a later switch. */
+function resolveSemantic<T>(where: string, options: DedupOptions<T>): SemanticSettings<T> {
+  const embed = check.optionalFunction<Embedder>(where, 'embed', options.embed) ?? builtInEmbedder;
+  const customText = check.optionalFunction<(request: T) => string>(where, 'text', options.text);
+  const cacheSize = check.count(where, 'embedCacheSize', options.embedCacheSize ?? DEFAULT_EMBED_CACHE_SIZE, 0);
+  const guard = options.mergeGuard ?? true;
+  if (typeof guard !== 'boolean' && typeof guard !== 'function') {
+    check.fail(where, `mergeGuard must be true, false or a function, got ${String(guard)}`, TypeError);
+  }
+  return {
+    text: customText ?? defaultText,
+    restKey: restKeyOf<T>(customText !== undefined),
+    embed,
+    metric: resolveMetric(where, options.metric),
+    cacheSize,
+    mergeGuard: guard,
+  };
+}
+
+function resolveMetric(where: string, metric: unknown): ResolvedMetric {
+  if (metric === undefined) return { kind: 'cosine' };
+  if (typeof metric === 'function') return { kind: 'function', name: metric.name || 'custom', score: metric as VectorSimilarity };
+  const resolved = typeof metric === 'string' ? metricByName(metric) : undefined;
+  if (!resolved) {
+    const got = typeof metric === 'string' ? JSON.stringify(metric) : String(metric);
+    check.fail(where, `metric must be a function or one of the ml-distance similarities ${METRIC_NAMES.map((m) => `'${m}'`).join(', ')}, got ${got}`, TypeError);
+  }
+  return resolved;
+}
+
 /**
  * The same dedup over wrappers of requests (`batchDedup`'s envelopes): every function is applied to
  * `unwrap(wrapper)`, and `scopeOf(wrapper)`, when it returns a string, overrides `scope`.
@@ -79,6 +130,7 @@ export function mapDedup<T, U>(
 ): ResolvedDedup<U> {
   const { key, scope } = resolved.grouping;
   const dedupFunction = resolved.dedupFunction;
+  const semantic = resolved.semantic;
   return {
     ...resolved,
     grouping: {
@@ -86,12 +138,25 @@ export function mapDedup<T, U>(
       scope: scope ? (u) => scopeOf(u) ?? scope(unwrap(u)) : scopeOf,
     },
     dedupFunction: dedupFunction && ((a, b) => dedupFunction(unwrap(a), unwrap(b))),
+    semantic: semantic && {
+      ...semantic,
+      text: (u) => semantic.text(unwrap(u)),
+      restKey: (u, text) => semantic.restKey(unwrap(u), text),
+    },
   };
 }
 
+/**
+ * Builds the dedup stage. A custom `dedupFunction` that throws or returns something other than a score in
+ * [0, 1], or an embedder that fails or returns malformed vectors, makes that batch fall back to exact dedup
+ * (reported through `onFallback`); nothing is lost.
+ */
 export function createDeduper<T>(resolved: ResolvedDedup<T>, hooks: DeduperHooks = {}): Deduper<T> {
   if (!resolved.enabled) return dedupNone;
   const { grouping, dedupFunction, threshold } = resolved;
+  if (!dedupFunction && resolved.semantic && resolved.strategy !== 'exact') {
+    return createSemanticDeduper(resolved.strategy, grouping, resolved.semantic, threshold, hooks);
+  }
   if (!dedupFunction) return (items) => dedupExact(items, grouping);
   const groupOf = scopeGroup(grouping);
   return (items) => {

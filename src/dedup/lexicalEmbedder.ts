@@ -1,0 +1,94 @@
+import type { Embedder } from './embedder.js';
+
+/** Options of the built-in lexical embedder. */
+export interface LexicalEmbedderOptions {
+  /** Length of each vector. More dimensions mean fewer hash collisions (false similarity). Default 1024. */
+  dimensions?: number;
+  /** Length of the character n-grams. Default 3. */
+  ngram?: number;
+  /** Share of the vector's weight given to whole words, in [0, 1]; the rest goes to character n-grams. Default 0.5. */
+  wordWeight?: number;
+}
+
+export const DEFAULT_LEXICAL_DIMENSIONS = 1024;
+
+/**
+ * Creates the built-in embedder: hashed character n-grams plus word unigrams, L2-normalised `Float32Array`s.
+ *
+ * It needs no model, no network and no Node API, and it is deterministic across runs and platforms (a 32-bit
+ * FNV-1a hash over UTF-16 code units and IEEE arithmetic in a fixed order). It sees spelling, not meaning:
+ * "How do I reset my password?" and "how do i reset my password" are near 1, true paraphrases with other
+ * words are not. It answers synchronously, so a pipeline using it deduplicates in the frame a batch arrives.
+ *
+ * @param options `dimensions` (1024), `ngram` (3), `wordWeight` (0.5).
+ * @return An `Embedder` that returns one vector per text, in order.
+ */
+export function createLexicalEmbedder(options: LexicalEmbedderOptions = {}): Embedder {
+  const dimensions = options.dimensions ?? DEFAULT_LEXICAL_DIMENSIONS;
+  const ngram = options.ngram ?? 3;
+  const wordWeight = options.wordWeight ?? 0.5;
+  if (!Number.isInteger(dimensions) || dimensions < 8) {
+    throw new RangeError(`createLexicalEmbedder: dimensions must be an integer >= 8, got ${String(dimensions)}`);
+  }
+  if (!Number.isInteger(ngram) || ngram < 1) {
+    throw new RangeError(`createLexicalEmbedder: ngram must be an integer >= 1, got ${String(ngram)}`);
+  }
+  if (!(wordWeight >= 0 && wordWeight <= 1)) {
+    throw new RangeError(`createLexicalEmbedder: wordWeight must be within [0, 1], got ${String(wordWeight)}`);
+  }
+  return (texts) => texts.map((text) => embedLexical(text, dimensions, ngram, wordWeight));
+}
+
+/** Lower case, compatibility forms folded, every run of non-letters and non-digits one space. */
+export function normalizeText(text: string): string {
+  return text.normalize('NFKC').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+}
+
+function embedLexical(text: string, dimensions: number, ngram: number, wordWeight: number): Float32Array {
+  const normalized = normalizeText(text);
+  const chars = new Float64Array(dimensions);
+  const words = new Float64Array(dimensions);
+  // Boundary spaces let the n-grams see where words start and end.
+  const padded = ` ${normalized} `;
+  for (let i = 0; i + ngram <= padded.length; i++) addFeature(chars, fnv1a(padded, i, i + ngram, CHAR_SEED));
+  if (normalized.length > 0) {
+    for (const word of normalized.split(' ')) addFeature(words, fnv1a(word, 0, word.length, WORD_SEED));
+  }
+  // Each family is normalised on its own, so long texts do not let n-grams drown the words (or the reverse).
+  const charScale = Math.sqrt(1 - wordWeight) / norm(chars);
+  const wordScale = Math.sqrt(wordWeight) / norm(words);
+  const out = new Float64Array(dimensions);
+  for (let d = 0; d < dimensions; d++) {
+    out[d] = (chars[d]! * (Number.isFinite(charScale) ? charScale : 0)) + (words[d]! * (Number.isFinite(wordScale) ? wordScale : 0));
+  }
+  const total = norm(out);
+  const vector = new Float32Array(dimensions);
+  if (total > 0) for (let d = 0; d < dimensions; d++) vector[d] = out[d]! / total;
+  return vector;
+}
+
+const CHAR_SEED = 0x811c9dc5;
+// A different offset basis keeps the word "the" and the n-gram "the" apart.
+const WORD_SEED = 0x050c5d1f;
+
+/** 32-bit FNV-1a over UTF-16 code units `[start, end)` of `text`. */
+function fnv1a(text: string, start: number, end: number, seed: number): number {
+  let hash = seed;
+  for (let i = start; i < end; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/** Signed feature hashing: a collision between two features cancels out half the time instead of always adding. */
+function addFeature(vector: Float64Array, hash: number): void {
+  const index = (hash & 0x7fffffff) % vector.length;
+  vector[index]! += hash & 0x80000000 ? -1 : 1;
+}
+
+function norm(vector: Float64Array): number {
+  let sum = 0;
+  for (let d = 0; d < vector.length; d++) sum += vector[d]! * vector[d]!;
+  return Math.sqrt(sum);
+}

@@ -1,0 +1,139 @@
+/**
+ * The merge guard: two texts whose numbers, negations or polar words differ are never merged by similarity.
+ *
+ * Embeddings, lexical or neural, rate "enable 2FA" / "disable 2FA" or "refund order 1234" / "refund order 1243"
+ * as near-equal, and merging them would give one user the answer to another user's question. The guard reduces
+ * each text to a signature of its meaning-critical tokens; a similarity merge is only allowed between equal
+ * signatures. It is deliberately blunt: it costs some recall (measured in docs/dedup-quality.md) to buy precision.
+ */
+
+/** Words that turn a statement into its opposite. All map to one token, so "not" and "never" count alike. */
+const NEGATIONS = [
+  'not', 'no', 'never', 'none', 'nobody', 'nothing', 'nowhere', 'neither', 'nor', 'without', 'cannot',
+  'dont', 'doesnt', 'didnt', 'cant', 'couldnt', 'wont', 'wouldnt', 'shouldnt', 'isnt', 'arent', 'wasnt',
+  'werent', 'havent', 'hasnt', 'hadnt', 'mustnt', 'neednt', 'aint',
+];
+
+/**
+ * Pairs whose members flip a request's meaning when swapped, each side with the synonyms we fold into it.
+ * Chosen from what users ask a backend to do (toggle, add or remove, compare, convert direction) and from the
+ * few antonyms that change an answer's sign (true/false, best/worst). Common words whose other senses are
+ * frequent ("like", "over", "right") are left out: they would refuse many good merges for little gain.
+ */
+const POLAR_PAIRS: ReadonlyArray<readonly [readonly string[], readonly string[]]> = [
+  [['enable', 'activate'], ['disable', 'deactivate']],
+  [['allow', 'permit'], ['deny', 'disallow', 'forbid', 'block']],
+  [['add', 'insert'], ['remove', 'delete']],
+  [['increase', 'raise'], ['decrease', 'reduce', 'lower']],
+  [['before'], ['after']],
+  [['above'], ['below']],
+  [['more', 'most'], ['less', 'least', 'fewer']],
+  [['max', 'maximum'], ['min', 'minimum']],
+  [['true'], ['false']],
+  [['yes'], []],
+  [['open'], ['close']],
+  [['start'], ['stop']],
+  [['lock'], ['unlock']],
+  [['include'], ['exclude']],
+  [['upload'], ['download']],
+  [['import'], ['export']],
+  [['encrypt'], ['decrypt']],
+  [['buy'], ['sell']],
+  [['win'], ['lose']],
+  [['accept', 'approve'], ['reject', 'decline']],
+  [['public'], ['private']],
+  [['positive'], ['negative']],
+  [['input'], ['output']],
+  [['login'], ['logout']],
+  [['connect'], ['disconnect']],
+  [['install'], ['uninstall']],
+  [['subscribe'], ['unsubscribe']],
+  [['agree'], ['disagree']],
+  [['valid', 'legal', 'possible'], ['invalid', 'illegal', 'impossible']],
+  [['best', 'better'], ['worst', 'worse']],
+  [['good'], ['bad']],
+  [['high', 'higher', 'highest'], ['low', 'lowest']],
+  [['up'], ['down']],
+  [['hot'], ['cold']],
+  [['cheap', 'cheapest'], ['expensive']],
+  [['male', 'man', 'men', 'boy'], ['female', 'woman', 'women', 'girl']],
+  [['first'], ['last']],
+  [['yesterday'], ['tomorrow']],
+  [['same', 'similar'], ['different']],
+  [['advantage', 'pro'], ['disadvantage', 'con']],
+];
+
+const NUMBER_WORDS = [
+  'zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve',
+  'thirteen', 'fourteen', 'fifteen', 'sixteen', 'seventeen', 'eighteen', 'nineteen', 'twenty',
+];
+const MAGNITUDES: Record<string, string> = { hundred: '#e2', thousand: '#e3', million: '#e6', billion: '#e9', trillion: '#e12' };
+
+const LEXICON = buildLexicon();
+
+function buildLexicon(): Map<string, string> {
+  const lexicon = new Map<string, string>();
+  for (const word of NEGATIONS) lexicon.set(word, '!not');
+  POLAR_PAIRS.forEach(([plus, minus], i) => {
+    for (const word of plus) lexicon.set(word, `+${i}`);
+    for (const word of minus) lexicon.set(word, `-${i}`);
+  });
+  NUMBER_WORDS.forEach((word, n) => lexicon.set(word, `#${n}`));
+  for (const [word, token] of Object.entries(MAGNITUDES)) lexicon.set(word, token);
+  return lexicon;
+}
+
+// Digits with their decimal and thousands separators, so "1,000" and "1000" are one number.
+const NUMBER = /\p{Nd}+(?:[.,]\p{Nd}+)*/gu;
+const WORD = /[\p{L}']+/gu;
+const SUFFIX = /(?:ing|ed|es|s|d)$/;
+
+/** The lexicon token of a word or of its stem ("disabled", "disabling" -> "disable"), if any. */
+function lexiconToken(word: string): string | undefined {
+  const direct = LEXICON.get(word);
+  if (direct !== undefined) return direct;
+  const stem = word.replace(SUFFIX, '');
+  if (stem === word || stem.length < 2) return undefined;
+  return LEXICON.get(stem) ?? LEXICON.get(`${stem}e`);
+}
+
+/**
+ * The meaning-critical tokens of a text, sorted and joined: numbers (digits and number words), negations and
+ * polar words. Two texts may be merged by similarity only when their signatures are equal.
+ *
+ * @param text The request's text.
+ * @return A string, empty when the text has no such token.
+ */
+export function guardSignature(text: string): string {
+  const lower = text.normalize('NFKC').toLowerCase();
+  const tokens: string[] = [];
+  for (const match of lower.matchAll(NUMBER)) {
+    const digits = match[0].replace(/,(?=\p{Nd}{3}(?!\p{Nd}))/gu, '').replace(',', '.');
+    tokens.push(`#${stripZeros(digits)}`);
+  }
+  for (const match of lower.matchAll(WORD)) {
+    // "don't" and "dont" are the same negation; "n't" glued to any verb is one too.
+    const word = match[0].replace(/[’']/g, '');
+    const token = match[0].endsWith("n't") ? '!not' : lexiconToken(word);
+    if (token !== undefined) tokens.push(token);
+  }
+  return tokens.sort().join(' ');
+}
+
+function stripZeros(number: string): string {
+  const [whole, fraction] = number.split('.');
+  const integer = whole!.replace(/^0+(?=\d)/, '');
+  const decimals = fraction?.replace(/0+$/, '');
+  return decimals ? `${integer}.${decimals}` : integer;
+}
+
+/**
+ * The built-in merge guard.
+ *
+ * @param a One text.
+ * @param b The other.
+ * @return True when a similarity merge of the two is allowed.
+ */
+export function defaultMergeGuard(a: string, b: string): boolean {
+  return guardSignature(a) === guardSignature(b);
+}

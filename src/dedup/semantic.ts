@@ -1,0 +1,237 @@
+import type { DedupedBatch } from '../types.js';
+import { EmbeddingCache } from './embeddingCache.js';
+import type { Embedder } from './embedder.js';
+import { dedupExact, describeThrow, type Grouping } from './exact.js';
+import { guardSignature } from './mergeGuard.js';
+import type { ResolvedMetric } from './metric.js';
+import { validateVectors, vectorLeaders } from './vectorLeaders.js';
+
+/** What the `'embedding'` and `'hybrid'` strategies need besides the exact grouping. */
+export interface SemanticSettings<T> {
+  readonly text: (request: T) => string;
+  /** Stable key of the request without its text (see restKey.ts). */
+  readonly restKey: (request: T, text: string) => string;
+  readonly embed: Embedder;
+  readonly metric: ResolvedMetric;
+  readonly cacheSize: number;
+  /** `true`: the built-in guard; a function: a custom one over two texts; `false`: none. */
+  readonly mergeGuard: boolean | ((a: string, b: string) => boolean);
+}
+
+export interface SemanticHooks {
+  onFallback?: (error: unknown) => void;
+  onEmbedCache?: (hits: number, misses: number) => void;
+}
+
+/** One request (or, in hybrid, one exact group) that may be merged by similarity. */
+interface Candidate {
+  /** Index into `items` of the candidate's representative. */
+  readonly item: number;
+  readonly group: string;
+  readonly text: string;
+}
+
+/**
+ * Builds the deduper of the `'embedding'` and `'hybrid'` strategies.
+ *
+ * Per batch: the candidates (every request, or in hybrid the leaders of exact dedup) are grouped by scope, the
+ * request without its text and, with the built-in guard, the guard signature; only candidates sharing a group
+ * with another need a vector. Their distinct texts not in the cache are embedded in one call. A synchronous
+ * embedder (or a batch served from cache) gives a synchronous result. If `embed` throws, rejects or returns
+ * malformed vectors, the batch falls back to exact dedup and `onFallback` is told.
+ */
+export function createSemanticDeduper<T>(
+  strategy: 'embedding' | 'hybrid',
+  grouping: Grouping<T>,
+  settings: SemanticSettings<T>,
+  threshold: number,
+  hooks: SemanticHooks,
+): (items: readonly T[]) => DedupedBatch<T> | Promise<DedupedBatch<T>> {
+  const cache = new EmbeddingCache(settings.cacheSize);
+  const customGuard = typeof settings.mergeGuard === 'function' ? settings.mergeGuard : undefined;
+  const groupOf = groupKeyFunction(settings, grouping.scope);
+  // Learned from the first well-formed answer: a later answer of another length is malformed.
+  let dimensions: number | undefined;
+
+  return (items) => {
+    const base = strategy === 'hybrid' ? dedupExact(items, grouping) : undefined;
+    const representatives = base ? firstOfEachGroup(base) : items.map((_, i) => i);
+    const failures = new Map<number, unknown>(base?.failures);
+    const candidates: Candidate[] = [];
+    for (const item of representatives) {
+      if (failures.has(item)) continue;
+      try {
+        const text = readText(settings.text, items[item]!);
+        candidates.push({ item, text, group: groupOf(items[item]!, text) });
+      } catch (error) {
+        failures.set(item, error);
+      }
+    }
+    const comparable = candidatesSharingAGroup(candidates);
+    const texts = distinctTexts(comparable);
+    const vectors = new Map<string, Float32Array>();
+    const missing: string[] = [];
+    for (const text of texts) {
+      const cached = cache.get(text);
+      if (cached) vectors.set(text, cached);
+      else missing.push(text);
+    }
+    hooks.onEmbedCache?.(texts.length - missing.length, missing.length);
+
+    const fallBack = (error: unknown): DedupedBatch<T> => {
+      hooks.onFallback?.(error);
+      return base ?? dedupExact(items, grouping);
+    };
+    const finish = (embedded: unknown): DedupedBatch<T> => {
+      try {
+        const length = validateVectors(embedded, missing.length, dimensions ?? firstLength(vectors));
+        if (length > 0) dimensions = length;
+        const fresh = embedded as ArrayLike<number>[];
+        missing.forEach((text, i) => {
+          const vector = Float32Array.from(fresh[i]!);
+          vectors.set(text, vector);
+          cache.set(text, vector);
+        });
+        const merged = mergeBySimilarity(comparable, vectors, length, settings.metric, threshold, customGuard);
+        return assemble(items, base, representatives, failures, merged);
+      } catch (error) {
+        return fallBack(error);
+      }
+    };
+
+    if (missing.length === 0) return finish([]);
+    let answer: ReturnType<Embedder>;
+    try {
+      answer = settings.embed(missing);
+    } catch (error) {
+      return fallBack(error);
+    }
+    if (isThenable(answer)) return Promise.resolve(answer).then(finish, fallBack);
+    return finish(answer);
+  };
+}
+
+function readText<T>(text: (request: T) => string, request: T): string {
+  let value: unknown;
+  try {
+    value = text(request);
+  } catch (error) {
+    throw describeThrow('text', error);
+  }
+  if (typeof value !== 'string') throw new TypeError(`dedupBy: text(request) must return a string, got ${typeof value}`);
+  return value;
+}
+
+/** Scope, rest of the request and guard signature, length-prefixed so no two different triples collide. */
+function groupKeyFunction<T>(
+  settings: SemanticSettings<T>,
+  scope: ((request: T) => string | undefined) | undefined,
+): (request: T, text: string) => string {
+  const signature = settings.mergeGuard === true ? guardSignature : () => '';
+  return (request, text) => {
+    let requestScope: string | undefined;
+    try {
+      requestScope = scope?.(request);
+    } catch (error) {
+      throw describeThrow('scope', error);
+    }
+    let rest: string;
+    try {
+      rest = settings.restKey(request, text);
+    } catch (error) {
+      throw describeThrow('key', error);
+    }
+    const scopePart = requestScope === undefined ? '-' : `+${requestScope.length}:${requestScope}`;
+    return `${scopePart}|${rest.length}:${rest}|${signature(text)}`;
+  };
+}
+
+/** In hybrid, the first item of each exact group, in arrival order (`unique[k]` is `items[firstOf[k]]`). */
+function firstOfEachGroup<T>(base: DedupedBatch<T>): number[] {
+  const first: number[] = [];
+  base.leaderOf.forEach((leader, i) => {
+    if (leader === first.length) first.push(i);
+  });
+  return first;
+}
+
+function candidatesSharingAGroup(candidates: readonly Candidate[]): Candidate[] {
+  const sizes = new Map<string, number>();
+  for (const c of candidates) sizes.set(c.group, (sizes.get(c.group) ?? 0) + 1);
+  return candidates.filter((c) => sizes.get(c.group)! > 1);
+}
+
+function distinctTexts(candidates: readonly Candidate[]): string[] {
+  return [...new Set(candidates.map((c) => c.text))];
+}
+
+function firstLength(vectors: Map<string, Float32Array>): number | undefined {
+  for (const vector of vectors.values()) return vector.length;
+  return undefined;
+}
+
+/** For each comparable candidate's item, the item of the candidate it merges into (absent: leads itself). */
+function mergeBySimilarity(
+  comparable: readonly Candidate[],
+  vectors: Map<string, Float32Array>,
+  dimensions: number,
+  metric: ResolvedMetric,
+  threshold: number,
+  customGuard: ((a: string, b: string) => boolean) | undefined,
+): Map<number, number> {
+  const rowOfText = new Map<string, number>();
+  const rows: Float32Array[] = [];
+  for (const c of comparable) {
+    if (!rowOfText.has(c.text)) {
+      rowOfText.set(c.text, rows.length);
+      rows.push(vectors.get(c.text)!);
+    }
+  }
+  const allowMerge = customGuard && ((a: number, b: number) => customGuard(comparable[a]!.text, comparable[b]!.text));
+  const leaders = vectorLeaders(
+    comparable.map((c) => c.group),
+    comparable.map((c) => rowOfText.get(c.text)!),
+    rows,
+    dimensions,
+    metric,
+    threshold,
+    allowMerge,
+  );
+  const mergedInto = new Map<number, number>();
+  leaders.forEach((leader, i) => {
+    if (leader !== i) mergedInto.set(comparable[i]!.item, comparable[leader]!.item);
+  });
+  return mergedInto;
+}
+
+function assemble<T>(
+  items: readonly T[],
+  base: DedupedBatch<T> | undefined,
+  representatives: readonly number[],
+  failures: Map<number, unknown>,
+  mergedInto: Map<number, number>,
+): DedupedBatch<T> {
+  const unique: T[] = [];
+  const uniqueOf = new Map<number, number>();
+  for (const item of representatives) {
+    if (failures.has(item) || mergedInto.has(item)) continue;
+    uniqueOf.set(item, unique.length);
+    unique.push(items[item]!);
+  }
+  const leaderOf = new Array<number>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const representative = base ? representatives[base.leaderOf[i]!] : i;
+    if (representative === undefined || failures.has(representative)) {
+      // In hybrid an exact follower shares its representative's failure (its text could not be read).
+      if (representative !== undefined && !failures.has(i)) failures.set(i, failures.get(representative));
+      leaderOf[i] = -1;
+      continue;
+    }
+    leaderOf[i] = uniqueOf.get(mergedInto.get(representative) ?? representative)!;
+  }
+  return failures.size > 0 ? { items, unique, leaderOf, failures } : { items, unique, leaderOf };
+}
+
+function isThenable(value: unknown): value is PromiseLike<ArrayLike<number>[]> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
