@@ -2,6 +2,7 @@
  * The examples/http query service over real sockets on 127.0.0.1 (port 0). Batches are formed by count
  * (`minSize === maxSize`, long `maxWaitMs`), so the assertions hold on any machine.
  */
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { FixedCostBackend, type Answer } from '../examples/http/backend.js';
@@ -73,5 +74,14 @@ describe('examples/http: POST /api/query', () => {
     expect((await replies).map((r) => r.body.answer)).toEqual(Array.from({ length: 20 }, (_, i) => `Q${i}`));
     expect(backend.calls).toBe(1);
     expect(batcher.closed).toBe(true);
+  });
+});
+
+describe('docs/http.md', () => {
+  // The page shows each file verbatim, so what readers copy is what the tests compile and run.
+  it.each(['examples/http/server.ts', 'examples/http/main.ts'])('shows %s verbatim', (file) => {
+    const page = readFileSync(new URL('../docs/http.md', import.meta.url), 'utf8');
+    const code = readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
+    expect(page).toContain('```ts\n' + code + '```\n');
   });
 });

@@ -1,4 +1,5 @@
 /** BatchDedupModule without a transport: registration, injection, the cold Observable, lifecycle, errors. */
+import { readFileSync } from 'node:fs';
 import { Injectable, Module, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { firstValueFrom, lastValueFrom } from 'rxjs';
@@ -130,5 +131,14 @@ describe('BatchDedupModule', () => {
       { logger: false, abortOnError: false },
     );
     await expect(creating).rejects.toThrow(/maxSize/);
+  });
+});
+
+describe('docs/nestjs.md', () => {
+  // The page shows each file verbatim, so what readers copy is what the tests compile and run.
+  it.each(['docs/snippets/nestjs-server.ts', 'docs/snippets/nestjs-client.ts'])('shows %s verbatim', (file) => {
+    const page = readFileSync(new URL('../docs/nestjs.md', import.meta.url), 'utf8');
+    const code = readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
+    expect(page).toContain('```ts\n' + code + '```\n');
   });
 });

@@ -1,4 +1,5 @@
 /** `publishBatchStats` read back through the OpenTelemetry SDK's own readers. */
+import { readFileSync } from 'node:fs';
 import { NestFactory } from '@nestjs/core';
 import {
   AggregationTemporality,
@@ -154,5 +155,14 @@ describe('docs/snippets/metrics.ts', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('docs/metrics.md', () => {
+  // The page shows each file verbatim, so what readers copy is what the tests compile and run.
+  it.each(['docs/snippets/metrics.ts'])('shows %s verbatim', (file) => {
+    const page = readFileSync(new URL('../docs/metrics.md', import.meta.url), 'utf8');
+    const code = readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
+    expect(page).toContain('```ts\n' + code + '```\n');
   });
 });
