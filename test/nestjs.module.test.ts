@@ -12,6 +12,7 @@ import {
   InjectBatcher,
   type BatchDedupService,
 } from '../src/nestjs/index.js';
+import type { BatchDedupOptions } from '../src/index.js';
 
 /** A provider in a feature module that injects the `double` batcher by name. */
 class Doubler {
@@ -29,21 +30,25 @@ function root(imports: DynamicModule['imports']): DynamicModule {
   return { module: RootModule, imports };
 }
 
-function doubling(calls: number[][]) {
+function doubling(calls: number[][], batching: Partial<BatchDedupOptions<number, number>> = {}) {
   return {
     execute: async (xs: number[]) => {
       calls.push(xs);
       return xs.map((x) => 2 * x);
     },
     windowMs: 1,
+    ...batching,
   };
 }
+
+/** Batches of exactly `size`, whatever the clock does: a 1 ms window can close between two synchronous calls. */
+const byCount = (size: number) => ({ minSize: size, maxSize: size, maxWaitMs: 60_000 });
 
 describe('BatchDedupModule', () => {
   it('forRoot({ isGlobal }) makes named batchers injectable in modules that do not import it', async () => {
     const calls: number[][] = [];
     const app = await NestFactory.createApplicationContext(
-      root([BatchDedupModule.forRoot({ isGlobal: true, batchers: { double: doubling(calls) } }), FeatureModule]),
+      root([BatchDedupModule.forRoot({ isGlobal: true, batchers: { double: doubling(calls, byCount(3)) } }), FeatureModule]),
       { logger: false },
     );
     try {
