@@ -10,3 +10,17 @@ export {
 export { BatchTimeoutError, BatchResultMismatchError, QueueFullError, BatcherClosedError } from './errors.js';
 export { stableKey } from './dedup/exact.js';
 export type { DedupOptions, DedupStrategy, Embedder } from './dedup/options.js';
+export { createLexicalEmbedder, type LexicalEmbedderOptions } from './dedup/lexicalEmbedder.js';
+export { defaultMergeGuard, guardSignature } from './dedup/mergeGuard.js';
+export { METRIC_NAMES, type VectorSimilarity } from './dedup/metric.js';
+export { MalformedEmbeddingError } from './dedup/vectorLeaders.js';
+export {
+  fromFeatureExtractor,
+  loadTransformersEmbedder,
+  type FeatureExtractor,
+  type FeatureExtractionOptions,
+  type TensorLike,
+  type TransformersEmbedderOptions,
+  type TransformersModule,
+} from './dedup/adapters/transformers.js';
+export { createHttpEmbedder, parseEmbeddingResponse, type FetchLike, type HttpEmbedderOptions } from './dedup/adapters/http.js';

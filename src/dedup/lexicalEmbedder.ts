@@ -52,7 +52,14 @@ function embedLexical(text: string, dimensions: number, ngram: number, wordWeigh
   const padded = ` ${normalized} `;
   for (let i = 0; i + ngram <= padded.length; i++) addFeature(chars, fnv1a(padded, i, i + ngram, CHAR_SEED));
   if (normalized.length > 0) {
-    for (const word of normalized.split(' ')) addFeature(words, fnv1a(word, 0, word.length, WORD_SEED));
+    const tokens = normalized.split(' ');
+    for (const word of tokens) addFeature(words, fnv1a(word, 0, word.length, WORD_SEED));
+    // Word pairs make the vector see order: "a British ship ... a French trader" and its swap share every word
+    // and, across word boundaries, every character n-gram; only the pairs tell them apart.
+    for (let i = 1; i < tokens.length; i++) {
+      const pair = `${tokens[i - 1]} ${tokens[i]}`;
+      addFeature(words, fnv1a(pair, 0, pair.length, PAIR_SEED));
+    }
   }
   // Each family is normalised on its own, so long texts do not let n-grams drown the words (or the reverse).
   const charScale = Math.sqrt(1 - wordWeight) / norm(chars);
@@ -70,6 +77,7 @@ function embedLexical(text: string, dimensions: number, ngram: number, wordWeigh
 const CHAR_SEED = 0x811c9dc5;
 // A different offset basis keeps the word "the" and the n-gram "the" apart.
 const WORD_SEED = 0x050c5d1f;
+const PAIR_SEED = 0x2f1e3d4b;
 
 /** 32-bit FNV-1a over UTF-16 code units `[start, end)` of `text`. */
 function fnv1a(text: string, start: number, end: number, seed: number): number {
@@ -82,9 +90,9 @@ function fnv1a(text: string, start: number, end: number, seed: number): number {
 }
 
 /** Signed feature hashing: a collision between two features cancels out half the time instead of always adding. */
-function addFeature(vector: Float64Array, hash: number): void {
+function addFeature(vector: Float64Array, hash: number, weight = 1): void {
   const index = (hash & 0x7fffffff) % vector.length;
-  vector[index]! += hash & 0x80000000 ? -1 : 1;
+  vector[index]! += hash & 0x80000000 ? -weight : weight;
 }
 
 function norm(vector: Float64Array): number {

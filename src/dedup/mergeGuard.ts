@@ -135,5 +135,62 @@ function stripZeros(number: string): string {
  * @return True when a similarity merge of the two is allowed.
  */
 export function defaultMergeGuard(a: string, b: string): boolean {
-  return guardSignature(a) === guardSignature(b);
+  return guardSignature(a) === guardSignature(b) && salientOrderAgrees(salientTokens(a), salientTokens(b));
+}
+
+/** A text's words in order, lower case, each marked salient when it is a number or capitalised mid-sentence. */
+export interface SalientTokens {
+  readonly words: readonly string[];
+  readonly salient: ReadonlySet<string>;
+}
+
+// Words keep inner apostrophes and separators ("don't", "1,000", "3.5") and a trailing + or # ("C++", "C#").
+const TOKEN = /[\p{L}\p{N}]+(?:['’.,][\p{L}\p{N}]+)*[+#]*|[.!?]/gu;
+
+/** Ordinals order things as numbers do: "the first line of the third verse" is not "the third line of the first". */
+const ORDINALS = new Set(['first', 'second', 'third', 'fourth', 'fifth', 'sixth', 'seventh', 'eighth', 'ninth', 'tenth', 'last']);
+
+/**
+ * Splits a text for the order check. Names and numbers are what swaps of meaning move around ("flights from
+ * Paris to London" / "from London to Paris", "a British ship ... a French trader" and the reverse); a
+ * capitalised word is only taken as a name when it does not start a sentence.
+ */
+export function salientTokens(text: string): SalientTokens {
+  const words: string[] = [];
+  const salient = new Set<string>();
+  let sentenceStart = true;
+  for (const [token] of text.normalize('NFKC').matchAll(TOKEN)) {
+    if (token === '.' || token === '!' || token === '?') {
+      sentenceStart = true;
+      continue;
+    }
+    const lower = token.toLowerCase();
+    words.push(lower);
+    if (/^\p{Nd}/u.test(token) || ORDINALS.has(lower) || NUMBER_WORDS.includes(lower) || (!sentenceStart && /^\p{Lu}/u.test(token))) {
+      salient.add(lower);
+    }
+    sentenceStart = false;
+  }
+  return { words, salient };
+}
+
+/**
+ * True when the two texts name the same things (every name or number of one occurs, in any case, in the
+ * other: "rights in Austria" is not "rights in Australia") in the same order (the same words rearranged to
+ * swap who did what to whom are refused). Asked only for pairs already similar enough to merge.
+ */
+export function salientOrderAgrees(a: SalientTokens, b: SalientTokens): boolean {
+  if (a.salient.size === 0 && b.salient.size === 0) return true;
+  const inA = new Set(a.words);
+  const inB = new Set(b.words);
+  for (const word of a.salient) if (!inB.has(word)) return false;
+  for (const word of b.salient) if (!inA.has(word)) return false;
+  const shared = (word: string) => a.salient.has(word) || b.salient.has(word);
+  const orderA = firstOccurrences(a.words.filter(shared));
+  const orderB = firstOccurrences(b.words.filter(shared));
+  return orderA.length === orderB.length && orderA.every((word, i) => word === orderB[i]);
+}
+
+function firstOccurrences(words: readonly string[]): string[] {
+  return [...new Set(words)];
 }

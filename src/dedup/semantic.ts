@@ -2,7 +2,7 @@ import type { DedupedBatch } from '../types.js';
 import { EmbeddingCache } from './embeddingCache.js';
 import type { Embedder } from './embedder.js';
 import { dedupExact, describeThrow, type Grouping } from './exact.js';
-import { guardSignature } from './mergeGuard.js';
+import { guardSignature, salientOrderAgrees, salientTokens, type SalientTokens } from './mergeGuard.js';
 import type { ResolvedMetric } from './metric.js';
 import { validateVectors, vectorLeaders } from './vectorLeaders.js';
 
@@ -92,7 +92,7 @@ export function createSemanticDeduper<T>(
           vectors.set(text, vector);
           cache.set(text, vector);
         });
-        const merged = mergeBySimilarity(comparable, vectors, length, settings.metric, threshold, customGuard);
+        const merged = mergeBySimilarity(comparable, vectors, length, settings.metric, threshold, customGuard, settings.mergeGuard === true);
         return assemble(items, base, representatives, failures, merged);
       } catch (error) {
         return fallBack(error);
@@ -178,6 +178,7 @@ function mergeBySimilarity(
   metric: ResolvedMetric,
   threshold: number,
   customGuard: ((a: string, b: string) => boolean) | undefined,
+  builtInGuard: boolean,
 ): Map<number, number> {
   const rowOfText = new Map<string, number>();
   const rows: Float32Array[] = [];
@@ -187,7 +188,9 @@ function mergeBySimilarity(
       rows.push(vectors.get(c.text)!);
     }
   }
-  const allowMerge = customGuard && ((a: number, b: number) => customGuard(comparable[a]!.text, comparable[b]!.text));
+  const allowMerge = customGuard
+    ? (a: number, b: number) => customGuard(comparable[a]!.text, comparable[b]!.text)
+    : builtInGuard ? orderGuard(comparable) : undefined;
   const leaders = vectorLeaders(
     comparable.map((c) => c.group),
     comparable.map((c) => rowOfText.get(c.text)!),
@@ -202,6 +205,16 @@ function mergeBySimilarity(
     if (leader !== i) mergedInto.set(comparable[i]!.item, comparable[leader]!.item);
   });
   return mergedInto;
+}
+
+/**
+ * The pairwise half of the built-in guard (the signature half is in the group key): names and numbers must
+ * match in kind and order. Tokens are computed on first use, so only pairs above the threshold pay for it.
+ */
+function orderGuard(comparable: readonly Candidate[]): (a: number, b: number) => boolean {
+  const tokens = new Array<SalientTokens | undefined>(comparable.length);
+  const of = (i: number) => (tokens[i] ??= salientTokens(comparable[i]!.text));
+  return (a, b) => salientOrderAgrees(of(a), of(b));
 }
 
 function assemble<T>(
