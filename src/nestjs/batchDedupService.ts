@@ -22,9 +22,10 @@ export class BatchDedupService<T = unknown, R = unknown> {
   /**
    * Submits `request` on subscription and emits its own result, then completes. Nothing is sent before
    * subscription, and every subscription submits again. Unsubscribing early withdraws a request still waiting for
-   * its batch (through an `AbortSignal`); one already sent finishes for the duplicates sharing it.
+   * its batch (through an `AbortSignal`); one already sent finishes for the duplicates sharing it. An
+   * `options.signal` of your own works as with `createBatcher`.
    */
-  process(request: T, options: Omit<ProcessOptions, 'signal'> & { signal?: AbortSignal } = {}): Observable<R> {
+  process(request: T, options: ProcessOptions = {}): Observable<R> {
     return new Observable<R>((subscriber) => {
       const abort = new AbortController();
       const outer = options.signal;
@@ -59,9 +60,7 @@ export class BatchDedupService<T = unknown, R = unknown> {
   }
 
   /** A snapshot now, then one after every batch. */
-  get stats$(): Observable<BatchStats> {
-    return new Observable<BatchStats>((subscriber) => this.batcher().stats$.subscribe(subscriber));
-  }
+  readonly stats$: Observable<BatchStats> = defer(() => this.batcher().stats$);
 
   getStats(): BatchStats {
     return this.batcher().getStats();
