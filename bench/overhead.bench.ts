@@ -77,7 +77,7 @@ const contenders: Contender[] = [
     name: '@yornaath/batshit',
     ours: false,
     setup: (keys) => {
-      const batcher = createBatshit<Record<string, string>, string>({
+      const batcher = createBatshit<Record<string, string>, string, string | null>({
         fetcher: async (queries) => Object.fromEntries(queries.map((q) => [q, `=${q}`])),
         resolver: indexedResolver(),
         scheduler: windowedFiniteBatchScheduler({ windowMs: 1, maxBatchSize: keys.length }),
