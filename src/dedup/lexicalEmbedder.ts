@@ -79,8 +79,8 @@ const CHAR_SEED = 0x811c9dc5;
 const WORD_SEED = 0x050c5d1f;
 const PAIR_SEED = 0x2f1e3d4b;
 
-/** 32-bit FNV-1a over UTF-16 code units `[start, end)` of `text`. */
-function fnv1a(text: string, start: number, end: number, seed: number): number {
+/** @internal 32-bit FNV-1a over UTF-16 code units `[start, end)` of `text`. */
+export function fnv1a(text: string, start: number, end: number, seed: number): number {
   let hash = seed;
   for (let i = start; i < end; i++) {
     hash ^= text.charCodeAt(i);

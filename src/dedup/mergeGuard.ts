@@ -164,9 +164,9 @@ export function salientTokens(text: string): SalientTokens {
       sentenceStart = true;
       continue;
     }
-    const lower = token.toLowerCase();
+    const lower = canonicalWord(token.toLowerCase());
     words.push(lower);
-    if (/^\p{Nd}/u.test(token) || ORDINALS.has(lower) || NUMBER_WORDS.includes(lower) || (!sentenceStart && /^\p{Lu}/u.test(token))) {
+    if (/^\p{Nd}/u.test(lower) || ORDINALS.has(lower) || (!sentenceStart && /^\p{Lu}/u.test(token))) {
       salient.add(lower);
     }
     sentenceStart = false;
@@ -189,6 +189,13 @@ export function salientOrderAgrees(a: SalientTokens, b: SalientTokens): boolean 
   const orderA = firstOccurrences(a.words.filter(shared));
   const orderB = firstOccurrences(b.words.filter(shared));
   return orderA.length === orderB.length && orderA.every((word, i) => word === orderB[i]);
+}
+
+/** Numbers compare by value ("1,000" = "1000", "two" = "2"), so writing one differently is not a difference. */
+function canonicalWord(word: string): string {
+  if (/^\p{Nd}/u.test(word)) return stripZeros(word.replace(/,(?=\p{Nd}{3}(?!\p{Nd}))/gu, '').replace(',', '.'));
+  const n = NUMBER_WORDS.indexOf(word);
+  return n >= 0 ? String(n) : word;
 }
 
 function firstOccurrences(words: readonly string[]): string[] {

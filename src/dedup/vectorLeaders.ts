@@ -5,9 +5,9 @@ import type { ResolvedMetric } from './metric.js';
  * of its group scoring at least `threshold` (the earliest on a tie), or becomes a leader. Linear in the leaders
  * of its group per candidate.
  *
- * For cosine, rows are normalised once and a pair's dot product stops early when the part computed so far plus
- * the Cauchy-Schwarz bound of the rest (product of the tails' norms) cannot reach the threshold: a proof the
- * pair is below it, so the outcome is exactly that of the full computation, only cheaper.
+ * For cosine, norms are computed once per vector, and a pair's dot product stops early when the part computed so
+ * far plus the Cauchy-Schwarz bound of the rest (product of the tails' norms) cannot reach the threshold: a
+ * proof the pair is below it, so the outcome is exactly that of the full computation, only cheaper.
  *
  * @param groups Group of each candidate; only candidates of equal group are compared.
  * @param rows Row of each candidate in `vectors`.
@@ -65,34 +65,41 @@ function functionScorer(vectors: readonly ArrayLike<number>[], score: (a: ArrayL
 // Rounding may make the bound of a pair exactly at the threshold look a hair below it: never prune that close.
 const PRUNE_MARGIN = 1e-9;
 
+/**
+ * Cosine over a copy of the vectors in one flat array, with each row's squared norm computed once. The full
+ * score is computed as ml-distance's `cosine` does (same sums in the same order), so both agree to the last bit.
+ */
 function cosineScorer(vectors: readonly ArrayLike<number>[], dimensions: number, threshold: number): RowScorer {
   const count = vectors.length;
   const matrix = new Float64Array(count * dimensions);
   const quarter = dimensions >> 2;
   const half = dimensions >> 1;
-  // Norms of each unit row from a quarter and from half of the way on, for the early-exit bounds.
+  const squaredNorm = new Float64Array(count);
+  // Norms of each row from a quarter and from half of the way on, for the early-exit bounds.
   const tailFromQuarter = new Float64Array(count);
   const tailFromHalf = new Float64Array(count);
   for (let r = 0; r < count; r++) {
     const vector = vectors[r]!;
-    let sum = 0;
-    for (let d = 0; d < dimensions; d++) sum += vector[d]! * vector[d]!;
-    // A zero vector is similar to nothing (its cosine is 0/0); its row stays zero and scores 0.
-    const scale = sum > 0 ? 1 / Math.sqrt(sum) : 0;
     const base = r * dimensions;
+    let sum = 0;
     let fromQuarter = 0;
     let fromHalf = 0;
     for (let d = 0; d < dimensions; d++) {
-      const x = vector[d]! * scale;
+      const x = vector[d]!;
       matrix[base + d] = x;
+      sum += x * x;
       if (d >= quarter) fromQuarter += x * x;
       if (d >= half) fromHalf += x * x;
     }
+    squaredNorm[r] = sum;
     tailFromQuarter[r] = Math.sqrt(fromQuarter);
     tailFromHalf[r] = Math.sqrt(fromHalf);
   }
-  const floor = threshold - PRUNE_MARGIN;
   return (a, b) => {
+    const norms = Math.sqrt(squaredNorm[a]! * squaredNorm[b]!);
+    // A zero vector is similar to nothing (its cosine is 0/0).
+    if (norms === 0) return 0;
+    const floor = (threshold - PRUNE_MARGIN) * norms;
     const baseA = a * dimensions;
     const baseB = b * dimensions;
     let dot = 0;
@@ -102,7 +109,7 @@ function cosineScorer(vectors: readonly ArrayLike<number>[], dimensions: number,
     for (; d < half; d++) dot += matrix[baseA + d]! * matrix[baseB + d]!;
     if (dot + tailFromHalf[a]! * tailFromHalf[b]! < floor) return -1;
     for (; d < dimensions; d++) dot += matrix[baseA + d]! * matrix[baseB + d]!;
-    return clampScore(dot);
+    return clampScore(dot / norms);
   };
 }
 
