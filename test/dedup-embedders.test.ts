@@ -4,6 +4,7 @@ import { createHttpEmbedder, parseEmbeddingResponse, type FetchLike } from '../s
 import { fromFeatureExtractor, loadTransformersEmbedder, type FeatureExtractor, type TransformersModule } from '../src/dedup/adapters/transformers.js';
 import { createLexicalEmbedder, fnv1a, normalizeText } from '../src/dedup/lexicalEmbedder.js';
 import { createDeduper, resolveDedupOptions } from '../src/dedup/options.js';
+import type { DedupedBatch } from '../src/types.js';
 
 const embedOne = (text: string, options = {}) => (createLexicalEmbedder(options)([text]) as Float32Array[])[0]!;
 const cos = (a: string, b: string) => similarity.cosine(embedOne(a), embedOne(b));
@@ -68,7 +69,7 @@ describe('the built-in lexical embedder', () => {
       'how do I reset my password',
     ]);
     expect(out).not.toBeInstanceOf(Promise);
-    expect((out as { unique: string[] }).unique).toEqual(['How do I reset my password?']);
+    expect((out as DedupedBatch<string>).unique).toEqual(['How do I reset my password?']);
   });
 });
 
