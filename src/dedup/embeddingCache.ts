@@ -1,9 +1,9 @@
 /**
- * A bounded least-recently-used map from text to its embedding. A `Map` keeps insertion order, so re-inserting
- * on every hit makes its first key the least recently used one.
+ * A bounded least-recently-used map from text to what was computed from it (an embedding, a guard signature).
+ * A `Map` keeps insertion order, so re-inserting on every hit makes its first key the least recently used one.
  */
-export class EmbeddingCache {
-  private readonly entries = new Map<string, Float32Array>();
+export class LruCache<V> {
+  private readonly entries = new Map<string, V>();
 
   constructor(readonly capacity: number) {}
 
@@ -11,8 +11,8 @@ export class EmbeddingCache {
     return this.entries.size;
   }
 
-  /** The cached vector of `text`, marking it as recently used. */
-  get(text: string): Float32Array | undefined {
+  /** The cached value of `text`, marking it as recently used. */
+  get(text: string): V | undefined {
     const vector = this.entries.get(text);
     if (vector !== undefined) {
       this.entries.delete(text);
@@ -21,7 +21,7 @@ export class EmbeddingCache {
     return vector;
   }
 
-  set(text: string, vector: Float32Array): void {
+  set(text: string, vector: V): void {
     if (this.capacity === 0) return;
     this.entries.delete(text);
     this.entries.set(text, vector);
@@ -31,3 +31,6 @@ export class EmbeddingCache {
     }
   }
 }
+
+/** The embedding cache: vectors by text. */
+export class EmbeddingCache extends LruCache<Float32Array> {}

@@ -1,5 +1,5 @@
 import type { DedupedBatch } from '../types.js';
-import { EmbeddingCache } from './embeddingCache.js';
+import { EmbeddingCache, LruCache } from './embeddingCache.js';
 import type { Embedder } from './embedder.js';
 import { dedupExact, describeThrow, type Grouping } from './exact.js';
 import { guardSignature, salientOrderAgrees, salientTokens, type SalientTokens } from './mergeGuard.js';
@@ -49,7 +49,7 @@ export function createSemanticDeduper<T>(
 ): (items: readonly T[]) => DedupedBatch<T> | Promise<DedupedBatch<T>> {
   const cache = new EmbeddingCache(settings.cacheSize);
   const customGuard = typeof settings.mergeGuard === 'function' ? settings.mergeGuard : undefined;
-  const groupOf = groupKeyFunction(settings, grouping.scope);
+  const groupOf = groupKeyFunction(settings, grouping.scope, cachedSignature(settings.cacheSize));
   // Learned from the first well-formed answer: a later answer of another length is malformed.
   let dimensions: number | undefined;
 
@@ -88,7 +88,7 @@ export function createSemanticDeduper<T>(
         if (length > 0) dimensions = length;
         const fresh = embedded as ArrayLike<number>[];
         missing.forEach((text, i) => {
-          const vector = Float32Array.from(fresh[i]!);
+          const vector = new Float32Array(fresh[i]!);
           vectors.set(text, vector);
           cache.set(text, vector);
         });
@@ -126,8 +126,9 @@ function readText<T>(text: (request: T) => string, request: T): string {
 function groupKeyFunction<T>(
   settings: SemanticSettings<T>,
   scope: ((request: T) => string | undefined) | undefined,
+  builtInSignature: (text: string) => string,
 ): (request: T, text: string) => string {
-  const signature = settings.mergeGuard === true ? guardSignature : () => '';
+  const signature = settings.mergeGuard === true ? builtInSignature : () => '';
   return (request, text) => {
     let requestScope: string | undefined;
     try {
@@ -143,6 +144,17 @@ function groupKeyFunction<T>(
     }
     const scopePart = requestScope === undefined ? '-' : `+${requestScope.length}:${requestScope}`;
     return `${scopePart}|${rest.length}:${rest}|${signature(text)}`;
+  };
+}
+
+/** Guard signatures of recent texts: repeated texts are the common case, and the regexes are not free. */
+function cachedSignature(capacity: number): (text: string) => string {
+  if (capacity === 0) return guardSignature;
+  const cache = new LruCache<string>(capacity);
+  return (text) => {
+    let signature = cache.get(text);
+    if (signature === undefined) cache.set(text, (signature = guardSignature(text)));
+    return signature;
   };
 }
 
