@@ -150,7 +150,7 @@ function writeDocs(all: readonly Measured[], recommendedBy: Map<string, number>,
   const colors = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
   const embedders = [...recommendedBy.keys()];
   const panels = [...new Set(all.map((m) => m.dataset.name))].map((name) => ({
-    title: `${name}: precision (solid) and recall (dashed), hybrid + guard`,
+    title: `${name}: hybrid, guard on (solid: precision, dashed: recall)`,
     series: embedders.flatMap((embedder, e): Series[] => {
       const m = all.find((x) => x.dataset.name === name && x.embedder === embedder)!;
       return [

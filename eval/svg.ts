@@ -18,7 +18,7 @@ const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;
  * the evaluation writes it next to docs/dedup-quality.md.
  */
 export function lineCharts(panels: readonly Panel[], xRange: readonly [number, number], xLabel: string): string {
-  const width = 380;
+  const width = 420;
   const height = 260;
   const margin = { left: 44, right: 12, top: 28, bottom: 40 };
   const plotW = width - margin.left - margin.right;
