@@ -107,6 +107,9 @@ export default async function memoryBench(): Promise<BenchSection | void> {
     { title: `Heap in use after full GC, before and after ${formatInteger(TOTAL)} requests`, unit: 'KiB' },
   );
   return {
+    summary:
+      `Memory: ${formatInteger(perBatcher)} bytes per pending \`process()\` call (with its promise), ${formatInteger(perOperator)} per pending operator request; ` +
+      `heap after ${formatInteger(TOTAL)} requests ${signedKib(million.alive - million.baseline)} from baseline (open), ${signedKib(million.closed - million.baseline)} (closed).`,
     title: 'Memory',
     markdown: [
       `*Per pending request*: ${formatInteger(PENDING)} requests held in a window that never closes; heap after a full GC`,

@@ -9,7 +9,8 @@
  *   export default async function (): Promise<void | BenchSection>
  *
  * It prints its own figures to the console. It may return a `BenchSection` (bench/lib/report.ts): a title, a
- * markdown body and SVG plots, which go into docs/benchmarks.md. A file that only prints returns nothing.
+ * markdown body, optionally a one-line summary and SVG plots, which go into docs/benchmarks.md. A file that only
+ * prints returns nothing.
  * Benchmarks import the library from '../src/index.js' (the public API) and never assert timings.
  *
  * docs/benchmarks.md is written only by a full run (no filter), so a partial run never drops other sections.
@@ -78,6 +79,8 @@ function writeDocs(parts: readonly BenchSection[]): void {
     'Wall-clock figures come from one run and vary from run to run and machine to machine: read the ratios, not',
     'the absolute numbers. Throughput and dedup figures run on virtual time and are exact and repeatable.',
     'Reproduce with `npm run bench` (all) or `npm run bench -- <name>` (one file, docs untouched).',
+    '',
+    ...parts.filter((part) => part.summary).map((part) => `- ${part.summary}`),
     '',
     ...parts.flatMap((part) => [`## ${part.title}`, '', part.markdown.trim(), '']),
   ];

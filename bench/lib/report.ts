@@ -4,6 +4,8 @@
 export interface BenchSection {
   /** Heading of the section in docs/benchmarks.md. */
   readonly title: string;
+  /** One sentence with the headline figure, listed at the top of docs/benchmarks.md. */
+  readonly summary?: string;
   /** Markdown body: how it was measured, the table of figures, and a reference to its plot. */
   readonly markdown: string;
   /** SVG plots to write next to docs/benchmarks.md, by file name (e.g. `benchmarks-overhead.svg`). */
