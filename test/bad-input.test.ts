@@ -58,6 +58,11 @@ const invalidOptions: [option: string, options: Record<string, unknown>, kind: E
   ['scope', { scope: 42 }, TypeError],
   ['priority', { priority: 1 }, TypeError],
   ['dedupFunction', { dedupFunction: 'cosine' }, TypeError],
+  ['embed', { dedupStrategy: 'embedding', embed: 'all-MiniLM-L6-v2' }, TypeError],
+  ['text', { dedupStrategy: 'embedding', text: 'body' }, TypeError],
+  ['metric', { dedupStrategy: 'embedding', metric: 'no-such-metric' }, TypeError],
+  ['mergeGuard', { dedupStrategy: 'embedding', mergeGuard: 'strict' }, TypeError],
+  ['embedCacheSize', { dedupStrategy: 'embedding', embedCacheSize: -1 }, RangeError],
   ['signal', { signal: true }, TypeError],
   ['priorityAgingPerSecond', { priorityAgingPerSecond: -1 }, RangeError],
   ['maxQueueSize', { maxQueueSize: 0 }, RangeError],
@@ -362,8 +367,30 @@ describe('bad input at run time: a clear error for the bad request, service as u
     row.stats?.(batcher.getStats());
   });
 
-  // The 'embedding' strategy is being built concurrently: resolveDedupOptions (src/dedup/options.ts) still refuses
-  // dedupStrategy 'embedding' without a dedupFunction. Once it lands, this row must show that an `embed` returning
-  // NaN vectors makes the batch fall back to exact dedup (counted in embedFallbacks) and every request is served.
-  it.todo('embedding strategy with an embed() that returns NaN vectors: falls back to exact dedup, all served');
+  it('embedding strategy with an embed() that returns NaN vectors: falls back to exact dedup, all served', async () => {
+    const clock = virtualClock();
+    let embedCalls = 0;
+    const batcher = createBatcher<Req, string>({
+      windowMs: 5,
+      scheduler: clock.scheduler,
+      dedupStrategy: 'embedding',
+      embed: (texts) => {
+        embedCalls++;
+        return texts.map(() => [Number.NaN, Number.NaN, Number.NaN]);
+      },
+      execute: (items) => timer(2, clock.scheduler).pipe(map(() => items.map(answer))),
+    });
+    // Two equal requests and two different ones: exact dedup (the fallback) merges only the equal pair.
+    const all = batcher.processAll([{ text: 'reset my password' }, { text: 'reset my password' }, { text: 'delete my account' }, { text: 'poison', poison: true }]);
+    expect(await settleAll(clock, all)).toEqual({
+      status: 'fulfilled',
+      value: ['answer to reset my password', 'answer to reset my password', 'answer to delete my account', 'answer to poison'],
+    });
+    expect(embedCalls).toBeGreaterThan(0);
+    const stats = batcher.getStats();
+    expect(stats.embedFallbacks).toBeGreaterThanOrEqual(1);
+    expect(stats.executedItems).toBe(3);
+    const after = batcher.processAll([{ text: 'after 1' }, { text: 'after 2' }]);
+    expect(await settleAll(clock, after)).toEqual({ status: 'fulfilled', value: ['answer to after 1', 'answer to after 2'] });
+  });
 });
