@@ -74,6 +74,7 @@ const invalidOptions: [option: string, options: Record<string, unknown>, kind: E
   ['dedupInFlight', { dedupInFlight: 'no' }, TypeError],
   ['targetLatencyMs', { targetLatencyMs: 0 }, RangeError],
   ['minWindowMs', { minWindowMs: -1 }, RangeError],
+  ['maxWindowMs', { maxWindowMs: Number.NaN }, RangeError],
   ['minWindowMs', { minWindowMs: 50, maxWindowMs: 10 }, RangeError],
   ['resultCache', { resultCache: 5 }, TypeError],
   ['resultCache.ttlMs', { resultCache: { ttlMs: 0 } }, RangeError],
