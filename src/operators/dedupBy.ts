@@ -19,17 +19,27 @@ export interface DedupByOptions<T> extends DedupOptions<T> {
  * result: --{ unique: [a, b], leaderOf: [0, 1, 0] }--|
  * ```
  *
- * Exact dedup (the default) compares a stable key of each request; a `dedupFunction` compares pairs, greedily,
- * in arrival order, each item joining the most similar earlier leader at or above `dedupThreshold`. Requests of
- * different `scope`s are never merged. One output per input batch, always: an item whose `key` throws is carried
- * in `failures` instead of being dropped. Completion and errors wait for batches still being deduplicated.
+ * Strategies (`dedupStrategy`):
+ * - `'exact'` (default): equal when a stable key is equal (canonical JSON, or your `key`).
+ * - `'embedding'`: cosine (or any `ml-distance` `metric`) of `embed(text(request))` at or above `dedupThreshold`;
+ *   greedy in arrival order, each item joining the most similar earlier leader; only requests equal in everything
+ *   but their text, and of one scope, are compared; the `mergeGuard` refuses merges of texts whose numbers,
+ *   negations or polar words differ. The default embedder is built in (no model, no network).
+ * - `'hybrid'`: exact first, then embedding among the remaining leaders (one `embed` call per batch).
+ * - `dedupFunction(a, b)`: your similarity in [0, 1], compared against `dedupThreshold`.
+ *
+ * Requests of different `scope`s are never merged. One output per input batch, always: an item whose `key`,
+ * `scope` or `text` throws is carried in `failures` instead of being dropped; an embedder that fails makes that
+ * batch fall back to exact dedup (counted in `embedFallbacks`). Completion and errors wait for batches still
+ * being deduplicated (embedding is asynchronous when the embedder is).
  *
  * ## Example
  * ```ts
  * batches$.pipe(dedupBy({ key: (r) => r.query.trim().toLowerCase(), scope: (r) => r.tenantId }));
  * ```
  *
- * @param options `dedupStrategy`, `dedupThreshold`, `dedupFunction`, `key`, `scope`, `enableDedup`, `stats`.
+ * @param options `dedupStrategy`, `dedupThreshold`, `dedupFunction`, `key`, `scope`, `text`, `embed`, `metric`,
+ * `mergeGuard`, `embedCacheSize`, `enableDedup`, `stats`.
  * @return A function that returns an Observable of `DedupedBatch`es, one per source batch.
  */
 export function dedupBy<T>(options: DedupByOptions<T> = {}): OperatorFunction<readonly T[], DedupedBatch<T>> {
