@@ -151,4 +151,71 @@ describe('createBatcher reliability under random interleavings', () => {
       { numRuns: 150 },
     );
   });
+
+  it('with semantic dedup, merges everything it may within a scope and nothing across scopes', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ at: fc.integer({ min: 0, max: 30 }), key: fc.integer({ min: 0, max: 5 }), tenant: fc.constantFrom('t1', 't2', 't3') }), {
+          minLength: 1,
+          maxLength: 25,
+        }),
+        fc.constantFrom('embedding' as const, 'hybrid' as const),
+        behavioursArb,
+        async (arrivals, dedupStrategy, behaviours) => {
+          const clock = virtualClock();
+          const tracked = trackTimers(clock.scheduler);
+          let calls = 0;
+          // Every text gets the same vector: any two requests the batcher is allowed to compare will merge.
+          // The tenant is only in the text and in process(..., { scope }), so a cross-scope merge shows.
+          const batcher = createBatcher<string, string>({
+            windowMs: 5,
+            maxSize: 8,
+            processingTimeoutMs: 10,
+            scheduler: tracked.scheduler,
+            dedupStrategy,
+            dedupThreshold: 0.5,
+            mergeGuard: false,
+            embed: (texts) => texts.map(() => [1, 0, 0]),
+            execute: (items) => {
+              const behaviour = behaviours[calls++ % behaviours.length]!;
+              if (behaviour === 'throw') throw new Error('sync failure');
+              const answers = timer(3, clock.scheduler).pipe(map(() => items.map((text) => `answer for ${text}`)));
+              return behaviour === 'wrong-length' ? answers.pipe(map((a) => a.slice(1))) : answers;
+            },
+          });
+          const outcomes = arrivals.map(() => ({ settled: 0, value: undefined as string | undefined }));
+          let now = 0;
+          for (const t of [...new Set(arrivals.map((a) => a.at))].sort((a, b) => a - b)) {
+            clock.advanceBy(t - now);
+            now = t;
+            arrivals.forEach(({ at, key, tenant }, id) => {
+              if (at !== t) return;
+              const record = outcomes[id]!;
+              batcher.process(`${tenant}: question ${key}`, { scope: tenant }).then(
+                (value) => Object.assign(record, { settled: record.settled + 1, value }),
+                () => Object.assign(record, { settled: record.settled + 1 }),
+              );
+            });
+            await turn();
+          }
+          const closing = batcher.close();
+          let closed = false;
+          void closing.then(() => (closed = true));
+          for (let guard = 0; guard < 1000 && !closed; guard++) {
+            clock.runAll();
+            await turn();
+          }
+          expect(closed).toBe(true);
+          expect(tracked.pending()).toBe(0);
+          outcomes.forEach((record, id) => {
+            expect(record.settled).toBe(1);
+            if (record.value !== undefined) expect(record.value).toMatch(new RegExp(`^answer for ${arrivals[id]!.tenant}: `));
+          });
+          // Within a scope everything may merge, so a batch never executes two requests of one tenant.
+          expect(batcher.getStats().executedItems).toBeLessThanOrEqual(batcher.getStats().totalBatches * 3);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
 });
