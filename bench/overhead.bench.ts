@@ -218,6 +218,11 @@ export default async function overheadBench(): Promise<BenchSection> {
       markdownTable(header, rows),
       '',
       ...SIZES.map((size) => `![overhead, N = ${size}](benchmarks-overhead-${size}.svg)`),
+      '',
+      'Where our time goes (CPU profile of `createBatcher().process`, N = 1024): the exact-dedup stage (a canonical',
+      'JSON key per request and a Map of them per batch), garbage collection of the per-request objects (submission,',
+      'result), one clock read per request for latency, and the per-request `next` through the RxJS operator chain.',
+      'DataLoader with its cache off does none of these: no key, no timestamp, no stats, no timeout or abort per batch.',
     ].join('\n'),
     plots,
   };
