@@ -18,18 +18,26 @@ export function describeThrow(fnName: string, error: unknown): TypeError {
 export interface Grouping<T> {
   readonly key: (request: T) => unknown;
   readonly scope: ((request: T) => string | undefined) | undefined;
+  /**
+   * Set when `key` is the default `stableKey`: the request itself (through any wrapper). Exact dedup then keys
+   * strings and numbers by their own value, in maps apart from the JSON keys, which is equivalent to comparing
+   * their JSON and costs no string per request.
+   */
+  readonly rawRequest?: ((item: T) => unknown) | undefined;
 }
 
 /**
  * Exact dedup: items with equal scope and equal key share one leader, the first of them to arrive.
  * An item whose key or scope throws is not lost: it is reported in `failures` with `leaderOf[i] === -1`.
  */
-export function dedupExact<T>(items: readonly T[], { key, scope }: Grouping<T>): DedupedBatch<T> {
+export function dedupExact<T>(items: readonly T[], { key, scope, rawRequest }: Grouping<T>): DedupedBatch<T> {
   const unique: T[] = [];
   const leaderOf: number[] = new Array<number>(items.length);
   let failures: Map<number, unknown> | undefined;
   // One map per scope: keys of different scopes can never collide, whatever characters they contain.
   const byScope = new Map<string | undefined, Map<unknown, number>>();
+  // Raw string requests (default key only) in maps of their own, so no string can pose as another key's JSON.
+  const stringsByScope = new Map<string | undefined, Map<unknown, number>>();
   for (let i = 0; i < items.length; i++) {
     const item = items[i]!;
     let itemScope: string | undefined;
@@ -41,15 +49,27 @@ export function dedupExact<T>(items: readonly T[], { key, scope }: Grouping<T>):
       leaderOf[i] = -1;
       continue;
     }
+    let maps = byScope;
     try {
-      itemKey = key(item);
+      if (rawRequest) {
+        const request = rawRequest(item);
+        if (typeof request === 'string') {
+          itemKey = request;
+          maps = stringsByScope;
+        } else {
+          // A number keys by value (a number never equals a string key); anything else by its JSON.
+          itemKey = typeof request === 'number' && Number.isFinite(request) ? request : stableKey(request);
+        }
+      } else {
+        itemKey = key(item);
+      }
     } catch (error) {
       (failures ??= new Map()).set(i, describeThrow('key', error));
       leaderOf[i] = -1;
       continue;
     }
-    let leaders = byScope.get(itemScope);
-    if (!leaders) byScope.set(itemScope, (leaders = new Map()));
+    let leaders = maps.get(itemScope);
+    if (!leaders) maps.set(itemScope, (leaders = new Map()));
     const leader = leaders.get(itemKey);
     if (leader === undefined) {
       leaders.set(itemKey, unique.length);

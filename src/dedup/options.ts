@@ -82,11 +82,12 @@ export function resolveDedupOptions<T>(where: string, options: DedupOptions<T>):
     'hybrid',
   ]);
   const threshold = check.unitInterval(where, 'dedupThreshold', options.dedupThreshold ?? DEFAULT_DEDUP_THRESHOLD);
-  const key = check.optionalFunction<(request: T) => unknown>(where, 'key', options.key) ?? stableKey;
+  const customKey = check.optionalFunction<(request: T) => unknown>(where, 'key', options.key);
+  const key = customKey ?? stableKey;
   const scope = check.optionalFunction<(request: T) => string | undefined>(where, 'scope', options.scope);
   const dedupFunction = check.optionalFunction<(a: T, b: T) => number>(where, 'dedupFunction', options.dedupFunction);
   const semantic = resolveSemantic(where, options);
-  return { enabled, strategy, threshold, grouping: { key, scope }, dedupFunction, semantic: strategy === 'exact' ? undefined : semantic };
+  return { enabled, strategy, threshold, grouping: { key, scope, rawRequest: customKey ? undefined : (request: T) => request }, dedupFunction, semantic: strategy === 'exact' ? undefined : semantic };
 }
 
 /** Validates the similarity options whatever the strategy, so a typo fails at creation, not at a later switch. */
@@ -128,7 +129,7 @@ export function mapDedup<T, U>(
   unwrap: (wrapper: U) => T,
   scopeOf: (wrapper: U) => string | undefined,
 ): ResolvedDedup<U> {
-  const { key, scope } = resolved.grouping;
+  const { key, scope, rawRequest } = resolved.grouping;
   const dedupFunction = resolved.dedupFunction;
   const semantic = resolved.semantic;
   return {
@@ -136,6 +137,7 @@ export function mapDedup<T, U>(
     grouping: {
       key: (u) => key(unwrap(u)),
       scope: scope ? (u) => scopeOf(u) ?? scope(unwrap(u)) : scopeOf,
+      rawRequest: rawRequest && ((u) => rawRequest(unwrap(u))),
     },
     dedupFunction: dedupFunction && ((a, b) => dedupFunction(unwrap(a), unwrap(b))),
     semantic: semantic && {
