@@ -153,8 +153,9 @@ export class BatchCollector<T> {
     this.evaluating = true;
     const { feedback } = this.config;
     let s = this.config.settings();
+    let due = false;
     try {
-      while (this.isDue(now, s) && (!feedback || feedback.hasCapacity())) {
+      while ((due = this.isDue(now, s)) && (!feedback || feedback.hasCapacity())) {
         this.flush(now, s);
         // Emitting may have run anything downstream, reconfiguration and new arrivals included.
         now = this.config.scheduler.now();
@@ -170,7 +171,7 @@ export class BatchCollector<T> {
       if (this.closed) this.config.onDrained?.();
       return;
     }
-    this.armTimer(now, s);
+    this.armTimer(now, s, due);
   }
 
   private flush(now: number, s: WindowSettings): void {
@@ -181,14 +182,13 @@ export class BatchCollector<T> {
     this.config.emit(batch);
   }
 
-  private armTimer(now: number, s: WindowSettings): void {
-    let at: number;
-    if (this.isDue(now, s)) {
+  private armTimer(now: number, s: WindowSettings, due: boolean): void {
+    if (due) {
       // Due, but every slot is taken: the next release re-evaluates.
       this.cancelTimer();
       return;
     }
-    at = this.queue.oldestArrivedAt()! + s.maxWaitMs;
+    let at = this.queue.oldestArrivedAt()! + s.maxWaitMs;
     if (this.queue.size >= s.minSize) at = Math.min(at, this.windowEnd!);
     if (this.timer && at === this.timerAt) return;
     this.cancelTimer();
