@@ -21,7 +21,11 @@ import { barChart } from './lib/svg.js';
 const SIZES = [32, 1024] as const;
 const TIME_MS = 700;
 
-type Run = () => Promise<void>;
+/** One iteration (N requests in, N answers out), and how to release the front end afterwards. */
+interface Round {
+  readonly run: () => Promise<void>;
+  readonly dispose: () => unknown;
+}
 
 /** The reference every ratio is taken against. */
 const DATALOADER = 'DataLoader (cache off)';
@@ -29,8 +33,8 @@ const DATALOADER = 'DataLoader (cache off)';
 interface Contender {
   readonly name: string;
   readonly ours: boolean;
-  /** Builds the long-lived front end once, returns one iteration: N requests in, N answers out. */
-  readonly setup: (keys: readonly string[]) => Run;
+  /** Builds the long-lived front end once. */
+  readonly setup: (keys: readonly string[]) => Round;
 }
 
 const echo = (items: readonly string[]) => Promise.resolve(items.map((item) => `=${item}`));
@@ -43,17 +47,18 @@ const contenders: Contender[] = [
       const requests = new Subject<string>();
       let waiting = 0;
       let done: () => void = () => undefined;
-      requests
+      const subscription = requests
         .pipe(batchDedup<string, string>({ execute: (items) => echo(items), maxSize: keys.length, windowMs: 1, concurrency: 4 }))
         .subscribe((_result: BatchResult<string, string>) => {
           if (--waiting === 0) done();
         });
-      return () =>
+      const run = () =>
         new Promise<void>((resolve) => {
           waiting = keys.length;
           done = resolve;
           for (const key of keys) requests.next(key);
         });
+      return { run, dispose: () => subscription.unsubscribe() };
     },
   },
   {
@@ -61,9 +66,10 @@ const contenders: Contender[] = [
     ours: true,
     setup: (keys) => {
       const batcher = createBatcher<string, string>({ execute: (items) => echo(items), maxSize: keys.length, windowMs: 1, concurrency: 4 });
-      return async () => {
+      const run = async () => {
         await Promise.all(keys.map((key) => batcher.process(key)));
       };
+      return { run, dispose: () => batcher.close() };
     },
   },
   {
@@ -72,9 +78,10 @@ const contenders: Contender[] = [
     ours: true,
     setup: (keys) => {
       const batcher = createBatcher<string, string>({ execute: (items) => echo(items), maxSize: keys.length, windowMs: 1, concurrency: 4, enableDedup: false });
-      return async () => {
+      const run = async () => {
         await Promise.all(keys.map((key) => batcher.process(key)));
       };
+      return { run, dispose: () => batcher.close() };
     },
   },
   {
@@ -82,9 +89,10 @@ const contenders: Contender[] = [
     ours: false,
     setup: (keys) => {
       const loader = new DataLoader<string, string>((batch) => echo(batch), { cache: false, maxBatchSize: keys.length });
-      return async () => {
+      const run = async () => {
         await Promise.all(keys.map((key) => loader.load(key)));
       };
+      return { run, dispose: () => undefined };
     },
   },
   {
@@ -93,10 +101,11 @@ const contenders: Contender[] = [
     ours: false,
     setup: (keys) => {
       const loader = new DataLoader<string, string>((batch) => echo(batch), { maxBatchSize: keys.length });
-      return async () => {
+      const run = async () => {
         await Promise.all(keys.map((key) => loader.load(key)));
         loader.clearAll();
       };
+      return { run, dispose: () => undefined };
     },
   },
   {
@@ -108,9 +117,10 @@ const contenders: Contender[] = [
         resolver: indexedResolver(),
         scheduler: windowedFiniteBatchScheduler({ windowMs: 1, maxBatchSize: keys.length }),
       });
-      return async () => {
+      const run = async () => {
         await Promise.all(keys.map((key) => batcher.fetch(key)));
       };
+      return { run, dispose: () => undefined };
     },
   },
   {
@@ -120,7 +130,8 @@ const contenders: Contender[] = [
       const requests = new Subject<string>();
       let waiting = 0;
       let done: () => void = () => undefined;
-      requests
+      // bufferTime re-opens a buffer every millisecond for as long as it is subscribed: dispose() must unsubscribe.
+      const subscription = requests
         .pipe(
           bufferTime(1, null, keys.length),
           filter((batch) => batch.length > 0),
@@ -136,12 +147,13 @@ const contenders: Contender[] = [
         .subscribe(() => {
           if (--waiting === 0) done();
         });
-      return () =>
+      const run = () =>
         new Promise<void>((resolve) => {
           waiting = keys.length;
           done = resolve;
           for (const key of keys) requests.next(key);
         });
+      return { run, dispose: () => subscription.unsubscribe() };
     },
   },
 ];
@@ -157,8 +169,13 @@ interface Figure {
 async function measure(size: number): Promise<Figure[]> {
   const keys = Array.from({ length: size }, (_, i) => `q${i}`);
   const bench = new Bench({ time: TIME_MS, warmupTime: 200 });
-  for (const contender of contenders) bench.add(contender.name, contender.setup(keys));
-  await bench.run();
+  const rounds = contenders.map((contender) => contender.setup(keys));
+  contenders.forEach((contender, i) => bench.add(contender.name, rounds[i]!.run));
+  try {
+    await bench.run();
+  } finally {
+    await Promise.all(rounds.map((round) => round.dispose()));
+  }
   return bench.tasks.map((task, i) => {
     const result = task.result;
     if (result.state !== 'completed') throw new Error(`${task.name}: ${result.state}`);

@@ -65,6 +65,11 @@ if (filters.length === 0 && failed === 0) {
 }
 if (failed > 0) process.exitCode = 1;
 
+// A bench that leaves a timer running must not keep `npm run bench` alive forever: name it, then exit.
+const leftover = process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout' || kind === 'Immediate');
+if (leftover.length > 0) console.warn(`note: a bench left ${leftover.length} timer(s) running (${leftover.join(', ')}); exiting anyway`);
+process.exit();
+
 function writeDocs(parts: readonly BenchSection[]): void {
   for (const part of parts) {
     for (const [file, svg] of Object.entries(part.plots ?? {})) writeFileSync(`${docsDir}${file}`, svg);
