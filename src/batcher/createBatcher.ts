@@ -1,4 +1,4 @@
-import { Subject, type Observable, type Subscription } from 'rxjs';
+import { Observable, type Subscriber, type Subscription } from 'rxjs';
 import { BatcherClosedError, BatchTimeoutError } from '../errors.js';
 import type { Envelope } from '../internal/envelope.js';
 import { PipelineConfig, type BatchDedupOptions } from '../internal/pipelineConfig.js';
@@ -37,6 +37,30 @@ export interface Batcher<T, R> {
 
 /** How a caller is answered: a promise's resolve and reject, or a callback taking the whole result. */
 type Answer<T, R> = ((value: R) => void) | { readonly onResult: (result: BatchResult<T, R>) => void };
+
+/**
+ * The batcher's input: an Observable for exactly one subscriber (the pipeline, subscribed once at creation) that
+ * forwards `next` and `complete` straight to it. A `Subject` would copy its observer list and allocate on every
+ * `next`, once per request.
+ */
+class Inlet<T> extends Observable<T> {
+  private target: Subscriber<T> | undefined;
+
+  constructor() {
+    super((subscriber) => {
+      this.target = subscriber;
+      return () => (this.target = undefined);
+    });
+  }
+
+  next(value: T): void {
+    this.target?.next(value);
+  }
+
+  complete(): void {
+    this.target?.complete();
+  }
+}
 
 /** What a call's options add to a submission; most calls have none, so most submissions carry none. */
 interface CallExtras {
@@ -136,7 +160,7 @@ class Unsettled<T, R> {
 export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T, R> {
   const config = new PipelineConfig<T, R>('createBatcher', options);
   const { scheduler, stats } = config;
-  const input = new Subject<Submission<T, R>>();
+  const input = new Inlet<Submission<T, R>>();
   const unsettled = new Unsettled<T, R>();
   let closed = false;
   let failure: { error: unknown } | undefined;
