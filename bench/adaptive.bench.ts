@@ -10,6 +10,7 @@ import { Subject, timer } from 'rxjs';
 import { map } from 'rxjs/operators';
 import { batchDedup, type BatchResult } from '../src/index.js';
 import { virtualClock } from '../src/testing/index.js';
+import { seededRandom } from './lib/random.js';
 
 export const PHASES = [
   { name: 'light', ratePerSecond: 50, durationMs: 4000 },
@@ -29,19 +30,9 @@ export interface PhaseFigures {
   readonly meanBatch: number;
 }
 
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Arrival times (ms) of a Poisson process stepping through the phases. */
 export function arrivals(seed = 7): number[] {
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   const times: number[] = [];
   let start = 0;
   for (const phase of PHASES) {

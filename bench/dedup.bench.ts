@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { similarity } from 'ml-distance';
 import { firstValueFrom, of } from 'rxjs';
 import { dedupBy, type DedupedBatch, type Embedder } from '../src/index.js';
+import { seededRandom } from './lib/random.js';
 
 const DIMENSIONS = 384;
 const THRESHOLD = 0.98;
@@ -22,17 +23,6 @@ const NEAR_DUPLICATE_SHARE = 0.25;
 interface Workload {
   readonly texts: string[];
   readonly vectors: Map<string, Float32Array>;
-}
-
-/** mulberry32, so every run times the same batches. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Texts without digits or polar words, so the merge guard puts them all in one group: the worst case. */

@@ -4,7 +4,7 @@
  * and dedup saved against one backend call per request. No keys, no network: `npm run demo`.
  */
 import { createBatcher } from '../src/index.js';
-import { makeRequest, seededRandom, type CompletionRequest } from './queries.js';
+import { requestMaker, seededRandom, type CompletionRequest } from './queries.js';
 
 const REQUESTS = 3000;
 const BURSTS = 10;
@@ -37,6 +37,7 @@ function progressBar(done: number, total: number): string {
 
 async function main(): Promise<void> {
   const random = seededRandom(2026);
+  const makeRequest = requestMaker(random);
   const batcher = createBatcher<CompletionRequest, string>({
     execute: (batch, { signal }) => completeMany(batch, signal),
     windowMs: 25,
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
     const size = REQUESTS / BURSTS;
     for (let i = 0; i < size; i++) {
       answers.push(
-        batcher.process(makeRequest(random)).then(
+        batcher.process(makeRequest()).then(
           () => {
             done++;
             report();

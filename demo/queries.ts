@@ -3,6 +3,8 @@
  * only in parameters (same prompt, another temperature or city), and tenants ask the same things.
  */
 
+import { seededRandom, zipfSampler } from '../bench/lib/random.js';
+
 export interface CompletionRequest {
   readonly model: string;
   readonly prompt: string;
@@ -36,36 +38,22 @@ const PROMPTS = [
 const CITIES = ['Paris', 'Berlin', 'Tokyo', 'Lima'] as const;
 const ORDERS = ['A-1001', 'A-1002', 'A-1003', 'B-2001'] as const;
 
-/** Mulberry32: a tiny deterministic PRNG, so every run of the demo sees the same stream. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+
+export { seededRandom };
+
+/** Builds the demo's request mix, drawing from `random` (seed it for a stream that is the same every run). */
+export function requestMaker(random: () => number): () => CompletionRequest {
+  const prompts = zipfSampler(PROMPTS.length, 1.1, random);
+  const cities = zipfSampler(CITIES.length, 1.1, random);
+  return () => makeRequest(random, prompts, cities);
 }
 
-/** Index in [0, n) with probability proportional to 1 / (rank + 1)^s. */
-function zipf(random: () => number, n: number, s = 1.1): number {
-  let total = 0;
-  for (let k = 1; k <= n; k++) total += 1 / k ** s;
-  let r = random() * total;
-  for (let k = 1; k <= n; k++) {
-    r -= 1 / k ** s;
-    if (r <= 0) return k - 1;
-  }
-  return n - 1;
-}
-
-export function makeRequest(random: () => number): CompletionRequest {
-  const prompt = PROMPTS[zipf(random, PROMPTS.length)]!;
+function makeRequest(random: () => number, prompts: () => number, cities: () => number): CompletionRequest {
+  const prompt = PROMPTS[prompts()]!;
   // Most callers use the default temperature; some tune it, which makes a different request.
   const temperature = random() < 0.85 ? 0.2 : 0.7;
   if (prompt.startsWith('What is the weather')) {
-    return { model: 'small', prompt, temperature, params: { city: CITIES[zipf(random, CITIES.length)]!, unit: random() < 0.8 ? 'C' : 'F' } };
+    return { model: 'small', prompt, temperature, params: { city: CITIES[cities()]!, unit: random() < 0.8 ? 'C' : 'F' } };
   }
   if (prompt.startsWith('What is the status of my order')) {
     return { model: 'small', prompt, temperature, params: { order: ORDERS[Math.floor(random() * ORDERS.length)]! } };

@@ -3,6 +3,9 @@ import { createDeduper, resolveDedupOptions } from '../src/dedup/options.js';
 import type { Embedder } from '../src/dedup/embedder.js';
 import { defaultMergeGuard } from '../src/dedup/mergeGuard.js';
 import type { LabelledPair } from './data.js';
+import { seededRandom } from '../bench/lib/random.js';
+
+export { seededRandom };
 
 /** How often the "duplicate" decisions were right: the merges made and the duplicates caught. */
 export interface Score {
@@ -82,18 +85,6 @@ export function score(facts: readonly PairFacts[], decision: Decision, threshold
     }
   }
   return { merges, truePositives, positives, precision: merges ? truePositives / merges : null, recall: truePositives / positives };
-}
-
-/** A deterministic PRNG (mulberry32), so the simulated stream is the same on every run and platform. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffle<T>(items: T[], random: () => number): T[] {
