@@ -1,4 +1,5 @@
 import { Observable, type Subscriber, type Subscription } from 'rxjs';
+import { arrivalClock } from '../internal/arrivalClock.js';
 import { BatcherClosedError, BatchTimeoutError } from '../errors.js';
 import type { Envelope } from '../internal/envelope.js';
 import { PipelineConfig, type BatchDedupOptions } from '../internal/pipelineConfig.js';
@@ -161,6 +162,7 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
   const config = new PipelineConfig<T, R>('createBatcher', options);
   const { scheduler, stats } = config;
   const input = new Inlet<Submission<T, R>>();
+  const clock = arrivalClock(scheduler);
   const unsettled = new Unsettled<T, R>();
   let closed = false;
   let failure: { error: unknown } | undefined;
@@ -196,7 +198,7 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
   ): void {
     if (closed) throw failure ? failure.error : new BatcherClosedError();
     const checked = options === undefined ? undefined : checkProcessOptions(options);
-    const submission = new Submission<T, R>(request, scheduler.now(), answer, fail);
+    const submission = new Submission<T, R>(request, clock(), answer, fail);
     unsettled.add(submission);
     if (checked !== undefined) {
       const { timeoutMs, signal } = checked;
