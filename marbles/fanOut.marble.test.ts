@@ -71,6 +71,23 @@ describe('fanOut', () => {
     expect(contexts[0]!.signal.reason).toBeInstanceOf(BatchTimeoutError);
   });
 
+  it('gives a signal read only after the timeout already aborted, with the BatchTimeoutError', () => {
+    const scheduler = testScheduler();
+    const contexts: ExecuteContext[] = [];
+    scheduler.run(({ hot, expectObservable }) => {
+      const source = hot(' -B-------|', { B: batch(['a'], ['a'], [0]) });
+      const execute = (_: string[], context: ExecuteContext) => {
+        contexts.push(context); // keeps the context, reads nothing yet
+        return NEVER;
+      };
+      expectObservable(source.pipe(fanOut({ execute, processingTimeoutMs: 3 }), map(outcome))).toBe('----x----|', {
+        x: { request: 'a', error: 'BatchTimeoutError' },
+      });
+    });
+    expect(contexts[0]!.signal.aborted).toBe(true);
+    expect(contexts[0]!.signal.reason).toBeInstanceOf(BatchTimeoutError);
+  });
+
   it("retries each unfinished item alone after a timeout with onTimeout: 'individual'", () => {
     const scheduler = testScheduler();
     scheduler.run(({ hot, expectObservable }) => {
