@@ -39,6 +39,27 @@ interface Contender {
 
 const echo = (items: readonly string[]) => Promise.resolve(items.map((item) => `=${item}`));
 
+/** The promise bridge, with or without its dedup stage. */
+function batcherContender(name: string, enableDedup: boolean): Contender {
+  return {
+    name,
+    ours: true,
+    setup: (keys) => {
+      const batcher = createBatcher<string, string>({
+        execute: (items) => echo(items),
+        maxSize: keys.length,
+        windowMs: 1,
+        concurrency: 4,
+        enableDedup,
+      });
+      const run = async () => {
+        await Promise.all(keys.map((key) => batcher.process(key)));
+      };
+      return { run, dispose: () => batcher.close() };
+    },
+  };
+}
+
 const contenders: Contender[] = [
   {
     name: 'batchDedup (operator)',
@@ -61,29 +82,9 @@ const contenders: Contender[] = [
       return { run, dispose: () => subscription.unsubscribe() };
     },
   },
-  {
-    name: 'createBatcher().process',
-    ours: true,
-    setup: (keys) => {
-      const batcher = createBatcher<string, string>({ execute: (items) => echo(items), maxSize: keys.length, windowMs: 1, concurrency: 4 });
-      const run = async () => {
-        await Promise.all(keys.map((key) => batcher.process(key)));
-      };
-      return { run, dispose: () => batcher.close() };
-    },
-  },
-  {
-    // Diagnostic: what the dedup stage costs us (same pipeline, every request executed).
-    name: 'createBatcher, dedup off',
-    ours: true,
-    setup: (keys) => {
-      const batcher = createBatcher<string, string>({ execute: (items) => echo(items), maxSize: keys.length, windowMs: 1, concurrency: 4, enableDedup: false });
-      const run = async () => {
-        await Promise.all(keys.map((key) => batcher.process(key)));
-      };
-      return { run, dispose: () => batcher.close() };
-    },
-  },
+  batcherContender('createBatcher().process', true),
+  // Diagnostic: what the dedup stage costs us (same pipeline, every request executed).
+  batcherContender('createBatcher, dedup off', false),
   {
     name: 'DataLoader (cache off)',
     ours: false,

@@ -6,7 +6,9 @@ import { WaitingQueue, type QueueEntry } from './waitingQueue.js';
 const unwatch = (entry: QueueEntry<unknown>) => entry.unwatch?.();
 import type { WindowSettings } from './windowSettings.js';
 
-export interface CollectorConfig<T> extends CollectorTiming<T> {
+export interface CollectorConfig<T> {
+  /** When a value arrived, if the caller already read the clock for it (saves a clock read per value). */
+  readonly arrivedAt?: (value: T) => number;
   readonly scheduler: SchedulerLike;
   /** Read at every decision, so live reconfiguration takes effect at once. */
   readonly settings: () => WindowSettings;
@@ -34,10 +36,6 @@ export interface PushOptions {
   readonly signal?: AbortSignal;
 }
 
-export interface CollectorTiming<T> {
-  /** When a value arrived, if the caller already read the clock for it (saves a clock read per value). */
-  readonly arrivedAt?: (value: T) => number;
-}
 
 /**
  * The state machine behind every collecting operator: a queue of waiting values, one window timer, and the

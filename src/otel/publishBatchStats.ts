@@ -36,6 +36,11 @@ const COUNTERS: readonly { stat: NumericStat; name: string; unit: string; descri
   { stat: 'errors', name: 'errors', unit: '{request}', description: 'Requests rejected for any other reason' },
   { stat: 'embedFallbacks', name: 'embed_fallbacks', unit: '{batch}', description: 'Batches whose similarity stage fell back to exact dedup' },
   { stat: 'costSavedUsd', name: 'cost_saved', unit: 'USD', description: 'Deduplicated requests times costPerRequestUsd' },
+  { stat: 'inFlightHits', name: 'in_flight_hits', unit: '{request}', description: 'Requests that joined an equal request already executing' },
+  { stat: 'cacheHits', name: 'cache_hits', unit: '{request}', description: 'Requests answered from the result cache' },
+  { stat: 'expired', name: 'expired', unit: '{request}', description: 'Requests whose deadline passed while they waited for a batch' },
+  { stat: 'embedCacheHits', name: 'embed_cache_hits', unit: '{text}', description: 'Texts whose embedding came from the cache' },
+  { stat: 'embedCacheMisses', name: 'embed_cache_misses', unit: '{text}', description: 'Texts that had to be embedded' },
 ];
 
 /** Values of the moment: published as observable gauges. */
