@@ -161,4 +161,30 @@ describe('bufferWindow', () => {
     });
     expect(tracked.pending()).toBe(0);
   });
+
+  it('lets the timer of a window emptied by a full flush run out, serving the next window with one timer', () => {
+    const scheduler = testScheduler();
+    const tracked = trackTimers(scheduler);
+    const armed: number[] = [];
+    const counting = {
+      now: () => tracked.scheduler.now(),
+      schedule: ((work: never, delay?: number, state?: never) => {
+        armed.push(scheduler.now() + (delay ?? 0));
+        return tracked.scheduler.schedule(work, delay, state);
+      }) as typeof tracked.scheduler.schedule,
+    };
+    scheduler.run(({ hot, expectObservable }) => {
+      // The timer armed by a (for frame 10) outlives two full flushes; at 10 it re-arms for g's window (18).
+      // Cancelled at every full flush instead, it would be set three times: 10, 14 and 18.
+      const source = hot(' (ab)(cd)g------------|');
+      const expected = '  x---y-------------z--|';
+      expectObservable(source.pipe(bufferWindow({ windowMs: 10, maxSize: 2, scheduler: counting }))).toBe(expected, {
+        x: ['a', 'b'],
+        y: ['c', 'd'],
+        z: ['g'],
+      });
+    });
+    expect(armed).toEqual([10, 18]);
+    expect(tracked.pending()).toBe(0);
+  });
 });

@@ -62,3 +62,52 @@ describe('vectorLeaders (cosine with early exit)', () => {
     expect(vectorLeaders(['g', 'g'], [0, 1], [[0, 0], [0, 0]], 2, metricByName('cosine')!, 0.5)).toEqual([0, 1]);
   });
 });
+
+describe('dedupExact (backward fill)', () => {
+  /** The specification: forward, the first request of each (scope, key) leads; a throwing key or scope fails. */
+  function naiveExact(items: { key: string; scope?: string; bad?: boolean }[]) {
+    const unique: number[] = [];
+    const leaderOf: number[] = [];
+    const seen = new Map<string, number>();
+    items.forEach((item, i) => {
+      if (item.bad) {
+        leaderOf.push(-1);
+        return;
+      }
+      const slot = JSON.stringify([item.scope ?? null, item.key]);
+      const known = seen.get(slot);
+      if (known !== undefined) leaderOf.push(known);
+      else {
+        seen.set(slot, unique.length);
+        leaderOf.push(unique.length);
+        unique.push(i);
+      }
+    });
+    return { unique, leaderOf };
+  }
+
+  it('picks the same leaders as the forward specification, with scopes and failing keys', async () => {
+    const { dedupExact } = await import('../src/dedup/exact.js');
+    const item = fc.record({
+      key: fc.constantFrom('a', 'b', 'c', '1', 'd'),
+      scope: fc.option(fc.constantFrom('t1', 't2'), { nil: undefined }),
+      bad: fc.nat(9).map((n) => n === 0),
+    });
+    fc.assert(
+      fc.property(fc.array(item, { maxLength: 40 }), (items) => {
+        const batch = dedupExact(items, {
+          key: (x) => {
+            if (x.bad) throw new Error('no key');
+            return x.key;
+          },
+          scope: (x) => x.scope,
+        });
+        const expected = naiveExact(items);
+        expect(batch.leaderOf).toEqual(expected.leaderOf);
+        expect(batch.unique).toEqual(expected.unique.map((i) => items[i]));
+        expect(batch.failures?.size ?? 0).toBe(items.filter((x) => x.bad).length);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,10 +1,10 @@
-import { Observable, type Subscriber, type Subscription } from 'rxjs';
+import type { Observable, Subscription } from 'rxjs';
 import { arrivalClock } from '../internal/arrivalClock.js';
 import { BatcherClosedError, BatchTimeoutError } from '../errors.js';
 import type { Envelope } from '../internal/envelope.js';
 import { PipelineConfig, type BatchDedupOptions } from '../internal/pipelineConfig.js';
 import * as check from '../internal/validate.js';
-import { batchPipeline } from '../operators/batchDedup.js';
+import { BatchEngine } from '../internal/engine.js';
 import type { BatchStats } from '../stats/batchStats.js';
 import type { BatchResult } from '../types.js';
 
@@ -38,30 +38,6 @@ export interface Batcher<T, R> {
 
 /** How a caller is answered: a promise's resolve and reject, or a callback taking the whole result. */
 type Answer<T, R> = ((value: R) => void) | { readonly onResult: (result: BatchResult<T, R>) => void };
-
-/**
- * The batcher's input: an Observable for exactly one subscriber (the pipeline, subscribed once at creation) that
- * forwards `next` and `complete` straight to it. A `Subject` would copy its observer list and allocate on every
- * `next`, once per request.
- */
-class Inlet<T> extends Observable<T> {
-  private target: Subscriber<T> | undefined;
-
-  constructor() {
-    super((subscriber) => {
-      this.target = subscriber;
-      return () => (this.target = undefined);
-    });
-  }
-
-  next(value: T): void {
-    this.target?.next(value);
-  }
-
-  complete(): void {
-    this.target?.complete();
-  }
-}
 
 /** What a call's options add to a submission; most calls have none, so most submissions carry none. */
 interface CallExtras {
@@ -104,7 +80,7 @@ class Submission<T, R> implements Envelope<T> {
   }
 
   /** Answers the caller unless it was answered already; returns whether this call did. */
-  settle(result: BatchResult<Submission<T, R>, R>): boolean {
+  settle(ok: boolean, valueOrError: unknown, batchId: number, deduplicated: boolean, latencyMs: number): boolean {
     if (this.settled) return false;
     this.settled = true;
     const extras = this.extras;
@@ -113,9 +89,15 @@ class Submission<T, R> implements Envelope<T> {
       if (extras.onAbort) extras.signal!.removeEventListener('abort', extras.onAbort);
     }
     const answer = this.answer;
-    if (typeof answer !== 'function') answer.onResult({ ...result, request: this.request });
-    else if (result.status === 'fulfilled') answer(result.value as R);
-    else this.fail!(result.error);
+    if (typeof answer !== 'function') {
+      const request = this.request;
+      answer.onResult(
+        ok
+          ? { request, status: 'fulfilled', value: valueOrError as R, batchId, deduplicated, latencyMs }
+          : { request, status: 'rejected', error: valueOrError, batchId, deduplicated, latencyMs },
+      );
+    } else if (ok) answer(valueOrError as R);
+    else this.fail!(valueOrError);
     return true;
   }
 }
@@ -161,7 +143,6 @@ class Unsettled<T, R> {
 export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T, R> {
   const config = new PipelineConfig<T, R>('createBatcher', options);
   const { scheduler, stats } = config;
-  const input = new Inlet<Submission<T, R>>();
   const clock = arrivalClock(scheduler);
   const unsettled = new Unsettled<T, R>();
   let closed = false;
@@ -169,25 +150,27 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
   let drained!: () => void;
   const whenDrained = new Promise<void>((resolve) => (drained = resolve));
 
-  input.pipe(batchPipeline<T, R, Submission<T, R>>(config)).subscribe({
-    next: (result) => {
-      if (result.request.settle(result)) unsettled.delete(result.request);
+  const engine = new BatchEngine<T, R, Submission<T, R>>(config, {
+    answer: (submission, ok, valueOrError, batchId, deduplicated, latencyMs) => {
+      if (submission.settle(ok, valueOrError, batchId, deduplicated, latencyMs)) unsettled.delete(submission);
     },
-    error: (error: unknown) => {
-      // Only a defect inside the pipeline gets here; fail loudly rather than leave callers waiting.
-      failure = { error };
-      closed = true;
-      for (const submission of unsettled.toArray()) reject(submission, error);
-      drained();
-    },
-    complete: () => drained(),
+    drained: () => drained(),
+    failed: (error) => failAll(error),
   });
+
+  /** Only a defect inside the pipeline gets here; fail loudly rather than leave callers waiting. */
+  function failAll(error: unknown): void {
+    if (failure) return;
+    failure = { error };
+    closed = true;
+    engine.dispose();
+    for (const submission of unsettled.toArray()) reject(submission, error);
+    drained();
+  }
 
   function reject(submission: Submission<T, R>, error: unknown): void {
     const latencyMs = scheduler.now() - submission.arrivedAt;
-    if (submission.settle({ request: submission, status: 'rejected', error, batchId: 0, deduplicated: false, latencyMs })) {
-      unsettled.delete(submission);
-    }
+    if (submission.settle(false, error, 0, false, latencyMs)) unsettled.delete(submission);
   }
 
   function submit(
@@ -219,7 +202,11 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
         );
       }
     }
-    input.next(submission);
+    try {
+      engine.push(submission);
+    } catch (error) {
+      failAll(error);
+    }
   }
 
   function process(request: T, options?: ProcessOptions): Promise<R> {
@@ -266,7 +253,7 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
     close() {
       if (!closed) {
         closed = true;
-        input.complete();
+        engine.close();
       }
       return whenDrained;
     },

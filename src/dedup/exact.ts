@@ -29,33 +29,41 @@ export interface Grouping<T> {
 /**
  * Exact dedup: items with equal scope and equal key share one leader, the first of them to arrive.
  * An item whose key or scope throws is not lost: it is reported in `failures` with `leaderOf[i] === -1`.
+ *
+ * Most batches hold no duplicate at all, so the table is filled backwards, one `set` per item: each key ends up
+ * mapped to its first item, and when the tables hold as many keys as there are items every item leads itself.
+ * Only a batch with duplicates pays a second pass that reads each item's leader back.
  */
 export function dedupExact<T>(items: readonly T[], { key, scope, rawRequest }: Grouping<T>): DedupedBatch<T> {
-  const unique: T[] = [];
-  const leaderOf: number[] = new Array<number>(items.length);
-  let failures: Map<number, unknown> | undefined;
-  // One map per scope: keys of different scopes can never collide, whatever characters they contain.
+  const n = items.length;
+  const keys = new Array<unknown>(n);
+  // The table each item's key belongs in: one per scope, and apart from those one per scope for raw strings, so
+  // keys of different scopes never collide and no string can pose as another key's JSON.
+  const tables = new Array<Map<unknown, number> | undefined>(n);
   const byScope = new Map<string | undefined, Map<unknown, number>>();
-  // Raw string requests (default key only) in maps of their own, so no string can pose as another key's JSON.
   const stringsByScope = new Map<string | undefined, Map<unknown, number>>();
-  for (let i = 0; i < items.length; i++) {
+  let failures: Map<number, unknown> | undefined;
+  // Consecutive items usually share a scope and a kind of key: remember the last table looked up.
+  let lastScope: string | undefined;
+  let lastStrings: boolean | undefined;
+  let lastTable: Map<unknown, number> | undefined;
+  for (let i = 0; i < n; i++) {
     const item = items[i]!;
     let itemScope: string | undefined;
-    let itemKey: unknown;
     try {
       itemScope = scope?.(item);
     } catch (error) {
       (failures ??= new Map()).set(i, describeThrow('scope', error));
-      leaderOf[i] = -1;
       continue;
     }
-    let maps = byScope;
+    let itemKey: unknown;
+    let strings = false;
     try {
       if (rawRequest) {
         const request = rawRequest(item);
         if (typeof request === 'string') {
           itemKey = request;
-          maps = stringsByScope;
+          strings = true;
         } else {
           // A number keys by value (a number never equals a string key); anything else by its JSON.
           itemKey = typeof request === 'number' && Number.isFinite(request) ? request : stableKey(request);
@@ -65,18 +73,41 @@ export function dedupExact<T>(items: readonly T[], { key, scope, rawRequest }: G
       }
     } catch (error) {
       (failures ??= new Map()).set(i, describeThrow('key', error));
+      continue;
+    }
+    if (lastTable === undefined || itemScope !== lastScope || strings !== lastStrings) {
+      const maps = strings ? stringsByScope : byScope;
+      lastTable = maps.get(itemScope);
+      if (!lastTable) maps.set(itemScope, (lastTable = new Map()));
+      lastScope = itemScope;
+      lastStrings = strings;
+    }
+    keys[i] = itemKey;
+    tables[i] = lastTable;
+  }
+  for (let i = n - 1; i >= 0; i--) tables[i]?.set(keys[i], i);
+  let distinct = 0;
+  for (const table of byScope.values()) distinct += table.size;
+  for (const table of stringsByScope.values()) distinct += table.size;
+
+  const leaderOf = new Array<number>(n);
+  if (!failures && distinct === n) {
+    for (let i = 0; i < n; i++) leaderOf[i] = i;
+    return { items, unique: items.slice(), leaderOf };
+  }
+  const unique: T[] = [];
+  for (let i = 0; i < n; i++) {
+    const table = tables[i];
+    if (table === undefined) {
       leaderOf[i] = -1;
       continue;
     }
-    let leaders = maps.get(itemScope);
-    if (!leaders) maps.set(itemScope, (leaders = new Map()));
-    const leader = leaders.get(itemKey);
-    if (leader === undefined) {
-      leaders.set(itemKey, unique.length);
+    const first = table.get(keys[i])!;
+    if (first === i) {
       leaderOf[i] = unique.length;
-      unique.push(item);
+      unique.push(items[i]!);
     } else {
-      leaderOf[i] = leader;
+      leaderOf[i] = leaderOf[first]!;
     }
   }
   return failures ? { items, unique, leaderOf, failures } : { items, unique, leaderOf };

@@ -51,6 +51,9 @@ export interface DedupOptions<T> {
 
 export const DEFAULT_DEDUP_THRESHOLD = 0.98;
 
+/** `rawRequest` of an unwrapped request: the request itself. */
+const sameRequest = <T>(request: T): unknown => request;
+
 /** One embedder for every pipeline that does not bring its own: it is stateless. */
 const builtInEmbedder = createLexicalEmbedder();
 
@@ -87,7 +90,7 @@ export function resolveDedupOptions<T>(where: string, options: DedupOptions<T>):
   const scope = check.optionalFunction<(request: T) => string | undefined>(where, 'scope', options.scope);
   const dedupFunction = check.optionalFunction<(a: T, b: T) => number>(where, 'dedupFunction', options.dedupFunction);
   const semantic = resolveSemantic(where, options);
-  return { enabled, strategy, threshold, grouping: { key, scope, rawRequest: customKey ? undefined : (request: T) => request }, dedupFunction, semantic: strategy === 'exact' ? undefined : semantic };
+  return { enabled, strategy, threshold, grouping: { key, scope, rawRequest: customKey ? undefined : sameRequest }, dedupFunction, semantic: strategy === 'exact' ? undefined : semantic };
 }
 
 /** Validates the similarity options whatever the strategy, so a typo fails at creation, not at a later switch. */
@@ -137,7 +140,7 @@ export function mapDedup<T, U>(
     grouping: {
       key: (u) => key(unwrap(u)),
       scope: scope ? (u) => scopeOf(u) ?? scope(unwrap(u)) : scopeOf,
-      rawRequest: rawRequest && ((u) => rawRequest(unwrap(u))),
+      rawRequest: rawRequest && (rawRequest === sameRequest ? unwrap : (u) => rawRequest(unwrap(u))),
     },
     dedupFunction: dedupFunction && ((a, b) => dedupFunction(unwrap(a), unwrap(b))),
     semantic: semantic && {

@@ -1,9 +1,22 @@
 import { from, type SchedulerLike, type Subscription } from 'rxjs';
 import { BatchResultMismatchError, BatchTimeoutError } from '../errors.js';
-import type { BatchResult, DedupedBatch, ExecuteFn, StreamedResult } from '../types.js';
+import type { DedupedBatch, ExecuteContext, ExecuteFn, StreamedResult } from '../types.js';
 import type { BatchReport } from './feedback.js';
 
 export type TimeoutPolicy = 'reject' | 'individual';
+
+/**
+ * How one request is answered. Positional arguments rather than a result object: this runs once per request,
+ * and the promise bridge needs none of the object.
+ */
+export type AnswerFn<T> = (
+  request: T,
+  ok: boolean,
+  valueOrError: unknown,
+  batchId: number,
+  deduplicated: boolean,
+  latencyMs: number,
+) => void;
 
 export interface BatchRunConfig<T, R> {
   readonly execute: ExecuteFn<T, R>;
@@ -12,8 +25,10 @@ export interface BatchRunConfig<T, R> {
   readonly onTimeout: TimeoutPolicy;
   /** When the request entered the pipeline; latency is measured from here. */
   readonly enqueuedAt: (request: T) => number;
-  readonly emit: (result: BatchResult<T, R>) => void;
+  readonly answer: AnswerFn<T>;
   readonly onSettled: (run: BatchRun<T, R>, report: BatchReport) => void;
+  /** Collect every request's latency into the report (the adaptive window needs them). */
+  readonly reportLatencies?: boolean;
   /** Told when the batch's unique items start executing, and when each one has its outcome (in-flight dedup). */
   readonly onItemsStarted?: (items: readonly T[]) => void;
   readonly onItemSettled?: (item: T, outcome: Outcome<R>, batchId: number) => void;
@@ -21,15 +36,45 @@ export interface BatchRunConfig<T, R> {
 
 export type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
+/**
+ * What `execute` receives. The `AbortController` behind `signal` is made on first read: most backends that
+ * answer quickly never look at it, and it is the most expensive object of a batch. A signal read after the call
+ * was stopped comes out already aborted, with the reason.
+ */
+class LazyContext implements ExecuteContext {
+  private controller: AbortController | undefined;
+  private stopped = false;
+  private reason: unknown;
+
+  constructor(
+    readonly batchId: number,
+    readonly individual: boolean,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.stopped) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
+}
+
 /** One call of `execute`: the whole batch, or one item retried alone after a timeout. */
 interface Execution {
   /** Indices into the batch's unique items, in the order `execute` received them. */
   readonly indices: readonly number[];
-  readonly individual: boolean;
-  readonly controller: AbortController;
-  subscription?: Subscription;
-  timer?: Subscription;
-  /** Set once the first emission showed an array result rather than a stream of `{ index, value }`. */
+  readonly context: LazyContext;
+  subscription: Subscription | undefined;
+  timer: Subscription | undefined;
+  /** Set once the call has given all it will give (or was stopped). */
   done: boolean;
 }
 
@@ -37,17 +82,32 @@ function isStreamed(x: unknown): x is StreamedResult<unknown> {
   return typeof x === 'object' && x !== null && 'index' in x && ('value' in x || 'error' in x);
 }
 
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return typeof (x as { then?: unknown }).then === 'function';
+}
+
+/** True when every item is its own leader, so no member lists are needed. */
+function isIdentity(batch: DedupedBatch<unknown>): boolean {
+  const { leaderOf, unique } = batch;
+  if (batch.failures || unique.length !== leaderOf.length) return false;
+  for (let i = 0; i < leaderOf.length; i++) if (leaderOf[i] !== i) return false;
+  return true;
+}
+
 /**
  * The life of one batch in `fanOut`: call `execute`, map results (whole or streamed) back to every request,
  * enforce the timeout (reject or retry one by one), and report when every request has its result.
  */
 export class BatchRun<T, R> {
-  /** Items answered by each unique item, as linked lists: first item, then next item of the same leader. */
-  private readonly firstMember: Int32Array;
-  private readonly nextMember: Int32Array;
-  private readonly settled: Uint8Array;
+  /**
+   * Requests answered by each unique item, as linked lists (first request, then the next one with the same
+   * leader); undefined when every request is its own leader, the common case.
+   */
+  private readonly firstMember: number[] | undefined;
+  private readonly nextMember: number[] | undefined;
+  private readonly settled: boolean[];
   private open: number;
-  private readonly executions = new Set<Execution>();
+  private readonly executions: Execution[] = [];
   private readonly latencies: number[] = [];
   private startedAt = 0;
   private finished = false;
@@ -58,16 +118,20 @@ export class BatchRun<T, R> {
     private readonly config: BatchRunConfig<T, R>,
   ) {
     const { unique, leaderOf } = batch;
-    this.firstMember = new Int32Array(unique.length).fill(-1);
-    this.nextMember = new Int32Array(leaderOf.length).fill(-1);
-    // Walk backwards so each list comes out in arrival order.
-    for (let i = leaderOf.length - 1; i >= 0; i--) {
-      const leader = leaderOf[i]!;
-      if (leader < 0) continue;
-      this.nextMember[i] = this.firstMember[leader]!;
-      this.firstMember[leader] = i;
+    if (!isIdentity(batch)) {
+      const firstMember = new Array<number>(unique.length).fill(-1);
+      const nextMember = new Array<number>(leaderOf.length).fill(-1);
+      // Walk backwards so each list comes out in arrival order.
+      for (let i = leaderOf.length - 1; i >= 0; i--) {
+        const leader = leaderOf[i]!;
+        if (leader < 0) continue;
+        nextMember[i] = firstMember[leader]!;
+        firstMember[leader] = i;
+      }
+      this.firstMember = firstMember;
+      this.nextMember = nextMember;
     }
-    this.settled = new Uint8Array(unique.length);
+    this.settled = new Array<boolean>(unique.length).fill(false);
     this.open = unique.length;
   }
 
@@ -78,37 +142,41 @@ export class BatchRun<T, R> {
   start(): void {
     this.startedAt = this.config.scheduler.now();
     if (this.batch.failures) {
-      for (const [i, error] of this.batch.failures) this.emit(i, { ok: false, error }, false, this.startedAt);
+      for (const [i, error] of this.batch.failures) this.emit(i, false, error, false, this.startedAt);
     }
     if (this.open === 0) {
       this.finish();
       return;
     }
     this.config.onItemsStarted?.(this.batch.unique);
-    this.launch(
-      this.batch.unique.map((_, u) => u),
-      false,
-    );
+    const all = new Array<number>(this.open);
+    for (let u = 0; u < all.length; u++) all[u] = u;
+    this.launch(all, false);
   }
 
   /** Unsubscription: abort every call still running; no more results are emitted. */
   cancel(): void {
     this.finished = true;
     for (const execution of this.executions) this.stop(execution, undefined);
-    this.executions.clear();
+    this.executions.length = 0;
   }
 
   private launch(indices: readonly number[], individual: boolean): void {
     const { execute, scheduler, timeoutMs } = this.config;
-    const execution: Execution = { indices, individual, controller: new AbortController(), done: false };
-    this.executions.add(execution);
+    const execution: Execution = {
+      indices,
+      context: new LazyContext(this.batchId, individual),
+      subscription: undefined,
+      timer: undefined,
+      done: false,
+    };
+    this.executions.push(execution);
     execution.timer = scheduler.schedule(() => this.timeout(execution), timeoutMs);
+    const { unique } = this.batch;
+    const items = individual || indices.length !== unique.length ? indices.map((u) => unique[u]!) : unique.slice();
     let output: ReturnType<ExecuteFn<T, R>>;
     try {
-      output = execute(
-        indices.map((u) => this.batch.unique[u]!),
-        { batchId: this.batchId, signal: execution.controller.signal, individual },
-      );
+      output = execute(items, execution.context);
     } catch (error) {
       this.failExecution(execution, error);
       return;
@@ -119,6 +187,19 @@ export class BatchRun<T, R> {
     }
     if (output === null || (typeof output !== 'object' && typeof output !== 'function')) {
       this.failExecution(execution, this.mismatch(execution, output));
+      return;
+    }
+    if (isThenable(output)) {
+      // What `from(promise)` would do, without an Observable and a Subscriber per batch.
+      output.then(
+        (value) => {
+          this.receive(execution, value);
+          this.completeExecution(execution);
+        },
+        (error: unknown) => {
+          if (!execution.done) this.failExecution(execution, error);
+        },
+      );
       return;
     }
     try {
@@ -155,9 +236,8 @@ export class BatchRun<T, R> {
       );
       return;
     }
-    const outcome: Outcome<R> =
-      'error' in emitted ? { ok: false, error: emitted.error } : { ok: true, value: emitted.value as R };
-    this.settle(execution.indices[index]!, outcome);
+    const failed = 'error' in emitted;
+    this.settle(execution.indices[index]!, !failed, failed ? emitted.error : emitted.value);
     if (execution.indices.every((u) => this.settled[u])) this.endExecution(execution);
   }
 
@@ -177,7 +257,27 @@ export class BatchRun<T, R> {
     this.endExecution(execution);
     const now = this.config.scheduler.now();
     const { indices } = execution;
-    for (let k = 0; k < indices.length; k++) this.settle(indices[k]!, { ok: true, value: results[k] as R }, now);
+    if (!this.firstMember && !this.config.onItemSettled && this.open === expected && expected === this.settled.length) {
+      this.answerAll(results, now);
+      return;
+    }
+    for (let k = 0; k < indices.length; k++) this.settle(indices[k]!, true, results[k], now);
+  }
+
+  /** Every request its own leader, none answered yet, all results at once: the common case, in one loop. */
+  private answerAll(results: unknown[], now: number): void {
+    const { answer, enqueuedAt, reportLatencies } = this.config;
+    const { items } = this.batch;
+    const { batchId, latencies } = this;
+    this.settled.fill(true);
+    this.open = 0;
+    for (let i = 0; i < items.length && !this.finished; i++) {
+      const request = items[i]!;
+      const latencyMs = now - enqueuedAt(request);
+      if (reportLatencies) latencies.push(latencyMs);
+      answer(request, true, results[i], batchId, false, latencyMs);
+    }
+    this.finish();
   }
 
   private mismatch(execution: Execution, output: unknown, cause?: unknown): BatchResultMismatchError {
@@ -211,33 +311,34 @@ export class BatchRun<T, R> {
 
   private failExecution(execution: Execution, error: unknown): void {
     this.endExecution(execution);
-    for (const u of execution.indices) this.settle(u, { ok: false, error });
+    for (const u of execution.indices) this.settle(u, false, error);
   }
 
   /** The call's output cannot be used: stop it (its signal aborts with the reason) and reject what it owed. */
   private refuseOutput(execution: Execution, error: BatchResultMismatchError): void {
     if (execution.done) return;
     this.stop(execution, error);
-    this.executions.delete(execution);
-    for (const u of execution.indices) this.settle(u, { ok: false, error });
+    this.forget(execution);
+    for (const u of execution.indices) this.settle(u, false, error);
   }
 
   private timeout(execution: Execution): void {
     execution.timer = undefined;
     const { timeoutMs, onTimeout } = this.config;
+    const { individual } = execution.context;
     const error = new BatchTimeoutError(
-      execution.individual
+      individual
         ? `the individual retry of a timed-out item took longer than ${timeoutMs} ms (processingTimeoutMs)`
         : `batch ${this.batchId} took longer than ${timeoutMs} ms (processingTimeoutMs)`,
       timeoutMs,
     );
     this.stop(execution, error);
-    this.executions.delete(execution);
+    this.forget(execution);
     const unsettled = execution.indices.filter((u) => !this.settled[u]);
-    if (!execution.individual && onTimeout === 'individual') {
+    if (!individual && onTimeout === 'individual') {
       for (const u of unsettled) if (!this.finished) this.launch([u], true);
     } else {
-      for (const u of unsettled) this.settle(u, { ok: false, error });
+      for (const u of unsettled) this.settle(u, false, error);
     }
   }
 
@@ -247,42 +348,55 @@ export class BatchRun<T, R> {
     execution.done = true;
     execution.timer?.unsubscribe();
     execution.subscription?.unsubscribe();
-    this.executions.delete(execution);
+    this.forget(execution);
+  }
+
+  private forget(execution: Execution): void {
+    const i = this.executions.indexOf(execution);
+    if (i >= 0) this.executions.splice(i, 1);
   }
 
   private stop(execution: Execution, reason: unknown): void {
     execution.done = true;
     execution.timer?.unsubscribe();
     execution.subscription?.unsubscribe();
-    execution.controller.abort(reason);
+    execution.context.abort(reason);
   }
 
-  private settle(u: number, outcome: Outcome<R>, now = this.config.scheduler.now()): void {
+  private settle(u: number, ok: boolean, valueOrError: unknown, now = this.config.scheduler.now()): void {
     if (this.settled[u] || this.finished) return;
-    this.settled[u] = 1;
+    this.settled[u] = true;
     this.open--;
-    for (let i = this.firstMember[u]!, first = true; i >= 0; i = this.nextMember[i]!, first = false) {
-      this.emit(i, outcome, !first, now);
+    const { firstMember, nextMember } = this;
+    if (!firstMember) {
+      this.emit(u, ok, valueOrError, false, now);
+    } else {
+      for (let i = firstMember[u]!, first = true; i >= 0; i = nextMember![i]!, first = false) {
+        this.emit(i, ok, valueOrError, !first, now);
+      }
     }
-    this.config.onItemSettled?.(this.batch.unique[u]!, outcome, this.batchId);
+    const { onItemSettled } = this.config;
+    if (onItemSettled) {
+      onItemSettled(
+        this.batch.unique[u]!,
+        ok ? { ok: true, value: valueOrError as R } : { ok: false, error: valueOrError },
+        this.batchId,
+      );
+    }
     if (this.open === 0) this.finish();
   }
 
-  private emit(i: number, outcome: Outcome<R>, deduplicated: boolean, now: number): void {
+  private emit(i: number, ok: boolean, valueOrError: unknown, deduplicated: boolean, now: number): void {
     const request = this.batch.items[i]!;
     const latencyMs = now - this.config.enqueuedAt(request);
-    this.latencies.push(latencyMs);
-    this.config.emit(
-      outcome.ok
-        ? { request, status: 'fulfilled', value: outcome.value, batchId: this.batchId, deduplicated, latencyMs }
-        : { request, status: 'rejected', error: outcome.error, batchId: this.batchId, deduplicated, latencyMs },
-    );
+    if (this.config.reportLatencies) this.latencies.push(latencyMs);
+    this.config.answer(request, ok, valueOrError, this.batchId, deduplicated, latencyMs);
   }
 
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
-    for (const execution of this.executions) this.endExecution(execution);
+    for (const execution of this.executions.slice()) this.endExecution(execution);
     const settledAt = this.config.scheduler.now();
     this.config.onSettled(this, {
       size: this.batch.items.length,

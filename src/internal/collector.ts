@@ -51,6 +51,8 @@ export class BatchCollector<T> {
   private windowEnd: number | undefined;
   private timer: Subscription | undefined;
   private timerAt = Infinity;
+  /** The next moment at which the decision can change by itself (the timer may be set earlier, never later). */
+  private decisionAt = Infinity;
   /** When the latest timer fired, since the current window opened. */
   private firedAt = -Infinity;
   private evaluating = false;
@@ -59,7 +61,7 @@ export class BatchCollector<T> {
   private readonly stopListening: (() => void) | undefined;
 
   constructor(private readonly config: CollectorConfig<T>) {
-    this.queue = new WaitingQueue<T>(config.prioritized ?? false, config.agingPerMs ?? 0);
+    this.queue = new WaitingQueue<T>(config.prioritized ?? false, config.agingPerMs ?? 0, config.arrivedAt);
     this.stopListening = config.feedback?.onRelease(() => this.evaluate());
   }
 
@@ -74,7 +76,19 @@ export class BatchCollector<T> {
     const watched = options !== undefined && (options.deadline !== undefined || options.signal !== undefined);
     const entry = this.queue.push(value, now, options?.priority ?? 0, watched);
     if (watched) this.watch(entry!, options, now);
-    this.evaluate(now);
+    if (!this.unchangedBy(now)) this.evaluate(now);
+  }
+
+  /**
+   * True when one more arrival cannot change the decision: a timer is armed for the next moment that matters,
+   * the clock has not passed it, and the new size neither fills the buffer nor reaches `minSize` (which would
+   * bring the window's end into play). Saves a full evaluation per arrival.
+   */
+  private unchangedBy(now: number): boolean {
+    if (this.timer === undefined || this.evaluating || now > this.decisionAt) return false;
+    const s = this.config.settings();
+    const size = this.queue.size;
+    return size < s.maxSize && size !== s.minSize;
   }
 
   /** The source has ended: everything waiting is due. `onDrained` fires once the queue is empty. */
@@ -165,8 +179,13 @@ export class BatchCollector<T> {
     if (this.disposed) return;
     if (this.queue.size === 0) {
       this.windowEnd = undefined;
-      this.cancelTimer();
-      if (this.closed) this.config.onDrained?.();
+      this.decisionAt = -Infinity; // the next arrival opens a window and must be evaluated
+      // An armed timer is left to run out (it finds nothing due): when the next value arrives sooner, as under
+      // load, it serves that window instead of a timer being cancelled and set once per batch.
+      if (this.closed) {
+        this.cancelTimer();
+        this.config.onDrained?.();
+      }
       return;
     }
     this.armTimer(now, s, due);
@@ -188,7 +207,9 @@ export class BatchCollector<T> {
     }
     let at = this.queue.oldestArrivedAt()! + s.maxWaitMs;
     if (this.queue.size >= s.minSize) at = Math.min(at, this.windowEnd!);
-    if (this.timer && at === this.timerAt) return;
+    this.decisionAt = at;
+    // A timer due no later than needed stays: when it fires, evaluation re-arms for the rest.
+    if (this.timer && this.timerAt <= at) return;
     this.cancelTimer();
     this.timerAt = at;
     this.timer = this.config.scheduler.schedule(() => {

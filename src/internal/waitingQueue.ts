@@ -38,6 +38,8 @@ export class WaitingQueue<T> {
   private readonly heap: QueueEntry<T>[] | undefined;
   private seq = 0;
   private waiting = 0;
+  /** Entries among `slots`; while there are none, a take is a plain slice. */
+  private entries = 0;
   private epoch: number | undefined;
 
   /**
@@ -47,6 +49,8 @@ export class WaitingQueue<T> {
   constructor(
     prioritized: boolean,
     private readonly agingPerMs: number,
+    /** Where a plain value keeps its arrival time; without it the queue keeps the times alongside. */
+    private readonly arrivalOf?: (value: T) => number,
   ) {
     this.heap = prioritized ? [] : undefined;
   }
@@ -60,13 +64,14 @@ export class WaitingQueue<T> {
    */
   push(value: T, arrivedAt: number, priority: number, trackable: boolean): QueueEntry<T> | undefined {
     this.waiting++;
-    this.times.push(arrivedAt);
+    if (!this.arrivalOf) this.times.push(arrivedAt);
     if (!this.heap && !trackable) {
       this.slots.push(value);
       return undefined;
     }
     // Ranks are taken relative to the first arrival so that large clock values (Date.now()) keep precision.
     this.epoch ??= arrivedAt;
+    this.entries++;
     const entry = new QueueEntry(value, arrivedAt, this.seq++, priority - this.agingPerMs * (arrivedAt - this.epoch));
     this.slots.push(entry);
     if (this.heap) this.heapPush(entry);
@@ -85,7 +90,10 @@ export class WaitingQueue<T> {
 
   /** Arrival time of the oldest waiting value, or undefined when empty. */
   oldestArrivedAt(): number | undefined {
-    return this.waiting === 0 ? undefined : this.times[this.head];
+    if (this.waiting === 0) return undefined;
+    if (!this.arrivalOf) return this.times[this.head];
+    const slot = this.slots[this.head]!;
+    return slot instanceof QueueEntry ? slot.arrivedAt : this.arrivalOf(slot);
   }
 
   /**
@@ -94,6 +102,7 @@ export class WaitingQueue<T> {
    */
   take(n: number, onEntry?: (entry: QueueEntry<T>) => void): T[] {
     const limit = Math.min(n, this.waiting);
+    if (!this.heap && this.entries === 0) return this.takePlain(limit);
     const out = new Array<T>(limit);
     if (this.heap) {
       for (let k = 0; k < limit; k++) {
@@ -122,6 +131,22 @@ export class WaitingQueue<T> {
     return out;
   }
 
+  /** `take` when every slot holds a plain value: a slice, or the array itself when all of it leaves. */
+  private takePlain(limit: number): T[] {
+    const head = this.head;
+    const slots = this.slots as T[];
+    this.waiting -= limit;
+    if (head === 0 && limit === slots.length) {
+      this.slots = [];
+      this.times = [];
+      return slots;
+    }
+    const out = slots.slice(head, head + limit);
+    this.head = head + limit;
+    this.skipGone();
+    return out;
+  }
+
   /** Every waiting value in arrival order, emptying the queue (for teardown). */
   drainAll(onEntry?: (entry: QueueEntry<T>) => void): T[] {
     const out: T[] = [];
@@ -138,6 +163,7 @@ export class WaitingQueue<T> {
     this.times = [];
     this.head = 0;
     this.waiting = 0;
+    this.entries = 0;
     if (this.heap) this.heap.length = 0;
     return out;
   }
@@ -153,6 +179,7 @@ export class WaitingQueue<T> {
       slots.length = 0;
       this.times.length = 0;
       this.head = 0;
+      this.entries = 0;
     } else if (this.head > 1024 && this.head * 2 > slots.length) {
       slots.splice(0, this.head);
       this.times.splice(0, this.head);

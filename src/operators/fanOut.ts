@@ -1,5 +1,6 @@
 import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import { BatchRun, type BatchRunConfig, type TimeoutPolicy } from '../internal/batchRun.js';
+import type { TimeoutPolicy } from '../internal/batchRun.js';
+import { BatchExecutor, type FanOutConfig } from '../internal/executor.js';
 import type { BatchFeedback } from '../internal/feedback.js';
 import * as check from '../internal/validate.js';
 import type { BatchStatsRecorder } from '../stats/batchStats.js';
@@ -59,22 +60,7 @@ export function fanOut<T, R>(options: FanOutOptions<T, R>): OperatorFunction<Ded
   return fanOutWith(() => config);
 }
 
-/** The validated form of `FanOutOptions`. */
-export interface FanOutConfig<T, R> {
-  readonly execute: ExecuteFn<T, R>;
-  readonly concurrency: number;
-  readonly timeoutMs: number;
-  readonly onTimeout: TimeoutPolicy;
-  readonly scheduler: SchedulerLike;
-  readonly feedback: BatchFeedback | undefined;
-  readonly stats: BatchStatsRecorder | undefined;
-  readonly enqueuedAt: ((request: T) => number) | undefined;
-  /** @internal In-flight dedup hooks (batchDedup's `dedupInFlight`, `resultCache`). */
-  readonly onItemsStarted?: BatchRunConfig<T, R>['onItemsStarted'];
-  readonly onItemSettled?: BatchRunConfig<T, R>['onItemSettled'];
-  /** @internal The priority a result's latency is recorded under. */
-  readonly priorityOf?: (request: T) => number | undefined;
-}
+export type { FanOutConfig };
 
 export function resolveFanOutOptions<T, R>(where: string, options: FanOutOptions<T, R>): FanOutConfig<T, R> {
   const raw = check.optionsObject(where, options);
@@ -97,55 +83,27 @@ export function fanOutWith<T, R>(
 ): OperatorFunction<DedupedBatch<T>, BatchResult<T, R>> {
   return (source) =>
     new Observable<BatchResult<T, R>>((subscriber) => {
-      const { scheduler, feedback, stats } = current();
-      const waiting: { batch: DedupedBatch<T>; receivedAt: number }[] = [];
-      const running = new Set<BatchRun<T, R>>();
-      let nextBatchId = 1;
+      const { stats } = current();
       let ending: { error: unknown } | 'complete' | undefined;
-      const limit = () => feedback?.concurrency ?? current().concurrency;
-
       const finishIfIdle = () => {
-        if (!ending || running.size > 0 || waiting.length > 0) return;
+        if (!ending || !executor.idle) return;
         if (ending === 'complete') subscriber.complete();
         else subscriber.error(ending.error);
       };
-
-      const pump = () => {
-        while (running.size < limit() && waiting.length > 0) {
-          const { batch, receivedAt } = waiting.shift()!;
-          const { execute, timeoutMs, onTimeout, enqueuedAt, onItemsStarted, onItemSettled, priorityOf } = current();
-          const run: BatchRun<T, R> = new BatchRun(nextBatchId++, batch, {
-            execute,
-            scheduler,
-            timeoutMs,
-            onTimeout,
-            enqueuedAt: enqueuedAt ?? (() => receivedAt),
-            emit: (result) => {
-              stats?.recordResult(result.latencyMs, result.error, result.status === 'rejected', priorityOf?.(result.request));
-              subscriber.next(result);
-            },
-            onItemsStarted,
-            onItemSettled,
-            onSettled: (settledRun, report) => {
-              running.delete(settledRun);
-              stats?.changed();
-              feedback?.release(report);
-              pump();
-            },
-          });
-          running.add(run);
-          if (run.executedItems > 0) stats?.recordBatch(batch.items.length, run.executedItems);
-          run.start();
-        }
-        finishIfIdle();
-      };
-
-      const detach = stats?.attach({ inFlight: () => running.size });
-      const subscription = source.subscribe({
-        next: (batch) => {
-          waiting.push({ batch, receivedAt: scheduler.now() });
-          pump();
+      const executor: BatchExecutor<T, R> = new BatchExecutor<T, R>(
+        () => ({ ...current(), reportLatencies: true }),
+        (request, ok, valueOrError, batchId, deduplicated, latencyMs) => {
+          stats?.recordResult(latencyMs, ok ? undefined : valueOrError, !ok);
+          subscriber.next(
+            ok
+              ? { request, status: 'fulfilled', value: valueOrError as R, batchId, deduplicated, latencyMs }
+              : { request, status: 'rejected', error: valueOrError, batchId, deduplicated, latencyMs },
+          );
         },
+        finishIfIdle,
+      );
+      const subscription = source.subscribe({
+        next: (batch) => executor.submit(batch),
         error: (error: unknown) => {
           ending = { error };
           finishIfIdle();
@@ -155,13 +113,9 @@ export function fanOutWith<T, R>(
           finishIfIdle();
         },
       });
-
       return () => {
         subscription.unsubscribe();
-        for (const run of running) run.cancel();
-        running.clear();
-        waiting.length = 0;
-        detach?.();
+        executor.dispose();
       };
     });
 }

@@ -1,0 +1,278 @@
+import { BatchTimeoutError, QueueFullError } from '../errors.js';
+import type { DedupedBatch } from '../types.js';
+import { AdaptiveWindow } from './adaptiveWindow.js';
+import type { AnswerFn, Outcome } from './batchRun.js';
+import { BatchCollector, type PushOptions } from './collector.js';
+import type { Envelope } from './envelope.js';
+import { BatchExecutor, type FanOutConfig } from './executor.js';
+import { createBatchFeedback } from './feedback.js';
+import { InFlightTable } from './inFlight.js';
+import type { PipelineConfig } from './pipelineConfig.js';
+
+export interface EngineOutput<E> {
+  /** One answer per request pushed, exactly once. */
+  readonly answer: AnswerFn<E>;
+  /** After `close()`: every request pushed has been answered. */
+  readonly drained: () => void;
+  /** A defect (a dedup stage that rejected instead of falling back): nothing more will be answered. */
+  readonly failed: (error: unknown) => void;
+}
+
+/**
+ * The whole pipeline as plain calls: collect, dedup, execute, fan out. `batchDedup` wraps it in an Observable
+ * that turns answers into `BatchResult`s; `createBatcher` settles its promises straight from `answer`, so a
+ * request crosses no operator and allocates no result object on its way.
+ */
+export class BatchEngine<T, R, E extends Envelope<T>> {
+  private readonly collector: BatchCollector<E>;
+  private readonly executor: BatchExecutor<E, R>;
+  private readonly shortcut: Shortcut<E> | undefined;
+  /** The priority each request entered with, for per-priority latency stats. */
+  private readonly priorities: WeakMap<E, number> | undefined;
+  private readonly teardown: (() => void)[] = [];
+  private dedupsPending = 0;
+  /** True while a request without options of its own goes straight to the queue (see `push`). */
+  private plainArrivals = false;
+  private closed = false;
+  private collectorDrained = false;
+  private ended = false;
+
+  constructor(
+    private readonly config: PipelineConfig<T, R>,
+    private readonly output: EngineOutput<E>,
+  ) {
+    const { scheduler, stats } = config;
+    const feedback = createBatchFeedback(config.fanOut.concurrency);
+    const controller = config.adaptive
+      ? new AdaptiveWindow(scheduler, () => config.adaptiveSettings, config.window.windowMs)
+      : undefined;
+    // Registered before the collector's own listener, so the window is updated before the next batch forms.
+    if (controller) this.teardown.push(feedback.onRelease((report) => controller.observe(report)));
+    this.priorities = config.prioritized ? new WeakMap() : undefined;
+    const priorities = this.priorities;
+
+    const answer: AnswerFn<E> = (envelope, ok, valueOrError, batchId, deduplicated, latencyMs) => {
+      stats.recordResult(latencyMs, ok ? undefined : valueOrError, !ok, priorities?.get(envelope));
+      output.answer(envelope, ok, valueOrError, batchId, deduplicated, latencyMs);
+    };
+    this.answerNow = (envelope, outcome, batchId, deduplicated) => {
+      const latencyMs = scheduler.now() - envelope.arrivedAt;
+      if (outcome.ok) answer(envelope, true, outcome.value, batchId, deduplicated, latencyMs);
+      else answer(envelope, false, outcome.error, batchId, deduplicated, latencyMs);
+    };
+    this.shortcut = createShortcut(config, (envelope: E, outcome, batchId) => this.answerNow(envelope, outcome, batchId, true));
+
+    const shortcut = this.shortcut;
+    let fanOutConfig: FanOutConfig<E, R>;
+    const refreshFanOut = () => {
+      feedback.concurrency = config.fanOut.concurrency;
+      fanOutConfig = {
+        ...(config.fanOut as FanOutConfig<E, R>),
+        feedback,
+        reportLatencies: controller !== undefined,
+        onItemsStarted: shortcut?.onItemsStarted,
+        onItemSettled: shortcut?.onItemSettled,
+      };
+    };
+    refreshFanOut();
+    this.executor = new BatchExecutor<E, R>(() => fanOutConfig, answer, () => this.checkEnd());
+
+    this.collector = new BatchCollector<E>({
+      scheduler,
+      arrivedAt: (envelope) => envelope.arrivedAt,
+      settings: () => config.window,
+      ...(controller && {
+        windowMs: () => controller.windowFor(),
+        onArrival: (now: number) => controller.observeArrival(now),
+      }),
+      prioritized: config.prioritized,
+      agingPerMs: config.agingPerMs,
+      feedback,
+      emit: (batch) => this.dedup(batch),
+      onDrop: (envelope, error) => this.refuse(envelope, error),
+      onDrained: () => {
+        this.collectorDrained = true;
+        this.checkEnd();
+      },
+    });
+    const collector = this.collector;
+    const refreshArrivals = () => {
+      this.plainArrivals =
+        !this.shortcut && !config.prioritized && config.requestTimeoutMs === undefined && config.maxQueueSize === Infinity;
+    };
+    refreshArrivals();
+    this.teardown.push(
+      stats.attach({
+        queueDepth: () => collector.size,
+        windowMs: controller ? () => controller.current : () => config.window.windowMs,
+      }),
+      config.onChange(() => {
+        refreshFanOut();
+        refreshArrivals();
+        collector.refresh();
+      }),
+    );
+  }
+
+  private readonly answerNow: (envelope: E, outcome: Outcome<R>, batchId: number, deduplicated: boolean) => void;
+
+  /** Takes one request: answered from the cache or an equal execution in flight, refused, or queued. */
+  push(envelope: E): void {
+    if (this.plainArrivals && envelope.signal === undefined && envelope.timeoutMs === undefined) {
+      // Nothing to admit: no cache, no priority, no deadline, no signal, no queue bound.
+      this.config.stats.recordRequests(1);
+      this.collector.push(envelope);
+      return;
+    }
+    if (this.shortcut?.answered(envelope)) return;
+    this.config.stats.recordRequests(1);
+    const how = this.admit(envelope);
+    if (how === undefined) this.collector.push(envelope);
+    else if ('refuse' in how) this.refuse(envelope, how.refuse);
+    else this.collector.push(envelope, how);
+  }
+
+  /** No more requests: everything waiting is batched now, and `drained` follows the last answer. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.collector.close();
+  }
+
+  /** Stops everything at once: timers, listeners, calls in flight (aborted). Nothing is answered after this. */
+  dispose(): void {
+    this.ended = true;
+    this.collector.dispose();
+    this.executor.dispose();
+    for (const stop of this.teardown) stop();
+    this.teardown.length = 0;
+  }
+
+  private admit(envelope: E): PushOptions | { refuse: unknown } | undefined {
+    const { config } = this;
+    const { signal } = envelope;
+    if (signal?.aborted) return { refuse: signal.reason };
+    if (this.collector.size >= config.maxQueueSize) return { refuse: new QueueFullError(config.maxQueueSize) };
+    const timeoutMs = envelope.timeoutMs ?? config.requestTimeoutMs;
+    if (!config.prioritized) {
+      if (timeoutMs === undefined && !signal) return undefined;
+      return { timeoutMs, deadline: timeoutMs === undefined ? undefined : envelope.arrivedAt + timeoutMs, signal };
+    }
+    let priority: number;
+    try {
+      priority = config.priorityOf(envelope);
+    } catch (error) {
+      return { refuse: error };
+    }
+    this.priorities!.set(envelope, priority);
+    if (timeoutMs === undefined && !signal) return { priority };
+    return {
+      priority,
+      timeoutMs,
+      deadline: timeoutMs === undefined ? undefined : envelope.arrivedAt + timeoutMs,
+      signal,
+    };
+  }
+
+  private refuse(envelope: E, error: unknown): void {
+    if (error instanceof BatchTimeoutError) this.config.stats.recordExpired();
+    this.answerNow(envelope, { ok: false, error }, 0, false);
+    this.config.stats.changed();
+  }
+
+  private dedup(items: E[]): void {
+    const out = this.config.deduper(items) as DedupedBatch<E> | Promise<DedupedBatch<E>>;
+    if (!(out instanceof Promise)) {
+      this.execute(out);
+      return;
+    }
+    this.dedupsPending++;
+    out.then(
+      (batch) => {
+        this.dedupsPending--;
+        if (this.ended) return;
+        this.execute(batch);
+        this.checkEnd();
+      },
+      // The deduper falls back instead of rejecting; reaching here is a bug, so surface it.
+      (error: unknown) => {
+        if (this.ended) return;
+        this.dispose();
+        this.output.failed(error);
+      },
+    );
+  }
+
+  private execute(batch: DedupedBatch<E>): void {
+    this.config.stats.recordDedup(batch.items.length - (batch.failures?.size ?? 0), batch.unique.length);
+    this.executor.submit(batch);
+  }
+
+  private checkEnd(): void {
+    if (this.ended || !this.closed || !this.collectorDrained || this.dedupsPending > 0 || !this.executor.idle) return;
+    this.ended = true;
+    this.dispose();
+    this.output.drained();
+  }
+}
+
+interface Shortcut<E> {
+  /** True when the request was answered from the cache or joined an execution in flight. */
+  answered(envelope: E): boolean;
+  onItemsStarted(items: readonly E[]): void;
+  onItemSettled(item: E, outcome: Outcome<unknown>, batchId: number): void;
+}
+
+/**
+ * In-flight dedup and the result cache: answers a request from the cache, or attaches it to an equal request
+ * already executing, before it is queued. Undefined when neither is enabled.
+ */
+function createShortcut<T, R, E extends Envelope<T>>(
+  config: PipelineConfig<T, R>,
+  answer: (envelope: E, outcome: Outcome<R>, batchId: number) => void,
+): Shortcut<E> | undefined {
+  if (!config.dedupInFlight && !config.resultCache) return undefined;
+  const table = new InFlightTable<R>(config.dedupInFlight, config.resultCache);
+  const { scheduler, stats } = config;
+  const slots = new WeakMap<E, string>();
+  const slotOf = (envelope: E): string | undefined => {
+    const { key, scope } = config.grouping;
+    try {
+      return InFlightTable.slot(scope?.(envelope), key(envelope));
+    } catch {
+      return undefined; // dedup answers it with the key's error
+    }
+  };
+  return {
+    answered(envelope) {
+      if (envelope.signal?.aborted) return false;
+      const slot = slotOf(envelope);
+      if (slot === undefined) return false;
+      const hit = table.cached(slot, scheduler.now());
+      if (hit) {
+        stats.recordRequests(1);
+        stats.recordCacheHit();
+        answer(envelope, { ok: true, value: hit.value }, 0);
+        return true;
+      }
+      if (table.join(slot, (outcome, batchId) => answer(envelope, outcome, batchId))) {
+        stats.recordRequests(1);
+        stats.recordInFlightHit();
+        return true;
+      }
+      return false;
+    },
+    onItemsStarted(items) {
+      for (const item of items) {
+        const slot = slotOf(item);
+        if (slot === undefined) continue;
+        slots.set(item, slot);
+        table.started(slot);
+      }
+    },
+    onItemSettled(item, outcome, batchId) {
+      const slot = slots.get(item);
+      if (slot !== undefined) table.settled(slot, outcome as Outcome<R>, batchId, scheduler.now());
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import type { SchedulerLike } from 'rxjs';
+import type { BatchStatsRecorder } from '../stats/batchStats.js';
+import type { DedupedBatch, ExecuteFn } from '../types.js';
+import { BatchRun, type AnswerFn, type BatchRunConfig, type TimeoutPolicy } from './batchRun.js';
+import type { BatchFeedback } from './feedback.js';
+
+/** The validated form of `FanOutOptions`. */
+export interface FanOutConfig<T, R> {
+  readonly execute: ExecuteFn<T, R>;
+  readonly concurrency: number;
+  readonly timeoutMs: number;
+  readonly onTimeout: TimeoutPolicy;
+  readonly scheduler: SchedulerLike;
+  readonly feedback: BatchFeedback | undefined;
+  readonly stats: BatchStatsRecorder | undefined;
+  readonly enqueuedAt: ((request: T) => number) | undefined;
+  /** @internal In-flight dedup hooks (batchDedup's `dedupInFlight`, `resultCache`). */
+  readonly onItemsStarted?: BatchRunConfig<T, R>['onItemsStarted'];
+  readonly onItemSettled?: BatchRunConfig<T, R>['onItemSettled'];
+  /** @internal Collect per-request latencies into the feedback reports (the adaptive window reads them). */
+  readonly reportLatencies?: boolean;
+}
+
+/**
+ * The execute-and-answer stage behind `fanOut` and `batchDedup`: batches wait in arrival order for one of
+ * `concurrency` slots, each runs as a `BatchRun`, and every request's answer goes to `answer`.
+ * The configuration is read at every batch, so `configure()` takes effect with the next one.
+ */
+export class BatchExecutor<T, R> {
+  private readonly waiting: { batch: DedupedBatch<T>; receivedAt: number }[] = [];
+  private readonly running = new Set<BatchRun<T, R>>();
+  private nextBatchId = 1;
+  private readonly detachStats: (() => void) | undefined;
+
+  constructor(
+    private readonly current: () => FanOutConfig<T, R>,
+    private readonly answer: AnswerFn<T>,
+    /** Called whenever a batch settles and nothing more is running or waiting. */
+    private readonly onIdle: () => void,
+  ) {
+    this.detachStats = current().stats?.attach({ inFlight: () => this.running.size });
+  }
+
+  get idle(): boolean {
+    return this.running.size === 0 && this.waiting.length === 0;
+  }
+
+  submit(batch: DedupedBatch<T>): void {
+    this.waiting.push({ batch, receivedAt: this.current().scheduler.now() });
+    this.pump();
+  }
+
+  /** Aborts every call in flight and forgets every batch; no answer follows. */
+  dispose(): void {
+    for (const run of this.running) run.cancel();
+    this.running.clear();
+    this.waiting.length = 0;
+    this.detachStats?.();
+  }
+
+  private pump(): void {
+    const config = this.current();
+    const { feedback } = config;
+    const limit = feedback?.concurrency ?? config.concurrency;
+    while (this.running.size < limit && this.waiting.length > 0) {
+      const { batch, receivedAt } = this.waiting.shift()!;
+      const { stats } = config;
+      const run: BatchRun<T, R> = new BatchRun(this.nextBatchId++, batch, {
+        execute: config.execute,
+        scheduler: config.scheduler,
+        timeoutMs: config.timeoutMs,
+        onTimeout: config.onTimeout,
+        enqueuedAt: config.enqueuedAt ?? (() => receivedAt),
+        answer: this.answer,
+        reportLatencies: config.reportLatencies ?? false,
+        onItemsStarted: config.onItemsStarted,
+        onItemSettled: config.onItemSettled,
+        onSettled: (settledRun, report) => {
+          this.running.delete(settledRun);
+          stats?.changed();
+          feedback?.release(report);
+          this.pump();
+        },
+      });
+      this.running.add(run);
+      if (run.executedItems > 0) stats?.recordBatch(batch.items.length, run.executedItems);
+      run.start();
+    }
+    if (this.idle) this.onIdle();
+  }
+}
