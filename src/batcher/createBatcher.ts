@@ -51,18 +51,17 @@ interface CallExtras {
 
 /**
  * One submitted request: the envelope the pipeline carries, and how to answer its caller (exactly once).
- * Submissions not yet answered form a doubly linked list, so a broken pipeline can still answer them all.
+ * It holds nothing else: while the engine runs, the engine holds every unanswered submission, and on a defect it
+ * hands them all back (`EngineOutput.failed`), so no list of them is kept here.
  */
 class Submission<T, R> implements Envelope<T> {
-  settled = false;
   extras: CallExtras | undefined = undefined;
-  prev: Submission<T, R> | undefined = undefined;
-  next: Submission<T, R> | undefined = undefined;
 
   constructor(
     readonly request: T,
     readonly arrivedAt: number,
-    private readonly answer: Answer<T, R>,
+    /** Undefined once the caller has been answered. */
+    private answer: Answer<T, R> | undefined,
     private readonly fail?: (error: unknown) => void,
   ) {}
 
@@ -79,16 +78,16 @@ class Submission<T, R> implements Envelope<T> {
     return this.extras?.signal;
   }
 
-  /** Answers the caller unless it was answered already; returns whether this call did. */
-  settle(ok: boolean, valueOrError: unknown, batchId: number, deduplicated: boolean, latencyMs: number): boolean {
-    if (this.settled) return false;
-    this.settled = true;
+  /** Answers the caller unless it was answered already. */
+  settle(ok: boolean, valueOrError: unknown, batchId: number, deduplicated: boolean, latencyMs: number): void {
+    const answer = this.answer;
+    if (answer === undefined) return;
+    this.answer = undefined;
     const extras = this.extras;
     if (extras) {
       extras.timer?.unsubscribe();
       if (extras.onAbort) extras.signal!.removeEventListener('abort', extras.onAbort);
     }
-    const answer = this.answer;
     if (typeof answer !== 'function') {
       const request = this.request;
       answer.onResult(
@@ -98,34 +97,6 @@ class Submission<T, R> implements Envelope<T> {
       );
     } else if (ok) answer(valueOrError as R);
     else this.fail!(valueOrError);
-    return true;
-  }
-}
-
-/** The submissions not yet answered, oldest first. */
-class Unsettled<T, R> {
-  private head: Submission<T, R> | undefined;
-  private tail: Submission<T, R> | undefined;
-
-  add(s: Submission<T, R>): void {
-    s.prev = this.tail;
-    if (this.tail) this.tail.next = s;
-    else this.head = s;
-    this.tail = s;
-  }
-
-  delete(s: Submission<T, R>): void {
-    if (s.prev) s.prev.next = s.next;
-    else this.head = s.next;
-    if (s.next) s.next.prev = s.prev;
-    else this.tail = s.prev;
-    s.prev = s.next = undefined;
-  }
-
-  toArray(): Submission<T, R>[] {
-    const out: Submission<T, R>[] = [];
-    for (let s = this.head; s; s = s.next) out.push(s);
-    return out;
   }
 }
 
@@ -144,33 +115,29 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
   const config = new PipelineConfig<T, R>('createBatcher', options);
   const { scheduler, stats } = config;
   const clock = arrivalClock(scheduler);
-  const unsettled = new Unsettled<T, R>();
   let closed = false;
   let failure: { error: unknown } | undefined;
   let drained!: () => void;
   const whenDrained = new Promise<void>((resolve) => (drained = resolve));
 
   const engine = new BatchEngine<T, R, Submission<T, R>>(config, {
-    answer: (submission, ok, valueOrError, batchId, deduplicated, latencyMs) => {
-      if (submission.settle(ok, valueOrError, batchId, deduplicated, latencyMs)) unsettled.delete(submission);
-    },
+    answer: (submission, ok, valueOrError, batchId, deduplicated, latencyMs) =>
+      submission.settle(ok, valueOrError, batchId, deduplicated, latencyMs),
     drained: () => drained(),
-    failed: (error) => failAll(error),
+    failed: (error, held) => failAll(error, held),
   });
 
   /** Only a defect inside the pipeline gets here; fail loudly rather than leave callers waiting. */
-  function failAll(error: unknown): void {
+  function failAll(error: unknown, held: Submission<T, R>[]): void {
     if (failure) return;
     failure = { error };
     closed = true;
-    engine.dispose();
-    for (const submission of unsettled.toArray()) reject(submission, error);
+    for (const submission of held) reject(submission, error);
     drained();
   }
 
   function reject(submission: Submission<T, R>, error: unknown): void {
-    const latencyMs = scheduler.now() - submission.arrivedAt;
-    if (submission.settle(false, error, 0, false, latencyMs)) unsettled.delete(submission);
+    submission.settle(false, error, 0, false, scheduler.now() - submission.arrivedAt);
   }
 
   function submit(
@@ -182,7 +149,6 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
     if (closed) throw failure ? failure.error : new BatcherClosedError();
     const checked = options === undefined ? undefined : checkProcessOptions(options);
     const submission = new Submission<T, R>(request, clock(), answer, fail);
-    unsettled.add(submission);
     if (checked !== undefined) {
       const { timeoutMs, signal } = checked;
       const extras: CallExtras = { priority: checked.priority, scope: checked.scope, timeoutMs, signal };
@@ -205,7 +171,9 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
     try {
       engine.push(submission);
     } catch (error) {
-      failAll(error);
+      const held = failure ? [] : engine.dispose();
+      held.push(submission);
+      failAll(error, held);
     }
   }
 

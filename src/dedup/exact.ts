@@ -38,8 +38,10 @@ export function dedupExact<T>(items: readonly T[], { key, scope, rawRequest }: G
   const n = items.length;
   const keys = new Array<unknown>(n);
   // The table each item's key belongs in: one per scope, and apart from those one per scope for raw strings, so
-  // keys of different scopes never collide and no string can pose as another key's JSON.
-  const tables = new Array<Map<unknown, number> | undefined>(n);
+  // keys of different scopes never collide and no string can pose as another key's JSON. Most batches need
+  // one table only; the per-item list is made when a second table (or a failed item) shows up.
+  let tables: (Map<unknown, number> | undefined)[] | undefined;
+  let firstTable: Map<unknown, number> | undefined;
   const byScope = new Map<string | undefined, Map<unknown, number>>();
   const stringsByScope = new Map<string | undefined, Map<unknown, number>>();
   let failures: Map<number, unknown> | undefined;
@@ -47,17 +49,24 @@ export function dedupExact<T>(items: readonly T[], { key, scope, rawRequest }: G
   let lastScope: string | undefined;
   let lastStrings: boolean | undefined;
   let lastTable: Map<unknown, number> | undefined;
+  // Until then every item so far is in the first table.
+  const perItem = (i: number) => {
+    tables = new Array<Map<unknown, number> | undefined>(n);
+    for (let j = 0; j < i; j++) tables[j] = firstTable;
+    return tables;
+  };
   for (let i = 0; i < n; i++) {
     const item = items[i]!;
     let itemScope: string | undefined;
+    let itemKey: unknown;
+    let strings = false;
     try {
       itemScope = scope?.(item);
     } catch (error) {
       (failures ??= new Map()).set(i, describeThrow('scope', error));
+      (tables ?? perItem(i))[i] = undefined;
       continue;
     }
-    let itemKey: unknown;
-    let strings = false;
     try {
       if (rawRequest) {
         const request = rawRequest(item);
@@ -73,6 +82,7 @@ export function dedupExact<T>(items: readonly T[], { key, scope, rawRequest }: G
       }
     } catch (error) {
       (failures ??= new Map()).set(i, describeThrow('key', error));
+      (tables ?? perItem(i))[i] = undefined;
       continue;
     }
     if (lastTable === undefined || itemScope !== lastScope || strings !== lastStrings) {
@@ -81,11 +91,17 @@ export function dedupExact<T>(items: readonly T[], { key, scope, rawRequest }: G
       if (!lastTable) maps.set(itemScope, (lastTable = new Map()));
       lastScope = itemScope;
       lastStrings = strings;
+      firstTable ??= lastTable;
     }
     keys[i] = itemKey;
-    tables[i] = lastTable;
+    if (tables) tables[i] = lastTable;
+    else if (lastTable !== firstTable) perItem(i)[i] = lastTable;
   }
-  for (let i = n - 1; i >= 0; i--) tables[i]?.set(keys[i], i);
+  if (tables) {
+    for (let i = n - 1; i >= 0; i--) tables[i]?.set(keys[i], i);
+  } else if (firstTable) {
+    for (let i = n - 1; i >= 0; i--) firstTable.set(keys[i], i);
+  }
   let distinct = 0;
   for (const table of byScope.values()) distinct += table.size;
   for (const table of stringsByScope.values()) distinct += table.size;
@@ -93,11 +109,11 @@ export function dedupExact<T>(items: readonly T[], { key, scope, rawRequest }: G
   const leaderOf = new Array<number>(n);
   if (!failures && distinct === n) {
     for (let i = 0; i < n; i++) leaderOf[i] = i;
-    return { items, unique: items.slice(), leaderOf };
+    return { items, unique: items, leaderOf };
   }
   const unique: T[] = [];
   for (let i = 0; i < n; i++) {
-    const table = tables[i];
+    const table = tables ? tables[i] : firstTable;
     if (table === undefined) {
       leaderOf[i] = -1;
       continue;
@@ -115,5 +131,5 @@ export function dedupExact<T>(items: readonly T[], { key, scope, rawRequest }: G
 
 /** No dedup: every item is its own leader. */
 export function dedupNone<T>(items: readonly T[]): DedupedBatch<T> {
-  return { items, unique: items.slice(), leaderOf: items.map((_, i) => i) };
+  return { items, unique: items, leaderOf: items.map((_, i) => i) };
 }

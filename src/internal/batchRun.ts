@@ -27,6 +27,8 @@ export interface BatchRunConfig<T, R> {
   readonly enqueuedAt: (request: T) => number;
   readonly answer: AnswerFn<T>;
   readonly onSettled: (run: BatchRun<T, R>, report: BatchReport) => void;
+  /** See `FanOutConfig.executeCopiesItems`. */
+  readonly executeCopiesItems?: boolean;
   /** Collect every request's latency into the report (the adaptive window needs them). */
   readonly reportLatencies?: boolean;
   /** Told when the batch's unique items start executing, and when each one has its outcome (in-flight dedup). */
@@ -86,6 +88,16 @@ function isThenable(x: unknown): x is PromiseLike<unknown> {
   return typeof (x as { then?: unknown }).then === 'function';
 }
 
+let lastAllIndices: readonly number[] = [];
+
+/** `[0, 1, ..., n - 1]`. Never written to, so batches of the same size (the common case under load) share one. */
+function allIndices(n: number): readonly number[] {
+  if (lastAllIndices.length === n) return lastAllIndices;
+  const all = new Array<number>(n);
+  for (let u = 0; u < n; u++) all[u] = u;
+  return (lastAllIndices = all);
+}
+
 /** True when every item is its own leader, so no member lists are needed. */
 function isIdentity(batch: DedupedBatch<unknown>): boolean {
   const { leaderOf, unique } = batch;
@@ -105,7 +117,8 @@ export class BatchRun<T, R> {
    */
   private readonly firstMember: number[] | undefined;
   private readonly nextMember: number[] | undefined;
-  private readonly settled: boolean[];
+  /** Which unique items have their outcome; made on the first single settle (all at once needs none). */
+  private settledFlags: boolean[] | undefined;
   private open: number;
   private readonly executions: Execution[] = [];
   private readonly latencies: number[] = [];
@@ -131,8 +144,12 @@ export class BatchRun<T, R> {
       this.firstMember = firstMember;
       this.nextMember = nextMember;
     }
-    this.settled = new Array<boolean>(unique.length).fill(false);
     this.open = unique.length;
+  }
+
+  /** Every request of the batch, in arrival order. */
+  get items(): readonly T[] {
+    return this.batch.items;
   }
 
   get executedItems(): number {
@@ -149,9 +166,7 @@ export class BatchRun<T, R> {
       return;
     }
     this.config.onItemsStarted?.(this.batch.unique);
-    const all = new Array<number>(this.open);
-    for (let u = 0; u < all.length; u++) all[u] = u;
-    this.launch(all, false);
+    this.launch(allIndices(this.open), false);
   }
 
   /** Unsubscription: abort every call still running; no more results are emitted. */
@@ -173,7 +188,8 @@ export class BatchRun<T, R> {
     this.executions.push(execution);
     execution.timer = scheduler.schedule(() => this.timeout(execution), timeoutMs);
     const { unique } = this.batch;
-    const items = individual || indices.length !== unique.length ? indices.map((u) => unique[u]!) : unique.slice();
+    const whole = !individual && indices.length === unique.length;
+    const items = !whole ? indices.map((u) => unique[u]!) : this.config.executeCopiesItems ? (unique as T[]) : unique.slice();
     let output: ReturnType<ExecuteFn<T, R>>;
     try {
       output = execute(items, execution.context);
@@ -238,7 +254,7 @@ export class BatchRun<T, R> {
     }
     const failed = 'error' in emitted;
     this.settle(execution.indices[index]!, !failed, failed ? emitted.error : emitted.value);
-    if (execution.indices.every((u) => this.settled[u])) this.endExecution(execution);
+    if (execution.indices.every((u) => this.isSettled(u))) this.endExecution(execution);
   }
 
   private deliverArray(execution: Execution, results: unknown[]): void {
@@ -257,7 +273,7 @@ export class BatchRun<T, R> {
     this.endExecution(execution);
     const now = this.config.scheduler.now();
     const { indices } = execution;
-    if (!this.firstMember && !this.config.onItemSettled && this.open === expected && expected === this.settled.length) {
+    if (!this.firstMember && !this.config.onItemSettled && this.open === expected && expected === this.batch.unique.length) {
       this.answerAll(results, now);
       return;
     }
@@ -269,7 +285,6 @@ export class BatchRun<T, R> {
     const { answer, enqueuedAt, reportLatencies } = this.config;
     const { items } = this.batch;
     const { batchId, latencies } = this;
-    this.settled.fill(true);
     this.open = 0;
     for (let i = 0; i < items.length && !this.finished; i++) {
       const request = items[i]!;
@@ -293,7 +308,7 @@ export class BatchRun<T, R> {
 
   private completeExecution(execution: Execution): void {
     if (execution.done) return;
-    const missing = execution.indices.filter((u) => !this.settled[u]);
+    const missing = execution.indices.filter((u) => !this.isSettled(u));
     if (missing.length === 0) {
       this.endExecution(execution);
       return;
@@ -334,7 +349,7 @@ export class BatchRun<T, R> {
     );
     this.stop(execution, error);
     this.forget(execution);
-    const unsettled = execution.indices.filter((u) => !this.settled[u]);
+    const unsettled = execution.indices.filter((u) => !this.isSettled(u));
     if (!individual && onTimeout === 'individual') {
       for (const u of unsettled) if (!this.finished) this.launch([u], true);
     } else {
@@ -364,8 +379,8 @@ export class BatchRun<T, R> {
   }
 
   private settle(u: number, ok: boolean, valueOrError: unknown, now = this.config.scheduler.now()): void {
-    if (this.settled[u] || this.finished) return;
-    this.settled[u] = true;
+    if (this.finished || this.isSettled(u)) return;
+    (this.settledFlags ??= new Array<boolean>(this.batch.unique.length).fill(false))[u] = true;
     this.open--;
     const { firstMember, nextMember } = this;
     if (!firstMember) {
@@ -384,6 +399,10 @@ export class BatchRun<T, R> {
       );
     }
     if (this.open === 0) this.finish();
+  }
+
+  private isSettled(u: number): boolean {
+    return this.open === 0 || (this.settledFlags !== undefined && this.settledFlags[u] === true);
   }
 
   private emit(i: number, ok: boolean, valueOrError: unknown, deduplicated: boolean, now: number): void {

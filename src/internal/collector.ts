@@ -53,6 +53,8 @@ export class BatchCollector<T> {
   private timerAt = Infinity;
   /** The next moment at which the decision can change by itself (the timer may be set earlier, never later). */
   private decisionAt = Infinity;
+  /** The queue size at which an arrival must be evaluated (`minSize` brings the window's end in, `maxSize` fills). */
+  private evaluateAtSize = 0;
   /** When the latest timer fired, since the current window opened. */
   private firedAt = -Infinity;
   private evaluating = false;
@@ -82,13 +84,11 @@ export class BatchCollector<T> {
   /**
    * True when one more arrival cannot change the decision: a timer is armed for the next moment that matters,
    * the clock has not passed it, and the new size neither fills the buffer nor reaches `minSize` (which would
-   * bring the window's end into play). Saves a full evaluation per arrival.
+   * bring the window's end into play). Saves a full evaluation per arrival. The sizes are those of the latest
+   * evaluation; a change of settings re-evaluates (`refresh`).
    */
   private unchangedBy(now: number): boolean {
-    if (this.timer === undefined || this.evaluating || now > this.decisionAt) return false;
-    const s = this.config.settings();
-    const size = this.queue.size;
-    return size < s.maxSize && size !== s.minSize;
+    return this.timer !== undefined && !this.evaluating && now <= this.decisionAt && this.queue.size < this.evaluateAtSize;
   }
 
   /** The source has ended: everything waiting is due. `onDrained` fires once the queue is empty. */
@@ -169,8 +169,9 @@ export class BatchCollector<T> {
     try {
       while ((due = this.isDue(now, s)) && (!feedback || feedback.hasCapacity())) {
         this.flush(now, s);
-        // Emitting may have run anything downstream, reconfiguration and new arrivals included.
-        now = this.config.scheduler.now();
+        // Emitting may have run anything downstream, reconfiguration and new arrivals included. (With nothing
+        // left waiting, the time is not needed.)
+        if (this.queue.size > 0) now = this.config.scheduler.now();
         s = this.config.settings();
       }
     } finally {
@@ -208,6 +209,7 @@ export class BatchCollector<T> {
     let at = this.queue.oldestArrivedAt()! + s.maxWaitMs;
     if (this.queue.size >= s.minSize) at = Math.min(at, this.windowEnd!);
     this.decisionAt = at;
+    this.evaluateAtSize = this.queue.size < s.minSize ? s.minSize : s.maxSize;
     // A timer due no later than needed stays: when it fires, evaluation re-arms for the rest.
     if (this.timer && this.timerAt <= at) return;
     this.cancelTimer();

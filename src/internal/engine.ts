@@ -14,8 +14,11 @@ export interface EngineOutput<E> {
   readonly answer: AnswerFn<E>;
   /** After `close()`: every request pushed has been answered. */
   readonly drained: () => void;
-  /** A defect (a dedup stage that rejected instead of falling back): nothing more will be answered. */
-  readonly failed: (error: unknown) => void;
+  /**
+   * A defect (a dedup stage that rejected instead of falling back): nothing more will be answered. `held` is
+   * every request the engine still held, some perhaps answered already, so the owner can answer the rest.
+   */
+  readonly failed: (error: unknown, held: E[]) => void;
 }
 
 /**
@@ -30,7 +33,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   /** The priority each request entered with, for per-priority latency stats. */
   private readonly priorities: WeakMap<E, number> | undefined;
   private readonly teardown: (() => void)[] = [];
-  private dedupsPending = 0;
+  /** Batches whose (asynchronous) dedup has not finished. */
+  private readonly deduping = new Set<E[]>();
   /** True while a request without options of its own goes straight to the queue (see `push`). */
   private plainArrivals = false;
   private closed = false;
@@ -139,13 +143,20 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     this.collector.close();
   }
 
-  /** Stops everything at once: timers, listeners, calls in flight (aborted). Nothing is answered after this. */
-  dispose(): void {
+  /**
+   * Stops everything at once: timers, listeners, calls in flight (aborted). Nothing is answered after this.
+   * @return every request still held, some perhaps answered already (see `EngineOutput.failed`)
+   */
+  dispose(): E[] {
     this.ended = true;
-    this.collector.dispose();
-    this.executor.dispose();
+    const held = this.collector.dispose();
+    for (const batch of this.deduping) for (const envelope of batch) held.push(envelope);
+    this.deduping.clear();
+    for (const envelope of this.executor.dispose()) held.push(envelope);
+    if (this.shortcut) for (const envelope of this.shortcut.dispose()) held.push(envelope);
     for (const stop of this.teardown) stop();
     this.teardown.length = 0;
+    return held;
   }
 
   private admit(envelope: E): PushOptions | { refuse: unknown } | undefined {
@@ -186,19 +197,18 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       this.execute(out);
       return;
     }
-    this.dedupsPending++;
+    this.deduping.add(items);
     out.then(
       (batch) => {
-        this.dedupsPending--;
         if (this.ended) return;
+        this.deduping.delete(items);
         this.execute(batch);
         this.checkEnd();
       },
       // The deduper falls back instead of rejecting; reaching here is a bug, so surface it.
       (error: unknown) => {
         if (this.ended) return;
-        this.dispose();
-        this.output.failed(error);
+        this.output.failed(error, this.dispose());
       },
     );
   }
@@ -209,7 +219,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   }
 
   private checkEnd(): void {
-    if (this.ended || !this.closed || !this.collectorDrained || this.dedupsPending > 0 || !this.executor.idle) return;
+    if (this.ended || !this.closed || !this.collectorDrained || this.deduping.size > 0 || !this.executor.idle) return;
     this.ended = true;
     this.dispose();
     this.output.drained();
@@ -221,6 +231,8 @@ interface Shortcut<E> {
   answered(envelope: E): boolean;
   onItemsStarted(items: readonly E[]): void;
   onItemSettled(item: E, outcome: Outcome<unknown>, batchId: number): void;
+  /** Forgets every waiter; returns the requests that were waiting on an execution in flight. */
+  dispose(): E[];
 }
 
 /**
@@ -235,6 +247,8 @@ function createShortcut<T, R, E extends Envelope<T>>(
   const table = new InFlightTable<R>(config.dedupInFlight, config.resultCache);
   const { scheduler, stats } = config;
   const slots = new WeakMap<E, string>();
+  /** Requests waiting on an equal one in flight: held by nothing else, so a defect must still find them. */
+  const joined = new Set<E>();
   const slotOf = (envelope: E): string | undefined => {
     const { key, scope } = config.grouping;
     try {
@@ -255,7 +269,12 @@ function createShortcut<T, R, E extends Envelope<T>>(
         answer(envelope, { ok: true, value: hit.value }, 0);
         return true;
       }
-      if (table.join(slot, (outcome, batchId) => answer(envelope, outcome, batchId))) {
+      const waiter = (outcome: Outcome<R>, batchId: number) => {
+        joined.delete(envelope);
+        answer(envelope, outcome, batchId);
+      };
+      if (table.join(slot, waiter)) {
+        joined.add(envelope);
         stats.recordRequests(1);
         stats.recordInFlightHit();
         return true;
@@ -273,6 +292,11 @@ function createShortcut<T, R, E extends Envelope<T>>(
     onItemSettled(item, outcome, batchId) {
       const slot = slots.get(item);
       if (slot !== undefined) table.settled(slot, outcome as Outcome<R>, batchId, scheduler.now());
+    },
+    dispose() {
+      const held = [...joined];
+      joined.clear();
+      return held;
     },
   };
 }

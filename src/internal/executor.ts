@@ -17,6 +17,11 @@ export interface FanOutConfig<T, R> {
   /** @internal In-flight dedup hooks (batchDedup's `dedupInFlight`, `resultCache`). */
   readonly onItemsStarted?: BatchRunConfig<T, R>['onItemsStarted'];
   readonly onItemSettled?: BatchRunConfig<T, R>['onItemSettled'];
+  /**
+   * @internal `execute` makes an array of its own from the one it is given (batchDedup maps envelopes to
+   * requests), so a batch's array can be passed without a copy.
+   */
+  readonly executeCopiesItems?: boolean;
   /** @internal Collect per-request latencies into the feedback reports (the adaptive window reads them). */
   readonly reportLatencies?: boolean;
 }
@@ -46,16 +51,27 @@ export class BatchExecutor<T, R> {
   }
 
   submit(batch: DedupedBatch<T>): void {
-    this.waiting.push({ batch, receivedAt: this.current().scheduler.now() });
+    const config = this.current();
+    // The time a batch came in stands for its requests' arrival only when they carry no time of their own.
+    this.waiting.push({ batch, receivedAt: config.enqueuedAt ? 0 : config.scheduler.now() });
     this.pump();
   }
 
-  /** Aborts every call in flight and forgets every batch; no answer follows. */
-  dispose(): void {
-    for (const run of this.running) run.cancel();
+  /**
+   * Aborts every call in flight and forgets every batch; no answer follows.
+   * @return the requests of every batch it held, answered or not (a caller that must answer them checks)
+   */
+  dispose(): T[] {
+    const held: T[] = [];
+    for (const run of this.running) {
+      run.cancel();
+      for (const item of run.items) held.push(item);
+    }
+    for (const { batch } of this.waiting) for (const item of batch.items) held.push(item);
     this.running.clear();
     this.waiting.length = 0;
     this.detachStats?.();
+    return held;
   }
 
   private pump(): void {
@@ -73,11 +89,12 @@ export class BatchExecutor<T, R> {
         enqueuedAt: config.enqueuedAt ?? (() => receivedAt),
         answer: this.answer,
         reportLatencies: config.reportLatencies ?? false,
+        executeCopiesItems: config.executeCopiesItems ?? false,
         onItemsStarted: config.onItemsStarted,
         onItemSettled: config.onItemSettled,
         onSettled: (settledRun, report) => {
           this.running.delete(settledRun);
-          stats?.changed();
+          stats?.changed(report.settledAt);
           feedback?.release(report);
           this.pump();
         },

@@ -182,13 +182,16 @@ export class PipelineConfig<T, R> {
     );
     const dedup = resolveDedupOptions<T>(where, raw);
     const execute = check.requiredFunction<ExecuteFn<T, R>>(where, 'execute', raw.execute);
-    const fanOut = resolveFanOutOptions<Envelope<T>, R>(where, {
-      ...raw,
-      execute: (envelopes, context) => execute(envelopes.map((e) => e.request), context),
-      scheduler: this.scheduler,
-      stats: this.stats,
-      enqueuedAt: (envelope) => envelope.arrivedAt,
-    });
+    const fanOut: FanOutConfig<Envelope<T>, R> = {
+      ...resolveFanOutOptions<Envelope<T>, R>(where, {
+        ...raw,
+        execute: (envelopes, context) => execute(envelopes.map((e) => e.request), context),
+        scheduler: this.scheduler,
+        stats: this.stats,
+        enqueuedAt: (envelope) => envelope.arrivedAt,
+      }),
+      executeCopiesItems: true,
+    };
     const mapped = mapDedup(dedup, (e: Envelope<T>) => e.request, (e) => e.scope);
     const deduper = createDeduper<Envelope<T>>(
       mapped,

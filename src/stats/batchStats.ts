@@ -255,16 +255,19 @@ export class BatchStatsRecorder {
   /** The clock is read once per batch of results, not per result; see `settledAt`. */
   private resultsSinceClock = 0;
 
-  /** @internal Marks the time of the latest results (called once per settled batch and per refusal). */
-  stamp(): void {
+  /**
+   * @internal Marks the time of the latest results (called once per settled batch and per refusal).
+   * @param now the time, when the caller has just read it
+   */
+  stamp(now?: number): void {
     if (this.resultsSinceClock === 0) return;
     this.resultsSinceClock = 0;
-    this.lastResultAt = this.scheduler.now();
+    this.lastResultAt = now ?? this.scheduler.now();
   }
 
-  /** @internal Stamps the latest results and notifies `stats$` subscribers. */
-  changed(): void {
-    this.stamp();
+  /** @internal Stamps the latest results (at `now`, if given) and notifies `stats$` subscribers. */
+  changed(now?: number): void {
+    this.stamp(now);
     if (this.changes.observed) this.changes.next();
   }
 }
