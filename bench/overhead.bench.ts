@@ -31,6 +31,8 @@ interface Round {
 const DATALOADER = 'DataLoader (cache off)';
 /** What the harness itself costs: a promise per request settled from one echo per round, no batcher at all. */
 const FLOOR = 'floor: promises only, no batcher';
+/** The floor plus the least exact dedup can do: one Map insert per request. No deduplicating batcher beats it. */
+const FLOOR_DEDUP = 'floor + one Map insert per request';
 
 interface Contender {
   readonly name: string;
@@ -159,28 +161,45 @@ const contenders: Contender[] = [
       return { run, dispose: () => subscription.unsubscribe() };
     },
   },
-  {
-    name: FLOOR,
-    ours: false,
-    setup: (keys) => {
-      let pending: ((value: string) => void)[] = [];
-      const request = (_key: string) =>
-        new Promise<string>((resolve) => {
-          pending.push(resolve);
-          if (pending.length < keys.length) return;
-          const settle = pending;
-          pending = [];
-          void echo(keys).then((values) => {
-            for (let i = 0; i < settle.length; i++) settle[i]!(values[i]!);
-          });
-        });
-      const run = async () => {
-        await Promise.all(keys.map(request));
-      };
-      return { run, dispose: () => undefined };
-    },
-  },
+  { name: FLOOR, ours: false, setup: (keys) => floorRound(keys, false) },
+  { name: FLOOR_DEDUP, ours: false, setup: (keys) => floorRound(keys, true) },
 ];
+
+/** A promise per request, settled from one echo per round of `size`; with `dedup`, equal keys are echoed once. */
+function floorRound(keys: readonly string[], dedup: boolean): Round {
+  let pending: ((value: string) => void)[] = [];
+  let batch: string[] = [];
+  const request = (key: string) =>
+    new Promise<string>((resolve) => {
+      pending.push(resolve);
+      batch.push(key);
+      if (pending.length < keys.length) return;
+      const settle = pending;
+      const items = batch;
+      pending = [];
+      batch = [];
+      let unique: string[] | undefined;
+      if (dedup) {
+        const first = new Map<string, number>();
+        for (let i = items.length - 1; i >= 0; i--) first.set(items[i]!, i);
+        if (first.size !== items.length) unique = [...new Set(items)];
+      }
+      void echo(unique ?? items).then((values) => {
+        if (unique) {
+          const byKey = new Map(unique.map((key, i) => [key, values[i]!]));
+          for (let i = 0; i < settle.length; i++) settle[i]!(byKey.get(items[i]!)!);
+        } else {
+          for (let i = 0; i < settle.length; i++) settle[i]!(values[i]!);
+        }
+      });
+    });
+  return {
+    run: async () => {
+      await Promise.all(keys.map(request));
+    },
+    dispose: () => undefined,
+  };
+}
 
 interface Figure {
   readonly name: string;

@@ -26,6 +26,48 @@ export interface Grouping<T> {
   readonly rawRequest?: ((item: T) => unknown) | undefined;
 }
 
+type KeyTable = Map<unknown, number>;
+
+/**
+ * The key tables of one batch: one per scope, and apart from those one per scope for raw strings, so keys of
+ * different scopes never collide and no string can pose as another key's JSON. Most batches need one table
+ * only, so the lookup by scope is made when a second one is asked for.
+ */
+class KeyTables {
+  private first: KeyTable | undefined;
+  private firstScope: string | undefined;
+  private firstStrings = false;
+  private byScope: Map<string | undefined, KeyTable> | undefined;
+  private stringsByScope: Map<string | undefined, KeyTable> | undefined;
+
+  get(scope: string | undefined, strings: boolean): KeyTable {
+    if (this.first === undefined) {
+      this.firstScope = scope;
+      this.firstStrings = strings;
+      return (this.first = new Map());
+    }
+    if (scope === this.firstScope && strings === this.firstStrings) return this.first;
+    if (!this.byScope || !this.stringsByScope) {
+      this.byScope = new Map();
+      this.stringsByScope = new Map();
+      (this.firstStrings ? this.stringsByScope : this.byScope).set(this.firstScope, this.first);
+    }
+    const tables = strings ? this.stringsByScope : this.byScope;
+    let table = tables.get(scope);
+    if (!table) tables.set(scope, (table = new Map()));
+    return table;
+  }
+
+  /** How many distinct keys the tables hold. */
+  get distinct(): number {
+    if (!this.byScope || !this.stringsByScope) return this.first?.size ?? 0;
+    let distinct = 0;
+    for (const table of this.byScope.values()) distinct += table.size;
+    for (const table of this.stringsByScope.values()) distinct += table.size;
+    return distinct;
+  }
+}
+
 /**
  * Exact dedup: items with equal scope and equal key share one leader, the first of them to arrive.
  * An item whose key or scope throws is not lost: it is reported in `failures` with `leaderOf[i] === -1`.
@@ -37,21 +79,17 @@ export interface Grouping<T> {
 export function dedupExact<T>(items: readonly T[], { key, scope, rawRequest }: Grouping<T>): DedupedBatch<T> {
   const n = items.length;
   const keys = new Array<unknown>(n);
-  // The table each item's key belongs in: one per scope, and apart from those one per scope for raw strings, so
-  // keys of different scopes never collide and no string can pose as another key's JSON. Most batches need
-  // one table only; the per-item list is made when a second table (or a failed item) shows up.
-  let tables: (Map<unknown, number> | undefined)[] | undefined;
-  let firstTable: Map<unknown, number> | undefined;
-  const byScope = new Map<string | undefined, Map<unknown, number>>();
-  const stringsByScope = new Map<string | undefined, Map<unknown, number>>();
+  const keyTables = new KeyTables();
+  // The table of each item, made when a second table (or a failed item) shows up; until then it is the first.
+  let tables: (KeyTable | undefined)[] | undefined;
+  let firstTable: KeyTable | undefined;
   let failures: Map<number, unknown> | undefined;
   // Consecutive items usually share a scope and a kind of key: remember the last table looked up.
   let lastScope: string | undefined;
   let lastStrings: boolean | undefined;
-  let lastTable: Map<unknown, number> | undefined;
-  // Until then every item so far is in the first table.
+  let lastTable: KeyTable | undefined;
   const perItem = (i: number) => {
-    tables = new Array<Map<unknown, number> | undefined>(n);
+    tables = new Array<KeyTable | undefined>(n);
     for (let j = 0; j < i; j++) tables[j] = firstTable;
     return tables;
   };
@@ -86,12 +124,10 @@ export function dedupExact<T>(items: readonly T[], { key, scope, rawRequest }: G
       continue;
     }
     if (lastTable === undefined || itemScope !== lastScope || strings !== lastStrings) {
-      const maps = strings ? stringsByScope : byScope;
-      lastTable = maps.get(itemScope);
-      if (!lastTable) maps.set(itemScope, (lastTable = new Map()));
+      lastTable = keyTables.get(itemScope, strings);
+      firstTable ??= lastTable;
       lastScope = itemScope;
       lastStrings = strings;
-      firstTable ??= lastTable;
     }
     keys[i] = itemKey;
     if (tables) tables[i] = lastTable;
@@ -102,12 +138,8 @@ export function dedupExact<T>(items: readonly T[], { key, scope, rawRequest }: G
   } else if (firstTable) {
     for (let i = n - 1; i >= 0; i--) firstTable.set(keys[i], i);
   }
-  let distinct = 0;
-  for (const table of byScope.values()) distinct += table.size;
-  for (const table of stringsByScope.values()) distinct += table.size;
-
   const leaderOf = new Array<number>(n);
-  if (!failures && distinct === n) {
+  if (!failures && keyTables.distinct === n) {
     for (let i = 0; i < n; i++) leaderOf[i] = i;
     return { items, unique: items, leaderOf };
   }
