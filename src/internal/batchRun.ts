@@ -292,7 +292,7 @@ export class BatchRun<T, R> {
       if (reportLatencies) latencies.push(latencyMs);
       answer(request, true, results[i], batchId, false, latencyMs);
     }
-    this.finish();
+    this.finish(now);
   }
 
   private mismatch(execution: Execution, output: unknown, cause?: unknown): BatchResultMismatchError {
@@ -412,11 +412,12 @@ export class BatchRun<T, R> {
     this.config.answer(request, ok, valueOrError, this.batchId, deduplicated, latencyMs);
   }
 
-  private finish(): void {
+  /** @param settledAt when the last results came in, if the caller has just read the clock */
+  private finish(settledAt?: number): void {
     if (this.finished) return;
     this.finished = true;
-    for (const execution of this.executions.slice()) this.endExecution(execution);
-    const settledAt = this.config.scheduler.now();
+    settledAt ??= this.config.scheduler.now();
+    if (this.executions.length > 0) for (const execution of this.executions.slice()) this.endExecution(execution);
     this.config.onSettled(this, {
       size: this.batch.items.length,
       executedItems: this.batch.unique.length,

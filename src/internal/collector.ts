@@ -64,7 +64,10 @@ export class BatchCollector<T> {
 
   constructor(private readonly config: CollectorConfig<T>) {
     this.queue = new WaitingQueue<T>(config.prioritized ?? false, config.agingPerMs ?? 0, config.arrivedAt);
-    this.stopListening = config.feedback?.onRelease(() => this.evaluate());
+    // A freed slot matters only to values waiting for one (an empty queue was evaluated when it emptied).
+    this.stopListening = config.feedback?.onRelease(() => {
+      if (this.queue.size > 0) this.evaluate();
+    });
   }
 
   get size(): number {

@@ -35,6 +35,7 @@ export class BatchExecutor<T, R> {
   private readonly waiting: { batch: DedupedBatch<T>; receivedAt: number }[] = [];
   private readonly running = new Set<BatchRun<T, R>>();
   private nextBatchId = 1;
+  private shared: { source: FanOutConfig<T, R>; runConfig: BatchRunConfig<T, R> } | undefined;
   private readonly detachStats: (() => void) | undefined;
 
   constructor(
@@ -74,33 +75,42 @@ export class BatchExecutor<T, R> {
     return held;
   }
 
+  /** The configuration of one batch's run; shared by every batch while the configuration stays the same. */
+  private runConfig(config: FanOutConfig<T, R>, receivedAt: number): BatchRunConfig<T, R> {
+    if (this.shared?.source === config) return this.shared.runConfig;
+    const { stats, feedback } = config;
+    const runConfig: BatchRunConfig<T, R> = {
+      execute: config.execute,
+      scheduler: config.scheduler,
+      timeoutMs: config.timeoutMs,
+      onTimeout: config.onTimeout,
+      enqueuedAt: config.enqueuedAt ?? (() => receivedAt),
+      answer: this.answer,
+      reportLatencies: config.reportLatencies ?? false,
+      executeCopiesItems: config.executeCopiesItems ?? false,
+      onItemsStarted: config.onItemsStarted,
+      onItemSettled: config.onItemSettled,
+      onSettled: (settledRun, report) => {
+        this.running.delete(settledRun);
+        stats?.changed(report.settledAt);
+        feedback?.release(report);
+        this.pump();
+      },
+    };
+    // Without `enqueuedAt` the run config holds this batch's own arrival time, so it cannot be shared.
+    this.shared = config.enqueuedAt ? { source: config, runConfig } : undefined;
+    return runConfig;
+  }
+
   private pump(): void {
     const config = this.current();
     const { feedback } = config;
     const limit = feedback?.concurrency ?? config.concurrency;
     while (this.running.size < limit && this.waiting.length > 0) {
       const { batch, receivedAt } = this.waiting.shift()!;
-      const { stats } = config;
-      const run: BatchRun<T, R> = new BatchRun(this.nextBatchId++, batch, {
-        execute: config.execute,
-        scheduler: config.scheduler,
-        timeoutMs: config.timeoutMs,
-        onTimeout: config.onTimeout,
-        enqueuedAt: config.enqueuedAt ?? (() => receivedAt),
-        answer: this.answer,
-        reportLatencies: config.reportLatencies ?? false,
-        executeCopiesItems: config.executeCopiesItems ?? false,
-        onItemsStarted: config.onItemsStarted,
-        onItemSettled: config.onItemSettled,
-        onSettled: (settledRun, report) => {
-          this.running.delete(settledRun);
-          stats?.changed(report.settledAt);
-          feedback?.release(report);
-          this.pump();
-        },
-      });
+      const run: BatchRun<T, R> = new BatchRun(this.nextBatchId++, batch, this.runConfig(config, receivedAt));
       this.running.add(run);
-      if (run.executedItems > 0) stats?.recordBatch(batch.items.length, run.executedItems);
+      if (run.executedItems > 0) config.stats?.recordBatch(batch.items.length, run.executedItems);
       run.start();
     }
     if (this.idle) this.onIdle();
