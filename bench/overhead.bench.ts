@@ -11,7 +11,7 @@
  * the same with one Map insert per request (the least an exact-deduplicating batcher can add).
  *
  * Every contender is told the batch size (`maxSize` / `maxBatchSize` / `bufferTime`'s max buffer), so a full batch
- * leaves at once and no timer sits in the measurement. Reported: requests/s, and the ratio to DataLoader.
+ * leaves at once and no window has to run out. Reported: requests/s, and the ratio to DataLoader.
  */
 import { create as createBatshit, indexedResolver, windowedFiniteBatchScheduler } from '@yornaath/batshit';
 import DataLoader from 'dataloader';
@@ -288,7 +288,7 @@ export default async function overheadBench(): Promise<BenchSection> {
     markdown: [
       'N distinct requests per round, all submitted at once, to an executor that echoes through a resolved promise;',
       'a round ends when every request has its answer. Each contender knows the batch size (N), so a full batch',
-      'leaves at once and no timer is in the measurement; DataLoader batches per tick with its cache off.',
+      'leaves at once and no window has to run out; DataLoader batches per tick with its cache off.',
       '`batchDedup` and `createBatcher` run exact dedup (canonical JSON key per request) and keep full stats;',
       'the keys are distinct, so no contender saves work by deduplicating. tinybench, ' + `${TIME_MS} ms per contender.`,
       'Diagnostic rows: our batcher with dedup off (the cost of the dedup stage), DataLoader with its cache on and',
