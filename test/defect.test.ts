@@ -12,8 +12,8 @@ describe('createBatcher after a defect in the pipeline', () => {
   let restore: (() => void) | undefined;
   afterEach(() => restore?.());
 
-  it('rejects every request the pipeline held, with the defect, and refuses new ones', async () => {
-    const defect = new Error('dedup stage rejected');
+  it.each(['rejects', 'throws'] as const)('when a dedup stage %s: rejects every request the pipeline held, with the defect, and refuses new ones', async (how) => {
+    const defect = new Error(`dedup stage ${how}`);
     type Deduper = (items: never[]) => DedupedBatch<never> | Promise<DedupedBatch<never>>;
     const realDeduper = Object.getOwnPropertyDescriptor(PipelineConfig.prototype, 'deduper')!;
     restore = () => Object.defineProperty(PipelineConfig.prototype, 'deduper', realDeduper);
@@ -22,7 +22,11 @@ describe('createBatcher after a defect in the pipeline', () => {
       configurable: true,
       get(this: unknown) {
         const deduper = realDeduper.get!.call(this) as Deduper;
-        return (items: never[]) => (++dedups === 2 ? Promise.reject(defect) : deduper(items));
+        return (items: never[]) => {
+          if (++dedups !== 2) return deduper(items);
+          if (how === 'throws') throw defect;
+          return Promise.reject(defect);
+        };
       },
     });
     let executing: { signal: AbortSignal } | undefined;

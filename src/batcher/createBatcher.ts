@@ -4,6 +4,7 @@ import { BatcherClosedError, BatchTimeoutError } from '../errors.js';
 import type { Envelope } from '../internal/envelope.js';
 import { PipelineConfig, type BatchDedupOptions } from '../internal/pipelineConfig.js';
 import * as check from '../internal/validate.js';
+import { toBatchResult } from '../internal/batchRun.js';
 import { BatchEngine } from '../internal/engine.js';
 import type { BatchStats } from '../stats/batchStats.js';
 import type { BatchResult } from '../types.js';
@@ -89,12 +90,7 @@ class Submission<T, R> implements Envelope<T> {
       if (extras.onAbort) extras.signal!.removeEventListener('abort', extras.onAbort);
     }
     if (typeof answer !== 'function') {
-      const request = this.request;
-      answer.onResult(
-        ok
-          ? { request, status: 'fulfilled', value: valueOrError as R, batchId, deduplicated, latencyMs }
-          : { request, status: 'rejected', error: valueOrError, batchId, deduplicated, latencyMs },
-      );
+      answer.onResult(toBatchResult(this.request, ok, valueOrError, batchId, deduplicated, latencyMs));
     } else if (ok) answer(valueOrError as R);
     else this.fail!(valueOrError);
   }
@@ -129,10 +125,9 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
 
   /** Only a defect inside the pipeline gets here; fail loudly rather than leave callers waiting. */
   function failAll(error: unknown, held: Submission<T, R>[]): void {
-    if (failure) return;
-    failure = { error };
+    failure ??= { error };
     closed = true;
-    for (const submission of held) reject(submission, error);
+    for (const submission of held) reject(submission, failure.error);
     drained();
   }
 
@@ -171,7 +166,7 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
     try {
       engine.push(submission);
     } catch (error) {
-      const held = failure ? [] : engine.dispose();
+      const held = engine.dispose();
       held.push(submission);
       failAll(error, held);
     }
@@ -231,9 +226,8 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
   };
 }
 
-function checkProcessOptions(options: ProcessOptions | undefined): ProcessOptions {
+function checkProcessOptions(options: ProcessOptions): ProcessOptions {
   const where = 'process';
-  if (options === undefined) return {};
   const o = check.optionsObject(where, options);
   if (o.priority !== undefined) check.finite(where, 'priority', o.priority);
   if (o.timeoutMs !== undefined) check.duration(where, 'timeoutMs', o.timeoutMs);

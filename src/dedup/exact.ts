@@ -34,7 +34,8 @@ type KeyTable = Map<unknown, number>;
  * only, so the lookup by scope is made when a second one is asked for.
  */
 class KeyTables {
-  private first: KeyTable | undefined;
+  /** The table asked for first; the only one in most batches. */
+  first: KeyTable | undefined;
   private firstScope: string | undefined;
   private firstStrings = false;
   private byScope: Map<string | undefined, KeyTable> | undefined;
@@ -82,7 +83,6 @@ export function dedupExact<T>(items: readonly T[], { key, scope, rawRequest }: G
   const keyTables = new KeyTables();
   // The table of each item, made when a second table (or a failed item) shows up; until then it is the first.
   let tables: (KeyTable | undefined)[] | undefined;
-  let firstTable: KeyTable | undefined;
   let failures: Map<number, unknown> | undefined;
   // Consecutive items usually share a scope and a kind of key: remember the last table looked up.
   let lastScope: string | undefined;
@@ -90,7 +90,7 @@ export function dedupExact<T>(items: readonly T[], { key, scope, rawRequest }: G
   let lastTable: KeyTable | undefined;
   const perItem = (i: number) => {
     tables = new Array<KeyTable | undefined>(n);
-    for (let j = 0; j < i; j++) tables[j] = firstTable;
+    for (let j = 0; j < i; j++) tables[j] = keyTables.first;
     return tables;
   };
   for (let i = 0; i < n; i++) {
@@ -125,14 +125,14 @@ export function dedupExact<T>(items: readonly T[], { key, scope, rawRequest }: G
     }
     if (lastTable === undefined || itemScope !== lastScope || strings !== lastStrings) {
       lastTable = keyTables.get(itemScope, strings);
-      firstTable ??= lastTable;
       lastScope = itemScope;
       lastStrings = strings;
     }
     keys[i] = itemKey;
     if (tables) tables[i] = lastTable;
-    else if (lastTable !== firstTable) perItem(i)[i] = lastTable;
+    else if (lastTable !== keyTables.first) perItem(i)[i] = lastTable;
   }
+  const firstTable = keyTables.first;
   if (tables) {
     for (let i = n - 1; i >= 0; i--) tables[i]?.set(keys[i], i);
   } else if (firstTable) {

@@ -29,6 +29,11 @@ export function resolveAdaptiveSettings(where: string, options: AdaptiveOptions)
   return { targetLatencyMs, minWindowMs, maxWindowMs };
 }
 
+/** The default `maxWaitMs` under an adaptive window: room for the widest window it may choose. */
+export function adaptiveMaxWaitMs(settings: AdaptiveSettings): number {
+  return Math.max(settings.maxWindowMs, 100);
+}
+
 /** The model aims at this share of the target, leaving room for queueing it does not see. */
 const HEADROOM = 0.8;
 /** On a p95 above target the window is cut to this share (multiplicative decrease). */

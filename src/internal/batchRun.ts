@@ -1,6 +1,6 @@
 import { from, type SchedulerLike, type Subscription } from 'rxjs';
 import { BatchResultMismatchError, BatchTimeoutError } from '../errors.js';
-import type { DedupedBatch, ExecuteContext, ExecuteFn, StreamedResult } from '../types.js';
+import type { BatchResult, DedupedBatch, ExecuteContext, ExecuteFn, StreamedResult } from '../types.js';
 import type { BatchReport } from './feedback.js';
 
 export type TimeoutPolicy = 'reject' | 'individual';
@@ -17,6 +17,20 @@ export type AnswerFn<T> = (
   deduplicated: boolean,
   latencyMs: number,
 ) => void;
+
+/** The `BatchResult` of one answer, for the front ends that emit results rather than settle promises. */
+export function toBatchResult<T, R>(
+  request: T,
+  ok: boolean,
+  valueOrError: unknown,
+  batchId: number,
+  deduplicated: boolean,
+  latencyMs: number,
+): BatchResult<T, R> {
+  return ok
+    ? { request, status: 'fulfilled', value: valueOrError as R, batchId, deduplicated, latencyMs }
+    : { request, status: 'rejected', error: valueOrError, batchId, deduplicated, latencyMs };
+}
 
 export interface BatchRunConfig<T, R> {
   readonly execute: ExecuteFn<T, R>;
@@ -76,6 +90,8 @@ interface Execution {
   readonly context: LazyContext;
   subscription: Subscription | undefined;
   timer: Subscription | undefined;
+  /** Items still owed by a streaming call (counted down per streamed result, so the stream is not rescanned). */
+  outstanding: number;
   /** Set once the call has given all it will give (or was stopped). */
   done: boolean;
 }
@@ -183,6 +199,7 @@ export class BatchRun<T, R> {
       context: new LazyContext(this.batchId, individual),
       subscription: undefined,
       timer: undefined,
+      outstanding: indices.length,
       done: false,
     };
     this.executions.push(execution);
@@ -253,8 +270,8 @@ export class BatchRun<T, R> {
       return;
     }
     const failed = 'error' in emitted;
-    this.settle(execution.indices[index]!, !failed, failed ? emitted.error : emitted.value);
-    if (execution.indices.every((u) => this.isSettled(u))) this.endExecution(execution);
+    const settled = this.settle(execution.indices[index]!, !failed, failed ? emitted.error : emitted.value);
+    if (settled && --execution.outstanding === 0) this.endExecution(execution);
   }
 
   private deliverArray(execution: Execution, results: unknown[]): void {
@@ -378,8 +395,9 @@ export class BatchRun<T, R> {
     execution.context.abort(reason);
   }
 
-  private settle(u: number, ok: boolean, valueOrError: unknown, now = this.config.scheduler.now()): void {
-    if (this.finished || this.isSettled(u)) return;
+  /** Answers every request of unique item `u`, unless it has its outcome already; returns whether it did. */
+  private settle(u: number, ok: boolean, valueOrError: unknown, now = this.config.scheduler.now()): boolean {
+    if (this.finished || this.isSettled(u)) return false;
     (this.settledFlags ??= new Array<boolean>(this.batch.unique.length).fill(false))[u] = true;
     this.open--;
     const { firstMember, nextMember } = this;
@@ -399,6 +417,7 @@ export class BatchRun<T, R> {
       );
     }
     if (this.open === 0) this.finish();
+    return true;
   }
 
   private isSettled(u: number): boolean {

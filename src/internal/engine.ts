@@ -192,7 +192,14 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   }
 
   private dedup(items: E[]): void {
-    const out = this.config.deduper(items) as DedupedBatch<E> | Promise<DedupedBatch<E>>;
+    let out: DedupedBatch<E> | Promise<DedupedBatch<E>>;
+    try {
+      out = this.config.deduper(items) as DedupedBatch<E> | Promise<DedupedBatch<E>>;
+    } catch (error) {
+      // The dedupers fall back instead of throwing; reaching here is a bug. The batch is held by nothing else.
+      this.fail(error, items);
+      return;
+    }
     if (!(out instanceof Promise)) {
       this.execute(out);
       return;
@@ -207,14 +214,20 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       },
       // The deduper falls back instead of rejecting; reaching here is a bug, so surface it.
       (error: unknown) => {
-        if (this.ended) return;
-        this.output.failed(error, this.dispose());
+        if (!this.ended) this.fail(error);
       },
     );
   }
 
+  /** A defect: stops everything and hands every request still held, and `alsoHeld`, to the owner. */
+  private fail(error: unknown, alsoHeld: readonly E[] = []): void {
+    const held = this.dispose();
+    for (const envelope of alsoHeld) held.push(envelope);
+    this.output.failed(error, held);
+  }
+
   private execute(batch: DedupedBatch<E>): void {
-    this.config.stats.recordDedup(batch.items.length - (batch.failures?.size ?? 0), batch.unique.length);
+    this.config.stats.recordDedup(batch);
     this.executor.submit(batch);
   }
 

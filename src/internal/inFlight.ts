@@ -28,10 +28,6 @@ export class InFlightTable<R> {
     return scope === undefined ? `-${String(key)}` : `${scope.length}:${scope}${String(key)}`;
   }
 
-  get active(): boolean {
-    return this.joinInFlight || this.cacheOptions !== undefined;
-  }
-
   /** A cached, unexpired result for the slot. */
   cached(slot: string, now: number): { value: R } | undefined {
     const entry = this.cache.get(slot);

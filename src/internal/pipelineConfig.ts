@@ -6,7 +6,7 @@ import type { ExecuteFn } from '../types.js';
 import type { Envelope } from './envelope.js';
 import type { Grouping } from '../dedup/exact.js';
 import type { ResultCacheOptions } from './inFlight.js';
-import { resolveAdaptiveSettings, type AdaptiveOptions, type AdaptiveSettings } from './adaptiveWindow.js';
+import { adaptiveMaxWaitMs, resolveAdaptiveSettings, type AdaptiveOptions, type AdaptiveSettings } from './adaptiveWindow.js';
 import * as check from './validate.js';
 import { resolveWindowSettings, type WindowOptions, type WindowSettings } from './windowSettings.js';
 
@@ -145,7 +145,6 @@ export class PipelineConfig<T, R> {
   }
 
   priorityOf(envelope: Envelope<T>): number {
-    if (!this.prioritized) return 0;
     const p = envelope.priority ?? this.resolved.priority?.(envelope.request) ?? 0;
     if (typeof p !== 'number' || Number.isNaN(p)) {
       throw new TypeError(`${this.where}: priority must be a number, got ${String(p)}`);
@@ -176,10 +175,7 @@ export class PipelineConfig<T, R> {
   private resolve(raw: BatchDedupOptions<T, R>): Resolved<T, R> {
     const where = this.where;
     const adaptive = resolveAdaptiveSettings(where, raw);
-    const window = resolveWindowSettings(
-      where,
-      this.adaptive === true && raw.maxWaitMs === undefined ? { ...raw, maxWaitMs: Math.max(adaptive.maxWindowMs, 100) } : raw,
-    );
+    const window = resolveWindowSettings(where, raw, this.adaptive === true ? adaptiveMaxWaitMs(adaptive) : undefined);
     const dedup = resolveDedupOptions<T>(where, raw);
     const execute = check.requiredFunction<ExecuteFn<T, R>>(where, 'execute', raw.execute);
     const fanOut: FanOutConfig<Envelope<T>, R> = {

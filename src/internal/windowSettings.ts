@@ -22,13 +22,14 @@ export interface WindowSettings {
 export const DEFAULT_WINDOW_MS = 50;
 export const DEFAULT_MAX_SIZE = 32;
 
-export function resolveWindowSettings(where: string, options: WindowOptions): WindowSettings {
+/** @param defaultMaxWaitMs `maxWaitMs` when the options leave it out (the adaptive window sets its own) */
+export function resolveWindowSettings(where: string, options: WindowOptions, defaultMaxWaitMs?: number): WindowSettings {
   const windowMs = check.duration(where, 'windowMs', options.windowMs ?? DEFAULT_WINDOW_MS);
   const maxSize = check.count(where, 'maxSize', options.maxSize ?? DEFAULT_MAX_SIZE, 1, true);
   const minSize = check.count(where, 'minSize', options.minSize ?? 1, 1);
   if (minSize > maxSize) {
     check.fail(where, `minSize (${minSize}) must not exceed maxSize (${maxSize})`, RangeError);
   }
-  const maxWaitMs = check.duration(where, 'maxWaitMs', options.maxWaitMs ?? Math.max(windowMs, 100));
+  const maxWaitMs = check.duration(where, 'maxWaitMs', options.maxWaitMs ?? defaultMaxWaitMs ?? Math.max(windowMs, 100));
   return { windowMs, maxSize, minSize, maxWaitMs };
 }

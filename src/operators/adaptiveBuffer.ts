@@ -1,5 +1,5 @@
 import { asyncScheduler, defer, finalize, type OperatorFunction } from 'rxjs';
-import { AdaptiveWindow, resolveAdaptiveSettings, type AdaptiveOptions } from '../internal/adaptiveWindow.js';
+import { AdaptiveWindow, adaptiveMaxWaitMs, resolveAdaptiveSettings, type AdaptiveOptions } from '../internal/adaptiveWindow.js';
 import { collect } from '../internal/collect.js';
 import * as check from '../internal/validate.js';
 import { resolveWindowSettings } from '../internal/windowSettings.js';
@@ -44,7 +44,7 @@ export function adaptiveBuffer<T>(options: AdaptiveBufferOptions = {}): Operator
   const raw = check.optionsObject(where, options);
   check.scheduler(where, raw.scheduler);
   const adaptive = resolveAdaptiveSettings(where, raw);
-  const settings = resolveWindowSettings(where, { maxWaitMs: Math.max(adaptive.maxWindowMs, 100), ...raw });
+  const settings = resolveWindowSettings(where, raw, adaptiveMaxWaitMs(adaptive));
   const scheduler = raw.scheduler ?? asyncScheduler;
   const { feedback, stats } = raw;
 

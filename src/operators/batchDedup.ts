@@ -1,5 +1,6 @@
 import { map, Observable, type OperatorFunction } from 'rxjs';
 import { BatchEngine } from '../internal/engine.js';
+import { toBatchResult } from '../internal/batchRun.js';
 import type { Envelope } from '../internal/envelope.js';
 import { PipelineConfig, type BatchDedupOptions } from '../internal/pipelineConfig.js';
 import type { BatchResult } from '../types.js';
@@ -42,25 +43,18 @@ export function batchDedup<T, R>(options: BatchDedupOptions<T, R>): OperatorFunc
   return (source) =>
     source.pipe(
       map((request) => config.envelope(request)),
-      batchPipeline(config),
-      map((result) => ({ ...result, request: result.request.request })),
+      enginePipeline(config),
     );
 }
 
-/** @internal The pipeline over envelopes, as an operator (`createBatcher` drives the engine directly). */
-export function batchPipeline<T, R, E extends Envelope<T> = Envelope<T>>(
-  config: PipelineConfig<T, R>,
-): OperatorFunction<E, BatchResult<E, R>> {
+/** The engine as an operator over envelopes; each answer becomes the `BatchResult` of the envelope's request. */
+function enginePipeline<T, R>(config: PipelineConfig<T, R>): OperatorFunction<Envelope<T>, BatchResult<T, R>> {
   return (source) =>
-    new Observable<BatchResult<E, R>>((subscriber) => {
+    new Observable<BatchResult<T, R>>((subscriber) => {
       let ending: { error: unknown } | undefined;
-      const engine = new BatchEngine<T, R, E>(config, {
-        answer: (request, ok, valueOrError, batchId, deduplicated, latencyMs) =>
-          subscriber.next(
-            ok
-              ? { request, status: 'fulfilled', value: valueOrError as R, batchId, deduplicated, latencyMs }
-              : { request, status: 'rejected', error: valueOrError, batchId, deduplicated, latencyMs },
-          ),
+      const engine = new BatchEngine<T, R, Envelope<T>>(config, {
+        answer: (envelope, ok, valueOrError, batchId, deduplicated, latencyMs) =>
+          subscriber.next(toBatchResult(envelope.request, ok, valueOrError, batchId, deduplicated, latencyMs)),
         drained: () => (ending ? subscriber.error(ending.error) : subscriber.complete()),
         failed: (error) => subscriber.error(error),
       });

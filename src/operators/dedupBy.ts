@@ -64,7 +64,7 @@ export function dedupWith<T>(
       let pending = 0;
       let ending: { error: unknown } | 'complete' | undefined;
       const emit = (batch: DedupedBatch<T>) => {
-        stats?.recordDedup(batch.items.length - (batch.failures?.size ?? 0), batch.unique.length);
+        stats?.recordDedup(batch);
         subscriber.next(batch);
       };
       const finishIfIdle = () => {

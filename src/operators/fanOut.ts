@@ -1,5 +1,5 @@
 import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import type { TimeoutPolicy } from '../internal/batchRun.js';
+import { toBatchResult, type TimeoutPolicy } from '../internal/batchRun.js';
 import { BatchExecutor, type FanOutConfig } from '../internal/executor.js';
 import type { BatchFeedback } from '../internal/feedback.js';
 import * as check from '../internal/validate.js';
@@ -56,34 +56,12 @@ export const DEFAULT_PROCESSING_TIMEOUT_MS = 30_000;
  * @return A function that returns an Observable of `BatchResult`s, exactly one per request.
  */
 export function fanOut<T, R>(options: FanOutOptions<T, R>): OperatorFunction<DedupedBatch<T>, BatchResult<T, R>> {
-  const config = resolveFanOutOptions('fanOut', options);
-  return fanOutWith(() => config);
-}
-
-export type { FanOutConfig };
-
-export function resolveFanOutOptions<T, R>(where: string, options: FanOutOptions<T, R>): FanOutConfig<T, R> {
-  const raw = check.optionsObject(where, options);
-  check.scheduler(where, raw.scheduler);
-  return {
-    execute: check.requiredFunction<ExecuteFn<T, R>>(where, 'execute', raw.execute),
-    concurrency: check.count(where, 'concurrency', raw.concurrency ?? DEFAULT_CONCURRENCY, 1, true),
-    timeoutMs: check.duration(where, 'processingTimeoutMs', raw.processingTimeoutMs ?? DEFAULT_PROCESSING_TIMEOUT_MS, 1),
-    onTimeout: check.oneOf<TimeoutPolicy>(where, 'onTimeout', raw.onTimeout ?? 'reject', ['reject', 'individual']),
-    scheduler: raw.scheduler ?? asyncScheduler,
-    feedback: raw.feedback,
-    stats: raw.stats,
-    enqueuedAt: check.optionalFunction<(request: T) => number>(where, 'enqueuedAt', raw.enqueuedAt),
-  };
-}
-
-/** @internal `fanOut` over a configuration read at every batch, so `configure()` can change it. */
-export function fanOutWith<T, R>(
-  current: () => FanOutConfig<T, R>,
-): OperatorFunction<DedupedBatch<T>, BatchResult<T, R>> {
+  const resolved = resolveFanOutOptions('fanOut', options);
+  // Latencies go into the feedback reports only for a collector that reads them.
+  const config: FanOutConfig<T, R> = { ...resolved, reportLatencies: resolved.feedback !== undefined };
+  const { stats } = config;
   return (source) =>
     new Observable<BatchResult<T, R>>((subscriber) => {
-      const { stats } = current();
       let ending: { error: unknown } | 'complete' | undefined;
       const finishIfIdle = () => {
         if (!ending || !executor.idle) return;
@@ -91,14 +69,10 @@ export function fanOutWith<T, R>(
         else subscriber.error(ending.error);
       };
       const executor: BatchExecutor<T, R> = new BatchExecutor<T, R>(
-        () => ({ ...current(), reportLatencies: true }),
+        () => config,
         (request, ok, valueOrError, batchId, deduplicated, latencyMs) => {
           stats?.recordResult(latencyMs, ok ? undefined : valueOrError, !ok);
-          subscriber.next(
-            ok
-              ? { request, status: 'fulfilled', value: valueOrError as R, batchId, deduplicated, latencyMs }
-              : { request, status: 'rejected', error: valueOrError, batchId, deduplicated, latencyMs },
-          );
+          subscriber.next(toBatchResult(request, ok, valueOrError, batchId, deduplicated, latencyMs));
         },
         finishIfIdle,
       );
@@ -118,4 +92,21 @@ export function fanOutWith<T, R>(
         executor.dispose();
       };
     });
+}
+
+export type { FanOutConfig };
+
+export function resolveFanOutOptions<T, R>(where: string, options: FanOutOptions<T, R>): FanOutConfig<T, R> {
+  const raw = check.optionsObject(where, options);
+  check.scheduler(where, raw.scheduler);
+  return {
+    execute: check.requiredFunction<ExecuteFn<T, R>>(where, 'execute', raw.execute),
+    concurrency: check.count(where, 'concurrency', raw.concurrency ?? DEFAULT_CONCURRENCY, 1, true),
+    timeoutMs: check.duration(where, 'processingTimeoutMs', raw.processingTimeoutMs ?? DEFAULT_PROCESSING_TIMEOUT_MS, 1),
+    onTimeout: check.oneOf<TimeoutPolicy>(where, 'onTimeout', raw.onTimeout ?? 'reject', ['reject', 'individual']),
+    scheduler: raw.scheduler ?? asyncScheduler,
+    feedback: raw.feedback,
+    stats: raw.stats,
+    enqueuedAt: check.optionalFunction<(request: T) => number>(where, 'enqueuedAt', raw.enqueuedAt),
+  };
 }

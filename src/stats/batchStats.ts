@@ -2,6 +2,7 @@ import { asyncScheduler, Observable, Subject, type SchedulerLike } from 'rxjs';
 import { BatchTimeoutError } from '../errors.js';
 import * as check from '../internal/validate.js';
 import { SampleWindow } from './percentiles.js';
+import type { DedupedBatch } from '../types.js';
 
 export interface LatencyPercentiles {
   readonly p50: number;
@@ -192,9 +193,11 @@ export class BatchStatsRecorder {
   }
 
   /** @internal */
-  recordDedup(items: number, unique: number): void {
+  recordDedup(batch: DedupedBatch<unknown>): void {
+    // Items that could not be keyed were not deduplicated, so they count for neither side.
+    const items = batch.items.length - (batch.failures?.size ?? 0);
     this.counters.dedupInput += items;
-    this.counters.deduplicated += items - unique;
+    this.counters.deduplicated += items - batch.unique.length;
   }
 
   /** @internal */

@@ -8,10 +8,6 @@ export class SampleWindow {
     this.samples = new Float64Array(capacity);
   }
 
-  get count(): number {
-    return this.filled;
-  }
-
   add(value: number): void {
     this.samples[this.next] = value;
     this.next = (this.next + 1) % this.samples.length;
