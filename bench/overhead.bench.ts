@@ -15,9 +15,9 @@
  */
 import { create as createBatshit, indexedResolver, windowedFiniteBatchScheduler } from '@yornaath/batshit';
 import DataLoader from 'dataloader';
-import { bufferTime, filter, from, mergeMap, Subject } from 'rxjs';
+import { bufferTime, filter, from, mergeMap, Subject, type Observable, type OperatorFunction } from 'rxjs';
 import { Bench } from 'tinybench';
-import { batchDedup, createBatcher, type BatchResult } from '../src/index.js';
+import { batchDedup, createBatcher } from '../src/index.js';
 import { consoleTable, formatInteger, markdownTable, type BenchSection } from './lib/report.js';
 import { barChart } from './lib/svg.js';
 
@@ -32,6 +32,9 @@ interface Round {
 
 /** The reference every ratio is taken against. */
 const DATALOADER = 'DataLoader (cache off)';
+const DATALOADER_CACHE = 'DataLoader (cache as dedup)';
+const BRIDGE = 'createBatcher().process';
+const OPERATOR = 'batchDedup (operator)';
 /** What the harness itself costs: a promise per request settled from one echo per round, no batcher at all. */
 const FLOOR = 'floor: promises only, no batcher';
 /** The floor plus the least exact dedup can do: one Map insert per request. No deduplicating batcher beats it. */
@@ -46,6 +49,37 @@ interface Contender {
 
 const echo = (items: readonly string[]) => Promise.resolve(items.map((item) => `=${item}`));
 
+/** A round of one promise per key through `load`; `afterRound` runs once every promise has settled. */
+function promiseRound(
+  keys: readonly string[],
+  load: (key: string) => Promise<unknown>,
+  { afterRound, dispose = () => undefined }: { afterRound?: () => void; dispose?: () => unknown } = {},
+): Round {
+  const run = async () => {
+    await Promise.all(keys.map(load));
+    afterRound?.();
+  };
+  return { run, dispose };
+}
+
+/** A round through an operator: every key into a Subject; the round ends when as many results came out. */
+function streamRound(keys: readonly string[], operator: OperatorFunction<string, unknown>): Round {
+  const requests = new Subject<string>();
+  let waiting = 0;
+  let done: () => void = () => undefined;
+  const subscription = requests.pipe(operator).subscribe(() => {
+    if (--waiting === 0) done();
+  });
+  const run = () =>
+    new Promise<void>((resolve) => {
+      waiting = keys.length;
+      done = resolve;
+      for (const key of keys) requests.next(key);
+    });
+  // Unsubscribing matters: bufferTime re-opens a buffer every millisecond for as long as it is subscribed.
+  return { run, dispose: () => subscription.unsubscribe() };
+}
+
 /** The promise bridge, with or without its dedup stage. */
 function batcherContender(name: string, enableDedup: boolean): Contender {
   return {
@@ -59,61 +93,36 @@ function batcherContender(name: string, enableDedup: boolean): Contender {
         concurrency: 4,
         enableDedup,
       });
-      const run = async () => {
-        await Promise.all(keys.map((key) => batcher.process(key)));
-      };
-      return { run, dispose: () => batcher.close() };
+      return promiseRound(keys, (key) => batcher.process(key), { dispose: () => batcher.close() });
     },
   };
 }
 
 const contenders: Contender[] = [
   {
-    name: 'batchDedup (operator)',
+    name: OPERATOR,
     ours: true,
-    setup: (keys) => {
-      const requests = new Subject<string>();
-      let waiting = 0;
-      let done: () => void = () => undefined;
-      const subscription = requests
-        .pipe(batchDedup<string, string>({ execute: (items) => echo(items), maxSize: keys.length, windowMs: 1, concurrency: 4 }))
-        .subscribe((_result: BatchResult<string, string>) => {
-          if (--waiting === 0) done();
-        });
-      const run = () =>
-        new Promise<void>((resolve) => {
-          waiting = keys.length;
-          done = resolve;
-          for (const key of keys) requests.next(key);
-        });
-      return { run, dispose: () => subscription.unsubscribe() };
-    },
+    setup: (keys) =>
+      streamRound(keys, batchDedup<string, string>({ execute: (items) => echo(items), maxSize: keys.length, windowMs: 1, concurrency: 4 })),
   },
-  batcherContender('createBatcher().process', true),
+  batcherContender(BRIDGE, true),
   // Diagnostic: what the dedup stage costs us (same pipeline, every request executed).
   batcherContender('createBatcher, dedup off', false),
   {
-    name: 'DataLoader (cache off)',
+    name: DATALOADER,
     ours: false,
     setup: (keys) => {
       const loader = new DataLoader<string, string>((batch) => echo(batch), { cache: false, maxBatchSize: keys.length });
-      const run = async () => {
-        await Promise.all(keys.map((key) => loader.load(key)));
-      };
-      return { run, dispose: () => undefined };
+      return promiseRound(keys, (key) => loader.load(key));
     },
   },
   {
     // DataLoader deduplicates only through its cache; cleared every round, it dedups within a round as we do.
-    name: 'DataLoader (cache as dedup)',
+    name: DATALOADER_CACHE,
     ours: false,
     setup: (keys) => {
       const loader = new DataLoader<string, string>((batch) => echo(batch), { maxBatchSize: keys.length });
-      const run = async () => {
-        await Promise.all(keys.map((key) => loader.load(key)));
-        loader.clearAll();
-      };
-      return { run, dispose: () => undefined };
+      return promiseRound(keys, (key) => loader.load(key), { afterRound: () => loader.clearAll() });
     },
   },
   {
@@ -125,50 +134,35 @@ const contenders: Contender[] = [
         resolver: indexedResolver(),
         scheduler: windowedFiniteBatchScheduler({ windowMs: 1, maxBatchSize: keys.length }),
       });
-      const run = async () => {
-        await Promise.all(keys.map((key) => batcher.fetch(key)));
-      };
-      return { run, dispose: () => undefined };
+      return promiseRound(keys, (key) => batcher.fetch(key));
     },
   },
   {
     name: 'RxJS bufferTime + mergeMap',
     ours: false,
-    setup: (keys) => {
-      const requests = new Subject<string>();
-      let waiting = 0;
-      let done: () => void = () => undefined;
-      // bufferTime re-opens a buffer every millisecond for as long as it is subscribed: dispose() must unsubscribe.
-      const subscription = requests
-        .pipe(
-          bufferTime(1, null, keys.length),
-          filter((batch) => batch.length > 0),
-          mergeMap((batch) => {
-            const unique = [...new Set(batch)];
-            return from(echo(unique).then((values) => {
-              const byKey = new Map(unique.map((key, i) => [key, values[i]!]));
-              return batch.map((key) => ({ request: key, value: byKey.get(key)! }));
-            }));
-          }, 4),
-          mergeMap((results) => results),
-        )
-        .subscribe(() => {
-          if (--waiting === 0) done();
-        });
-      const run = () =>
-        new Promise<void>((resolve) => {
-          waiting = keys.length;
-          done = resolve;
-          for (const key of keys) requests.next(key);
-        });
-      return { run, dispose: () => subscription.unsubscribe() };
-    },
+    setup: (keys) =>
+      streamRound(
+        keys,
+        (requests: Observable<string>) =>
+          requests.pipe(
+            bufferTime(1, null, keys.length),
+            filter((batch) => batch.length > 0),
+            mergeMap((batch) => {
+              const unique = [...new Set(batch)];
+              return from(echo(unique).then((values) => {
+                const byKey = new Map(unique.map((key, i) => [key, values[i]!]));
+                return batch.map((key) => ({ request: key, value: byKey.get(key)! }));
+              }));
+            }, 4),
+            mergeMap((results) => results),
+          ),
+      ),
   },
   { name: FLOOR, ours: false, setup: (keys) => floorRound(keys, false) },
   { name: FLOOR_DEDUP, ours: false, setup: (keys) => floorRound(keys, true) },
 ];
 
-/** A promise per request, settled from one echo per round of `size`; with `dedup`, equal keys are echoed once. */
+/** A promise per request, settled from one echo per round; with `dedup`, one Map insert per request first. */
 function floorRound(keys: readonly string[], dedup: boolean): Round {
   let pending: ((value: string) => void)[] = [];
   let batch: string[] = [];
@@ -181,27 +175,17 @@ function floorRound(keys: readonly string[], dedup: boolean): Round {
       const items = batch;
       pending = [];
       batch = [];
-      let unique: string[] | undefined;
       if (dedup) {
         const first = new Map<string, number>();
         for (let i = items.length - 1; i >= 0; i--) first.set(items[i]!, i);
-        if (first.size !== items.length) unique = [...new Set(items)];
+        // The keys of a round are distinct, so the floor never has to map results back.
+        if (first.size !== items.length) throw new Error('floor: the keys of a round must be distinct');
       }
-      void echo(unique ?? items).then((values) => {
-        if (unique) {
-          const byKey = new Map(unique.map((key, i) => [key, values[i]!]));
-          for (let i = 0; i < settle.length; i++) settle[i]!(byKey.get(items[i]!)!);
-        } else {
-          for (let i = 0; i < settle.length; i++) settle[i]!(values[i]!);
-        }
+      void echo(items).then((values) => {
+        for (let i = 0; i < settle.length; i++) settle[i]!(values[i]!);
       });
     });
-  return {
-    run: async () => {
-      await Promise.all(keys.map(request));
-    },
-    dispose: () => undefined,
-  };
+  return promiseRound(keys, request);
 }
 
 interface Figure {
@@ -279,18 +263,19 @@ export default async function overheadBench(): Promise<BenchSection> {
     SIZES.map((n) => nsAboveFloor(figures.find((f) => f.name === name && f.size === n)!).toFixed(0)).join(' / ');
   return {
     summary:
-      `Pipeline overhead: \`createBatcher().process\` runs at ${SIZES.map((n) => `${ratio('createBatcher().process', n).toFixed(2)}x`).join(' / ')} ` +
-      `DataLoader's requests/s (N = ${SIZES.join(' / ')}), \`batchDedup\` at ${SIZES.map((n) => `${ratio('batchDedup (operator)', n).toFixed(2)}x`).join(' / ')}; ` +
-      `per request above the bare-promise floor: ours ${above('createBatcher().process')} ns, DataLoader ${above(DATALOADER)} ns, ` +
-      `DataLoader deduplicating through its cache ${above('DataLoader (cache as dedup)')} ns; ` +
+      `Pipeline overhead: \`createBatcher().process\` runs at ${SIZES.map((n) => `${ratio(BRIDGE, n).toFixed(2)}x`).join(' / ')} ` +
+      `DataLoader's requests/s (N = ${SIZES.join(' / ')}), \`batchDedup\` at ${SIZES.map((n) => `${ratio(OPERATOR, n).toFixed(2)}x`).join(' / ')}; ` +
+      `per request above the bare-promise floor: ours ${above(BRIDGE)} ns, DataLoader ${above(DATALOADER)} ns, ` +
+      `DataLoader deduplicating through its cache ${above(DATALOADER_CACHE)} ns; ` +
       `the floor with one Map insert per request runs at ${SIZES.map((n) => `${ratio(FLOOR_DEDUP, n).toFixed(2)}x`).join(' / ')} DataLoader.`,
     title: 'Pipeline overhead against DataLoader, batshit and plain RxJS',
     markdown: [
       'N distinct requests per round, all submitted at once, to an executor that echoes through a resolved promise;',
       'a round ends when every request has its answer. Each contender knows the batch size (N), so a full batch',
       'leaves at once and no window has to run out; DataLoader batches per tick with its cache off.',
-      '`batchDedup` and `createBatcher` run exact dedup (canonical JSON key per request) and keep full stats;',
-      'the keys are distinct, so no contender saves work by deduplicating. tinybench, ' + `${TIME_MS} ms per contender.`,
+      '`batchDedup` and `createBatcher` run exact dedup (the default key: a string request is its own Map key) and',
+      'keep full stats; the keys are distinct, so no contender saves work by deduplicating. tinybench, ' +
+        `${TIME_MS} ms per contender.`,
       'Diagnostic rows: our batcher with dedup off (the cost of the dedup stage), DataLoader with its cache on and',
       'cleared every round (how DataLoader deduplicates), and two floors. The first is a promise per request settled',
       'from one echo per round with no batcher at all, which is what the harness itself costs; the second adds one',

@@ -1,6 +1,6 @@
 /**
  * A realistic request mix for the demo: assistant prompts where a few are asked constantly (Zipf), some differ
- * only in parameters (same prompt, another temperature or city), and tenants ask the same things.
+ * only in parameters (same prompt, another temperature or city).
  */
 
 import { seededRandom, zipfSampler } from '../bench/lib/random.js';

@@ -4,9 +4,6 @@
  */
 export type Embedder = (texts: string[]) => Promise<ArrayLike<number>[]> | ArrayLike<number>[];
 
-/** Reads the text a request is about, for similarity strategies. */
-export type TextOf<T> = (request: T) => string;
-
 /**
  * The default `text(request)`: the request itself when it is a string, else its string `query` field, else its
  * string `text` field. Anything else throws a `TypeError` saying what to pass instead.

@@ -10,7 +10,7 @@ export interface LexicalEmbedderOptions {
   wordWeight?: number;
 }
 
-export const DEFAULT_LEXICAL_DIMENSIONS = 1024;
+const DEFAULT_LEXICAL_DIMENSIONS = 1024;
 
 /**
  * Creates the built-in embedder: hashed character n-grams plus word unigrams, L2-normalised `Float32Array`s.
@@ -62,12 +62,12 @@ function embedLexical(text: string, dimensions: number, ngram: number, wordWeigh
     }
   }
   // Each family is normalised on its own, so long texts do not let n-grams drown the words (or the reverse).
-  const charScale = Math.sqrt(1 - wordWeight) / norm(chars);
-  const wordScale = Math.sqrt(wordWeight) / norm(words);
+  // A family with no feature (norm 0) contributes nothing.
+  const finiteOrZero = (x: number) => (Number.isFinite(x) ? x : 0);
+  const charScale = finiteOrZero(Math.sqrt(1 - wordWeight) / norm(chars));
+  const wordScale = finiteOrZero(Math.sqrt(wordWeight) / norm(words));
   const out = new Float64Array(dimensions);
-  for (let d = 0; d < dimensions; d++) {
-    out[d] = (chars[d]! * (Number.isFinite(charScale) ? charScale : 0)) + (words[d]! * (Number.isFinite(wordScale) ? wordScale : 0));
-  }
+  for (let d = 0; d < dimensions; d++) out[d] = chars[d]! * charScale + words[d]! * wordScale;
   const total = norm(out);
   const vector = new Float32Array(dimensions);
   if (total > 0) for (let d = 0; d < dimensions; d++) vector[d] = out[d]! / total;
@@ -90,9 +90,9 @@ export function fnv1a(text: string, start: number, end: number, seed: number): n
 }
 
 /** Signed feature hashing: a collision between two features cancels out half the time instead of always adding. */
-function addFeature(vector: Float64Array, hash: number, weight = 1): void {
+function addFeature(vector: Float64Array, hash: number): void {
   const index = (hash & 0x7fffffff) % vector.length;
-  vector[index]! += hash & 0x80000000 ? -weight : weight;
+  vector[index]! += hash & 0x80000000 ? -1 : 1;
 }
 
 function norm(vector: Float64Array): number {

@@ -108,8 +108,7 @@ export function guardSignature(text: string): string {
   const lower = text.normalize('NFKC').toLowerCase();
   const tokens: string[] = [];
   for (const match of lower.matchAll(NUMBER)) {
-    const digits = match[0].replace(/,(?=\p{Nd}{3}(?!\p{Nd}))/gu, '').replace(',', '.');
-    tokens.push(`#${stripZeros(digits)}`);
+    tokens.push(`#${canonicalNumber(match[0])}`);
   }
   for (const match of lower.matchAll(WORD)) {
     // "don't" and "dont" are the same negation; "n't" glued to any verb is one too.
@@ -193,9 +192,14 @@ export function salientOrderAgrees(a: SalientTokens, b: SalientTokens): boolean 
 
 /** Numbers compare by value ("1,000" = "1000", "two" = "2"), so writing one differently is not a difference. */
 function canonicalWord(word: string): string {
-  if (/^\p{Nd}/u.test(word)) return stripZeros(word.replace(/,(?=\p{Nd}{3}(?!\p{Nd}))/gu, '').replace(',', '.'));
+  if (/^\p{Nd}/u.test(word)) return canonicalNumber(word);
   const n = NUMBER_WORDS.indexOf(word);
   return n >= 0 ? String(n) : word;
+}
+
+/** Digits by value: thousands separators dropped, a decimal comma read as a point, no insignificant zeros. */
+function canonicalNumber(digits: string): string {
+  return stripZeros(digits.replace(/,(?=\p{Nd}{3}(?!\p{Nd}))/gu, '').replace(',', '.'));
 }
 
 function firstOccurrences(words: readonly string[]): string[] {

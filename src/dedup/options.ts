@@ -12,7 +12,7 @@ export type { Embedder } from './embedder.js';
 
 export type DedupStrategy = 'exact' | 'embedding' | 'hybrid';
 
-export const DEFAULT_EMBED_CACHE_SIZE = 4096;
+const DEFAULT_EMBED_CACHE_SIZE = 4096;
 
 /** Options of `dedupBy`, also accepted by `batchDedup` and `createBatcher`. */
 export interface DedupOptions<T> {
@@ -49,7 +49,7 @@ export interface DedupOptions<T> {
   embedCacheSize?: number;
 }
 
-export const DEFAULT_DEDUP_THRESHOLD = 0.98;
+const DEFAULT_DEDUP_THRESHOLD = 0.98;
 
 /** `rawRequest` of an unwrapped request: the request itself. */
 const sameRequest = <T>(request: T): unknown => request;

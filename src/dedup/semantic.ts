@@ -5,6 +5,7 @@ import { dedupExact, describeThrow, type Grouping } from './exact.js';
 import { guardSignature, salientOrderAgrees, salientTokens, type SalientTokens } from './mergeGuard.js';
 import type { ResolvedMetric } from './metric.js';
 import { validateVectors, vectorLeaders } from './vectorLeaders.js';
+import type { DeduperHooks } from './options.js';
 
 /** What the `'embedding'` and `'hybrid'` strategies need besides the exact grouping. */
 export interface SemanticSettings<T> {
@@ -16,11 +17,6 @@ export interface SemanticSettings<T> {
   readonly cacheSize: number;
   /** `true`: the built-in guard; a function: a custom one over two texts; `false`: none. */
   readonly mergeGuard: boolean | ((a: string, b: string) => boolean);
-}
-
-export interface SemanticHooks {
-  onFallback?: (error: unknown) => void;
-  onEmbedCache?: (hits: number, misses: number) => void;
 }
 
 /** One request (or, in hybrid, one exact group) that may be merged by similarity. */
@@ -45,11 +41,12 @@ export function createSemanticDeduper<T>(
   grouping: Grouping<T>,
   settings: SemanticSettings<T>,
   threshold: number,
-  hooks: SemanticHooks,
+  hooks: DeduperHooks,
 ): (items: readonly T[]) => DedupedBatch<T> | Promise<DedupedBatch<T>> {
   const cache = new EmbeddingCache(settings.cacheSize);
   const customGuard = typeof settings.mergeGuard === 'function' ? settings.mergeGuard : undefined;
-  const groupOf = groupKeyFunction(settings, grouping.scope, cachedSignature(settings.cacheSize));
+  const signature = settings.mergeGuard === true ? cachedSignature(settings.cacheSize) : () => '';
+  const groupOf = groupKeyFunction(settings, grouping.scope, signature);
   // Learned from the first well-formed answer: a later answer of another length is malformed.
   let dimensions: number | undefined;
 
@@ -84,7 +81,7 @@ export function createSemanticDeduper<T>(
     };
     const finish = (embedded: unknown): DedupedBatch<T> => {
       try {
-        const length = validateVectors(embedded, missing.length, dimensions ?? firstLength(vectors));
+        const length = validateVectors(embedded, missing.length, dimensions);
         if (length > 0) dimensions = length;
         const fresh = embedded as ArrayLike<number>[];
         missing.forEach((text, i) => {
@@ -126,9 +123,9 @@ function readText<T>(text: (request: T) => string, request: T): string {
 function groupKeyFunction<T>(
   settings: SemanticSettings<T>,
   scope: ((request: T) => string | undefined) | undefined,
-  builtInSignature: (text: string) => string,
+  /** The built-in guard's signature, or nothing without that guard. */
+  signature: (text: string) => string,
 ): (request: T, text: string) => string {
-  const signature = settings.mergeGuard === true ? builtInSignature : () => '';
   return (request, text) => {
     let requestScope: string | undefined;
     try {
@@ -175,11 +172,6 @@ function candidatesSharingAGroup(candidates: readonly Candidate[]): Candidate[] 
 
 function distinctTexts(candidates: readonly Candidate[]): string[] {
   return [...new Set(candidates.map((c) => c.text))];
-}
-
-function firstLength(vectors: Map<string, Float32Array>): number | undefined {
-  for (const vector of vectors.values()) return vector.length;
-  return undefined;
 }
 
 /** For each comparable candidate's item, the item of the candidate it merges into (absent: leads itself). */

@@ -12,10 +12,9 @@ import { describeThrow, type Grouping } from './exact.js';
  */
 export function greedyLeaders<T>(
   items: readonly T[],
-  groupOf: (item: T, index: number) => unknown,
+  groupOf: (item: T) => unknown,
   similarity: (i: number, j: number) => number,
   threshold: number,
-  allowMerge?: (i: number, j: number) => boolean,
 ): DedupedBatch<T> {
   const unique: T[] = [];
   const leaderOf: number[] = new Array<number>(items.length);
@@ -24,7 +23,7 @@ export function greedyLeaders<T>(
   for (let i = 0; i < items.length; i++) {
     let group: unknown;
     try {
-      group = groupOf(items[i]!, i);
+      group = groupOf(items[i]!);
     } catch (error) {
       // groupOf names the user function that threw (see describeThrow).
       (failures ??= new Map()).set(i, error);
@@ -38,7 +37,7 @@ export function greedyLeaders<T>(
     for (const leader of leaders) {
       const score = similarity(leader, i);
       if (!(score >= 0 && score <= 1)) throw new SimilarityError(score);
-      if (score >= threshold && score > bestScore && (!allowMerge || allowMerge(leader, i))) {
+      if (score >= threshold && score > bestScore) {
         best = leader;
         bestScore = score;
       }

@@ -40,6 +40,6 @@ function withNamedBatchers(definition: DynamicModule, names: readonly string[]):
   return {
     ...definition,
     providers: [...(definition.providers ?? []), ...named],
-    exports: [...(definition.exports ?? []), ...named.map((provider) => (provider as { provide: string }).provide)],
+    exports: [...(definition.exports ?? []), ...names.map(getBatcherToken)],
   };
 }

@@ -88,14 +88,15 @@ export function publishBatchStats(source: BatchStatsSource, options: BatchStatsM
     description: 'Enqueue-to-result latency percentile over recent results',
   });
 
+  const instruments = [...counters, ...gauges];
   const callback = (result: BatchObservableResult) => {
     const stats = read();
-    for (const { spec, instrument } of [...counters, ...gauges]) result.observe(instrument, stats[spec.stat], attributes);
+    for (const { spec, instrument } of instruments) result.observe(instrument, stats[spec.stat], attributes);
     for (const quantile of ['p50', 'p95', 'p99'] as const) {
       result.observe(latency, stats.latencyMs[quantile], { ...attributes, quantile });
     }
   };
-  const observables: OtelObservable[] = [...counters, ...gauges].map(({ instrument }) => instrument);
+  const observables: OtelObservable[] = instruments.map(({ instrument }) => instrument);
   observables.push(latency);
   meter.addBatchObservableCallback(callback, observables);
 

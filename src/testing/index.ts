@@ -136,7 +136,14 @@ export function trackTimers(inner: SchedulerLike): TrackedScheduler {
       const subscription = inner.schedule<S>(
         function (this: SchedulerAction<S>, s?: S) {
           live.delete(subscription);
-          work.call(this, s);
+          // A work that reschedules itself (`this.schedule`) is still a live timer.
+          const action = this;
+          const tracked = Object.create(action) as SchedulerAction<S>;
+          tracked.schedule = (nextState?: S, nextDelay?: number) => {
+            live.add(subscription);
+            return action.schedule(nextState, nextDelay);
+          };
+          work.call(tracked, s);
         },
         delay,
         state,

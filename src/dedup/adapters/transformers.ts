@@ -101,8 +101,5 @@ export async function loadTransformersEmbedder(options: TransformersEmbedderOpti
     local_files_only: true,
     ...options.pipelineOptions,
   });
-  const pooling: Partial<FeatureExtractionOptions> = {};
-  if (options.pooling !== undefined) pooling.pooling = options.pooling;
-  if (options.normalize !== undefined) pooling.normalize = options.normalize;
-  return fromFeatureExtractor(extractor, pooling);
+  return fromFeatureExtractor(extractor, options);
 }
