@@ -3,7 +3,8 @@
  *
  * Backend: `duration(n) = 20 ms + 0.5 ms * n`, concurrency 2. Arrivals: Poisson, stepping 50 -> 2000 -> 200
  * requests/s. For each configuration and phase: p95 latency (enqueue to result), throughput, and backend calls.
- * Run alone with `npx tsx bench/adaptive.bench.ts`; writes docs/adaptive-results.json for docs/adaptive.md.
+ * Run alone with `npx tsx bench/adaptive.bench.ts` or `npm run bench -- adaptive`. It prints the table shown in
+ * docs/adaptive.md and writes that page's plot, docs/adaptive.svg (on virtual time, so the same on every run).
  */
 import { writeFileSync } from 'node:fs';
 import { Subject, timer } from 'rxjs';

@@ -58,7 +58,7 @@ async function stopServer(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** 5,000 distinct questions, so about 1 in 10 requests of a busy second repeats another (dedup helps a little). */
+/** One of 5,000 questions at random: in a busy second some repeat, so dedup helps a little. */
 function randomQuery(): string {
   return JSON.stringify({ q: `question ${Math.floor(Math.random() * 5_000)}` });
 }

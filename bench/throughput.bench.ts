@@ -43,7 +43,7 @@ function arrivalsOf(w: Workload): number[] {
  * spread over c slots, some slot carries at least m = ceil(N_j / c) of them, in at least ceil(m / maxSize) calls,
  * so it needs ceil(m / maxSize) * 20 + 0.5 * m ms. The ideal makespan is the worst such bound over all j.
  */
-export function idealMakespan(arrivals: readonly number[], maxSize: number, concurrency: number): number {
+function idealMakespan(arrivals: readonly number[], maxSize: number, concurrency: number): number {
   let end = 0;
   for (let j = 0; j < arrivals.length; j++) {
     if (j > 0 && arrivals[j] === arrivals[j - 1]) continue;

@@ -4,7 +4,8 @@
  * and dedup saved against one backend call per request. No keys, no network: `npm run demo`.
  */
 import { createBatcher } from '../src/index.js';
-import { requestMaker, seededRandom, type CompletionRequest } from './queries.js';
+import { seededRandom } from '../bench/lib/random.js';
+import { requestMaker, type CompletionRequest } from './queries.js';
 
 const REQUESTS = 3000;
 const BURSTS = 10;

@@ -3,7 +3,7 @@
  * only in parameters (same prompt, another temperature or city).
  */
 
-import { seededRandom, zipfSampler } from '../bench/lib/random.js';
+import { zipfSampler } from '../bench/lib/random.js';
 
 export interface CompletionRequest {
   readonly model: string;
@@ -37,9 +37,6 @@ const PROMPTS = [
 
 const CITIES = ['Paris', 'Berlin', 'Tokyo', 'Lima'] as const;
 const ORDERS = ['A-1001', 'A-1002', 'A-1003', 'B-2001'] as const;
-
-
-export { seededRandom };
 
 /** Builds the demo's request mix, drawing from `random` (seed it for a stream that is the same every run). */
 export function requestMaker(random: () => number): () => CompletionRequest {

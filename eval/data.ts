@@ -11,7 +11,6 @@ export interface LabelledPair {
 
 export interface Dataset {
   readonly name: string;
-  readonly file: string;
   readonly pairs: readonly LabelledPair[];
 }
 
@@ -33,8 +32,8 @@ export function loadDatasets(): Dataset[] {
     );
   }
   return [
-    { name: 'QQP', file: FILES.qqp, pairs: parseQqp(readFileSync(join(dataDir, FILES.qqp), 'utf8')) },
-    { name: 'PAWS', file: FILES.paws, pairs: parsePaws(readFileSync(join(dataDir, FILES.paws), 'utf8')) },
+    { name: 'QQP', pairs: parseQqp(readFileSync(join(dataDir, FILES.qqp), 'utf8')) },
+    { name: 'PAWS', pairs: parsePaws(readFileSync(join(dataDir, FILES.paws), 'utf8')) },
   ];
 }
 

@@ -70,7 +70,7 @@ function recommend(measured: readonly Measured[]): number {
 }
 
 /** Lower end of the Wilson score interval (95%) of a proportion. */
-export function wilsonLower(successes: number, trials: number): number {
+function wilsonLower(successes: number, trials: number): number {
   if (trials === 0) return 0;
   const z = 1.96;
   const p = successes / trials;
@@ -186,6 +186,13 @@ function header(all: readonly Measured[], recommendedBy: Map<string, number>): s
     const m = all.find((x) => x.embedder === embedder && x.dataset.name === dataset)!;
     return m.rows.find((r) => r.threshold === recommendedBy.get(embedder))!;
   };
+  const sizeOf = (dataset: string) => {
+    const m = all.find((x) => x.dataset.name === dataset)!;
+    const duplicates = m.rows[0]!.guarded.positives / m.dataset.pairs.length;
+    return { pairs: m.dataset.pairs.length.toLocaleString('en'), duplicates: pct(duplicates), others: pct(1 - duplicates) };
+  };
+  const qqp = sizeOf('QQP');
+  const paws = sizeOf('PAWS');
   const summary = [...recommendedBy].map(([name, t]) => {
     const q = at(name, 'QQP');
     const p = at(name, 'PAWS');
@@ -200,9 +207,10 @@ function header(all: readonly Measured[], recommendedBy: Map<string, number>): s
     '',
     'How often do the similarity strategies merge requests that mean the same (recall), and how often do they merge',
     'requests that do not (precision)? Measured by `npm run eval:dedup` (eval/dedup-quality.ts) on human-labelled',
-    'paraphrase pairs in `../shared/data` (see its README.md): **QQP**, 9,042 real Quora question pairs, half of them',
-    'duplicates, the closest public stand-in for requests to an assistant; and **PAWS-Wiki** (dev), 8,000 adversarial',
-    'pairs with nearly the same words in a different order, about half of which mean something else.',
+    `paraphrase pairs in \`../shared/data\` (see its README.md): **QQP**, ${qqp.pairs} real Quora question pairs, ${qqp.duplicates} %`,
+    'of them duplicates, the closest public stand-in for requests to an assistant; and **PAWS-Wiki** (dev),',
+    `${paws.pairs} adversarial pairs with nearly the same words in a different order, ${paws.others} % of which mean`,
+    'something else.',
     '',
     '![precision and recall of the hybrid strategy with the merge guard, against the threshold](dedup-quality.svg)',
     '',

@@ -5,8 +5,6 @@ import { defaultMergeGuard } from '../src/dedup/mergeGuard.js';
 import type { LabelledPair } from './data.js';
 import { seededRandom } from '../bench/lib/random.js';
 
-export { seededRandom };
-
 /** How often the "duplicate" decisions were right: the merges made and the duplicates caught. */
 export interface Score {
   readonly merges: number;
@@ -28,18 +26,16 @@ export interface PairFacts {
 export type Decision = 'exact' | 'embedding' | 'embedding, no guard' | 'hybrid' | 'hybrid, no guard';
 
 /** Embeds every text once; later calls are served from memory (so every run below embeds nothing twice). */
-export function memoize(embed: Embedder): Embedder & { readonly table: Map<string, ArrayLike<number>> } {
+export function memoize(embed: Embedder): Embedder {
   const table = new Map<string, ArrayLike<number>>();
-  const memo = ((texts: string[]) => {
+  return (texts: string[]) => {
     const missing = texts.filter((t) => !table.has(t));
     if (missing.length > 0) {
       const vectors = embed(missing) as ArrayLike<number>[];
       missing.forEach((t, i) => table.set(t, vectors[i]!));
     }
     return texts.map((t) => table.get(t)!);
-  }) as Embedder & { table: Map<string, ArrayLike<number>> };
-  memo.table = table;
-  return memo;
+  };
 }
 
 export function pairFacts(pairs: readonly LabelledPair[], embed: Embedder): PairFacts[] {

