@@ -81,6 +81,32 @@ describe('batchDedup', () => {
     });
   });
 
+  it('gives the requests a full buffer left behind when a slot freed a window of their own, from that moment', () => {
+    const scheduler = testScheduler();
+    scheduler.run(({ hot, expectObservable }) => {
+      // a runs 5-8. b opens a window at 6 (to close at 11); c and d fill the buffer at 7 while the slot is busy.
+      // The slot frees at 8: [b, c] go, and d, left behind, starts a new window 8 + 5 = 13 instead of leaving
+      // with b's at 11.
+      const backend = simulatedBackend({ scheduler, durationMs: () => 3, compute: upper });
+      const source = hot(' a-----b(cd)---------|');
+      const expected = '  --------a--(bc)-d---|';
+      const piped = source.pipe(batchDedup({ execute: backend.execute, windowMs: 5, maxSize: 2, concurrency: 1 }), map(outcome));
+      expectObservable(piped).toBe(expected, {
+        a: { request: 'a', value: 'A' },
+        b: { request: 'b', value: 'B' },
+        c: { request: 'c', value: 'C' },
+        d: { request: 'd', value: 'D' },
+      });
+      scheduler.schedule(() => {
+        expect(backend.calls.map((c) => [c.at, c.items])).toEqual([
+          [5, ['a']],
+          [8, ['b', 'c']],
+          [13, ['d']],
+        ]);
+      }, 20);
+    });
+  });
+
   it('refuses a request with QueueFullError at once when maxQueueSize requests are waiting', () => {
     const scheduler = testScheduler();
     scheduler.run(({ hot, expectObservable }) => {
@@ -292,6 +318,36 @@ describe('batchDedup scheduling', () => {
         map((r) => r.request.id),
       );
       expectObservable(piped, `^ ${lowSentAt + D + 1}ms !`).toBe(`${lowSentAt + D}ms l`, { l: 'low' });
+    });
+  });
+
+  it('ages waiting requests by 1 priority per second by default', () => {
+    const scheduler = testScheduler();
+    // One slot, one request per batch, 1200 ms per call, so everything after h0 waits for the slot to free at 1200.
+    // low (p = 0) arrives at 1. At the default rate a request of priority 1 must arrive more than 1000 ms after it
+    // to rank below it: early (p = 1, 900 ms later) still goes first, late (p = 1, 1100 ms later) goes after.
+    scheduler.run(({ hot, expectObservable }) => {
+      const backend = simulatedBackend({ scheduler, durationMs: () => 1200, compute: idOf });
+      const source = hot('  hl 899ms e 199ms L|', {
+        h: { id: 'h0', p: 1 },
+        l: { id: 'low', p: 0 },
+        e: { id: 'early', p: 1 },
+        L: { id: 'late', p: 1 },
+      });
+      const expected = '    1200ms h 1199ms e 1199ms l 1199ms (L|)';
+      const piped = source.pipe(
+        batchDedup({ execute: backend.execute, windowMs: 0, maxSize: 1, concurrency: 1, enablePriorities: true, priority: (r: P) => r.p }),
+        map((r) => r.request.id),
+      );
+      expectObservable(piped).toBe(expected, { h: 'h0', e: 'early', l: 'low', L: 'late' });
+      scheduler.schedule(() => {
+        expect(backend.calls.map((call) => [call.at, call.items.map(idOf)])).toEqual([
+          [0, ['h0']],
+          [1200, ['early']],
+          [2400, ['low']],
+          [3600, ['late']],
+        ]);
+      }, 4800);
     });
   });
 

@@ -1,6 +1,6 @@
 import { NEVER, Observable, timer, map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { BatchResultMismatchError, BatchTimeoutError } from '../src/errors.js';
+import { BatchTimeoutError } from '../src/errors.js';
 import { fanOut } from '../src/operators/fanOut.js';
 import { outcome, simulatedBackend, trackTimers } from '../src/testing/index.js';
 import type { DedupedBatch, ExecuteContext, StreamedResult } from '../src/types.js';
@@ -69,6 +69,34 @@ describe('fanOut', () => {
     });
     expect(contexts[0]!.signal.aborted).toBe(true);
     expect(contexts[0]!.signal.reason).toBeInstanceOf(BatchTimeoutError);
+  });
+
+  it('rejects with a BatchTimeoutError whose message names the limit and whose timeoutMs is the limit', () => {
+    testScheduler().run(({ hot, expectObservable }) => {
+      const source = hot(' -B-------|', { B: batch(['a'], ['a'], [0]) });
+      const expected = '  ------x--|';
+      const piped = source.pipe(
+        fanOut({ execute: () => NEVER, processingTimeoutMs: 5 }),
+        map(({ error }) => ({
+          isTimeout: error instanceof BatchTimeoutError,
+          message: (error as BatchTimeoutError).message,
+          timeoutMs: (error as BatchTimeoutError).timeoutMs,
+        })),
+      );
+      expectObservable(piped).toBe(expected, {
+        x: { isTimeout: true, message: expect.stringContaining('5 ms (processingTimeoutMs)'), timeoutMs: 5 },
+      });
+    });
+  });
+
+  it('times a batch out after 30000 ms by default', () => {
+    testScheduler().run(({ hot, expectObservable }) => {
+      const source = hot(' B 30004ms |', { B: batch(['a'], ['a'], [0]) });
+      const expected = '  30000ms x 4ms |';
+      expectObservable(source.pipe(fanOut({ execute: () => NEVER }), map(outcome))).toBe(expected, {
+        x: { request: 'a', error: 'BatchTimeoutError' },
+      });
+    });
   });
 
   it('gives a signal read only after the timeout already aborted, with the BatchTimeoutError', () => {
@@ -277,11 +305,4 @@ describe('fanOut', () => {
       });
     });
   });
-});
-
-it('fanOut timeout error names the limit', () => {
-  const error = new BatchTimeoutError('x', 5);
-  expect(error).toBeInstanceOf(Error);
-  expect(error.name).toBe('BatchTimeoutError');
-  expect(new BatchResultMismatchError('m', 2, 1).name).toBe('BatchResultMismatchError');
 });

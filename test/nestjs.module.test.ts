@@ -103,14 +103,13 @@ describe('BatchDedupModule', () => {
     );
     try {
       const doubles = app.get<BatchDedupService<number, number>>(getBatcherToken('double'));
-      const never = doubles.process(1); // not subscribed: never sent
+      doubles.process(1); // not subscribed: never sent
       doubles.process(2).subscribe().unsubscribe(); // withdrawn before its window closes
       const twice = doubles.process(3);
       expect(await Promise.all([firstValueFrom(twice), firstValueFrom(twice)])).toEqual([6, 6]);
       expect(calls.flat()).toContain(3);
       expect(calls.flat().every((x) => x === 3)).toBe(true); // 1 was never sent, 2 was withdrawn
       expect(doubles.getStats().totalRequests).toBe(3); // 2 (withdrawn) and 3 twice: every subscription submits
-      expect(never).toBeDefined();
     } finally {
       await app.close();
     }

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { concat, ignoreElements, map, merge, Observable, of, throwError, timer } from 'rxjs';
+import { concat, finalize, ignoreElements, map, merge, Observable, of, throwError, timer } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { batchDedup } from '../src/operators/batchDedup.js';
 import { createBatchStats } from '../src/stats/batchStats.js';
@@ -55,8 +55,29 @@ function run(requests: Req[], options: Options, behaviours: Behaviour[]) {
   const results: BatchResult<Req, Echo>[] = [];
   let completed = false;
   const calls: Req[][] = [];
+  // Calls of `execute` not yet settled, by batch (an 'individual' timeout retries a batch's items as calls of
+  // their own, all under the batch's one slot), and the most batches that ever had a call running at once.
+  const runningCalls = new Map<number, number>();
+  let maxBatchesInFlight = 0;
+  const settled = (batchId: number) => {
+    const left = runningCalls.get(batchId)! - 1;
+    if (left === 0) runningCalls.delete(batchId);
+    else runningCalls.set(batchId, left);
+  };
   scheduler.run(() => {
-    const execute = (items: Req[], _context: ExecuteContext): Observable<Echo[] | StreamedResult<Echo>> => {
+    const execute = (items: Req[], context: ExecuteContext): Observable<Echo[] | StreamedResult<Echo>> => {
+      const { batchId } = context;
+      runningCalls.set(batchId, (runningCalls.get(batchId) ?? 0) + 1);
+      maxBatchesInFlight = Math.max(maxBatchesInFlight, runningCalls.size);
+      try {
+        // Settled when its Observable completes, fails or is unsubscribed (timeout, refused output).
+        return call(items).pipe(finalize(() => settled(batchId)));
+      } catch (error) {
+        settled(batchId);
+        throw error;
+      }
+    };
+    const call = (items: Req[]): Observable<Echo[] | StreamedResult<Echo>> => {
       const behaviour = behaviours[calls.length % behaviours.length]!;
       calls.push(items);
       const echo = items.map((r): Echo => ({ id: r.id, key: r.key, scope: r.scope }));
@@ -92,7 +113,7 @@ function run(requests: Req[], options: Options, behaviours: Behaviour[]) {
       )
       .subscribe({ next: (r) => results.push(r), complete: () => (completed = true) });
   });
-  return { results, completed, calls, stats: stats.snapshot() };
+  return { results, completed, calls, maxBatchesInFlight, batchesStillRunning: runningCalls.size, stats: stats.snapshot() };
 }
 
 describe('batchDedup properties', () => {
@@ -138,9 +159,12 @@ describe('batchDedup properties', () => {
   it('respects maxSize and concurrency whatever the timing', () => {
     fc.assert(
       fc.property(requestsArb, optionsArb, (requests, options) => {
-        const { calls, results } = run(requests, options, ['ok']);
+        const { calls, results, maxBatchesInFlight, batchesStillRunning } = run(requests, options, ['ok']);
         expect(results).toHaveLength(requests.length);
         for (const items of calls) expect(items.length).toBeLessThanOrEqual(options.maxSize);
+        expect(maxBatchesInFlight).toBeGreaterThanOrEqual(1);
+        expect(maxBatchesInFlight).toBeLessThanOrEqual(options.concurrency);
+        expect(batchesStillRunning).toBe(0);
       }),
       { numRuns: 200 },
     );

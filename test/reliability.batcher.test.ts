@@ -165,6 +165,8 @@ describe('createBatcher reliability under random interleavings', () => {
           const clock = virtualClock();
           const tracked = trackTimers(clock.scheduler);
           let calls = 0;
+          /** The texts of every backend call. */
+          const executed: string[][] = [];
           // Every text gets the same vector: any two requests the batcher is allowed to compare will merge.
           // The tenant is only in the text and in process(..., { scope }), so a cross-scope merge shows.
           const batcher = createBatcher<string, string>({
@@ -177,6 +179,7 @@ describe('createBatcher reliability under random interleavings', () => {
             mergeGuard: false,
             embed: (texts) => texts.map(() => [1, 0, 0]),
             execute: (items) => {
+              executed.push([...items]);
               const behaviour = behaviours[calls++ % behaviours.length]!;
               if (behaviour === 'throw') throw new Error('sync failure');
               const answers = timer(3, clock.scheduler).pipe(map(() => items.map((text) => `answer for ${text}`)));
@@ -213,6 +216,10 @@ describe('createBatcher reliability under random interleavings', () => {
           });
           // Within a scope everything may merge, so a batch never executes two requests of one tenant.
           expect(batcher.getStats().executedItems).toBeLessThanOrEqual(batcher.getStats().totalBatches * 3);
+          for (const texts of executed) {
+            const tenants = texts.map((text) => text.slice(0, text.indexOf(':')));
+            expect(new Set(tenants).size, `one call executed ${JSON.stringify(texts)}`).toBe(tenants.length);
+          }
         },
       ),
       { numRuns: 100 },
