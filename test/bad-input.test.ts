@@ -17,6 +17,7 @@ import {
   type ExecuteFn,
 } from '../src/index.js';
 import { virtualClock, type VirtualClock } from '../src/testing/index.js';
+import { settleAll } from './support.js';
 
 interface Req {
   readonly text: string;
@@ -312,22 +313,6 @@ const rows: Row[] = [
     expected: { error: BatcherClosedError, message: /the batcher is closed/ },
   },
 ];
-
-/**
- * Moves the virtual clock a millisecond at a time, letting promise reactions run in between, until `promise`
- * settles. Small steps matter: jumping to the last timer would fire `processingTimeoutMs` before a promise
- * returned by `execute` had a chance to resolve.
- */
-async function settleAll<V>(clock: VirtualClock, promise: Promise<V>): Promise<PromiseSettledResult<V>> {
-  const settled = Promise.allSettled([promise]).then(([r]) => r!);
-  let done: PromiseSettledResult<V> | undefined;
-  void settled.then((r) => (done = r));
-  for (let guard = 0; guard < 500 && !done; guard++) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    clock.advanceBy(1);
-  }
-  return settled;
-}
 
 describe('bad input at run time: a clear error for the bad request, service as usual for the others', () => {
   it.each(rows)('$name', async (row) => {

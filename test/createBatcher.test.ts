@@ -3,6 +3,7 @@ import { createBatcher } from '../src/batcher/createBatcher.js';
 import { BatcherClosedError, BatchTimeoutError, QueueFullError } from '../src/errors.js';
 import { simulatedBackend, virtualClock } from '../src/testing/index.js';
 import type { BatchStats } from '../src/stats/batchStats.js';
+import { turn } from './support.js';
 
 const upper = (s: string) => s.toUpperCase();
 
@@ -19,8 +20,6 @@ function setup(options: { durationMs?: number; windowMs?: number; concurrency?: 
   return { clock, backend, batcher };
 }
 
-/** Lets promise callbacks run after the virtual clock moved. */
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('createBatcher', () => {
   it('resolves each process() with its own result and executes duplicates once', async () => {
@@ -44,7 +43,7 @@ describe('createBatcher', () => {
     const done = (async () => {
       for await (const result of batcher.processStreaming(['p', 'q', 'p'])) seen.push(`${result.request}=${String(result.value)}`);
     })();
-    await settle();
+    await turn();
     clock.runAll();
     await done;
     expect(seen.sort()).toEqual(['p=P', 'p=P', 'q=Q']);
@@ -56,7 +55,7 @@ describe('createBatcher', () => {
     const closing = batcher.close();
     let closed = false;
     void closing.then(() => (closed = true));
-    await settle();
+    await turn();
     expect(closed).toBe(false);
     clock.runAll();
     await closing;

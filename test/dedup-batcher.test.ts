@@ -2,9 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createBatcher } from '../src/batcher/createBatcher.js';
 import type { Embedder } from '../src/dedup/options.js';
 import { simulatedBackend, virtualClock } from '../src/testing/index.js';
+import { turn } from './support.js';
 
-/** Lets promise callbacks run after the virtual clock moved. */
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 interface Ask {
   query: string;
@@ -38,7 +37,7 @@ describe('createBatcher with an async embedder', () => {
       batcher.process({ query: 'weather', tenant: 'a' }),
     ]);
     clock.advanceBy(10);
-    await settle();
+    await turn();
     clock.advanceBy(10);
     await expect(results).resolves.toEqual(['a:reset password', 'a:reset password', 'b:Reset my password', 'a:weather']);
     expect(backend.calls.map((c) => c.items.map((r) => r.query))).toEqual([['reset password', 'Reset my password', 'weather']]);
@@ -57,7 +56,7 @@ describe('createBatcher with an async embedder', () => {
       batcher.process({ query: 'reset password', tenant: 'a' }),
     ]);
     clock.advanceBy(10);
-    await settle();
+    await turn();
     clock.advanceBy(10);
     await expect(results).resolves.toEqual(['a:reset password', 'a:Reset my password', 'a:reset password']);
     expect(backend.calls.map((c) => c.items.length)).toEqual([2]);

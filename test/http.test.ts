@@ -2,11 +2,11 @@
  * The examples/http query service over real sockets on 127.0.0.1 (port 0). Batches are formed by count
  * (`minSize === maxSize`, long `maxWaitMs`), so the assertions hold on any machine.
  */
-import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { FixedCostBackend, type Answer } from '../examples/http/backend.js';
 import { buildQueryServer, createQueryBatcher } from '../examples/http/server.js';
+import { showsVerbatim, until } from './support.js';
 
 async function listen(app: ReturnType<typeof buildQueryServer>): Promise<string> {
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -20,10 +20,6 @@ async function ask(base: string, q: string): Promise<{ status: number; body: Ans
     body: JSON.stringify({ q }),
   });
   return { status: response.status, body: (await response.json()) as Answer };
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  for (let waited = 0; !condition() && waited < 10_000; waited += 5) await new Promise((r) => setTimeout(r, 5));
 }
 
 describe('examples/http: POST /api/query', () => {
@@ -77,11 +73,4 @@ describe('examples/http: POST /api/query', () => {
   });
 });
 
-describe('docs/http.md', () => {
-  // The page shows each file verbatim, so what readers copy is what the tests compile and run.
-  it.each(['examples/http/server.ts', 'examples/http/main.ts'])('shows %s verbatim', (file) => {
-    const page = readFileSync(new URL('../docs/http.md', import.meta.url), 'utf8');
-    const code = readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
-    expect(page).toContain('```ts\n' + code + '```\n');
-  });
-});
+showsVerbatim('docs/http.md', ['examples/http/server.ts', 'examples/http/main.ts']);

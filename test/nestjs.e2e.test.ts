@@ -21,6 +21,7 @@ import {
 } from '../docs/snippets/nestjs-server.js';
 import type { BatchDedupOptions } from '../src/index.js';
 import { BatchDedupModule, BatchDedupRegistry, getBatcherToken, sendBatch, type BatchDedupService } from '../src/nestjs/index.js';
+import { until } from './support.js';
 
 const HOST = '127.0.0.1';
 const GROUP = 40; // messages per batch: 10 keys x 4 copies
@@ -107,11 +108,6 @@ async function startClient(module: DynamicModule): Promise<INestApplicationConte
   const app = await NestFactory.createApplicationContext(module, { logger: false });
   await app.get<ClientProxy>(MATH_SERVICE).connect();
   return app;
-}
-
-/** Waits for a condition that the test then asserts; gives up (and lets the assertion fail) after 10 s. */
-async function until(condition: () => boolean): Promise<void> {
-  for (let waited = 0; !condition() && waited < 10_000; waited += 5) await new Promise((r) => setTimeout(r, 5));
 }
 
 function tcpHandles(): number {

@@ -1,5 +1,4 @@
 /** BatchDedupModule without a transport: registration, injection, the cold Observable, lifecycle, errors. */
-import { readFileSync } from 'node:fs';
 import { Injectable, Module, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { firstValueFrom, lastValueFrom } from 'rxjs';
@@ -13,6 +12,7 @@ import {
   type BatchDedupService,
 } from '../src/nestjs/index.js';
 import type { BatchDedupOptions } from '../src/index.js';
+import { showsVerbatim } from './support.js';
 
 /** A provider in a feature module that injects the `double` batcher by name. */
 class Doubler {
@@ -138,11 +138,4 @@ describe('BatchDedupModule', () => {
   });
 });
 
-describe('docs/nestjs.md', () => {
-  // The page shows each file verbatim, so what readers copy is what the tests compile and run.
-  it.each(['docs/snippets/nestjs-server.ts', 'docs/snippets/nestjs-client.ts'])('shows %s verbatim', (file) => {
-    const page = readFileSync(new URL('../docs/nestjs.md', import.meta.url), 'utf8');
-    const code = readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
-    expect(page).toContain('```ts\n' + code + '```\n');
-  });
-});
+showsVerbatim('docs/nestjs.md', ['docs/snippets/nestjs-server.ts', 'docs/snippets/nestjs-client.ts']);

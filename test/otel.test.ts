@@ -1,5 +1,4 @@
 /** `publishBatchStats` read back through the OpenTelemetry SDK's own readers. */
-import { readFileSync } from 'node:fs';
 import { NestFactory } from '@nestjs/core';
 import {
   AggregationTemporality,
@@ -16,6 +15,7 @@ import { instrumentedEmbedder, publishRegistry } from '../docs/snippets/metrics.
 import { createBatcher, createBatchStats } from '../src/index.js';
 import { BatchDedupModule, BatchDedupRegistry } from '../src/nestjs/index.js';
 import { publishBatchStats } from '../src/otel/index.js';
+import { showsVerbatim } from './support.js';
 
 /** A reader the test pulls from: `collect()` on demand, nothing periodic. */
 class PullReader extends MetricReader {
@@ -164,11 +164,4 @@ describe('docs/snippets/metrics.ts', () => {
   });
 });
 
-describe('docs/metrics.md', () => {
-  // The page shows each file verbatim, so what readers copy is what the tests compile and run.
-  it.each(['docs/snippets/metrics.ts'])('shows %s verbatim', (file) => {
-    const page = readFileSync(new URL('../docs/metrics.md', import.meta.url), 'utf8');
-    const code = readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
-    expect(page).toContain('```ts\n' + code + '```\n');
-  });
-});
+showsVerbatim('docs/metrics.md', ['docs/snippets/metrics.ts']);

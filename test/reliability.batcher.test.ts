@@ -9,6 +9,7 @@ import { concat, map, Observable, throwError, timer } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { BatcherClosedError, createBatcher } from '../src/index.js';
 import { trackTimers, virtualClock } from '../src/testing/index.js';
+import { drain, turn } from './support.js';
 
 interface Req {
   readonly id: number;
@@ -53,8 +54,6 @@ const behavioursArb = fc.array(fc.constantFrom<Behaviour>('ok', 'ok', 'throw', '
   maxLength: 8,
 });
 
-/** Lets promise reactions run between steps of the virtual clock. */
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('createBatcher reliability under random interleavings', () => {
   it('settles every accepted promise with its own answer; close() leaves no timer, queue or call behind', async () => {
@@ -122,13 +121,7 @@ describe('createBatcher reliability under random interleavings', () => {
             if (t === closeAt) closing = batcher.close();
             await turn();
           }
-          let closed = false;
-          void closing!.then(() => (closed = true));
-          for (let guard = 0; guard < 1000 && !closed; guard++) {
-            clock.runAll();
-            await turn();
-          }
-          expect(closed).toBe(true);
+          expect(await drain(clock, closing!)).toBe(true);
           expect(tracked.pending()).toBe(0);
           const stats = batcher.getStats();
           expect(stats.queueDepth).toBe(0);
@@ -201,14 +194,7 @@ describe('createBatcher reliability under random interleavings', () => {
             });
             await turn();
           }
-          const closing = batcher.close();
-          let closed = false;
-          void closing.then(() => (closed = true));
-          for (let guard = 0; guard < 1000 && !closed; guard++) {
-            clock.runAll();
-            await turn();
-          }
-          expect(closed).toBe(true);
+          expect(await drain(clock, batcher.close())).toBe(true);
           expect(tracked.pending()).toBe(0);
           outcomes.forEach((record, id) => {
             expect(record.settled).toBe(1);
