@@ -1,0 +1,204 @@
+import { distinctUntilChanged, map, mergeAll, Subject, type Observable } from 'rxjs';
+import { describe, it } from 'vitest';
+import { createBatchFeedback } from '../src/internal/feedback.js';
+import { adaptiveBuffer } from '../src/operators/adaptiveBuffer.js';
+import { batchDedup } from '../src/operators/batchDedup.js';
+import { dedupBy } from '../src/operators/dedupBy.js';
+import { fanOut } from '../src/operators/fanOut.js';
+import { simulatedBackend, type TestScheduler } from '../src/testing/index.js';
+import type { BatchResult, ExecuteContext } from '../src/types.js';
+import { testScheduler } from './helpers.js';
+
+/**
+ * Each source letter is a burst of 20 distinct requests in one frame (dedup merges none of them). A window applies
+ * only when one more arrival is expected within it (rate * window >= 1, the rate estimated with a 100 ms time
+ * constant): the lone first burst leaves at once, and every later window opens right after a burst has added
+ * 0.2/ms to the estimate, enough for the windows below.
+ */
+const burst = (letter: string) => Array.from({ length: 20 }, (_, i) => `${letter}${i}`);
+const BURSTS = { a: burst('a'), b: burst('b'), c: burst('c') };
+/** What `executed` and `answered` emit: the burst a batch came from. */
+const IDS = { a: 'a', b: 'b', c: 'c' };
+
+/**
+ * A backend of fixed duration that also emits, per call, the bursts it executes: `executed` shows when each
+ * window closed (or a slot freed), so a window's length reads as the distance from its burst in the source.
+ */
+function recordingBackend(scheduler: TestScheduler, durationMs: number) {
+  const executed = new Subject<string>();
+  const backend = simulatedBackend({ scheduler, durationMs: () => durationMs, compute: (q: string) => q.toUpperCase() });
+  const execute = (items: string[], context: ExecuteContext) => {
+    executed.next([...new Set(items.map((q) => q[0]))].join(''));
+    return backend.execute(items, context);
+  };
+  return { execute, executed };
+}
+
+/** One emission per answered batch, when its results came back: latency reads as the distance from the source. */
+const answered = (results: Observable<BatchResult<string, string>>) =>
+  results.pipe(
+    map((r) => r.request[0]!),
+    distinctUntilChanged(),
+  );
+
+describe('adaptive window feedback', () => {
+  describe('batchDedup({ adaptive: true })', () => {
+    it('halves the window after a batch whose p95 latency is over targetLatencyMs', () => {
+      // One slot, 21 ms calls. b's 8 ms window closes at 9 but b waits for a's call to end at 21, so it is
+      // answered at 42, 41 ms after arriving: over the 40 ms target. a's report (p95 21) grew the window to
+      // 8 + 40 / 20 = 10; b's report cuts it to 5, within the model's bound (0.8 * 40 - 21 = 11), so c waits 5.
+      // Ignoring the reports would leave 8; a cut that does not cut, 10. The latency over target comes from
+      // queueing because a call that alone took longer would also bring the model's bound (0.8 * target - call
+      // duration) under minWindowMs, which hides the cut.
+      const scheduler = testScheduler();
+      scheduler.run(({ hot, expectObservable }) => {
+        const backend = recordingBackend(scheduler, 21);
+        const source = hot(' ab-----------------------------------------c----------------------------', BURSTS);
+        const executed = '   a--------------------b--------------------------c-----------------------';
+        const results = '    ---------------------a--------------------b--------------------------c--';
+        const piped = source.pipe(
+          mergeAll(),
+          batchDedup({
+            execute: backend.execute,
+            adaptive: true,
+            targetLatencyMs: 40,
+            windowMs: 8,
+            maxWindowMs: 40,
+            concurrency: 1,
+          }),
+        );
+        expectObservable(backend.executed).toBe(executed, IDS);
+        expectObservable(piped.pipe(answered)).toBe(results, IDS);
+      });
+    });
+
+    it('halves the window as the model bound left it, not as growth alone would have made it', () => {
+      // As above with a 30 ms target and 16 ms calls. a's report (p95 16) would grow the window from 10 to 12,
+      // but the bound 0.8 * 30 - 16 = 8 holds it at 8. b, queued behind a, is answered 31 ms after arriving, so
+      // the window is cut to 4 and c waits 4. Halving the uncapped 12 would make c wait 6.
+      const scheduler = testScheduler();
+      scheduler.run(({ hot, expectObservable }) => {
+        const backend = recordingBackend(scheduler, 16);
+        const source = hot(' ab-------------------------------c----------------------', BURSTS);
+        const executed = '   a---------------b--------------------c------------------';
+        const results = '    ----------------a---------------b--------------------c--';
+        const piped = source.pipe(
+          mergeAll(),
+          batchDedup({
+            execute: backend.execute,
+            adaptive: true,
+            targetLatencyMs: 30,
+            windowMs: 10,
+            maxWindowMs: 40,
+            concurrency: 1,
+          }),
+        );
+        expectObservable(backend.executed).toBe(executed, IDS);
+        expectObservable(piped.pipe(answered)).toBe(results, IDS);
+      });
+    });
+
+    it('does not cut the window for a p95 exactly at targetLatencyMs', () => {
+      // The case above with b one frame later: answered 30 ms after arriving, on the 30 ms target, which counts
+      // as within it. So b's report grows the window, held at the bound of 8, and c waits 8 instead of 4.
+      const scheduler = testScheduler();
+      scheduler.run(({ hot, expectObservable }) => {
+        const backend = recordingBackend(scheduler, 16);
+        const source = hot(' a-b------------------------------c--------------------------', BURSTS);
+        const executed = '   a---------------b------------------------c------------------';
+        const results = '    ----------------a---------------b------------------------c--';
+        const piped = source.pipe(
+          mergeAll(),
+          batchDedup({
+            execute: backend.execute,
+            adaptive: true,
+            targetLatencyMs: 30,
+            windowMs: 10,
+            maxWindowMs: 40,
+            concurrency: 1,
+          }),
+        );
+        expectObservable(backend.executed).toBe(executed, IDS);
+        expectObservable(piped.pipe(answered)).toBe(results, IDS);
+      });
+    });
+
+    it('opens no window past the model bound, which is 0.8 * targetLatencyMs before any report', () => {
+      // A starting window of 30 against a 20 ms target: b opens its window before a's call has reported, when
+      // the model knows no backend cost yet, so it gets 0.8 * 20 = 16, not 30.
+      const scheduler = testScheduler();
+      scheduler.run(({ hot, expectObservable }) => {
+        const backend = recordingBackend(scheduler, 2);
+        const source = hot(' ab----------------------', BURSTS);
+        const executed = '   a----------------b------';
+        const results = '    --a----------------b----';
+        const piped = source.pipe(
+          mergeAll(),
+          batchDedup({ execute: backend.execute, adaptive: true, targetLatencyMs: 20, windowMs: 30, maxWindowMs: 40 }),
+        );
+        expectObservable(backend.executed).toBe(executed, IDS);
+        expectObservable(piped.pipe(answered)).toBe(results, IDS);
+      });
+    });
+
+    it('grows the window by (maxWindowMs - minWindowMs) / 20 after each batch within targetLatencyMs', () => {
+      // 2 ms calls keep every p95 far under the 40 ms target, so each report adds 40 / 20 = 2: b waits 10, c 12.
+      const scheduler = testScheduler();
+      scheduler.run(({ hot, expectObservable }) => {
+        const backend = recordingBackend(scheduler, 2);
+        const source = hot(' a--b------------c---------------', BURSTS);
+        const executed = '   a------------b--------------c---';
+        const results = '    --a------------b--------------c-';
+        const piped = source.pipe(
+          mergeAll(),
+          batchDedup({ execute: backend.execute, adaptive: true, targetLatencyMs: 40, windowMs: 8, maxWindowMs: 40 }),
+        );
+        expectObservable(backend.executed).toBe(executed, IDS);
+        expectObservable(piped.pipe(answered)).toBe(results, IDS);
+      });
+    });
+
+    it('stops growing at maxWindowMs', () => {
+      // Step 20 / 20 = 1: a's report takes the window from 19 to 20; b's would take it to 21, but maxWindowMs
+      // holds it at 20, so b and c both wait 20.
+      const scheduler = testScheduler();
+      scheduler.run(({ hot, expectObservable }) => {
+        const backend = recordingBackend(scheduler, 2);
+        const source = hot(' a--b----------------------c-----------------------', BURSTS);
+        const executed = '   a----------------------b----------------------c---';
+        const results = '    --a----------------------b----------------------c-';
+        const piped = source.pipe(
+          mergeAll(),
+          batchDedup({ execute: backend.execute, adaptive: true, targetLatencyMs: 40, windowMs: 19, maxWindowMs: 20 }),
+        );
+        expectObservable(backend.executed).toBe(executed, IDS);
+        expectObservable(piped.pipe(answered)).toBe(results, IDS);
+      });
+    });
+  });
+
+  describe('adaptiveBuffer and fanOut sharing a createBatchFeedback channel', () => {
+    it("grows adaptiveBuffer's window from the reports fanOut sends on the channel", () => {
+      // The growth case above wired by hand, with the same frames. Without the reports the window would stay
+      // at 8: b executed at 11, c at 24.
+      const scheduler = testScheduler();
+      scheduler.run(({ hot, expectObservable, expectSubscriptions }) => {
+        const backend = recordingBackend(scheduler, 2);
+        const feedback = createBatchFeedback(4);
+        const source = hot(' a--b------------c---------------', BURSTS);
+        const subs = '       ^-------------------------------';
+        const executed = '   a------------b--------------c---';
+        const results = '    --a------------b--------------c-';
+        const piped = source.pipe(
+          mergeAll(),
+          adaptiveBuffer<string>({ targetLatencyMs: 40, windowMs: 8, maxWindowMs: 40, feedback }),
+          dedupBy(),
+          fanOut({ execute: backend.execute, feedback }),
+        );
+        expectObservable(backend.executed).toBe(executed, IDS);
+        expectObservable(piped.pipe(answered)).toBe(results, IDS);
+        expectSubscriptions(source.subscriptions).toBe(subs);
+      });
+    });
+  });
+});
