@@ -2,7 +2,7 @@ import { distinctUntilChanged, map, mergeAll, Subject, type Observable } from 'r
 import { describe, it } from 'vitest';
 import { createBatchFeedback } from '../src/internal/feedback.js';
 import { adaptiveBuffer } from '../src/operators/adaptiveBuffer.js';
-import { batchDedup } from '../src/operators/batchDedup.js';
+import { batchDedup, type BatchDedupOptions } from '../src/operators/batchDedup.js';
 import { dedupBy } from '../src/operators/dedupBy.js';
 import { fanOut } from '../src/operators/fanOut.js';
 import { simulatedBackend, type TestScheduler } from '../src/testing/index.js';
@@ -41,6 +41,21 @@ const answered = (results: Observable<BatchResult<string, string>>) =>
     distinctUntilChanged(),
   );
 
+/** Bursts through `batchDedup({ adaptive: true, ...options })` on a backend of `durationMs`: when each ran and was answered. */
+function expectAdaptiveBatches(
+  durationMs: number,
+  options: Omit<BatchDedupOptions<string, string>, 'execute' | 'adaptive'>,
+  marbles: { readonly source: string; readonly executed: string; readonly answered: string },
+): void {
+  const scheduler = testScheduler();
+  scheduler.run(({ hot, expectObservable }) => {
+    const backend = recordingBackend(scheduler, durationMs);
+    const results = hot(marbles.source, BURSTS).pipe(mergeAll(), batchDedup({ execute: backend.execute, adaptive: true, ...options }));
+    expectObservable(backend.executed).toBe(marbles.executed, IDS);
+    expectObservable(results.pipe(answered)).toBe(marbles.answered, IDS);
+  });
+}
+
 describe('adaptive window feedback', () => {
   describe('batchDedup({ adaptive: true })', () => {
     it('halves the window after a batch whose p95 latency is over targetLatencyMs', () => {
@@ -50,25 +65,10 @@ describe('adaptive window feedback', () => {
       // Ignoring the reports would leave 8; a cut that does not cut, 10. The latency over target comes from
       // queueing because a call that alone took longer would also bring the model's bound (0.8 * target - call
       // duration) under minWindowMs, which hides the cut.
-      const scheduler = testScheduler();
-      scheduler.run(({ hot, expectObservable }) => {
-        const backend = recordingBackend(scheduler, 21);
-        const source = hot(' ab-----------------------------------------c----------------------------', BURSTS);
-        const executed = '   a--------------------b--------------------------c-----------------------';
-        const results = '    ---------------------a--------------------b--------------------------c--';
-        const piped = source.pipe(
-          mergeAll(),
-          batchDedup({
-            execute: backend.execute,
-            adaptive: true,
-            targetLatencyMs: 40,
-            windowMs: 8,
-            maxWindowMs: 40,
-            concurrency: 1,
-          }),
-        );
-        expectObservable(backend.executed).toBe(executed, IDS);
-        expectObservable(piped.pipe(answered)).toBe(results, IDS);
+      expectAdaptiveBatches(21, { targetLatencyMs: 40, windowMs: 8, maxWindowMs: 40, concurrency: 1 }, {
+        source: '   ab-----------------------------------------c----------------------------',
+        executed: ' a--------------------b--------------------------c-----------------------',
+        answered: ' ---------------------a--------------------b--------------------------c--',
       });
     });
 
@@ -76,103 +76,49 @@ describe('adaptive window feedback', () => {
       // As above with a 30 ms target and 16 ms calls. a's report (p95 16) would grow the window from 10 to 12,
       // but the bound 0.8 * 30 - 16 = 8 holds it at 8. b, queued behind a, is answered 31 ms after arriving, so
       // the window is cut to 4 and c waits 4. Halving the uncapped 12 would make c wait 6.
-      const scheduler = testScheduler();
-      scheduler.run(({ hot, expectObservable }) => {
-        const backend = recordingBackend(scheduler, 16);
-        const source = hot(' ab-------------------------------c----------------------', BURSTS);
-        const executed = '   a---------------b--------------------c------------------';
-        const results = '    ----------------a---------------b--------------------c--';
-        const piped = source.pipe(
-          mergeAll(),
-          batchDedup({
-            execute: backend.execute,
-            adaptive: true,
-            targetLatencyMs: 30,
-            windowMs: 10,
-            maxWindowMs: 40,
-            concurrency: 1,
-          }),
-        );
-        expectObservable(backend.executed).toBe(executed, IDS);
-        expectObservable(piped.pipe(answered)).toBe(results, IDS);
+      expectAdaptiveBatches(16, { targetLatencyMs: 30, windowMs: 10, maxWindowMs: 40, concurrency: 1 }, {
+        source: '   ab-------------------------------c----------------------',
+        executed: ' a---------------b--------------------c------------------',
+        answered: ' ----------------a---------------b--------------------c--',
       });
     });
 
     it('does not cut the window for a p95 exactly at targetLatencyMs', () => {
       // The case above with b one frame later: answered 30 ms after arriving, on the 30 ms target, which counts
       // as within it. So b's report grows the window, held at the bound of 8, and c waits 8 instead of 4.
-      const scheduler = testScheduler();
-      scheduler.run(({ hot, expectObservable }) => {
-        const backend = recordingBackend(scheduler, 16);
-        const source = hot(' a-b------------------------------c--------------------------', BURSTS);
-        const executed = '   a---------------b------------------------c------------------';
-        const results = '    ----------------a---------------b------------------------c--';
-        const piped = source.pipe(
-          mergeAll(),
-          batchDedup({
-            execute: backend.execute,
-            adaptive: true,
-            targetLatencyMs: 30,
-            windowMs: 10,
-            maxWindowMs: 40,
-            concurrency: 1,
-          }),
-        );
-        expectObservable(backend.executed).toBe(executed, IDS);
-        expectObservable(piped.pipe(answered)).toBe(results, IDS);
+      expectAdaptiveBatches(16, { targetLatencyMs: 30, windowMs: 10, maxWindowMs: 40, concurrency: 1 }, {
+        source: '   a-b------------------------------c--------------------------',
+        executed: ' a---------------b------------------------c------------------',
+        answered: ' ----------------a---------------b------------------------c--',
       });
     });
 
     it('opens no window past the model bound, which is 0.8 * targetLatencyMs before any report', () => {
       // A starting window of 30 against a 20 ms target: b opens its window before a's call has reported, when
       // the model knows no backend cost yet, so it gets 0.8 * 20 = 16, not 30.
-      const scheduler = testScheduler();
-      scheduler.run(({ hot, expectObservable }) => {
-        const backend = recordingBackend(scheduler, 2);
-        const source = hot(' ab----------------------', BURSTS);
-        const executed = '   a----------------b------';
-        const results = '    --a----------------b----';
-        const piped = source.pipe(
-          mergeAll(),
-          batchDedup({ execute: backend.execute, adaptive: true, targetLatencyMs: 20, windowMs: 30, maxWindowMs: 40 }),
-        );
-        expectObservable(backend.executed).toBe(executed, IDS);
-        expectObservable(piped.pipe(answered)).toBe(results, IDS);
+      expectAdaptiveBatches(2, { targetLatencyMs: 20, windowMs: 30, maxWindowMs: 40 }, {
+        source: '   ab----------------------',
+        executed: ' a----------------b------',
+        answered: ' --a----------------b----',
       });
     });
 
     it('grows the window by (maxWindowMs - minWindowMs) / 20 after each batch within targetLatencyMs', () => {
       // 2 ms calls keep every p95 far under the 40 ms target, so each report adds 40 / 20 = 2: b waits 10, c 12.
-      const scheduler = testScheduler();
-      scheduler.run(({ hot, expectObservable }) => {
-        const backend = recordingBackend(scheduler, 2);
-        const source = hot(' a--b------------c---------------', BURSTS);
-        const executed = '   a------------b--------------c---';
-        const results = '    --a------------b--------------c-';
-        const piped = source.pipe(
-          mergeAll(),
-          batchDedup({ execute: backend.execute, adaptive: true, targetLatencyMs: 40, windowMs: 8, maxWindowMs: 40 }),
-        );
-        expectObservable(backend.executed).toBe(executed, IDS);
-        expectObservable(piped.pipe(answered)).toBe(results, IDS);
+      expectAdaptiveBatches(2, { targetLatencyMs: 40, windowMs: 8, maxWindowMs: 40 }, {
+        source: '   a--b------------c---------------',
+        executed: ' a------------b--------------c---',
+        answered: ' --a------------b--------------c-',
       });
     });
 
     it('stops growing at maxWindowMs', () => {
       // Step 20 / 20 = 1: a's report takes the window from 19 to 20; b's would take it to 21, but maxWindowMs
       // holds it at 20, so b and c both wait 20.
-      const scheduler = testScheduler();
-      scheduler.run(({ hot, expectObservable }) => {
-        const backend = recordingBackend(scheduler, 2);
-        const source = hot(' a--b----------------------c-----------------------', BURSTS);
-        const executed = '   a----------------------b----------------------c---';
-        const results = '    --a----------------------b----------------------c-';
-        const piped = source.pipe(
-          mergeAll(),
-          batchDedup({ execute: backend.execute, adaptive: true, targetLatencyMs: 40, windowMs: 19, maxWindowMs: 20 }),
-        );
-        expectObservable(backend.executed).toBe(executed, IDS);
-        expectObservable(piped.pipe(answered)).toBe(results, IDS);
+      expectAdaptiveBatches(2, { targetLatencyMs: 40, windowMs: 19, maxWindowMs: 20 }, {
+        source: '   a--b----------------------c-----------------------',
+        executed: ' a----------------------b----------------------c---',
+        answered: ' --a----------------------b----------------------c-',
       });
     });
   });
