@@ -196,3 +196,107 @@ describe('item 7: every way execute can return, well-behaved or hostile', () => 
     );
   });
 });
+
+describe('item 8: fanOut given malformed DedupedBatches', () => {
+  const oddEntry = fc.constantFrom<unknown>(-1, -2, 0.5, Number.NaN, Infinity, -Infinity, '0', null, undefined, 0n, true, {}, [0]);
+  const failure = (i: number) => new Error(`dedup failed for item ${i}`);
+
+  /** A batch of `n` requests whose parts may be anything; `b` keeps requests of different batches apart. */
+  const batch = (b: number) =>
+    fc
+      .record({
+        n: fc.integer({ min: 0, max: 6 }),
+        uniqueCount: fc.integer({ min: 0, max: 4 }),
+        uniqueShape: fc.constantFrom('array', 'array', 'array', 'array', 'string', 'missing'),
+        entries: fc.array(fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 5 }) }, { weight: 2, arbitrary: oddEntry }), { maxLength: 8 }),
+        lengthShift: fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -2, max: 2 }) }),
+        failed: fc.array(fc.integer({ min: -1, max: 7 }), { maxLength: 3 }),
+        failuresShape: fc.constantFrom('none', 'map', 'map', 'object'),
+        leaderOfShape: fc.constantFrom('array', 'array', 'array', 'array', 'array', 'object'),
+      })
+      .map(({ n, uniqueCount, uniqueShape, entries, lengthShift, failed, failuresShape, leaderOfShape }) => {
+        const items = Array.from({ length: n }, (_, i) => `b${b}r${i}`);
+        const unique = Array.from({ length: uniqueCount }, (_, u) => `b${b}u${u}`);
+        const length = Math.max(0, n + lengthShift);
+        const leaderOf = Array.from({ length }, (_, i) => (i < entries.length ? entries[i] : i % Math.max(1, uniqueCount)));
+        const failures = new Map(failed.map((i) => [i, failure(i)]));
+        return {
+          items,
+          unique: uniqueShape === 'array' ? unique : uniqueShape === 'string' ? 'u' : undefined,
+          leaderOf: leaderOfShape === 'array' ? leaderOf : { ...leaderOf },
+          ...(failuresShape === 'map' && { failures }),
+          ...(failuresShape === 'object' && { failures: Object.fromEntries(failures) }),
+        };
+      });
+
+  const notABatch = fc.constantFrom<unknown>(null, 42, 'batch', undefined, { unique: [], leaderOf: [] }, { items: 'r0', unique: [], leaderOf: [] });
+
+  type Expected = { value: string } | { error: unknown } | { typeError: RegExp };
+
+  /** What each request must get, by rules stated independently of the implementation. */
+  function expectedOf(given: Record<string, unknown>): Map<string, Expected> {
+    const items = given.items as string[];
+    const { unique, leaderOf, failures } = given as { unique: unknown; leaderOf: unknown; failures: unknown };
+    const expected = new Map<string, Expected>();
+    const failuresOk =
+      failures === undefined || (failures instanceof Map && [...failures.keys()].every((i) => Number.isInteger(i) && i >= 0 && i < items.length));
+    const whole = !Array.isArray(unique) || !Array.isArray(leaderOf) || leaderOf.length !== items.length || !failuresOk;
+    for (const [i, request] of items.entries()) {
+      if (whole) {
+        expected.set(request, { typeError: /^fanOut: batch\.(unique|leaderOf|failures) / });
+        continue;
+      }
+      const f = failures as Map<number, unknown> | undefined;
+      const leader = (leaderOf as unknown[])[i];
+      if (f?.has(i)) expected.set(request, { error: f.get(i) });
+      else if (typeof leader === 'number' && Number.isInteger(leader) && leader >= 0 && leader < (unique as string[]).length) {
+        expected.set(request, { value: answer((unique as string[])[leader]!) });
+      } else expected.set(request, { typeError: new RegExp(`^fanOut: batch\\.leaderOf\\[${i}\\] is `) });
+    }
+    return expected;
+  }
+
+  it('every request of a batch gets exactly one result: its leader\'s, its failure, or a TypeError naming the field and index', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.nat(), { minLength: 1, maxLength: 5 }).chain((ids) => fc.tuple(...ids.map((_, b) => batch(b)))),
+        fc.option(fc.tuple(notABatch, fc.nat()), { freq: 4 }),
+        (batches, intruder) => {
+          const sent: unknown[] = [...batches];
+          const cut = intruder ? Math.min(intruder[1], sent.length) : sent.length;
+          if (intruder) sent.splice(cut, 0, intruder[0]);
+          sent.push({ items: ['last'], unique: ['last'], leaderOf: [0] });
+          const scheduler = new VirtualTimeScheduler();
+          const results: BatchResult<string, string>[] = [];
+          let error: unknown;
+          let completed = false;
+          from(sent as DedupedBatch<string>[])
+            .pipe(fanOut<string, string>({ execute: (items) => items.map(answer), scheduler }))
+            .subscribe({ next: (r) => results.push(r), error: (e: unknown) => (error = e), complete: () => (completed = true) });
+          scheduler.flush();
+
+          const answered = batches.slice(0, cut);
+          const expected = new Map(answered.flatMap((b) => [...expectedOf(b)]));
+          if (intruder) {
+            expect(error).toBeInstanceOf(TypeError);
+            expect((error as Error).message).toMatch(/^fanOut: (expected a DedupedBatch|batch\.items must be an array)/);
+          } else {
+            expect(completed).toBe(true);
+            expected.set('last', { value: answer('last') });
+          }
+          expect(results.map((r) => r.request).sort()).toEqual([...expected.keys()].sort());
+          for (const result of results) {
+            const want = expected.get(result.request)!;
+            if ('value' in want) expect(result).toMatchObject({ status: 'fulfilled', value: want.value });
+            else if ('error' in want) expect(result).toMatchObject({ status: 'rejected', error: want.error });
+            else {
+              expect(result.error, result.request).toBeInstanceOf(TypeError);
+              expect((result.error as Error).message).toMatch(want.typeError);
+            }
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+});

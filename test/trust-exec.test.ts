@@ -200,3 +200,75 @@ describe('execute returning a thenable that misbehaves', () => {
     expect(outcomes(results)).toEqual({ a: { value: 'A' }, b: { error: boom } });
   });
 });
+// ---------------------------------------------------------------------------------------------------------------
+// Item 8: malformed DedupedBatches given to fanOut.
+
+describe('fanOut given a malformed DedupedBatch', () => {
+  const upper: ExecuteFn<string, string> = (items) => items.map((s) => s.toUpperCase());
+  const batchOf = (leaderOf: unknown[], unique: unknown = ['a', 'b'], extra: object = {}) =>
+    ({ items: Array.from(leaderOf, (_, i) => `r${i}`), unique, leaderOf, ...extra }) as unknown as DedupedBatch<string>;
+
+  it.each([
+    ['out of range', [0, 2], 'batch.leaderOf[1] is 2'],
+    ['fractional', [0.5, 1], 'batch.leaderOf[0] is 0.5'],
+    ['NaN', [0, Number.NaN], 'batch.leaderOf[1] is NaN'],
+    ['-1 without a failure', [-1, 1], 'batch.leaderOf[0] is -1 but batch.failures has no error for item 0'],
+    ['a string', ['0', 1], 'batch.leaderOf[0] is "0" (a string)'],
+    ['a hole', [0, , 1], 'batch.leaderOf[1] is undefined'],
+  ])('an entry %s: that request is rejected with a TypeError naming the field and index; the others are served', (_, leaderOf, message) => {
+    const { results, completed } = runFanOut([batchOf(leaderOf as unknown[])], upper);
+    expect(completed).toBe(true);
+    expect(results).toHaveLength(leaderOf.length);
+    for (const [i, leader] of Array.from(leaderOf as unknown[]).entries()) {
+      const result = results.find((r) => r.request === `r${i}`)!;
+      if (leader === 0 || leader === 1) expect(result).toMatchObject({ status: 'fulfilled', value: leader === 0 ? 'A' : 'B' });
+      else {
+        expect(result.error).toBeInstanceOf(TypeError);
+        expect((result.error as Error).message).toContain(`fanOut: ${message}`);
+      }
+    }
+  });
+
+  it.each([
+    ['leaderOf shorter than items', { items: ['r0', 'r1', 'r2'], unique: ['a'], leaderOf: [0, 0] }, 'batch.leaderOf has 2 entries for 3 items'],
+    ['leaderOf longer than items', { items: ['r0'], unique: ['a'], leaderOf: [0, 0] }, 'batch.leaderOf has 2 entries for 1 items'],
+    ['unique not an array', { items: ['r0'], unique: 'a', leaderOf: [0] }, 'batch.unique must be an array, got "a"'],
+    ['leaderOf not an array', { items: ['r0'], unique: ['a'], leaderOf: { 0: 0 } }, 'batch.leaderOf must be an array'],
+    ['failures not a Map', { items: ['r0'], unique: [], leaderOf: [-1], failures: { 0: new Error('x') } }, 'batch.failures must be a Map'],
+    ['a failure for no item', { items: ['r0'], unique: ['a'], leaderOf: [0], failures: new Map([[3, new Error('x')]]) }, 'batch.failures has an error for item 3'],
+  ])('%s: every request of the batch is rejected with a TypeError naming the field', (_, batch, message) => {
+    const { results, completed } = runFanOut([batch, identity(['next'])], upper);
+    expect(completed).toBe(true);
+    const ofBatch = results.filter((r) => r.request !== 'next');
+    expect(ofBatch).toHaveLength((batch.items as unknown[]).length);
+    for (const result of ofBatch) {
+      expect(result.error).toBeInstanceOf(TypeError);
+      expect((result.error as Error).message).toContain(`fanOut: ${message}`);
+    }
+    expect(results.find((r) => r.request === 'next')).toMatchObject({ status: 'fulfilled', value: 'NEXT' });
+  });
+
+  it('a failure for an item that also has a leader: the failure answers it, once', () => {
+    const failure = new Error('key threw');
+    const batch = { items: ['r0', 'r1'], unique: ['a'], leaderOf: [0, 0], failures: new Map([[1, failure]]) };
+    const { results } = runFanOut([batch], upper);
+    expect(outcomes(results)).toEqual({ r0: { value: 'A' }, r1: { error: failure } });
+  });
+
+  it('a unique item no request points to is executed with the batch, its result unused', () => {
+    const { results } = runFanOut([{ items: ['r0'], unique: ['a', 'orphan'], leaderOf: [0] }], upper);
+    expect(outcomes(results)).toEqual({ r0: { value: 'A' } });
+  });
+
+  it.each([
+    ['a number', 42, 'got 42'],
+    ['null', null, 'got null'],
+    ['an object without items', { unique: [], leaderOf: [] }, 'batch.items must be an array, got undefined'],
+  ])('%s instead of a batch: the stream errors with a TypeError once the batches before it are answered', (_, batch, message) => {
+    const { results, error } = runFanOut([identity(['before']), batch, identity(['after'])], upper);
+    expect(outcomes(results)).toEqual({ before: { value: 'BEFORE' } });
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toMatch(/^fanOut: /);
+    expect((error as Error).message).toContain(message);
+  });
+});

@@ -1,6 +1,7 @@
 import { from, type SchedulerLike, type Subscription } from 'rxjs';
 import { BatchResultMismatchError, BatchTimeoutError } from '../errors.js';
 import type { BatchResult, DedupedBatch, ExecuteContext, ExecuteFn, StreamedResult } from '../types.js';
+import { describeGiven } from './describeGiven.js';
 import type { BatchReport } from './feedback.js';
 
 export type TimeoutPolicy = 'reject' | 'individual';
@@ -99,27 +100,6 @@ interface Execution {
 /** An object with an `index` is meant as a streamed item; whether it is a valid one is checked after. */
 function isStreamed(x: unknown): x is StreamedResult<unknown> {
   return typeof x === 'object' && x !== null && 'index' in x;
-}
-
-/** A streamed index as it was given, so a string '0' does not read as the number 0. */
-function describeIndex(index: unknown): string {
-  switch (typeof index) {
-    case 'number':
-    case 'undefined':
-      return String(index);
-    case 'string':
-      return `${JSON.stringify(index)} (a string)`;
-    case 'bigint':
-      return `${index}n (a bigint)`;
-    case 'boolean':
-      return `${index} (a boolean)`;
-    case 'symbol':
-      return `${index.toString()} (a symbol)`;
-    case 'function':
-      return '(a function)';
-    default:
-      return index === null ? 'null' : Array.isArray(index) ? '(an array)' : '(an object)';
-  }
 }
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -305,7 +285,7 @@ export class BatchRun<T, R> {
       }
       index = emitted.index;
       if (!('value' in emitted) && !('error' in emitted)) {
-        this.refuseOutput(execution, this.streamMismatch(execution, `an item for index ${describeIndex(index)} with neither value nor error`));
+        this.refuseOutput(execution, this.streamMismatch(execution, `an item for index ${describeGiven(index)} with neither value nor error`));
         return;
       }
       // Failed only by an error that is there: `{ index, value, error: null }` is a success, as many APIs send it.
@@ -322,7 +302,7 @@ export class BatchRun<T, R> {
         execution,
         this.streamMismatch(
           execution,
-          `a result for index ${describeIndex(index)}, but the batch has ${n} items; an index is the item's position, ` +
+          `a result for index ${describeGiven(index)}, but the batch has ${n} items; an index is the item's position, ` +
             `an integer from 0 to ${n - 1}`,
         ),
       );

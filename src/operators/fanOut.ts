@@ -1,5 +1,6 @@
-import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { toBatchResult, type TimeoutPolicy } from '../internal/batchRun.js';
+import { checkBatch } from '../internal/checkBatch.js';
 import { BatchExecutor, type FanOutConfig } from '../internal/executor.js';
 import type { BatchFeedback } from '../internal/feedback.js';
 import * as check from '../internal/validate.js';
@@ -42,6 +43,10 @@ export const DEFAULT_PROCESSING_TIMEOUT_MS = 30_000;
  *   (or async iterable) of `{ index, value }` / `{ index, error }` that streams per-item results.
  * - A result array of the wrong length, or a stream that completes with items unanswered, rejects those
  *   requests with `BatchResultMismatchError`. A throw or rejection rejects that batch only; the stream goes on.
+ *   A streamed item fails only when its `error` is neither `null` nor `undefined` (see `StreamedResult`).
+ * - Each batch is checked: a request whose `leaderOf` entry is malformed is rejected with a `TypeError` naming
+ *   the entry; a batch whose parts do not fit together rejects all its requests; something that is not a batch
+ *   errors the output once the batches before it are answered.
  * - After `processingTimeoutMs` the call is aborted and each unfinished request is rejected with
  *   `BatchTimeoutError`, or with `onTimeout: 'individual'` re-executed alone (each retry has the same limit).
  * - At most `concurrency` batches execute at once. Completion and errors of the source wait until every
@@ -76,19 +81,37 @@ export function fanOut<T, R>(options: FanOutOptions<T, R>): OperatorFunction<Ded
         },
         finishIfIdle,
       );
-      const subscription = source.subscribe({
-        next: (batch) => executor.submit(batch),
+      // Set when the source sent something that is not a batch: the rest of the source is not listened to, and
+      // the error follows the answers to every batch received before it.
+      let refused = false;
+      let subscription: Subscription | undefined;
+      subscription = source.subscribe({
+        next: (batch) => {
+          if (refused) return;
+          const checked = checkBatch<T>('fanOut', batch);
+          if (!(checked instanceof TypeError)) {
+            executor.submit(checked);
+            return;
+          }
+          refused = true;
+          ending = { error: checked };
+          subscription?.unsubscribe();
+          finishIfIdle();
+        },
         error: (error: unknown) => {
+          if (refused) return;
           ending = { error };
           finishIfIdle();
         },
         complete: () => {
+          if (refused) return;
           ending = 'complete';
           finishIfIdle();
         },
       });
+      if (refused) subscription.unsubscribe();
       return () => {
-        subscription.unsubscribe();
+        subscription?.unsubscribe();
         executor.dispose();
       };
     });
