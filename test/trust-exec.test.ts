@@ -7,7 +7,7 @@
 import { from, map, Observable, timer, VirtualTimeScheduler, type ObservableInput } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BatchResultMismatchError, createBatcher, type BatchResult, type DedupedBatch, type ExecuteFn, type StreamedResult } from '../src/index.js';
-import { fanOut } from '../src/operators/index.js';
+import { adaptiveBuffer, bufferWindow, createBatchFeedback, fanOut } from '../src/operators/index.js';
 import { virtualClock } from '../src/testing/index.js';
 import { settleAll } from './support.js';
 
@@ -270,5 +270,38 @@ describe('fanOut given a malformed DedupedBatch', () => {
     expect(error).toBeInstanceOf(TypeError);
     expect((error as Error).message).toMatch(/^fanOut: /);
     expect((error as Error).message).toContain(message);
+  });
+});
+// ---------------------------------------------------------------------------------------------------------------
+// Item 11: the feedback channel's concurrency.
+
+describe('a feedback channel composed by hand', () => {
+  const execute: ExecuteFn<string, string> = (items) => items;
+
+  it('fanOut refuses a concurrency that conflicts with the channel, naming both values', () => {
+    expect(() => fanOut({ execute, concurrency: 1, feedback: createBatchFeedback(4) })).toThrow(
+      new RangeError('fanOut: concurrency 1 conflicts with the feedback channel\'s concurrency 4; give one value: createBatchFeedback(1), or leave out concurrency'),
+    );
+  });
+
+  it('fanOut accepts the channel\'s own concurrency, or none', () => {
+    expect(() => fanOut({ execute, concurrency: 2, feedback: createBatchFeedback(2) })).not.toThrow();
+    expect(() => fanOut({ execute, feedback: createBatchFeedback(2) })).not.toThrow();
+  });
+
+  it.each([0, -1, 1.5, Number.NaN, '4', undefined])('createBatchFeedback(%s) is refused', (concurrency) => {
+    expect(() => createBatchFeedback(concurrency as number)).toThrow(/createBatchFeedback: concurrency must be/);
+  });
+
+  it('createBatchFeedback(Infinity) is accepted', () => {
+    expect(createBatchFeedback(Infinity).concurrency).toBe(Infinity);
+  });
+
+  it.each([
+    ['fanOut', (feedback: unknown) => fanOut({ execute, feedback: feedback as never })],
+    ['bufferWindow', (feedback: unknown) => bufferWindow({ feedback: feedback as never })],
+    ['adaptiveBuffer', (feedback: unknown) => adaptiveBuffer({ feedback: feedback as never })],
+  ])('%s refuses a feedback that is not a channel', (where, make) => {
+    expect(() => make({ concurrency: 4 })).toThrow(new TypeError(`${where}: feedback must be a channel made by createBatchFeedback()`));
   });
 });
