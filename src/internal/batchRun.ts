@@ -102,6 +102,8 @@ function isStreamed(x: unknown): x is StreamedResult<unknown> {
   return typeof x === 'object' && x !== null && 'index' in x;
 }
 
+const ITEM_SHAPES = 'stream { index, value } or { index, error }';
+
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 let lastAllIndices: readonly number[] = [];
@@ -285,7 +287,7 @@ export class BatchRun<T, R> {
       }
       index = emitted.index;
       if (!('value' in emitted) && !('error' in emitted)) {
-        this.refuseOutput(execution, this.streamMismatch(execution, `an item for index ${describeGiven(index)} with neither value nor error`));
+        this.refuseOutput(execution, this.streamMismatch(execution, `an item for index ${describeGiven(index)} with neither value nor error; ${ITEM_SHAPES}`));
         return;
       }
       // Failed only by an error that is there: `{ index, value, error: null }` is a success, as many APIs send it.
@@ -293,7 +295,7 @@ export class BatchRun<T, R> {
       failed = error !== undefined && error !== null;
       valueOrError = failed ? error : (emitted as { value?: unknown }).value;
     } catch (cause) {
-      this.refuseOutput(execution, this.streamMismatch(execution, `an item that could not be read (${messageOf(cause)})`));
+      this.refuseOutput(execution, this.streamMismatch(execution, `an item that could not be read (${messageOf(cause)}); ${ITEM_SHAPES}`));
       return;
     }
     const n = execution.indices.length;
@@ -313,8 +315,7 @@ export class BatchRun<T, R> {
   }
 
   private streamMismatch(execution: Execution, what: string): BatchResultMismatchError {
-    const message = `execute streamed ${what}; stream { index, value } or { index, error }`;
-    return new BatchResultMismatchError(message, execution.indices.length, undefined);
+    return new BatchResultMismatchError(`execute streamed ${what}`, execution.indices.length, undefined);
   }
 
   private deliverArray(execution: Execution, results: unknown[]): void {
