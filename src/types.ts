@@ -35,8 +35,20 @@ export interface ExecuteContext {
   readonly individual: boolean;
 }
 
-/** One per-item result of a streamed execution; `index` points into the batch's unique items. */
-export type StreamedResult<R> = { readonly index: number; readonly value: R } | { readonly index: number; readonly error: unknown };
+/**
+ * One per-item result of a streamed execution. `index` is the item's position in the `items` that `execute`
+ * received: an integer from 0 to `items.length - 1` (a string such as `'0'` is not an index).
+ *
+ * - `{ index, value }` answers the item with `value`.
+ * - `{ index, error }` fails it with `error`, when `error` is neither `null` nor `undefined`; so
+ *   `{ index, value, error: null }` (as many APIs send a success) is a success with `value`.
+ * - An item with neither `value` nor `error`, or with an index that is not such an integer, is a
+ *   `BatchResultMismatchError` for every item of the call not yet answered (the call's `signal` is aborted).
+ * - An index reported twice keeps its first result.
+ */
+export type StreamedResult<R> =
+  | { readonly index: number; readonly value: R; readonly error?: null }
+  | { readonly index: number; readonly error: unknown; readonly value?: R };
 
 /**
  * The backend call. Return the results in the order of `items`, as an array, a promise or observable of one,

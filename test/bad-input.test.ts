@@ -185,6 +185,25 @@ const rows: Row[] = [
     expected: { error: BatchResultMismatchError, message: /index 7, but the batch has 1 items/ },
   },
   {
+    name: 'execute streams an index given as a string',
+    misbehave: () => of({ index: '0', value: 'stray' }) as never,
+    expected: { error: BatchResultMismatchError, message: /index "0" \(a string\), but the batch has 1 items/ },
+  },
+  {
+    name: 'execute streams an item with neither value nor error',
+    misbehave: () => of({ index: 0 }) as never,
+    expected: { error: BatchResultMismatchError, message: /an item for index 0 with neither value nor error/ },
+  },
+  {
+    name: 'execute returns a thenable whose then throws',
+    misbehave: () => ({
+      then() {
+        throw new Error('then exploded');
+      },
+    }),
+    expected: { error: Error, message: /then exploded/ },
+  },
+  {
     name: 'execute streams and completes before answering every item',
     misbehave: () => of<never>(),
     expected: { error: BatchResultMismatchError, message: /completed without a result for item 0/ },

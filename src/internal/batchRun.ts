@@ -1,6 +1,7 @@
 import { from, type SchedulerLike, type Subscription } from 'rxjs';
 import { BatchResultMismatchError, BatchTimeoutError } from '../errors.js';
 import type { BatchResult, DedupedBatch, ExecuteContext, ExecuteFn, StreamedResult } from '../types.js';
+import { describeGiven } from './describeGiven.js';
 import type { BatchReport } from './feedback.js';
 
 export type TimeoutPolicy = 'reject' | 'individual';
@@ -96,13 +97,14 @@ interface Execution {
   done: boolean;
 }
 
+/** An object with an `index` is meant as a streamed item; whether it is a valid one is checked after. */
 function isStreamed(x: unknown): x is StreamedResult<unknown> {
-  return typeof x === 'object' && x !== null && 'index' in x && ('value' in x || 'error' in x);
+  return typeof x === 'object' && x !== null && 'index' in x;
 }
 
-function isThenable(x: unknown): x is PromiseLike<unknown> {
-  return typeof (x as { then?: unknown }).then === 'function';
-}
+const ITEM_SHAPES = 'stream { index, value } or { index, error }';
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 let lastAllIndices: readonly number[] = [];
 
@@ -210,34 +212,29 @@ export class BatchRun<T, R> {
     let output: ReturnType<ExecuteFn<T, R>>;
     try {
       output = execute(items, execution.context);
+      if (Array.isArray(output)) {
+        this.deliverArray(execution, output);
+        return;
+      }
+      if (output === null || (typeof output !== 'object' && typeof output !== 'function')) {
+        this.failExecution(execution, this.mismatch(execution, output));
+        return;
+      }
+      // Read once: a getter could answer differently, or throw.
+      const then = (output as { then?: unknown }).then;
+      if (typeof then === 'function') {
+        this.awaitThenable(execution, output as PromiseLike<unknown>, then as PromiseLike<unknown>['then']);
+        return;
+      }
     } catch (error) {
-      this.failExecution(execution, error);
-      return;
-    }
-    if (Array.isArray(output)) {
-      this.deliverArray(execution, output);
-      return;
-    }
-    if (output === null || (typeof output !== 'object' && typeof output !== 'function')) {
-      this.failExecution(execution, this.mismatch(execution, output));
-      return;
-    }
-    if (isThenable(output)) {
-      // What `from(promise)` would do, without an Observable and a Subscriber per batch.
-      output.then(
-        (value) => {
-          this.receive(execution, value);
-          this.completeExecution(execution);
-        },
-        (error: unknown) => {
-          if (!execution.done) this.failExecution(execution, error);
-        },
-      );
+      // execute threw, or its thenable did (a `then` that throws, or throws after calling back): whatever it had
+      // not answered is rejected with what it threw, and the next batch runs as usual.
+      if (!execution.done) this.failExecution(execution, error);
       return;
     }
     try {
       execution.subscription = from(output).subscribe({
-        next: (emitted) => this.receive(execution, emitted),
+        next: (emitted) => this.receiveSafely(execution, emitted),
         error: (error: unknown) => this.failExecution(execution, error),
         complete: () => this.completeExecution(execution),
       });
@@ -247,31 +244,78 @@ export class BatchRun<T, R> {
     if (execution.done) execution.subscription?.unsubscribe();
   }
 
+  /**
+   * What `from(promise)` would do, without an Observable and a Subscriber per batch. A thenable is not a promise:
+   * its `then` may call back twice, call both callbacks, or call back and then throw. The first call decides;
+   * `execution.done` turns away the rest.
+   */
+  private awaitThenable(execution: Execution, output: PromiseLike<unknown>, then: PromiseLike<unknown>['then']): void {
+    then.call(
+      output,
+      (value) => {
+        this.receiveSafely(execution, value);
+        this.completeExecution(execution);
+      },
+      (error: unknown) => {
+        if (!execution.done) this.failExecution(execution, error);
+      },
+    );
+  }
+
+  /** Output that throws while it is read (a hostile getter, a revoked proxy) fails the call, not the caller. */
+  private receiveSafely(execution: Execution, emitted: unknown): void {
+    try {
+      this.receive(execution, emitted);
+    } catch (error) {
+      if (!execution.done) this.failExecution(execution, error);
+    }
+  }
+
   private receive(execution: Execution, emitted: unknown): void {
     if (execution.done) return;
     if (Array.isArray(emitted)) {
       this.deliverArray(execution, emitted);
       return;
     }
-    if (!isStreamed(emitted)) {
-      this.refuseOutput(execution, this.mismatch(execution, emitted));
+    let index: unknown;
+    let failed: boolean;
+    let valueOrError: unknown;
+    try {
+      if (!isStreamed(emitted)) {
+        this.refuseOutput(execution, this.mismatch(execution, emitted));
+        return;
+      }
+      index = emitted.index;
+      if (!('value' in emitted) && !('error' in emitted)) {
+        this.refuseOutput(execution, this.streamMismatch(execution, `an item for index ${describeGiven(index)} with neither value nor error; ${ITEM_SHAPES}`));
+        return;
+      }
+      // Failed only by an error that is there: `{ index, value, error: null }` is a success, as many APIs send it.
+      const error = (emitted as { error?: unknown }).error;
+      failed = error !== undefined && error !== null;
+      valueOrError = failed ? error : (emitted as { value?: unknown }).value;
+    } catch (cause) {
+      this.refuseOutput(execution, this.streamMismatch(execution, `an item that could not be read (${messageOf(cause)}); ${ITEM_SHAPES}`));
       return;
     }
-    const { index } = emitted;
-    if (!Number.isInteger(index) || index < 0 || index >= execution.indices.length) {
+    const n = execution.indices.length;
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= n) {
       this.refuseOutput(
         execution,
-        new BatchResultMismatchError(
-          `execute streamed a result for index ${String(index)}, but the batch has ${execution.indices.length} items`,
-          execution.indices.length,
-          undefined,
+        this.streamMismatch(
+          execution,
+          `a result for index ${describeGiven(index)}, but the batch has ${n} items; an index is the item's position, ` +
+            `an integer from 0 to ${n - 1}`,
         ),
       );
       return;
     }
-    const failed = 'error' in emitted;
-    const settled = this.settle(execution.indices[index]!, !failed, failed ? emitted.error : emitted.value);
+    const settled = this.settle(execution.indices[index]!, !failed, valueOrError);
     if (settled && --execution.outstanding === 0) this.endExecution(execution);
+  }
+
+  private streamMismatch(execution: Execution, what: string): BatchResultMismatchError {
+    return new BatchResultMismatchError(`execute streamed ${what}`, execution.indices.length, undefined);
   }
 
   private deliverArray(execution: Execution, results: unknown[]): void {

@@ -24,6 +24,11 @@ export interface FanOutConfig<T, R> {
   readonly executeCopiesItems?: boolean;
   /** @internal Collect per-request latencies into the feedback reports (the adaptive window reads them). */
   readonly reportLatencies?: boolean;
+  /**
+   * @internal Take the feedback channel's slot when a batch arrives (`fanOut` composed by hand). Inside the
+   * engine the collector takes it when it emits instead; see feedback.ts.
+   */
+  readonly reservesSlots?: boolean;
 }
 
 /**
@@ -53,6 +58,7 @@ export class BatchExecutor<T, R> {
 
   submit(batch: DedupedBatch<T>): void {
     const config = this.current();
+    if (config.reservesSlots) config.feedback?.reserve();
     // The time a batch came in stands for its requests' arrival only when they carry no time of their own.
     this.waiting.push({ batch, receivedAt: config.enqueuedAt ? 0 : config.scheduler.now() });
     this.pump();

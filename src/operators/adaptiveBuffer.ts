@@ -1,6 +1,7 @@
 import { asyncScheduler, defer, finalize, type OperatorFunction } from 'rxjs';
 import { AdaptiveWindow, adaptiveMaxWaitMs, resolveAdaptiveSettings, type AdaptiveOptions } from '../internal/adaptiveWindow.js';
 import { collect } from '../internal/collect.js';
+import { checkFeedback, collectorSide } from '../internal/feedback.js';
 import * as check from '../internal/validate.js';
 import { resolveWindowSettings } from '../internal/windowSettings.js';
 import type { BufferWindowOptions } from './bufferWindow.js';
@@ -46,7 +47,9 @@ export function adaptiveBuffer<T>(options: AdaptiveBufferOptions = {}): Operator
   const adaptive = resolveAdaptiveSettings(where, raw);
   const settings = resolveWindowSettings(where, raw, adaptiveMaxWaitMs(adaptive));
   const scheduler = raw.scheduler ?? asyncScheduler;
-  const { feedback, stats } = raw;
+  const { stats } = raw;
+  const feedback = checkFeedback(where, raw.feedback);
+  const collectorFeedback = feedback && collectorSide(feedback);
 
   return (source) =>
     defer(() => {
@@ -59,7 +62,7 @@ export function adaptiveBuffer<T>(options: AdaptiveBufferOptions = {}): Operator
           windowMs: () => controller.windowFor(),
           onArrival: (now) => controller.observeArrival(now),
           windowGauge: () => controller.current,
-          feedback,
+          feedback: collectorFeedback,
           stats,
         }),
         finalize(() => stopObserving?.()),

@@ -1,6 +1,6 @@
 import { asyncScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { collect } from '../internal/collect.js';
-import type { BatchFeedback } from '../internal/feedback.js';
+import { checkFeedback, collectorSide, type BatchFeedback } from '../internal/feedback.js';
 import * as check from '../internal/validate.js';
 import { resolveWindowSettings, type WindowOptions } from '../internal/windowSettings.js';
 import type { BatchStatsRecorder } from '../stats/batchStats.js';
@@ -8,7 +8,10 @@ import type { BatchStatsRecorder } from '../stats/batchStats.js';
 export interface BufferWindowOptions extends WindowOptions {
   /** Time source for windows and waits. Default `asyncScheduler`; pass a `TestScheduler` in tests. */
   scheduler?: SchedulerLike;
-  /** Shared with `fanOut`, it holds due buffers while every execution slot is busy (they keep growing). */
+  /**
+   * Shared with `fanOut`, it holds due buffers while every execution slot is busy (they keep growing). The slot
+   * is taken by `fanOut` when the batch arrives, so a batch dropped on the way (a `filter`) holds none.
+   */
   feedback?: BatchFeedback;
   /** Reports `queueDepth`, `currentWindowMs` and `totalRequests`. */
   stats?: BatchStatsRecorder;
@@ -49,5 +52,6 @@ export function bufferWindow<T>(options: BufferWindowOptions = {}): OperatorFunc
   check.scheduler(where, raw.scheduler);
   const settings = resolveWindowSettings(where, raw);
   const scheduler = raw.scheduler ?? asyncScheduler;
-  return collect<T>({ scheduler, settings: () => settings, feedback: raw.feedback, stats: raw.stats });
+  const feedback = checkFeedback(where, raw.feedback);
+  return collect<T>({ scheduler, settings: () => settings, feedback: feedback && collectorSide(feedback), stats: raw.stats });
 }

@@ -1,7 +1,8 @@
-import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { toBatchResult, type TimeoutPolicy } from '../internal/batchRun.js';
+import { checkBatch } from '../internal/checkBatch.js';
 import { BatchExecutor, type FanOutConfig } from '../internal/executor.js';
-import type { BatchFeedback } from '../internal/feedback.js';
+import { checkFeedback, type BatchFeedback } from '../internal/feedback.js';
 import * as check from '../internal/validate.js';
 import type { BatchStatsRecorder } from '../stats/batchStats.js';
 import type { BatchResult, DedupedBatch, ExecuteFn } from '../types.js';
@@ -9,14 +10,17 @@ import type { BatchResult, DedupedBatch, ExecuteFn } from '../types.js';
 export interface FanOutOptions<T, R> {
   /** The backend call for one batch of unique items. */
   execute: ExecuteFn<T, R>;
-  /** Batches executing at once; more wait in arrival order. Default 4. */
+  /** Batches executing at once; more wait in arrival order. Default 4; with `feedback`, the channel's. */
   concurrency?: number;
   /** A batch still unfinished after this long is aborted. Default 30000. */
   processingTimeoutMs?: number;
   /** On timeout: reject the unfinished requests with `BatchTimeoutError`, or retry each alone. Default 'reject'. */
   onTimeout?: TimeoutPolicy;
   scheduler?: SchedulerLike;
-  /** Shared with the collecting operator, so it forms batches only when a slot is free. */
+  /**
+   * Shared with the collecting operator, so it forms batches only when a slot is free. fanOut takes a slot when a
+   * batch arrives and gives it back when the batch settles; its concurrency is the channel's.
+   */
   feedback?: BatchFeedback;
   stats?: BatchStatsRecorder;
   /** When a request entered the pipeline, for `latencyMs`. Default: when its batch reached `fanOut`. */
@@ -42,6 +46,10 @@ export const DEFAULT_PROCESSING_TIMEOUT_MS = 30_000;
  *   (or async iterable) of `{ index, value }` / `{ index, error }` that streams per-item results.
  * - A result array of the wrong length, or a stream that completes with items unanswered, rejects those
  *   requests with `BatchResultMismatchError`. A throw or rejection rejects that batch only; the stream goes on.
+ *   A streamed item fails only when its `error` is neither `null` nor `undefined` (see `StreamedResult`).
+ * - Each batch is checked: a request whose `leaderOf` entry is malformed is rejected with a `TypeError` naming
+ *   the entry; a batch whose parts do not fit together rejects all its requests; something that is not a batch
+ *   errors the output once the batches before it are answered.
  * - After `processingTimeoutMs` the call is aborted and each unfinished request is rejected with
  *   `BatchTimeoutError`, or with `onTimeout: 'individual'` re-executed alone (each retry has the same limit).
  * - At most `concurrency` batches execute at once. Completion and errors of the source wait until every
@@ -57,8 +65,10 @@ export const DEFAULT_PROCESSING_TIMEOUT_MS = 30_000;
  */
 export function fanOut<T, R>(options: FanOutOptions<T, R>): OperatorFunction<DedupedBatch<T>, BatchResult<T, R>> {
   const resolved = resolveFanOutOptions('fanOut', options);
-  // Latencies go into the feedback reports only for a collector that reads them.
-  const config: FanOutConfig<T, R> = { ...resolved, reportLatencies: resolved.feedback !== undefined };
+  // Latencies go into the feedback reports only for a collector that reads them. Composed by hand, fanOut takes
+  // the channel's slot when a batch arrives, so a batch dropped on its way holds none (see feedback.ts).
+  const withFeedback = resolved.feedback !== undefined;
+  const config: FanOutConfig<T, R> = { ...resolved, reportLatencies: withFeedback, reservesSlots: withFeedback };
   const { stats } = config;
   return (source) =>
     new Observable<BatchResult<T, R>>((subscriber) => {
@@ -76,19 +86,37 @@ export function fanOut<T, R>(options: FanOutOptions<T, R>): OperatorFunction<Ded
         },
         finishIfIdle,
       );
-      const subscription = source.subscribe({
-        next: (batch) => executor.submit(batch),
+      // Set when the source sent something that is not a batch: the rest of the source is not listened to, and
+      // the error follows the answers to every batch received before it.
+      let refused = false;
+      let subscription: Subscription | undefined;
+      subscription = source.subscribe({
+        next: (batch) => {
+          if (refused) return;
+          const checked = checkBatch<T>('fanOut', batch);
+          if (!(checked instanceof TypeError)) {
+            executor.submit(checked);
+            return;
+          }
+          refused = true;
+          ending = { error: checked };
+          subscription?.unsubscribe();
+          finishIfIdle();
+        },
         error: (error: unknown) => {
+          if (refused) return;
           ending = { error };
           finishIfIdle();
         },
         complete: () => {
+          if (refused) return;
           ending = 'complete';
           finishIfIdle();
         },
       });
+      if (refused) subscription.unsubscribe();
       return () => {
-        subscription.unsubscribe();
+        subscription?.unsubscribe();
         executor.dispose();
       };
     });
@@ -99,14 +127,33 @@ export type { FanOutConfig };
 export function resolveFanOutOptions<T, R>(where: string, options: FanOutOptions<T, R>): FanOutConfig<T, R> {
   const raw = check.optionsObject(where, options);
   check.scheduler(where, raw.scheduler);
+  const feedback = checkFeedback(where, raw.feedback);
   return {
     execute: check.requiredFunction<ExecuteFn<T, R>>(where, 'execute', raw.execute),
-    concurrency: check.count(where, 'concurrency', raw.concurrency ?? DEFAULT_CONCURRENCY, 1, true),
+    concurrency: concurrencyOf(where, raw.concurrency, feedback),
     timeoutMs: check.duration(where, 'processingTimeoutMs', raw.processingTimeoutMs ?? DEFAULT_PROCESSING_TIMEOUT_MS, 1),
     onTimeout: check.oneOf<TimeoutPolicy>(where, 'onTimeout', raw.onTimeout ?? 'reject', ['reject', 'individual']),
     scheduler: raw.scheduler ?? asyncScheduler,
-    feedback: raw.feedback,
+    feedback,
     stats: raw.stats,
     enqueuedAt: check.optionalFunction<(request: T) => number>(where, 'enqueuedAt', raw.enqueuedAt),
   };
+}
+
+/**
+ * With a feedback channel the channel's concurrency rules, since the collector forms batches by it; a different
+ * `concurrency` is refused rather than one of the two silently ignored.
+ */
+function concurrencyOf(where: string, given: unknown, feedback: BatchFeedback | undefined): number {
+  const concurrency = given === undefined ? undefined : check.count(where, 'concurrency', given, 1, true);
+  if (!feedback) return concurrency ?? DEFAULT_CONCURRENCY;
+  if (concurrency !== undefined && concurrency !== feedback.concurrency) {
+    check.fail(
+      where,
+      `concurrency ${concurrency} conflicts with the feedback channel's concurrency ${feedback.concurrency}; ` +
+        `give one value: createBatchFeedback(${concurrency}), or leave out concurrency`,
+      RangeError,
+    );
+  }
+  return feedback.concurrency;
 }
