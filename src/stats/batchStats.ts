@@ -42,7 +42,10 @@ export interface BatchStats {
   readonly currentWindowMs: number;
   /** Enqueue-to-result latency over the most recent results. */
   readonly latencyMs: LatencyPercentiles;
-  /** Batches whose similarity stage failed (embedder error, malformed vectors) and fell back to exact dedup. */
+  /**
+   * Batches whose similarity stage failed (embedder error, malformed vectors, no answer within `embedTimeoutMs`)
+   * and fell back to exact dedup.
+   */
   readonly embedFallbacks: number;
   /** Requests that joined an equal request already executing (`dedupInFlight`). */
   readonly inFlightHits: number;
