@@ -168,7 +168,7 @@ describe('embedTimeoutMs (createBatcher)', () => {
   it('is live: configure() sets the bound of the batches formed after it, and every request is served', async () => {
     const scheduler = testScheduler();
     const stats = new StampedStats(scheduler);
-    let answers: Promise<string[]>[] = [];
+    const answers: Promise<string[]>[] = [];
     scheduler.run(() => {
       const batcher = createBatcher<string, string>({
         execute: (qs) => qs.map((q) => q.toUpperCase()),
@@ -191,6 +191,5 @@ describe('embedTimeoutMs (createBatcher)', () => {
     await microtasks();
     const upper = items.map((q) => q.toUpperCase());
     await expect(Promise.all(answers)).resolves.toEqual([upper, upper, upper]);
-    answers = [];
   });
 });
