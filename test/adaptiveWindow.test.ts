@@ -68,6 +68,39 @@ describe('AdaptiveWindow', () => {
     expect(controller.current).toBe(5);
   });
 
+  it('applies a live change of the bounds at once, to windowFor() and current', () => {
+    const clock = clockAt();
+    let bounds = { targetLatencyMs: 1000, minWindowMs: 0, maxWindowMs: 200 };
+    const controller = new AdaptiveWindow(clock.scheduler, () => bounds, 150);
+    for (let t = 0; t < 100; t++) controller.observeArrival(t);
+    clock.set(99);
+    expect(controller.windowFor()).toBe(150);
+    bounds = { targetLatencyMs: 1000, minWindowMs: 0, maxWindowMs: 40 };
+    expect(controller.windowFor()).toBe(40);
+    expect(controller.current).toBe(40);
+    bounds = { targetLatencyMs: 1000, minWindowMs: 160, maxWindowMs: 300 };
+    expect(controller.windowFor()).toBe(160);
+    expect(controller.current).toBe(160);
+  });
+
+  it('fits no duration that is not a number (NaN, Infinity), and counts a negative one as 0', () => {
+    const clock = clockAt();
+    const controller = new AdaptiveWindow(clock.scheduler, () => settings, 20);
+    for (const n of [4, 16]) controller.observe(report(n, 20 + 0.5 * n, [10], 0));
+    const fitted = controller.model();
+    controller.observe(report(8, Number.NaN, [10], 0));
+    controller.observe(report(8, Infinity, [10], 0));
+    expect(controller.model()).toEqual(fitted);
+    // A duration measured across a step back of the clock fits as 0 ms, the least a batch can have taken.
+    const stepped = new AdaptiveWindow(clock.scheduler, () => settings, 20);
+    const zero = new AdaptiveWindow(clock.scheduler, () => settings, 20);
+    for (const c of [stepped, zero]) for (const n of [4, 8]) c.observe(report(n, 30, [10], 0));
+    stepped.observe(report(8, -60_000, [10], 0));
+    zero.observe(report(8, 0, [10], 0));
+    expect(stepped.model().b).toBeGreaterThan(0);
+    expect(stepped.model()).toEqual(zero.model());
+  });
+
   it('gives a lone request minWindowMs', () => {
     const clock = clockAt();
     const controller = new AdaptiveWindow(clock.scheduler, () => ({ ...settings, minWindowMs: 2 }), 50);

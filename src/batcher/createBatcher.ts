@@ -1,5 +1,6 @@
 import type { Observable, Subscription } from 'rxjs';
 import { arrivalClock } from '../internal/arrivalClock.js';
+import { elapsed } from '../internal/clock.js';
 import { BatcherClosedError, BatchTimeoutError } from '../errors.js';
 import type { Envelope } from '../internal/envelope.js';
 import { PipelineConfig, type BatchDedupOptions } from '../internal/pipelineConfig.js';
@@ -132,7 +133,7 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
   }
 
   function reject(submission: Submission<T, R>, error: unknown): void {
-    submission.settle(false, error, 0, false, scheduler.now() - submission.arrivedAt);
+    submission.settle(false, error, 0, false, elapsed(submission.arrivedAt, scheduler.now()));
   }
 
   function submit(

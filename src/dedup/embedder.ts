@@ -1,8 +1,9 @@
 /**
  * Turns texts into vectors, one per text, in order. Called at most once per batch, with the texts still unique
- * (and not cached). May answer synchronously (then dedup stays in the batch's frame) or with a promise.
+ * (and not cached). May answer synchronously (then dedup stays in the batch's frame) or with a promise (any
+ * thenable); a batch waits for that promise at most `embedTimeoutMs`, then goes on with exact dedup.
  */
-export type Embedder = (texts: string[]) => Promise<ArrayLike<number>[]> | ArrayLike<number>[];
+export type Embedder = (texts: string[]) => PromiseLike<ArrayLike<number>[]> | ArrayLike<number>[];
 
 /**
  * The default `text(request)`: the request itself when it is a string, else its string `query` field, else its

@@ -1,3 +1,4 @@
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import type { DedupedBatch } from '../types.js';
 import * as check from '../internal/validate.js';
 import { dedupExact, dedupNone, stableKey, type Grouping } from './exact.js';
@@ -13,6 +14,12 @@ export type { Embedder } from './embedder.js';
 export type DedupStrategy = 'exact' | 'embedding' | 'hybrid';
 
 const DEFAULT_EMBED_CACHE_SIZE = 4096;
+/**
+ * Remote embedding calls take tens to hundreds of ms and seldom more than a second or two at their slowest; past
+ * 5 s the call is far more likely hung than slow, and a batch waiting on it delays every request in it while dedup
+ * is only an optimisation. So after 5 s the batch goes on with exact dedup.
+ */
+const DEFAULT_EMBED_TIMEOUT_MS = 5000;
 
 /** Options of `dedupBy`, also accepted by `batchDedup` and `createBatcher`. */
 export interface DedupOptions<T> {
@@ -47,6 +54,13 @@ export interface DedupOptions<T> {
   mergeGuard?: boolean | ((a: string, b: string) => boolean);
   /** Embeddings kept by text, least recently used dropped first. 0 turns the cache off. Default 4096. */
   embedCacheSize?: number;
+  /**
+   * How long a batch waits for `embed` before it goes on with exact dedup (counted in `embedFallbacks`); a late
+   * answer is then ignored and not cached. `Infinity` waits for ever. Default 5000 ms.
+   */
+  embedTimeoutMs?: number;
+  /** The clock `embedTimeoutMs` is measured on. Default `asyncScheduler`. */
+  scheduler?: SchedulerLike;
 }
 
 const DEFAULT_DEDUP_THRESHOLD = 0.98;
@@ -98,6 +112,8 @@ function resolveSemantic<T>(where: string, options: DedupOptions<T>): SemanticSe
   const embed = check.optionalFunction<Embedder>(where, 'embed', options.embed) ?? builtInEmbedder;
   const customText = check.optionalFunction<(request: T) => string>(where, 'text', options.text);
   const cacheSize = check.count(where, 'embedCacheSize', options.embedCacheSize ?? DEFAULT_EMBED_CACHE_SIZE, 0);
+  const embedTimeoutMs = options.embedTimeoutMs ?? DEFAULT_EMBED_TIMEOUT_MS;
+  check.scheduler(where, options.scheduler);
   const guard = options.mergeGuard ?? true;
   if (typeof guard !== 'boolean' && typeof guard !== 'function') {
     check.fail(where, `mergeGuard must be true, false or a function, got ${String(guard)}`, TypeError);
@@ -109,6 +125,9 @@ function resolveSemantic<T>(where: string, options: DedupOptions<T>): SemanticSe
     metric: resolveMetric(where, options.metric),
     cacheSize,
     mergeGuard: guard,
+    // Infinity means no bound; anything else is a duration like the others.
+    embedTimeoutMs: embedTimeoutMs === Infinity ? Infinity : check.duration(where, 'embedTimeoutMs', embedTimeoutMs, 1),
+    scheduler: options.scheduler ?? asyncScheduler,
   };
 }
 

@@ -1,3 +1,5 @@
+import type { SchedulerLike, Subscription } from 'rxjs';
+import { BatchTimeoutError } from '../errors.js';
 import type { DedupedBatch } from '../types.js';
 import { EmbeddingCache, LruCache } from './embeddingCache.js';
 import type { Embedder } from './embedder.js';
@@ -17,6 +19,10 @@ export interface SemanticSettings<T> {
   readonly cacheSize: number;
   /** `true`: the built-in guard; a function: a custom one over two texts; `false`: none. */
   readonly mergeGuard: boolean | ((a: string, b: string) => boolean);
+  /** How long a batch waits for an asynchronous `embed`; `Infinity`: for ever. */
+  readonly embedTimeoutMs: number;
+  /** The clock of `embedTimeoutMs`. */
+  readonly scheduler: SchedulerLike;
 }
 
 /** One request (or, in hybrid, one exact group) that may be merged by similarity. */
@@ -33,8 +39,9 @@ interface Candidate {
  * Per batch: the candidates (every request, or in hybrid the leaders of exact dedup) are grouped by scope, the
  * request without its text and, with the built-in guard, the guard signature; only candidates sharing a group
  * with another need a vector. Their distinct texts not in the cache are embedded in one call. A synchronous
- * embedder (or a batch served from cache) gives a synchronous result. If `embed` throws, rejects or returns
- * malformed vectors, the batch falls back to exact dedup and `onFallback` is told.
+ * embedder (or a batch served from cache) gives a synchronous result. If `embed` throws, rejects, returns
+ * malformed vectors or has not answered within `embedTimeoutMs`, the batch falls back to exact dedup and
+ * `onFallback` is told; an answer after that is ignored (neither cached nor taken as the vectors' length).
  */
 export function createSemanticDeduper<T>(
   strategy: 'embedding' | 'hybrid',
@@ -98,14 +105,56 @@ export function createSemanticDeduper<T>(
 
     if (missing.length === 0) return finish([]);
     let answer: ReturnType<Embedder>;
+    let then: unknown;
     try {
       answer = settings.embed(missing);
+      then = (answer as { then?: unknown } | null | undefined)?.then;
     } catch (error) {
       return fallBack(error);
     }
-    if (isThenable(answer)) return Promise.resolve(answer).then(finish, fallBack);
-    return finish(answer);
+    if (typeof then !== 'function') return finish(answer);
+    return new Promise<DedupedBatch<T>>((resolve, reject) => {
+      // Whichever comes first, the embedder's answer or the bound, decides the batch; the other is ignored.
+      let decided = false;
+      let timer: Subscription | undefined;
+      const decide = (decision: () => DedupedBatch<T>) => {
+        if (decided) return;
+        decided = true;
+        timer?.unsubscribe();
+        try {
+          resolve(decision());
+        } catch (error) {
+          reject(error); // a defect (finish and fallBack do not throw): the owner surfaces it
+        }
+      };
+      timer = boundAfter(settings, () =>
+        decide(() =>
+          fallBack(
+            new BatchTimeoutError(
+              `dedupBy: embed() did not answer within ${settings.embedTimeoutMs} ms (embedTimeoutMs); the batch went on with exact dedup`,
+              settings.embedTimeoutMs,
+            ),
+          ),
+        ),
+      );
+      try {
+        // Called as a method of the answer, not through Promise.resolve: a thenable that answers synchronously
+        // (in virtual time) is decided in that same moment.
+        (then as PromiseLike<unknown>['then']).call(
+          answer,
+          (vectors) => decide(() => finish(vectors)),
+          (error: unknown) => decide(() => fallBack(error)),
+        );
+      } catch (error) {
+        decide(() => fallBack(error));
+      }
+    });
   };
+}
+
+/** The timer of `embedTimeoutMs`, on the pipeline's scheduler; none for `Infinity`. */
+function boundAfter(settings: { embedTimeoutMs: number; scheduler: SchedulerLike }, fire: () => void): Subscription | undefined {
+  return settings.embedTimeoutMs === Infinity ? undefined : settings.scheduler.schedule(fire, settings.embedTimeoutMs);
 }
 
 function readText<T>(text: (request: T) => string, request: T): string {
@@ -247,8 +296,4 @@ function assemble<T>(
     leaderOf[i] = uniqueOf.get(mergedInto.get(representative) ?? representative)!;
   }
   return failures.size > 0 ? { items, unique, leaderOf, failures } : { items, unique, leaderOf };
-}
-
-function isThenable(value: unknown): value is PromiseLike<ArrayLike<number>[]> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }

@@ -1,5 +1,6 @@
 import type { SchedulerLike } from 'rxjs';
 import { SampleWindow } from '../stats/percentiles.js';
+import { elapsed } from './clock.js';
 import type { BatchReport } from './feedback.js';
 import * as check from './validate.js';
 
@@ -59,6 +60,8 @@ const LATENCY_SAMPLES = 256;
  *   opening now gets `minWindowMs`, because waiting could not fill the batch.
  *
  * Everything is computed from scheduler time and batch reports, so it is deterministic under `TestScheduler`.
+ * The clock may step (a wall clock corrected back or forward): a step back reads as no time passed, reports are
+ * taken as durations >= 0, and every estimate stays finite, the window always within [minWindowMs, maxWindowMs].
  */
 export class AdaptiveWindow {
   private window: number;
@@ -78,26 +81,28 @@ export class AdaptiveWindow {
     initialWindowMs: number,
   ) {
     const s = settings();
-    this.window = Math.min(s.maxWindowMs, Math.max(s.minWindowMs, initialWindowMs));
+    this.window = within(initialWindowMs, s);
   }
 
-  /** The window the controller holds now (what `currentWindowMs` reports). */
+  /** The window the controller holds now (what `currentWindowMs` reports), within the current settings. */
   get current(): number {
-    return this.window;
+    return within(this.window, this.settings());
   }
 
-  /** Estimated arrivals per ms at `now`. */
+  /**
+   * Estimated arrivals per ms at `now`. A reading before the last arrival (the clock stepped back) decays nothing:
+   * as a negative time it would grow the estimate exponentially, to Infinity after about 71 s.
+   */
   rateAt(now: number): number {
-    return this.lastArrival === undefined ? 0 : this.rate * Math.exp(-(now - this.lastArrival) / RATE_TAU_MS);
+    return this.lastArrival === undefined ? 0 : this.rate * Math.exp(-elapsed(this.lastArrival, now) / RATE_TAU_MS);
   }
 
   /** The fitted `d(n) = a * n + b`, both >= 0; `a` is 0 until two batch sizes have been seen. */
   model(): { a: number; b: number } {
     if (this.sw === 0) return { a: 0, b: 0 };
     const det = this.sw * this.snn - this.sn * this.sn;
-    let a = det > 1e-9 * this.sw * this.snn ? (this.sw * this.snd - this.sn * this.sd) / det : 0;
-    a = Math.max(0, a);
-    const b = Math.max(0, (this.sd - a * this.sn) / this.sw);
+    const a = nonNegative(det > 1e-9 * this.sw * this.snn ? (this.sw * this.snd - this.sn * this.sd) / det : 0);
+    const b = nonNegative((this.sd - a * this.sn) / this.sw);
     return { a, b };
   }
 
@@ -112,23 +117,26 @@ export class AdaptiveWindow {
     const now = this.scheduler.now();
     const rate = this.rateAt(now);
     const w = Math.min(this.window, this.bound(rate, s));
-    return rate * w < 1 ? s.minWindowMs : Math.max(s.minWindowMs, w);
+    return rate * w < 1 ? s.minWindowMs : within(w, s);
   }
 
   observe(report: BatchReport): void {
-    if (report.executedItems > 0) {
+    const n = report.executedItems;
+    // A duration that is not a number cannot be fitted; one measured across a step back is no time.
+    if (n > 0 && Number.isFinite(report.durationMs)) {
+      const d = nonNegative(report.durationMs);
       this.sw = this.sw * FORGET + 1;
-      this.sn = this.sn * FORGET + report.executedItems;
-      this.sd = this.sd * FORGET + report.durationMs;
-      this.snn = this.snn * FORGET + report.executedItems * report.executedItems;
-      this.snd = this.snd * FORGET + report.executedItems * report.durationMs;
+      this.sn = this.sn * FORGET + n;
+      this.sd = this.sd * FORGET + d;
+      this.snn = this.snn * FORGET + n * n;
+      this.snd = this.snd * FORGET + n * d;
     }
-    for (const latency of report.latenciesMs) this.latencies.add(latency);
+    for (const latency of report.latenciesMs) this.latencies.add(latency > 0 ? latency : 0);
     const s = this.settings();
     const [p95] = this.latencies.percentiles([95] as const);
     const step = Math.max(1, (s.maxWindowMs - s.minWindowMs) / 20);
     const next = p95 > s.targetLatencyMs ? this.window * DECREASE : this.window + step;
-    this.window = Math.min(s.maxWindowMs, Math.max(s.minWindowMs, Math.min(next, this.bound(this.rateAt(report.settledAt), s))));
+    this.window = within(Math.min(next, this.bound(this.rateAt(report.settledAt), s)), s);
   }
 
   /** The largest window the model expects to keep within the latency budget. */
@@ -137,4 +145,14 @@ export class AdaptiveWindow {
     const budget = HEADROOM * s.targetLatencyMs - b;
     return budget <= 0 ? s.minWindowMs : budget / (1 + a * rate);
   }
+}
+
+/** `ms` within [minWindowMs, maxWindowMs]; `NaN`, which no comparison lets through, becomes `minWindowMs`. */
+function within(ms: number, s: AdaptiveSettings): number {
+  return ms >= s.maxWindowMs ? s.maxWindowMs : ms > s.minWindowMs ? ms : s.minWindowMs;
+}
+
+/** `x` if it is a finite number above 0, else 0 (`NaN` and negative values included). */
+function nonNegative(x: number): number {
+  return x > 0 && x < Infinity ? x : 0;
 }

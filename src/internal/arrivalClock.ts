@@ -5,6 +5,9 @@ import { asyncScheduler, type SchedulerLike } from 'rxjs';
  * refreshed every 64 calls and at the next microtask, so it is never more than a few microseconds stale; a
  * reading per call was a tenth of the promise bridge's cost. Virtual clocks (a `TestScheduler`, also when
  * `run()` patches `asyncScheduler`) move without microtasks in between, so they are read every time.
+ * A wall clock that steps is followed from the next microtask on; it is not made monotonic here (that would
+ * stamp every arrival with a time from before a step back until the clock caught up), so durations computed
+ * from arrival times are taken with `elapsed`, which never goes below 0.
  */
 export function arrivalClock(scheduler: SchedulerLike): () => number {
   if (scheduler !== asyncScheduler) return () => scheduler.now();

@@ -1,6 +1,7 @@
 import { from, type SchedulerLike, type Subscription } from 'rxjs';
 import { BatchResultMismatchError, BatchTimeoutError } from '../errors.js';
 import type { BatchResult, DedupedBatch, ExecuteContext, ExecuteFn, StreamedResult } from '../types.js';
+import { elapsed } from './clock.js';
 import { describeGiven } from './describeGiven.js';
 import type { BatchReport } from './feedback.js';
 
@@ -349,7 +350,7 @@ export class BatchRun<T, R> {
     this.open = 0;
     for (let i = 0; i < items.length && !this.finished; i++) {
       const request = items[i]!;
-      const latencyMs = now - enqueuedAt(request);
+      const latencyMs = elapsed(enqueuedAt(request), now);
       if (reportLatencies) latencies.push(latencyMs);
       answer(request, true, results[i], batchId, false, latencyMs);
     }
@@ -470,7 +471,7 @@ export class BatchRun<T, R> {
 
   private emit(i: number, ok: boolean, valueOrError: unknown, deduplicated: boolean, now: number): void {
     const request = this.batch.items[i]!;
-    const latencyMs = now - this.config.enqueuedAt(request);
+    const latencyMs = elapsed(this.config.enqueuedAt(request), now);
     if (this.config.reportLatencies) this.latencies.push(latencyMs);
     this.config.answer(request, ok, valueOrError, this.batchId, deduplicated, latencyMs);
   }
@@ -484,7 +485,7 @@ export class BatchRun<T, R> {
     this.config.onSettled(this, {
       size: this.batch.items.length,
       executedItems: this.batch.unique.length,
-      durationMs: settledAt - this.startedAt,
+      durationMs: elapsed(this.startedAt, settledAt),
       latenciesMs: this.latencies,
       settledAt,
     });

@@ -2,6 +2,7 @@ import { BatchTimeoutError, QueueFullError } from '../errors.js';
 import type { DedupedBatch } from '../types.js';
 import { AdaptiveWindow } from './adaptiveWindow.js';
 import type { AnswerFn, Outcome } from './batchRun.js';
+import { elapsed } from './clock.js';
 import { BatchCollector, type PushOptions } from './collector.js';
 import type { Envelope } from './envelope.js';
 import { BatchExecutor, type FanOutConfig } from './executor.js';
@@ -60,7 +61,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       output.answer(envelope, ok, valueOrError, batchId, deduplicated, latencyMs);
     };
     this.answerNow = (envelope, outcome, batchId, deduplicated) => {
-      const latencyMs = scheduler.now() - envelope.arrivedAt;
+      const latencyMs = elapsed(envelope.arrivedAt, scheduler.now());
       if (outcome.ok) answer(envelope, true, outcome.value, batchId, deduplicated, latencyMs);
       else answer(envelope, false, outcome.error, batchId, deduplicated, latencyMs);
     };

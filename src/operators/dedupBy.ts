@@ -29,8 +29,8 @@ export interface DedupByOptions<T> extends DedupOptions<T> {
  * - `dedupFunction(a, b)`: your similarity in [0, 1], compared against `dedupThreshold`.
  *
  * Requests of different `scope`s are never merged. One output per input batch, always: an item whose `key`,
- * `scope` or `text` throws is carried in `failures` instead of being dropped; an embedder that fails makes that
- * batch fall back to exact dedup (counted in `embedFallbacks`). Completion and errors wait for batches still
+ * `scope` or `text` throws is carried in `failures` instead of being dropped; an embedder that fails, or has not
+ * answered within `embedTimeoutMs`, makes that batch fall back to exact dedup (counted in `embedFallbacks`). Completion and errors wait for batches still
  * being deduplicated (embedding is asynchronous when the embedder is).
  *
  * ## Example
@@ -39,7 +39,7 @@ export interface DedupByOptions<T> extends DedupOptions<T> {
  * ```
  *
  * @param options `dedupStrategy`, `dedupThreshold`, `dedupFunction`, `key`, `scope`, `text`, `embed`, `metric`,
- * `mergeGuard`, `embedCacheSize`, `enableDedup`, `stats`.
+ * `mergeGuard`, `embedCacheSize`, `embedTimeoutMs` (5000), `scheduler`, `enableDedup`, `stats`.
  * @return A function that returns an Observable of `DedupedBatch`es, one per source batch.
  */
 export function dedupBy<T>(options: DedupByOptions<T> = {}): OperatorFunction<readonly T[], DedupedBatch<T>> {

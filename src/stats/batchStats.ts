@@ -1,5 +1,6 @@
 import { asyncScheduler, Observable, Subject, type SchedulerLike } from 'rxjs';
 import { BatchTimeoutError } from '../errors.js';
+import { elapsed } from '../internal/clock.js';
 import * as check from '../internal/validate.js';
 import { SampleWindow } from './percentiles.js';
 import type { DedupedBatch } from '../types.js';
@@ -20,7 +21,10 @@ export interface BatchStats {
   readonly avgBatchSize: number;
   /** Share of deduplicated requests among those that went through dedup, in [0, 1]. */
   readonly dedupRate: number;
-  /** Results per second, from the first request to the latest result (scheduler time). */
+  /**
+   * Results per second, from the first request to the latest result (scheduler time). The time is summed from
+   * reading to reading, so a clock that steps back loses only the step, never turns the span negative.
+   */
   readonly requestsPerSecond: number;
   /** `deduplicated * costPerRequestUsd`. */
   readonly costSavedUsd: number;
@@ -42,7 +46,10 @@ export interface BatchStats {
   readonly currentWindowMs: number;
   /** Enqueue-to-result latency over the most recent results. */
   readonly latencyMs: LatencyPercentiles;
-  /** Batches whose similarity stage failed (embedder error, malformed vectors) and fell back to exact dedup. */
+  /**
+   * Batches whose similarity stage failed (embedder error, malformed vectors, no answer within `embedTimeoutMs`)
+   * and fell back to exact dedup.
+   */
   readonly embedFallbacks: number;
   /** Requests that joined an equal request already executing (`dedupInFlight`). */
   readonly inFlightHits: number;
@@ -86,8 +93,12 @@ export class BatchStatsRecorder {
   private readonly probes = new Set<StatsProbe>();
   private readonly changes = new Subject<void>();
   private counters = BatchStatsRecorder.zero();
-  private firstRequestAt: number | undefined;
-  private lastResultAt: number | undefined;
+  /** The clock's latest reading since the first request, undefined before it. */
+  private lastReadingAt: number | undefined;
+  /** Time from the first request to the latest result, summed reading by reading (see `stamp`). */
+  private spanMs = 0;
+  /** Whether a result has been stamped since the first request (before that there is no rate). */
+  private stamped = false;
 
   /** Snapshots: one at subscription, then one after every batch settles and every refused request. */
   readonly stats$: Observable<BatchStats> = new Observable<BatchStats>((subscriber) => {
@@ -135,10 +146,7 @@ export class BatchStatsRecorder {
       inFlight += probe.inFlight?.() ?? 0;
       currentWindowMs = probe.windowMs?.() ?? currentWindowMs;
     }
-    const spanMs =
-      this.firstRequestAt === undefined || this.lastResultAt === undefined
-        ? 0
-        : Math.max(1, this.lastResultAt - this.firstRequestAt);
+    const spanMs = this.stamped ? Math.max(1, this.spanMs) : 0;
     return {
       totalRequests: c.totalRequests,
       totalBatches: c.totalBatches,
@@ -175,8 +183,9 @@ export class BatchStatsRecorder {
     this.counters = BatchStatsRecorder.zero();
     this.latencies.clear();
     this.latencyByPriority.clear();
-    this.firstRequestAt = undefined;
-    this.lastResultAt = undefined;
+    this.lastReadingAt = undefined;
+    this.spanMs = 0;
+    this.stamped = false;
     this.changed();
   }
 
@@ -188,7 +197,7 @@ export class BatchStatsRecorder {
 
   /** @internal */
   recordRequests(count: number): void {
-    this.firstRequestAt ??= this.scheduler.now();
+    this.lastReadingAt ??= this.scheduler.now();
     this.counters.totalRequests += count;
   }
 
@@ -265,7 +274,11 @@ export class BatchStatsRecorder {
   stamp(now?: number): void {
     if (this.resultsSinceClock === 0) return;
     this.resultsSinceClock = 0;
-    this.lastResultAt = now ?? this.scheduler.now();
+    if (this.lastReadingAt === undefined) return; // no request recorded (a fanOut fed directly): no span
+    now ??= this.scheduler.now();
+    this.spanMs += elapsed(this.lastReadingAt, now);
+    this.lastReadingAt = now;
+    this.stamped = true;
   }
 
   /** @internal Stamps the latest results (at `now`, if given) and notifies `stats$` subscribers. */
