@@ -7,6 +7,7 @@ import type { Envelope } from './envelope.js';
 import type { Grouping } from '../dedup/exact.js';
 import type { ResultCacheOptions } from './inFlight.js';
 import { adaptiveMaxWaitMs, resolveAdaptiveSettings, type AdaptiveOptions, type AdaptiveSettings } from './adaptiveWindow.js';
+import { describeValue, userFunctionThrew } from './describeValue.js';
 import * as check from './validate.js';
 import { resolveWindowSettings, type WindowOptions, type WindowSettings } from './windowSettings.js';
 
@@ -18,12 +19,19 @@ export interface BatchDedupOptions<T, R>
     Omit<FanOutOptions<T, R>, 'feedback' | 'stats' | 'enqueuedAt' | 'scheduler'> {
   /** Order waiting requests by `priority` (higher first, FIFO within a priority, with aging). Default false. */
   enablePriorities?: boolean;
-  /** A request's priority when `enablePriorities` is on. Default 0 for every request. */
+  /**
+   * A request's priority when `enablePriorities` is on. Default 0 for every request. A call that throws or
+   * returns anything but a number (NaN included) rejects that request alone with a `TypeError`.
+   */
   priority?: (request: T) => number;
   /** Priority a waiting request gains per second of waiting, so nothing starves. Default 1. */
   priorityAgingPerSecond?: number;
-  /** An abort signal per request: aborting withdraws the request if it is still waiting for a batch. */
-  signal?: (request: T) => AbortSignal | undefined;
+  /**
+   * An abort signal per request (`batchDedup` only; `createBatcher` takes `process(request, { signal })`):
+   * aborting withdraws the request if it is still waiting for a batch. Return `undefined` (or `null`) for none.
+   * A call that throws or returns anything else rejects that request alone with a `TypeError`.
+   */
+  signal?: (request: T) => AbortSignal | null | undefined;
   /**
    * A request equal (same key and scope) to one already executing joins that execution instead of being sent
    * again. Default false.
@@ -67,7 +75,7 @@ interface Resolved<T, R> {
   readonly maxQueueSize: number;
   readonly requestTimeoutMs: number | undefined;
   readonly priority: ((request: T) => number) | undefined;
-  readonly signal: ((request: T) => AbortSignal | undefined) | undefined;
+  readonly signal: ((request: T) => unknown) | undefined;
   readonly agingPerMs: number;
   readonly costPerRequestUsd: number | undefined;
 }
@@ -140,16 +148,51 @@ export class PipelineConfig<T, R> {
   /** The envelope `batchDedup` makes for a request arriving now. */
   envelope(request: T): Envelope<T> {
     const arrivedAt = this.scheduler.now();
-    const signal = this.resolved.signal?.(request);
+    const signalOf = this.resolved.signal;
+    if (signalOf === undefined) return { request, arrivedAt };
+    const signal = this.signalOf(signalOf, request);
     return signal ? { request, arrivedAt, signal } : { request, arrivedAt };
   }
 
-  priorityOf(envelope: Envelope<T>): number {
-    const p = envelope.priority ?? this.resolved.priority?.(envelope.request) ?? 0;
-    if (typeof p !== 'number' || Number.isNaN(p)) {
-      throw new TypeError(`${this.where}: priority must be a number, got ${String(p)}`);
+  /**
+   * `signal(request)`, checked. When it throws or returns something that is not an AbortSignal, the request gets
+   * an already aborted signal whose reason is the error: every stage refuses such a request with the reason and
+   * never sends it, so the broken call rejects its own request only, at no cost to the others.
+   */
+  private signalOf(signalOf: (request: T) => unknown, request: T): AbortSignal | undefined {
+    let signal: unknown;
+    try {
+      signal = signalOf(request);
+    } catch (error) {
+      return AbortSignal.abort(userFunctionThrew(this.where, 'signal', error));
     }
-    return p;
+    if (signal === undefined || signal === null) return undefined;
+    if (isAbortSignal(signal)) return signal;
+    return AbortSignal.abort(
+      new TypeError(`${this.where}: signal(request) returned ${describeValue(signal)}; it must return an AbortSignal or undefined`),
+    );
+  }
+
+  /**
+   * The priority a request waits with: its call's own, else `priority(request)`, else 0.
+   * @throws TypeError naming `priority(request)` when that throws or returns anything but a number
+   */
+  priorityOf(envelope: Envelope<T>): number {
+    if (envelope.priority !== undefined) return envelope.priority; // checked by process()
+    const priorityOf = this.resolved.priority;
+    if (priorityOf === undefined) return 0;
+    let priority: unknown;
+    try {
+      priority = priorityOf(envelope.request);
+    } catch (error) {
+      throw userFunctionThrew(this.where, 'priority', error);
+    }
+    if (typeof priority !== 'number' || Number.isNaN(priority)) {
+      throw new TypeError(
+        `${this.where}: priority(request) returned ${describeValue(priority)}; it must return a number (higher is more urgent)`,
+      );
+    }
+    return priority;
   }
 
   /** Applies a partial change; throws (changing nothing) when any of it is invalid. */
@@ -200,7 +243,7 @@ export class PipelineConfig<T, R> {
     const requestTimeoutMs =
       raw.requestTimeoutMs === undefined ? undefined : check.duration(where, 'requestTimeoutMs', raw.requestTimeoutMs, 1);
     const priority = check.optionalFunction<(request: T) => number>(where, 'priority', raw.priority);
-    const signal = check.optionalFunction<(request: T) => AbortSignal | undefined>(where, 'signal', raw.signal);
+    const signal = check.optionalFunction<(request: T) => unknown>(where, 'signal', raw.signal);
     const agingPerSecond = check.nonNegative(where, 'priorityAgingPerSecond', raw.priorityAgingPerSecond ?? 1);
     const costPerRequestUsd =
       raw.costPerRequestUsd === undefined ? undefined : check.nonNegative(where, 'costPerRequestUsd', raw.costPerRequestUsd);
@@ -227,4 +270,15 @@ function resolveResultCache(where: string, value: ResultCacheOptions | undefined
     ttlMs: check.duration(where, 'resultCache.ttlMs', o.ttlMs, 1),
     maxEntries: check.count(where, 'resultCache.maxEntries', o.maxEntries ?? 1000, 1),
   };
+}
+
+/** Duck-typed, so that signals of another realm or a polyfill are accepted; getters that throw say no. */
+function isAbortSignal(value: unknown): value is AbortSignal {
+  if (typeof value !== 'object' || value === null) return false;
+  try {
+    const s = value as Partial<AbortSignal>;
+    return typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function' && typeof s.removeEventListener === 'function';
+  } catch {
+    return false;
+  }
 }
