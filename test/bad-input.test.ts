@@ -249,6 +249,12 @@ const rows: Row[] = [
     expected: { error: TypeError, message: /^createBatcher: priority\(request\) threw: no such customer tier/ },
   },
   {
+    name: 'process() with a priority while enablePriorities is off',
+    act: (batcher) => batcher.process(poison, { priority: 3 }),
+    perRequest: true,
+    expected: { error: TypeError, message: /priority 3 was given but enablePriorities is off/ },
+  },
+  {
     name: 'dedupFunction returns NaN (batch falls back to exact dedup)',
     options: { dedupFunction: () => Number.NaN, dedupThreshold: 0.5 },
     act: async (batcher) => (await Promise.all([batcher.process(poison), batcher.process({ text: 'other' })]))[0],

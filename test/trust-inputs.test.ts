@@ -2,7 +2,7 @@
  * Issue 11, items 6, 12 and 14 (configure): a broken `signal(request)` rejects its own request only; the waiting
  * queue's memory is bounded by what it holds; options are refused by name where the mistake was made.
  */
-import { from } from 'rxjs';
+import { from, map, timer } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { batchDedup, createBatcher, createBatchStats, type BatchDedupOptions, type BatchResult } from '../src/index.js';
 import { WaitingQueue } from '../src/internal/waitingQueue.js';
@@ -126,7 +126,7 @@ describe('item 6: batchDedup signal(request) that throws or returns something el
 // Item 12: the waiting queue's memory is bounded by what it holds
 
 /** Bound asserted on the queue's footprint: two slots per waiting value plus a small constant. */
-const bounded = (queue: WaitingQueue<unknown>) => 2 * queue.size + 64;
+const bounded = (queue: { readonly size: number }) => 2 * queue.size + 64;
 
 describe('item 12: one request that never leaves does not keep every request served after it', () => {
   it('prioritized (no aging): 100,000 requests pass a low-priority one; the footprint stays O(waiting)', () => {
@@ -274,11 +274,11 @@ describe('item 14 (issue 12 item 3): unknown option names are refused, naming th
     ['dedupeStrategy', 'dedupStrategy'],
     ['enablePriority', 'enablePriorities'],
     ['resultCacheTtlMs', 'resultCache'],
-    ['feedback', ''],
-    ['enqueuedAt', ''],
+    ['ttlMs', 'resultCache.ttlMs'],
+    ['wait', 'maxWaitMs'],
   ])('%s: refused at creation (createBatcher and batchDedup) and in configure()', (unknown, nearest) => {
     const options = { execute, [unknown]: 10 } as BatchDedupOptions<string, string>;
-    const said = new RegExp(`unknown option ${unknown}\\b.*did you mean .*${nearest}`);
+    const said = new RegExp(`unknown option ${unknown}; did you mean .*${nearest.replace('.', '\\.')}`);
     expect(() => createBatcher(options)).toThrow(TypeError);
     expect(() => createBatcher(options)).toThrow(new RegExp(`^createBatcher: unknown option ${unknown}`));
     expect(() => createBatcher(options)).toThrow(said);
@@ -287,6 +287,16 @@ describe('item 14 (issue 12 item 3): unknown option names are refused, naming th
     expect(() => batcher.configure({ [unknown]: 10 } as never)).toThrow(new RegExp(`^createBatcher\\.configure: unknown option ${unknown}`));
     expect(() => batcher.configure({ windowMs: 1, [unknown]: 10 } as never)).toThrow(said);
     expect(batcher.getStats().currentWindowMs).toBe(7); // nothing of a refused change applied
+  });
+
+  it.each(['feedback', 'enqueuedAt'])('%s (an option of the standalone fanOut) is refused, saying the pipeline sets it', (name) => {
+    expect(() => createBatcher({ execute, [name]: 1 } as never)).toThrow(
+      new RegExp(`^createBatcher: unknown option ${name}: it is an option of the standalone fanOut operator`),
+    );
+  });
+
+  it('a name far from every option is refused without pretending to know what was meant', () => {
+    expect(() => createBatcher({ execute, foo: 1 } as never)).toThrow(/^createBatcher: unknown option foo; no option is close \(the nearest is key\)/);
   });
 
   it('every documented option is known (no false alarm on a full set)', () => {
@@ -347,6 +357,25 @@ describe('item 14: a per-call priority while enablePriorities is off', () => {
     // With the other per-call options present too (a deadline, a signal), and on every path.
     const withMore = batcher.process('more', { priority: 1, timeoutMs: 100, signal: new AbortController().signal });
     expect((await settleAll(clock, withMore)).status).toBe('rejected');
+  });
+
+  it('is refused even when the result cache or an equal execution in flight could answer it', async () => {
+    const clock = virtualClock();
+    const batcher = createBatcher<string, string>({
+      execute: (items) => timer(5, clock.scheduler).pipe(map(() => execute(items))),
+      windowMs: 1,
+      dedupInFlight: true,
+      resultCache: { ttlMs: 1000 },
+      scheduler: clock.scheduler,
+    });
+    const first = batcher.process('same');
+    clock.advanceBy(2); // executing now
+    const joining = batcher.process('same', { priority: 1 });
+    expect((await settleAll(clock, joining)).status).toBe('rejected');
+    expect(await settleAll(clock, first)).toEqual({ status: 'fulfilled', value: 'SAME' });
+    const cached = batcher.process('same', { priority: 1 });
+    expect((await settleAll(clock, cached)).status).toBe('rejected');
+    expect(await settleAll(clock, batcher.process('same'))).toEqual({ status: 'fulfilled', value: 'SAME' });
   });
 
   it('a per-call priority is honoured when enablePriorities is on', async () => {

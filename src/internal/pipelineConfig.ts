@@ -8,6 +8,7 @@ import type { Grouping } from '../dedup/exact.js';
 import type { ResultCacheOptions } from './inFlight.js';
 import { adaptiveMaxWaitMs, resolveAdaptiveSettings, type AdaptiveOptions, type AdaptiveSettings } from './adaptiveWindow.js';
 import { describeValue, userFunctionThrew } from './describeValue.js';
+import { nearestNames, orList } from './nearestNames.js';
 import * as check from './validate.js';
 import { resolveWindowSettings, type WindowOptions, type WindowSettings } from './windowSettings.js';
 
@@ -55,6 +56,66 @@ export interface BatchDedupOptions<T, R>
   scheduler?: SchedulerLike;
 }
 
+/**
+ * Every option name, once. The compiler holds it to `BatchDedupOptions` both ways (a missing name or an extra one
+ * does not compile), so the names refused as unknown are derived from the interface alone.
+ */
+const OPTION_NAMES: Record<keyof BatchDedupOptions<unknown, unknown>, true> = {
+  windowMs: true,
+  maxSize: true,
+  minSize: true,
+  maxWaitMs: true,
+  targetLatencyMs: true,
+  minWindowMs: true,
+  maxWindowMs: true,
+  enableDedup: true,
+  dedupStrategy: true,
+  dedupThreshold: true,
+  dedupFunction: true,
+  key: true,
+  scope: true,
+  embed: true,
+  text: true,
+  metric: true,
+  mergeGuard: true,
+  embedCacheSize: true,
+  execute: true,
+  concurrency: true,
+  processingTimeoutMs: true,
+  onTimeout: true,
+  enablePriorities: true,
+  priority: true,
+  priorityAgingPerSecond: true,
+  signal: true,
+  dedupInFlight: true,
+  resultCache: true,
+  maxQueueSize: true,
+  requestTimeoutMs: true,
+  costPerRequestUsd: true,
+  adaptive: true,
+  stats: true,
+  scheduler: true,
+};
+/** What an unknown name may be suggested as: every option, and the nested ones a flat name may have meant. */
+const SUGGESTIONS = [...Object.keys(OPTION_NAMES), 'resultCache.ttlMs', 'resultCache.maxEntries'];
+
+/** Options of the standalone operators that the pipeline wires itself. */
+const WIRED_BY_THE_PIPELINE: Readonly<Record<string, string>> = { feedback: 'fanOut', enqueuedAt: 'fanOut' };
+
+/** Refuses a name that is no option (a typo would otherwise be ignored, silently), naming the nearest ones. */
+function checkOptionNames(where: string, options: object): void {
+  for (const name of Object.keys(options)) {
+    if (Object.prototype.hasOwnProperty.call(OPTION_NAMES, name)) continue;
+    if (Object.prototype.hasOwnProperty.call(WIRED_BY_THE_PIPELINE, name)) {
+      const operator = WIRED_BY_THE_PIPELINE[name]!;
+      check.fail(where, `unknown option ${name}: it is an option of the standalone ${operator} operator, which this pipeline sets itself`, TypeError);
+    }
+    const { names, close } = nearestNames(name, SUGGESTIONS);
+    const hint = close ? `did you mean ${orList(names)}?` : `no option is close (the nearest is ${orList(names)})`;
+    check.fail(where, `unknown option ${name}; ${hint}`, TypeError);
+  }
+}
+
 /** Options that shape the pipeline's structure and cannot change while it runs. */
 const FIXED = [
   'scheduler',
@@ -66,6 +127,8 @@ const FIXED = [
   'resultCache',
 ] as const;
 
+type FixedOption = (typeof FIXED)[number];
+
 interface Resolved<T, R> {
   readonly window: WindowSettings;
   readonly adaptive: AdaptiveSettings;
@@ -76,7 +139,6 @@ interface Resolved<T, R> {
   readonly requestTimeoutMs: number | undefined;
   readonly priority: ((request: T) => number) | undefined;
   readonly signal: ((request: T) => unknown) | undefined;
-  readonly agingPerMs: number;
   readonly costPerRequestUsd: number | undefined;
 }
 
@@ -91,6 +153,7 @@ export class PipelineConfig<T, R> {
   readonly adaptive: boolean;
   readonly dedupInFlight: boolean;
   readonly resultCache: Required<ResultCacheOptions> | undefined;
+  readonly priorityAgingPerSecond: number;
   private raw: BatchDedupOptions<T, R>;
   private resolved: Resolved<T, R>;
   private readonly listeners = new Set<() => void>();
@@ -100,18 +163,18 @@ export class PipelineConfig<T, R> {
     options: BatchDedupOptions<T, R>,
   ) {
     const raw = check.optionsObject(where, options);
+    checkOptionNames(where, raw);
     check.scheduler(where, raw.scheduler);
-    if (raw.stats !== undefined && !(raw.stats instanceof BatchStatsRecorder)) {
-      check.fail(where, 'stats must be a recorder made by createBatchStats()', TypeError);
-    }
+    checkStats(where, raw.stats);
     this.scheduler = raw.scheduler ?? asyncScheduler;
     this.prioritized = check.boolean(where, 'enablePriorities', raw.enablePriorities ?? false);
+    this.priorityAgingPerSecond = check.nonNegative(where, 'priorityAgingPerSecond', raw.priorityAgingPerSecond ?? 1);
     this.adaptive = check.boolean(where, 'adaptive', raw.adaptive ?? false);
     this.dedupInFlight = check.boolean(where, 'dedupInFlight', raw.dedupInFlight ?? false);
     this.resultCache = resolveResultCache(where, raw.resultCache);
     this.stats = raw.stats ?? new BatchStatsRecorder({ scheduler: this.scheduler });
     this.raw = raw;
-    this.resolved = this.resolve(raw);
+    this.resolved = this.resolve(raw, where);
     this.applyCost();
   }
 
@@ -142,7 +205,7 @@ export class PipelineConfig<T, R> {
     return this.resolved.requestTimeoutMs;
   }
   get agingPerMs(): number {
-    return this.resolved.agingPerMs;
+    return this.priorityAgingPerSecond / 1000;
   }
 
   /** The envelope `batchDedup` makes for a request arriving now. */
@@ -195,19 +258,80 @@ export class PipelineConfig<T, R> {
     return priority;
   }
 
-  /** Applies a partial change; throws (changing nothing) when any of it is invalid. */
+  /**
+   * A per-call priority given while priorities are off: refused rather than ignored, so the caller learns at
+   * once that nothing orders the queue.
+   */
+  unusedPriority(priority: number): TypeError {
+    return new TypeError(
+      `${this.where}.process: priority ${priority} was given but enablePriorities is off, so nothing would order ` +
+        `by it; create the batcher with enablePriorities: true to order requests by priority, or leave priority out`,
+    );
+  }
+
+  /**
+   * Applies a partial change; throws (changing nothing) when any of it is invalid. Errors start with
+   * `<where>.configure:`, the call where the mistake was made.
+   */
   update(partial: Partial<BatchDedupOptions<T, R>>): void {
-    const changes = check.optionsObject(`${this.where}.configure`, partial);
+    const where = `${this.where}.configure`;
+    const changes = check.optionsObject(where, partial);
+    checkOptionNames(where, changes);
     for (const name of FIXED) {
-      if (name in changes && changes[name] !== this.raw[name]) {
-        check.fail(`${this.where}.configure`, `${name} cannot be changed after creation`, TypeError);
-      }
+      if (name in changes) this.checkUnchanged(where, name, changes[name]);
     }
     const raw = { ...this.raw, ...changes };
-    this.resolved = this.resolve(raw);
+    this.resolved = this.resolve(raw, where);
     this.raw = raw;
     this.applyCost();
     for (const listener of [...this.listeners]) listener();
+  }
+
+  /**
+   * A structural option may be given to `configure` as long as its value in effect stays the same (restating
+   * it, or its default, is no change); a real change is refused, saying how to get it.
+   */
+  private checkUnchanged(where: string, name: FixedOption, value: unknown): void {
+    if (this.effectiveValueIs(where, name, value)) return;
+    const wanted =
+      value === undefined
+        ? `without ${name}`
+        : typeof value === 'boolean' || typeof value === 'number'
+          ? `with ${name}: ${value}`
+          : `with the new ${name}`;
+    check.fail(
+      where,
+      `${name} cannot be changed on a running batcher: it decides how the pipeline is built. ` +
+        `To run ${wanted}, create a new batcher (and close() this one)`,
+      TypeError,
+    );
+  }
+
+  /** Whether `value`, given to configure, is (validated and defaulted) the value in effect for `name`. */
+  private effectiveValueIs(where: string, name: FixedOption, value: unknown): boolean {
+    switch (name) {
+      case 'scheduler':
+        check.scheduler(where, value);
+        return ((value as SchedulerLike | undefined) ?? asyncScheduler) === this.scheduler;
+      case 'stats':
+        checkStats(where, value);
+        return value === undefined ? this.raw.stats === undefined : value === this.stats;
+      case 'enablePriorities':
+        return check.boolean(where, name, value ?? false) === this.prioritized;
+      case 'adaptive':
+        return check.boolean(where, name, value ?? false) === this.adaptive;
+      case 'dedupInFlight':
+        return check.boolean(where, name, value ?? false) === this.dedupInFlight;
+      case 'priorityAgingPerSecond':
+        return check.nonNegative(where, name, value ?? 1) === this.priorityAgingPerSecond;
+      case 'resultCache': {
+        const cache = resolveResultCache(where, value as ResultCacheOptions | undefined);
+        const now = this.resultCache;
+        return cache === undefined || now === undefined
+          ? cache === now
+          : cache.ttlMs === now.ttlMs && cache.maxEntries === now.maxEntries;
+      }
+    }
   }
 
   onChange(listener: () => void): () => void {
@@ -215,8 +339,8 @@ export class PipelineConfig<T, R> {
     return () => this.listeners.delete(listener);
   }
 
-  private resolve(raw: BatchDedupOptions<T, R>): Resolved<T, R> {
-    const where = this.where;
+  /** @param where the call being checked: the creation, or `configure` */
+  private resolve(raw: BatchDedupOptions<T, R>, where: string): Resolved<T, R> {
     const adaptive = resolveAdaptiveSettings(where, raw);
     const window = resolveWindowSettings(where, raw, this.adaptive === true ? adaptiveMaxWaitMs(adaptive) : undefined);
     const dedup = resolveDedupOptions<T>(where, raw);
@@ -244,7 +368,6 @@ export class PipelineConfig<T, R> {
       raw.requestTimeoutMs === undefined ? undefined : check.duration(where, 'requestTimeoutMs', raw.requestTimeoutMs, 1);
     const priority = check.optionalFunction<(request: T) => number>(where, 'priority', raw.priority);
     const signal = check.optionalFunction<(request: T) => unknown>(where, 'signal', raw.signal);
-    const agingPerSecond = check.nonNegative(where, 'priorityAgingPerSecond', raw.priorityAgingPerSecond ?? 1);
     const costPerRequestUsd =
       raw.costPerRequestUsd === undefined ? undefined : check.nonNegative(where, 'costPerRequestUsd', raw.costPerRequestUsd);
     return {
@@ -257,9 +380,14 @@ export class PipelineConfig<T, R> {
       requestTimeoutMs,
       priority,
       signal,
-      agingPerMs: agingPerSecond / 1000,
       costPerRequestUsd,
     };
+  }
+}
+
+function checkStats(where: string, stats: unknown): void {
+  if (stats !== undefined && !(stats instanceof BatchStatsRecorder)) {
+    check.fail(where, 'stats must be a recorder made by createBatchStats()', TypeError);
   }
 }
 
