@@ -252,7 +252,31 @@ const rows: Row[] = [
     name: 'priority function returns NaN',
     options: { enablePriorities: true, priority: (r) => (r.poison ? Number.NaN : 1) },
     perRequest: true,
-    expected: { error: TypeError, message: /priority must be a number, got NaN/ },
+    expected: { error: TypeError, message: /^createBatcher: priority\(request\) returned NaN; it must return a number/ },
+  },
+  {
+    name: 'priority function returns a string',
+    options: { enablePriorities: true, priority: (r) => (r.poison ? ('high' as never) : 1) },
+    perRequest: true,
+    expected: { error: TypeError, message: /^createBatcher: priority\(request\) returned "high"; it must return a number/ },
+  },
+  {
+    name: 'priority function throws',
+    options: {
+      enablePriorities: true,
+      priority: (r) => {
+        if (r.poison) throw new Error('no such customer tier');
+        return 1;
+      },
+    },
+    perRequest: true,
+    expected: { error: TypeError, message: /^createBatcher: priority\(request\) threw: no such customer tier/ },
+  },
+  {
+    name: 'process() with a priority while enablePriorities is off',
+    act: (batcher) => batcher.process(poison, { priority: 3 }),
+    perRequest: true,
+    expected: { error: TypeError, message: /priority 3 was given but enablePriorities is off/ },
   },
   {
     name: 'dedupFunction returns NaN (batch falls back to exact dedup)',

@@ -101,10 +101,11 @@ function run(requests: Req[], options: Options, behaviours: Behaviour[]) {
       }
     };
     const source = merge(...requests.map((r) => timer(r.at).pipe(map(() => r))));
+    const { durationMs: _backendOnly, ...pipelineOptions } = options; // unknown options are refused
     source
       .pipe(
         batchDedup<Req, Echo>({
-          ...options,
+          ...pipelineOptions,
           execute,
           key: (r) => String(r.key),
           scope: (r) => r.scope,

@@ -1,5 +1,6 @@
 import stableStringify from 'fast-json-stable-stringify';
 import type { DedupedBatch } from '../types.js';
+import { describeThrown } from '../internal/describeValue.js';
 
 /** The default exact key: canonical JSON, so `{ a: 1, b: 2 }` and `{ b: 2, a: 1 }` are equal. */
 export function stableKey(request: unknown): string {
@@ -11,8 +12,8 @@ export function stableKey(request: unknown): string {
 
 /** Names the user function that threw, keeping the original as `cause`. */
 export function describeThrow(fnName: string, error: unknown): TypeError {
-  const message = error instanceof Error ? error.message : String(error);
-  return new TypeError(`dedupBy: ${fnName}(request) threw: ${message}`, { cause: error });
+  // describeThrown never throws (String() of a null-prototype object would, and fail the whole batch).
+  return new TypeError(`dedupBy: ${fnName}(request) threw: ${describeThrown(error)}`, { cause: error });
 }
 
 export interface Grouping<T> {

@@ -123,10 +123,21 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
 
   /** Takes one request: answered from the cache or an equal execution in flight, refused, or queued. */
   push(envelope: E): void {
-    if (this.plainArrivals && envelope.signal === undefined && envelope.timeoutMs === undefined) {
+    if (
+      this.plainArrivals &&
+      envelope.signal === undefined &&
+      envelope.timeoutMs === undefined &&
+      envelope.priority === undefined
+    ) {
       // Nothing to admit: no cache, no priority, no deadline, no signal, no queue bound.
       this.config.stats.recordRequests(1);
       this.collector.push(envelope);
+      return;
+    }
+    if (envelope.priority !== undefined && !this.config.prioritized) {
+      // Before the cache and in-flight table too: the call is refused whatever could answer it.
+      this.config.stats.recordRequests(1);
+      this.refuse(envelope, this.config.unusedPriority(envelope.priority));
       return;
     }
     if (this.shortcut?.answered(envelope)) return;

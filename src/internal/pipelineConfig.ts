@@ -7,6 +7,8 @@ import type { Envelope } from './envelope.js';
 import type { Grouping } from '../dedup/exact.js';
 import type { ResultCacheOptions } from './inFlight.js';
 import { adaptiveMaxWaitMs, resolveAdaptiveSettings, type AdaptiveOptions, type AdaptiveSettings } from './adaptiveWindow.js';
+import { describeValue, userFunctionThrew } from './describeValue.js';
+import { nearestNames, orList } from './nearestNames.js';
 import * as check from './validate.js';
 import { resolveWindowSettings, type WindowOptions, type WindowSettings } from './windowSettings.js';
 
@@ -18,12 +20,19 @@ export interface BatchDedupOptions<T, R>
     Omit<FanOutOptions<T, R>, 'feedback' | 'stats' | 'enqueuedAt' | 'scheduler'> {
   /** Order waiting requests by `priority` (higher first, FIFO within a priority, with aging). Default false. */
   enablePriorities?: boolean;
-  /** A request's priority when `enablePriorities` is on. Default 0 for every request. */
+  /**
+   * A request's priority when `enablePriorities` is on. Default 0 for every request. A call that throws or
+   * returns anything but a number (NaN included) rejects that request alone with a `TypeError`.
+   */
   priority?: (request: T) => number;
   /** Priority a waiting request gains per second of waiting, so nothing starves. Default 1. */
   priorityAgingPerSecond?: number;
-  /** An abort signal per request: aborting withdraws the request if it is still waiting for a batch. */
-  signal?: (request: T) => AbortSignal | undefined;
+  /**
+   * An abort signal per request (`batchDedup` only; `createBatcher` takes `process(request, { signal })`):
+   * aborting withdraws the request if it is still waiting for a batch. Return `undefined` (or `null`) for none.
+   * A call that throws or returns anything else rejects that request alone with a `TypeError`.
+   */
+  signal?: (request: T) => AbortSignal | null | undefined;
   /**
    * A request equal (same key and scope) to one already executing joins that execution instead of being sent
    * again. Default false.
@@ -47,6 +56,66 @@ export interface BatchDedupOptions<T, R>
   scheduler?: SchedulerLike;
 }
 
+/**
+ * Every option name, once. The compiler holds it to `BatchDedupOptions` both ways (a missing name or an extra one
+ * does not compile), so the names refused as unknown are derived from the interface alone.
+ */
+const OPTION_NAMES: Record<keyof BatchDedupOptions<unknown, unknown>, true> = {
+  windowMs: true,
+  maxSize: true,
+  minSize: true,
+  maxWaitMs: true,
+  targetLatencyMs: true,
+  minWindowMs: true,
+  maxWindowMs: true,
+  enableDedup: true,
+  dedupStrategy: true,
+  dedupThreshold: true,
+  dedupFunction: true,
+  key: true,
+  scope: true,
+  embed: true,
+  text: true,
+  metric: true,
+  mergeGuard: true,
+  embedCacheSize: true,
+  execute: true,
+  concurrency: true,
+  processingTimeoutMs: true,
+  onTimeout: true,
+  enablePriorities: true,
+  priority: true,
+  priorityAgingPerSecond: true,
+  signal: true,
+  dedupInFlight: true,
+  resultCache: true,
+  maxQueueSize: true,
+  requestTimeoutMs: true,
+  costPerRequestUsd: true,
+  adaptive: true,
+  stats: true,
+  scheduler: true,
+};
+/** What an unknown name may be suggested as: every option, and the nested ones a flat name may have meant. */
+const SUGGESTIONS = [...Object.keys(OPTION_NAMES), 'resultCache.ttlMs', 'resultCache.maxEntries'];
+
+/** Options of the standalone operators that the pipeline wires itself. */
+const WIRED_BY_THE_PIPELINE: Readonly<Record<string, string>> = { feedback: 'fanOut', enqueuedAt: 'fanOut' };
+
+/** Refuses a name that is no option (a typo would otherwise be ignored, silently), naming the nearest ones. */
+function checkOptionNames(where: string, options: object): void {
+  for (const name of Object.keys(options)) {
+    if (Object.prototype.hasOwnProperty.call(OPTION_NAMES, name)) continue;
+    if (Object.prototype.hasOwnProperty.call(WIRED_BY_THE_PIPELINE, name)) {
+      const operator = WIRED_BY_THE_PIPELINE[name]!;
+      check.fail(where, `unknown option ${name}: it is an option of the standalone ${operator} operator, which this pipeline sets itself`, TypeError);
+    }
+    const { names, close } = nearestNames(name, SUGGESTIONS);
+    const hint = close ? `did you mean ${orList(names)}?` : `no option is close (the nearest is ${orList(names)})`;
+    check.fail(where, `unknown option ${name}; ${hint}`, TypeError);
+  }
+}
+
 /** Options that shape the pipeline's structure and cannot change while it runs. */
 const FIXED = [
   'scheduler',
@@ -58,6 +127,8 @@ const FIXED = [
   'resultCache',
 ] as const;
 
+type FixedOption = (typeof FIXED)[number];
+
 interface Resolved<T, R> {
   readonly window: WindowSettings;
   readonly adaptive: AdaptiveSettings;
@@ -67,8 +138,7 @@ interface Resolved<T, R> {
   readonly maxQueueSize: number;
   readonly requestTimeoutMs: number | undefined;
   readonly priority: ((request: T) => number) | undefined;
-  readonly signal: ((request: T) => AbortSignal | undefined) | undefined;
-  readonly agingPerMs: number;
+  readonly signal: ((request: T) => unknown) | undefined;
   readonly costPerRequestUsd: number | undefined;
 }
 
@@ -83,6 +153,7 @@ export class PipelineConfig<T, R> {
   readonly adaptive: boolean;
   readonly dedupInFlight: boolean;
   readonly resultCache: Required<ResultCacheOptions> | undefined;
+  readonly priorityAgingPerSecond: number;
   private raw: BatchDedupOptions<T, R>;
   private resolved: Resolved<T, R>;
   private readonly listeners = new Set<() => void>();
@@ -92,18 +163,18 @@ export class PipelineConfig<T, R> {
     options: BatchDedupOptions<T, R>,
   ) {
     const raw = check.optionsObject(where, options);
+    checkOptionNames(where, raw);
     check.scheduler(where, raw.scheduler);
-    if (raw.stats !== undefined && !(raw.stats instanceof BatchStatsRecorder)) {
-      check.fail(where, 'stats must be a recorder made by createBatchStats()', TypeError);
-    }
+    checkStats(where, raw.stats);
     this.scheduler = raw.scheduler ?? asyncScheduler;
     this.prioritized = check.boolean(where, 'enablePriorities', raw.enablePriorities ?? false);
+    this.priorityAgingPerSecond = check.nonNegative(where, 'priorityAgingPerSecond', raw.priorityAgingPerSecond ?? 1);
     this.adaptive = check.boolean(where, 'adaptive', raw.adaptive ?? false);
     this.dedupInFlight = check.boolean(where, 'dedupInFlight', raw.dedupInFlight ?? false);
     this.resultCache = resolveResultCache(where, raw.resultCache);
     this.stats = raw.stats ?? new BatchStatsRecorder({ scheduler: this.scheduler });
     this.raw = raw;
-    this.resolved = this.resolve(raw);
+    this.resolved = this.resolve(raw, where);
     this.applyCost();
   }
 
@@ -134,37 +205,133 @@ export class PipelineConfig<T, R> {
     return this.resolved.requestTimeoutMs;
   }
   get agingPerMs(): number {
-    return this.resolved.agingPerMs;
+    return this.priorityAgingPerSecond / 1000;
   }
 
   /** The envelope `batchDedup` makes for a request arriving now. */
   envelope(request: T): Envelope<T> {
     const arrivedAt = this.scheduler.now();
-    const signal = this.resolved.signal?.(request);
+    const signalOf = this.resolved.signal;
+    if (signalOf === undefined) return { request, arrivedAt };
+    const signal = this.signalOf(signalOf, request);
     return signal ? { request, arrivedAt, signal } : { request, arrivedAt };
   }
 
-  priorityOf(envelope: Envelope<T>): number {
-    const p = envelope.priority ?? this.resolved.priority?.(envelope.request) ?? 0;
-    if (typeof p !== 'number' || Number.isNaN(p)) {
-      throw new TypeError(`${this.where}: priority must be a number, got ${String(p)}`);
+  /**
+   * `signal(request)`, checked. When it throws or returns something that is not an AbortSignal, the request gets
+   * an already aborted signal whose reason is the error: every stage refuses such a request with the reason and
+   * never sends it, so the broken call rejects its own request only, at no cost to the others.
+   */
+  private signalOf(signalOf: (request: T) => unknown, request: T): AbortSignal | undefined {
+    let signal: unknown;
+    try {
+      signal = signalOf(request);
+    } catch (error) {
+      return AbortSignal.abort(userFunctionThrew(this.where, 'signal', error));
     }
-    return p;
+    if (signal === undefined || signal === null) return undefined;
+    if (isAbortSignal(signal)) return signal;
+    return AbortSignal.abort(
+      new TypeError(`${this.where}: signal(request) returned ${describeValue(signal)}; it must return an AbortSignal or undefined`),
+    );
   }
 
-  /** Applies a partial change; throws (changing nothing) when any of it is invalid. */
+  /**
+   * The priority a request waits with: its call's own, else `priority(request)`, else 0.
+   * @throws TypeError naming `priority(request)` when that throws or returns anything but a number
+   */
+  priorityOf(envelope: Envelope<T>): number {
+    if (envelope.priority !== undefined) return envelope.priority; // checked by process()
+    const priorityOf = this.resolved.priority;
+    if (priorityOf === undefined) return 0;
+    let priority: unknown;
+    try {
+      priority = priorityOf(envelope.request);
+    } catch (error) {
+      throw userFunctionThrew(this.where, 'priority', error);
+    }
+    if (typeof priority !== 'number' || Number.isNaN(priority)) {
+      throw new TypeError(
+        `${this.where}: priority(request) returned ${describeValue(priority)}; it must return a number (higher is more urgent)`,
+      );
+    }
+    return priority;
+  }
+
+  /**
+   * A per-call priority given while priorities are off: refused rather than ignored, so the caller learns at
+   * once that nothing orders the queue.
+   */
+  unusedPriority(priority: number): TypeError {
+    return new TypeError(
+      `${this.where}.process: priority ${priority} was given but enablePriorities is off, so nothing would order ` +
+        `by it; create the batcher with enablePriorities: true to order requests by priority, or leave priority out`,
+    );
+  }
+
+  /**
+   * Applies a partial change; throws (changing nothing) when any of it is invalid. Errors start with
+   * `<where>.configure:`, the call where the mistake was made.
+   */
   update(partial: Partial<BatchDedupOptions<T, R>>): void {
-    const changes = check.optionsObject(`${this.where}.configure`, partial);
+    const where = `${this.where}.configure`;
+    const changes = check.optionsObject(where, partial);
+    checkOptionNames(where, changes);
     for (const name of FIXED) {
-      if (name in changes && changes[name] !== this.raw[name]) {
-        check.fail(`${this.where}.configure`, `${name} cannot be changed after creation`, TypeError);
-      }
+      if (name in changes) this.checkUnchanged(where, name, changes[name]);
     }
     const raw = { ...this.raw, ...changes };
-    this.resolved = this.resolve(raw);
+    this.resolved = this.resolve(raw, where);
     this.raw = raw;
     this.applyCost();
     for (const listener of [...this.listeners]) listener();
+  }
+
+  /**
+   * A structural option may be given to `configure` as long as its value in effect stays the same (restating
+   * it, or its default, is no change); a real change is refused, saying how to get it.
+   */
+  private checkUnchanged(where: string, name: FixedOption, value: unknown): void {
+    if (this.effectiveValueIs(where, name, value)) return;
+    const wanted =
+      value === undefined
+        ? `without ${name}`
+        : typeof value === 'boolean' || typeof value === 'number'
+          ? `with ${name}: ${value}`
+          : `with the new ${name}`;
+    check.fail(
+      where,
+      `${name} cannot be changed on a running batcher: it decides how the pipeline is built. ` +
+        `To run ${wanted}, create a new batcher (and close() this one)`,
+      TypeError,
+    );
+  }
+
+  /** Whether `value`, given to configure, is (validated and defaulted) the value in effect for `name`. */
+  private effectiveValueIs(where: string, name: FixedOption, value: unknown): boolean {
+    switch (name) {
+      case 'scheduler':
+        check.scheduler(where, value);
+        return ((value as SchedulerLike | undefined) ?? asyncScheduler) === this.scheduler;
+      case 'stats':
+        checkStats(where, value);
+        return value === undefined ? this.raw.stats === undefined : value === this.stats;
+      case 'enablePriorities':
+        return check.boolean(where, name, value ?? false) === this.prioritized;
+      case 'adaptive':
+        return check.boolean(where, name, value ?? false) === this.adaptive;
+      case 'dedupInFlight':
+        return check.boolean(where, name, value ?? false) === this.dedupInFlight;
+      case 'priorityAgingPerSecond':
+        return check.nonNegative(where, name, value ?? 1) === this.priorityAgingPerSecond;
+      case 'resultCache': {
+        const cache = resolveResultCache(where, value as ResultCacheOptions | undefined);
+        const now = this.resultCache;
+        return cache === undefined || now === undefined
+          ? cache === now
+          : cache.ttlMs === now.ttlMs && cache.maxEntries === now.maxEntries;
+      }
+    }
   }
 
   onChange(listener: () => void): () => void {
@@ -172,8 +339,8 @@ export class PipelineConfig<T, R> {
     return () => this.listeners.delete(listener);
   }
 
-  private resolve(raw: BatchDedupOptions<T, R>): Resolved<T, R> {
-    const where = this.where;
+  /** @param where the call being checked: the creation, or `configure` */
+  private resolve(raw: BatchDedupOptions<T, R>, where: string): Resolved<T, R> {
     const adaptive = resolveAdaptiveSettings(where, raw);
     const window = resolveWindowSettings(where, raw, this.adaptive === true ? adaptiveMaxWaitMs(adaptive) : undefined);
     const dedup = resolveDedupOptions<T>(where, raw);
@@ -200,8 +367,7 @@ export class PipelineConfig<T, R> {
     const requestTimeoutMs =
       raw.requestTimeoutMs === undefined ? undefined : check.duration(where, 'requestTimeoutMs', raw.requestTimeoutMs, 1);
     const priority = check.optionalFunction<(request: T) => number>(where, 'priority', raw.priority);
-    const signal = check.optionalFunction<(request: T) => AbortSignal | undefined>(where, 'signal', raw.signal);
-    const agingPerSecond = check.nonNegative(where, 'priorityAgingPerSecond', raw.priorityAgingPerSecond ?? 1);
+    const signal = check.optionalFunction<(request: T) => unknown>(where, 'signal', raw.signal);
     const costPerRequestUsd =
       raw.costPerRequestUsd === undefined ? undefined : check.nonNegative(where, 'costPerRequestUsd', raw.costPerRequestUsd);
     return {
@@ -214,9 +380,14 @@ export class PipelineConfig<T, R> {
       requestTimeoutMs,
       priority,
       signal,
-      agingPerMs: agingPerSecond / 1000,
       costPerRequestUsd,
     };
+  }
+}
+
+function checkStats(where: string, stats: unknown): void {
+  if (stats !== undefined && !(stats instanceof BatchStatsRecorder)) {
+    check.fail(where, 'stats must be a recorder made by createBatchStats()', TypeError);
   }
 }
 
@@ -227,4 +398,15 @@ function resolveResultCache(where: string, value: ResultCacheOptions | undefined
     ttlMs: check.duration(where, 'resultCache.ttlMs', o.ttlMs, 1),
     maxEntries: check.count(where, 'resultCache.maxEntries', o.maxEntries ?? 1000, 1),
   };
+}
+
+/** Duck-typed, so that signals of another realm or a polyfill are accepted; getters that throw say no. */
+function isAbortSignal(value: unknown): value is AbortSignal {
+  if (typeof value !== 'object' || value === null) return false;
+  try {
+    const s = value as Partial<AbortSignal>;
+    return typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function' && typeof s.removeEventListener === 'function';
+  } catch {
+    return false;
+  }
 }

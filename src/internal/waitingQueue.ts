@@ -8,11 +8,19 @@
  *
  * Without priorities, a value that cannot be withdrawn (no deadline, no signal) is stored as it is, with no
  * wrapper object: the common path allocates nothing per value beyond two array slots.
+ *
+ * Memory is bounded by what waits: a value that leaves out of arrival order (taken by priority, withdrawn) leaves
+ * its slot behind in the arrival order, and once such gone slots outnumber the waiting ones (and a small
+ * constant) the arrival order is compacted. Each compaction costs no more than the gone slots it frees, so it
+ * adds O(1) amortised per value, and one value that never leaves cannot hold every value served after it.
  */
 
 const WAITING = 0;
 const TAKEN = 1;
 const REMOVED = 2;
+
+/** Gone slots tolerated in the arrival order before it is compacted, however few values wait. */
+const COMPACT_SLACK = 32;
 
 /** A value that can be withdrawn while it waits, or that is ordered by priority. */
 export class QueueEntry<T> {
@@ -40,6 +48,10 @@ export class WaitingQueue<T> {
   private waiting = 0;
   /** Entries among `slots`; while there are none, a take is a plain slice. */
   private entries = 0;
+  /** Entries at or after `head` that have left (taken by priority, or withdrawn): dead slots still held. */
+  private gone = 0;
+  /** Slots visited by compactions so far (see `compactionWork`). */
+  private compacted = 0;
   private epoch: number | undefined;
 
   /**
@@ -57,6 +69,22 @@ export class WaitingQueue<T> {
 
   get size(): number {
     return this.waiting;
+  }
+
+  /**
+   * Slots held in arrival order, the queue's memory (the arrival times, when kept here, are as many; the heap
+   * holds the waiting entries only). Stays within about twice `size` plus a small constant. For tests.
+   */
+  get footprint(): number {
+    return this.slots.length;
+  }
+
+  /**
+   * Slots visited by every compaction so far. A compaction runs only when the dead slots outnumber the live
+   * ones, so this stays below twice the number of values that have left: O(1) amortised. For tests.
+   */
+  get compactionWork(): number {
+    return this.compacted;
   }
 
   /**
@@ -83,8 +111,9 @@ export class WaitingQueue<T> {
     if (entry.state !== WAITING) return false;
     entry.state = REMOVED;
     this.waiting--;
+    this.gone++;
     if (this.heap) this.heapRemove(entry);
-    this.skipGone();
+    this.reclaim();
     return true;
   }
 
@@ -111,6 +140,7 @@ export class WaitingQueue<T> {
         onEntry?.(entry);
         out[k] = entry.value;
       }
+      this.gone += limit;
     } else {
       const slots = this.slots;
       let i = this.head;
@@ -122,12 +152,14 @@ export class WaitingQueue<T> {
           slot.state = TAKEN;
           onEntry?.(slot);
           out[k++] = slot.value;
+        } else {
+          this.gone--; // withdrawn earlier; now behind the head
         }
       }
       this.head = i;
     }
     this.waiting -= limit;
-    this.skipGone();
+    this.reclaim();
     return out;
   }
 
@@ -143,7 +175,7 @@ export class WaitingQueue<T> {
     }
     const out = slots.slice(head, head + limit);
     this.head = head + limit;
-    this.skipGone();
+    this.reclaim();
     return out;
   }
 
@@ -164,27 +196,64 @@ export class WaitingQueue<T> {
     this.head = 0;
     this.waiting = 0;
     this.entries = 0;
+    this.gone = 0;
     if (this.heap) this.heap.length = 0;
     return out;
   }
 
-  private skipGone(): void {
+  /**
+   * Moves the head past slots that left at the front, and compacts the arrival order once its dead slots (before
+   * the head, or gone after it) outnumber the waiting values and the slack.
+   */
+  private reclaim(): void {
     const slots = this.slots;
     while (this.head < slots.length) {
       const slot = slots[this.head]!;
       if (!(slot instanceof QueueEntry) || slot.state === WAITING) break;
       this.head++;
+      this.gone--;
     }
     if (this.head === slots.length) {
       slots.length = 0;
       this.times.length = 0;
       this.head = 0;
       this.entries = 0;
-    } else if (this.head > 1024 && this.head * 2 > slots.length) {
-      slots.splice(0, this.head);
-      this.times.splice(0, this.head);
-      this.head = 0;
+      this.gone = 0;
+      return;
     }
+    const dead = this.head + this.gone;
+    if (dead > COMPACT_SLACK && dead > this.waiting) this.compact();
+  }
+
+  /** Keeps only the waiting slots, in arrival order (with their times, when kept here). */
+  private compact(): void {
+    const slots = this.slots;
+    const times = this.arrivalOf ? undefined : this.times;
+    this.compacted += slots.length;
+    if (this.gone === 0) {
+      // Only the front is dead (the plain FIFO case): one splice.
+      slots.splice(0, this.head);
+      times?.splice(0, this.head);
+      this.head = 0;
+      return;
+    }
+    let kept = 0;
+    let entries = 0;
+    for (let i = this.head; i < slots.length; i++) {
+      const slot = slots[i]!;
+      if (slot instanceof QueueEntry) {
+        if (slot.state !== WAITING) continue;
+        entries++;
+      }
+      slots[kept] = slot;
+      if (times) times[kept] = times[i]!;
+      kept++;
+    }
+    slots.length = kept;
+    if (times) times.length = kept;
+    this.head = 0;
+    this.gone = 0;
+    this.entries = entries;
   }
 
   // Max-heap on (rank desc, seq asc).
