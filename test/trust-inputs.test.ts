@@ -319,6 +319,7 @@ describe('item 14 (issue 12 item 3): unknown option names are refused, naming th
       metric: 'cosine',
       mergeGuard: true,
       embedCacheSize: 10,
+      embedTimeoutMs: 1000,
       execute,
       concurrency: 2,
       processingTimeoutMs: 1000,

@@ -79,6 +79,7 @@ const OPTION_NAMES: Record<keyof BatchDedupOptions<unknown, unknown>, true> = {
   metric: true,
   mergeGuard: true,
   embedCacheSize: true,
+  embedTimeoutMs: true,
   execute: true,
   concurrency: true,
   processingTimeoutMs: true,
