@@ -6,13 +6,17 @@ import { PipelineConfig, type BatchDedupOptions } from '../internal/pipelineConf
 import * as check from '../internal/validate.js';
 import { toBatchResult } from '../internal/batchRun.js';
 import { BatchEngine } from '../internal/engine.js';
+import { scheduleAfter } from '../internal/timer.js';
 import type { BatchStats } from '../stats/batchStats.js';
 import type { BatchResult } from '../types.js';
 
 export interface ProcessOptions {
   /** Priority of this request (with `enablePriorities`); overrides `priority(request)`. */
   priority?: number;
-  /** Reject with `BatchTimeoutError` if no result within this many ms; a request still queued is withdrawn. */
+  /**
+   * Reject with `BatchTimeoutError` if no result within this many ms; a request still queued is withdrawn.
+   * Any size is honoured; `Infinity` for no deadline.
+   */
   timeoutMs?: number;
   /** Aborting rejects with the signal's reason and withdraws the request if it has not been sent. */
   signal?: AbortSignal;
@@ -157,7 +161,8 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
         signal.addEventListener('abort', extras.onAbort, { once: true });
       }
       if (timeoutMs !== undefined) {
-        extras.timer = scheduler.schedule(
+        extras.timer = scheduleAfter(
+          scheduler,
           () => reject(submission, new BatchTimeoutError(`no result within ${timeoutMs} ms (timeoutMs)`, timeoutMs)),
           timeoutMs,
         );
@@ -230,7 +235,7 @@ function checkProcessOptions(options: ProcessOptions): ProcessOptions {
   const where = 'process';
   const o = check.optionsObject(where, options);
   if (o.priority !== undefined) check.finite(where, 'priority', o.priority);
-  if (o.timeoutMs !== undefined) check.duration(where, 'timeoutMs', o.timeoutMs);
+  if (o.timeoutMs !== undefined) check.durationOrNever(where, 'timeoutMs', o.timeoutMs);
   if (o.scope !== undefined && typeof o.scope !== 'string') {
     check.fail(where, `scope must be a string, got ${typeof o.scope}`, TypeError);
   }

@@ -2,6 +2,7 @@ import { from, type SchedulerLike, type Subscription } from 'rxjs';
 import { BatchResultMismatchError, BatchTimeoutError } from '../errors.js';
 import type { BatchResult, DedupedBatch, ExecuteContext, ExecuteFn, StreamedResult } from '../types.js';
 import type { BatchReport } from './feedback.js';
+import { scheduleAfter } from './timer.js';
 
 export type TimeoutPolicy = 'reject' | 'individual';
 
@@ -203,7 +204,7 @@ export class BatchRun<T, R> {
       done: false,
     };
     this.executions.push(execution);
-    execution.timer = scheduler.schedule(() => this.timeout(execution), timeoutMs);
+    execution.timer = scheduleAfter(scheduler, () => this.timeout(execution), timeoutMs);
     const { unique } = this.batch;
     const whole = !individual && indices.length === unique.length;
     const items = !whole ? indices.map((u) => unique[u]!) : this.config.executeCopiesItems ? (unique as T[]) : unique.slice();

@@ -1,6 +1,7 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { BatchTimeoutError } from '../errors.js';
 import type { BatchFeedback } from './feedback.js';
+import { scheduleAfter } from './timer.js';
 import { WaitingQueue, type QueueEntry } from './waitingQueue.js';
 
 const unwatch = (entry: QueueEntry<unknown>) => entry.unwatch?.();
@@ -124,9 +125,11 @@ export class BatchCollector<T> {
     };
     if (options.deadline !== undefined) {
       const timeoutMs = options.timeoutMs ?? options.deadline - now;
-      timer = scheduler.schedule(() => {
-        this.drop(entry, new BatchTimeoutError(`request waited ${timeoutMs} ms in the queue (timeoutMs)`, timeoutMs));
-      }, Math.max(0, options.deadline - now));
+      timer = scheduleAfter(
+        scheduler,
+        () => this.drop(entry, new BatchTimeoutError(`request waited ${timeoutMs} ms in the queue (timeoutMs)`, timeoutMs)),
+        Math.max(0, options.deadline - now),
+      );
     }
     options.signal?.addEventListener('abort', onAbort, { once: true });
     entry.unwatch = () => {
@@ -217,13 +220,17 @@ export class BatchCollector<T> {
     if (this.timer && this.timerAt <= at) return;
     this.cancelTimer();
     this.timerAt = at;
-    this.timer = this.config.scheduler.schedule(() => {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      const firedAt = this.config.scheduler.now();
-      this.firedAt = Math.max(firedAt, at);
-      this.evaluate(firedAt);
-    }, Math.max(0, at - now));
+    this.timer = scheduleAfter(
+      this.config.scheduler,
+      () => {
+        this.timer = undefined;
+        this.timerAt = Infinity;
+        const firedAt = this.config.scheduler.now();
+        this.firedAt = Math.max(firedAt, at);
+        this.evaluate(firedAt);
+      },
+      Math.max(0, at - now),
+    );
   }
 
   private cancelTimer(): void {
