@@ -1,16 +1,22 @@
 /**
- * Issue 11, item 3.
+ * Issue 11, items 3, 13 and 15.
  *
  * - Long timers: `setTimeout`/`setInterval` fire a delay above 2^31-1 ms after about 1 ms. vitest's fake timers
  *   clamp the same way, so these tests run the real `asyncScheduler` on them: every duration the options accept
  *   is honoured exactly, and `Infinity` sets no timer.
+ * - One abort listener per call: `processAll`/`processStreaming` with a signal add one listener to it, not one
+ *   (or two) per request, and aborting still answers every request of the call.
+ * - Honest stats and a bounded `close()`: every kind of timeout is counted in `stats.timeouts`, once; `close()`
+ *   waits for every accepted request and for nothing else.
  */
-import { asyncScheduler } from 'rxjs';
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createBatcher, type BatchDedupOptions } from '../src/index.js';
+import { createBatcher, type Batcher, type BatchDedupOptions } from '../src/index.js';
 import { BatchTimeoutError } from '../src/errors.js';
 import type { ExecuteContext } from '../src/types.js';
 import { MAX_TIMER_DELAY_MS, scheduleAfter } from '../src/internal/timer.js';
+import { virtualClock, type VirtualClock } from '../src/testing/index.js';
+import { drain, turn } from './support.js';
 
 /** A promise's state, readable synchronously after `await turn()`. */
 function watch<V>(promise: Promise<V>): { readonly state: 'pending' | 'fulfilled' | 'rejected'; readonly value?: V; readonly error?: unknown } {
@@ -206,5 +212,331 @@ describe('item 3: timers longer than 2^31-1 ms, on asyncScheduler with timers th
     for (const call of backend.calls) call.answer();
     await expect(results).resolves.toEqual(['A', 'B', 'C']);
     await closing;
+  });
+});
+
+/** An AbortSignal that counts the abort listeners added to it and still registered. */
+function countedSignal() {
+  const controller = new AbortController();
+  const { signal } = controller;
+  const live = new Set<unknown>();
+  let added = 0;
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  signal.addEventListener = ((type: string, listener: EventListenerOrEventListenerObject, options?: AddEventListenerOptions) => {
+    if (type === 'abort') {
+      added++;
+      live.add(listener);
+    }
+    add(type, listener, options);
+  }) as typeof signal.addEventListener;
+  signal.removeEventListener = ((type: string, listener: EventListenerOrEventListenerObject, options?: EventListenerOptions) => {
+    if (type === 'abort') live.delete(listener);
+    remove(type, listener, options);
+  }) as typeof signal.removeEventListener;
+  return {
+    signal,
+    abort: (reason: unknown) => controller.abort(reason),
+    added: () => added,
+    /** Listeners still registered (a `once` listener that ran is gone too). */
+    live: () => (signal.aborted ? 0 : live.size),
+  };
+}
+
+describe('item 13: one abort listener per call, not per request', () => {
+  const N = 1000;
+  const items = Array.from({ length: N }, (_, i) => `q${i}`);
+
+  function setup(clock: VirtualClock, options: Partial<BatchDedupOptions<string, string>> = {}) {
+    const backend = manualBackend();
+    const batcher = createBatcher<string, string>({
+      execute: backend.execute,
+      windowMs: 5,
+      maxSize: 100,
+      concurrency: 2,
+      scheduler: clock.scheduler,
+      ...options,
+    });
+    return { backend, batcher };
+  }
+
+  /** Moves the clock and answers every call until `promise` settles. */
+  async function serve(clock: VirtualClock, backend: ReturnType<typeof manualBackend>, promise: Promise<unknown>) {
+    let settled = false;
+    void promise.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    for (let round = 0; round < 50 && !settled; round++) {
+      clock.advanceBy(10);
+      for (const call of backend.calls.splice(0)) call.answer();
+      await turn();
+    }
+  }
+
+  it.each([
+    ['no other option', {}],
+    ['priorities', { enablePriorities: true }],
+    ['requestTimeoutMs', { requestTimeoutMs: 1e6 }],
+    ['dedupInFlight', { dedupInFlight: true }],
+  ])('processAll of 1000 requests with %s adds one listener to the signal, removed once all are answered', async (_, options) => {
+    const clock = virtualClock();
+    const { backend, batcher } = setup(clock, options);
+    const counted = countedSignal();
+    const all = batcher.processAll(items, { signal: counted.signal, timeoutMs: 1e6 });
+    expect(counted.added()).toBe(1);
+    await serve(clock, backend, all);
+    await expect(all).resolves.toEqual(items.map((s) => s.toUpperCase()));
+    expect(counted.added()).toBe(1);
+    expect(counted.live()).toBe(0);
+  });
+
+  it('processStreaming of 1000 requests adds one listener, and aborting answers each of them with the reason', async () => {
+    const clock = virtualClock();
+    const { backend, batcher } = setup(clock);
+    const counted = countedSignal();
+    const seen: { request: string; status: string; error?: unknown }[] = [];
+    const done = (async () => {
+      for await (const result of batcher.processStreaming(items, { signal: counted.signal })) seen.push(result);
+    })();
+    await turn();
+    clock.advanceBy(5); // two batches of 100 are sent, 800 requests wait for a slot
+    expect(backend.calls.map((c) => c.items.length)).toEqual([100, 100]);
+    expect(counted.added()).toBe(1);
+    const reason = new Error('client went away');
+    counted.abort(reason);
+    await done;
+    expect(seen).toHaveLength(N);
+    expect(seen.every((r) => r.status === 'rejected' && r.error === reason)).toBe(true);
+    // The 800 that were still waiting were withdrawn: nothing more is sent.
+    for (const call of backend.calls.splice(0)) call.answer();
+    clock.runAll();
+    await turn();
+    expect(backend.calls).toHaveLength(0);
+    expect(batcher.getStats()).toMatchObject({ completed: N, errors: N, queueDepth: 0 });
+  });
+
+  it('aborting a processAll rejects every request of the call, sent or waiting, and sends no waiting one', async () => {
+    const clock = virtualClock();
+    const { backend, batcher } = setup(clock);
+    const counted = countedSignal();
+    const all = batcher.processAll(items, { signal: counted.signal });
+    void all.catch(() => undefined);
+    clock.advanceBy(5);
+    expect(backend.calls).toHaveLength(2);
+    const reason = new Error('cancelled');
+    counted.abort(reason);
+    await expect(all).rejects.toBe(reason);
+    for (const call of backend.calls.splice(0)) call.answer();
+    clock.runAll();
+    await turn();
+    expect(backend.calls).toHaveLength(0);
+    // Promise.all shows only the first rejection; the stats show that every request of the call was answered.
+    expect(batcher.getStats()).toMatchObject({ totalRequests: N, completed: N, errors: N, timeouts: 0, queueDepth: 0 });
+    expect(counted.live()).toBe(0);
+  });
+
+  it('Node prints no MaxListenersExceededWarning for a processAll of 1000 with one signal', async () => {
+    const clock = virtualClock();
+    const { backend, batcher } = setup(clock);
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    globalThis.process.on('warning', onWarning);
+    try {
+      const controller = new AbortController();
+      const all = batcher.processAll(items, { signal: controller.signal });
+      await serve(clock, backend, all);
+      await all;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    } finally {
+      globalThis.process.off('warning', onWarning);
+    }
+    expect(warnings.map((w) => w.name)).not.toContain('MaxListenersExceededWarning');
+  });
+});
+
+describe('item 15: every timeout counted once; close() waits for every accepted request and nothing else', () => {
+  function setup(options: Partial<BatchDedupOptions<string, string>> = {}) {
+    const clock = virtualClock();
+    const backend = manualBackend();
+    const batcher: Batcher<string, string> = createBatcher<string, string>({
+      execute: backend.execute,
+      windowMs: 0,
+      scheduler: clock.scheduler as SchedulerLike,
+      ...options,
+    });
+    return { clock, backend, batcher };
+  }
+
+  it('a per-call timeoutMs that passes while the request executes counts in timeouts, and its late result does not count again', async () => {
+    const { clock, backend, batcher } = setup({ processingTimeoutMs: 1000 });
+    const timed = watch(batcher.process('a', { timeoutMs: 50 }));
+    const other = watch(batcher.process('b'));
+    clock.advanceBy(1);
+    expect(backend.calls.map((c) => c.items)).toEqual([['a', 'b']]);
+    clock.advanceBy(50);
+    await turn();
+    expect(timed.error).toBeInstanceOf(BatchTimeoutError);
+    expect(batcher.getStats()).toMatchObject({ completed: 1, timeouts: 1, errors: 0, expired: 0 });
+    backend.calls[0]!.answer();
+    await turn();
+    expect(other.value).toBe('B');
+    expect(batcher.getStats()).toMatchObject({ totalRequests: 2, completed: 2, timeouts: 1, errors: 0 });
+  });
+
+  it('a per-call timeoutMs that passes while the request waits counts in timeouts and expired', async () => {
+    const { clock, backend, batcher } = setup({ concurrency: 1 });
+    void batcher.process('a');
+    clock.advanceBy(1);
+    const timed = watch(batcher.process('b', { timeoutMs: 20 }));
+    clock.advanceBy(20);
+    await turn();
+    expect(timed.error).toBeInstanceOf(BatchTimeoutError);
+    expect(batcher.getStats()).toMatchObject({ completed: 1, timeouts: 1, expired: 1 });
+    backend.calls[0]!.answer();
+    await turn();
+    clock.runAll();
+    expect(backend.calls.map((c) => c.items)).toEqual([['a']]);
+  });
+
+  it('requestTimeoutMs and processingTimeoutMs count in timeouts too (expired only for the queue)', async () => {
+    const { clock, batcher } = setup({ concurrency: 1, requestTimeoutMs: 10, processingTimeoutMs: 30 });
+    const a = watch(batcher.process('a'));
+    clock.advanceBy(1);
+    const b = watch(batcher.process('b'));
+    clock.advanceBy(30);
+    await turn();
+    expect(b.error).toBeInstanceOf(BatchTimeoutError);
+    expect(a.error).toBeInstanceOf(BatchTimeoutError);
+    expect(batcher.getStats()).toMatchObject({ completed: 2, timeouts: 2, expired: 1, errors: 0 });
+  });
+
+  it('an abort counts as an error, once, whether the request waited or was sent', async () => {
+    const { clock, backend, batcher } = setup({ concurrency: 1 });
+    const sent = new AbortController();
+    const waiting = new AbortController();
+    void batcher.process('a', { signal: sent.signal }).catch(() => undefined);
+    clock.advanceBy(1);
+    void batcher.process('b', { signal: waiting.signal }).catch(() => undefined);
+    sent.abort(new Error('a'));
+    waiting.abort(new Error('b'));
+    backend.calls[0]!.answer();
+    await turn();
+    clock.runAll();
+    await turn();
+    expect(backend.calls.map((c) => c.items)).toEqual([['a']]);
+    expect(batcher.getStats()).toMatchObject({ totalRequests: 2, completed: 2, errors: 2, timeouts: 0 });
+  });
+
+  it('close() does not wait for an execution whose every caller timed out: it aborts it at close()', async () => {
+    const { clock, backend, batcher } = setup({ processingTimeoutMs: Infinity });
+    const timed = watch(batcher.process('a', { timeoutMs: 10 }));
+    clock.advanceBy(10);
+    await turn();
+    expect(timed.error).toBeInstanceOf(BatchTimeoutError);
+    const { signal } = backend.calls[0]!.context;
+    expect(signal.aborted).toBe(false);
+    const closing = watch(batcher.close());
+    await turn();
+    expect(closing.state).toBe('fulfilled');
+    expect(signal.aborted).toBe(true);
+  });
+
+  it('close() aborts an abandoned execution that holds the only slot, so the request behind it runs at once', async () => {
+    const { clock, backend, batcher } = setup({ concurrency: 1, processingTimeoutMs: 1e6 });
+    void batcher.process('abandoned', { timeoutMs: 10 }).catch(() => undefined);
+    clock.advanceBy(1);
+    const live = watch(batcher.process('live'));
+    clock.advanceBy(20);
+    expect(backend.calls.map((c) => c.items)).toEqual([['abandoned']]);
+    const closing = watch(batcher.close());
+    expect(backend.calls[0]!.context.signal.aborted).toBe(true);
+    expect(backend.calls.map((c) => c.items)).toEqual([['abandoned'], ['live']]);
+    backend.calls[1]!.answer();
+    await turn();
+    await turn();
+    expect(live.value).toBe('LIVE');
+    expect(closing.state).toBe('fulfilled');
+  });
+
+  it('after close(), an execution is aborted as soon as its last caller times out, freeing its slot', async () => {
+    const { clock, backend, batcher } = setup({ concurrency: 1, processingTimeoutMs: 1e6 });
+    const timed = watch(batcher.process('a', { timeoutMs: 100 }));
+    clock.advanceBy(1);
+    const queued = watch(batcher.process('b'));
+    const closing = watch(batcher.close());
+    clock.advanceBy(50);
+    await turn();
+    // a's caller still waits: its execution is owed, and b waits for the slot.
+    expect(backend.calls.map((c) => c.items)).toEqual([['a']]);
+    expect(backend.calls[0]!.context.signal.aborted).toBe(false);
+    clock.advanceBy(50);
+    await turn();
+    expect(timed.error).toBeInstanceOf(BatchTimeoutError);
+    expect(backend.calls[0]!.context.signal.aborted).toBe(true);
+    expect(backend.calls.map((c) => c.items)).toEqual([['a'], ['b']]);
+    expect(closing.state).toBe('pending');
+    backend.calls[1]!.answer();
+    await turn();
+    await turn();
+    expect(queued.value).toBe('B');
+    expect(closing.state).toBe('fulfilled');
+  });
+
+  it.each([
+    ['before', 5],
+    ['after', 15],
+  ])(
+    'close() called %s the last request settles resolves then, even while a batch of theirs is still being deduplicated',
+    async (_, closeAt) => {
+      const { clock, backend, batcher } = setup({
+        dedupStrategy: 'embedding',
+        embed: () => new Promise<number[][]>(() => undefined),
+      });
+      const timed = [watch(batcher.process('x', { timeoutMs: 10 })), watch(batcher.process('y', { timeoutMs: 10 }))];
+      clock.advanceBy(closeAt);
+      const closing = watch(batcher.close());
+      await turn();
+      expect(closing.state).toBe(closeAt < 10 ? 'pending' : 'fulfilled');
+      clock.advanceBy(20);
+      await turn();
+      expect(timed.map((t) => t.error)).toEqual([expect.any(BatchTimeoutError), expect.any(BatchTimeoutError)]);
+      expect(closing.state).toBe('fulfilled');
+      expect(backend.calls).toHaveLength(0);
+    },
+  );
+
+  it('close() waits for an execution that a request joined in flight, though its own caller timed out', async () => {
+    const { clock, backend, batcher } = setup({ dedupInFlight: true, processingTimeoutMs: Infinity });
+    const first = watch(batcher.process('a', { timeoutMs: 10 }));
+    clock.advanceBy(1);
+    const joined = watch(batcher.process('a'));
+    clock.advanceBy(20);
+    await turn();
+    expect(first.error).toBeInstanceOf(BatchTimeoutError);
+    expect(backend.calls).toHaveLength(1);
+    const closing = watch(batcher.close());
+    clock.advanceBy(1000);
+    await turn();
+    expect(closing.state).toBe('pending');
+    expect(backend.calls[0]!.context.signal.aborted).toBe(false);
+    backend.calls[0]!.answer();
+    await turn();
+    await turn();
+    expect(joined.value).toBe('A');
+    expect(closing.state).toBe('fulfilled');
+    expect(batcher.getStats()).toMatchObject({ totalRequests: 2, completed: 2, timeouts: 1, inFlightHits: 1 });
+  });
+
+  it('close() is bounded by processingTimeoutMs for an execution that never settles', async () => {
+    const { clock, batcher } = setup({ processingTimeoutMs: 500 });
+    const stuck = watch(batcher.process('a'));
+    clock.advanceBy(1);
+    const closing = batcher.close();
+    clock.advanceBy(498);
+    await turn();
+    expect(stuck.state).toBe('pending');
+    expect(await drain(clock, closing)).toBe(true);
+    expect(stuck.error).toBeInstanceOf(BatchTimeoutError);
   });
 });
