@@ -11,8 +11,8 @@ const execute = (items: unknown[]) => items;
 /** [description, options, error class, the text the message must contain] */
 const windowCases: [string, object, typeof Error, RegExp][] = [
   ['negative windowMs', { windowMs: -1 }, RangeError, /windowMs must be >= 0/],
-  ['NaN windowMs', { windowMs: NaN }, RangeError, /windowMs must be finite/],
-  ['infinite windowMs', { windowMs: Infinity }, RangeError, /windowMs must be finite/],
+  ['NaN windowMs', { windowMs: NaN }, RangeError, /windowMs must be >= 0 ms, or Infinity for no limit; got NaN/],
+  ['-Infinity windowMs', { windowMs: -Infinity }, RangeError, /windowMs must be >= 0 ms, or Infinity for no limit/],
   ['string windowMs', { windowMs: '50' }, TypeError, /windowMs must be a number, got "50"/],
   ['maxSize 0', { maxSize: 0 }, RangeError, /maxSize must be >= 1/],
   ['fractional maxSize', { maxSize: 2.5 }, RangeError, /maxSize must be an integer/],

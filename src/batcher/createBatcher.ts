@@ -1,4 +1,4 @@
-import type { Observable, Subscription } from 'rxjs';
+import type { Observable, SchedulerLike, Subscription } from 'rxjs';
 import { arrivalClock } from '../internal/arrivalClock.js';
 import { elapsed } from '../internal/clock.js';
 import { BatcherClosedError, BatchTimeoutError } from '../errors.js';
@@ -7,15 +7,23 @@ import { PipelineConfig, type BatchDedupOptions } from '../internal/pipelineConf
 import * as check from '../internal/validate.js';
 import { toBatchResult } from '../internal/batchRun.js';
 import { BatchEngine } from '../internal/engine.js';
+import { scheduleAfter } from '../internal/timer.js';
+import type { QueueEntry } from '../internal/waitingQueue.js';
 import type { BatchStats } from '../stats/batchStats.js';
 import type { BatchResult } from '../types.js';
 
 export interface ProcessOptions {
   /** Priority of this request (with `enablePriorities`); overrides `priority(request)`. */
   priority?: number;
-  /** Reject with `BatchTimeoutError` if no result within this many ms; a request still queued is withdrawn. */
+  /**
+   * Reject with `BatchTimeoutError` if no result within this many ms; a request still queued is withdrawn.
+   * Replaces `requestTimeoutMs` for this call. Any size is honoured; `Infinity` for no deadline.
+   */
   timeoutMs?: number;
-  /** Aborting rejects with the signal's reason and withdraws the request if it has not been sent. */
+  /**
+   * Aborting rejects with the signal's reason and withdraws the request if it has not been sent. One listener
+   * per call, however many requests `processAll` or `processStreaming` submit with it.
+   */
   signal?: AbortSignal;
   /** Overrides `scope(request)`: requests of different scopes are never merged. */
   scope?: string;
@@ -33,7 +41,15 @@ export interface Batcher<T, R> {
   getStats(): BatchStats;
   /** Changes options live (validated in full first); `scheduler`, `stats` and `enablePriorities` are fixed. */
   configure(options: Partial<BatchDedupOptions<T, R>>): void;
-  /** Stops accepting requests and resolves once every accepted request has settled. */
+  /**
+   * Stops accepting requests (`process` then rejects with `BatcherClosedError`), batches everything waiting at
+   * once, and resolves once every accepted request has settled: with its result, or earlier by its own
+   * `timeoutMs` or `signal`. It waits for no execution that only such early-settled requests were waiting for:
+   * those are aborted (their `signal`) at `close()`, or as soon as their last caller settles, and their results
+   * discarded. An execution that an unsettled request still waits for (an equal request joined it with
+   * `dedupInFlight`, say) is waited for, and `processingTimeoutMs` bounds it; each request's `timeoutMs` bounds
+   * its own wait.
+   */
   close(): Promise<void>;
   readonly closed: boolean;
 }
@@ -41,59 +57,121 @@ export interface Batcher<T, R> {
 /** How a caller is answered: a promise's resolve and reject, or a callback taking the whole result. */
 type Answer<T, R> = ((value: R) => void) | { readonly onResult: (result: BatchResult<T, R>) => void };
 
-/** What a call's options add to a submission; most calls have none, so most submissions carry none. */
-interface CallExtras {
+/**
+ * What one call's options add to its requests; most calls have none, so most submissions carry none. A
+ * `processAll` or `processStreaming` call shares one among all its requests: the call sets one deadline timer
+ * and adds one abort listener to the caller's signal, however many requests it submits, and removes both once
+ * the last of them is answered.
+ */
+class Call<T, R> {
   readonly priority: number | undefined;
   readonly scope: string | undefined;
   readonly timeoutMs: number | undefined;
   readonly signal: AbortSignal | undefined;
-  timer?: Subscription;
-  onAbort?: () => void;
+  /** True when the call may take its requests back (deadline or signal), so the queue must keep them findable. */
+  readonly withdrawable: boolean;
+  private readonly members: Submission<T, R>[] = [];
+  /** Requests not yet answered, plus one while the call is still submitting (see `sealed`). */
+  private open = 1;
+  private timer: Subscription | undefined;
+  private readonly onAbort: (() => void) | undefined;
+
+  constructor(
+    options: ProcessOptions,
+    scheduler: SchedulerLike,
+    private readonly withdraw: (submission: Submission<T, R>, error: unknown) => void,
+  ) {
+    const { timeoutMs, signal } = options;
+    this.priority = options.priority;
+    this.scope = options.scope;
+    this.timeoutMs = timeoutMs;
+    this.signal = signal;
+    this.withdrawable = timeoutMs !== undefined || signal !== undefined;
+    if (signal && !signal.aborted) {
+      this.onAbort = () => this.withdrawAll(signal.reason);
+      signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+    if (timeoutMs !== undefined) {
+      this.timer = scheduleAfter(
+        scheduler,
+        () => this.withdrawAll(new BatchTimeoutError(`no result within ${timeoutMs} ms (timeoutMs)`, timeoutMs)),
+        timeoutMs,
+      );
+    }
+  }
+
+  add(submission: Submission<T, R>): void {
+    if (!this.withdrawable) return;
+    this.members.push(submission);
+    this.open++;
+  }
+
+  /** Every request of the call has been submitted. */
+  sealed(): void {
+    this.settled();
+  }
+
+  /** One of its requests has been answered. */
+  settled(): void {
+    if (!this.withdrawable || --this.open > 0) return;
+    this.timer?.unsubscribe();
+    if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
+  }
+
+  private withdrawAll(error: unknown): void {
+    for (const submission of this.members) if (!submission.answered) this.withdraw(submission, error);
+  }
 }
 
 /**
  * One submitted request: the envelope the pipeline carries, and how to answer its caller (exactly once).
- * It holds nothing else: while the engine runs, the engine holds every unanswered submission, and on a defect it
- * hands them all back (`EngineOutput.failed`), so no list of them is kept here.
+ * Beyond its call and its place in the queue it holds nothing: while the engine runs, the engine holds every
+ * unanswered submission, and on a defect it hands them all back (`EngineOutput.failed`), so no list of them is
+ * kept here.
  */
 class Submission<T, R> implements Envelope<T> {
-  extras: CallExtras | undefined = undefined;
+  /** Where it waits in the queue, for a withdrawal (only for a call that may withdraw it). */
+  place: QueueEntry<Submission<T, R>> | undefined = undefined;
 
   constructor(
     readonly request: T,
     readonly arrivedAt: number,
     /** Undefined once the caller has been answered. */
     private answer: Answer<T, R> | undefined,
-    private readonly fail?: (error: unknown) => void,
+    private readonly fail: ((error: unknown) => void) | undefined,
+    private readonly call: Call<T, R> | undefined,
   ) {}
 
   get priority(): number | undefined {
-    return this.extras?.priority;
+    return this.call?.priority;
   }
   get scope(): string | undefined {
-    return this.extras?.scope;
+    return this.call?.scope;
   }
   get timeoutMs(): number | undefined {
-    return this.extras?.timeoutMs;
+    return this.call?.timeoutMs;
   }
-  get signal(): AbortSignal | undefined {
-    return this.extras?.signal;
+  get withdrawable(): boolean {
+    return this.call !== undefined && this.call.withdrawable;
+  }
+  get answered(): boolean {
+    return this.answer === undefined;
   }
 
-  /** Answers the caller unless it was answered already. */
-  settle(ok: boolean, valueOrError: unknown, batchId: number, deduplicated: boolean, latencyMs: number): void {
+  /**
+   * Answers the caller unless it was answered already.
+   * @return whether it answered now
+   */
+  settle(ok: boolean, valueOrError: unknown, batchId: number, deduplicated: boolean, latencyMs: number): boolean {
     const answer = this.answer;
-    if (answer === undefined) return;
+    if (answer === undefined) return false;
     this.answer = undefined;
-    const extras = this.extras;
-    if (extras) {
-      extras.timer?.unsubscribe();
-      if (extras.onAbort) extras.signal!.removeEventListener('abort', extras.onAbort);
-    }
+    this.call?.settled();
     if (typeof answer !== 'function') {
       answer.onResult(toBatchResult(this.request, ok, valueOrError, batchId, deduplicated, latencyMs));
     } else if (ok) answer(valueOrError as R);
     else this.fail!(valueOrError);
+    return true;
   }
 }
 
@@ -114,12 +192,15 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
   const clock = arrivalClock(scheduler);
   let closed = false;
   let failure: { error: unknown } | undefined;
+  /** Accepted requests whose callers have not been answered yet. */
+  let pending = 0;
   let drained!: () => void;
   const whenDrained = new Promise<void>((resolve) => (drained = resolve));
 
   const engine = new BatchEngine<T, R, Submission<T, R>>(config, {
-    answer: (submission, ok, valueOrError, batchId, deduplicated, latencyMs) =>
-      submission.settle(ok, valueOrError, batchId, deduplicated, latencyMs),
+    answer: (submission, ok, valueOrError, batchId, deduplicated, latencyMs) => {
+      if (submission.settle(ok, valueOrError, batchId, deduplicated, latencyMs)) answered();
+    },
     drained: () => drained(),
     failed: (error, held) => failAll(error, held),
   });
@@ -133,39 +214,45 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
   }
 
   function reject(submission: Submission<T, R>, error: unknown): void {
-    submission.settle(false, error, 0, false, elapsed(submission.arrivedAt, scheduler.now()));
+    if (submission.settle(false, error, 0, false, elapsed(submission.arrivedAt, scheduler.now()))) answered();
   }
 
-  function submit(
-    request: T,
-    options: ProcessOptions | undefined,
-    answer: Answer<T, R>,
-    fail?: (error: unknown) => void,
-  ): void {
+  function answered(): void {
+    if (--pending === 0 && closed) closeNow();
+  }
+
+  /**
+   * Closed, and every accepted request answered: what still runs is owed to nobody. Stop it (calls in flight
+   * see their signal abort) and resolve `close()`.
+   */
+  function closeNow(): void {
+    engine.dispose();
+    drained();
+  }
+
+  function withdraw(submission: Submission<T, R>, error: unknown): void {
+    engine.withdraw(submission, submission.place, error);
+  }
+
+  /** Starts a call: checks its options, and sets its one timer and one listener. Undefined without options. */
+  function openCall(options: ProcessOptions | undefined): Call<T, R> | undefined {
     if (closed) throw failure ? failure.error : new BatcherClosedError();
-    const checked = options === undefined ? undefined : checkProcessOptions(options);
-    const submission = new Submission<T, R>(request, clock(), answer, fail);
-    if (checked !== undefined) {
-      const { timeoutMs, signal } = checked;
-      const extras: CallExtras = { priority: checked.priority, scope: checked.scope, timeoutMs, signal };
-      submission.extras = extras;
-      if (signal) {
-        if (signal.aborted) {
-          reject(submission, signal.reason);
-          return;
-        }
-        extras.onAbort = () => reject(submission, signal.reason);
-        signal.addEventListener('abort', extras.onAbort, { once: true });
-      }
-      if (timeoutMs !== undefined) {
-        extras.timer = scheduler.schedule(
-          () => reject(submission, new BatchTimeoutError(`no result within ${timeoutMs} ms (timeoutMs)`, timeoutMs)),
-          timeoutMs,
-        );
+    return options === undefined ? undefined : new Call<T, R>(checkProcessOptions(options), scheduler, withdraw);
+  }
+
+  function submit(request: T, call: Call<T, R> | undefined, answer: Answer<T, R>, fail?: (error: unknown) => void): void {
+    if (closed) throw failure ? failure.error : new BatcherClosedError();
+    const submission = new Submission<T, R>(request, clock(), answer, fail, call);
+    pending++;
+    if (call !== undefined) {
+      call.add(submission);
+      if (call.signal?.aborted) {
+        reject(submission, call.signal.reason);
+        return;
       }
     }
     try {
-      engine.push(submission);
+      submission.place = engine.push(submission);
     } catch (error) {
       const held = engine.dispose();
       held.push(submission);
@@ -174,13 +261,32 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
   }
 
   function process(request: T, options?: ProcessOptions): Promise<R> {
-    return new Promise<R>((resolve, reject) => submit(request, options, resolve, reject));
+    return new Promise<R>((resolve, reject) => {
+      const call = openCall(options);
+      try {
+        submit(request, call, resolve, reject);
+      } finally {
+        call?.sealed();
+      }
+    });
   }
 
   return {
     process,
     processAll(requests, options) {
-      return Promise.all(Array.from(requests, (request) => process(request, options)));
+      let call: Call<T, R> | undefined;
+      try {
+        call = openCall(options);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      try {
+        return Promise.all(
+          Array.from(requests, (request) => new Promise<R>((resolve, reject) => submit(request, call, resolve, reject))),
+        );
+      } finally {
+        call?.sealed();
+      }
     },
     processStreaming(requests, options) {
       return {
@@ -188,14 +294,20 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
           const ready: BatchResult<T, R>[] = [];
           let wake: (() => void) | undefined;
           let outstanding = 0;
-          for (const request of requests) {
-            outstanding++;
-            submit(request, options, {
-              onResult: (result) => {
-                ready.push(result);
-                wake?.();
-              },
-            });
+          const answer: Answer<T, R> = {
+            onResult: (result) => {
+              ready.push(result);
+              wake?.();
+            },
+          };
+          const call = openCall(options);
+          try {
+            for (const request of requests) {
+              outstanding++;
+              submit(request, call, answer);
+            }
+          } finally {
+            call?.sealed();
           }
           while (outstanding > 0) {
             if (ready.length === 0) await new Promise<void>((resolve) => (wake = resolve));
@@ -218,6 +330,7 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
       if (!closed) {
         closed = true;
         engine.close();
+        if (pending === 0) closeNow();
       }
       return whenDrained;
     },
@@ -231,7 +344,7 @@ function checkProcessOptions(options: ProcessOptions): ProcessOptions {
   const where = 'process';
   const o = check.optionsObject(where, options);
   if (o.priority !== undefined) check.finite(where, 'priority', o.priority);
-  if (o.timeoutMs !== undefined) check.duration(where, 'timeoutMs', o.timeoutMs);
+  if (o.timeoutMs !== undefined) check.durationOrNever(where, 'timeoutMs', o.timeoutMs);
   if (o.scope !== undefined && typeof o.scope !== 'string') {
     check.fail(where, `scope must be a string, got ${typeof o.scope}`, TypeError);
   }

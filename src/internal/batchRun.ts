@@ -4,6 +4,7 @@ import type { BatchResult, DedupedBatch, ExecuteContext, ExecuteFn, StreamedResu
 import { elapsed } from './clock.js';
 import { describeGiven } from './describeGiven.js';
 import type { BatchReport } from './feedback.js';
+import { scheduleAfter } from './timer.js';
 
 export type TimeoutPolicy = 'reject' | 'individual';
 
@@ -206,7 +207,7 @@ export class BatchRun<T, R> {
       done: false,
     };
     this.executions.push(execution);
-    execution.timer = scheduler.schedule(() => this.timeout(execution), timeoutMs);
+    execution.timer = scheduleAfter(scheduler, () => this.timeout(execution), timeoutMs);
     const { unique } = this.batch;
     const whole = !individual && indices.length === unique.length;
     const items = !whole ? indices.map((u) => unique[u]!) : this.config.executeCopiesItems ? (unique as T[]) : unique.slice();

@@ -1,6 +1,7 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { BatchTimeoutError } from '../errors.js';
 import type { BatchFeedback } from './feedback.js';
+import { scheduleAfter } from './timer.js';
 import { WaitingQueue, type QueueEntry } from './waitingQueue.js';
 
 const unwatch = (entry: QueueEntry<unknown>) => entry.unwatch?.();
@@ -34,6 +35,8 @@ export interface PushOptions {
   readonly timeoutMs?: number;
   /** Aborting removes the value if it is still waiting. */
   readonly signal?: AbortSignal;
+  /** The caller may take the value back (`withdraw`): `push` returns its entry. */
+  readonly withdrawable?: boolean;
 }
 
 
@@ -74,14 +77,25 @@ export class BatchCollector<T> {
     return this.queue.size;
   }
 
-  push(value: T, options?: PushOptions): void {
+  /** @return the value's entry, for `withdraw`, when the options made it withdrawable */
+  push(value: T, options?: PushOptions): QueueEntry<T> | undefined {
     const now = this.config.arrivedAt ? this.config.arrivedAt(value) : this.config.scheduler.now();
     this.config.onArrival?.(now);
     if (this.queue.size === 0) this.openWindow(now);
-    const watched = options !== undefined && (options.deadline !== undefined || options.signal !== undefined);
+    const watched =
+      options !== undefined && (options.deadline !== undefined || options.signal !== undefined || options.withdrawable === true);
     const entry = this.queue.push(value, now, options?.priority ?? 0, watched);
     if (watched) this.watch(entry!, options, now);
     if (!this.unchangedBy(now)) this.evaluate(now);
+    return entry;
+  }
+
+  /**
+   * Takes a value out of the queue, answering it through `onDrop` with `error`.
+   * @return false when it had left the queue already (batched, expired, aborted)
+   */
+  withdraw(entry: QueueEntry<T>, error: unknown): boolean {
+    return this.drop(entry, error);
   }
 
   /**
@@ -116,6 +130,7 @@ export class BatchCollector<T> {
   private readonly defaultWindowMs = () => this.config.settings().windowMs;
 
   private watch(entry: QueueEntry<T>, options: PushOptions, now: number): void {
+    if (options.deadline === undefined && options.signal === undefined) return; // withdrawn by its caller only
     const { scheduler } = this.config;
     let timer: Subscription | undefined;
     const onAbort = () => {
@@ -124,9 +139,11 @@ export class BatchCollector<T> {
     };
     if (options.deadline !== undefined) {
       const timeoutMs = options.timeoutMs ?? options.deadline - now;
-      timer = scheduler.schedule(() => {
-        this.drop(entry, new BatchTimeoutError(`request waited ${timeoutMs} ms in the queue (timeoutMs)`, timeoutMs));
-      }, Math.max(0, options.deadline - now));
+      timer = scheduleAfter(
+        scheduler,
+        () => this.drop(entry, new BatchTimeoutError(`request waited ${timeoutMs} ms in the queue (requestTimeoutMs)`, timeoutMs)),
+        Math.max(0, options.deadline - now),
+      );
     }
     options.signal?.addEventListener('abort', onAbort, { once: true });
     entry.unwatch = () => {
@@ -135,11 +152,12 @@ export class BatchCollector<T> {
     };
   }
 
-  private drop(entry: QueueEntry<T>, error: unknown): void {
-    if (!this.queue.remove(entry)) return;
+  private drop(entry: QueueEntry<T>, error: unknown): boolean {
+    if (!this.queue.remove(entry)) return false;
     entry.unwatch?.();
     this.config.onDrop?.(entry.value, error);
     this.evaluate();
+    return true;
   }
 
   private openWindow(now: number): void {
@@ -217,13 +235,17 @@ export class BatchCollector<T> {
     if (this.timer && this.timerAt <= at) return;
     this.cancelTimer();
     this.timerAt = at;
-    this.timer = this.config.scheduler.schedule(() => {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      const firedAt = this.config.scheduler.now();
-      this.firedAt = Math.max(firedAt, at);
-      this.evaluate(firedAt);
-    }, Math.max(0, at - now));
+    this.timer = scheduleAfter(
+      this.config.scheduler,
+      () => {
+        this.timer = undefined;
+        this.timerAt = Infinity;
+        const firedAt = this.config.scheduler.now();
+        this.firedAt = Math.max(firedAt, at);
+        this.evaluate(firedAt);
+      },
+      Math.max(0, at - now),
+    );
   }
 
   private cancelTimer(): void {

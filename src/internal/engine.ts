@@ -9,6 +9,7 @@ import { BatchExecutor, type FanOutConfig } from './executor.js';
 import { createBatchFeedback } from './feedback.js';
 import { InFlightTable } from './inFlight.js';
 import type { PipelineConfig } from './pipelineConfig.js';
+import type { QueueEntry } from './waitingQueue.js';
 
 export interface EngineOutput<E> {
   /** One answer per request pushed, exactly once. */
@@ -57,6 +58,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     const priorities = this.priorities;
 
     const answer: AnswerFn<E> = (envelope, ok, valueOrError, batchId, deduplicated, latencyMs) => {
+      // Its owner answered it already (see `withdraw`), and counted it then.
+      if (envelope.answered === true) return;
       stats.recordResult(latencyMs, ok ? undefined : valueOrError, !ok, priorities?.get(envelope));
       output.answer(envelope, ok, valueOrError, batchId, deduplicated, latencyMs);
     };
@@ -121,38 +124,65 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
 
   private readonly answerNow: (envelope: E, outcome: Outcome<R>, batchId: number, deduplicated: boolean) => void;
 
-  /** Takes one request: answered from the cache or an equal execution in flight, refused, or queued. */
-  push(envelope: E): void {
+  /**
+   * Takes one request: answered from the cache or an equal execution in flight, refused, or queued.
+   * @return where it waits, for `withdraw`, when it is `withdrawable` and was queued
+   */
+  push(envelope: E): QueueEntry<E> | undefined {
     if (
       this.plainArrivals &&
       envelope.signal === undefined &&
-      envelope.timeoutMs === undefined &&
+      envelope.withdrawable !== true &&
       envelope.priority === undefined
     ) {
       // Nothing to admit: no cache, no priority, no deadline, no signal, no queue bound.
       this.config.stats.recordRequests(1);
       this.collector.push(envelope);
-      return;
+      return undefined;
     }
     if (envelope.priority !== undefined && !this.config.prioritized) {
       // Before the cache and in-flight table too: the call is refused whatever could answer it.
       this.config.stats.recordRequests(1);
       this.refuse(envelope, this.config.unusedPriority(envelope.priority));
-      return;
+      return undefined;
     }
-    if (this.shortcut?.answered(envelope)) return;
+    if (this.shortcut?.answered(envelope)) return undefined;
     this.config.stats.recordRequests(1);
     const how = this.admit(envelope);
-    if (how === undefined) this.collector.push(envelope);
-    else if ('refuse' in how) this.refuse(envelope, how.refuse);
-    else this.collector.push(envelope, how);
+    if (how === undefined) return this.collector.push(envelope);
+    if ('refuse' in how) {
+      this.refuse(envelope, how.refuse);
+      return undefined;
+    }
+    return this.collector.push(envelope, how);
   }
 
-  /** No more requests: everything waiting is batched now, and `drained` follows the last answer. */
+  /**
+   * Its owner answers a request now with `error` (the caller's own deadline passed, or it aborted), and it is
+   * counted now. Still queued, it leaves the queue and is never sent. Already sent (or joined to an equal
+   * request in flight), its execution goes on for the requests that share it; its own outcome is dropped.
+   *
+   * @param place what `push` returned for it
+   */
+  withdraw(envelope: E, place: QueueEntry<E> | undefined, error: unknown): void {
+    if (envelope.answered === true) return;
+    if (place === undefined || !this.collector.withdraw(place, error)) {
+      this.answerNow(envelope, { ok: false, error }, 0, false);
+      this.config.stats.changed();
+    }
+    if (this.closed) this.stopUnowed();
+  }
+
+  /**
+   * No more requests: everything waiting is batched now, and `drained` follows the last answer. Executions
+   * that no request waits for any more (every request in them answered by its owner, none joined to them) are
+   * aborted now, and later ones as soon as that becomes true, so closing never waits for them.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.collector.close();
+    this.stopUnowed();
   }
 
   /**
@@ -176,10 +206,12 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     const { signal } = envelope;
     if (signal?.aborted) return { refuse: signal.reason };
     if (this.collector.size >= config.maxQueueSize) return { refuse: new QueueFullError(config.maxQueueSize) };
-    const timeoutMs = envelope.timeoutMs ?? config.requestTimeoutMs;
+    // A deadline of the request's own is kept by its owner, and replaces requestTimeoutMs.
+    const timeoutMs = envelope.timeoutMs === undefined ? config.requestTimeoutMs : undefined;
+    const withdrawable = envelope.withdrawable;
     if (!config.prioritized) {
-      if (timeoutMs === undefined && !signal) return undefined;
-      return { timeoutMs, deadline: timeoutMs === undefined ? undefined : envelope.arrivedAt + timeoutMs, signal };
+      if (timeoutMs === undefined && !signal && !withdrawable) return undefined;
+      return { timeoutMs, deadline: timeoutMs === undefined ? undefined : envelope.arrivedAt + timeoutMs, signal, withdrawable };
     }
     let priority: number;
     try {
@@ -188,12 +220,13 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       return { refuse: error };
     }
     this.priorities!.set(envelope, priority);
-    if (timeoutMs === undefined && !signal) return { priority };
+    if (timeoutMs === undefined && !signal && !withdrawable) return { priority };
     return {
       priority,
       timeoutMs,
       deadline: timeoutMs === undefined ? undefined : envelope.arrivedAt + timeoutMs,
       signal,
+      withdrawable,
     };
   }
 
@@ -241,6 +274,15 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   private execute(batch: DedupedBatch<E>): void {
     this.config.stats.recordDedup(batch);
     this.executor.submit(batch);
+    if (this.closed) this.stopUnowed();
+  }
+
+  /** After `close()`: stops the executions, and drops the batches waiting for a slot, that no request waits for. */
+  private stopUnowed(): void {
+    const { shortcut } = this;
+    this.executor.stopUnowed(
+      (items) => items.some((envelope) => envelope.answered !== true) || (shortcut !== undefined && shortcut.awaited(items)),
+    );
   }
 
   private checkEnd(): void {
@@ -256,6 +298,8 @@ interface Shortcut<E> {
   answered(envelope: E): boolean;
   onItemsStarted(items: readonly E[]): void;
   onItemSettled(item: E, outcome: Outcome<unknown>, batchId: number): void;
+  /** True when a request not yet answered has joined the execution of one of `items`. */
+  awaited(items: readonly E[]): boolean;
   /** Forgets every waiter; returns the requests that were waiting on an execution in flight. */
   dispose(): E[];
 }
@@ -272,8 +316,11 @@ function createShortcut<T, R, E extends Envelope<T>>(
   const table = new InFlightTable<R>(config.dedupInFlight, config.resultCache);
   const { scheduler, stats } = config;
   const slots = new WeakMap<E, string>();
-  /** Requests waiting on an equal one in flight: held by nothing else, so a defect must still find them. */
-  const joined = new Set<E>();
+  /**
+   * Requests waiting on an equal one in flight, with the slot they joined: held by nothing else, so a defect
+   * must still find them.
+   */
+  const joined = new Map<E, string>();
   const slotOf = (envelope: E): string | undefined => {
     const { key, scope } = config.grouping;
     try {
@@ -299,7 +346,7 @@ function createShortcut<T, R, E extends Envelope<T>>(
         answer(envelope, outcome, batchId);
       };
       if (table.join(slot, waiter)) {
-        joined.add(envelope);
+        joined.set(envelope, slot);
         stats.recordRequests(1);
         stats.recordInFlightHit();
         return true;
@@ -318,8 +365,17 @@ function createShortcut<T, R, E extends Envelope<T>>(
       const slot = slots.get(item);
       if (slot !== undefined) table.settled(slot, outcome as Outcome<R>, batchId, scheduler.now());
     },
+    awaited(items) {
+      if (joined.size === 0) return false;
+      const owed = new Set<string>();
+      for (const [envelope, slot] of joined) if (envelope.answered !== true) owed.add(slot);
+      return items.some((item) => {
+        const slot = slots.get(item);
+        return slot !== undefined && owed.has(slot);
+      });
+    },
     dispose() {
-      const held = [...joined];
+      const held = [...joined.keys()];
       joined.clear();
       return held;
     },

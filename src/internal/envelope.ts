@@ -7,8 +7,18 @@ export interface Envelope<T> {
   readonly priority?: number | undefined;
   /** Overrides `scope(request)`. */
   readonly scope?: string | undefined;
-  /** Rejected with `BatchTimeoutError` if still queued this long after arrival. */
+  /**
+   * The request's own deadline, which its owner enforces (through `BatchEngine.withdraw`); it replaces
+   * `requestTimeoutMs`. Set only with `withdrawable`.
+   */
   readonly timeoutMs?: number | undefined;
   /** Aborting removes the request if it is still queued. */
   readonly signal?: AbortSignal | undefined;
+  /** Its owner may withdraw it (`BatchEngine.withdraw`), so the queue keeps it where it can be found. */
+  readonly withdrawable?: boolean;
+  /**
+   * True once its caller has been answered by its owner (own deadline, abort): an outcome that comes later is
+   * dropped, neither answered nor counted again.
+   */
+  readonly answered?: boolean;
 }

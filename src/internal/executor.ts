@@ -81,6 +81,31 @@ export class BatchExecutor<T, R> {
     return held;
   }
 
+  /**
+   * Stops what nobody waits for any more: each running batch for which `owed(requests)` is false is aborted
+   * (its `signal`) and its outcome dropped, each such batch waiting for a slot is dropped, and their slots are
+   * freed at once. (The promise bridge's `close()`, once their callers have all been answered.)
+   */
+  stopUnowed(owed: (items: readonly T[]) => boolean): void {
+    let freed = 0;
+    for (const run of this.running) {
+      if (owed(run.items)) continue;
+      run.cancel();
+      this.running.delete(run);
+      freed++;
+    }
+    const kept = this.waiting.filter(({ batch }) => owed(batch.items));
+    freed += this.waiting.length - kept.length;
+    if (freed === 0) return;
+    this.waiting.splice(0, this.waiting.length, ...kept);
+    const { feedback, stats, scheduler } = this.current();
+    const settledAt = scheduler.now();
+    // Nothing was measured: an empty report frees the slot and adds nothing to the adaptive window's samples.
+    for (let k = 0; k < freed; k++) feedback?.release({ size: 0, executedItems: 0, durationMs: 0, latenciesMs: [], settledAt });
+    stats?.changed(settledAt);
+    this.pump();
+  }
+
   /** The configuration of one batch's run; shared by every batch while the configuration stays the same. */
   private runConfig(config: FanOutConfig<T, R>, receivedAt: number): BatchRunConfig<T, R> {
     if (this.shared?.source === config) return this.shared.runConfig;

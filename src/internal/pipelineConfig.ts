@@ -45,7 +45,10 @@ export interface BatchDedupOptions<T, R>
   resultCache?: ResultCacheOptions;
   /** Requests allowed to wait for a batch; past it a request is refused with `QueueFullError`. Default Infinity. */
   maxQueueSize?: number;
-  /** A request still waiting for a batch this long after arrival is rejected with `BatchTimeoutError`. */
+  /**
+   * A request still waiting for a batch this long after arrival is rejected with `BatchTimeoutError`. Default
+   * none (`Infinity` says the same).
+   */
   requestTimeoutMs?: number;
   /** What one backend item costs, for `costSavedUsd`. Default 0. */
   costPerRequestUsd?: number;
@@ -365,8 +368,11 @@ export class PipelineConfig<T, R> {
       },
     );
     const maxQueueSize = check.count(where, 'maxQueueSize', raw.maxQueueSize ?? Infinity, 1, true);
+    // Infinity is no deadline at all: stored as none, so arrivals keep the path that sets no timer.
     const requestTimeoutMs =
-      raw.requestTimeoutMs === undefined ? undefined : check.duration(where, 'requestTimeoutMs', raw.requestTimeoutMs, 1);
+      raw.requestTimeoutMs === undefined || raw.requestTimeoutMs === Infinity
+        ? undefined
+        : check.durationOrNever(where, 'requestTimeoutMs', raw.requestTimeoutMs, 1);
     const priority = check.optionalFunction<(request: T) => number>(where, 'priority', raw.priority);
     const signal = check.optionalFunction<(request: T) => unknown>(where, 'signal', raw.signal);
     const costPerRequestUsd =

@@ -27,6 +27,19 @@ export function duration(where: string, name: string, value: unknown, min = 0): 
   return ms;
 }
 
+/**
+ * A duration in milliseconds that may be `Infinity`, meaning "never" (no timer is set). Any finite size is
+ * honoured: timers longer than the host's limit of 2^31-1 ms are chained (see `scheduleAfter`).
+ */
+export function durationOrNever(where: string, name: string, value: unknown, min = 0): number {
+  if (value === Infinity) return Infinity;
+  if (typeof value !== 'number') fail(where, `${name} must be a number, got ${describe(value)}`, TypeError);
+  if (!(value >= min)) {
+    fail(where, `${name} must be >= ${min} ms, or Infinity for no limit; got ${describe(value)}`, RangeError);
+  }
+  return value;
+}
+
 /** A finite number >= 0 (a cost, a rate). */
 export function nonNegative(where: string, name: string, value: unknown): number {
   const x = expectNumber(where, name, value);

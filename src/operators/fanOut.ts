@@ -12,7 +12,7 @@ export interface FanOutOptions<T, R> {
   execute: ExecuteFn<T, R>;
   /** Batches executing at once; more wait in arrival order. Default 4; with `feedback`, the channel's. */
   concurrency?: number;
-  /** A batch still unfinished after this long is aborted. Default 30000. */
+  /** A batch still unfinished after this long is aborted. Default 30000; `Infinity` for no limit. */
   processingTimeoutMs?: number;
   /** On timeout: reject the unfinished requests with `BatchTimeoutError`, or retry each alone. Default 'reject'. */
   onTimeout?: TimeoutPolicy;
@@ -131,7 +131,7 @@ export function resolveFanOutOptions<T, R>(where: string, options: FanOutOptions
   return {
     execute: check.requiredFunction<ExecuteFn<T, R>>(where, 'execute', raw.execute),
     concurrency: concurrencyOf(where, raw.concurrency, feedback),
-    timeoutMs: check.duration(where, 'processingTimeoutMs', raw.processingTimeoutMs ?? DEFAULT_PROCESSING_TIMEOUT_MS, 1),
+    timeoutMs: check.durationOrNever(where, 'processingTimeoutMs', raw.processingTimeoutMs ?? DEFAULT_PROCESSING_TIMEOUT_MS, 1),
     onTimeout: check.oneOf<TimeoutPolicy>(where, 'onTimeout', raw.onTimeout ?? 'reject', ['reject', 'individual']),
     scheduler: raw.scheduler ?? asyncScheduler,
     feedback,
