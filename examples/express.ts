@@ -48,7 +48,7 @@ export function buildApp(batcher: Batcher<string, string>): Express {
   return app;
 }
 
-/** Stops accepting connections, drains the batcher (every accepted request is answered), then resolves once closed. */
+/** Stops accepting connections, drains the batcher (every accepted request is answered), resolves once closed. */
 export async function shutdown(server: Server, batcher: Batcher<string, string>): Promise<void> {
   const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
   await batcher.close();
@@ -56,7 +56,7 @@ export async function shutdown(server: Server, batcher: Batcher<string, string>)
   await closed;
 }
 
-/** Listens on `port`; on SIGTERM shuts down as above, then exits. */
+/** Listens (host '0.0.0.0' in a container); on SIGTERM shuts down as above, then exits. */
 export function serve(batcher: Batcher<string, string>, port = 3000, host = '127.0.0.1'): Server {
   const server = buildApp(batcher).listen(port, host);
   process.once('SIGTERM', () => {

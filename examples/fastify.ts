@@ -54,8 +54,12 @@ export async function shutdown(app: FastifyInstance, batcher: Batcher<string, st
   await closed;
 }
 
-/** Listens on `port`; on SIGTERM shuts down as above, then exits. */
-export async function serve(batcher: Batcher<string, string>, port = 3000, host = '127.0.0.1'): Promise<FastifyInstance> {
+/** Listens (host '0.0.0.0' in a container); on SIGTERM shuts down as above, then exits. */
+export async function serve(
+  batcher: Batcher<string, string>,
+  port = 3000,
+  host = '127.0.0.1',
+): Promise<FastifyInstance> {
   const app = buildApp(batcher);
   await app.listen({ port, host });
   process.once('SIGTERM', () => {

@@ -1,5 +1,5 @@
 /**
- * Runs a recipe against a demo backend: `tsx examples/serve.ts express|fastify [--port 3000]`, then
+ * Runs a recipe against a demo backend: `node --import tsx examples/serve.ts express|fastify [--port 3000]`, then
  * `curl -s localhost:3000/answer -H 'content-type: application/json' -d '{"question":"hi"}'`.
  * Prints `listening <port>` once ready and `backend call: <n> questions` per backend call; SIGTERM drains and exits.
  */
@@ -29,6 +29,6 @@ if (framework === 'express') {
   const app = await fastify.serve(batcher, port);
   console.log(`listening ${(app.server.address() as AddressInfo).port}`);
 } else {
-  console.error(`usage: tsx examples/serve.ts express|fastify [--port 3000] (got ${framework})`);
+  console.error(`usage: node --import tsx examples/serve.ts express|fastify [--port 3000] (got ${framework})`);
   process.exit(2);
 }

@@ -72,10 +72,17 @@ export function holdsTheHttpRecipeContract(name: string, start: StartRecipe, ent
       for (const server of running.splice(0)) if (server.listening()) await server.shutdown();
     });
 
+    interface SetUp {
+      clock: VirtualClock;
+      backend: ReturnType<typeof recordingBackend>;
+      batcher: Batcher<string, string>;
+      server: RunningRecipe;
+    }
+
     async function setUp(
       behaviour: 'answer' | 'hang' | 'fail' = 'answer',
       options: Partial<BatchDedupOptions<string, string>> = {},
-    ): Promise<{ clock: VirtualClock; backend: ReturnType<typeof recordingBackend>; batcher: Batcher<string, string>; server: RunningRecipe }> {
+    ): Promise<SetUp> {
       const clock = virtualClock();
       const backend = recordingBackend(behaviour);
       const batcher = createBatcher<string, string>({
