@@ -2,8 +2,8 @@
  * Every ```ts / ```typescript block of README.md and docs/**\/*.md compiles, so what a reader copies works.
  *
  * Each block is a module of its own, type-checked with the options of tsconfig.tools.json, 'rxjs-batch-dedup' and
- * its subpaths mapped to src/ (docs/nestjs.md: with experimentalDecorators and emitDecoratorMetadata, as Nest
- * projects compile). An HTML comment right before the fence, invisible on GitHub and npm, says how to read it:
+ * its subpaths mapped to src/ (docs/nestjs.md, and any block importing NestJS: with experimentalDecorators and
+ * emitDecoratorMetadata, as Nest projects compile). An HTML comment right before the fence, invisible on GitHub and npm, says how to read it:
  *
  *   <!-- snippet
  *   declare const llm: { completeMany(batch: string[]): Promise<string[]> };
@@ -25,8 +25,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { fencesOf, markdownPages, root } from './markdown.support.js';
 /** Blocks exempt from compilation: raising this needs a reason in review. */
 const MAX_FRAGMENTS = 2;
-/** Pages whose blocks are written with decorators. */
+/** Pages whose blocks are written with decorators; so is any block that imports NestJS. */
 const DECORATOR_PAGES = new Set(['docs/nestjs.md']);
+const NEST_IMPORT = /from '(@nestjs\/|rxjs-batch-dedup\/nestjs')/;
 /** Folders whose files pages may show verbatim. */
 const SHOWN_FILE_DIRS = ['examples', 'docs/snippets'];
 
@@ -106,7 +107,7 @@ interface Unit {
 }
 
 function unitOf(block: Block, index: number, files: Map<string, string>): Unit | undefined {
-  const decorators = DECORATOR_PAGES.has(block.page);
+  const decorators = DECORATOR_PAGES.has(block.page) || NEST_IMPORT.test(block.prelude + block.code);
   if (block.kind === 'fragment') return undefined;
   const shown = files.get(block.code);
   if (shown !== undefined && block.prelude === '') {
