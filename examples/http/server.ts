@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 // In your project: from 'rxjs-batch-dedup'. This file imports the source so the tests compile and run it.
-import { createBatcher, QueueFullError, type Batcher, type BatchDedupOptions } from '../../src/index.js';
+import { createBatcher, type Batcher, type BatchDedupOptions } from '../../src/index.js';
+import { abortWhenClientLeaves, statusFor } from '../fastify.js';
 import type { Answer, FixedCostBackend, Query } from './backend.js';
 
 /** The batcher in front of the backend: a 5 ms window, up to 64 queries a call, 4 calls at once. */
@@ -28,16 +29,18 @@ export interface QueryServerOptions {
 export function buildQueryServer({ backend, batcher }: QueryServerOptions): FastifyInstance {
   const app = Fastify();
   const answer = batcher
-    ? (query: Query) => batcher.process(query, { timeoutMs: 5_000 })
+    ? (query: Query, signal: AbortSignal) => batcher.process(query, { signal, timeoutMs: 5_000 })
     : async (query: Query) => (await backend.answerMany([query]))[0]!;
 
   app.post<{ Body: Query }>('/api/query', {
     schema: { body: { type: 'object', required: ['q'], properties: { q: { type: 'string' } } } },
     handler: async (request, reply) => {
+      const signal = abortWhenClientLeaves(reply.raw);
       try {
-        return await answer({ q: request.body.q });
+        return await answer({ q: request.body.q }, signal);
       } catch (error) {
-        return reply.code(error instanceof QueueFullError ? 503 : 500).send({ error: String(error) });
+        if (signal.aborted) return reply.hijack(); // nobody left to answer
+        return reply.code(statusFor(error)).send({ error: String(error) });
       }
     },
   });
