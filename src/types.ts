@@ -12,19 +12,38 @@ export interface DedupedBatch<T> {
   readonly failures?: ReadonlyMap<number, unknown>;
 }
 
-/** The answer to one request. Exactly one is emitted for every request that enters a pipeline. */
-export interface BatchResult<T, R> {
+/** What every `BatchResult` carries, whatever its status. */
+interface BatchResultBase<T> {
   readonly request: T;
-  readonly status: 'fulfilled' | 'rejected';
-  readonly value?: R;
-  readonly error?: unknown;
   /** The batch that answered it (0 for requests refused before batching). */
   readonly batchId: number;
   /** True when the request shared the execution of an earlier, equal request. */
   readonly deduplicated: boolean;
-  /** From enqueue to this result, in ms of scheduler time. */
+  /** From enqueue to this result, in ms of scheduler time; never negative. */
   readonly latencyMs: number;
 }
+
+/** A request the backend answered: `value` is its own result. */
+export interface FulfilledBatchResult<T, R> extends BatchResultBase<T> {
+  readonly status: 'fulfilled';
+  readonly value: R;
+  /** Never set; declared so that `result.value ?? result.error` reads either side without narrowing. */
+  readonly error?: undefined;
+}
+
+/** A request that failed: refused, timed out, aborted, or its batch failed. */
+export interface RejectedBatchResult<T> extends BatchResultBase<T> {
+  readonly status: 'rejected';
+  readonly error: unknown;
+  /** Never set; see `FulfilledBatchResult.error`. */
+  readonly value?: undefined;
+}
+
+/**
+ * The answer to one request. Exactly one is emitted for every request that enters a pipeline. A union on
+ * `status`, as `PromiseSettledResult` is: after `if (r.status === 'fulfilled')`, `r.value` is an `R`.
+ */
+export type BatchResult<T, R> = FulfilledBatchResult<T, R> | RejectedBatchResult<T>;
 
 /** What `execute` receives besides the items. */
 export interface ExecuteContext {

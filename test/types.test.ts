@@ -32,6 +32,21 @@ describe('public types', () => {
     expectTypeOf<BatchResult<Question, number>['status']>().toEqualTypeOf<'fulfilled' | 'rejected'>();
   });
 
+  it('BatchResult narrows on status, like PromiseSettledResult', () => {
+    const narrow = (r: BatchResult<Question, number>) => {
+      if (r.status === 'fulfilled') {
+        expectTypeOf(r.value).toEqualTypeOf<number>();
+        expectTypeOf(r.error).toEqualTypeOf<undefined>();
+      } else {
+        expectTypeOf(r.error).toEqualTypeOf<unknown>();
+        expectTypeOf(r.value).toEqualTypeOf<undefined>();
+      }
+      // Either side reads without narrowing, as the README's `value ?? error` does.
+      expectTypeOf(r.value ?? r.error).toEqualTypeOf<unknown>();
+    };
+    expectTypeOf(narrow).toBeFunction();
+  });
+
   it('the operators compose: collect, dedup, fan out', () => {
     const pipeline = (source: Observable<string>) =>
       source.pipe(bufferWindow({ windowMs: 5 }), dedupBy(), fanOut({ execute: (items: string[]) => items.map((s) => s.length) }));

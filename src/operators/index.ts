@@ -7,4 +7,4 @@ export { fanOut, type FanOutOptions } from './fanOut.js';
 export { batchDedup, type BatchDedupOptions } from './batchDedup.js';
 export { createBatchFeedback, type BatchFeedback, type BatchReport } from '../internal/feedback.js';
 export type { WindowOptions } from '../internal/windowSettings.js';
-export type { BatchResult, DedupedBatch, ExecuteContext, ExecuteFn, StreamedResult } from '../types.js';
+export type { BatchResult, FulfilledBatchResult, RejectedBatchResult, DedupedBatch, ExecuteContext, ExecuteFn, StreamedResult } from '../types.js';
