@@ -7,6 +7,7 @@ import * as check from '../internal/validate.js';
 import { toBatchResult } from '../internal/batchRun.js';
 import { BatchEngine } from '../internal/engine.js';
 import type { BatchStats } from '../stats/batchStats.js';
+import { describeValue, isScope, SCOPE_TYPES, type DedupScope } from '../dedup/keys.js';
 import type { BatchResult } from '../types.js';
 
 export interface ProcessOptions {
@@ -16,8 +17,8 @@ export interface ProcessOptions {
   timeoutMs?: number;
   /** Aborting rejects with the signal's reason and withdraws the request if it has not been sent. */
   signal?: AbortSignal;
-  /** Overrides `scope(request)`: requests of different scopes are never merged. */
-  scope?: string;
+  /** Overrides `scope(request)`: requests of different scopes are never merged (`1`, `'1'` and `1n` are three). */
+  scope?: DedupScope;
 }
 
 export interface Batcher<T, R> {
@@ -43,7 +44,7 @@ type Answer<T, R> = ((value: R) => void) | { readonly onResult: (result: BatchRe
 /** What a call's options add to a submission; most calls have none, so most submissions carry none. */
 interface CallExtras {
   readonly priority: number | undefined;
-  readonly scope: string | undefined;
+  readonly scope: DedupScope;
   readonly timeoutMs: number | undefined;
   readonly signal: AbortSignal | undefined;
   timer?: Subscription;
@@ -69,7 +70,7 @@ class Submission<T, R> implements Envelope<T> {
   get priority(): number | undefined {
     return this.extras?.priority;
   }
-  get scope(): string | undefined {
+  get scope(): DedupScope {
     return this.extras?.scope;
   }
   get timeoutMs(): number | undefined {
@@ -231,9 +232,7 @@ function checkProcessOptions(options: ProcessOptions): ProcessOptions {
   const o = check.optionsObject(where, options);
   if (o.priority !== undefined) check.finite(where, 'priority', o.priority);
   if (o.timeoutMs !== undefined) check.duration(where, 'timeoutMs', o.timeoutMs);
-  if (o.scope !== undefined && typeof o.scope !== 'string') {
-    check.fail(where, `scope must be a string, got ${typeof o.scope}`, TypeError);
-  }
+  if (!isScope(o.scope)) check.fail(where, `scope must be ${SCOPE_TYPES}, got ${describeValue(o.scope)}`, TypeError);
   if (o.signal !== undefined) {
     const s = o.signal as Partial<AbortSignal> | null;
     if (!s || typeof s.aborted !== 'boolean' || typeof s.addEventListener !== 'function') {
