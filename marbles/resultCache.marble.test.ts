@@ -22,7 +22,7 @@ function steppingClock(inner: TestScheduler, steps: readonly (readonly [frame: n
   };
   return {
     now: () => inner.now() + offsetAt(inner.now()),
-    schedule: (work, delay, state) => inner.schedule(work, delay, state),
+    schedule: inner.schedule.bind(inner),
   };
 }
 
