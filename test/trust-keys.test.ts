@@ -5,7 +5,7 @@
  * settings to answer a new request, and what the default key counts as equal.
  */
 import { map, timer } from 'rxjs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { createBatcher, stableKey, type BatchDedupOptions, type DedupKey, type DedupScope } from '../src/index.js';
 import { virtualClock } from '../src/testing/index.js';
 import { settleAll } from './support.js';
@@ -477,5 +477,33 @@ describe('item 5: the default key', () => {
       const answers = await settleAll(clock, Promise.all([batcher.process(a), batcher.process(b)]));
       expect(answers).toEqual({ status: 'fulfilled', value: [a, b] });
     });
+  });
+});
+
+describe('the types say what key and scope may return (checked by npm test, which type-checks this file)', () => {
+  const execute = (items: Q[]) => items.map((q) => q.label);
+  it('accepts keys and scopes of every allowed type', () => {
+    expectTypeOf(() => createBatcher({ execute, key: (q: Q) => [q.label, 1, 2n, true, null, { a: [q.label] }] })).toBeFunction();
+    expectTypeOf(() => createBatcher({ execute, key: (q: Q) => ({ q: q.label, lang: q.text }) })).toBeFunction();
+    expectTypeOf(() => createBatcher({ execute, scope: (q: Q) => (q.text ? 1n : 7) })).toBeFunction();
+    expectTypeOf(() => createBatcher({ execute }).process({ label: 'x' }, { scope: 7 })).toBeFunction();
+    expectTypeOf<DedupScope>().toEqualTypeOf<string | number | bigint | undefined>();
+  });
+
+  it('refuses the others at compile time', () => {
+    // @ts-expect-error a symbol is not a key
+    expectTypeOf(() => createBatcher({ execute, key: () => Symbol('k') })).toBeFunction();
+    // @ts-expect-error a Date is not a key (return date.getTime())
+    expectTypeOf(() => createBatcher({ execute, key: () => new Date() })).toBeFunction();
+    // @ts-expect-error a Map is not a key
+    expectTypeOf(() => createBatcher({ execute, key: () => new Map<string, number>() })).toBeFunction();
+    // @ts-expect-error undefined is not a key
+    expectTypeOf(() => createBatcher({ execute, key: () => undefined })).toBeFunction();
+    // @ts-expect-error an object is not a scope
+    expectTypeOf(() => createBatcher({ execute, scope: (q: Q) => ({ tenant: q.label }) })).toBeFunction();
+    // @ts-expect-error null is not a scope (undefined is "no scope")
+    expectTypeOf(() => createBatcher({ execute, scope: () => null })).toBeFunction();
+    // @ts-expect-error a boolean is not a per-call scope
+    expectTypeOf(() => createBatcher({ execute }).process({ label: 'x' }, { scope: true })).toBeFunction();
   });
 });
