@@ -405,6 +405,15 @@ describe('item 5: the default key', () => {
     });
   }
 
+  it("stableKey called inside a key function: its error is reported as that key's throw", async () => {
+    const clock = virtualClock();
+    const batcher = createBatcher<unknown, string>({ windowMs: 5, scheduler: clock.scheduler, key: (r) => stableKey(r), execute: (items) => items.map(() => 'ok') });
+    const outcome = await settleAll(clock, batcher.process(loop));
+    expect((outcome as PromiseRejectedResult).reason).toMatchObject({
+      message: 'createBatcher: key(request) threw: the default key cannot encode a circular reference at request.self; pass a key function',
+    });
+  });
+
   it('BigInt requests (database ids) are keyed by value', async () => {
     const clock = virtualClock();
     const calls: unknown[][] = [];

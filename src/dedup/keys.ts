@@ -33,18 +33,18 @@ const CUSTOM_RULES = 1;
 type Rules = typeof DEFAULT_RULES | typeof CUSTOM_RULES;
 
 /** Errors that already say where and what went wrong: wrappers pass them on unchanged (see `describeThrow`). */
-const described = new WeakSet<object>();
+const describedErrors = new WeakSet<object>();
 
 /** A `TypeError` that wrappers pass on as it is. */
 export function describedError(message: string, cause?: unknown): TypeError {
   const error = cause === undefined ? new TypeError(message) : new TypeError(message, { cause });
-  described.add(error);
+  describedErrors.add(error);
   return error;
 }
 
 /** Names the user function that threw, keeping the original as `cause`; an error that says it all passes as is. */
 export function describeThrow(fnName: string, error: unknown, where = 'dedupBy'): TypeError {
-  if (error instanceof TypeError && described.has(error)) return error;
+  if (error instanceof TypeError && describedErrors.has(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
   return describedError(`${where}: ${fnName}(request) threw: ${message}`, error);
 }
@@ -157,7 +157,8 @@ export function isEncoded(key: unknown): boolean {
  * other than Date, circular structures) and where.
  */
 export function stableKey(request: unknown): string {
-  return encodeOrThrow(request, DEFAULT_RULES, defaultKeyMessage);
+  // Not marked as described: called inside a user's `key`, its error is reported as that key's throw.
+  return encodeOrThrow(request, DEFAULT_RULES, defaultKeyMessage, undefined, false);
 }
 
 function defaultKeyMessage(what: string, path: string): string {
@@ -204,6 +205,7 @@ function encodeOrThrow(
   rules: Rules,
   message: (what: string, path: string) => string,
   removed?: string,
+  described = true,
 ): string {
   // The fast pass tracks nothing; on a failure (or a deep structure) the tracked pass finds what and where.
   const fast = encode(value, rules, removed, 0, undefined);
@@ -217,7 +219,8 @@ function encodeOrThrow(
     trail.problem = 'a structure nested too deeply';
   }
   if (encoded !== undefined) return encoded;
-  throw describedError(message(trail.problem ?? 'a value', formatPath(trail.path)));
+  const text = message(trail.problem ?? 'a value', formatPath(trail.path));
+  throw described ? describedError(text) : new TypeError(text);
 }
 
 /**
