@@ -77,7 +77,7 @@ describe('dedupBy', () => {
     expect(stats.snapshot().embedFallbacks).toBe(1);
   });
 
-  it('carries an item whose key throws in failures instead of dropping it', () => {
+  it('carries an item the default key cannot encode in failures instead of dropping it', () => {
     testScheduler().run(({ cold, expectObservable }) => {
       const circular: Record<string, unknown> = { q: 'loop' };
       circular.self = circular;
@@ -88,7 +88,7 @@ describe('dedupBy', () => {
           items,
           unique: [items[1]],
           leaderOf: [-1, 0],
-          failures: new Map([[0, new TypeError('dedupBy: key(request) threw: Converting circular structure to JSON')]]),
+          failures: new Map([[0, new TypeError('dedupBy: the default key cannot encode a circular reference at request.self; pass a key function')]]),
         },
       });
     });

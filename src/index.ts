@@ -8,7 +8,7 @@ export {
   type LatencyPercentiles,
 } from './stats/batchStats.js';
 export { BatchTimeoutError, BatchResultMismatchError, QueueFullError, BatcherClosedError } from './errors.js';
-export { stableKey } from './dedup/exact.js';
+export { stableKey } from './dedup/keys.js';
 export type { DedupOptions, DedupStrategy, Embedder } from './dedup/options.js';
 export { createLexicalEmbedder, type LexicalEmbedderOptions } from './dedup/lexicalEmbedder.js';
 export { defaultMergeGuard, guardSignature } from './dedup/mergeGuard.js';

@@ -233,7 +233,31 @@ const rows: Row[] = [
     name: 'circular request with the exact strategy (default key)',
     act: (batcher) => batcher.process(circular()),
     perRequest: true,
-    expected: { error: TypeError, message: /key\(request\) threw/ },
+    expected: { error: TypeError, message: /^createBatcher: the default key cannot encode a circular reference at request\.loop; pass a key function$/ },
+  },
+  {
+    name: 'request with a symbol field (default key)',
+    act: (batcher) => batcher.process({ text: 'tagged', tag: Symbol('t') } as Req),
+    perRequest: true,
+    expected: { error: TypeError, message: /^createBatcher: the default key cannot encode a symbol at request\.tag; pass a key function$/ },
+  },
+  {
+    name: 'key function returns NaN',
+    options: { key: (r) => (r.poison ? Number.NaN : r.text) },
+    perRequest: true,
+    expected: { error: TypeError, message: /^createBatcher: key\(request\) returned NaN; a key may be a string, a finite number, a bigint, a boolean, null, or an array or plain object of these$/ },
+  },
+  {
+    name: 'key function returns an object holding a Map',
+    options: { key: (r) => (r.poison ? ({ q: r.text, opts: new Map() } as never) : r.text) },
+    perRequest: true,
+    expected: { error: TypeError, message: /^createBatcher: key\(request\) returned an instance of Map at key\.opts; a key may be/ },
+  },
+  {
+    name: 'scope function returns null',
+    options: { scope: (r) => (r.poison ? (null as never) : 'tenant') },
+    perRequest: true,
+    expected: { error: TypeError, message: /^createBatcher: scope\(request\) returned null; a scope may be a string, a number \(not NaN\) or a bigint, or undefined for no scope$/ },
   },
   {
     name: 'key function throws',
@@ -332,10 +356,16 @@ const rows: Row[] = [
     expected: { error: TypeError, message: /signal must be an AbortSignal/ },
   },
   {
-    name: 'process() with a non-string scope',
-    act: (batcher) => batcher.process(poison, { scope: 42 as never }),
+    name: 'process() with a scope that is not a string, a number or a bigint',
+    act: (batcher) => batcher.process(poison, { scope: { tenant: 42 } as never }),
     perRequest: true,
-    expected: { error: TypeError, message: /scope must be a string/ },
+    expected: { error: TypeError, message: /^process: scope must be a string, a number \(not NaN\) or a bigint, got an object$/ },
+  },
+  {
+    name: 'process() with a NaN scope',
+    act: (batcher) => batcher.process(poison, { scope: Number.NaN }),
+    perRequest: true,
+    expected: { error: TypeError, message: /^process: scope must be a string, a number \(not NaN\) or a bigint, got NaN$/ },
   },
   {
     name: 'process() with options that are not an object',

@@ -45,7 +45,7 @@ const notSignals: [what: string, returned: () => unknown, shown: RegExp][] = [
   ['an object without addEventListener', () => ({ aborted: false }), /returned an object/],
   ['an object whose aborted is not a boolean', () => ({ aborted: 'no', addEventListener() {}, removeEventListener() {} }), /returned an object/],
   ['a function', () => () => undefined, /returned a function/],
-  ['a symbol', () => Symbol('s'), /returned Symbol\(s\)/],
+  ['a symbol', () => Symbol('s'), /returned a symbol;/],
   ['a bigint', () => 7n, /returned 7n/],
   ['an object with a null prototype', () => Object.create(null) as unknown, /returned an object/],
 ];

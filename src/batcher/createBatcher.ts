@@ -10,6 +10,8 @@ import { BatchEngine } from '../internal/engine.js';
 import { scheduleAfter } from '../internal/timer.js';
 import type { QueueEntry } from '../internal/waitingQueue.js';
 import type { BatchStats } from '../stats/batchStats.js';
+import { isScope, SCOPE_TYPES, type DedupScope } from '../dedup/keys.js';
+import { describeValue } from '../internal/describeValue.js';
 import type { BatchResult } from '../types.js';
 
 export interface ProcessOptions {
@@ -25,8 +27,8 @@ export interface ProcessOptions {
    * per call, however many requests `processAll` or `processStreaming` submit with it.
    */
   signal?: AbortSignal;
-  /** Overrides `scope(request)`: requests of different scopes are never merged. */
-  scope?: string;
+  /** Overrides `scope(request)`: requests of different scopes are never merged (`1`, `'1'` and `1n` are three). */
+  scope?: DedupScope;
 }
 
 export interface Batcher<T, R> {
@@ -65,7 +67,7 @@ type Answer<T, R> = ((value: R) => void) | { readonly onResult: (result: BatchRe
  */
 class Call<T, R> {
   readonly priority: number | undefined;
-  readonly scope: string | undefined;
+  readonly scope: DedupScope;
   readonly timeoutMs: number | undefined;
   readonly signal: AbortSignal | undefined;
   /** True when the call may take its requests back (deadline or signal), so the queue must keep them findable. */
@@ -145,7 +147,7 @@ class Submission<T, R> implements Envelope<T> {
   get priority(): number | undefined {
     return this.call?.priority;
   }
-  get scope(): string | undefined {
+  get scope(): DedupScope {
     return this.call?.scope;
   }
   get timeoutMs(): number | undefined {
@@ -345,9 +347,7 @@ function checkProcessOptions(options: ProcessOptions): ProcessOptions {
   const o = check.optionsObject(where, options);
   if (o.priority !== undefined) check.finite(where, 'priority', o.priority);
   if (o.timeoutMs !== undefined) check.durationOrNever(where, 'timeoutMs', o.timeoutMs);
-  if (o.scope !== undefined && typeof o.scope !== 'string') {
-    check.fail(where, `scope must be a string, got ${typeof o.scope}`, TypeError);
-  }
+  if (!isScope(o.scope)) check.fail(where, `scope must be ${SCOPE_TYPES}, got ${describeValue(o.scope)}`, TypeError);
   if (o.signal !== undefined) {
     const s = o.signal as Partial<AbortSignal> | null;
     if (!s || typeof s.aborted !== 'boolean' || typeof s.addEventListener !== 'function') {

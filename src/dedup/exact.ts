@@ -1,60 +1,92 @@
-import stableStringify from 'fast-json-stable-stringify';
 import type { DedupedBatch } from '../types.js';
-import { describeThrown } from '../internal/describeValue.js';
+import {
+  checkedKey,
+  checkedScope,
+  customSlotKey,
+  defaultSlotKey,
+  isEncoded,
+  type DedupScope,
+} from './keys.js';
 
-/** The default exact key: canonical JSON, so `{ a: 1, b: 2 }` and `{ b: 2, a: 1 }` are equal. */
-export function stableKey(request: unknown): string {
-  // Primitives stringify the same either way; the native JSON.stringify is much faster for them.
-  const key = typeof request === 'object' && request !== null ? stableStringify(request) : JSON.stringify(request);
-  // Both return undefined for undefined and functions; keep those distinct from every string.
-  return key ?? `\u0000${typeof request}`;
-}
+export { describeThrow, stableKey } from './keys.js';
 
-/** Names the user function that threw, keeping the original as `cause`. */
-export function describeThrow(fnName: string, error: unknown): TypeError {
-  // describeThrown never throws (String() of a null-prototype object would, and fail the whole batch).
-  return new TypeError(`dedupBy: ${fnName}(request) threw: ${describeThrown(error)}`, { cause: error });
-}
-
+/** How requests are grouped for exact dedup: by scope, then by key. */
 export interface Grouping<T> {
-  readonly key: (request: T) => unknown;
-  readonly scope: ((request: T) => string | undefined) | undefined;
+  /** The raw key of an item: what the user's `key` returned (a throw names it), or the request itself by default. */
+  readonly key: (item: T) => unknown;
   /**
-   * Set when `key` is the default `stableKey`: the request itself (through any wrapper). Exact dedup then keys
-   * strings and numbers by their own value, in maps apart from the JSON keys, which is equivalent to comparing
-   * their JSON and costs no string per request.
+   * Checks a raw key and turns it into a map key: a primitive as it is, an array or object as its canonical
+   * encoding (kept in tables apart from primitives, see `isEncoded`). Throws a `TypeError` naming what is wrong.
+   * Default: the rules for a user's key.
    */
-  readonly rawRequest?: ((item: T) => unknown) | undefined;
+  readonly slotKey?: (key: unknown) => unknown;
+  /** The item's scope, checked (a throw or a value of the wrong type names `scope`); undefined: no scopes. */
+  readonly scope: ((item: T) => DedupScope) | undefined;
+}
+
+const sameRequest = <T>(request: T): unknown => request;
+const defaultCustomSlotKey = customSlotKey('dedupBy');
+
+/** The grouping of `key` and `scope` options: the default key when `key` is undefined. */
+export function groupingOf<T>(
+  where: string,
+  key: ((request: T) => unknown) | undefined,
+  scope: ((request: T) => unknown) | undefined,
+): Grouping<T> {
+  return {
+    key: key ? checkedKey(where, key) : sameRequest,
+    slotKey: key ? customSlotKey(where) : defaultSlotKey(where),
+    scope: scope && checkedScope(where, scope),
+  };
+}
+
+/**
+ * The same grouping over wrappers of requests (`batchDedup`'s envelopes): `key` and `scope` read
+ * `unwrap(wrapper)`, and `scopeOf(wrapper)`, when defined, overrides `scope`.
+ */
+export function mapGrouping<T, U>(
+  grouping: Grouping<T>,
+  unwrap: (wrapper: U) => T,
+  scopeOf: (wrapper: U) => DedupScope,
+): Grouping<U> {
+  const { key, scope } = grouping;
+  return {
+    key: key === sameRequest ? unwrap : (u) => key(unwrap(u)),
+    slotKey: grouping.slotKey,
+    scope: scope ? (u) => scopeOf(u) ?? scope(unwrap(u)) : scopeOf,
+  };
 }
 
 type KeyTable = Map<unknown, number>;
 
 /**
- * The key tables of one batch: one per scope, and apart from those one per scope for raw strings, so keys of
- * different scopes never collide and no string can pose as another key's JSON. Most batches need one table
- * only, so the lookup by scope is made when a second one is asked for.
+ * The key tables of one batch: one per scope for primitive keys and, apart from those, one per scope for the
+ * encodings of array and object keys, so keys of different scopes never collide and no string can pose as an
+ * encoding. A Map keeps `'1'`, `1` and `1n` apart, as scopes and as keys. Most batches need one table only, so
+ * the lookup by scope is made when a second one is asked for.
  */
 class KeyTables {
   /** The table asked for first; the only one in most batches. */
   first: KeyTable | undefined;
-  private firstScope: string | undefined;
-  private firstStrings = false;
-  private byScope: Map<string | undefined, KeyTable> | undefined;
-  private stringsByScope: Map<string | undefined, KeyTable> | undefined;
+  private firstScope: DedupScope;
+  private firstEncoded = false;
+  private byScope: Map<DedupScope, KeyTable> | undefined;
+  private encodedByScope: Map<DedupScope, KeyTable> | undefined;
 
-  get(scope: string | undefined, strings: boolean): KeyTable {
+  get(scope: DedupScope, encoded: boolean): KeyTable {
     if (this.first === undefined) {
       this.firstScope = scope;
-      this.firstStrings = strings;
+      this.firstEncoded = encoded;
       return (this.first = new Map());
     }
-    if (scope === this.firstScope && strings === this.firstStrings) return this.first;
-    if (!this.byScope || !this.stringsByScope) {
+    // `===` agrees with the Map lookups below: NaN is no scope, and 0 and -0 are one scope in both.
+    if (scope === this.firstScope && encoded === this.firstEncoded) return this.first;
+    if (!this.byScope || !this.encodedByScope) {
       this.byScope = new Map();
-      this.stringsByScope = new Map();
-      (this.firstStrings ? this.stringsByScope : this.byScope).set(this.firstScope, this.first);
+      this.encodedByScope = new Map();
+      (this.firstEncoded ? this.encodedByScope : this.byScope).set(this.firstScope, this.first);
     }
-    const tables = strings ? this.stringsByScope : this.byScope;
+    const tables = encoded ? this.encodedByScope : this.byScope;
     let table = tables.get(scope);
     if (!table) tables.set(scope, (table = new Map()));
     return table;
@@ -62,23 +94,26 @@ class KeyTables {
 
   /** How many distinct keys the tables hold. */
   get distinct(): number {
-    if (!this.byScope || !this.stringsByScope) return this.first?.size ?? 0;
+    if (!this.byScope || !this.encodedByScope) return this.first?.size ?? 0;
     let distinct = 0;
     for (const table of this.byScope.values()) distinct += table.size;
-    for (const table of this.stringsByScope.values()) distinct += table.size;
+    for (const table of this.encodedByScope.values()) distinct += table.size;
     return distinct;
   }
 }
 
 /**
  * Exact dedup: items with equal scope and equal key share one leader, the first of them to arrive.
- * An item whose key or scope throws is not lost: it is reported in `failures` with `leaderOf[i] === -1`.
+ * An item whose key or scope throws, or returns what a key or scope may not be, is not lost: it is reported in
+ * `failures` (a `TypeError` naming the problem) with `leaderOf[i] === -1`.
  *
  * Most batches hold no duplicate at all, so the table is filled backwards, one `set` per item: each key ends up
  * mapped to its first item, and when the tables hold as many keys as there are items every item leads itself.
  * Only a batch with duplicates pays a second pass that reads each item's leader back.
  */
-export function dedupExact<T>(items: readonly T[], { key, scope, rawRequest }: Grouping<T>): DedupedBatch<T> {
+export function dedupExact<T>(items: readonly T[], grouping: Grouping<T>): DedupedBatch<T> {
+  const { key, scope } = grouping;
+  const slotKey = grouping.slotKey ?? defaultCustomSlotKey;
   const n = items.length;
   const keys = new Array<unknown>(n);
   const keyTables = new KeyTables();
@@ -86,8 +121,8 @@ export function dedupExact<T>(items: readonly T[], { key, scope, rawRequest }: G
   let tables: (KeyTable | undefined)[] | undefined;
   let failures: Map<number, unknown> | undefined;
   // Consecutive items usually share a scope and a kind of key: remember the last table looked up.
-  let lastScope: string | undefined;
-  let lastStrings: boolean | undefined;
+  let lastScope: DedupScope;
+  let lastEncoded: boolean | undefined;
   let lastTable: KeyTable | undefined;
   const perItem = (i: number) => {
     tables = new Array<KeyTable | undefined>(n);
@@ -96,38 +131,27 @@ export function dedupExact<T>(items: readonly T[], { key, scope, rawRequest }: G
   };
   for (let i = 0; i < n; i++) {
     const item = items[i]!;
-    let itemScope: string | undefined;
+    let itemScope: DedupScope;
     let itemKey: unknown;
-    let strings = false;
+    let encoded = false;
     try {
-      itemScope = scope?.(item);
-    } catch (error) {
-      (failures ??= new Map()).set(i, describeThrow('scope', error));
-      (tables ?? perItem(i))[i] = undefined;
-      continue;
-    }
-    try {
-      if (rawRequest) {
-        const request = rawRequest(item);
-        if (typeof request === 'string') {
-          itemKey = request;
-          strings = true;
-        } else {
-          // A number keys by value (a number never equals a string key); anything else by its JSON.
-          itemKey = typeof request === 'number' && Number.isFinite(request) ? request : stableKey(request);
-        }
-      } else {
-        itemKey = key(item);
+      itemScope = scope === undefined ? undefined : scope(item);
+      const raw = key(item);
+      // A string, the common key, is its own map key; anything else is checked (and objects encoded).
+      if (typeof raw === 'string') itemKey = raw;
+      else {
+        itemKey = slotKey(raw);
+        encoded = isEncoded(raw);
       }
     } catch (error) {
-      (failures ??= new Map()).set(i, describeThrow('key', error));
+      (failures ??= new Map()).set(i, error);
       (tables ?? perItem(i))[i] = undefined;
       continue;
     }
-    if (lastTable === undefined || itemScope !== lastScope || strings !== lastStrings) {
-      lastTable = keyTables.get(itemScope, strings);
+    if (lastTable === undefined || itemScope !== lastScope || encoded !== lastEncoded) {
+      lastTable = keyTables.get(itemScope, encoded);
       lastScope = itemScope;
-      lastStrings = strings;
+      lastEncoded = encoded;
     }
     keys[i] = itemKey;
     if (tables) tables[i] = lastTable;

@@ -1,7 +1,8 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import type { DedupedBatch } from '../types.js';
 import * as check from '../internal/validate.js';
-import { dedupExact, dedupNone, stableKey, type Grouping } from './exact.js';
+import { dedupExact, dedupNone, groupingOf, mapGrouping, type Grouping } from './exact.js';
+import type { DedupKey, DedupScope } from './keys.js';
 import { greedyLeaders, scopeGroup } from './similarity.js';
 import { defaultText, type Embedder } from './embedder.js';
 import { createLexicalEmbedder } from './lexicalEmbedder.js';
@@ -31,13 +32,18 @@ export interface DedupOptions<T> {
   dedupThreshold?: number;
   /** A custom similarity in [0, 1]; replaces the strategy's, compared against `dedupThreshold`. */
   dedupFunction?: (a: T, b: T) => number;
-  /** The exact-equality key. Default: canonical JSON of the request (`fast-json-stable-stringify`). */
-  key?: (request: T) => string;
+  /**
+   * The exact-equality key: a string, a finite number, a bigint, a boolean, null, or an array or plain object of
+   * these, compared by value and type (see `DedupKey` and docs/keys.md). Default: the request itself, compared
+   * as canonical JSON extended to NaN, Infinity, bigints and Dates.
+   */
+  key?: (request: T) => DedupKey;
   /**
    * Requests of different scopes are NEVER merged, whatever their key or similarity. Use it for tenants, users,
-   * permissions: anything that makes the same question have a different answer.
+   * permissions: anything that makes the same question have a different answer. A string, a number or a bigint
+   * (`1`, `'1'` and `1n` are three scopes), or undefined for no scope.
    */
-  scope?: (request: T) => string | undefined;
+  scope?: (request: T) => DedupScope;
   /**
    * Turns texts into vectors for `'embedding'` and `'hybrid'`: called once per batch with the distinct texts
    * that are not cached. Default: the built-in lexical embedder (`createLexicalEmbedder()`).
@@ -64,9 +70,6 @@ export interface DedupOptions<T> {
 }
 
 const DEFAULT_DEDUP_THRESHOLD = 0.98;
-
-/** `rawRequest` of an unwrapped request: the request itself. */
-const sameRequest = <T>(request: T): unknown => request;
 
 /** One embedder for every pipeline that does not bring its own: it is stateless. */
 const builtInEmbedder = createLexicalEmbedder();
@@ -99,12 +102,11 @@ export function resolveDedupOptions<T>(where: string, options: DedupOptions<T>):
     'hybrid',
   ]);
   const threshold = check.unitInterval(where, 'dedupThreshold', options.dedupThreshold ?? DEFAULT_DEDUP_THRESHOLD);
-  const customKey = check.optionalFunction<(request: T) => unknown>(where, 'key', options.key);
-  const key = customKey ?? stableKey;
-  const scope = check.optionalFunction<(request: T) => string | undefined>(where, 'scope', options.scope);
+  const key = check.optionalFunction<(request: T) => unknown>(where, 'key', options.key);
+  const scope = check.optionalFunction<(request: T) => unknown>(where, 'scope', options.scope);
   const dedupFunction = check.optionalFunction<(a: T, b: T) => number>(where, 'dedupFunction', options.dedupFunction);
   const semantic = resolveSemantic(where, options);
-  return { enabled, strategy, threshold, grouping: { key, scope, rawRequest: customKey ? undefined : sameRequest }, dedupFunction, semantic: strategy === 'exact' ? undefined : semantic };
+  return { enabled, strategy, threshold, grouping: groupingOf(where, key, scope), dedupFunction, semantic: strategy === 'exact' ? undefined : semantic };
 }
 
 /** Validates the similarity options whatever the strategy, so a typo fails at creation, not at a later switch. */
@@ -120,7 +122,7 @@ function resolveSemantic<T>(where: string, options: DedupOptions<T>): SemanticSe
   }
   return {
     text: customText ?? defaultText,
-    restKey: restKeyOf<T>(customText !== undefined),
+    restKey: restKeyOf<T>(where, customText !== undefined),
     embed,
     metric: resolveMetric(where, options.metric),
     cacheSize,
@@ -149,18 +151,13 @@ function resolveMetric(where: string, metric: unknown): ResolvedMetric {
 export function mapDedup<T, U>(
   resolved: ResolvedDedup<T>,
   unwrap: (wrapper: U) => T,
-  scopeOf: (wrapper: U) => string | undefined,
+  scopeOf: (wrapper: U) => DedupScope,
 ): ResolvedDedup<U> {
-  const { key, scope, rawRequest } = resolved.grouping;
   const dedupFunction = resolved.dedupFunction;
   const semantic = resolved.semantic;
   return {
     ...resolved,
-    grouping: {
-      key: (u) => key(unwrap(u)),
-      scope: scope ? (u) => scopeOf(u) ?? scope(unwrap(u)) : scopeOf,
-      rawRequest: rawRequest && (rawRequest === sameRequest ? unwrap : (u) => rawRequest(unwrap(u))),
-    },
+    grouping: mapGrouping(resolved.grouping, unwrap, scopeOf),
     dedupFunction: dedupFunction && ((a, b) => dedupFunction(unwrap(a), unwrap(b))),
     semantic: semantic && {
       ...semantic,

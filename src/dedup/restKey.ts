@@ -1,45 +1,25 @@
-import { stableKey } from './exact.js';
 import { defaultTextField } from './embedder.js';
+import { isPlainObject, restEncoding, TEXT_REMOVED } from './keys.js';
 
 /**
- * The stable key of a request with its text removed: requests are only compared by similarity when these are
- * equal, so two questions with different parameters (model, language, user id) are never merged.
+ * The canonical encoding of a request with its text taken out: requests are only compared by similarity when
+ * these are equal, so two questions with different parameters (model, language, user id) are never merged. The
+ * rules are the default key's (docs/keys.md): what it cannot encode rejects the request with a `TypeError`.
  *
- * With the default `text`, the string request or its `query` / `text` field is removed. With a custom `text`,
- * every string value equal to the extracted text is removed, at any depth; a text composed from several fields
- * removes nothing, which makes such requests merge only when those fields are equal (the safe side).
+ * With the default `text`, the string request or its `query` / `text` field is taken out. With a custom `text`,
+ * every string value equal to the extracted text is taken out, at any depth; a text composed from several fields
+ * takes out nothing, which makes such requests merge only when those fields are equal (the safe side). What is
+ * taken out leaves a mark that no value can forge, so `{ query: 'a' }` and `{ text: 'a' }` stay apart.
  */
-export function restKeyOf<T>(customText: boolean): (request: T, requestText: string) => string {
+export function restKeyOf<T>(where: string, customText: boolean): (request: T, requestText: string) => string {
   if (!customText) {
     return (request) => {
       if (typeof request !== 'object' || request === null) return '';
       const field = defaultTextField(request);
-      const rest: Record<string, unknown> = { ...(request as Record<string, unknown>) };
-      if (field !== undefined) delete rest[field];
-      return stableKey(rest);
+      // A class instance is refused as a whole (its state may hide from its fields), not copied into a plain one.
+      if (field === undefined || !isPlainObject(request)) return restEncoding(where, request);
+      return restEncoding(where, { ...(request as Record<string, unknown>), [field]: TEXT_REMOVED });
     };
   }
-  return (request, requestText) => stableKey(withoutText(request, requestText, new Set()));
-}
-
-const REMOVED = '\u0000text';
-
-function withoutText(value: unknown, text: string, path: Set<object>): unknown {
-  if (value === text) return REMOVED;
-  if (typeof value !== 'object' || value === null) return value;
-  // Dates and other JSON-aware objects: compare what the key would see.
-  const json = (value as { toJSON?: () => unknown }).toJSON;
-  if (typeof json === 'function') return withoutText(json.call(value), text, path);
-  if (path.has(value)) throw new TypeError('request has a circular reference');
-  path.add(value);
-  try {
-    if (Array.isArray(value)) return value.map((element) => withoutText(element, text, path));
-    const copy: Record<string, unknown> = {};
-    for (const [field, element] of Object.entries(value)) {
-      if (element !== text) copy[field] = withoutText(element, text, path);
-    }
-    return copy;
-  } finally {
-    path.delete(value);
-  }
+  return (request, requestText) => restEncoding(where, request, requestText);
 }

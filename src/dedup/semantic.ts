@@ -4,6 +4,7 @@ import type { DedupedBatch } from '../types.js';
 import { EmbeddingCache, LruCache } from './embeddingCache.js';
 import type { Embedder } from './embedder.js';
 import { dedupExact, describeThrow, type Grouping } from './exact.js';
+import { scopeTag, type DedupScope } from './keys.js';
 import { guardSignature, salientOrderAgrees, salientTokens, type SalientTokens } from './mergeGuard.js';
 import type { ResolvedMetric } from './metric.js';
 import { validateVectors, vectorLeaders } from './vectorLeaders.js';
@@ -168,15 +169,15 @@ function readText<T>(text: (request: T) => string, request: T): string {
   return value;
 }
 
-/** Scope, rest of the request and guard signature, length-prefixed so no two different triples collide. */
+/** Scope, rest of the request and guard signature, typed and length-prefixed so no two different triples collide. */
 function groupKeyFunction<T>(
   settings: SemanticSettings<T>,
-  scope: ((request: T) => string | undefined) | undefined,
+  scope: ((request: T) => DedupScope) | undefined,
   /** The built-in guard's signature, or nothing without that guard. */
   signature: (text: string) => string,
 ): (request: T, text: string) => string {
   return (request, text) => {
-    let requestScope: string | undefined;
+    let requestScope: DedupScope;
     try {
       requestScope = scope?.(request);
     } catch (error) {
@@ -188,8 +189,7 @@ function groupKeyFunction<T>(
     } catch (error) {
       throw describeThrow('key', error);
     }
-    const scopePart = requestScope === undefined ? '-' : `+${requestScope.length}:${requestScope}`;
-    return `${scopePart}|${rest.length}:${rest}|${signature(text)}`;
+    return `${scopeTag(requestScope)}|${rest.length}:${rest}|${signature(text)}`;
   };
 }
 

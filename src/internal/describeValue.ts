@@ -13,7 +13,7 @@ export function describeValue(value: unknown): string {
     case 'bigint':
       return `${value}n`;
     case 'symbol':
-      return value.toString();
+      return 'a symbol';
     case 'function':
       return 'a function';
     case 'number':
@@ -23,9 +23,13 @@ export function describeValue(value: unknown): string {
     default:
       if (value === null) return 'null';
       try {
-        return Array.isArray(value) ? 'an array' : 'an object';
+        if (Array.isArray(value)) return 'an array';
+        const proto = Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null;
+        if (proto === null || proto === Object.prototype) return 'an object';
+        const name = proto.constructor?.name;
+        return typeof name === 'string' && name !== '' ? `an instance of ${name}` : 'an object with a custom prototype';
       } catch {
-        return 'an object'; // a revoked proxy
+        return 'an object'; // a revoked proxy, or a prototype getter that throws
       }
   }
 }

@@ -7,7 +7,7 @@ import { BatchCollector, type PushOptions } from './collector.js';
 import type { Envelope } from './envelope.js';
 import { BatchExecutor, type FanOutConfig } from './executor.js';
 import { createBatchFeedback } from './feedback.js';
-import { InFlightTable } from './inFlight.js';
+import { changesWhatIsShared, InFlightTable, slotOf, type Slot } from './inFlight.js';
 import type { PipelineConfig } from './pipelineConfig.js';
 import type { QueueEntry } from './waitingQueue.js';
 
@@ -68,7 +68,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       if (outcome.ok) answer(envelope, true, outcome.value, batchId, deduplicated, latencyMs);
       else answer(envelope, false, outcome.error, batchId, deduplicated, latencyMs);
     };
-    this.shortcut = createShortcut(config, (envelope: E, outcome, batchId) => this.answerNow(envelope, outcome, batchId, true));
+    this.shortcut = createShortcut(config, (envelope: E, outcome, batchId, shared) => this.answerNow(envelope, outcome, batchId, shared));
 
     const shortcut = this.shortcut;
     let fanOutConfig: FanOutConfig<E, R>;
@@ -114,7 +114,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
         queueDepth: () => collector.size,
         windowMs: controller ? () => controller.current : () => config.window.windowMs,
       }),
-      config.onChange(() => {
+      config.onChange((changed) => {
+        shortcut?.configured(changed);
         refreshFanOut();
         refreshArrivals();
         collector.refresh();
@@ -294,12 +295,17 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
 }
 
 interface Shortcut<E> {
-  /** True when the request was answered from the cache or joined an execution in flight. */
+  /**
+   * True when the request was answered: from the cache, by joining an execution in flight, or rejected because
+   * its key or scope throws or returns what a key or scope may not be.
+   */
   answered(envelope: E): boolean;
   onItemsStarted(items: readonly E[]): void;
   onItemSettled(item: E, outcome: Outcome<unknown>, batchId: number): void;
   /** True when a request not yet answered has joined the execution of one of `items`. */
   awaited(items: readonly E[]): boolean;
+  /** Options changed: when dedup may now judge differently, nothing shared so far answers a new request. */
+  configured(changed: readonly string[]): void;
   /** Forgets every waiter; returns the requests that were waiting on an execution in flight. */
   dispose(): E[];
 }
@@ -307,46 +313,52 @@ interface Shortcut<E> {
 /**
  * In-flight dedup and the result cache: answers a request from the cache, or attaches it to an equal request
  * already executing, before it is queued. Undefined when neither is enabled.
+ *
+ * A `configure()` that may change what is equal (key, scope, strategy...) starts a new table: requests that
+ * joined an execution before it still get that execution's answer, but no request that arrives after it joins
+ * an execution started before it, or is answered by a result cached before it. An execution started before
+ * settles into its own, old table, so its result is not cached for the new settings either.
  */
 function createShortcut<T, R, E extends Envelope<T>>(
   config: PipelineConfig<T, R>,
-  answer: (envelope: E, outcome: Outcome<R>, batchId: number) => void,
+  answer: (envelope: E, outcome: Outcome<R>, batchId: number, shared: boolean) => void,
 ): Shortcut<E> | undefined {
   if (!config.dedupInFlight && !config.resultCache) return undefined;
-  const table = new InFlightTable<R>(config.dedupInFlight, config.resultCache);
+  const newTable = () => new InFlightTable<R>(config.dedupInFlight, config.resultCache);
+  let table = newTable();
   const { scheduler, stats } = config;
-  const slots = new WeakMap<E, string>();
+  /** The slot each executing item took, and the table (of the settings then) it took it in. */
+  const slots = new WeakMap<E, { slot: Slot; table: InFlightTable<R> }>();
   /**
-   * Requests waiting on an equal one in flight, with the slot they joined: held by nothing else, so a defect
-   * must still find them.
+   * Requests waiting on an equal one in flight, with the slot (and table) they joined: held by nothing else, so a
+   * defect must still find them.
    */
-  const joined = new Map<E, string>();
-  const slotOf = (envelope: E): string | undefined => {
-    const { key, scope } = config.grouping;
-    try {
-      return InFlightTable.slot(scope?.(envelope), key(envelope));
-    } catch {
-      return undefined; // dedup answers it with the key's error
-    }
-  };
+  const joined = new Map<E, { slot: Slot; table: InFlightTable<R> }>();
   return {
     answered(envelope) {
       if (envelope.signal?.aborted) return false;
-      const slot = slotOf(envelope);
-      if (slot === undefined) return false;
+      let slot: Slot;
+      try {
+        slot = slotOf(config.grouping, envelope);
+      } catch (error) {
+        // Its key or scope is unusable: the request is rejected here, where that is first found.
+        stats.recordRequests(1);
+        answer(envelope, { ok: false, error }, 0, false);
+        return true;
+      }
       const hit = table.cached(slot, scheduler.now());
       if (hit) {
         stats.recordRequests(1);
         stats.recordCacheHit();
-        answer(envelope, { ok: true, value: hit.value }, 0);
+        answer(envelope, { ok: true, value: hit.value }, 0, true);
         return true;
       }
       const waiter = (outcome: Outcome<R>, batchId: number) => {
         joined.delete(envelope);
-        answer(envelope, outcome, batchId);
+        answer(envelope, outcome, batchId, true);
       };
       if (table.join(slot, waiter)) {
-        joined.set(envelope, slot);
+        joined.set(envelope, { slot, table });
         stats.recordRequests(1);
         stats.recordInFlightHit();
         return true;
@@ -355,23 +367,32 @@ function createShortcut<T, R, E extends Envelope<T>>(
     },
     onItemsStarted(items) {
       for (const item of items) {
-        const slot = slotOf(item);
-        if (slot === undefined) continue;
-        slots.set(item, slot);
+        let slot: Slot;
+        try {
+          slot = slotOf(config.grouping, item);
+        } catch {
+          continue; // dedup answered it with the key's error; an item executing anyway is just not shared
+        }
+        slots.set(item, { slot, table });
         table.started(slot);
       }
     },
     onItemSettled(item, outcome, batchId) {
-      const slot = slots.get(item);
-      if (slot !== undefined) table.settled(slot, outcome as Outcome<R>, batchId, scheduler.now());
+      const taken = slots.get(item);
+      if (taken) taken.table.settled(taken.slot, outcome as Outcome<R>, batchId, scheduler.now());
+    },
+    configured(changed) {
+      if (changesWhatIsShared(changed)) table = newTable();
     },
     awaited(items) {
       if (joined.size === 0) return false;
-      const owed = new Set<string>();
-      for (const [envelope, slot] of joined) if (envelope.answered !== true) owed.add(slot);
       return items.some((item) => {
-        const slot = slots.get(item);
-        return slot !== undefined && owed.has(slot);
+        const taken = slots.get(item);
+        if (!taken) return false;
+        for (const [envelope, waits] of joined) {
+          if (envelope.answered !== true && waits.table === taken.table && sameSlot(waits.slot, taken.slot)) return true;
+        }
+        return false;
       });
     },
     dispose() {
@@ -380,4 +401,8 @@ function createShortcut<T, R, E extends Envelope<T>>(
       return held;
     },
   };
+}
+
+function sameSlot(a: Slot, b: Slot): boolean {
+  return a.scope === b.scope && a.encoded === b.encoded && a.key === b.key;
 }

@@ -1,3 +1,5 @@
+import type { DedupScope } from '../dedup/keys.js';
+
 /** A request on its way through `batchDedup`, with what the pipeline needs to know about it. */
 export interface Envelope<T> {
   readonly request: T;
@@ -6,7 +8,7 @@ export interface Envelope<T> {
   /** Overrides `priority(request)`. */
   readonly priority?: number | undefined;
   /** Overrides `scope(request)`. */
-  readonly scope?: string | undefined;
+  readonly scope?: DedupScope;
   /**
    * The request's own deadline, which its owner enforces (through `BatchEngine.withdraw`); it replaces
    * `requestTimeoutMs`. Set only with `withdrawable`.

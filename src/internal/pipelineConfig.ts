@@ -160,7 +160,7 @@ export class PipelineConfig<T, R> {
   readonly priorityAgingPerSecond: number;
   private raw: BatchDedupOptions<T, R>;
   private resolved: Resolved<T, R>;
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<(changed: readonly string[]) => void>();
 
   constructor(
     private readonly where: string,
@@ -286,9 +286,10 @@ export class PipelineConfig<T, R> {
     }
     const raw = { ...this.raw, ...changes };
     this.resolved = this.resolve(raw, where);
+    const changed = Object.keys(changes).filter((name) => changes[name as keyof typeof changes] !== this.raw[name as keyof typeof changes]);
     this.raw = raw;
     this.applyCost();
-    for (const listener of [...this.listeners]) listener();
+    for (const listener of [...this.listeners]) listener(changed);
   }
 
   /**
@@ -338,7 +339,8 @@ export class PipelineConfig<T, R> {
     }
   }
 
-  onChange(listener: () => void): () => void {
+  /** Calls `listener` after every change, with the names of the options whose value changed. */
+  onChange(listener: (changed: readonly string[]) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

@@ -3,6 +3,7 @@ export { adaptiveBuffer, type AdaptiveBufferOptions } from './adaptiveBuffer.js'
 export type { AdaptiveOptions } from '../internal/adaptiveWindow.js';
 export { dedupBy, type DedupByOptions } from './dedupBy.js';
 export type { Embedder } from '../dedup/embedder.js';
+export type { DedupKey, DedupScope } from '../dedup/keys.js';
 export { fanOut, type FanOutOptions } from './fanOut.js';
 export { batchDedup, type BatchDedupOptions } from './batchDedup.js';
 export { createBatchFeedback, type BatchFeedback, type BatchReport } from '../internal/feedback.js';
