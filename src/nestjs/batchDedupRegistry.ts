@@ -2,6 +2,10 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnModuleInit }
 import { createBatcher, type Batcher } from '../batcher/createBatcher.js';
 import { BatchDedupService } from './batchDedupService.js';
 import { BATCH_DEDUP_MODULE_OPTIONS, type BatchDedupModuleOptions } from './moduleDefinition.js';
+import { repliesWritten } from './repliesWritten.js';
+import * as check from '../internal/validate.js';
+
+const DEFAULT_REPLY_FLUSH_TIMEOUT_MS = 5_000;
 
 /**
  * Owns the batchers of one `BatchDedupModule`: creates (and so subscribes) them on module init and drains them
@@ -11,11 +15,16 @@ export class BatchDedupRegistry implements OnModuleInit, BeforeApplicationShutdo
   private readonly batchers = new Map<string, Batcher<unknown, unknown>>();
   private readonly services = new Map<string, BatchDedupService<unknown, unknown>>();
   private draining: Promise<void> | undefined;
+  private readonly replyFlushTimeoutMs: number;
 
   constructor(private readonly options: BatchDedupModuleOptions) {
     if (!options || typeof options.batchers !== 'object' || options.batchers === null) {
       throw new TypeError('BatchDedupModule: options.batchers must be an object of batcher options by name');
     }
+    this.replyFlushTimeoutMs =
+      options.replyFlushTimeoutMs === undefined
+        ? DEFAULT_REPLY_FLUSH_TIMEOUT_MS
+        : check.duration('BatchDedupModule', 'replyFlushTimeoutMs', options.replyFlushTimeoutMs);
     for (const name of Object.keys(options.batchers)) {
       this.services.set(name, new BatchDedupService(name, () => this.batcher(name)));
     }
@@ -43,13 +52,21 @@ export class BatchDedupRegistry implements OnModuleInit, BeforeApplicationShutdo
   }
 
   /**
-   * Stops accepting requests and resolves once every accepted request has settled. Called before application
-   * shutdown; call it yourself before `app.close()` of a standalone microservice, which closes its transport
-   * before running any lifecycle hook.
+   * Stops accepting requests, and resolves once every accepted request has been answered and its answer written:
+   * every batcher has settled its requests, each `process()` subscriber has its result and Nest has passed each
+   * reply to the transport (a macrotask later), and no socket write is still pending in the process (for at most
+   * `replyFlushTimeoutMs`).
+   * Called before application shutdown; call it yourself before `app.close()` of a standalone microservice, which
+   * closes its transport (destroying the sockets, and any reply not yet written) before any lifecycle hook.
    */
   drain(): Promise<void> {
-    this.draining ??= Promise.all([...this.batchers.values()].map((batcher) => batcher.close())).then(() => undefined);
+    this.draining ??= this.drainAll();
     return this.draining;
+  }
+
+  private async drainAll(): Promise<void> {
+    await Promise.all([...this.batchers.values()].map((batcher) => batcher.close()));
+    await repliesWritten(this.replyFlushTimeoutMs);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
