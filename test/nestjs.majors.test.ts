@@ -158,7 +158,7 @@ describe.skipIf(process.env.NEST_MAJORS !== '1')('the packed package in Nest 11 
           service.child.kill('SIGTERM');
         }
         expect(await service.exited, service.output()).toBe(0);
-        const [, messages, calls, merged] = /(\d+) messages, (\d+) backend calls, (\d+) merged/.exec(service.output()) ?? [];
+        const [, messages, calls, merged] = /(\d+) messages, (\d+) backend calls, (\d+) duplicates merged/.exec(service.output()) ?? [];
         expect(Number(messages), service.output()).toBe(numbers.length);
         expect(Number(calls)).toBeLessThan(numbers.length);
         expect(Number(merged)).toBeGreaterThan(0);
