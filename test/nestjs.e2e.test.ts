@@ -12,13 +12,13 @@ import { ClientsModule, Transport, type ClientProxy, type MicroserviceOptions } 
 import type { AddressInfo, Server } from 'node:net';
 import { lastValueFrom } from 'rxjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MATH_SERVICE, SquareClient, SquareClientModule } from '../docs/snippets/nestjs-client.js';
+import { MATH_SERVICE, SquareClient, SquareClientModule } from './fixtures/nest-e2e/client.js';
 import {
   SquareBackend,
   SquareBackendModule,
   SquareController,
   SquareServerModule,
-} from '../docs/snippets/nestjs-server.js';
+} from './fixtures/nest-e2e/server.js';
 import type { BatchDedupOptions } from '../src/index.js';
 import { BatchDedupModule, BatchDedupRegistry, getBatcherToken, sendBatch, type BatchDedupService } from '../src/nestjs/index.js';
 import { until } from './support.js';

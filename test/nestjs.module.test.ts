@@ -138,4 +138,9 @@ describe('BatchDedupModule', () => {
   });
 });
 
-showsVerbatim('docs/nestjs.md', ['docs/snippets/nestjs-server.ts', 'docs/snippets/nestjs-client.ts']);
+// The service and client that docs/nestjs.md shows are the ones test/nestjs.majors.test.ts installs and runs.
+showsVerbatim('docs/nestjs.md', [
+  'test/fixtures/nest-app/src/square.service.ts',
+  'test/fixtures/nest-app/src/square.client.ts',
+  'test/fixtures/nest-app/src/shutdown.ts',
+]);

@@ -12,6 +12,11 @@ export interface BatchDedupModuleOptions {
   /** One `createBatcher` per entry; inject each with `@InjectBatcher(name)` or `registry.get(name)`. */
   // Batchers of one module carry unrelated request and result types, so the map cannot name one pair.
   batchers: Record<string, BatchDedupOptions<any, any>>;
+  /**
+   * How long `drain()` (and so shutdown) waits at most, once every request is answered, for replies still being
+   * written to leave the process: large replies, or a peer reading slowly. Default 5000 ms.
+   */
+  replyFlushTimeoutMs?: number;
 }
 
 /** Options that shape the module definition rather than the batchers. */
