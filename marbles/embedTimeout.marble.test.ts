@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { createLexicalEmbedder } from '../src/dedup/lexicalEmbedder.js';
 import type { Embedder } from '../src/dedup/options.js';
 import { createBatcher } from '../src/batcher/createBatcher.js';
+import { batchDedup } from '../src/operators/batchDedup.js';
 import { dedupBy } from '../src/operators/dedupBy.js';
 import { BatchStatsRecorder } from '../src/stats/batchStats.js';
 import { trackTimers } from '../src/testing/index.js';
@@ -161,6 +162,63 @@ describe('embedTimeoutMs bounds the dedup step (dedupBy)', () => {
     expect(stats.fallbacksAt).toEqual([]);
     await microtasks();
     expect(out).toEqual([merged]);
+  });
+});
+
+describe('embedTimeoutMs ends with the pipeline', () => {
+  it('dedupBy: unsubscribing while an embed is pending cancels its bound at once; no fallback is counted later', async () => {
+    const scheduler = testScheduler();
+    const tracked = trackTimers(scheduler);
+    const stats = new StampedStats(scheduler);
+    const out: DedupedBatch<string>[] = [];
+    const pending: number[] = [];
+    scheduler.run(({ hot, expectSubscriptions }) => {
+      const source = hot('-x----', { x: items });
+      const sub = '       ^--!  ';
+      const subscription = source
+        .pipe(dedupBy({ dedupStrategy: 'embedding', embed: never, embedTimeoutMs: 10, stats, scheduler: tracked.scheduler }))
+        .subscribe((batch) => out.push(batch));
+      scheduler.schedule(() => pending.push(tracked.pending()), 2);
+      scheduler.schedule(() => subscription.unsubscribe(), 3);
+      scheduler.schedule(() => pending.push(tracked.pending()), 3);
+      expectSubscriptions(source.subscriptions).toBe(sub);
+    });
+    // The bound was live while the embed was pending, and gone in the frame of the unsubscription.
+    expect(pending).toEqual([1, 0]);
+    expect(stats.fallbacksAt).toEqual([]);
+    await microtasks();
+    expect(out).toEqual([]);
+  });
+
+  it('batchDedup: unsubscribing while an embed is pending leaves no timer and counts no fallback', async () => {
+    const scheduler = testScheduler();
+    const tracked = trackTimers(scheduler);
+    const stats = new StampedStats(scheduler);
+    const pending: number[] = [];
+    let results = 0;
+    scheduler.run(({ cold }) => {
+      const subscription = cold('ab', { a: reset, b: resetLower })
+        .pipe(
+          batchDedup({
+            execute: (texts: string[]) => texts,
+            dedupStrategy: 'embedding',
+            embed: never,
+            embedTimeoutMs: 10,
+            windowMs: 1,
+            stats,
+            scheduler: tracked.scheduler,
+          }),
+        )
+        .subscribe(() => results++);
+      scheduler.schedule(() => pending.push(tracked.pending()), 5);
+      scheduler.schedule(() => subscription.unsubscribe(), 6);
+      scheduler.schedule(() => pending.push(tracked.pending()), 6);
+    });
+    expect(pending[0]).toBeGreaterThan(0);
+    expect(pending[1]).toBe(0);
+    expect(stats.fallbacksAt).toEqual([]);
+    await microtasks();
+    expect(results).toBe(0);
   });
 });
 

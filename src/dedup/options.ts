@@ -1,4 +1,4 @@
-import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import type { DedupedBatch } from '../types.js';
 import * as check from '../internal/validate.js';
 import { dedupExact, dedupNone, groupingOf, mapGrouping, type Grouping } from './exact.js';
@@ -74,8 +74,12 @@ const DEFAULT_DEDUP_THRESHOLD = 0.98;
 /** One embedder for every pipeline that does not bring its own: it is stateless. */
 const builtInEmbedder = createLexicalEmbedder();
 
-/** A configured dedup stage: synchronous for exact and custom strategies, a promise when it must embed. */
-export type Deduper<T> = (items: readonly T[]) => DedupedBatch<T> | Promise<DedupedBatch<T>>;
+/**
+ * A configured dedup stage: synchronous for exact and custom strategies, a promise when it must embed.
+ * `lifetime` is its owner's: unsubscribing it cancels the stage's timers (`embedTimeoutMs`), and a promise still
+ * pending then never settles, as the owner no longer listens.
+ */
+export type Deduper<T> = (items: readonly T[], lifetime?: Subscription) => DedupedBatch<T> | Promise<DedupedBatch<T>>;
 
 export interface DeduperHooks {
   /** The similarity stage failed and the batch fell back to exact dedup. */

@@ -1,5 +1,6 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { BatchTimeoutError } from '../errors.js';
+import { scheduleAfter } from '../internal/timer.js';
 import type { DedupedBatch } from '../types.js';
 import { EmbeddingCache, LruCache } from './embeddingCache.js';
 import type { Embedder } from './embedder.js';
@@ -8,7 +9,7 @@ import { scopeTag, type DedupScope } from './keys.js';
 import { guardSignature, salientOrderAgrees, salientTokens, type SalientTokens } from './mergeGuard.js';
 import type { ResolvedMetric } from './metric.js';
 import { validateVectors, vectorLeaders } from './vectorLeaders.js';
-import type { DeduperHooks } from './options.js';
+import type { Deduper, DeduperHooks } from './options.js';
 
 /** What the `'embedding'` and `'hybrid'` strategies need besides the exact grouping. */
 export interface SemanticSettings<T> {
@@ -50,7 +51,7 @@ export function createSemanticDeduper<T>(
   settings: SemanticSettings<T>,
   threshold: number,
   hooks: DeduperHooks,
-): (items: readonly T[]) => DedupedBatch<T> | Promise<DedupedBatch<T>> {
+): Deduper<T> {
   const cache = new EmbeddingCache(settings.cacheSize);
   const customGuard = typeof settings.mergeGuard === 'function' ? settings.mergeGuard : undefined;
   const signature = settings.mergeGuard === true ? cachedSignature(settings.cacheSize) : () => '';
@@ -58,7 +59,7 @@ export function createSemanticDeduper<T>(
   // Learned from the first well-formed answer: a later answer of another length is malformed.
   let dimensions: number | undefined;
 
-  return (items) => {
+  return (items, lifetime) => {
     const base = strategy === 'hybrid' ? dedupExact(items, grouping) : undefined;
     const representatives = base ? firstOfEachGroup(base) : items.map((_, i) => i);
     const failures = new Map<number, unknown>(base?.failures);
@@ -121,14 +122,17 @@ export function createSemanticDeduper<T>(
       const decide = (decision: () => DedupedBatch<T>) => {
         if (decided) return;
         decided = true;
-        timer?.unsubscribe();
+        if (timer) {
+          timer.unsubscribe();
+          lifetime?.remove(timer);
+        }
         try {
           resolve(decision());
         } catch (error) {
           reject(error); // a defect (finish and fallBack do not throw): the owner surfaces it
         }
       };
-      timer = boundAfter(settings, () =>
+      const onTimeout = () =>
         decide(() =>
           fallBack(
             new BatchTimeoutError(
@@ -136,8 +140,11 @@ export function createSemanticDeduper<T>(
               settings.embedTimeoutMs,
             ),
           ),
-        ),
-      );
+        );
+      // Any length, on the pipeline's scheduler; none for `Infinity`. The owner's end (unsubscription, dispose)
+      // cancels it too: no timer outlives the pipeline.
+      timer = scheduleAfter(settings.scheduler, onTimeout, settings.embedTimeoutMs);
+      lifetime?.add(timer);
       try {
         // Called as a method of the answer, not through Promise.resolve: a thenable that answers synchronously
         // (in virtual time) is decided in that same moment.
@@ -151,11 +158,6 @@ export function createSemanticDeduper<T>(
       }
     });
   };
-}
-
-/** The timer of `embedTimeoutMs`, on the pipeline's scheduler; none for `Infinity`. */
-function boundAfter(settings: { embedTimeoutMs: number; scheduler: SchedulerLike }, fire: () => void): Subscription | undefined {
-  return settings.embedTimeoutMs === Infinity ? undefined : settings.scheduler.schedule(fire, settings.embedTimeoutMs);
 }
 
 function readText<T>(text: (request: T) => string, request: T): string {

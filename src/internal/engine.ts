@@ -1,3 +1,4 @@
+import { Subscription } from 'rxjs';
 import { BatchTimeoutError, QueueFullError } from '../errors.js';
 import type { DedupedBatch } from '../types.js';
 import { AdaptiveWindow } from './adaptiveWindow.js';
@@ -35,6 +36,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   /** The priority each request entered with, for per-priority latency stats. */
   private readonly priorities: WeakMap<E, number> | undefined;
   private readonly teardown: (() => void)[] = [];
+  /** What the stages hold while the engine runs (the dedup step's `embedTimeoutMs` timers); ended by `dispose`. */
+  private readonly lifetime = new Subscription();
   /** Batches whose (asynchronous) dedup has not finished. */
   private readonly deduping = new Set<E[]>();
   /** True while a request without options of its own goes straight to the queue (see `push`). */
@@ -199,6 +202,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     if (this.shortcut) for (const envelope of this.shortcut.dispose()) held.push(envelope);
     for (const stop of this.teardown) stop();
     this.teardown.length = 0;
+    this.lifetime.unsubscribe();
     return held;
   }
 
@@ -240,7 +244,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   private dedup(items: E[]): void {
     let out: DedupedBatch<E> | Promise<DedupedBatch<E>>;
     try {
-      out = this.config.deduper(items) as DedupedBatch<E> | Promise<DedupedBatch<E>>;
+      out = this.config.deduper(items, this.lifetime) as DedupedBatch<E> | Promise<DedupedBatch<E>>;
     } catch (error) {
       // The dedupers fall back instead of throwing; reaching here is a bug. The batch is held by nothing else.
       this.fail(error, items);

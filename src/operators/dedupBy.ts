@@ -1,4 +1,4 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import { Observable, Subscription, type OperatorFunction } from 'rxjs';
 import { createDeduper, resolveDedupOptions, type Deduper, type DedupOptions } from '../dedup/options.js';
 import * as check from '../internal/validate.js';
 import type { BatchStatsRecorder } from '../stats/batchStats.js';
@@ -62,6 +62,8 @@ export function dedupWith<T>(
   return (source) =>
     new Observable<DedupedBatch<T>>((subscriber) => {
       let pending = 0;
+      /** Ends the dedup step's timers (`embedTimeoutMs`) with the subscription. */
+      const lifetime = new Subscription();
       let ending: { error: unknown } | 'complete' | undefined;
       const emit = (batch: DedupedBatch<T>) => {
         stats?.recordDedup(batch);
@@ -75,7 +77,7 @@ export function dedupWith<T>(
       const subscription = source.subscribe({
         next: (items) => {
           if (items.length === 0) return;
-          const out = current()(items);
+          const out = current()(items, lifetime);
           if (!(out instanceof Promise)) {
             emit(out);
             return;
@@ -100,6 +102,9 @@ export function dedupWith<T>(
           finishIfIdle();
         },
       });
-      return () => subscription.unsubscribe();
+      return () => {
+        subscription.unsubscribe();
+        lifetime.unsubscribe();
+      };
     });
 }
