@@ -359,13 +359,13 @@ const rows: Row[] = [
     name: 'process() with a scope that is not a string, a number or a bigint',
     act: (batcher) => batcher.process(poison, { scope: { tenant: 42 } as never }),
     perRequest: true,
-    expected: { error: TypeError, message: /^process: scope must be a string, a number \(not NaN\) or a bigint, got an object$/ },
+    expected: { error: TypeError, message: /^createBatcher\.process: scope must be a string, a number \(not NaN\) or a bigint, got an object$/ },
   },
   {
     name: 'process() with a NaN scope',
     act: (batcher) => batcher.process(poison, { scope: Number.NaN }),
     perRequest: true,
-    expected: { error: TypeError, message: /^process: scope must be a string, a number \(not NaN\) or a bigint, got NaN$/ },
+    expected: { error: TypeError, message: /^createBatcher\.process: scope must be a string, a number \(not NaN\) or a bigint, got NaN$/ },
   },
   {
     name: 'process() with options that are not an object',

@@ -189,7 +189,7 @@ describe('createBatcher', () => {
 
   it('rejects invalid per-call options with a clear error', async () => {
     const { batcher } = setup();
-    await expect(batcher.process('a', { timeoutMs: -1 })).rejects.toThrow(/process: timeoutMs/);
+    await expect(batcher.process('a', { timeoutMs: -1 })).rejects.toThrow(/^createBatcher\.process: timeoutMs/);
     await expect(batcher.process('a', { signal: {} as AbortSignal })).rejects.toThrow(/signal must be an AbortSignal/);
   });
 });

@@ -366,7 +366,7 @@ describe('keys and scopes from a hostile domain', () => {
           const context = `request ${s.id} (${fc.stringify(s.request)}, scope ${fc.stringify(s.scope)}): ${describeOutcome(outcome)}`;
           if (!validScope(s.scope)) {
             expect(outcome?.ok, context).toBe(false);
-            expect((outcome as { error: Error }).error.message, context).toMatch(/^process: scope must be a string, a number \(not NaN\) or a bigint/);
+            expect((outcome as { error: Error }).error.message, context).toMatch(/^createBatcher\.process: scope must be a string, a number \(not NaN\) or a bigint/);
           } else if (!encodable(s.key)) {
             expect(outcome?.ok, context).toBe(false);
             const message = (outcome as { error: Error }).error.message;

@@ -179,7 +179,7 @@ describe('item 1: a (scope, key) pair never poses as another, whatever the types
   ])('process(request, { scope: %s }) is refused, naming the allowed types', async (_, scope) => {
     const { batcher } = echoBatcher();
     await expect(batcher.process({ label: 'x', k: 'x' }, { scope: scope as never })).rejects.toThrow(
-      /process: scope must be a string, a number \(not NaN\) or a bigint/,
+      /createBatcher\.process: scope must be a string, a number \(not NaN\) or a bigint/,
     );
   });
 });

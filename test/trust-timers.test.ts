@@ -411,6 +411,27 @@ describe('item 15: every timeout counted once; close() waits for every accepted 
     expect(batcher.getStats()).toMatchObject({ completed: 2, timeouts: 2, expired: 1, errors: 0 });
   });
 
+  it('refuses the signal(request) option, which only batchDedup honours, at creation and in configure()', () => {
+    const signal = () => new AbortController().signal;
+    expect(() => createBatcher<string, string>({ execute: (items) => items, signal })).toThrow(
+      /^createBatcher: signal is an option of batchDedup; with createBatcher pass it per call: process\(request, \{ signal \}\)$/,
+    );
+    const batcher = createBatcher<string, string>({ execute: (items) => items });
+    expect(() => batcher.configure({ signal })).toThrow(/^createBatcher\.configure: signal is an option of batchDedup/);
+    void batcher.close();
+  });
+
+  it('a call whose signal is already aborted counts as a request and an error, as batchDedup counts it', async () => {
+    const { clock, backend, batcher } = setup();
+    const aborted = new AbortController();
+    aborted.abort(new Error('gone'));
+    await expect(batcher.processAll(['a', 'b'], { signal: aborted.signal })).rejects.toThrow('gone');
+    clock.runAll();
+    await turn();
+    expect(backend.calls).toEqual([]);
+    expect(batcher.getStats()).toMatchObject({ totalRequests: 2, completed: 2, errors: 2, timeouts: 0 });
+  });
+
   it('an abort counts as an error, once, whether the request waited or was sent', async () => {
     const { clock, backend, batcher } = setup({ concurrency: 1 });
     const sent = new AbortController();

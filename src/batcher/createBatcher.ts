@@ -189,6 +189,7 @@ class Submission<T, R> implements Envelope<T> {
  * @return a running batcher; call `close()` to drain it
  */
 export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T, R> {
+  refuseSignalOption('createBatcher', options);
   const config = new PipelineConfig<T, R>('createBatcher', options);
   const { scheduler, stats } = config;
   const clock = arrivalClock(scheduler);
@@ -249,7 +250,9 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
     if (call !== undefined) {
       call.add(submission);
       if (call.signal?.aborted) {
-        reject(submission, call.signal.reason);
+        // Refused before cache or queue, and counted as batchDedup counts it: a request, answered with an error.
+        stats.recordRequests(1);
+        withdraw(submission, call.signal.reason);
         return;
       }
     }
@@ -326,6 +329,7 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
     getStats: () => stats.snapshot(),
     configure(partial) {
       if (closed) throw new BatcherClosedError();
+      refuseSignalOption('createBatcher.configure', partial);
       config.update(partial);
     },
     close() {
@@ -342,8 +346,18 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
   };
 }
 
+/**
+ * `signal(request)` is `batchDedup`'s: a promise caller gives its signal per call. Accepting it here would
+ * silently abort nothing.
+ */
+function refuseSignalOption(where: string, options: unknown): void {
+  if (typeof options === 'object' && options !== null && (options as { signal?: unknown }).signal !== undefined) {
+    check.fail(where, 'signal is an option of batchDedup; with createBatcher pass it per call: process(request, { signal })', TypeError);
+  }
+}
+
 function checkProcessOptions(options: ProcessOptions): ProcessOptions {
-  const where = 'process';
+  const where = 'createBatcher.process';
   const o = check.optionsObject(where, options);
   if (o.priority !== undefined) check.finite(where, 'priority', o.priority);
   if (o.timeoutMs !== undefined) check.durationOrNever(where, 'timeoutMs', o.timeoutMs);
