@@ -98,14 +98,12 @@ describe("dedupStrategy 'embedding'", () => {
     expect(calls).toEqual([['x', 'y']]);
   });
 
-  it('answers a request without readable text with a TypeError that says what to pass', () => {
-    const { embed } = tableEmbedder({ x: at(0) });
-    const out = dedup({ dedupStrategy: 'embedding', embed }, [{ prompt: 'x' }, { prompt: 'x' }] as unknown[]);
-    expect(out.leaderOf).toEqual([-1, -1]);
-    expect(out.unique).toEqual([]);
-    const error = out.failures?.get(0);
-    expect(error).toBeInstanceOf(TypeError);
-    expect(String(error)).toMatch(/text\(request\) threw: .*'query' or 'text' field.*pass a text option/);
+  it('deduplicates a request without readable text exactly, never rejecting it (issue 12 item 2)', () => {
+    const { embed, calls } = tableEmbedder({ x: at(0) });
+    const out = dedup({ dedupStrategy: 'embedding', embed }, [{ id: 'x' }, { id: 'x' }, { id: 'y' }] as unknown[]);
+    expect(out.leaderOf).toEqual([0, 0, 1]);
+    expect(out.failures).toBeUndefined();
+    expect(calls).toEqual([]);
   });
 
   it('does not embed a request that has nobody to be compared with', () => {

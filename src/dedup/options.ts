@@ -2,7 +2,8 @@ import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import type { DedupedBatch } from '../types.js';
 import * as check from '../internal/validate.js';
 import { dedupExact, dedupNone, groupingOf, mapGrouping, type Grouping } from './exact.js';
-import type { DedupKey, DedupScope } from './keys.js';
+import { describedError, describeThrow, type DedupKey, type DedupScope } from './keys.js';
+import { describeValue } from '../internal/describeValue.js';
 import { greedyLeaders, scopeGroup } from './similarity.js';
 import { defaultText, type Embedder } from './embedder.js';
 import { createLexicalEmbedder } from './lexicalEmbedder.js';
@@ -49,7 +50,21 @@ export interface DedupOptions<T> {
    * that are not cached. Default: the built-in lexical embedder (`createLexicalEmbedder()`).
    */
   embed?: Embedder;
-  /** The text of a request. Default: the request if it is a string, else its `query` or `text` field. */
+  /**
+   * The text of a request, for `'embedding'` and `'hybrid'`. Optional: by default, in this order,
+   * - a string request: the request itself;
+   * - the first of the fields `query`, `text`, `prompt`, `input` that holds a string (`{ prompt }`,
+   *   `{ input }` of an embeddings or completions call);
+   * - a chat's `messages` (OpenAI, Anthropic): the `content` of the last message, a string or an array of
+   *   text parts `{ type: 'text', text }` (joined by newlines). Earlier messages, the roles and every other field
+   *   stay in the rest of the request, which is compared exactly: two chats are compared by similarity only when
+   *   they differ in nothing but the last message's text.
+   *
+   * A request in none of these shapes (a last message holding an image, audio or a tool call, an `input`
+   * array, no text field at all) is deduplicated exactly, by `key` within its `scope`, and counted in the
+   * stats' `textUnreadable`; it is never rejected. A `text` of your own that throws or returns something other
+   * than a string rejects that request with a `TypeError` naming `text(request)`. See docs/embedders.md.
+   */
   text?: (request: T) => string;
   /** The vector similarity: `'cosine'` (default) or the name of any `ml-distance` similarity, or a function. */
   metric?: string | VectorSimilarity;
@@ -86,6 +101,8 @@ export interface DeduperHooks {
   onFallback?: (error: unknown) => void;
   /** Texts found in / missing from the embedding cache for one batch. */
   onEmbedCache?: (hits: number, misses: number) => void;
+  /** Requests of one batch whose text the default `text` could not read (deduplicated exactly); only when > 0. */
+  onTextUnreadable?: (requests: number) => void;
 }
 
 export interface ResolvedDedup<T> {
@@ -125,7 +142,7 @@ function resolveSemantic<T>(where: string, options: DedupOptions<T>): SemanticSe
     check.fail(where, `mergeGuard must be true, false or a function, got ${String(guard)}`, TypeError);
   }
   return {
-    text: customText ?? defaultText,
+    text: customText ? checkedText(where, customText) : defaultText,
     restKey: restKeyOf<T>(where, customText !== undefined),
     embed,
     metric: resolveMetric(where, options.metric),
@@ -134,6 +151,20 @@ function resolveSemantic<T>(where: string, options: DedupOptions<T>): SemanticSe
     // Infinity means no bound; anything else is a duration like the others.
     embedTimeoutMs: embedTimeoutMs === Infinity ? Infinity : check.duration(where, 'embedTimeoutMs', embedTimeoutMs, 1),
     scheduler: options.scheduler ?? asyncScheduler,
+  };
+}
+
+/** A user's `text`: what it throws, or a value that is not a string, rejects that request naming `text(request)`. */
+function checkedText<T>(where: string, text: (request: T) => string): (request: T) => string {
+  return (request) => {
+    let value: unknown;
+    try {
+      value = text(request);
+    } catch (error) {
+      throw describeThrow('text', error, where);
+    }
+    if (typeof value !== 'string') throw describedError(`${where}: text(request) must return a string, got ${describeValue(value)}`);
+    return value;
   };
 }
 

@@ -1,4 +1,4 @@
-import { defaultTextField } from './embedder.js';
+import { textSource } from './embedder.js';
 import { isPlainObject, restEncoding, TEXT_REMOVED } from './keys.js';
 
 /**
@@ -6,20 +6,45 @@ import { isPlainObject, restEncoding, TEXT_REMOVED } from './keys.js';
  * these are equal, so two questions with different parameters (model, language, user id) are never merged. The
  * rules are the default key's (docs/keys.md): what it cannot encode rejects the request with a `TypeError`.
  *
- * With the default `text`, the string request or its `query` / `text` field is taken out. With a custom `text`,
- * every string value equal to the extracted text is taken out, at any depth; a text composed from several fields
- * takes out nothing, which makes such requests merge only when those fields are equal (the safe side). What is
- * taken out leaves a mark that no value can forge, so `{ query: 'a' }` and `{ text: 'a' }` stay apart.
+ * With the default `text`, exactly what it read is taken out: the string request, its `query` / `text` /
+ * `prompt` / `input` field, or the content of its last chat message (each text part's `text`, the parts' other
+ * fields and the message's role kept), so two chats differing in anything but that text (model, system prompt,
+ * earlier turns, roles) stay apart. With a custom `text`, every string value equal to the extracted text is
+ * taken out, at any depth; a text composed from several fields takes out nothing, which makes such requests
+ * merge only when those fields are equal (the safe side). What is taken out leaves a mark that no value can
+ * forge, so `{ query: 'a' }` and `{ text: 'a' }` stay apart.
+ *
+ * Called only for requests whose text was read (a request without text is deduplicated exactly instead).
  */
 export function restKeyOf<T>(where: string, customText: boolean): (request: T, requestText: string) => string {
   if (!customText) {
     return (request) => {
       if (typeof request !== 'object' || request === null) return '';
-      const field = defaultTextField(request);
       // A class instance is refused as a whole (its state may hide from its fields), not copied into a plain one.
-      if (field === undefined || !isPlainObject(request)) return restEncoding(where, request);
-      return restEncoding(where, { ...(request as Record<string, unknown>), [field]: TEXT_REMOVED });
+      if (!isPlainObject(request)) return restEncoding(where, request);
+      const source = textSource(request);
+      if (source === undefined || source === 'request') return restEncoding(where, request);
+      const record = request as Record<string, unknown>;
+      const removed = source === 'messages' ? withoutLastMessageText(record['messages'] as unknown[]) : TEXT_REMOVED;
+      return restEncoding(where, { ...record, [source]: removed });
     };
   }
   return (request, requestText) => restEncoding(where, request, requestText);
+}
+
+/**
+ * A copy of `messages` whose last message has its text contents replaced by the mark. `textSource` returned
+ * `'messages'`, so the last message is a plain object and its content a string or an array of plain text parts.
+ */
+function withoutLastMessageText(messages: readonly unknown[]): unknown[] {
+  const last = messages.length - 1;
+  const copy = new Array<unknown>(messages.length);
+  for (let i = 0; i < last; i++) copy[i] = messages[i];
+  const message = messages[last] as { content: string | Record<string, unknown>[] };
+  const content = message.content;
+  copy[last] = {
+    ...message,
+    content: typeof content === 'string' ? TEXT_REMOVED : content.map((part) => ({ ...part, text: TEXT_REMOVED })),
+  };
+  return copy;
 }

@@ -13,7 +13,11 @@ import type { Deduper, DeduperHooks } from './options.js';
 
 /** What the `'embedding'` and `'hybrid'` strategies need besides the exact grouping. */
 export interface SemanticSettings<T> {
-  readonly text: (request: T) => string;
+  /**
+   * The request's text, or undefined when it has none to read (only the default `text` says so; a user's `text`
+   * is checked to return a string): that request is deduplicated exactly.
+   */
+  readonly text: (request: T) => string | undefined;
   /** Stable key of the request without its text (see restKey.ts). */
   readonly restKey: (request: T, text: string) => string;
   readonly embed: Embedder;
@@ -41,7 +45,9 @@ interface Candidate {
  * Per batch: the candidates (every request, or in hybrid the leaders of exact dedup) are grouped by scope, the
  * request without its text and, with the built-in guard, the guard signature; only candidates sharing a group
  * with another need a vector. Their distinct texts not in the cache are embedded in one call. A synchronous
- * embedder (or a batch served from cache) gives a synchronous result. If `embed` throws, rejects, returns
+ * embedder (or a batch served from cache) gives a synchronous result. A request the default `text` cannot read
+ * is no candidate: it stays in its exact group (hybrid) or is deduplicated exactly among the others without text
+ * (embedding), and `onTextUnreadable` counts it; it is never rejected for that. If `embed` throws, rejects, returns
  * malformed vectors or has not answered within `embedTimeoutMs`, the batch falls back to exact dedup and
  * `onFallback` is told; an answer after that is ignored (neither cached nor taken as the vectors' length).
  */
@@ -64,14 +70,23 @@ export function createSemanticDeduper<T>(
     const representatives = base ? firstOfEachGroup(base) : items.map((_, i) => i);
     const failures = new Map<number, unknown>(base?.failures);
     const candidates: Candidate[] = [];
+    // Representatives without a text to read: they keep their exact group (hybrid) or get one (embedding).
+    let unreadable: number[] | undefined;
     for (const item of representatives) {
       if (failures.has(item)) continue;
       try {
-        const text = readText(settings.text, items[item]!);
-        candidates.push({ item, text, group: groupOf(items[item]!, text) });
+        const text = settings.text(items[item]!);
+        if (text === undefined) (unreadable ??= []).push(item);
+        else candidates.push({ item, text, group: groupOf(items[item]!, text) });
       } catch (error) {
         failures.set(item, error);
       }
+    }
+    // Exact merges of the requests without text (in embedding; in hybrid they are in `base`), by item.
+    const mergedInto = new Map<number, number>();
+    if (unreadable) {
+      hooks.onTextUnreadable?.(requestsOf(unreadable, base));
+      if (!base) dedupAmong(unreadable, items, grouping, mergedInto, failures);
     }
     const comparable = candidatesSharingAGroup(candidates);
     const texts = distinctTexts(comparable);
@@ -98,8 +113,8 @@ export function createSemanticDeduper<T>(
           vectors.set(text, vector);
           cache.set(text, vector);
         });
-        const merged = mergeBySimilarity(comparable, vectors, length, settings.metric, threshold, customGuard, settings.mergeGuard === true);
-        return assemble(items, base, representatives, failures, merged);
+        mergeBySimilarity(comparable, vectors, length, settings.metric, threshold, customGuard, settings.mergeGuard === true, mergedInto);
+        return assemble(items, base, representatives, failures, mergedInto);
       } catch (error) {
         return fallBack(error);
       }
@@ -160,15 +175,35 @@ export function createSemanticDeduper<T>(
   };
 }
 
-function readText<T>(text: (request: T) => string, request: T): string {
-  let value: unknown;
-  try {
-    value = text(request);
-  } catch (error) {
-    throw describeThrow('text', error);
-  }
-  if (typeof value !== 'string') throw new TypeError(`dedupBy: text(request) must return a string, got ${typeof value}`);
-  return value;
+/** How many requests of the batch the unreadable representatives stand for (in hybrid, their exact groups). */
+function requestsOf<T>(unreadable: readonly number[], base: DedupedBatch<T> | undefined): number {
+  if (!base) return unreadable.length;
+  const groups = new Set<number>();
+  for (const item of unreadable) groups.add(base.leaderOf[item]!);
+  let requests = 0;
+  for (const group of base.leaderOf) if (groups.has(group)) requests++;
+  return requests;
+}
+
+/**
+ * Exact dedup among `subset` (indexes into `items`), by the pipeline's key and scope: each follower is recorded
+ * in `mergedInto` under its leader, and a key or scope that fails in `failures`.
+ */
+function dedupAmong<T>(
+  subset: readonly number[],
+  items: readonly T[],
+  grouping: Grouping<T>,
+  mergedInto: Map<number, number>,
+  failures: Map<number, unknown>,
+): void {
+  const exact = dedupExact(subset.map((item) => items[item]!), grouping);
+  const leaderItem: number[] = [];
+  exact.leaderOf.forEach((leader, j) => {
+    const item = subset[j]!;
+    if (leader < 0) failures.set(item, exact.failures!.get(j));
+    else if (leader === leaderItem.length) leaderItem.push(item);
+    else mergedInto.set(item, leaderItem[leader]!);
+  });
 }
 
 /** Scope, rest of the request and guard signature, typed and length-prefixed so no two different triples collide. */
@@ -225,7 +260,7 @@ function distinctTexts(candidates: readonly Candidate[]): string[] {
   return [...new Set(candidates.map((c) => c.text))];
 }
 
-/** For each comparable candidate's item, the item of the candidate it merges into (absent: leads itself). */
+/** Records in `mergedInto`, for each comparable candidate's item that merges, the item of its leader. */
 function mergeBySimilarity(
   comparable: readonly Candidate[],
   vectors: Map<string, Float32Array>,
@@ -234,7 +269,8 @@ function mergeBySimilarity(
   threshold: number,
   customGuard: ((a: string, b: string) => boolean) | undefined,
   builtInGuard: boolean,
-): Map<number, number> {
+  mergedInto: Map<number, number>,
+): void {
   const rowOfText = new Map<string, number>();
   const rows: Float32Array[] = [];
   for (const c of comparable) {
@@ -255,11 +291,9 @@ function mergeBySimilarity(
     threshold,
     allowMerge,
   );
-  const mergedInto = new Map<number, number>();
   leaders.forEach((leader, i) => {
     if (leader !== i) mergedInto.set(comparable[i]!.item, comparable[leader]!.item);
   });
-  return mergedInto;
 }
 
 /**

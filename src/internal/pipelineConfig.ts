@@ -367,6 +367,7 @@ export class PipelineConfig<T, R> {
       {
         onFallback: () => this.stats.recordEmbedFallback(),
         onEmbedCache: (hits, misses) => this.stats.recordEmbedCache(hits, misses),
+        onTextUnreadable: (requests) => this.stats.recordTextUnreadable(requests),
       },
     );
     const maxQueueSize = check.count(where, 'maxQueueSize', raw.maxQueueSize ?? Infinity, 1, true);

@@ -50,6 +50,7 @@ export function dedupBy<T>(options: DedupByOptions<T> = {}): OperatorFunction<re
   const dedup = createDeduper(resolved, {
     onFallback: () => stats?.recordEmbedFallback(),
     onEmbedCache: (hits, misses) => stats?.recordEmbedCache(hits, misses),
+    onTextUnreadable: (requests) => stats?.recordTextUnreadable(requests),
   });
   return dedupWith(() => dedup, stats);
 }

@@ -41,6 +41,7 @@ const COUNTERS: readonly { stat: NumericStat; name: string; unit: string; descri
   { stat: 'expired', name: 'expired', unit: '{request}', description: 'Requests whose deadline passed while they waited for a batch' },
   { stat: 'embedCacheHits', name: 'embed_cache_hits', unit: '{text}', description: 'Texts whose embedding came from the cache' },
   { stat: 'embedCacheMisses', name: 'embed_cache_misses', unit: '{text}', description: 'Texts that had to be embedded' },
+  { stat: 'textUnreadable', name: 'text_unreadable', unit: '{request}', description: 'Requests whose text could not be read, deduplicated exactly' },
 ];
 
 /** Values of the moment: published as observable gauges. */

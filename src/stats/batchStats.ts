@@ -63,6 +63,11 @@ export interface BatchStats {
   readonly embedCacheHits: number;
   /** Texts that had to be embedded. */
   readonly embedCacheMisses: number;
+  /**
+   * Requests (with `'embedding'` or `'hybrid'`) whose text the default `text(request)` could not read: no string
+   * request, `query`, `text`, `prompt` or `input`, nor a last chat message of text. They were deduplicated exactly.
+   */
+  readonly textUnreadable: number;
 }
 
 export interface BatchStatsOptions {
@@ -131,6 +136,7 @@ export class BatchStatsRecorder {
       inFlightHits: 0,
       cacheHits: 0,
       expired: 0,
+      textUnreadable: 0,
     };
   }
 
@@ -169,6 +175,7 @@ export class BatchStatsRecorder {
       inFlightHits: c.inFlightHits,
       cacheHits: c.cacheHits,
       expired: c.expired,
+      textUnreadable: c.textUnreadable,
       latencyByPriority: Object.fromEntries(
         [...this.latencyByPriority].map(([priority, samples]) => {
           const [q50, q95, q99] = samples.percentiles([50, 95, 99] as const);
@@ -219,6 +226,11 @@ export class BatchStatsRecorder {
   /** @internal */
   recordEmbedFallback(): void {
     this.counters.embedFallbacks++;
+  }
+
+  /** @internal */
+  recordTextUnreadable(requests: number): void {
+    this.counters.textUnreadable += requests;
   }
 
   /** @internal */
