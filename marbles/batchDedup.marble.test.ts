@@ -306,6 +306,8 @@ describe('batchDedup scheduling', () => {
       const low = hot(`${'-'.repeat(LOW_AT)}l`, { l: { id: 'low', p: 0 } });
       const piped = merge(highs, low).pipe(
         batchDedup({
+          // The highs are equal requests: without dedup each is an item of its own, one per frame.
+          enableDedup: false,
           execute: backend.execute,
           windowMs: 0,
           maxSize: 1,
@@ -435,12 +437,15 @@ describe('batchDedup in-flight dedup and result cache', () => {
     expect(stats.snapshot()).toMatchObject({ totalRequests: 2, inFlightHits: 1, completed: 2, executedItems: 1 });
   });
 
-  it('sends an equal request again when in-flight dedup is off', () => {
+  it('sends an equal request again when in-flight dedup is off (dedupInFlight: false; on by default)', () => {
     const scheduler = testScheduler();
     scheduler.run(({ hot, expectObservable }) => {
       const backend = simulatedBackend({ scheduler, durationMs: () => 10, compute: textOf });
       const source = hot(' a---b-----------------|', { a: { q: 'x' }, b: { q: 'x' } });
-      const piped = source.pipe(batchDedup({ execute: backend.execute, windowMs: 1, concurrency: 2 }), map((r) => r.batchId));
+      const piped = source.pipe(
+        batchDedup({ execute: backend.execute, windowMs: 1, concurrency: 2, dedupInFlight: false }),
+        map((r) => r.batchId),
+      );
       expectObservable(piped).toBe('-----------a---b------|', { a: 1, b: 2 });
     });
   });
@@ -496,6 +501,8 @@ describe('batchDedup in-flight dedup and result cache', () => {
           execute: backend.execute,
           windowMs: 0,
           concurrency: 1,
+          // c equals a: it must wait in the queue (and expire) rather than join a's execution.
+          dedupInFlight: false,
           enablePriorities: true,
           priority: (r: { p: number }) => r.p,
           requestTimeoutMs: 5,

@@ -132,7 +132,8 @@ describe('the result cache on a clock that steps', () => {
         const seen = run(
           arrivals.map((frame) => [frame, 'a'] as const),
           clockSteps,
-          { resultCache: { ttlMs } },
+          // The model has no in-flight dedup (on by default): a miss while an equal request executes runs again.
+          { resultCache: { ttlMs }, dedupInFlight: false },
           durationMs,
         );
         // The model: completions (frame + 1 + durationMs for each miss) and arrivals, in frame order.

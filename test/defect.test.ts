@@ -40,6 +40,9 @@ describe('createBatcher after a defect in the pipeline', () => {
       windowMs: 1000,
       concurrency: 2,
       dedupInFlight: true,
+      // A stage that runs at batch time: with exact dedup alone, a batch of requests that did not join one another
+      // at arrival is not deduplicated again.
+      dedupStrategy: 'hybrid',
     });
     const outcome = (p: Promise<string>) => p.then((value) => ({ value }), (error: unknown) => ({ error }));
 

@@ -2,9 +2,11 @@
  * End to end over real sockets: a Nest microservice on TCP 127.0.0.1 (port 0) and a client application with
  * `ClientsModule`, hundreds of concurrent messages with duplicates.
  *
- * Batch boundaries are made deterministic by count, not by time: `minSize === maxSize === GROUP` with a long
- * `maxWaitMs`, and every group of GROUP consecutive messages holds all copies of its keys. Messages on one TCP
- * connection arrive in order, so each batch is exactly one group, on a fast machine or a slow one.
+ * Batch boundaries are made deterministic by count, not by time: `minSize === maxSize === ITEMS` with a long
+ * `maxWaitMs`. `maxSize` counts distinct items (a copy of a waiting message joins it and takes no place), so every
+ * group of GROUP consecutive messages holds all copies of its keys and ends with a key of its own, its ITEMS-th
+ * distinct one, which fills the batch once every copy is in. Messages on one TCP connection arrive in order, so
+ * each batch is exactly one group, on a fast machine or a slow one.
  */
 import { Module, type DynamicModule, type INestApplicationContext, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -24,24 +26,33 @@ import { BatchDedupModule, BatchDedupRegistry, getBatcherToken, sendBatch, type 
 import { until } from './support.js';
 
 const HOST = '127.0.0.1';
-const GROUP = 40; // messages per batch: 10 keys x 4 copies
+const GROUP = 41; // messages per batch: 10 keys x 4 copies, then the group's own closing key
+const ITEMS = 11; // distinct items per batch
 const GROUPS = 10;
+/** The key that closes group g (and fills its batch). */
+const closer = (g: number) => 1000 + g;
 
-/** GROUPS groups of GROUP messages; group g holds 4 copies each of keys 10g..10g+9, shuffled within the group. */
+/**
+ * GROUPS groups of GROUP messages; group g holds 4 copies each of keys 10g..10g+9, shuffled within the group, and
+ * then its closer.
+ */
 function workload(): number[] {
   let seed = 42;
   const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   const messages: number[] = [];
   for (let g = 0; g < GROUPS; g++) {
-    const group = Array.from({ length: GROUP }, (_, i) => g * 10 + (i % 10));
+    const group = Array.from({ length: GROUP - 1 }, (_, i) => g * 10 + (i % 10));
     for (let i = group.length - 1; i > 0; i--) {
       const j = Math.floor(random() * (i + 1));
       [group[i], group[j]] = [group[j]!, group[i]!];
     }
-    messages.push(...group);
+    messages.push(...group, closer(g));
   }
   return messages;
 }
+
+/** Every key of the workload, once: 0..99 and the closers. */
+const everyKey = [...Array.from({ length: GROUPS * 10 }, (_, i) => i), ...Array.from({ length: GROUPS }, (_, g) => closer(g))];
 
 /** Batches form by count only; the long maxWaitMs never fires in these tests. */
 const byCount = (size: number): Partial<BatchDedupOptions<number, number>> => ({
@@ -114,8 +125,8 @@ function tcpHandles(): number {
   return process.getActiveResourcesInfo().filter((kind) => kind.startsWith('TCP')).length;
 }
 
-function expectEachKeyOnce(calls: number[][], keys: number): void {
-  expect(calls.flat().sort((a, b) => a - b)).toEqual(Array.from({ length: keys }, (_, i) => i));
+function expectEachKeyOnce(calls: number[][], keys: number[]): void {
+  expect(calls.flat().sort((a, b) => a - b)).toEqual(keys);
 }
 
 /** Starts a server, then a client for its port, runs the test, and closes both whatever happens. */
@@ -145,23 +156,23 @@ describe('BatchDedupModule over TCP', () => {
   });
 
   it('server side: the handler batches concurrent messages; each unique request reaches the backend once', async () => {
-    await withApps(serverModule(byCount(GROUP)), (port) => SquareClientModule.forServer(HOST, port), async (server, client) => {
+    await withApps(serverModule(byCount(ITEMS)), (port) => SquareClientModule.forServer(HOST, port), async (server, client) => {
       const messages = workload();
       const squares = client.get(SquareClient);
       const answers = await Promise.all(messages.map((n) => lastValueFrom(squares.square(n))));
 
       expect(answers).toEqual(messages.map((n) => n * n)); // every caller got its own answer
       const backend = server.get(SquareBackend);
-      expect(backend.calls).toHaveLength(GROUPS); // 400 messages, 10 backend calls
-      expect(backend.calls.every((batch) => batch.length === 10)).toBe(true);
-      expectEachKeyOnce(backend.calls, GROUPS * 10);
+      expect(backend.calls).toHaveLength(GROUPS); // 410 messages, 10 backend calls
+      expect(backend.calls.every((batch) => batch.length === ITEMS)).toBe(true);
+      expectEachKeyOnce(backend.calls, everyKey);
       const stats = server.get(BatchDedupRegistry).get('square').getStats();
-      expect(stats).toMatchObject({ totalRequests: 400, totalBatches: GROUPS, avgBatchSize: GROUP, deduplicated: 300 });
+      expect(stats).toMatchObject({ totalRequests: 410, totalBatches: GROUPS, avgBatchSize: GROUP, deduplicated: 300 });
     });
   });
 
   it('client side: concurrent calls leave as batched messages and replies fan back to each caller', async () => {
-    await withApps(SquareServerModule, (port) => clientModule(port, byCount(GROUP)), async (server, client) => {
+    await withApps(SquareServerModule, (port) => clientModule(port, byCount(ITEMS)), async (server, client) => {
       const messages = workload();
       const squares = client.get<BatchDedupService<number, number>>(getBatcherToken('square'));
       const answers = await Promise.all(messages.map((n) => lastValueFrom(squares.process(n))));
@@ -169,8 +180,8 @@ describe('BatchDedupModule over TCP', () => {
       expect(answers).toEqual(messages.map((n) => n * n));
       const backend = server.get(SquareBackend);
       expect(backend.calls).toHaveLength(GROUPS); // 10 'square.many' messages went over the wire
-      expectEachKeyOnce(backend.calls, GROUPS * 10);
-      expect(squares.getStats()).toMatchObject({ totalBatches: GROUPS, executedItems: 100, deduplicated: 300 });
+      expectEachKeyOnce(backend.calls, everyKey);
+      expect(squares.getStats()).toMatchObject({ totalBatches: GROUPS, executedItems: GROUPS * ITEMS, deduplicated: 300 });
     });
   });
 
@@ -187,7 +198,7 @@ describe('BatchDedupModule over TCP', () => {
       // Batch boundaries depend on timing here, so only bounds: duplicates merge, every key is executed.
       const executed = server.get(SquareBackend).calls.flat();
       expect(executed.length).toBeLessThanOrEqual(2 * messages.length);
-      expect(new Set(executed).size).toBe(GROUPS * 10);
+      expect(new Set(executed).size).toBe(everyKey.length);
     });
   });
 
@@ -196,7 +207,7 @@ describe('BatchDedupModule over TCP', () => {
       const squares = client.get<BatchDedupService<number, number>>(getBatcherToken('square'));
       const pending = Array.from({ length: 30 }, (_, i) => lastValueFrom(squares.process(i % 20)));
       await until(() => squares.getStats().queueDepth === 30);
-      expect(squares.getStats().queueDepth).toBe(30); // all waiting: a batch of 1,000 never fills
+      expect(squares.getStats().queueDepth).toBe(30); // all waiting, copies included: a batch of 1,000 never fills
       expect(server.get(SquareBackend).calls).toHaveLength(0);
 
       await client.close();

@@ -53,14 +53,15 @@ describe('publishBatchStats', () => {
     const batcher = createBatcher<string, string>({
       execute: async (xs) => xs.map((x) => x.toUpperCase()),
       windowMs: 1,
-      // One batch of exactly 4, whatever the clock does between the synchronous submissions.
-      minSize: 4,
-      maxSize: 4,
+      // One batch of 4 requests, 2 distinct items, whatever the clock does between the synchronous submissions:
+      // the copies of a join it while it waits, and b fills the batch (maxSize counts distinct items).
+      minSize: 2,
+      maxSize: 2,
       maxWaitMs: 60_000,
       costPerRequestUsd: 0.5,
     });
     publishBatchStats(batcher, { meter: provider.getMeter('test'), attributes: { 'batcher.name': 'upper' } });
-    await batcher.processAll(['a', 'b', 'a', 'a']);
+    await batcher.processAll(['a', 'a', 'a', 'b']);
     await batcher.close();
 
     const { resourceMetrics, errors } = await reader.collect();

@@ -19,7 +19,7 @@
 import fc from 'fast-check';
 import { from, of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { batchDedup, createBatcher, createBatchStats, type BatchResult, type DedupScope, type Embedder } from '../src/index.js';
+import { batchDedup, createBatcher, createBatchStats, stableKey, type BatchResult, type DedupScope, type Embedder } from '../src/index.js';
 import { createTestScheduler, virtualClock } from '../src/testing/index.js';
 import { turn } from './support.js';
 
@@ -379,6 +379,27 @@ function checkDefaultText(sent: readonly Sent[], outcomes: readonly (Outcome | u
   });
 }
 
+/**
+ * How many requests reach the text stage without a text. All arrive together, so with 'hybrid' (exact first) a
+ * duplicate (same scope, same default key) of a request already waiting joins it at arrival (issue 12 item 1)
+ * and its text is never looked at: it is counted in `deduplicated`, not here.
+ */
+function expectedUnreadable(sent: readonly Sent[], strategy: string): number {
+  const unreadable = sent.filter((s) => textOf(s.request) === undefined);
+  if (strategy !== 'hybrid') return unreadable.length;
+  const seen = new Map<DedupScope, Set<string>>();
+  let distinct = 0;
+  for (const s of unreadable) {
+    let keys = seen.get(s.scope);
+    if (!keys) seen.set(s.scope, (keys = new Set()));
+    const key = stableKey(s.request);
+    if (keys.has(key)) continue;
+    keys.add(key);
+    distinct++;
+  }
+  return distinct;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 
 describe('the default text(request) over generated request shapes', () => {
@@ -387,7 +408,7 @@ describe('the default text(request) over generated request shapes', () => {
       fc.asyncProperty(batchArb, settingsArb, async (sent, settings) => {
         const { outcomes, unreadable } = await throughBatcher(sent, settings);
         checkDefaultText(sent, outcomes, settings);
-        expect(unreadable).toBe(sent.filter((s) => textOf(s.request) === undefined).length);
+        expect(unreadable).toBe(expectedUnreadable(sent, settings.dedupStrategy));
       }),
       { numRuns: 300 },
     );
@@ -399,7 +420,7 @@ describe('the default text(request) over generated request shapes', () => {
         const sent = picked.map((s) => ({ request: s.request, scope: undefined }));
         const { outcomes, unreadable } = throughOperator(sent, settings);
         checkDefaultText(sent, outcomes, settings);
-        expect(unreadable).toBe(sent.filter((s) => textOf(s.request) === undefined).length);
+        expect(unreadable).toBe(expectedUnreadable(sent, settings.dedupStrategy));
       }),
       { numRuns: 300 },
     );

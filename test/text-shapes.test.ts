@@ -244,7 +244,8 @@ describe.each(FRONT_ENDS)('%s: a request whose text cannot be read is deduplicat
       const requests = [make(), make(), other, 'a text', 'A text'];
       const { outcomes, stats } = await run(requests, { dedupStrategy: strategy, dedupThreshold: 0.5, embed });
       expect(answeredBy(requests, outcomes)).toEqual([0, 0, 2, 3, 3]);
-      expect(stats.textUnreadable).toBe(3);
+      // With 'hybrid' the exact twin joins the first at arrival and never reaches the text stage.
+      expect(stats.textUnreadable).toBe(strategy === 'hybrid' ? 2 : 3);
       expect(texts).toEqual(['a text', 'A text']);
     });
   });
@@ -261,7 +262,8 @@ describe.each(FRONT_ENDS)('%s: a request whose text cannot be read is deduplicat
       scope: (r) => r.tenant,
     });
     expect(answeredBy(requests, outcomes)).toEqual([0, 0, 2, 3]);
-    expect(stats.textUnreadable).toBe(3);
+    // The second image joins the first at arrival (equal key): two reach the text stage.
+    expect(stats.textUnreadable).toBe(2);
   });
 
   it('a mixed batch: every shape at once, each answered by an equal or allowed request', async () => {

@@ -182,7 +182,7 @@ const execute = (items: string[]) => items.map((s) => s.toUpperCase());
 
 describe('item 14: configure() accepts a change to the same effective value and names itself in every error', () => {
   it.each<[string, Partial<BatchDedupOptions<string, string>>]>([
-    ['dedupInFlight: false (the default)', { dedupInFlight: false }],
+    ['dedupInFlight: true (the default)', { dedupInFlight: true }],
     ['enablePriorities: false (the default)', { enablePriorities: false }],
     ['adaptive: false (the default)', { adaptive: false }],
     ['priorityAgingPerSecond: 1 (the default)', { priorityAgingPerSecond: 1 }],
@@ -220,7 +220,7 @@ describe('item 14: configure() accepts a change to the same effective value and 
   });
 
   it.each<[string, Partial<BatchDedupOptions<string, string>>, RegExp]>([
-    ['dedupInFlight', { dedupInFlight: true }, /dedupInFlight: true/],
+    ['dedupInFlight', { dedupInFlight: false }, /dedupInFlight: false/],
     ['enablePriorities', { enablePriorities: true }, /enablePriorities: true/],
     ['adaptive', { adaptive: true }, /adaptive: true/],
     ['priorityAgingPerSecond', { priorityAgingPerSecond: 2 }, /priorityAgingPerSecond: 2/],

@@ -134,6 +134,8 @@ class Call<T, R> {
 class Submission<T, R> implements Envelope<T> {
   /** Where it waits in the queue, for a withdrawal (only for a call that may withdraw it). */
   place: QueueEntry<Submission<T, R>> | undefined = undefined;
+  /** The engine's (see `Envelope.shared`). */
+  shared: unknown = undefined;
 
   constructor(
     readonly request: T,

@@ -4,8 +4,9 @@ import type { BatchFeedback } from './feedback.js';
 import { scheduleAfter } from './timer.js';
 import { WaitingQueue, type QueueEntry } from './waitingQueue.js';
 
-const unwatch = (entry: QueueEntry<unknown>) => entry.unwatch?.();
 import type { WindowSettings } from './windowSettings.js';
+
+const unwatch = (entry: QueueEntry<unknown>) => entry.unwatch?.();
 
 export interface CollectorConfig<T> {
   /** When a value arrived, if the caller already read the clock for it (saves a clock read per value). */
@@ -91,6 +92,28 @@ export class BatchCollector<T> {
   }
 
   /**
+   * Queues again a value that arrived before now (a request promoted in place of a withdrawn one it had joined):
+   * at the place its own arrival time gives it, so `maxWaitMs` counts from that time, in the window now open (or
+   * one opening now). Not an arrival: the adaptive window is not told.
+   * @return the value's entry, for `withdraw`, when the options made it withdrawable
+   */
+  readmit(value: T, arrivedAt: number, options?: PushOptions): QueueEntry<T> | undefined {
+    const now = this.config.scheduler.now();
+    if (this.windowEnd === undefined) this.openWindow(now);
+    const watched =
+      options !== undefined && (options.deadline !== undefined || options.signal !== undefined || options.withdrawable === true);
+    const entry = this.queue.insert(value, arrivedAt, options?.priority ?? 0, watched);
+    if (watched) this.watch(entry!, options, now);
+    this.evaluate(now);
+    return entry;
+  }
+
+  /** Raises a waiting entry to the priority of an equal, more urgent request that joined it (see `WaitingQueue.raise`). */
+  raise(entry: QueueEntry<T>, priority: number, arrivedAt: number): void {
+    this.queue.raise(entry, priority, arrivedAt);
+  }
+
+  /**
    * Takes a value out of the queue, answering it through `onDrop` with `error`.
    * @return false when it had left the queue already (batched, expired, aborted)
    */
@@ -130,26 +153,7 @@ export class BatchCollector<T> {
   private readonly defaultWindowMs = () => this.config.settings().windowMs;
 
   private watch(entry: QueueEntry<T>, options: PushOptions, now: number): void {
-    if (options.deadline === undefined && options.signal === undefined) return; // withdrawn by its caller only
-    const { scheduler } = this.config;
-    let timer: Subscription | undefined;
-    const onAbort = () => {
-      const reason: unknown = options.signal!.reason;
-      this.drop(entry, reason);
-    };
-    if (options.deadline !== undefined) {
-      const timeoutMs = options.timeoutMs ?? options.deadline - now;
-      timer = scheduleAfter(
-        scheduler,
-        () => this.drop(entry, new BatchTimeoutError(`request waited ${timeoutMs} ms in the queue (requestTimeoutMs)`, timeoutMs)),
-        Math.max(0, options.deadline - now),
-      );
-    }
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    entry.unwatch = () => {
-      timer?.unsubscribe();
-      options.signal?.removeEventListener('abort', onAbort);
-    };
+    entry.unwatch = watchWaiting(this.config.scheduler, options, now, (error) => this.drop(entry, error));
   }
 
   private drop(entry: QueueEntry<T>, error: unknown): boolean {
@@ -253,4 +257,35 @@ export class BatchCollector<T> {
     this.timer = undefined;
     this.timerAt = Infinity;
   }
+}
+
+/**
+ * Watches a request waiting for a batch: its deadline (`options.deadline`, a timer) and its `signal` (an abort
+ * listener). `leave` gets the error it must be answered with (`BatchTimeoutError`, or the signal's reason) when
+ * either comes first.
+ * @return what stops watching, or undefined when there is nothing to watch
+ */
+export function watchWaiting(
+  scheduler: SchedulerLike,
+  options: PushOptions,
+  now: number,
+  leave: (error: unknown) => void,
+): (() => void) | undefined {
+  const { deadline, signal } = options;
+  if (deadline === undefined && signal === undefined) return undefined; // withdrawn by its caller only
+  let timer: Subscription | undefined;
+  const onAbort = () => leave(signal!.reason);
+  if (deadline !== undefined) {
+    const timeoutMs = options.timeoutMs ?? deadline - now;
+    timer = scheduleAfter(
+      scheduler,
+      () => leave(new BatchTimeoutError(`request waited ${timeoutMs} ms in the queue (requestTimeoutMs)`, timeoutMs)),
+      Math.max(0, deadline - now),
+    );
+  }
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return () => {
+    timer?.unsubscribe();
+    signal?.removeEventListener('abort', onAbort);
+  };
 }

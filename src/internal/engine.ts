@@ -4,12 +4,13 @@ import type { DedupedBatch } from '../types.js';
 import { AdaptiveWindow } from './adaptiveWindow.js';
 import type { AnswerFn, Outcome } from './batchRun.js';
 import { elapsed } from './clock.js';
-import { BatchCollector, type PushOptions } from './collector.js';
+import { BatchCollector, watchWaiting, type PushOptions } from './collector.js';
 import type { Envelope } from './envelope.js';
 import { BatchExecutor, type FanOutConfig } from './executor.js';
 import { createBatchFeedback } from './feedback.js';
-import { changesWhatIsShared, InFlightTable, slotOf, type Slot } from './inFlight.js';
+import { QUEUED, SENT, slotOf, type PendingSlot } from './inFlight.js';
 import type { PipelineConfig } from './pipelineConfig.js';
+import { SharedSlots } from './sharedSlots.js';
 import type { QueueEntry } from './waitingQueue.js';
 
 export interface EngineOutput<E> {
@@ -28,11 +29,17 @@ export interface EngineOutput<E> {
  * The whole pipeline as plain calls: collect, dedup, execute, fan out. `batchDedup` wraps it in an Observable
  * that turns answers into `BatchResult`s; `createBatcher` settles its promises straight from `answer`, so a
  * request crosses no operator and allocates no result object on its way.
+ *
+ * Equal requests share one backend item from their arrival on (see `SharedSlots`): a request whose exact key
+ * and scope equal those of one waiting in the queue follows it (it takes no place in the queue, so `maxSize`
+ * and `minSize` count distinct items, and it goes into the batch with it), and one equal to a request already
+ * sent joins its execution (`dedupInFlight`). Each request's slot is computed once, at its arrival; with exact
+ * dedup, a batch of requests that did not join one another needs no dedup at batch time.
  */
 export class BatchEngine<T, R, E extends Envelope<T>> {
   private readonly collector: BatchCollector<E>;
   private readonly executor: BatchExecutor<E, R>;
-  private readonly shortcut: Shortcut<E> | undefined;
+  private readonly shared: SharedSlots<T, R, E>;
   /** The priority each request entered with, for per-priority latency stats. */
   private readonly priorities: WeakMap<E, number> | undefined;
   private readonly teardown: (() => void)[] = [];
@@ -71,22 +78,26 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       if (outcome.ok) answer(envelope, true, outcome.value, batchId, deduplicated, latencyMs);
       else answer(envelope, false, outcome.error, batchId, deduplicated, latencyMs);
     };
-    this.shortcut = createShortcut(config, (envelope: E, outcome, batchId, shared) => this.answerNow(envelope, outcome, batchId, shared));
+    const shared = new SharedSlots<T, R, E>(
+      config.resultCache,
+      (envelope, outcome, batchId) => this.answerNow(envelope, outcome as Outcome<R>, batchId, true),
+      () => scheduler.now(),
+    );
+    this.shared = shared;
+    // A batch's answer to a request that leads a slot is also the answer of the requests that joined it once sent
+    // (even when its own caller was answered already, by its deadline say: they still want theirs).
+    const answerFromBatch: AnswerFn<E> = (envelope, ok, valueOrError, batchId, deduplicated, latencyMs) => {
+      answer(envelope, ok, valueOrError, batchId, deduplicated, latencyMs);
+      if (envelope.shared !== undefined && !this.ended) shared.settled(envelope, ok, valueOrError, batchId, deduplicated);
+    };
 
-    const shortcut = this.shortcut;
     let fanOutConfig: FanOutConfig<E, R>;
     const refreshFanOut = () => {
       feedback.concurrency = config.fanOut.concurrency;
-      fanOutConfig = {
-        ...(config.fanOut as FanOutConfig<E, R>),
-        feedback,
-        reportLatencies: controller !== undefined,
-        onItemsStarted: shortcut?.onItemsStarted,
-        onItemSettled: shortcut?.onItemSettled,
-      };
+      fanOutConfig = { ...(config.fanOut as FanOutConfig<E, R>), feedback, reportLatencies: controller !== undefined };
     };
     refreshFanOut();
-    this.executor = new BatchExecutor<E, R>(() => fanOutConfig, answer, () => this.checkEnd());
+    this.executor = new BatchExecutor<E, R>(() => fanOutConfig, answerFromBatch, () => this.checkEnd());
 
     this.collector = new BatchCollector<E>({
       scheduler,
@@ -100,7 +111,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       agingPerMs: config.agingPerMs,
       feedback,
       emit: (batch) => this.dedup(batch),
-      onDrop: (envelope, error) => this.refuse(envelope, error),
+      onDrop: (envelope, error) => this.dropped(envelope, error),
       onDrained: () => {
         this.collectorDrained = true;
         this.checkEnd();
@@ -109,16 +120,16 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     const collector = this.collector;
     const refreshArrivals = () => {
       this.plainArrivals =
-        !this.shortcut && !config.prioritized && config.requestTimeoutMs === undefined && config.maxQueueSize === Infinity;
+        !config.sharing.atArrival && !config.prioritized && config.requestTimeoutMs === undefined && config.maxQueueSize === Infinity;
     };
     refreshArrivals();
     this.teardown.push(
       stats.attach({
-        queueDepth: () => collector.size,
+        queueDepth: () => collector.size + shared.followers,
         windowMs: controller ? () => controller.current : () => config.window.windowMs,
       }),
       config.onChange((changed) => {
-        shortcut?.configured(changed);
+        shared.configured(changed);
         refreshFanOut();
         refreshArrivals();
         collector.refresh();
@@ -129,50 +140,100 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   private readonly answerNow: (envelope: E, outcome: Outcome<R>, batchId: number, deduplicated: boolean) => void;
 
   /**
-   * Takes one request: answered from the cache or an equal execution in flight, refused, or queued.
+   * Takes one request: answered from the cache, joined to an equal request waiting or executing, refused, or
+   * queued.
    * @return where it waits, for `withdraw`, when it is `withdrawable` and was queued
    */
   push(envelope: E): QueueEntry<E> | undefined {
+    const { config } = this;
     if (
       this.plainArrivals &&
       envelope.signal === undefined &&
       envelope.withdrawable !== true &&
       envelope.priority === undefined
     ) {
-      // Nothing to admit: no cache, no priority, no deadline, no signal, no queue bound.
-      this.config.stats.recordRequests(1);
+      // Nothing to admit: no dedup before batch time, no cache, no priority, no deadline, no signal, no queue bound.
+      config.stats.recordRequests(1);
       this.collector.push(envelope);
       return undefined;
     }
-    if (envelope.priority !== undefined && !this.config.prioritized) {
-      // Before the cache and in-flight table too: the call is refused whatever could answer it.
-      this.config.stats.recordRequests(1);
-      this.refuse(envelope, this.config.unusedPriority(envelope.priority));
+    config.stats.recordRequests(1);
+    if (envelope.priority !== undefined && !config.prioritized) {
+      // Before the cache and the joins too: the call is refused whatever could answer it.
+      this.refuse(envelope, config.unusedPriority(envelope.priority));
       return undefined;
     }
-    if (this.shortcut?.answered(envelope)) return undefined;
-    this.config.stats.recordRequests(1);
-    const how = this.admit(envelope);
-    if (how === undefined) return this.collector.push(envelope);
-    if ('refuse' in how) {
-      this.refuse(envelope, how.refuse);
+    if (!config.sharing.atArrival) return this.queue(envelope, undefined);
+    const { signal } = envelope;
+    if (signal?.aborted) {
+      this.refuse(envelope, signal.reason);
       return undefined;
     }
-    return this.collector.push(envelope, how);
+    let slot: PendingSlot<E>;
+    try {
+      slot = slotOf(config.grouping, envelope);
+    } catch (error) {
+      // Its key or scope is unusable: the request is rejected here, where that is first found.
+      this.refuse(envelope, error);
+      return undefined;
+    }
+    if (config.prioritized) {
+      // Every request's, wherever it goes: a broken priority(request) is found whether or not an equal request
+      // happens to be pending.
+      try {
+        this.priorities!.set(envelope, config.priorityOf(envelope));
+      } catch (error) {
+        this.refuse(envelope, error);
+        return undefined;
+      }
+    }
+    const table = this.shared.current;
+    if (table.caches) {
+      const hit = table.cached(slot, config.scheduler.now());
+      if (hit) {
+        config.stats.recordCacheHit();
+        this.answerNow(envelope, { ok: true, value: hit.value }, 0, true);
+        return undefined;
+      }
+    }
+    const holder = table.holderOf(slot);
+    if (holder !== undefined) {
+      const { sharing } = config;
+      if (holder.state === QUEUED && sharing.joinsWaiting) {
+        this.follow(holder, envelope);
+        return undefined;
+      }
+      if (holder.state === SENT && sharing.joinsInFlight) {
+        this.shared.wait(holder, envelope);
+        config.stats.recordInFlightHit();
+        return undefined;
+      }
+    }
+    // Nothing it may join holds its slot (or what held it is done): it takes the slot, for the next equal ones.
+    return this.queue(envelope, slot);
   }
 
   /**
    * Its owner answers a request now with `error` (the caller's own deadline passed, or it aborted), and it is
-   * counted now. Still queued, it leaves the queue and is never sent. Already sent (or joined to an equal
-   * request in flight), its execution goes on for the requests that share it; its own outcome is dropped.
+   * counted now. Still queued, it leaves the queue and is never sent (an equal request that joined it takes its
+   * place). Already sent (or joined to an equal request), whatever it joined goes on for the requests that share
+   * it; its own outcome is dropped.
    *
    * @param place what `push` returned for it
    */
   withdraw(envelope: E, place: QueueEntry<E> | undefined, error: unknown): void {
     if (envelope.answered === true) return;
+    // A follower promoted in place of its leader waits where the promotion put it.
+    const pending = this.shared.ledBy(envelope);
+    if (pending !== undefined && pending.state === QUEUED && pending.place !== undefined) place = pending.place;
     if (place === undefined || !this.collector.withdraw(place, error)) {
-      this.answerNow(envelope, { ok: false, error }, 0, false);
-      this.config.stats.changed();
+      if (this.shared.leave(envelope)) {
+        // A follower was waiting for a batch too: it leaves as a queued request would (an expiry counts so).
+        this.refuse(envelope, error);
+      } else {
+        this.answerNow(envelope, { ok: false, error }, 0, false);
+        this.config.stats.changed();
+      }
     }
     if (this.closed) this.stopUnowed();
   }
@@ -199,18 +260,105 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     for (const batch of this.deduping) for (const envelope of batch) held.push(envelope);
     this.deduping.clear();
     for (const envelope of this.executor.dispose()) held.push(envelope);
-    if (this.shortcut) for (const envelope of this.shortcut.dispose()) held.push(envelope);
+    for (const envelope of this.shared.dispose()) held.push(envelope);
     for (const stop of this.teardown) stop();
     this.teardown.length = 0;
     this.lifetime.unsubscribe();
     return held;
   }
 
-  private admit(envelope: E): PushOptions | { refuse: unknown } | undefined {
+  /**
+   * Admits a request to the queue and queues it.
+   * @param slot its slot, when it is to lead it (equal requests then join it)
+   */
+  private queue(envelope: E, slot: PendingSlot<E> | undefined): QueueEntry<E> | undefined {
+    const how = this.admit(envelope, false);
+    if (how !== undefined && 'refuse' in how) {
+      this.refuse(envelope, how.refuse);
+      return undefined;
+    }
+    // Led before it is queued: a batch it fills at once must find its slot.
+    if (slot !== undefined) this.shared.lead(slot, envelope);
+    const place = this.collector.push(envelope, how);
+    if (slot !== undefined && place !== undefined) slot.place = place;
+    return place;
+  }
+
+  /**
+   * A request joins an equal one waiting in the queue: it takes no place there, and goes into the batch with it.
+   * Its own deadline and signal still take it out alone; a higher priority moves its leader up to it.
+   */
+  private follow(pending: PendingSlot<E>, envelope: E): void {
+    const { config } = this;
+    if (this.waiting >= config.maxQueueSize) {
+      this.refuse(envelope, new QueueFullError(config.maxQueueSize));
+      return;
+    }
+    const priority = this.priorities?.get(envelope);
+    const timeoutMs = envelope.timeoutMs === undefined ? config.requestTimeoutMs : undefined;
+    const { signal } = envelope;
+    const unwatch =
+      timeoutMs === undefined && signal === undefined
+        ? undefined
+        : watchWaiting(
+            config.scheduler,
+            { timeoutMs, deadline: timeoutMs === undefined ? undefined : envelope.arrivedAt + timeoutMs, signal },
+            envelope.arrivedAt,
+            (error) => this.followerLeft(envelope, error),
+          );
+    this.shared.follow(pending, envelope, unwatch);
+    if (priority !== undefined && pending.place !== undefined) this.collector.raise(pending.place, priority, envelope.arrivedAt);
+  }
+
+  /** A follower's deadline passed or its signal aborted before its leader's batch formed: it leaves alone. */
+  private followerLeft(envelope: E, error: unknown): void {
+    if (!this.shared.leave(envelope) || envelope.answered === true) return;
+    this.refuse(envelope, error);
+  }
+
+  /** A request left the queue unbatched (deadline, abort, withdrawal): answered, and an equal one takes its place. */
+  private dropped(envelope: E, error: unknown): void {
+    this.refuse(envelope, error);
+    const pending = envelope.shared === undefined ? undefined : this.shared.dropped(envelope);
+    if (pending !== undefined) this.promote(pending);
+  }
+
+  /**
+   * The first follower that still wants an answer takes its withdrawn leader's place: queued as if it had never
+   * joined, in the place its own arrival gives it (so `maxWaitMs` counts from its own arrival), with its own
+   * priority, deadline and signal; the other followers follow it. A follower whose signal has aborted meanwhile
+   * is answered with the reason and the next one is tried.
+   */
+  private promote(pending: PendingSlot<E>): void {
+    for (let follower = this.shared.promoteNext(pending); follower !== undefined; follower = this.shared.promoteNext(pending)) {
+      const how = this.admit(follower, true);
+      if (how !== undefined && 'refuse' in how) {
+        this.shared.unlead(follower);
+        this.refuse(follower, how.refuse);
+        continue;
+      }
+      const place = this.collector.readmit(follower, follower.arrivedAt, how);
+      if (pending.leader === follower && place !== undefined) pending.place = place;
+      const followers = pending.followers;
+      if (place !== undefined && followers !== undefined && this.config.prioritized) {
+        for (const other of followers) {
+          const priority = this.priorities!.get(other);
+          if (priority !== undefined) this.collector.raise(place, priority, other.arrivedAt);
+        }
+      }
+      return;
+    }
+  }
+
+  /**
+   * @param promoted a follower taking its leader's place: that place was just freed, so the queue bound does
+   *   not refuse it
+   */
+  private admit(envelope: E, promoted: boolean): PushOptions | { refuse: unknown } | undefined {
     const { config } = this;
     const { signal } = envelope;
     if (signal?.aborted) return { refuse: signal.reason };
-    if (this.collector.size >= config.maxQueueSize) return { refuse: new QueueFullError(config.maxQueueSize) };
+    if (!promoted && this.waiting >= config.maxQueueSize) return { refuse: new QueueFullError(config.maxQueueSize) };
     // A deadline of the request's own is kept by its owner, and replaces requestTimeoutMs.
     const timeoutMs = envelope.timeoutMs === undefined ? config.requestTimeoutMs : undefined;
     const withdrawable = envelope.withdrawable;
@@ -218,13 +366,16 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       if (timeoutMs === undefined && !signal && !withdrawable) return undefined;
       return { timeoutMs, deadline: timeoutMs === undefined ? undefined : envelope.arrivedAt + timeoutMs, signal, withdrawable };
     }
-    let priority: number;
-    try {
-      priority = config.priorityOf(envelope);
-    } catch (error) {
-      return { refuse: error };
+    // Computed at arrival already when the request's slot was (see `push`).
+    let priority = this.priorities!.get(envelope);
+    if (priority === undefined) {
+      try {
+        priority = config.priorityOf(envelope);
+      } catch (error) {
+        return { refuse: error };
+      }
+      this.priorities!.set(envelope, priority);
     }
-    this.priorities!.set(envelope, priority);
     if (timeoutMs === undefined && !signal && !withdrawable) return { priority };
     return {
       priority,
@@ -235,23 +386,56 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     };
   }
 
+  /** Requests waiting for a batch: queued, or following an equal one that is (what `maxQueueSize` bounds). */
+  private get waiting(): number {
+    return this.collector.size + this.shared.followers;
+  }
+
   private refuse(envelope: E, error: unknown): void {
     if (error instanceof BatchTimeoutError) this.config.stats.recordExpired();
     this.answerNow(envelope, { ok: false, error }, 0, false);
     this.config.stats.changed();
   }
 
-  private dedup(items: E[]): void {
+  /**
+   * A batch of queued requests formed: each leader's followers join it, and it is deduplicated. Requests that
+   * did not join one another at arrival are distinct under exact dedup, so such a batch is not keyed again.
+   */
+  private dedup(leaders: E[]): void {
+    const { config, shared } = this;
+    let followers: E[] | undefined;
+    let followed: number[] | undefined;
+    let distinct = config.sharing.exactOnly;
+    const table = shared.current;
+    for (let i = 0; i < leaders.length; i++) {
+      const pending = shared.ledBy(leaders[i]!);
+      if (pending === undefined || pending.state !== QUEUED) {
+        distinct = false;
+        continue;
+      }
+      // Led under other settings: under these, it may equal another leader.
+      if (pending.table !== table) distinct = false;
+      const joined = shared.sent(pending);
+      if (joined === undefined) continue;
+      followers ??= [];
+      followed ??= [];
+      for (const follower of joined) {
+        followers.push(follower);
+        followed.push(i);
+      }
+    }
+    const items = followers === undefined ? leaders : leaders.concat(followers);
+    const withFollowers = (batch: DedupedBatch<E>) => (followers === undefined ? batch : joinFollowers(batch, followers, followed!));
     let out: DedupedBatch<E> | Promise<DedupedBatch<E>>;
     try {
-      out = this.config.deduper(items, this.lifetime) as DedupedBatch<E> | Promise<DedupedBatch<E>>;
+      out = distinct ? everyItemLeads(leaders) : (this.config.deduper(leaders, this.lifetime) as DedupedBatch<E> | Promise<DedupedBatch<E>>);
     } catch (error) {
       // The dedupers fall back instead of throwing; reaching here is a bug. The batch is held by nothing else.
       this.fail(error, items);
       return;
     }
     if (!(out instanceof Promise)) {
-      this.execute(out);
+      this.execute(withFollowers(out));
       return;
     }
     this.deduping.add(items);
@@ -259,7 +443,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       (batch) => {
         if (this.ended) return;
         this.deduping.delete(items);
-        this.execute(batch);
+        this.execute(withFollowers(batch));
         this.checkEnd();
       },
       // The deduper falls back instead of rejecting; reaching here is a bug, so surface it.
@@ -284,10 +468,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
 
   /** After `close()`: stops the executions, and drops the batches waiting for a slot, that no request waits for. */
   private stopUnowed(): void {
-    const { shortcut } = this;
-    this.executor.stopUnowed(
-      (items) => items.some((envelope) => envelope.answered !== true) || (shortcut !== undefined && shortcut.awaited(items)),
-    );
+    const { shared } = this;
+    this.executor.stopUnowed((items) => items.some((envelope) => envelope.answered !== true) || shared.awaited(items));
   }
 
   private checkEnd(): void {
@@ -298,115 +480,30 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   }
 }
 
-interface Shortcut<E> {
-  /**
-   * True when the request was answered: from the cache, by joining an execution in flight, or rejected because
-   * its key or scope throws or returns what a key or scope may not be.
-   */
-  answered(envelope: E): boolean;
-  onItemsStarted(items: readonly E[]): void;
-  onItemSettled(item: E, outcome: Outcome<unknown>, batchId: number): void;
-  /** True when a request not yet answered has joined the execution of one of `items`. */
-  awaited(items: readonly E[]): boolean;
-  /** Options changed: when dedup may now judge differently, nothing shared so far answers a new request. */
-  configured(changed: readonly string[]): void;
-  /** Forgets every waiter; returns the requests that were waiting on an execution in flight. */
-  dispose(): E[];
+/** A batch of distinct requests: each leads itself. */
+function everyItemLeads<E>(items: readonly E[]): DedupedBatch<E> {
+  const leaderOf = new Array<number>(items.length);
+  for (let i = 0; i < items.length; i++) leaderOf[i] = i;
+  return { items, unique: items, leaderOf };
 }
 
 /**
- * In-flight dedup and the result cache: answers a request from the cache, or attaches it to an equal request
- * already executing, before it is queued. Undefined when neither is enabled.
+ * The deduplicated batch of the leaders, with their followers after them: each follower shares its leader's
+ * unique item (or its failure), and comes after it in the items, so it is answered as a duplicate
+ * (`deduplicated: true`) and counted as one, as an equal request in the same batch always was.
  *
- * A `configure()` that may change what is equal (key, scope, strategy...) starts a new table: requests that
- * joined an execution before it still get that execution's answer, but no request that arrives after it joins
- * an execution started before it, or is answered by a result cached before it. An execution started before
- * settles into its own, old table, so its result is not cached for the new settings either.
+ * @param followed for each follower, the index of its leader in `batch.items`
  */
-function createShortcut<T, R, E extends Envelope<T>>(
-  config: PipelineConfig<T, R>,
-  answer: (envelope: E, outcome: Outcome<R>, batchId: number, shared: boolean) => void,
-): Shortcut<E> | undefined {
-  if (!config.dedupInFlight && !config.resultCache) return undefined;
-  const newTable = () => new InFlightTable<R>(config.dedupInFlight, config.resultCache);
-  let table = newTable();
-  const { scheduler, stats } = config;
-  /** The slot each executing item took, and the table (of the settings then) it took it in. */
-  const slots = new WeakMap<E, { slot: Slot; table: InFlightTable<R> }>();
-  /**
-   * Requests waiting on an equal one in flight, with the slot (and table) they joined: held by nothing else, so a
-   * defect must still find them.
-   */
-  const joined = new Map<E, { slot: Slot; table: InFlightTable<R> }>();
-  return {
-    answered(envelope) {
-      if (envelope.signal?.aborted) return false;
-      let slot: Slot;
-      try {
-        slot = slotOf(config.grouping, envelope);
-      } catch (error) {
-        // Its key or scope is unusable: the request is rejected here, where that is first found.
-        stats.recordRequests(1);
-        answer(envelope, { ok: false, error }, 0, false);
-        return true;
-      }
-      const hit = table.cached(slot, scheduler.now());
-      if (hit) {
-        stats.recordRequests(1);
-        stats.recordCacheHit();
-        answer(envelope, { ok: true, value: hit.value }, 0, true);
-        return true;
-      }
-      const waiter = (outcome: Outcome<R>, batchId: number) => {
-        joined.delete(envelope);
-        answer(envelope, outcome, batchId, true);
-      };
-      if (table.join(slot, waiter)) {
-        joined.set(envelope, { slot, table });
-        stats.recordRequests(1);
-        stats.recordInFlightHit();
-        return true;
-      }
-      return false;
-    },
-    onItemsStarted(items) {
-      for (const item of items) {
-        let slot: Slot;
-        try {
-          slot = slotOf(config.grouping, item);
-        } catch {
-          continue; // dedup answered it with the key's error; an item executing anyway is just not shared
-        }
-        slots.set(item, { slot, table });
-        table.started(slot);
-      }
-    },
-    onItemSettled(item, outcome, batchId) {
-      const taken = slots.get(item);
-      if (taken) taken.table.settled(taken.slot, outcome as Outcome<R>, batchId, scheduler.now());
-    },
-    configured(changed) {
-      if (changesWhatIsShared(changed)) table = newTable();
-    },
-    awaited(items) {
-      if (joined.size === 0) return false;
-      return items.some((item) => {
-        const taken = slots.get(item);
-        if (!taken) return false;
-        for (const [envelope, waits] of joined) {
-          if (envelope.answered !== true && waits.table === taken.table && sameSlot(waits.slot, taken.slot)) return true;
-        }
-        return false;
-      });
-    },
-    dispose() {
-      const held = [...joined.keys()];
-      joined.clear();
-      return held;
-    },
-  };
-}
-
-function sameSlot(a: Slot, b: Slot): boolean {
-  return a.scope === b.scope && a.encoded === b.encoded && a.key === b.key;
+function joinFollowers<E>(batch: DedupedBatch<E>, followers: readonly E[], followed: readonly number[]): DedupedBatch<E> {
+  const n = batch.items.length;
+  const items = batch.items.concat(followers);
+  const leaderOf = batch.leaderOf.slice();
+  const failed = batch.failures;
+  const failures = failed && new Map(failed);
+  for (let k = 0; k < followers.length; k++) {
+    const leader = followed[k]!;
+    leaderOf.push(batch.leaderOf[leader]!);
+    if (failures !== undefined && failed!.has(leader)) failures.set(n + k, failed!.get(leader));
+  }
+  return failures ? { items, unique: batch.unique, leaderOf, failures } : { items, unique: batch.unique, leaderOf };
 }

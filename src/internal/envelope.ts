@@ -23,4 +23,9 @@ export interface Envelope<T> {
    * dropped, neither answered nor counted again.
    */
   readonly answered?: boolean;
+  /**
+   * The engine's own: the slot record of the equal requests this one leads or follows (see `SharedSlots`), kept
+   * here rather than in a map so that sharing costs no lookup per request. Its owner declares it and leaves it be.
+   */
+  shared?: unknown;
 }

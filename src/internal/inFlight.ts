@@ -1,6 +1,6 @@
 import type { Grouping } from '../dedup/exact.js';
 import { customSlotKey, isEncoded, type DedupScope } from '../dedup/keys.js';
-import type { Outcome } from './batchRun.js';
+import type { QueueEntry } from './waitingQueue.js';
 
 /** Options of the result cache: a semantic cache of fulfilled results by key and scope. Off by default. */
 export interface ResultCacheOptions {
@@ -9,8 +9,6 @@ export interface ResultCacheOptions {
   /** Most results kept; the least recently used leave first. Default 1000. */
   maxEntries?: number;
 }
-
-type Waiter<R> = (outcome: Outcome<R>, batchId: number) => void;
 
 /** Where a request's answer is shared: its scope, and its key as a primitive or as an array's or object's encoding. */
 export interface Slot {
@@ -22,39 +20,60 @@ export interface Slot {
 
 const fallbackSlotKey = customSlotKey('dedupBy');
 
-/** The slot of an item; throws the `TypeError` of a key or scope that throws or returns what it may not. */
-export function slotOf<T>(grouping: Grouping<T>, item: T): Slot {
+/**
+ * The slot of a request, as the record it keeps if it comes to be shared (one object per request).
+ * @throws the `TypeError` of a key or scope that throws or returns what it may not
+ */
+export function slotOf<T, E>(grouping: Grouping<T>, item: T): PendingSlot<E> {
   const { key, scope } = grouping;
   const itemScope = scope === undefined ? undefined : scope(item);
   const raw = key(item);
-  if (typeof raw === 'string') return { scope: itemScope, encoded: false, key: raw };
-  return { scope: itemScope, encoded: isEncoded(raw), key: (grouping.slotKey ?? fallbackSlotKey)(raw) };
+  if (typeof raw === 'string') return new PendingSlot(itemScope, false, raw);
+  return new PendingSlot(itemScope, isEncoded(raw), (grouping.slotKey ?? fallbackSlotKey)(raw));
 }
+
+type KeyMaps<V> = { readonly plain: Map<unknown, V>; readonly encoded: Map<unknown, V> };
 
 /**
  * Values by slot, in maps nested by scope and then by kind of key rather than under one composed string, so no
  * (scope, key) pair can pose as another: a Map keeps `1`, `'1'` and `1n` apart, and an encoding never meets a
- * string key. A scope's maps go when they are empty, so scopes that come and go leave nothing behind.
+ * string key. Requests without a scope, the common case, skip the lookup by scope.
  */
 class SlotMap<V> {
-  private readonly byScope = new Map<DedupScope, { plain: Map<unknown, V>; encoded: Map<unknown, V> }>();
+  private readonly unscoped: KeyMaps<V> = { plain: new Map(), encoded: new Map() };
+  private readonly byScope = new Map<DedupScope, KeyMaps<V>>();
 
   get({ scope, encoded, key }: Slot): V | undefined {
-    const maps = this.byScope.get(scope);
+    const maps = scope === undefined ? this.unscoped : this.byScope.get(scope);
     return maps && (encoded ? maps.encoded : maps.plain).get(key);
   }
 
-  set({ scope, encoded, key }: Slot, value: V): void {
-    let maps = this.byScope.get(scope);
+  /** @return true when the slot was not held before */
+  set({ scope, encoded, key }: Slot, value: V): boolean {
+    let maps = scope === undefined ? this.unscoped : this.byScope.get(scope);
     if (!maps) this.byScope.set(scope, (maps = { plain: new Map(), encoded: new Map() }));
-    (encoded ? maps.encoded : maps.plain).set(key, value);
+    const map = encoded ? maps.encoded : maps.plain;
+    const before = map.size;
+    map.set(key, value);
+    return map.size > before;
   }
 
+  /** A scope's maps go when they are empty, so scopes that come and go leave nothing behind. */
   delete({ scope, encoded, key }: Slot): void {
-    const maps = this.byScope.get(scope);
+    const maps = scope === undefined ? this.unscoped : this.byScope.get(scope);
     if (!maps) return;
     (encoded ? maps.encoded : maps.plain).delete(key);
-    if (maps.plain.size === 0 && maps.encoded.size === 0) this.byScope.delete(scope);
+    if (scope !== undefined && maps.plain.size === 0 && maps.encoded.size === 0) this.byScope.delete(scope);
+  }
+
+  /** Every value, in no particular order. */
+  *values(): IterableIterator<V> {
+    yield* this.unscoped.plain.values();
+    yield* this.unscoped.encoded.values();
+    for (const maps of this.byScope.values()) {
+      yield* maps.plain.values();
+      yield* maps.encoded.values();
+    }
   }
 }
 
@@ -64,21 +83,86 @@ interface CacheEntry<R> extends Slot {
   readonly storedAt: number;
 }
 
+/** Waiting in the queue: equal requests that arrive join it as followers and go into its batch with it. */
+export const QUEUED = 0;
+/** Batched or executing: equal requests that arrive (`dedupInFlight`) wait for its outcome. */
+export const SENT = 1;
+/** Answered, or withdrawn with nobody left to promote: nothing joins it, and a new request may take its slot. */
+export const DONE = 2;
+
 /**
- * Executions in flight and (optionally) recent results, by slot, so a request equal to one already executing
- * joins that execution instead of being sent again, and a cached result answers at once. One table holds what
- * was computed under one set of dedup settings (see `changesWhatIsShared`).
+ * A request that equal requests share, by its slot: made at its arrival, with the slot computed then, so nothing
+ * is keyed twice. It is pending from arrival (or promotion) until its outcome (`DONE`).
  */
-export class InFlightTable<R> {
-  private readonly executing = new SlotMap<Waiter<R>[]>();
+export class PendingSlot<E> implements Slot {
+  state: typeof QUEUED | typeof SENT | typeof DONE = QUEUED;
+  /** The request whose place in the queue (or execution) it is; a follower promoted in its stead replaces it. */
+  leader: E | undefined = undefined;
+  /** The table of the settings it was computed under (see `changesWhatIsShared`). */
+  table: SlotTable<E, unknown> | undefined = undefined;
+  /** Its queue entry, when it has one (withdrawable, or ordered by priority). */
+  place: QueueEntry<E> | undefined = undefined;
+  /** Equal requests that joined it while it waited, in arrival order. */
+  followers: E[] | undefined = undefined;
+  /** Equal requests that joined it once sent (`dedupInFlight`). */
+  waiters: E[] | undefined = undefined;
+
+  constructor(
+    readonly scope: DedupScope,
+    readonly encoded: boolean,
+    readonly key: unknown,
+  ) {}
+}
+
+/** Slots held past the live ones before a table is swept of those `DONE`. */
+const SWEEP_SLACK = 1024;
+
+/**
+ * What is shared under one set of dedup settings, by slot: the requests pending (waiting in the queue, or
+ * executing), and (optionally) recent results. A `configure()` that may change what is equal starts a new table,
+ * so a request never joins one pending under other settings (see `changesWhatIsShared`).
+ *
+ * A request's slot is not deleted when it is answered: it is marked `DONE`, and the next equal request takes it
+ * over, so a stream of recurring keys sets each key once and the table never grows and shrinks with every batch.
+ * Once the slots held outnumber twice those pending (and a slack), the table is rebuilt with the pending ones
+ * only: memory stays in proportion to what is pending, each rebuild paid for by the slots it frees.
+ */
+export class SlotTable<E, R> {
+  private pending = new SlotMap<PendingSlot<E>>();
+  /** Slots held by `pending`, `DONE` ones included. */
+  private held = 0;
+  private sweepAt = SWEEP_SLACK;
   private readonly cache = new SlotMap<CacheEntry<R>>();
   /** The cached entries, least recently used first (a Set keeps insertion order). */
   private readonly recency = new Set<CacheEntry<R>>();
 
-  constructor(
-    private readonly joinInFlight: boolean,
-    private readonly cacheOptions: Required<ResultCacheOptions> | undefined,
-  ) {}
+  constructor(private readonly cacheOptions: Required<ResultCacheOptions> | undefined) {}
+
+  /** What holds the slot: a request pending, one `DONE`, or nothing. */
+  holderOf(slot: Slot): PendingSlot<E> | undefined {
+    return this.pending.get(slot);
+  }
+
+  /** `pending` takes its slot (from whatever held it). */
+  add(pending: PendingSlot<E>): void {
+    if (!this.pending.set(pending, pending)) return;
+    if (++this.held > this.sweepAt) this.sweep();
+  }
+
+  /** Keeps the slots of the requests still pending only. */
+  private sweep(): void {
+    const kept = new SlotMap<PendingSlot<E>>();
+    let held = 0;
+    for (const pending of this.pending.values()) {
+      if (pending.state !== DONE) {
+        kept.set(pending, pending);
+        held++;
+      }
+    }
+    this.pending = kept;
+    this.held = held;
+    this.sweepAt = 2 * held + SWEEP_SLACK;
+  }
 
   /**
    * A cached result for the slot, stored less than `ttlMs` ago on this clock. An entry from the future (the
@@ -98,34 +182,18 @@ export class InFlightTable<R> {
     return entry;
   }
 
-  /** Attaches a waiter to the execution of an equal request, if one is in flight. */
-  join(slot: Slot, waiter: Waiter<R>): boolean {
-    if (!this.joinInFlight) return false;
-    const waiters = this.executing.get(slot);
-    if (!waiters) return false;
-    waiters.push(waiter);
-    return true;
+  get caches(): boolean {
+    return this.cacheOptions !== undefined;
   }
 
-  started(slot: Slot): void {
-    if (this.joinInFlight && !this.executing.get(slot)) this.executing.set(slot, []);
-  }
-
-  settled(slot: Slot, outcome: Outcome<R>, batchId: number, now: number): void {
-    if (this.cacheOptions && outcome.ok) this.store(slot, outcome.value, now);
-    const waiters = this.executing.get(slot);
-    if (!waiters) return;
-    this.executing.delete(slot);
-    for (const waiter of waiters) waiter(outcome, batchId);
-  }
-
-  private store(slot: Slot, value: R, now: number): void {
+  store(slot: Slot, value: R, now: number): void {
+    if (!this.cacheOptions) return;
     const previous = this.cache.get(slot);
     if (previous) this.forget(previous);
     const entry: CacheEntry<R> = { scope: slot.scope, encoded: slot.encoded, key: slot.key, value, storedAt: now };
     this.cache.set(entry, entry);
     this.recency.add(entry);
-    if (this.recency.size > this.cacheOptions!.maxEntries) this.forget(this.recency.values().next().value!);
+    if (this.recency.size > this.cacheOptions.maxEntries) this.forget(this.recency.values().next().value!);
   }
 
   private forget(entry: CacheEntry<R>): void {

@@ -35,7 +35,8 @@ export interface BatchDedupOptions<T, R>
   signal?: (request: T) => AbortSignal | null | undefined;
   /**
    * A request equal (same key and scope) to one already executing joins that execution instead of being sent
-   * again. Default false.
+   * again. Default true; `false` sends it again (it still joins an equal request waiting for a batch, with exact
+   * or hybrid dedup). Off, like all dedup, while `enableDedup` is false.
    */
   dedupInFlight?: boolean;
   /**
@@ -139,11 +140,31 @@ interface Resolved<T, R> {
   readonly deduper: Deduper<Envelope<T>>;
   readonly grouping: Grouping<Envelope<T>>;
   readonly fanOut: FanOutConfig<Envelope<T>, R>;
+  readonly sharing: Sharing;
   readonly maxQueueSize: number;
   readonly requestTimeoutMs: number | undefined;
   readonly priority: ((request: T) => number) | undefined;
   readonly signal: ((request: T) => unknown) | undefined;
   readonly costPerRequestUsd: number | undefined;
+}
+
+/** How equal requests share one backend item before batch time, under the settings in effect. */
+export interface Sharing {
+  /**
+   * A request whose exact key and scope equal those of one waiting in the queue joins it (and takes no place in
+   * the queue). On with exact or hybrid dedup; off with `'embedding'` alone or a `dedupFunction`, where equality
+   * is known only at batch time, and while `enableDedup` is false.
+   */
+  readonly joinsWaiting: boolean;
+  /** A request equal to one executing joins that execution (`dedupInFlight`, while `enableDedup` is on). */
+  readonly joinsInFlight: boolean;
+  /**
+   * Dedup is exact and nothing else: requests that did not join one another at arrival are distinct, so a batch
+   * of them needs no dedup at batch time.
+   */
+  readonly exactOnly: boolean;
+  /** Anything computes a request's slot at its arrival: a join, or the result cache. */
+  readonly atArrival: boolean;
 }
 
 /**
@@ -174,7 +195,7 @@ export class PipelineConfig<T, R> {
     this.prioritized = check.boolean(where, 'enablePriorities', raw.enablePriorities ?? false);
     this.priorityAgingPerSecond = check.nonNegative(where, 'priorityAgingPerSecond', raw.priorityAgingPerSecond ?? 1);
     this.adaptive = check.boolean(where, 'adaptive', raw.adaptive ?? false);
-    this.dedupInFlight = check.boolean(where, 'dedupInFlight', raw.dedupInFlight ?? false);
+    this.dedupInFlight = check.boolean(where, 'dedupInFlight', raw.dedupInFlight ?? true);
     this.resultCache = resolveResultCache(where, raw.resultCache);
     this.stats = raw.stats ?? new BatchStatsRecorder({ scheduler: this.scheduler });
     this.raw = raw;
@@ -202,6 +223,9 @@ export class PipelineConfig<T, R> {
   get fanOut(): FanOutConfig<Envelope<T>, R> {
     return this.resolved.fanOut;
   }
+  get sharing(): Sharing {
+    return this.resolved.sharing;
+  }
   get maxQueueSize(): number {
     return this.resolved.maxQueueSize;
   }
@@ -216,9 +240,10 @@ export class PipelineConfig<T, R> {
   envelope(request: T): Envelope<T> {
     const arrivedAt = this.scheduler.now();
     const signalOf = this.resolved.signal;
-    if (signalOf === undefined) return { request, arrivedAt };
+    // One shape for every envelope, `shared` (the engine's) included.
+    if (signalOf === undefined) return { request, arrivedAt, signal: undefined, shared: undefined };
     const signal = this.signalOf(signalOf, request);
-    return signal ? { request, arrivedAt, signal } : { request, arrivedAt };
+    return { request, arrivedAt, signal, shared: undefined };
   }
 
   /**
@@ -326,7 +351,7 @@ export class PipelineConfig<T, R> {
       case 'adaptive':
         return check.boolean(where, name, value ?? false) === this.adaptive;
       case 'dedupInFlight':
-        return check.boolean(where, name, value ?? false) === this.dedupInFlight;
+        return check.boolean(where, name, value ?? true) === this.dedupInFlight;
       case 'priorityAgingPerSecond':
         return check.nonNegative(where, name, value ?? 1) === this.priorityAgingPerSecond;
       case 'resultCache': {
@@ -370,6 +395,16 @@ export class PipelineConfig<T, R> {
         onTextUnreadable: (requests) => this.stats.recordTextUnreadable(requests),
       },
     );
+    const exactKeyDecides = dedup.enabled && dedup.dedupFunction === undefined;
+    const joinsWaiting = exactKeyDecides && dedup.strategy !== 'embedding';
+    // Joins are by exact key: only where the exact key decides equality (exact or hybrid dedup).
+    const joinsInFlight = joinsWaiting && this.dedupInFlight;
+    const sharing: Sharing = {
+      joinsWaiting,
+      joinsInFlight,
+      exactOnly: exactKeyDecides && dedup.strategy === 'exact',
+      atArrival: joinsWaiting || joinsInFlight || this.resultCache !== undefined,
+    };
     const maxQueueSize = check.count(where, 'maxQueueSize', raw.maxQueueSize ?? Infinity, 1, true);
     // Infinity is no deadline at all: stored as none, so arrivals keep the path that sets no timer.
     const requestTimeoutMs =
@@ -386,6 +421,7 @@ export class PipelineConfig<T, R> {
       deduper,
       grouping: mapped.grouping,
       fanOut,
+      sharing,
       maxQueueSize,
       requestTimeoutMs,
       priority,

@@ -33,8 +33,8 @@ export class QueueEntry<T> {
     readonly value: T,
     readonly arrivedAt: number,
     readonly seq: number,
-    /** Fixed heap key; higher is more urgent. */
-    readonly rank: number,
+    /** Heap key, higher is more urgent: fixed while the value waits, unless an equal request raises it (`raise`). */
+    public rank: number,
   ) {}
 }
 
@@ -104,6 +104,57 @@ export class WaitingQueue<T> {
     this.slots.push(entry);
     if (this.heap) this.heapPush(entry);
     return entry;
+  }
+
+  /**
+   * Adds a value that arrived earlier than the latest one (a follower promoted in place of a withdrawn request), at
+   * the place its arrival time gives it in arrival order, so `maxWaitMs` and FIFO order count from that time. An
+   * ordinary arrival (no earlier than the latest) costs what `push` costs; an earlier one, a binary search and a
+   * splice (rare: only a withdrawal with equal requests waiting on it comes here).
+   */
+  insert(value: T, arrivedAt: number, priority: number, trackable: boolean): QueueEntry<T> | undefined {
+    const slots = this.slots;
+    if (this.waiting === 0 || slots.length === 0 || !(arrivedAt < this.arrivalAt(slots.length - 1))) {
+      return this.push(value, arrivedAt, priority, trackable);
+    }
+    let lo = this.head;
+    let hi = slots.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.arrivalAt(mid) <= arrivedAt) lo = mid + 1;
+      else hi = mid;
+    }
+    this.waiting++;
+    if (!this.arrivalOf) this.times.splice(lo, 0, arrivedAt);
+    if (!this.heap && !trackable) {
+      slots.splice(lo, 0, value);
+      return undefined;
+    }
+    this.epoch ??= arrivedAt;
+    this.entries++;
+    const entry = new QueueEntry(value, arrivedAt, this.seq++, priority - this.agingPerMs * (arrivedAt - this.epoch));
+    slots.splice(lo, 0, entry);
+    if (this.heap) this.heapPush(entry);
+    return entry;
+  }
+
+  /**
+   * Moves a waiting entry up to the rank a request of `priority` arriving at `arrivedAt` would have (an equal,
+   * more urgent request joined it); never down.
+   */
+  raise(entry: QueueEntry<T>, priority: number, arrivedAt: number): void {
+    if (!this.heap || entry.state !== WAITING) return;
+    const rank = priority - this.agingPerMs * (arrivedAt - (this.epoch ?? arrivedAt));
+    if (!(rank > entry.rank)) return;
+    entry.rank = rank;
+    this.siftUp(entry.heapIndex);
+  }
+
+  /** Arrival time of the value in slot `i` of the arrival order (waiting or gone). */
+  private arrivalAt(i: number): number {
+    const slot = this.slots[i]!;
+    if (slot instanceof QueueEntry) return slot.arrivedAt;
+    return this.arrivalOf ? this.arrivalOf(slot) : this.times[i]!;
   }
 
   /** Takes a waiting entry out. Returns false when it was already taken into a batch or removed. */
