@@ -1,7 +1,22 @@
 /** Helpers shared by the test files (not a test file itself). */
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import type { SchedulerAction, SchedulerLike, Subscription, VirtualTimeScheduler } from 'rxjs';
+import {
+  concat,
+  defer,
+  from,
+  ignoreElements,
+  map,
+  merge,
+  NEVER,
+  Observable,
+  throwError,
+  timer,
+  type SchedulerAction,
+  type SchedulerLike,
+  type Subscription,
+  type VirtualTimeScheduler,
+} from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { DedupKey, DedupScope } from '../src/index.js';
 import type { VirtualClock } from '../src/testing/index.js';
@@ -176,10 +191,11 @@ export function validKey(value: unknown): boolean {
 /**
  * `inner` as a host's timers and wall clock behave: a delay above 2^31-1 ms fires after 1 ms (as `setTimeout`
  * does; so a long timer the library forgot to chain fires early), and `step(ms)` moves `now()` back or forward
- * while timers keep their delays (as `Date.now()` steps under NTP). Not a virtual clock to the library.
+ * while timers keep their delays (as `Date.now()` steps under NTP); `now()` reads `start` more than `inner`'s.
+ * Not a virtual clock to the library.
  */
-export function hostClock(inner: SchedulerLike): { scheduler: SchedulerLike; step(ms: number): void; offset(): number } {
-  let offset = 0;
+export function hostClock(inner: SchedulerLike, start = 0): { scheduler: SchedulerLike; step(ms: number): void; offset(): number } {
+  let offset = start;
   const clamp = (delay = 0) => (delay > 2 ** 31 - 1 ? 1 : delay);
   const scheduler: SchedulerLike = {
     now: () => inner.now() + offset,
@@ -224,4 +240,166 @@ export async function runMoments(scheduler: VirtualTimeScheduler, done: () => bo
     await turn();
   }
   return done();
+}
+
+/** Scopes that read alike: one value under three types, or one string that is two others side by side. */
+export const SCOPE_FAMILIES: readonly (readonly DedupScope[])[] = [
+  [1, '1', 1n],
+  [11, '11', 11n],
+  [0, -0, '0', 0n],
+  [1, 11, '1:1', '11'],
+  [Infinity, 'Infinity', undefined, 'undefined'],
+];
+
+/**
+ * Small pools of keys and scopes to pick requests from, so that many requests are equal or look alike; now and
+ * then the classic collision (key `'1x'` in scope 1, key `'x'` in scope 11).
+ */
+export const keyPoolsArb = (keys: fc.Arbitrary<unknown> = keyArb): fc.Arbitrary<{ keys: unknown[]; scopes: DedupScope[] }> =>
+  fc.oneof(
+    { weight: 1, arbitrary: fc.constant<{ keys: unknown[]; scopes: DedupScope[] }>({ keys: ['1x', 'x'], scopes: [1, 11] }) },
+    {
+      weight: 6,
+      arbitrary: fc.record({
+        keys: fc.array(keys, { minLength: 1, maxLength: 4 }),
+        scopes: fc.oneof(fc.constantFrom(...SCOPE_FAMILIES).map((f) => [...f]), fc.subarray([...SCOPES], { minLength: 1, maxLength: 4 })),
+      }),
+    },
+  );
+
+// ---------------------------------------------------------------------------------------------------------------
+// Backends that answer well, badly, or never.
+
+/**
+ * Ways a backend call may go. The observable ones run on the scheduler alone (inside `TestScheduler.run`); the
+ * others need promise callbacks to run between moments (a virtual clock driven with `runMoments`).
+ */
+export const OBSERVABLE_KINDS = [
+  'ok',
+  'stream-all',
+  'stream-error-null',
+  'throw',
+  'error-later',
+  'wrong-length',
+  'too-long',
+  'non-array',
+  'stream-partial',
+  'stream-bad-index',
+  'stream-dup-index',
+  'stream-neither',
+  'errors-midway',
+  'defer-throws',
+  'slow',
+  'never',
+] as const;
+export const PROMISE_KINDS = ['promise', 'array', 'async-iterable', 'rejects', 'then-throws', 'then-both', 'resolves-non-array', 'never-promise', 'never-then'] as const;
+export type BackendKind = (typeof OBSERVABLE_KINDS)[number] | (typeof PROMISE_KINDS)[number];
+
+/** The kinds that never answer: only a timeout (or the caller's own deadline) ends them. */
+export const NEVER_SETTLING: ReadonlySet<BackendKind> = new Set<BackendKind>(['never', 'never-promise', 'never-then', 'slow']);
+
+const NOT_A_RESULT: readonly unknown[] = [42, null, undefined, 'results', { results: [] }, 7n, true];
+
+/**
+ * One backend call of the given kind, answering `echo` (one answer per item, in order) after `durationMs` on
+ * `scheduler`, or misbehaving. `slowMs`: when a 'slow' call answers (past the processing timeout).
+ */
+export function backendCall<E>(kind: BackendKind, echo: E[], scheduler: SchedulerLike, durationMs: number, slowMs: number): unknown {
+  const later = timer(durationMs, scheduler);
+  const wait = later.pipe(ignoreElements());
+  const failure = new Error(`backend: ${kind}`);
+  switch (kind) {
+    case 'ok':
+      return later.pipe(map(() => echo));
+    case 'array':
+      return echo;
+    case 'promise':
+      return new Promise<E[]>((resolve) => scheduler.schedule(() => resolve(echo), durationMs));
+    case 'stream-all':
+      return merge(...echo.map((value, index) => timer((index * 3) % 7, scheduler).pipe(map(() => ({ index, value })))));
+    case 'stream-error-null':
+      return concat(wait, from(echo.map((value, index) => ({ index, value, error: null })).reverse()));
+    case 'async-iterable':
+      return (async function* () {
+        for (const [index, value] of echo.entries()) yield { index, value };
+      })();
+    case 'throw':
+      throw failure;
+    case 'error-later':
+      return concat(wait, throwError(() => failure));
+    case 'rejects':
+      return new Promise((_, reject) => scheduler.schedule(() => reject(failure), durationMs));
+    case 'then-throws':
+      return {
+        then() {
+          throw failure;
+        },
+      };
+    case 'then-both':
+      return {
+        then(resolve: (v: E[]) => void, reject: (e: unknown) => void) {
+          reject(failure);
+          resolve(echo);
+          throw new Error('and threw');
+        },
+      };
+    case 'wrong-length':
+      return later.pipe(map(() => echo.slice(1)));
+    case 'too-long':
+      return later.pipe(map(() => [...echo, ...echo]));
+    case 'non-array':
+      return later.pipe(map(() => NOT_A_RESULT[echo.length % NOT_A_RESULT.length]));
+    case 'resolves-non-array':
+      return Promise.resolve(NOT_A_RESULT[echo.length % NOT_A_RESULT.length]);
+    case 'stream-partial':
+      return concat(wait, from(echo.filter((_, i) => i % 2 === 0).map((value, k) => ({ index: k * 2, value }))));
+    case 'stream-bad-index':
+      return concat(wait, from([{ index: echo.length - 1, value: echo[echo.length - 1] }, { index: [echo.length, -1, 0.5, '0'][echo.length % 4], value: echo[0] }]));
+    case 'stream-dup-index':
+      return concat(wait, from([{ index: 0, value: echo[0] }, { index: 0, value: echo[echo.length - 1] }, ...echo.slice(1).map((value, k) => ({ index: k + 1, value }))]));
+    case 'stream-neither':
+      return concat(wait, from([{ index: 0 }]));
+    case 'errors-midway':
+      return concat(wait, new Observable((subscriber) => {
+        subscriber.next({ index: 0, value: echo[0] });
+        subscriber.error(failure);
+      }));
+    case 'defer-throws':
+      return defer(() => {
+        throw failure;
+      });
+    case 'slow':
+      return timer(slowMs, scheduler).pipe(map(() => echo));
+    case 'never':
+      return NEVER;
+    case 'never-promise':
+      return new Promise(() => undefined);
+    case 'never-then':
+      return { then: () => undefined };
+  }
+}
+
+const DAY = 24 * 60 * 60 * 1000;
+
+/** A step of a wall clock: back or forward, from 1 ms to three days, mostly small. */
+export const clockStepArb: fc.Arbitrary<number> = fc
+  .tuple(
+    fc.boolean(),
+    fc.oneof(
+      { weight: 3, arbitrary: fc.integer({ min: 1, max: 1000 }) },
+      { weight: 2, arbitrary: fc.integer({ min: 1000, max: 10 * 60 * 1000 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 10 * 60 * 1000, max: 3 * DAY }) },
+    ),
+  )
+  .map(([back, ms]) => (back ? -ms : ms));
+
+/** Where a wall clock starts: zero, or a `Date.now()` of today. */
+export const clockStartArb = fc.constantFrom(0, 1_700_000_000_000);
+
+/** Every number in a stats snapshot finite and >= 0. */
+export function expectSaneStats(stats: object, where = 'stats'): void {
+  for (const [name, value] of Object.entries(stats)) {
+    if (typeof value === 'number') expect(Number.isFinite(value) && value >= 0, `${where}.${name} = ${value}`).toBe(true);
+    else if (typeof value === 'object' && value !== null) expectSaneStats(value, `${where}.${name}`);
+  }
 }
