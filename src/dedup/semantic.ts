@@ -1,5 +1,6 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { BatchTimeoutError } from '../errors.js';
+import { scheduleAfter } from '../internal/timer.js';
 import type { DedupedBatch } from '../types.js';
 import { EmbeddingCache, LruCache } from './embeddingCache.js';
 import type { Embedder } from './embedder.js';
@@ -153,9 +154,12 @@ export function createSemanticDeduper<T>(
   };
 }
 
-/** The timer of `embedTimeoutMs`, on the pipeline's scheduler; none for `Infinity`. */
-function boundAfter(settings: { embedTimeoutMs: number; scheduler: SchedulerLike }, fire: () => void): Subscription | undefined {
-  return settings.embedTimeoutMs === Infinity ? undefined : settings.scheduler.schedule(fire, settings.embedTimeoutMs);
+/**
+ * The timer of `embedTimeoutMs`, on the pipeline's scheduler; none for `Infinity`. Through `scheduleAfter`, as
+ * every timer of the library: a bound above 2^31 - 1 ms would otherwise fire after about 1 ms on a host's timers.
+ */
+function boundAfter(settings: { embedTimeoutMs: number; scheduler: SchedulerLike }, fire: () => void): Subscription {
+  return scheduleAfter(settings.scheduler, fire, settings.embedTimeoutMs);
 }
 
 function readText<T>(text: (request: T) => string, request: T): string {
