@@ -115,10 +115,10 @@ export function createSemanticDeduper<T>(
       return fallBack(error);
     }
     if (typeof then !== 'function') return finish(answer);
-    return new Promise<DedupedBatch<T>>((resolve, reject) => {
-      // Whichever comes first, the embedder's answer or the bound, decides the batch; the other is ignored.
-      let decided = false;
-      let timer: Subscription | undefined;
+    // Whichever comes first, the embedder's answer, the bound or `cancel`, decides the batch; the rest is ignored.
+    let decided = false;
+    let timer: Subscription | undefined;
+    const pending = new Promise<DedupedBatch<T>>((resolve, reject) => {
       const decide = (decision: () => DedupedBatch<T>) => {
         if (decided) return;
         decided = true;
@@ -150,6 +150,13 @@ export function createSemanticDeduper<T>(
       } catch (error) {
         decide(() => fallBack(error));
       }
+    });
+    return Object.assign(pending, {
+      /** Its owner no longer wants the batch (unsubscribed, or closed with every caller answered). */
+      cancel: () => {
+        decided = true;
+        timer?.unsubscribe();
+      },
     });
   };
 }

@@ -35,8 +35,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   /** The priority each request entered with, for per-priority latency stats. */
   private readonly priorities: WeakMap<E, number> | undefined;
   private readonly teardown: (() => void)[] = [];
-  /** Batches whose (asynchronous) dedup has not finished. */
-  private readonly deduping = new Set<E[]>();
+  /** Batches whose (asynchronous) dedup has not finished, and how to stop it (its embedding bound's timer). */
+  private readonly deduping = new Map<E[], (() => void) | undefined>();
   /** True while a request without options of its own goes straight to the queue (see `push`). */
   private plainArrivals = false;
   private closed = false;
@@ -193,7 +193,10 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   dispose(): E[] {
     this.ended = true;
     const held = this.collector.dispose();
-    for (const batch of this.deduping) for (const envelope of batch) held.push(envelope);
+    for (const [batch, cancel] of this.deduping) {
+      cancel?.();
+      for (const envelope of batch) held.push(envelope);
+    }
     this.deduping.clear();
     for (const envelope of this.executor.dispose()) held.push(envelope);
     if (this.shortcut) for (const envelope of this.shortcut.dispose()) held.push(envelope);
@@ -250,7 +253,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       this.execute(out);
       return;
     }
-    this.deduping.add(items);
+    this.deduping.set(items, (out as { cancel?: () => void }).cancel);
     out.then(
       (batch) => {
         if (this.ended) return;

@@ -61,14 +61,15 @@ export function dedupWith<T>(
 ): OperatorFunction<readonly T[], DedupedBatch<T>> {
   return (source) =>
     new Observable<DedupedBatch<T>>((subscriber) => {
-      let pending = 0;
+      /** Dedups waiting for `embed`, stopped (their bound's timer too) on unsubscription. */
+      const pending = new Set<() => void>();
       let ending: { error: unknown } | 'complete' | undefined;
       const emit = (batch: DedupedBatch<T>) => {
         stats?.recordDedup(batch);
         subscriber.next(batch);
       };
       const finishIfIdle = () => {
-        if (pending > 0 || !ending) return;
+        if (pending.size > 0 || !ending) return;
         if (ending === 'complete') subscriber.complete();
         else subscriber.error(ending.error);
       };
@@ -80,10 +81,11 @@ export function dedupWith<T>(
             emit(out);
             return;
           }
-          pending++;
+          const cancel = (out as { cancel?: () => void }).cancel ?? (() => undefined);
+          pending.add(cancel);
           out.then(
             (batch) => {
-              pending--;
+              pending.delete(cancel);
               if (!subscriber.closed) emit(batch);
               finishIfIdle();
             },
@@ -100,6 +102,9 @@ export function dedupWith<T>(
           finishIfIdle();
         },
       });
-      return () => subscription.unsubscribe();
+      return () => {
+        subscription.unsubscribe();
+        for (const cancel of pending) cancel();
+      };
     });
 }
