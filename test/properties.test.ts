@@ -13,7 +13,7 @@ import { createBatchStats } from '../src/stats/batchStats.js';
 import { createTestScheduler } from '../src/testing/index.js';
 import type { DedupKey, DedupScope } from '../src/index.js';
 import type { BatchResult, ExecuteContext, StreamedResult } from '../src/types.js';
-import { BAD_KEYS, BAD_SCOPES, keyArb, reordered, requestValueArb, sameKey, sameScope, SCOPES, validKey, validScope } from './support.js';
+import { BAD_KEYS, BAD_SCOPES, keyArb, keyPoolsArb, reordered, requestValueArb, sameKey, sameScope, validKey, validScope } from './support.js';
 
 /**
  * What the test knows of a request, kept beside it: with the default key the request itself is the key, so it
@@ -38,23 +38,6 @@ type Behaviour = 'ok' | 'throw' | 'error-later' | 'wrong-length' | 'slow' | 'str
 
 type Keying = 'key function' | 'default key';
 
-/** Pools of keys and scopes, small so that many requests are equal or look alike; now and then the classic collision. */
-const poolsArb = (keying: Keying) =>
-  fc.oneof(
-    { weight: 1, arbitrary: fc.constant({ keys: ['1x', 'x'] as unknown[], scopes: [1, 11] as unknown[] }) },
-    {
-      weight: 6,
-      arbitrary: fc.record({
-        keys: fc.array(keying === 'key function' ? keyArb : requestValueArb, { minLength: 1, maxLength: 4 }) as fc.Arbitrary<unknown[]>,
-        scopes: fc.oneof(
-          // Scopes that read alike: one value under three types, or one string that is two others side by side.
-          fc.constantFrom<unknown[]>([1, '1', 1n], [11, '11', 11n], [0, -0, '0', 0n], [1, 11, '1:1', '11'], [Infinity, 'Infinity', undefined, 'undefined']),
-          fc.subarray([...SCOPES], { minLength: 1, maxLength: 4 }) as fc.Arbitrary<unknown[]>,
-        ),
-      }),
-    },
-  );
-
 /** A key or scope outside the rules, now and then: that request alone must be rejected. */
 const oddArb = fc.oneof(
   { weight: 15, arbitrary: fc.constant(undefined) },
@@ -65,7 +48,7 @@ const oddArb = fc.oneof(
 const requestsArb = (keying: Keying) =>
   fc
     .record({
-      pools: poolsArb(keying),
+      pools: keyPoolsArb(keying === 'key function' ? keyArb : requestValueArb),
       picks: fc.array(
         fc.record({ at: fc.integer({ min: 0, max: 120 }), key: fc.nat(), copy: fc.boolean(), scope: fc.nat(), odd: oddArb }),
         { minLength: 1, maxLength: 40 },
@@ -76,7 +59,7 @@ const requestsArb = (keying: Keying) =>
       const requests = picks.map(({ at, key: k, copy, scope: s, odd }, id) => {
         const pooled = pools.keys[k % pools.keys.length];
         let key = copy ? reordered(pooled) : pooled;
-        let scope = pools.scopes[s % pools.scopes.length];
+        let scope: unknown = pools.scopes[s % pools.scopes.length];
         if (odd && 'scope' in odd) scope = odd.scope;
         else if (odd && keying === 'key function') key = odd.key;
         // With the default key, the request is a fresh object around the value (its identity names the sender).

@@ -381,6 +381,13 @@ export function backendCall<E>(kind: BackendKind, echo: E[], scheduler: Schedule
 
 const DAY = 24 * 60 * 60 * 1000;
 
+/** Delays where host timers go wrong: the largest a host timer holds, one past it, far past it, and never. */
+export const HUGE_DELAYS = [2 ** 31 - 1, 2 ** 31, 3e9, Infinity] as const;
+
+/** Mostly a small duration in [min, max], now and then one of `huge`. */
+export const durationArb = (min: number, max: number, huge: readonly number[] = HUGE_DELAYS): fc.Arbitrary<number> =>
+  fc.oneof({ weight: 4, arbitrary: fc.integer({ min, max }) }, { weight: 1, arbitrary: fc.constantFrom(...huge) });
+
 /** A step of a wall clock: back or forward, from 1 ms to three days, mostly small. */
 export const clockStepArb: fc.Arbitrary<number> = fc
   .tuple(
