@@ -34,10 +34,13 @@ import {
   type BackendKind,
 } from './support.js';
 
-type UserFn = 'key' | 'scope' | 'priority' | 'signal';
+type UserFn = 'key' | 'scope' | 'priority' | 'signal' | 'text';
 
-/** How one request breaks one user function: it throws, or returns a value of the wrong type. */
-type Fault = { readonly fn: UserFn; readonly throws: true } | { readonly fn: UserFn; readonly throws: false; readonly value: unknown };
+/**
+ * How one request breaks one user function: it throws, or returns `WRONG_RETURNS[fn][wrong]`. Plain data, so
+ * that the rest of the request (which similarity dedup compares exactly) holds nothing it cannot encode.
+ */
+type Fault = { readonly fn: UserFn; readonly throws: true } | { readonly fn: UserFn; readonly throws: false; readonly wrong: number };
 
 interface Req {
   readonly id: number;
@@ -61,14 +64,15 @@ const WRONG_RETURNS: Record<UserFn, readonly unknown[]> = {
   scope: [null, Number.NaN, {}, true],
   priority: ['high', Number.NaN, undefined],
   signal: ['abort', {}, { aborted: false }, 0],
+  text: [42, undefined, null, {}],
 };
 
 const faultArb: fc.Arbitrary<Fault | undefined> = fc.oneof(
   { weight: 12, arbitrary: fc.constant(undefined) },
   {
     weight: 1,
-    arbitrary: fc.constantFrom<UserFn>('key', 'scope', 'priority', 'signal').chain((fn) =>
-      fc.oneof(fc.constant<Fault>({ fn, throws: true }), fc.constantFrom(...WRONG_RETURNS[fn]).map((value): Fault => ({ fn, throws: false, value }))),
+    arbitrary: fc.constantFrom<UserFn>('key', 'scope', 'priority', 'signal', 'text').chain((fn) =>
+      fc.oneof(fc.constant<Fault>({ fn, throws: true }), fc.nat(WRONG_RETURNS[fn].length - 1).map((wrong): Fault => ({ fn, throws: false, wrong }))),
     ),
   },
 );
@@ -108,6 +112,10 @@ const optionsArb = fc
     requestTimeoutMs: fc.option(durationArb(1, 40), { nil: undefined }),
     dedupInFlight: fc.boolean(),
     enablePriorities: fc.boolean(),
+    // Similarity dedup with a synchronous embedder: every text is 'same', and the rest of a request holds its
+    // id, so it merges nothing by similarity; an embedder that fails falls back to exact dedup by key.
+    dedupStrategy: fc.constantFrom('exact' as const, 'exact' as const, 'exact' as const, 'embedding' as const, 'hybrid' as const),
+    embedder: fc.constantFrom('good', 'throws', 'nan', 'wrong-count'),
     durationMs: fc.integer({ min: 0, max: 12 }),
   })
   .map(({ minSizeRaw, ...o }) => ({ ...o, minSize: Math.min(minSizeRaw, o.maxSize) }));
@@ -149,12 +157,31 @@ function call<V>(r: Req, fn: UserFn, honest: () => V): V {
   const fault = r.fault;
   if (fault?.fn !== fn) return honest();
   if (fault.throws) throw new Error(`${fn} failed for request ${r.id}`);
-  return fault.value as V;
+  return WRONG_RETURNS[fn][fault.wrong] as V;
 }
 
-/** The fault that takes effect: `priority` is called only with priorities on. */
-const brokenFn = (r: Req, options: Options): UserFn | undefined =>
-  r.fault?.fn === 'priority' && !options.enablePriorities ? undefined : r.fault?.fn;
+/**
+ * The fault that surely takes effect: a function is called only where it is needed, `priority` with priorities
+ * on, `text` with a similarity strategy, `key` with exact dedup. Where a function may or may not be called
+ * (`key` under 'embedding' is needed only by in-flight dedup or a fallback, `text` under 'hybrid' only for the
+ * first of each exact group, and neither `text` nor `priority` for a request that joins one in flight), the
+ * request may go either way: `brokenFn` says undefined, `mayBreak` the name.
+ */
+function brokenFn(r: Req, options: Options): UserFn | undefined {
+  const fn = r.fault?.fn;
+  // (A request that joins an equal one in flight needs neither a place in the queue nor dedup.)
+  if (fn === 'priority' && (!options.enablePriorities || options.dedupInFlight)) return undefined;
+  if (fn === 'text' && (options.dedupStrategy !== 'embedding' || options.dedupInFlight)) return undefined;
+  if (fn === 'key' && options.dedupStrategy === 'embedding') return undefined;
+  return fn;
+}
+function mayBreak(r: Req, options: Options): UserFn | undefined {
+  const fn = r.fault?.fn;
+  if (fn === 'text' && options.dedupStrategy !== 'exact') return fn;
+  if (fn === 'key' && options.dedupStrategy === 'embedding') return fn;
+  if (fn === 'priority' && options.enablePriorities) return fn;
+  return brokenFn(r, options);
+}
 
 /** A backend never left to hang where nothing would end it: without a finite processing timeout it answers. */
 function boundedKind(kind: BackendKind, options: Options): BackendKind {
@@ -173,7 +200,7 @@ function run(requests: Req[], options: Options, behaviours: BackendKind[], endin
   let terminal: { kind: 'complete' } | { kind: 'error'; error: unknown } | undefined;
   let pendingAtEnd = -1;
   let pendingAfterTeardown = -1;
-  const { durationMs, ...pipelineOptions } = options;
+  const { durationMs, embedder, ...pipelineOptions } = options;
 
   testScheduler.run(() => {
     const controllers = new Map(requests.map((r) => [r.id, new AbortController()]));
@@ -229,6 +256,14 @@ function run(requests: Req[], options: Options, behaviours: BackendKind[], endin
           scope: (r) => call(r, 'scope', () => r.scope),
           priority: (r) => call(r, 'priority', () => r.priority),
           signal: (r) => call(r, 'signal', () => controllers.get(r.id)!.signal),
+          text: (r) => call(r, 'text', () => 'same'),
+          embed: (texts) => {
+            if (embedder === 'throws') throw new Error('embed failed');
+            return texts.map(() => (embedder === 'nan' ? [Number.NaN, 0] : [1, 0])).concat(embedder === 'wrong-count' ? [[1, 0]] : []);
+          },
+          embedCacheSize: 0,
+          mergeGuard: false,
+          dedupThreshold: 0.5,
           stats,
           scheduler: tracked.scheduler,
         }),
@@ -296,7 +331,8 @@ function expectOwnAnswers(results: { result: BatchResult<Req, Echo> }[], options
       if (result.error instanceof BatchTimeoutError && !joinedInFlight) {
         expect(result.latencyMs, `${show(own)}: ${String(result.error)}`).toBeGreaterThanOrEqual(result.error.timeoutMs);
       }
-      if (broken && result.error instanceof TypeError) expect((result.error as Error).message).toContain(`${broken}(request)`);
+      const may = mayBreak(own, options);
+      if (may && result.error instanceof TypeError && /\(request\)/.test(result.error.message)) expect(result.error.message).toContain(`${may}(request)`);
       continue;
     }
     expect(broken, `${show(own)} was answered though its ${broken} is broken`).toBeUndefined();
@@ -310,13 +346,14 @@ function expectOwnAnswers(results: { result: BatchResult<Req, Echo> }[], options
 /**
  * Judged from the test's own schedule, not from what the library reports: no request reaches the backend
  * after its caller aborted it, or after its queue deadline passed, or with a user function broken; a call
- * never holds two equal requests; a request is sent once (an 'individual' retry aside).
+ * never holds two equal requests (exact and hybrid dedup); a request is sent once (an 'individual' retry aside).
  */
 function expectSentOnlyWhenAllowed(requests: Req[], calls: Call[], abortedSeq: Map<number, number>, options: Options): void {
   const firstCall = new Map<number, Call>();
   for (const c of calls) {
     for (const [i, a] of c.items.entries()) {
-      for (const b of c.items.slice(i + 1)) {
+      // ('embedding' compares the rest of the request, here its id, not the key.)
+      for (const b of options.dedupStrategy === 'embedding' ? [] : c.items.slice(i + 1)) {
         expect(sameScope(a.scope, b.scope) && sameKey(a.key, b.key), `one call had ${show(a)} and ${show(b)}`).toBe(false);
       }
       if (!c.individual) expect(firstCall.has(a.id), `${show(a)} sent twice`).toBe(false);
