@@ -1,33 +1,75 @@
+/**
+ * Properties of `batchDedup` over random arrivals, backend behaviours and keys and scopes drawn from the hostile
+ * domain of docs/keys.md: look-alike strings (`'1x'` in scope 1 against `'x'` in scope 11), numbers (-0,
+ * Infinity), bigints, booleans, null, arrays (`['a,b']` against `['a', 'b']`) and nested objects with their fields
+ * reordered, returned by a `key` function, or inside requests compared by the default key (NaN, +-Infinity,
+ * Dates, bigints); with in-flight dedup and the result cache each on or off. Virtual time only.
+ */
 import fc from 'fast-check';
 import { concat, finalize, ignoreElements, map, merge, Observable, of, throwError, timer } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { batchDedup } from '../src/operators/batchDedup.js';
 import { createBatchStats } from '../src/stats/batchStats.js';
 import { createTestScheduler } from '../src/testing/index.js';
+import type { DedupKey, DedupScope } from '../src/index.js';
 import type { BatchResult, ExecuteContext, StreamedResult } from '../src/types.js';
+import { BAD_KEYS, BAD_SCOPES, keyArb, keyPoolsArb, reordered, requestValueArb, sameKey, sameScope, validKey, validScope } from './support.js';
 
-interface Req {
+/**
+ * What the test knows of a request, kept beside it: with the default key the request itself is the key, so it
+ * carries nothing else (not even an id).
+ */
+interface Meta {
   readonly id: number;
   readonly at: number;
-  readonly key: number;
-  readonly scope: string;
+  /** What `key(request)` returns; with the default key, the request itself. */
+  readonly key: unknown;
+  readonly scope: unknown;
 }
 
-/** The echo a backend returns for an item: everything about the request that asked. */
+type Req = Record<string, unknown>;
+
+/** The echo a backend returns for an item: the very item, so the test knows whose answer it is. */
 interface Echo {
-  readonly id: number;
-  readonly key: number;
-  readonly scope: string;
+  readonly item: Req;
 }
 
 type Behaviour = 'ok' | 'throw' | 'error-later' | 'wrong-length' | 'slow' | 'stream-partial' | 'stream-all';
 
-const requestsArb = fc
-  .array(fc.record({ at: fc.integer({ min: 0, max: 120 }), key: fc.integer({ min: 0, max: 4 }), scope: fc.constantFrom('ann', 'bob', 'cy') }), {
-    minLength: 1,
-    maxLength: 40,
-  })
-  .map((rs) => rs.map((r, id): Req => ({ ...r, id })));
+type Keying = 'key function' | 'default key';
+
+/** A key or scope outside the rules, now and then: that request alone must be rejected. */
+const oddArb = fc.oneof(
+  { weight: 15, arbitrary: fc.constant(undefined) },
+  { weight: 1, arbitrary: fc.constantFrom(...BAD_SCOPES).map((scope) => ({ scope })) },
+  { weight: 1, arbitrary: fc.constantFrom(...BAD_KEYS).map((key) => ({ key })) },
+);
+
+const requestsArb = (keying: Keying) =>
+  fc
+    .record({
+      pools: keyPoolsArb(keying === 'key function' ? keyArb : requestValueArb),
+      picks: fc.array(
+        fc.record({ at: fc.integer({ min: 0, max: 120 }), key: fc.nat(), copy: fc.boolean(), scope: fc.nat(), odd: oddArb }),
+        { minLength: 1, maxLength: 40 },
+      ),
+    })
+    .map(({ pools, picks }) => {
+      const metas = new Map<Req, Meta>();
+      const requests = picks.map(({ at, key: k, copy, scope: s, odd }, id) => {
+        const pooled = pools.keys[k % pools.keys.length];
+        let key = copy ? reordered(pooled) : pooled;
+        let scope: unknown = pools.scopes[s % pools.scopes.length];
+        if (odd && 'scope' in odd) scope = odd.scope;
+        else if (odd && keying === 'key function') key = odd.key;
+        // With the default key, the request is a fresh object around the value (its identity names the sender).
+        const request: Req = keying === 'key function' ? { id, key, scope } : { q: key };
+        const meta: Meta = { id, at, key: keying === 'key function' ? key : request, scope };
+        metas.set(request, meta);
+        return request;
+      });
+      return { requests, metas };
+    });
 
 const optionsArb = fc
   .record({
@@ -42,14 +84,27 @@ const optionsArb = fc
   })
   .map(({ minSizeRaw, ...o }) => ({ ...o, minSize: Math.min(minSizeRaw, o.maxSize) }));
 
+const sharingArb = fc.record({
+  dedupInFlight: fc.boolean(),
+  resultCache: fc.option(fc.record({ ttlMs: fc.integer({ min: 1, max: 60 }), maxEntries: fc.integer({ min: 1, max: 6 }) }), { nil: undefined }),
+});
+
 const behavioursArb = fc.array(
   fc.constantFrom<Behaviour>('ok', 'ok', 'ok', 'throw', 'error-later', 'wrong-length', 'slow', 'stream-partial', 'stream-all'),
   { minLength: 1, maxLength: 12 },
 );
 
 type Options = typeof optionsArb extends fc.Arbitrary<infer O> ? O : never;
+type Sharing = typeof sharingArb extends fc.Arbitrary<infer S> ? S : never;
 
-function run(requests: Req[], options: Options, behaviours: Behaviour[]) {
+function run(
+  keying: Keying,
+  requests: Req[],
+  metas: Map<Req, Meta>,
+  options: Options,
+  sharing: Sharing,
+  behaviours: Behaviour[],
+) {
   const scheduler = createTestScheduler();
   const stats = createBatchStats({ scheduler });
   const results: BatchResult<Req, Echo>[] = [];
@@ -80,7 +135,7 @@ function run(requests: Req[], options: Options, behaviours: Behaviour[]) {
     const call = (items: Req[]): Observable<Echo[] | StreamedResult<Echo>> => {
       const behaviour = behaviours[calls.length % behaviours.length]!;
       calls.push(items);
-      const echo = items.map((r): Echo => ({ id: r.id, key: r.key, scope: r.scope }));
+      const echo = items.map((item): Echo => ({ item }));
       const later = timer(options.durationMs);
       const wait = later.pipe(ignoreElements());
       switch (behaviour) {
@@ -100,15 +155,16 @@ function run(requests: Req[], options: Options, behaviours: Behaviour[]) {
           return merge(...echo.map((value, index) => timer((index * 3) % 7).pipe(map(() => ({ index, value })))));
       }
     };
-    const source = merge(...requests.map((r) => timer(r.at).pipe(map(() => r))));
+    const source = merge(...requests.map((r) => timer(metas.get(r)!.at).pipe(map(() => r))));
     const { durationMs: _backendOnly, ...pipelineOptions } = options; // unknown options are refused
     source
       .pipe(
         batchDedup<Req, Echo>({
           ...pipelineOptions,
+          ...sharing,
           execute,
-          key: (r) => String(r.key),
-          scope: (r) => r.scope,
+          ...(keying === 'key function' && { key: (r: Req) => r['key'] as DedupKey }),
+          scope: (r) => metas.get(r)!.scope as DedupScope,
           stats,
         }),
       )
@@ -117,53 +173,67 @@ function run(requests: Req[], options: Options, behaviours: Behaviour[]) {
   return { results, completed, calls, maxBatchesInFlight, batchesStillRunning: runningCalls.size, stats: stats.snapshot() };
 }
 
+/** Equal under the rules: same scope, and the same key by value and type. */
+const equal = (x: Meta, y: Meta) => sameScope(x.scope, y.scope) && sameKey(x.key, y.key);
+const show = (m: Meta) => `request ${m.id} (key ${fc.stringify(m.key)}, scope ${fc.stringify(m.scope)})`;
+
 describe('batchDedup properties', () => {
-  it('gives every request exactly one result, its own, and never shares one across scopes', () => {
-    fc.assert(
-      fc.property(requestsArb, optionsArb, behavioursArb, (requests, options, behaviours) => {
-        const { results, completed, calls, stats } = run(requests, options, behaviours);
-        expect(completed).toBe(true);
-        // Exactly one result per request.
-        expect(results.map((r) => r.request.id).sort((a, b) => a - b)).toEqual(requests.map((r) => r.id));
-        for (const result of results) {
-          if (result.status !== 'fulfilled') {
-            expect(result.error).toBeInstanceOf(Error);
-            continue;
+  it.each<Keying>(['key function', 'default key'])(
+    'gives every request exactly one result, its own, over hostile keys and scopes (%s), with in-flight dedup and the cache on or off',
+    (keying) => {
+      fc.assert(
+        fc.property(requestsArb(keying), optionsArb, sharingArb, behavioursArb, ({ requests, metas }, options, sharing, behaviours) => {
+          const { results, completed, calls, stats } = run(keying, requests, metas, options, sharing, behaviours);
+          expect(completed).toBe(true);
+          // Exactly one result per request.
+          expect(results.map((r) => metas.get(r.request)!.id).sort((a, b) => a - b)).toEqual(requests.map((_, id) => id));
+          for (const result of results) {
+            const own = metas.get(result.request)!;
+            if (!validScope(own.scope) || (keying === 'key function' && !validKey(own.key))) {
+              // Outside the rules: rejected alone, naming the function that returned it.
+              expect(result.status, show(own)).toBe('rejected');
+              expect(result.error).toBeInstanceOf(TypeError);
+              expect((result.error as Error).message).toMatch(validScope(own.scope) ? /^batchDedup: key\(request\) returned / : /^batchDedup: scope\(request\) returned /);
+              continue;
+            }
+            if (result.status !== 'fulfilled') {
+              expect(result.error).toBeInstanceOf(Error);
+              continue;
+            }
+            // Its own request's answer: an equal key in an equal scope; and the very request unless deduplicated.
+            const answeredFor = metas.get(result.value.item)!;
+            expect(equal(answeredFor, own), `${show(own)} answered for ${show(answeredFor)}`).toBe(true);
+            if (!result.deduplicated) expect(answeredFor.id).toBe(own.id);
           }
-          const echo = result.value!;
-          // Its own request's answer: same key, same scope; and the very request unless deduplicated.
-          expect(echo.key).toBe(result.request.key);
-          expect(echo.scope).toBe(result.request.scope);
-          if (!result.deduplicated) expect(echo.id).toBe(result.request.id);
-        }
-        // Duplicates share their leader's result: within a batch, equal (key, scope) means the same value.
-        const byBatchAndKey = new Map<string, unknown>();
-        for (const result of results) {
-          if (result.status !== 'fulfilled') continue;
-          const k = `${result.batchId}/${result.request.scope}/${result.request.key}`;
-          if (byBatchAndKey.has(k)) expect(result.value).toBe(byBatchAndKey.get(k));
-          else byBatchAndKey.set(k, result.value);
-        }
-        // The backend never saw two equal requests of one scope in one call.
-        for (const items of calls) {
-          const seen = new Set(items.map((r) => `${r.scope}/${r.key}`));
-          expect(seen.size).toBe(items.length);
-        }
-        expect(stats.completed).toBe(requests.length);
-        expect(stats.totalRequests).toBe(requests.length);
-        expect(stats.queueDepth).toBe(0);
-      }),
-      { numRuns: 300 },
-    );
-  });
+          // Duplicates share their leader's result: within a batch, equal (key, scope) means the same value.
+          const fulfilled = results.filter((r) => r.status === 'fulfilled' && r.batchId !== 0);
+          for (const [i, a] of fulfilled.entries()) {
+            for (const b of fulfilled.slice(i + 1)) {
+              if (a.batchId === b.batchId && equal(metas.get(a.request)!, metas.get(b.request)!)) expect(a.value).toBe(b.value);
+            }
+          }
+          // The backend never saw two equal requests of one scope in one call.
+          for (const items of calls) {
+            for (const [i, a] of items.entries()) {
+              for (const b of items.slice(i + 1)) expect(equal(metas.get(a)!, metas.get(b)!), `one call had ${show(metas.get(a)!)} and ${show(metas.get(b)!)}`).toBe(false);
+            }
+          }
+          expect(stats.completed).toBe(requests.length);
+          expect(stats.totalRequests).toBe(requests.length);
+          expect(stats.queueDepth).toBe(0);
+        }),
+        { numRuns: 200 },
+      );
+    },
+  );
 
   it('respects maxSize and concurrency whatever the timing', () => {
     fc.assert(
-      fc.property(requestsArb, optionsArb, (requests, options) => {
-        const { calls, results, maxBatchesInFlight, batchesStillRunning } = run(requests, options, ['ok']);
+      fc.property(requestsArb('key function'), optionsArb, sharingArb, ({ requests, metas }, options, sharing) => {
+        const { calls, results, maxBatchesInFlight, batchesStillRunning } = run('key function', requests, metas, options, sharing, ['ok']);
         expect(results).toHaveLength(requests.length);
         for (const items of calls) expect(items.length).toBeLessThanOrEqual(options.maxSize);
-        expect(maxBatchesInFlight).toBeGreaterThanOrEqual(1);
+        if (calls.length > 0) expect(maxBatchesInFlight).toBeGreaterThanOrEqual(1);
         expect(maxBatchesInFlight).toBeLessThanOrEqual(options.concurrency);
         expect(batchesStillRunning).toBe(0);
       }),

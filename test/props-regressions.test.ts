@@ -1,0 +1,103 @@
+/**
+ * Regression examples for what the widened property tests (issue 11, last requirement) found in the library.
+ * Each is the property's counterexample, shrunk and written out.
+ */
+import { of, VirtualTimeScheduler } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { batchDedup, createBatcher, createBatchStats, dedupBy } from '../src/index.js';
+import { trackTimers } from '../src/testing/index.js';
+import { hostClock, runMoments } from './support.js';
+
+describe('embedTimeoutMs above 2^31 - 1 ms (found by reliability.batcher.test.ts)', () => {
+  it('is honoured: an embedder answering after 5 ms is waited for, not cut off after 1 ms by a clamped host timer', async () => {
+    const clock = new VirtualTimeScheduler();
+    const scheduler = hostClock(clock).scheduler; // delays above 2^31 - 1 ms fire after 1 ms, as setTimeout's do
+    const stats = createBatchStats({ scheduler });
+    const batcher = createBatcher<string, string>({
+      windowMs: 0,
+      dedupStrategy: 'embedding',
+      embedTimeoutMs: 3e9,
+      mergeGuard: false,
+      dedupThreshold: 0.5,
+      scheduler,
+      stats,
+      embed: (texts) => new Promise((resolve) => clock.schedule(() => resolve(texts.map(() => [1, 0])), 5)),
+      execute: (items) => items.map((item) => `answer to ${item}`),
+    });
+    const answers = batcher.processAll(['what is rxjs', 'what is rxjs?']);
+    let answered: string[] | undefined;
+    void answers.then((a) => (answered = a));
+    await runMoments(clock, () => answered !== undefined);
+    // Both merged by similarity (one execution), and no fallback: before the fix the bound fired after 1 ms.
+    expect(answered).toEqual(['answer to what is rxjs', 'answer to what is rxjs']);
+    expect(stats.snapshot().embedFallbacks).toBe(0);
+  });
+});
+
+describe('close() while a batch waits for embed() (found by reliability.batcher.test.ts)', () => {
+  it('leaves no embedTimeoutMs timer behind when every caller was answered by its own deadline or abort', async () => {
+    // Two equal requests batched at 0 whose embedding answers at 1 ms; their callers give up at 0 (timeoutMs 0,
+    // an abort), and close() at 0 resolves at once since nobody waits any more. The bound of the pending embed
+    // (here 3 ms) used to be left running after close() had resolved.
+    const clock = new VirtualTimeScheduler();
+    const tracked = trackTimers(clock);
+    const batcher = createBatcher<{ q: string }, string>({
+      windowMs: 0,
+      maxSize: 2,
+      dedupStrategy: 'embedding',
+      embedTimeoutMs: 3,
+      text: () => 'same',
+      mergeGuard: false,
+      scheduler: tracked.scheduler,
+      embed: (texts) => new Promise((resolve) => clock.schedule(() => resolve(texts.map(() => [1, 0])), 1)),
+      execute: (items) => items.map((item) => item.q),
+    });
+    const controller = new AbortController();
+    const first = batcher.process({ q: 'x' }, { timeoutMs: 0 });
+    void first.catch(() => undefined); // judged below, once the clock has run
+    const second = batcher.process({ q: 'x' }, { signal: controller.signal });
+    controller.abort(new Error('caller left'));
+    await expect(second).rejects.toThrow('caller left');
+    let pendingAtClose: number | undefined;
+    void batcher.close().then(() => (pendingAtClose = tracked.pending()));
+    await runMoments(clock, () => pendingAtClose !== undefined);
+    await expect(first).rejects.toThrow(/timeoutMs/);
+    expect(pendingAtClose).toBe(0);
+  });
+});
+
+describe('unsubscribing while a batch waits for embed() (the same class, in the operators)', () => {
+  const never = () => new Promise<number[][]>(() => undefined);
+
+  it('batchDedup: no embedTimeoutMs timer is left once unsubscribed', () => {
+    const clock = new VirtualTimeScheduler();
+    const tracked = trackTimers(clock);
+    const subscription = of('what is rxjs', 'what is rxjs?')
+      .pipe(
+        batchDedup<string, string>({
+          windowMs: 0,
+          dedupStrategy: 'embedding',
+          embedTimeoutMs: 50,
+          embed: never,
+          scheduler: tracked.scheduler,
+          execute: (items) => items,
+        }),
+      )
+      .subscribe();
+    clock.schedule(() => subscription.unsubscribe(), 1);
+    clock.maxFrames = 1;
+    clock.flush();
+    expect(tracked.pending()).toBe(0);
+  });
+
+  it('dedupBy: no embedTimeoutMs timer is left once unsubscribed', () => {
+    const clock = new VirtualTimeScheduler();
+    const tracked = trackTimers(clock);
+    const subscription = of(['what is rxjs', 'what is rxjs?'])
+      .pipe(dedupBy<string>({ dedupStrategy: 'embedding', embedTimeoutMs: 50, embed: never, scheduler: tracked.scheduler }))
+      .subscribe();
+    expect(tracked.pending()).toBe(1); // the bound of the embedding that never answers
+    subscription.unsubscribe();
+    expect(tracked.pending()).toBe(0);
+  });
+});
