@@ -101,3 +101,36 @@ describe('unsubscribing while a batch waits for embed() (the same class, in the 
     expect(tracked.pending()).toBe(0);
   });
 });
+
+describe('every caller of a batch leaves while it waits for embed() (found by reliability.batcher.test.ts)', () => {
+  it('the batch is not sent, its slot is freed at once, and the next request is served', async () => {
+    // Concurrency 1: the batch being deduplicated holds the only slot. Its callers' deadlines pass at 1 ms, the
+    // embedding answers at 2 ms. Before the fix the batch was still sent to the backend at 2 ms.
+    const clock = new VirtualTimeScheduler();
+    const sent: string[][] = [];
+    const batcher = createBatcher<string, string>({
+      windowMs: 0,
+      concurrency: 1,
+      dedupStrategy: 'embedding',
+      mergeGuard: false,
+      dedupThreshold: 0.5,
+      scheduler: clock,
+      embed: (texts) => new Promise((resolve) => clock.schedule(() => resolve(texts.map(() => [1, 0])), 2)),
+      execute: (items) => {
+        sent.push([...items]);
+        return items.map((item) => `answer to ${item}`);
+      },
+    });
+    const gone = batcher.processAll(['what is rxjs', 'what is rxjs?'], { timeoutMs: 1 });
+    let refused: unknown;
+    void gone.catch((error: unknown) => (refused = error));
+    await runMoments(clock, () => refused !== undefined);
+    let answered: string | undefined;
+    void batcher.process('a later question').then((a) => (answered = a));
+    await runMoments(clock, () => answered !== undefined);
+    expect(refused).toMatchObject({ name: 'BatchTimeoutError' });
+    expect(sent).toEqual([['a later question']]);
+    expect(answered).toBe('answer to a later question');
+    await batcher.close();
+  });
+});

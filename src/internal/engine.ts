@@ -443,7 +443,12 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       (batch) => {
         if (this.ended) return;
         this.deduping.delete(items);
-        this.execute(withFollowers(batch));
+        if (this.unowed(items)) {
+          // Every caller left (deadline, abort) while the batch was being deduplicated: nothing is sent.
+          this.executor.forgo();
+        } else {
+          this.execute(withFollowers(batch));
+        }
         this.checkEnd();
       },
       // The deduper falls back instead of rejecting; reaching here is a bug, so surface it.
@@ -468,8 +473,12 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
 
   /** After `close()`: stops the executions, and drops the batches waiting for a slot, that no request waits for. */
   private stopUnowed(): void {
-    const { shared } = this;
-    this.executor.stopUnowed((items) => items.some((envelope) => envelope.answered !== true) || shared.awaited(items));
+    this.executor.stopUnowed((items) => !this.unowed(items));
+  }
+
+  /** True when no request waits for any of `items`: each was answered already, and none was joined in flight. */
+  private unowed(items: readonly E[]): boolean {
+    return items.every((envelope) => envelope.answered === true) && !this.shared.awaited(items);
   }
 
   private checkEnd(): void {

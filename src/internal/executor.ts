@@ -98,10 +98,19 @@ export class BatchExecutor<T, R> {
     freed += this.waiting.length - kept.length;
     if (freed === 0) return;
     this.waiting.splice(0, this.waiting.length, ...kept);
+    this.freeSlots(freed);
+  }
+
+  /** A batch the collector took a slot for will not be submitted (no caller is left to answer): frees the slot. */
+  forgo(): void {
+    this.freeSlots(1);
+  }
+
+  private freeSlots(count: number): void {
     const { feedback, stats, scheduler } = this.current();
     const settledAt = scheduler.now();
     // Nothing was measured: an empty report frees the slot and adds nothing to the adaptive window's samples.
-    for (let k = 0; k < freed; k++) feedback?.release({ size: 0, executedItems: 0, durationMs: 0, latenciesMs: [], settledAt });
+    for (let k = 0; k < count; k++) feedback?.release({ size: 0, executedItems: 0, durationMs: 0, latenciesMs: [], settledAt });
     stats?.changed(settledAt);
     this.pump();
   }
