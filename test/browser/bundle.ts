@@ -89,7 +89,7 @@ function browserOptions(scratch: string): esbuild.BuildOptions {
     write: false,
     metafile: true,
     logLevel: 'silent',
-    // The package's dependencies (rxjs, fast-json-stable-stringify, ml-distance) come from the project's install.
+    // The package's dependencies (rxjs, ml-distance) come from the project's install.
     nodePaths: [join(root, 'node_modules')],
     plugins: [packageImports(scratch)],
   };
