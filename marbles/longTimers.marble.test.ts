@@ -4,38 +4,18 @@
  * These marbles run on `clamping(testScheduler)`: a TestScheduler that clamps the way those timers do, so a
  * timer set with a long delay fires at frame 1 unless the library chains it. `Infinity` means no timer at all.
  */
-import { map, NEVER, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
+import { map, NEVER, type SchedulerLike } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { batchDedup } from '../src/operators/batchDedup.js';
 import { bufferWindow } from '../src/operators/bufferWindow.js';
 import { fanOut } from '../src/operators/fanOut.js';
 import { outcome, simulatedBackend, trackTimers } from '../src/testing/index.js';
 import type { DedupedBatch } from '../src/types.js';
+import { hostClock } from '../test/support.js';
 import { testScheduler } from './helpers.js';
 
-const TIMER_MAX = 2 ** 31 - 1;
-
-/** What the host's timers do with a delay: above 2^31-1 ms it becomes 1 ms. */
-const clamp = (delay = 0) => (delay > TIMER_MAX ? 1 : delay);
-
 /** `inner`, with every delay (rescheduling included) clamped the way `setTimeout` clamps it. */
-function clamping(inner: SchedulerLike): SchedulerLike {
-  return {
-    now: () => inner.now(),
-    schedule<S>(work: (this: SchedulerAction<S>, state?: S) => void, delay?: number, state?: S): Subscription {
-      return inner.schedule<S>(
-        function (this: SchedulerAction<S>, s?: S) {
-          const action = this;
-          const clamped = Object.create(action) as SchedulerAction<S>;
-          clamped.schedule = (nextState?: S, nextDelay?: number) => action.schedule(nextState, clamp(nextDelay));
-          work.call(clamped, s);
-        },
-        clamp(delay),
-        state,
-      );
-    },
-  };
-}
+const clamping = (inner: SchedulerLike): SchedulerLike => hostClock(inner).scheduler;
 
 /** A marble frame count as time progression: `${ms}ms`. */
 const after = (ms: number) => `${ms}ms`;

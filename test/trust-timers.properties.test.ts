@@ -4,33 +4,16 @@
  * delay above 2^31-1 ms after 1 ms, as `setTimeout` does; so a timer the library forgot to chain fires early.
  */
 import fc from 'fast-check';
-import { NEVER, concat, ignoreElements, map, throwError, timer, VirtualTimeScheduler, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
+import { NEVER, concat, ignoreElements, map, throwError, timer, VirtualTimeScheduler, type SchedulerLike } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { batchDedup, BatchTimeoutError, createBatcher, type BatchDedupOptions, type BatchResult } from '../src/index.js';
 import { MAX_TIMER_DELAY_MS, scheduleAfter } from '../src/internal/timer.js';
 import { trackTimers, virtualClock } from '../src/testing/index.js';
-import { turn } from './support.js';
+import { hostClock, turn } from './support.js';
 
-const clamp = (delay = 0) => (delay > MAX_TIMER_DELAY_MS ? 1 : delay);
 
 /** `inner`, with every delay (rescheduling included) clamped the way `setTimeout` clamps it. */
-function clamping(inner: SchedulerLike): SchedulerLike {
-  return {
-    now: () => inner.now(),
-    schedule<S>(work: (this: SchedulerAction<S>, state?: S) => void, delay?: number, state?: S): Subscription {
-      return inner.schedule<S>(
-        function (this: SchedulerAction<S>, s?: S) {
-          const action = this;
-          const clamped = Object.create(action) as SchedulerAction<S>;
-          clamped.schedule = (nextState?: S, nextDelay?: number) => action.schedule(nextState, clamp(nextDelay));
-          work.call(clamped, s);
-        },
-        clamp(delay),
-        state,
-      );
-    },
-  };
-}
+const clamping = (inner: SchedulerLike): SchedulerLike => hostClock(inner).scheduler;
 
 /** Delays a timer may be asked for: every region where clamping or chaining could go wrong. */
 const delayArb = fc.oneof(
