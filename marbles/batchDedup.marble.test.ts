@@ -257,6 +257,24 @@ describe('batchDedup', () => {
     expect(s.costSavedUsd).toBeCloseTo(0.02);
     expect(s.latencyMs).toEqual({ p50: 9, p95: 10, p99: 10 });
   });
+
+  it('counts as cost saved every request answered without an item of its own: in its batch, in flight or cached', () => {
+    const scheduler = testScheduler();
+    const stats = createBatchStats({ scheduler });
+    scheduler.run(({ hot, expectObservable }) => {
+      const backend = simulatedBackend({ scheduler, durationMs: () => 5, compute: upper });
+      // a, a: one item (one in-batch duplicate); a at frame 7 joins the execution in flight; a at 20 is cached.
+      const source = hot(' aa-----a------------a--|');
+      const piped = source.pipe(
+        batchDedup({ execute: backend.execute, windowMs: 5, stats, costPerRequestUsd: 0.01, resultCache: { ttlMs: 100 } }),
+        map((r) => r.request),
+      );
+      expectObservable(piped).toBe('----------(aaa)-----a--|');
+    });
+    const s = stats.snapshot();
+    expect(s).toMatchObject({ totalRequests: 4, executedItems: 1, deduplicated: 1, inFlightHits: 1, cacheHits: 1 });
+    expect(s.costSavedUsd).toBeCloseTo(0.03);
+  });
 });
 
 describe('batchDedup scheduling', () => {

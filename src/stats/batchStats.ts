@@ -26,7 +26,10 @@ export interface BatchStats {
    * reading to reading, so a clock that steps back loses only the step, never turns the span negative.
    */
   readonly requestsPerSecond: number;
-  /** `deduplicated * costPerRequestUsd`. */
+  /**
+   * `(deduplicated + inFlightHits + cacheHits) * costPerRequestUsd`: every request answered without a backend item
+   * of its own, whether it shared its batch, an execution in flight or a cached result.
+   */
   readonly costSavedUsd: number;
   /** Requests that shared another request's execution. */
   readonly deduplicated: number;
@@ -159,7 +162,7 @@ export class BatchStatsRecorder {
       avgBatchSize: c.totalBatches === 0 ? 0 : c.batchedRequests / c.totalBatches,
       dedupRate: c.dedupInput === 0 ? 0 : c.deduplicated / c.dedupInput,
       requestsPerSecond: spanMs === 0 ? 0 : (c.completed * 1000) / spanMs,
-      costSavedUsd: c.deduplicated * this.costPerRequestUsd,
+      costSavedUsd: (c.deduplicated + c.inFlightHits + c.cacheHits) * this.costPerRequestUsd,
       deduplicated: c.deduplicated,
       executedItems: c.executedItems,
       completed: c.completed,
