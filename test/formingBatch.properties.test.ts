@@ -113,8 +113,7 @@ describe('batchDedup: the forming batch under random arrivals, aborts, deadlines
               key: (r) => r.key,
               scope: (r) => r.scope,
               signal: (r) => r.signal,
-              priority: (r) => r.p,
-              priorityAgingPerSecond: 100,
+              ...(options.enablePriorities && { priority: (r: Req) => r.p, priorityAgingPerSecond: 100 }),
               scheduler,
             }),
           )
@@ -235,7 +234,7 @@ describe('createBatcher: the forming batch with per-call deadlines, signals and 
             dedupStrategy,
             key: (r) => r.key,
             text: (r) => `question number ${r.key}`,
-            priority: (r) => r.p,
+            ...(options.enablePriorities && { priority: (r: Req) => r.p }),
             scheduler: tracked.scheduler,
             execute: (items) => {
               calls.push({ at: clock.scheduler.now(), items: [...items] });

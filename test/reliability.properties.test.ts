@@ -254,7 +254,7 @@ function run(requests: Req[], options: Options, behaviours: BackendKind[], endin
           execute,
           key: (r) => call(r, 'key', () => r.key),
           scope: (r) => call(r, 'scope', () => r.scope),
-          priority: (r) => call(r, 'priority', () => r.priority),
+          ...(pipelineOptions.enablePriorities && { priority: (r: Req) => call(r, 'priority', () => r.priority) }),
           signal: (r) => call(r, 'signal', () => controllers.get(r.id)!.signal),
           text: (r) => call(r, 'text', () => 'same'),
           embed: (texts) => {

@@ -123,13 +123,13 @@ function call<V>(r: Req, fn: UserFn, honest: () => V): V {
 }
 
 /** The user functions of the pipeline, each broken for the requests whose fault names it. */
-function userFunctions(withSignal: boolean): Partial<BatchDedupOptions<Req, string>> {
+function userFunctions(withSignal: boolean, withPriority: boolean): Partial<BatchDedupOptions<Req, string>> {
   return {
     // A request whose text is broken keys alone: in hybrid, an exact follower shares its representative's text.
     key: (r) => call(r, 'key', () => (planOf(r).fault?.fn === 'text' ? `#${planOf(r).id}` : r.text)),
     scope: (r) => call(r, 'scope', () => r.tenant),
     text: (r) => call(r, 'text', () => r.text),
-    priority: (r) => call(r, 'priority', () => planOf(r).priority),
+    ...(withPriority && { priority: (r: Req) => call(r, 'priority', () => planOf(r).priority) }),
     ...(withSignal && {
       signal: (r: Req) => call(r, 'signal', () => (planOf(r).id % 4 === 0 ? new AbortController().signal : undefined)),
     }),
@@ -189,7 +189,7 @@ describe('user functions that throw or return the wrong type reject their own re
             .pipe(
               batchDedup<Req, string>({
                 ...options,
-                ...userFunctions(true),
+                ...userFunctions(true, options.enablePriorities),
                 dedupThreshold: 0.5,
                 execute: (items) => timer(durationMs).pipe(map(() => items.map(answerOf))),
               }),
@@ -214,7 +214,7 @@ describe('user functions that throw or return the wrong type reject their own re
         const { durationMs, ...options } = settings;
         const batcher = createBatcher<Req, string>({
           ...options,
-          ...userFunctions(false),
+          ...userFunctions(false, options.enablePriorities),
           dedupThreshold: 0.5,
           scheduler: clock.scheduler,
           execute: (items) => timer(durationMs, clock.scheduler).pipe(map(() => items.map(answerOf))),

@@ -344,6 +344,20 @@ describe('item 14 (issue 12 item 3): unknown option names are refused, naming th
   });
 });
 
+describe('a priority function while enablePriorities is off', () => {
+  it('is refused where it is written, at creation and in configure(), instead of ordering nothing', () => {
+    const execute = (items: string[]) => items;
+    const priority = () => 1;
+    const refusal = /priority is set but enablePriorities is off, so nothing would order by it; add enablePriorities: true/;
+    expect(() => createBatcher<string, string>({ execute, priority })).toThrow(refusal);
+    expect(() => batchDedup<string, string>({ execute, priority })).toThrow(new RegExp(`^batchDedup: ${refusal.source}`));
+    const batcher = createBatcher<string, string>({ execute });
+    expect(() => batcher.configure({ priority })).toThrow(new RegExp(`^createBatcher\\.configure: ${refusal.source}`));
+    expect(() => createBatcher<string, string>({ execute, priority, enablePriorities: true })).not.toThrow();
+    void batcher.close();
+  });
+});
+
 describe('item 14: a per-call priority while enablePriorities is off', () => {
   it('rejects that call with a TypeError saying to turn enablePriorities on; the others are served', async () => {
     const clock = virtualClock();

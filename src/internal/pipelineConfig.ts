@@ -412,6 +412,10 @@ export class PipelineConfig<T, R> {
         ? undefined
         : check.durationOrNever(where, 'requestTimeoutMs', raw.requestTimeoutMs, 1);
     const priority = check.optionalFunction<(request: T) => number>(where, 'priority', raw.priority);
+    if (priority !== undefined && !this.prioritized) {
+      // It would order nothing: said where it is written, rather than ignored.
+      check.fail(where, 'priority is set but enablePriorities is off, so nothing would order by it; add enablePriorities: true, or leave priority out', TypeError);
+    }
     const signal = check.optionalFunction<(request: T) => unknown>(where, 'signal', raw.signal);
     const costPerRequestUsd =
       raw.costPerRequestUsd === undefined ? undefined : check.nonNegative(where, 'costPerRequestUsd', raw.costPerRequestUsd);
