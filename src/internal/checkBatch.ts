@@ -41,7 +41,8 @@ export function checkBatch<T>(where: string, batch: unknown): DedupedBatch<T> | 
       if (leader !== -1) (faults ??= new Map()).set(i, failed.get(i));
       continue;
     }
-    if (typeof leader === 'number' && Number.isInteger(leader) && leader >= 0 && leader < uniqueCount) continue;
+    // Number.isInteger is false for anything but a number, so the comparisons only ever see numbers.
+    if (Number.isInteger(leader) && (leader as number) >= 0 && (leader as number) < uniqueCount) continue;
     const range = uniqueCount > 0 ? `0 to ${uniqueCount - 1}` : 'none: batch.unique is empty';
     const given =
       leader === -1
@@ -75,7 +76,7 @@ function wholeBatchFault(items: readonly unknown[], unique: unknown, leaderOf: u
   if (failures === undefined) return undefined;
   if (!(failures instanceof Map)) return `batch.failures must be a Map from item index to error, got ${describeGiven(failures)}`;
   for (const i of failures.keys()) {
-    if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= items.length) {
+    if (!Number.isInteger(i) || i < 0 || i >= items.length) {
       return `batch.failures has an error for item ${describeGiven(i)}, but the batch has ${items.length} items`;
     }
   }
@@ -83,5 +84,11 @@ function wholeBatchFault(items: readonly unknown[], unique: unknown, leaderOf: u
 }
 
 function rejectAll<T>(items: readonly T[], error: TypeError): DedupedBatch<T> {
-  return { items, unique: [], leaderOf: items.map(() => -1), failures: new Map(items.map((_, i) => [i, error])) };
+  return {
+    items,
+    unique: [],
+    // Stryker disable next-line ArrowFunction,UnaryOperator: every item has its error in failures, which answers it whatever this entry holds.
+    leaderOf: items.map(() => -1),
+    failures: new Map(items.map((_, i) => [i, error])),
+  };
 }

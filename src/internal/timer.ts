@@ -47,6 +47,7 @@ function isVirtual(scheduler: SchedulerLike): boolean {
  */
 export function scheduleAfter(scheduler: SchedulerLike, work: () => void, delayMs: number): Subscription {
   // `!(a > b)` lets NaN through unchanged, as before: the caller's arithmetic decides, not this helper.
+  // Stryker disable next-line EqualityOperator: at exactly MAX_TIMER_DELAY_MS the chain is one link of that delay, then `work`: the same single timer.
   if (!(delayMs > MAX_TIMER_DELAY_MS)) return scheduler.schedule(work, delayMs);
   if (delayMs === Infinity) return Subscription.EMPTY;
   if (isVirtual(scheduler)) return scheduler.schedule(work, delayMs);
