@@ -2,6 +2,7 @@ import { defineConfig, type Options } from 'tsup';
 
 const entry: Record<string, string> = {
   index: 'src/index.ts',
+  lite: 'src/lite/index.ts',
   operators: 'src/operators/index.ts',
   testing: 'src/testing/index.ts',
   nestjs: 'src/nestjs/index.ts',

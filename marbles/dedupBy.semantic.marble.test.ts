@@ -1,8 +1,8 @@
 import { map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Embedder } from '../src/dedup/options.js';
-import { batchDedup } from '../src/operators/batchDedup.js';
-import { dedupBy } from '../src/operators/dedupBy.js';
+import { batchDedup } from '../src/operators/withSimilarity.js';
+import { dedupBy } from '../src/operators/withSimilarity.js';
 import { createBatchStats } from '../src/stats/batchStats.js';
 import { outcome, simulatedBackend } from '../src/testing/index.js';
 import { testScheduler } from './helpers.js';

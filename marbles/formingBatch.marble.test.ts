@@ -1,7 +1,7 @@
 import { map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { createBatcher } from '../src/batcher/createBatcher.js';
-import { batchDedup } from '../src/operators/batchDedup.js';
+import { createBatcher } from '../src/batcher/withSimilarity.js';
+import { batchDedup } from '../src/operators/withSimilarity.js';
 import { createBatchStats } from '../src/stats/batchStats.js';
 import { outcome, simulatedBackend } from '../src/testing/index.js';
 import { testScheduler } from './helpers.js';

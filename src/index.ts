@@ -1,5 +1,6 @@
 export * from './operators/index.js';
-export { createBatcher, type Batcher, type ProcessOptions } from './batcher/createBatcher.js';
+export { createBatcher } from './batcher/withSimilarity.js';
+export type { Batcher, ProcessOptions } from './batcher/createBatcher.js';
 export {
   createBatchStats,
   BatchStatsRecorder,

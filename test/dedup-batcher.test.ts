@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createBatcher } from '../src/batcher/createBatcher.js';
+import { createBatcher } from '../src/batcher/withSimilarity.js';
 import type { Embedder } from '../src/dedup/options.js';
 import { simulatedBackend, virtualClock } from '../src/testing/index.js';
 import { turn } from './support.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createBatcher } from '../src/batcher/createBatcher.js';
+import { createBatcher } from '../src/batcher/withSimilarity.js';
 import { PipelineConfig } from '../src/internal/pipelineConfig.js';
 import type { DedupedBatch } from '../src/types.js';
 

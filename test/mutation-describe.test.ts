@@ -1,12 +1,12 @@
 /**
  * Error messages show what a user function returned or threw, telling types apart and never throwing themselves
- * (src/internal/describeValue.ts). Found unguarded by mutation testing (docs/testing.md): long strings shown
+ * (src/base/describeValue.ts). Found unguarded by mutation testing (docs/testing.md): long strings shown
  * whole, nameless classes shown as "an instance of undefined", a thrown string shown as "undefined", a revoked
  * proxy described as nothing at all.
  */
 import { describe, expect, it } from 'vitest';
 import { createBatcher } from '../src/index.js';
-import { describeThrown, describeValue } from '../src/internal/describeValue.js';
+import { describeThrown, describeValue } from '../src/base/describeValue.js';
 import { virtualClock } from '../src/testing/index.js';
 import { settleAll } from './support.js';
 

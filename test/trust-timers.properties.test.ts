@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { NEVER, concat, ignoreElements, map, throwError, timer, VirtualTimeScheduler, type SchedulerLike } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { batchDedup, BatchTimeoutError, createBatcher, type BatchDedupOptions, type BatchResult } from '../src/index.js';
-import { MAX_TIMER_DELAY_MS, scheduleAfter } from '../src/internal/timer.js';
+import { MAX_TIMER_DELAY_MS, scheduleAfter } from '../src/base/timer.js';
 import { trackTimers, virtualClock } from '../src/testing/index.js';
 import { hostClock, turn } from './support.js';
 

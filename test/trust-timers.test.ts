@@ -14,7 +14,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createBatcher, type Batcher, type BatchDedupOptions } from '../src/index.js';
 import { BatchTimeoutError } from '../src/errors.js';
 import type { ExecuteContext } from '../src/types.js';
-import { MAX_TIMER_DELAY_MS, scheduleAfter } from '../src/internal/timer.js';
+import { MAX_TIMER_DELAY_MS, scheduleAfter } from '../src/base/timer.js';
 import { virtualClock, type VirtualClock } from '../src/testing/index.js';
 import { drain, turn } from './support.js';
 

@@ -1,17 +1,18 @@
 import type { Observable, SchedulerLike, Subscription } from 'rxjs';
 import { arrivalClock } from '../internal/arrivalClock.js';
-import { elapsed } from '../internal/clock.js';
+import { elapsed } from '../base/clock.js';
 import { BatcherClosedError, BatchTimeoutError } from '../errors.js';
 import type { Envelope } from '../internal/envelope.js';
 import { PipelineConfig, type BatchDedupOptions } from '../internal/pipelineConfig.js';
-import * as check from '../internal/validate.js';
+import * as check from '../base/validate.js';
 import { toBatchResult } from '../internal/batchRun.js';
 import { BatchEngine } from '../internal/engine.js';
-import { scheduleAfter } from '../internal/timer.js';
+import { scheduleAfter } from '../base/timer.js';
 import type { QueueEntry } from '../internal/waitingQueue.js';
 import type { BatchStats } from '../stats/batchStats.js';
 import { isScope, SCOPE_TYPES, type DedupScope } from '../dedup/keys.js';
-import { describeValue } from '../internal/describeValue.js';
+import { describeValue } from '../base/describeValue.js';
+import type { SimilarityDedup } from '../dedup/strategy.js';
 import type { BatchResult } from '../types.js';
 
 export interface ProcessOptions {
@@ -187,12 +188,24 @@ class Submission<T, R> implements Envelope<T> {
  * app.post('/ask', async (req) => batcher.process(req.body.question, { signal: req.signal }));
  * ```
  *
+ * This is the function of `rxjs-batch-dedup/lite`, without similarity dedup: `dedupStrategy: 'embedding'` or
+ * `'hybrid'`, and the options only they read, are refused at creation with a `TypeError` that names the entry
+ * point that has them (`rxjs-batch-dedup`, whose createBatcher is the same function with similarity dedup wired in).
+ *
  * @param options the options of `batchDedup`
  * @return a running batcher; call `close()` to drain it
  */
 export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T, R> {
+  return createBatcherWith(options, undefined);
+}
+
+/**
+ * @internal `createBatcher` with the given similarity dedup (`'embedding'`, `'hybrid'`), or none. The one above
+ * (of `rxjs-batch-dedup/lite`) has none; the main entry point's wires it in (./withSimilarity.ts).
+ */
+export function createBatcherWith<T, R>(options: BatchDedupOptions<T, R>, similarity: SimilarityDedup | undefined): Batcher<T, R> {
   refuseSignalOption('createBatcher', options);
-  const config = new PipelineConfig<T, R>('createBatcher', options);
+  const config = new PipelineConfig<T, R>('createBatcher', options, similarity);
   const { scheduler, stats } = config;
   const clock = arrivalClock(scheduler);
   let closed = false;

@@ -25,7 +25,7 @@ export interface Grouping<T> {
 }
 
 const sameRequest = <T>(request: T): unknown => request;
-const defaultCustomSlotKey = customSlotKey('dedupBy');
+const defaultCustomSlotKey = /* @__PURE__ */ customSlotKey('dedupBy');
 
 /** The grouping of `key` and `scope` options: the default key when `key` is undefined. */
 export function groupingOf<T>(

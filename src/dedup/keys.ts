@@ -2,7 +2,7 @@
  * What a request's dedup key and scope may be, how they compare, and the canonical encoding that turns a key
  * made of arrays and objects into one string. The rules are in docs/keys.md.
  */
-import { describeThrown, describeValue } from '../internal/describeValue.js';
+import { describeThrown, describeValue } from '../base/describeValue.js';
 
 /**
  * What a `key` function may return. Keys are compared by value and type: `'1'`, `1` and `1n` are three keys;

@@ -69,7 +69,7 @@ const NUMBER_WORDS = [
 ];
 const MAGNITUDES: Record<string, string> = { hundred: '#e2', thousand: '#e3', million: '#e6', billion: '#e9', trillion: '#e12' };
 
-const LEXICON = buildLexicon();
+const LEXICON = /* @__PURE__ */ buildLexicon();
 
 function buildLexicon(): Map<string, string> {
   const lexicon = new Map<string, string>();

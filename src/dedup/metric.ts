@@ -4,9 +4,14 @@ import { similarity as similarities } from 'ml-distance';
 export type VectorSimilarity = (a: ArrayLike<number>, b: ArrayLike<number>) => number;
 
 /** The names `metric` accepts: every vector similarity `ml-distance` exports. */
-export const METRIC_NAMES: readonly string[] = Object.keys(similarities)
-  .filter((name) => typeof (similarities as Record<string, unknown>)[name] === 'function')
-  .sort();
+export const METRIC_NAMES: readonly string[] = /* @__PURE__ */ metricNames();
+
+/** Pure, so that a bundle that never reads `METRIC_NAMES` drops it. */
+function metricNames(): string[] {
+  return Object.keys(similarities)
+    .filter((name) => typeof (similarities as Record<string, unknown>)[name] === 'function')
+    .sort();
+}
 
 /** A resolved metric: `'cosine'` gets a fast path over precomputed norms, anything else is called per pair. */
 export type ResolvedMetric = { readonly kind: 'cosine' } | { readonly kind: 'function'; readonly name: string; readonly score: VectorSimilarity };

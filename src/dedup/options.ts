@@ -1,19 +1,38 @@
-import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
-import type { DedupedBatch } from '../types.js';
-import * as check from '../internal/validate.js';
-import { dedupExact, dedupNone, groupingOf, mapGrouping, type Grouping } from './exact.js';
-import { describedError, describeThrow, type DedupKey, type DedupScope } from './keys.js';
-import { describeValue } from '../internal/describeValue.js';
-import { greedyLeaders, scopeGroup } from './similarity.js';
+/**
+ * Similarity dedup (`'embedding'`, `'hybrid'`) plugged into the strategies of strategy.ts: its options checked
+ * and the deduper they build. The main entry point and `rxjs-batch-dedup/operators` wire it in (`semanticDedup`);
+ * `rxjs-batch-dedup/lite` does not, so an app on the lite entry never loads it.
+ */
+import { asyncScheduler } from 'rxjs';
+import * as check from '../base/validate.js';
+import { describeValue } from '../base/describeValue.js';
+import { describedError, describeThrow } from './keys.js';
 import { defaultText, type Embedder } from './embedder.js';
 import { createLexicalEmbedder } from './lexicalEmbedder.js';
 import { METRIC_NAMES, metricByName, type ResolvedMetric, type VectorSimilarity } from './metric.js';
 import { restKeyOf } from './restKey.js';
 import { createSemanticDeduper, type SemanticSettings } from './semantic.js';
+import {
+  createDeduper,
+  mapDedup,
+  resolveDedupWith,
+  type DedupOptions,
+  type ResolvedDedup,
+  type ResolvedSimilarity,
+  type SimilarityDedup,
+} from './strategy.js';
 
 export type { Embedder } from './embedder.js';
-
-export type DedupStrategy = 'exact' | 'embedding' | 'hybrid';
+export {
+  createDeduper,
+  mapDedup,
+  type Deduper,
+  type DeduperHooks,
+  type DedupOptions,
+  type DedupStrategy,
+  type ResolvedDedup,
+  type SimilarityDedup,
+} from './strategy.js';
 
 const DEFAULT_EMBED_CACHE_SIZE = 4096;
 /**
@@ -23,116 +42,34 @@ const DEFAULT_EMBED_CACHE_SIZE = 4096;
  */
 const DEFAULT_EMBED_TIMEOUT_MS = 5000;
 
-/** Options of `dedupBy`, also accepted by `batchDedup` and `createBatcher`. */
-export interface DedupOptions<T> {
-  /** Turn dedup off entirely (every request is executed). Default true. */
-  enableDedup?: boolean;
-  /** How requests are judged equal. Default `'exact'`. */
-  dedupStrategy?: DedupStrategy;
-  /** Minimum similarity for a non-exact merge, in [0, 1]. Default 0.98. */
-  dedupThreshold?: number;
-  /** A custom similarity in [0, 1]; replaces the strategy's, compared against `dedupThreshold`. */
-  dedupFunction?: (a: T, b: T) => number;
-  /**
-   * The exact-equality key: a string, a finite number, a bigint, a boolean, null, or an array or plain object of
-   * these, compared by value and type (see `DedupKey` and docs/keys.md). Default: the request itself, compared
-   * as canonical JSON extended to NaN, Infinity, bigints and Dates.
-   */
-  key?: (request: T) => DedupKey;
-  /**
-   * Requests of different scopes are NEVER merged, whatever their key or similarity. Use it for tenants, users,
-   * permissions: anything that makes the same question have a different answer. A string, a number or a bigint
-   * (`1`, `'1'` and `1n` are three scopes), or undefined for no scope.
-   */
-  scope?: (request: T) => DedupScope;
-  /**
-   * Turns texts into vectors for `'embedding'` and `'hybrid'`: called once per batch with the distinct texts
-   * that are not cached. Default: the built-in lexical embedder (`createLexicalEmbedder()`).
-   */
-  embed?: Embedder;
-  /**
-   * The text of a request, for `'embedding'` and `'hybrid'`. Optional: by default, in this order,
-   * - a string request: the request itself;
-   * - the first of the fields `query`, `text`, `prompt`, `input` that holds a string (`{ prompt }`,
-   *   `{ input }` of an embeddings or completions call);
-   * - a chat's `messages` (OpenAI, Anthropic): the `content` of the last message, a string or an array of
-   *   text parts `{ type: 'text', text }` (joined by newlines). Earlier messages, the roles and every other field
-   *   stay in the rest of the request, which is compared exactly: two chats are compared by similarity only when
-   *   they differ in nothing but the last message's text.
-   *
-   * A request in none of these shapes (a last message holding an image, audio or a tool call, an `input`
-   * array, no text field at all) is deduplicated exactly, by `key` within its `scope`, and counted in the
-   * stats' `textUnreadable`; it is never rejected. A `text` of your own that throws or returns something other
-   * than a string rejects that request with a `TypeError` naming `text(request)`. See docs/embedders.md.
-   */
-  text?: (request: T) => string;
-  /** The vector similarity: `'cosine'` (default) or the name of any `ml-distance` similarity, or a function. */
-  metric?: string | VectorSimilarity;
-  /**
-   * Refuse similarity merges of texts whose numbers, negations or polar words (enable/disable, ...) differ.
-   * `true` (default), `false`, or your own `(a, b) => boolean` over two texts (true allows the merge).
-   */
-  mergeGuard?: boolean | ((a: string, b: string) => boolean);
-  /** Embeddings kept by text, least recently used dropped first. 0 turns the cache off. Default 4096. */
-  embedCacheSize?: number;
-  /**
-   * How long a batch waits for `embed` before it goes on with exact dedup (counted in `embedFallbacks`); a late
-   * answer is then ignored and not cached. `Infinity` waits for ever. Default 5000 ms.
-   */
-  embedTimeoutMs?: number;
-  /** The clock `embedTimeoutMs` is measured on. Default `asyncScheduler`. */
-  scheduler?: SchedulerLike;
-}
+/** One embedder for every pipeline that does not bring its own: it is stateless. Made at first use. */
+let builtInEmbedder: Embedder | undefined;
 
-const DEFAULT_DEDUP_THRESHOLD = 0.98;
+/** Similarity dedup, for the entry points that offer it. */
+export const semanticDedup: SimilarityDedup = {
+  resolve: <T>(where: string, options: DedupOptions<T>) => similarityOf(resolveSemantic(where, options)),
+};
 
-/** One embedder for every pipeline that does not bring its own: it is stateless. */
-const builtInEmbedder = createLexicalEmbedder();
-
-/**
- * A configured dedup stage: synchronous for exact and custom strategies, a promise when it must embed.
- * `lifetime` is its owner's: unsubscribing it cancels the stage's timers (`embedTimeoutMs`), and a promise still
- * pending then never settles, as the owner no longer listens.
- */
-export type Deduper<T> = (items: readonly T[], lifetime?: Subscription) => DedupedBatch<T> | Promise<DedupedBatch<T>>;
-
-export interface DeduperHooks {
-  /** The similarity stage failed and the batch fell back to exact dedup. */
-  onFallback?: (error: unknown) => void;
-  /** Texts found in / missing from the embedding cache for one batch. */
-  onEmbedCache?: (hits: number, misses: number) => void;
-  /** Requests of one batch whose text the default `text` could not read (deduplicated exactly); only when > 0. */
-  onTextUnreadable?: (requests: number) => void;
-}
-
-export interface ResolvedDedup<T> {
-  readonly enabled: boolean;
-  readonly strategy: DedupStrategy;
-  readonly threshold: number;
-  readonly grouping: Grouping<T>;
-  readonly dedupFunction: ((a: T, b: T) => number) | undefined;
-  /** Set for `'embedding'` and `'hybrid'`. */
-  readonly semantic: SemanticSettings<T> | undefined;
-}
-
+/** Checks every dedup option, similarity dedup included. */
 export function resolveDedupOptions<T>(where: string, options: DedupOptions<T>): ResolvedDedup<T> {
-  const enabled = check.boolean(where, 'enableDedup', options.enableDedup ?? true);
-  const strategy = check.oneOf<DedupStrategy>(where, 'dedupStrategy', options.dedupStrategy ?? 'exact', [
-    'exact',
-    'embedding',
-    'hybrid',
-  ]);
-  const threshold = check.unitInterval(where, 'dedupThreshold', options.dedupThreshold ?? DEFAULT_DEDUP_THRESHOLD);
-  const key = check.optionalFunction<(request: T) => unknown>(where, 'key', options.key);
-  const scope = check.optionalFunction<(request: T) => unknown>(where, 'scope', options.scope);
-  const dedupFunction = check.optionalFunction<(a: T, b: T) => number>(where, 'dedupFunction', options.dedupFunction);
-  const semantic = resolveSemantic(where, options);
-  return { enabled, strategy, threshold, grouping: groupingOf(where, key, scope), dedupFunction, semantic: strategy === 'exact' ? undefined : semantic };
+  return resolveDedupWith(where, options, semanticDedup);
+}
+
+function similarityOf<T>(settings: SemanticSettings<T>): ResolvedSimilarity<T> {
+  return {
+    create: (strategy, grouping, threshold, hooks) => createSemanticDeduper(strategy, grouping, settings, threshold, hooks),
+    map: <U>(unwrap: (wrapper: U) => T) =>
+      similarityOf<U>({
+        ...settings,
+        text: (u) => settings.text(unwrap(u)),
+        restKey: (u, text) => settings.restKey(unwrap(u), text),
+      }),
+  };
 }
 
 /** Validates the similarity options whatever the strategy, so a typo fails at creation, not at a later switch. */
 function resolveSemantic<T>(where: string, options: DedupOptions<T>): SemanticSettings<T> {
-  const embed = check.optionalFunction<Embedder>(where, 'embed', options.embed) ?? builtInEmbedder;
+  const embed = check.optionalFunction<Embedder>(where, 'embed', options.embed) ?? (builtInEmbedder ??= createLexicalEmbedder());
   const customText = check.optionalFunction<(request: T) => string>(where, 'text', options.text);
   const cacheSize = check.count(where, 'embedCacheSize', options.embedCacheSize ?? DEFAULT_EMBED_CACHE_SIZE, 0);
   const embedTimeoutMs = options.embedTimeoutMs ?? DEFAULT_EMBED_TIMEOUT_MS;
@@ -177,50 +114,4 @@ function resolveMetric(where: string, metric: unknown): ResolvedMetric {
     check.fail(where, `metric must be a function or one of the ml-distance similarities ${METRIC_NAMES.map((m) => `'${m}'`).join(', ')}, got ${got}`, TypeError);
   }
   return resolved;
-}
-
-/**
- * The same dedup over wrappers of requests (`batchDedup`'s envelopes): every function is applied to
- * `unwrap(wrapper)`, and `scopeOf(wrapper)`, when it returns a string, overrides `scope`.
- */
-export function mapDedup<T, U>(
-  resolved: ResolvedDedup<T>,
-  unwrap: (wrapper: U) => T,
-  scopeOf: (wrapper: U) => DedupScope,
-): ResolvedDedup<U> {
-  const dedupFunction = resolved.dedupFunction;
-  const semantic = resolved.semantic;
-  return {
-    ...resolved,
-    grouping: mapGrouping(resolved.grouping, unwrap, scopeOf),
-    dedupFunction: dedupFunction && ((a, b) => dedupFunction(unwrap(a), unwrap(b))),
-    semantic: semantic && {
-      ...semantic,
-      text: (u) => semantic.text(unwrap(u)),
-      restKey: (u, text) => semantic.restKey(unwrap(u), text),
-    },
-  };
-}
-
-/**
- * Builds the dedup stage. A custom `dedupFunction` that throws or returns something other than a score in
- * [0, 1], or an embedder that fails or returns malformed vectors, makes that batch fall back to exact dedup
- * (reported through `onFallback`); nothing is lost.
- */
-export function createDeduper<T>(resolved: ResolvedDedup<T>, hooks: DeduperHooks = {}): Deduper<T> {
-  if (!resolved.enabled) return dedupNone;
-  const { grouping, dedupFunction, threshold } = resolved;
-  if (!dedupFunction && resolved.semantic && resolved.strategy !== 'exact') {
-    return createSemanticDeduper(resolved.strategy, grouping, resolved.semantic, threshold, hooks);
-  }
-  if (!dedupFunction) return (items) => dedupExact(items, grouping);
-  const groupOf = scopeGroup(grouping);
-  return (items) => {
-    try {
-      return greedyLeaders(items, groupOf, (i, j) => dedupFunction(items[i]!, items[j]!), threshold);
-    } catch (error) {
-      hooks.onFallback?.(error);
-      return dedupExact(items, grouping);
-    }
-  };
 }

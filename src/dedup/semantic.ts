@@ -1,6 +1,6 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { BatchTimeoutError } from '../errors.js';
-import { scheduleAfter } from '../internal/timer.js';
+import { scheduleAfter } from '../base/timer.js';
 import type { DedupedBatch } from '../types.js';
 import { EmbeddingCache, LruCache } from './embeddingCache.js';
 import type { Embedder } from './embedder.js';
@@ -9,7 +9,7 @@ import { scopeTag, type DedupScope } from './keys.js';
 import { guardSignature, salientOrderAgrees, salientTokens, type SalientTokens } from './mergeGuard.js';
 import type { ResolvedMetric } from './metric.js';
 import { validateVectors, vectorLeaders } from './vectorLeaders.js';
-import type { Deduper, DeduperHooks } from './options.js';
+import type { Deduper, DeduperHooks } from './strategy.js';
 
 /** What the `'embedding'` and `'hybrid'` strategies need besides the exact grouping. */
 export interface SemanticSettings<T> {

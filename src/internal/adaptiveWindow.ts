@@ -1,8 +1,8 @@
 import type { SchedulerLike } from 'rxjs';
 import { SampleWindow } from '../stats/percentiles.js';
-import { elapsed } from './clock.js';
+import { elapsed } from '../base/clock.js';
 import type { BatchReport } from './feedback.js';
-import * as check from './validate.js';
+import * as check from '../base/validate.js';
 
 /** Options of the adaptive window, shared by `adaptiveBuffer` and `batchDedup({ adaptive: true })`. */
 export interface AdaptiveOptions {

@@ -1,10 +1,10 @@
 import { from, type SchedulerLike, type Subscription } from 'rxjs';
 import { BatchResultMismatchError, BatchTimeoutError } from '../errors.js';
 import type { BatchResult, DedupedBatch, ExecuteContext, ExecuteFn, StreamedResult } from '../types.js';
-import { elapsed } from './clock.js';
-import { describeGiven } from './describeGiven.js';
+import { elapsed } from '../base/clock.js';
+import { describeGiven } from '../base/describeGiven.js';
 import type { BatchReport } from './feedback.js';
-import { scheduleAfter } from './timer.js';
+import { scheduleAfter } from '../base/timer.js';
 
 export type TimeoutPolicy = 'reject' | 'individual';
 

@@ -1,5 +1,5 @@
 import type { DedupedBatch } from '../types.js';
-import { describeGiven } from './describeGiven.js';
+import { describeGiven } from '../base/describeGiven.js';
 
 const SHAPE = '{ items, unique, leaderOf, failures? }';
 

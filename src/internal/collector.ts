@@ -1,7 +1,7 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { BatchTimeoutError } from '../errors.js';
 import type { BatchFeedback } from './feedback.js';
-import { scheduleAfter } from './timer.js';
+import { scheduleAfter } from '../base/timer.js';
 import { WaitingQueue, type QueueEntry } from './waitingQueue.js';
 
 import type { WindowSettings } from './windowSettings.js';

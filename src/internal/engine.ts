@@ -3,7 +3,7 @@ import { BatchTimeoutError, QueueFullError } from '../errors.js';
 import type { DedupedBatch } from '../types.js';
 import { AdaptiveWindow } from './adaptiveWindow.js';
 import type { AnswerFn, Outcome } from './batchRun.js';
-import { elapsed } from './clock.js';
+import { elapsed } from '../base/clock.js';
 import { BatchCollector, watchWaiting, type PushOptions } from './collector.js';
 import type { Envelope } from './envelope.js';
 import { BatchExecutor, type FanOutConfig } from './executor.js';

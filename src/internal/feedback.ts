@@ -13,7 +13,7 @@
  * `fanOut`, whose concurrency is the channel's. Inside `batchDedup` nothing drops a batch between the stages, so
  * there the collector takes the slot when it emits (see `BatchCollector`), which also covers the dedup step.
  */
-import * as check from './validate.js';
+import * as check from '../base/validate.js';
 
 /** What `fanOut` reports when a batch has settled. */
 export interface BatchReport {

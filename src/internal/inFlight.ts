@@ -18,7 +18,7 @@ export interface Slot {
   readonly key: unknown;
 }
 
-const fallbackSlotKey = customSlotKey('dedupBy');
+const fallbackSlotKey = /* @__PURE__ */ customSlotKey('dedupBy');
 
 /**
  * The slot of a request, as the record it keeps if it comes to be shared (one object per request).

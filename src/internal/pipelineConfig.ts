@@ -1,15 +1,16 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import { createDeduper, mapDedup, resolveDedupOptions, type Deduper, type DedupOptions } from '../dedup/options.js';
-import { resolveFanOutOptions, type FanOutConfig, type FanOutOptions } from '../operators/fanOut.js';
+import { createDeduper, mapDedup, resolveDedupWith, type Deduper, type DedupOptions, type SimilarityDedup } from '../dedup/strategy.js';
+import type { FanOutConfig } from './executor.js';
+import { resolveFanOutOptions, type FanOutOptions } from './fanOutSettings.js';
 import { BatchStatsRecorder } from '../stats/batchStats.js';
 import type { ExecuteFn } from '../types.js';
 import type { Envelope } from './envelope.js';
 import type { Grouping } from '../dedup/exact.js';
 import type { ResultCacheOptions } from './inFlight.js';
 import { adaptiveMaxWaitMs, resolveAdaptiveSettings, type AdaptiveOptions, type AdaptiveSettings } from './adaptiveWindow.js';
-import { describeValue, userFunctionThrew } from './describeValue.js';
-import { nearestNames, orList } from './nearestNames.js';
-import * as check from './validate.js';
+import { describeValue, userFunctionThrew } from '../base/describeValue.js';
+import { nearestNames, orList } from '../base/nearestNames.js';
+import * as check from '../base/validate.js';
 import { resolveWindowSettings, type WindowOptions, type WindowSettings } from './windowSettings.js';
 
 /** Options of `batchDedup` and `createBatcher`; the names follow the original Python runtime, in camelCase. */
@@ -183,9 +184,14 @@ export class PipelineConfig<T, R> {
   private resolved: Resolved<T, R>;
   private readonly listeners = new Set<(changed: readonly string[]) => void>();
 
+  /**
+   * @param similarity similarity dedup (`'embedding'`, `'hybrid'`) where the entry point offers it; without it
+   *   those strategies are refused at creation (`rxjs-batch-dedup/lite`)
+   */
   constructor(
     private readonly where: string,
     options: BatchDedupOptions<T, R>,
+    private readonly similarity: SimilarityDedup | undefined,
   ) {
     const raw = check.optionsObject(where, options);
     checkOptionNames(where, raw);
@@ -374,7 +380,7 @@ export class PipelineConfig<T, R> {
   private resolve(raw: BatchDedupOptions<T, R>, where: string): Resolved<T, R> {
     const adaptive = resolveAdaptiveSettings(where, raw);
     const window = resolveWindowSettings(where, raw, this.adaptive === true ? adaptiveMaxWaitMs(adaptive) : undefined);
-    const dedup = resolveDedupOptions<T>(where, raw);
+    const dedup = resolveDedupWith<T>(where, raw, this.similarity);
     const execute = check.requiredFunction<ExecuteFn<T, R>>(where, 'execute', raw.execute);
     const fanOut: FanOutConfig<Envelope<T>, R> = {
       ...resolveFanOutOptions<Envelope<T>, R>(where, {

@@ -1,4 +1,4 @@
-import * as check from './validate.js';
+import * as check from '../base/validate.js';
 
 /** The batch bounds shared by `bufferWindow`, `adaptiveBuffer` and `batchDedup`. */
 export interface WindowOptions {

@@ -1,8 +1,9 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { createBatcher, type Batcher } from '../batcher/createBatcher.js';
+import { createBatcher } from '../batcher/withSimilarity.js';
+import type { Batcher } from '../batcher/createBatcher.js';
 import { BatchDedupService } from './batchDedupService.js';
 import { BATCH_DEDUP_MODULE_OPTIONS, type BatchDedupModuleOptions } from './moduleDefinition.js';
-import * as check from '../internal/validate.js';
+import * as check from '../base/validate.js';
 
 const DEFAULT_REPLY_FLUSH_TIMEOUT_MS = 5_000;
 

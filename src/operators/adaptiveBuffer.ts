@@ -2,7 +2,7 @@ import { asyncScheduler, defer, finalize, type OperatorFunction } from 'rxjs';
 import { AdaptiveWindow, adaptiveMaxWaitMs, resolveAdaptiveSettings, type AdaptiveOptions } from '../internal/adaptiveWindow.js';
 import { collect } from '../internal/collect.js';
 import { checkFeedback, collectorSide } from '../internal/feedback.js';
-import * as check from '../internal/validate.js';
+import * as check from '../base/validate.js';
 import { resolveWindowSettings } from '../internal/windowSettings.js';
 import type { BufferWindowOptions } from './bufferWindow.js';
 

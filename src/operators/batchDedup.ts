@@ -3,6 +3,7 @@ import { BatchEngine } from '../internal/engine.js';
 import { toBatchResult } from '../internal/batchRun.js';
 import type { Envelope } from '../internal/envelope.js';
 import { PipelineConfig, type BatchDedupOptions } from '../internal/pipelineConfig.js';
+import type { SimilarityDedup } from '../dedup/strategy.js';
 import type { BatchResult } from '../types.js';
 
 export type { BatchDedupOptions };
@@ -35,11 +36,26 @@ export type { BatchDedupOptions };
  * ).subscribe(({ request, value, error }) => reply(request, value ?? error));
  * ```
  *
+ * This is the function of `rxjs-batch-dedup/lite`, without similarity dedup: `dedupStrategy: 'embedding'` or
+ * `'hybrid'`, and the options only they read, are refused at creation with a `TypeError` that names the entry
+ * point that has them (`rxjs-batch-dedup`, whose batchDedup is the same function with similarity dedup wired in).
+ *
  * @param options see `BatchDedupOptions`; `execute` is required.
  * @return A function that returns an Observable of `BatchResult`s, exactly one per source request.
  */
 export function batchDedup<T, R>(options: BatchDedupOptions<T, R>): OperatorFunction<T, BatchResult<T, R>> {
-  const config = new PipelineConfig<T, R>('batchDedup', options);
+  return batchDedupWith(options, undefined);
+}
+
+/**
+ * @internal `batchDedup` with the given similarity dedup (`'embedding'`, `'hybrid'`), or none. The one above (of
+ * `rxjs-batch-dedup/lite`) has none; the main and operators entry points' wire it in (./withSimilarity.ts).
+ */
+export function batchDedupWith<T, R>(
+  options: BatchDedupOptions<T, R>,
+  similarity: SimilarityDedup | undefined,
+): OperatorFunction<T, BatchResult<T, R>> {
+  const config = new PipelineConfig<T, R>('batchDedup', options, similarity);
   return (source) =>
     source.pipe(
       map((request) => config.envelope(request)),

@@ -1,7 +1,7 @@
 import { asyncScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { collect } from '../internal/collect.js';
 import { checkFeedback, collectorSide, type BatchFeedback } from '../internal/feedback.js';
-import * as check from '../internal/validate.js';
+import * as check from '../base/validate.js';
 import { resolveWindowSettings, type WindowOptions } from '../internal/windowSettings.js';
 import type { BatchStatsRecorder } from '../stats/batchStats.js';
 

@@ -1,6 +1,6 @@
 import { Observable, Subscription, type OperatorFunction } from 'rxjs';
-import { createDeduper, resolveDedupOptions, type Deduper, type DedupOptions } from '../dedup/options.js';
-import * as check from '../internal/validate.js';
+import { createDeduper, resolveDedupWith, type Deduper, type DedupOptions, type SimilarityDedup } from '../dedup/strategy.js';
+import * as check from '../base/validate.js';
 import type { BatchStatsRecorder } from '../stats/batchStats.js';
 import type { DedupedBatch } from '../types.js';
 
@@ -38,14 +38,29 @@ export interface DedupByOptions<T> extends DedupOptions<T> {
  * batches$.pipe(dedupBy({ key: (r) => r.query.trim().toLowerCase(), scope: (r) => r.tenantId }));
  * ```
  *
+ * This is the function of `rxjs-batch-dedup/lite`, without similarity dedup: `dedupStrategy: 'embedding'` or
+ * `'hybrid'`, and the options only they read, are refused at creation with a `TypeError` that names the entry
+ * point that has them (`rxjs-batch-dedup`, whose dedupBy is the same function with similarity dedup wired in).
+ *
  * @param options `dedupStrategy`, `dedupThreshold`, `dedupFunction`, `key`, `scope`, `text`, `embed`, `metric`,
  * `mergeGuard`, `embedCacheSize`, `embedTimeoutMs` (5000), `scheduler`, `enableDedup`, `stats`.
  * @return A function that returns an Observable of `DedupedBatch`es, one per source batch.
  */
 export function dedupBy<T>(options: DedupByOptions<T> = {}): OperatorFunction<readonly T[], DedupedBatch<T>> {
+  return dedupByWith(options, undefined);
+}
+
+/**
+ * @internal `dedupBy` with the given similarity dedup (`'embedding'`, `'hybrid'`), or none. The one above (of
+ * `rxjs-batch-dedup/lite`) has none; the main and operators entry points' wire it in (./withSimilarity.ts).
+ */
+export function dedupByWith<T>(
+  options: DedupByOptions<T>,
+  similarity: SimilarityDedup | undefined,
+): OperatorFunction<readonly T[], DedupedBatch<T>> {
   const where = 'dedupBy';
   const raw = check.optionsObject(where, options);
-  const resolved = resolveDedupOptions(where, raw);
+  const resolved = resolveDedupWith(where, raw, similarity);
   const { stats } = raw;
   const dedup = createDeduper(resolved, {
     onFallback: () => stats?.recordEmbedFallback(),

@@ -1,7 +1,7 @@
 import { asyncScheduler, Observable, Subject, type SchedulerLike } from 'rxjs';
 import { BatchTimeoutError } from '../errors.js';
-import { elapsed } from '../internal/clock.js';
-import * as check from '../internal/validate.js';
+import { elapsed } from '../base/clock.js';
+import * as check from '../base/validate.js';
 import { SampleWindow } from './percentiles.js';
 import type { DedupedBatch } from '../types.js';
 

@@ -1,0 +1,36 @@
+/**
+ * `rxjs-batch-dedup/lite`: the main entry point without similarity dedup, for apps that dedup exactly (by key and
+ * scope) or with a `dedupFunction` of their own, such as a browser app batching HTTP calls. Neither the lexical
+ * embedder, the merge guard nor `ml-distance` is loaded. `createBatcher`, `batchDedup` and `dedupBy` take the same
+ * options as the main entry's, and refuse `dedupStrategy: 'embedding' | 'hybrid'` and the options only those read
+ * (`embed`, `text`, `metric`, `mergeGuard`, `embedCacheSize`, `embedTimeoutMs`) with a `TypeError` naming the
+ * entry point that has them. See docs/decisions.md, "Pay for what you use".
+ */
+export { createBatcher, type Batcher, type ProcessOptions } from '../batcher/createBatcher.js';
+export { batchDedup, type BatchDedupOptions } from '../operators/batchDedup.js';
+export { dedupBy, type DedupByOptions } from '../operators/dedupBy.js';
+export { bufferWindow, type BufferWindowOptions } from '../operators/bufferWindow.js';
+export { adaptiveBuffer, type AdaptiveBufferOptions } from '../operators/adaptiveBuffer.js';
+export type { AdaptiveOptions } from '../internal/adaptiveWindow.js';
+export { fanOut, type FanOutOptions } from '../operators/fanOut.js';
+export { createBatchFeedback, type BatchFeedback, type BatchReport } from '../internal/feedback.js';
+export type { WindowOptions } from '../internal/windowSettings.js';
+export {
+  createBatchStats,
+  BatchStatsRecorder,
+  type BatchStats,
+  type BatchStatsOptions,
+  type LatencyPercentiles,
+} from '../stats/batchStats.js';
+export { BatchTimeoutError, BatchResultMismatchError, QueueFullError, BatcherClosedError } from '../errors.js';
+export { stableKey, type DedupKey, type DedupScope } from '../dedup/keys.js';
+export type { DedupOptions, DedupStrategy } from '../dedup/strategy.js';
+export type {
+  BatchResult,
+  FulfilledBatchResult,
+  RejectedBatchResult,
+  DedupedBatch,
+  ExecuteContext,
+  ExecuteFn,
+  StreamedResult,
+} from '../types.js';
