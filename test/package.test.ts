@@ -18,7 +18,7 @@ beforeAll(() => {
   symlinkSync(root, join(scratch, 'node_modules/rxjs-batch-dedup'), 'dir');
   symlinkSync(join(root, 'node_modules/rxjs'), join(scratch, 'node_modules/rxjs'), 'dir');
   writeFileSync(join(scratch, 'package.json'), '{ "name": "scratch", "private": true }');
-}, 60_000);
+}, 180_000); // the build with type declarations takes over a minute on a loaded 2-core machine
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -57,6 +57,42 @@ describe('the built package', () => {
     expect(JSON.parse(out)).toEqual([['a!', 'b!', 'a!'], 'function', 'function', 'function']);
   });
 
+  it('imports and requires the lite entry point: exact dedup runs, a similarity strategy is refused naming the fix', () => {
+    const code = (load: string) => `${load}
+       const b = createBatcher({ execute: async (xs) => xs.map((x) => x * 2), windowMs: 1 });
+       let refused = '';
+       try { createBatcher({ execute: async (xs) => xs, dedupStrategy: 'hybrid' }); } catch (e) { refused = e.message; }
+       b.processAll([1, 2, 1]).then(async (r) => {
+         await b.close();
+         console.log(JSON.stringify([r, typeof batchDedup, typeof bufferWindow, refused]));
+       });`;
+    const expected = [[2, 4, 2], 'function', 'function', expect.stringMatching(/dedupStrategy 'hybrid' is similarity dedup: import from 'rxjs-batch-dedup'/)];
+    const esm = run('lite.mjs', code(`import { createBatcher, batchDedup, bufferWindow } from 'rxjs-batch-dedup/lite';`));
+    expect(JSON.parse(esm)).toEqual(expected);
+    const cjs = run('lite.cjs', code(`const { createBatcher, batchDedup, bufferWindow } = require('rxjs-batch-dedup/lite');`));
+    expect(JSON.parse(cjs)).toEqual(expected);
+  });
+
+  it('the lite entry point (ESM, what bundlers read) reaches no similarity dedup: no ml-distance, embedder or guard', () => {
+    const reach = (entry: string): string[] => {
+      const seen = new Map<string, string>();
+      const visit = (file: string): void => {
+        if (seen.has(file)) return;
+        const code = readFileSync(join(root, 'dist', file), 'utf8');
+        seen.set(file, code);
+        for (const [, local] of code.matchAll(/(?:from|import)\s*['"]\.\/([^'"]+)['"]/g)) visit(local!);
+      };
+      visit(entry);
+      return [...seen.values()];
+    };
+    const similarity = /ml-distance|createLexicalEmbedder|salientTokens|createSemanticDeduper/;
+    const lite = reach('lite.js');
+    expect(lite.length).toBeGreaterThan(1); // followed the shared chunks
+    expect(lite.join('\n')).not.toMatch(similarity);
+    // The check can fail: the main entry reaches all of it.
+    expect(reach('index.js').join('\n')).toMatch(similarity);
+  });
+
   it('imports and requires the nestjs and otel entry points', () => {
     const esm = run(
       'integrations.mjs',
@@ -76,7 +112,7 @@ describe('the built package', () => {
 
   it('the core entry points load no Nest or OpenTelemetry module', () => {
     const dist = join(root, 'dist');
-    const entries = ['index.js', 'operators.js', 'testing.js', 'index.cjs', 'operators.cjs', 'testing.cjs'];
+    const entries = ['index.js', 'lite.js', 'operators.js', 'testing.js', 'index.cjs', 'lite.cjs', 'operators.cjs', 'testing.cjs'];
     const seen = new Set<string>();
     for (const entry of entries) {
       const visit = (file: string): void => {
