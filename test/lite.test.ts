@@ -1,0 +1,86 @@
+/**
+ * `rxjs-batch-dedup/lite` (src/lite/index.ts): the core without similarity dedup. It deduplicates exactly and with a
+ * `dedupFunction` like the main entry, and refuses the similarity strategies and their options at creation (and in
+ * `configure()`), naming the entry point that has them. See docs/decisions.md, "Pay for what you use".
+ */
+import { from, lastValueFrom, toArray } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import * as full from '../src/index.js';
+import { batchDedup, createBatcher, dedupBy } from '../src/lite/index.js';
+import { simulatedBackend, virtualClock } from '../src/testing/index.js';
+
+const upper = (s: string) => s.toUpperCase();
+const echo = async (items: readonly string[]) => items.map(upper);
+const FIX = /is similarity dedup: import from 'rxjs-batch-dedup' \(or 'rxjs-batch-dedup\/operators'\), which has it/;
+
+const creators = {
+  createBatcher: (options: object) => createBatcher<string, string>({ execute: echo, ...options }),
+  batchDedup: (options: object) => batchDedup<string, string>({ execute: echo, ...options }),
+  dedupBy: (options: object) => dedupBy<string>(options),
+};
+
+describe('rxjs-batch-dedup/lite', () => {
+  it('createBatcher executes equal requests once and answers each caller with its own result', async () => {
+    const clock = virtualClock();
+    const backend = simulatedBackend({ scheduler: clock.scheduler, durationMs: () => 5, compute: upper });
+    const batcher = createBatcher<string, string>({ execute: backend.execute, windowMs: 10, scheduler: clock.scheduler });
+    const results = batcher.processAll(['a', 'b', 'a']);
+    clock.runAll();
+    await expect(results).resolves.toEqual(['A', 'B', 'A']);
+    expect(backend.calls.map((call) => call.items)).toEqual([['a', 'b']]);
+  });
+
+  it('dedupBy with a dedupFunction merges what it scores at or above the threshold', async () => {
+    const sameFirstLetter = (a: string, b: string) => (a[0] === b[0] ? 1 : 0);
+    const out = await lastValueFrom(from([['apple', 'avocado', 'banana']]).pipe(dedupBy({ dedupFunction: sameFirstLetter }), toArray()));
+    expect(out).toEqual([{ items: ['apple', 'avocado', 'banana'], unique: ['apple', 'banana'], leaderOf: [0, 0, 1] }]);
+  });
+
+  describe.each(Object.entries(creators))('%s', (name, create) => {
+    it.each(['embedding', 'hybrid'])("refuses dedupStrategy '%s' at creation, naming the entry point that has it", (strategy) => {
+      expect(() => create({ dedupStrategy: strategy })).toThrow(TypeError);
+      expect(() => create({ dedupStrategy: strategy })).toThrow(new RegExp(`^${name}: dedupStrategy '${strategy}' ${FIX.source}`));
+    });
+
+    it.each([
+      ['embed', () => [new Float32Array([1])]],
+      ['text', (r: string) => r],
+      ['metric', 'cosine'],
+      ['mergeGuard', false],
+      ['embedCacheSize', 10],
+      ['embedTimeoutMs', 100],
+    ])('refuses %s, an option only similarity dedup reads', (option, value) => {
+      expect(() => create({ [option]: value })).toThrow(new RegExp(`^${name}: ${option} is an option of similarity dedup: import from 'rxjs-batch-dedup'`));
+    });
+
+    it('still names an unknown strategy as unknown, and still checks the scheduler', () => {
+      expect(() => create({ dedupStrategy: 'fuzzy' })).toThrow(/dedupStrategy/);
+      expect(() => create({ dedupStrategy: 'fuzzy' })).not.toThrow(FIX);
+      expect(() => create({ scheduler: {} })).toThrow(/scheduler must be an RxJS SchedulerLike/);
+    });
+  });
+
+  it("configure() refuses a switch to 'hybrid' and changes nothing: the batcher goes on with exact dedup", async () => {
+    const calls: string[][] = [];
+    const batcher = createBatcher<string, string>({
+      execute: async (items) => {
+        calls.push([...items]);
+        return items.map(upper);
+      },
+      windowMs: 0,
+    });
+    expect(() => batcher.configure({ dedupStrategy: 'hybrid' })).toThrow(/^createBatcher\.configure: dedupStrategy 'hybrid' is similarity dedup/);
+    await expect(batcher.processAll(['x', 'x'])).resolves.toEqual(['X', 'X']);
+    await batcher.close();
+    expect(calls).toEqual([['x']]);
+  });
+
+  it('the main entry point takes the same similarity options (the difference is the entry, not the options)', async () => {
+    const batcher = full.createBatcher<string, string>({ execute: echo, dedupStrategy: 'hybrid', mergeGuard: false, windowMs: 0 });
+    batcher.configure({ dedupThreshold: 0.9 });
+    await expect(batcher.processAll(['a b c', 'a b c'])).resolves.toEqual(['A B C', 'A B C']);
+    await batcher.close();
+    expect(() => full.dedupBy({ dedupStrategy: 'embedding', embedCacheSize: 10 })).not.toThrow();
+    expect(() => full.batchDedup({ execute: echo, dedupStrategy: 'hybrid' })).not.toThrow();
+  });
+});
