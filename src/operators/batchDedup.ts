@@ -20,10 +20,15 @@ export type { BatchDedupOptions };
  * result: ---------------(xyz)|     x, z = results of a (z deduplicated), y = result of b
  * ```
  *
- * The composite of `bufferWindow` (or `adaptiveBuffer`), `dedupBy` and `fanOut`, wired to one another:
- * a batch is formed only when one of `concurrency` execution slots is free, so under load batches grow instead of
- * queueing; with `enablePriorities` the most urgent waiting requests go first. Every request that enters produces
- * exactly one `BatchResult`: fulfilled, or rejected with the execution's error, `BatchTimeoutError`,
+ * One engine, not three operators piped together: it runs the stages of `bufferWindow` (or `adaptiveBuffer`),
+ * `dedupBy` and `fanOut` (the same collector, dedupers and batch runs) as plain calls on one `BatchEngine`, so a
+ * request crosses no operator between stages, and the stages share what only the whole pipeline knows. A batch is
+ * formed only when one of `concurrency` execution slots is free, so under load batches grow instead of queueing; a
+ * request equal to one already waiting or executing joins it on arrival (`maxSize` counts distinct requests;
+ * `dedupInFlight`); `resultCache`, `maxQueueSize`, `requestTimeoutMs` and `configure()` act on the whole. The three
+ * operators composed by hand (with a `createBatchFeedback()` channel) run the same stages but have none of these
+ * joins nor whole-pipeline options. With `enablePriorities` the most urgent waiting requests go first. Every
+ * request that enters produces exactly one `BatchResult`: fulfilled, or rejected with the execution's error, `BatchTimeoutError`,
  * `BatchResultMismatchError` or `QueueFullError`. A source error is forwarded only after every request already
  * received has its result. Unsubscribing cancels every timer and aborts executions in flight.
  *
