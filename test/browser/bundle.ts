@@ -1,15 +1,16 @@
 /**
- * Builds the browser smoke page's bundle the way a user's browser bundler would see the package: the package is
+ * Builds the browser smoke pages' bundles the way a user's browser bundler would see the package: the package is
  * built with the project's own tsup config (its ESM build, without the type declarations the browser does not
- * need) into a scratch `node_modules/rxjs-batch-dedup`, and esbuild bundles ./page.ts for `platform: 'browser'`,
- * resolving `rxjs-batch-dedup` and `rxjs-batch-dedup/operators` through the package's `exports` map, with rxjs
- * and the package's dependencies bundled in.
+ * need) into a scratch `node_modules/rxjs-batch-dedup`, and esbuild bundles ./page.ts (the lean page, on
+ * `rxjs-batch-dedup/lite`) or ./fullPage.ts (on `rxjs-batch-dedup` and `rxjs-batch-dedup/operators`) for
+ * `platform: 'browser'`, resolving them through the package's `exports` map, with rxjs and the package's
+ * dependencies bundled in.
  *
  * Why the built package and not src: that is what users get (the published files, the exports conditions a
  * bundler picks, the dependencies tsup leaves external), so a problem in any of them shows here too. It is built
  * into a scratch folder, not ./dist, so it never races test/package.test.ts, which builds ./dist.
  *
- * Run alone to look at the bundle: `npx tsx test/browser/bundle.ts [outfile]`.
+ * Run alone to look at a bundle: `npx tsx test/browser/bundle.ts [outfile] [page|fullPage]`.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
@@ -22,7 +23,10 @@ import tsupConfig from '../../tsup.config.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const root = resolve(here, '../..');
-const pagePath = join(here, 'page.ts');
+/** The pages: `page` runs the lean entry point, `fullPage` the similarity dedup it leaves out. */
+export type PageName = 'page' | 'fullPage';
+const pagePath = (page: PageName) => join(here, `${page}.ts`);
+const PAGE_PATHS = new Set([pagePath('page'), pagePath('fullPage'), join(here, 'scenarios.ts')]);
 
 /**
  * Node's globals and what a free reference to each becomes in the marked builds: esbuild's `define` replaces an
@@ -62,6 +66,7 @@ export async function buildPackage(scratch: string): Promise<string> {
 function packageImports(scratch: string): esbuild.Plugin {
   const specifiers: Record<string, string> = {
     '../../src/index.js': 'rxjs-batch-dedup',
+    '../../src/lite/index.js': 'rxjs-batch-dedup/lite',
     '../../src/operators/index.js': 'rxjs-batch-dedup/operators',
   };
   return {
@@ -69,7 +74,7 @@ function packageImports(scratch: string): esbuild.Plugin {
     setup(build) {
       build.onResolve({ filter: /\/src\// }, async (args) => {
         const specifier = specifiers[args.path];
-        if (args.importer !== pagePath || specifier === undefined) {
+        if (!PAGE_PATHS.has(args.importer) || specifier === undefined) {
           return { errors: [{ text: `${args.importer} imports ${args.path}: the page may import the source only as ${Object.keys(specifiers).join(' or ')}` }] };
         }
         const resolved = await build.resolve(specifier, { kind: args.kind, resolveDir: scratch });
@@ -79,9 +84,9 @@ function packageImports(scratch: string): esbuild.Plugin {
   };
 }
 
-function browserOptions(scratch: string): esbuild.BuildOptions {
+function browserOptions(scratch: string, page: PageName): esbuild.BuildOptions {
   return {
-    entryPoints: [pagePath],
+    entryPoints: [pagePath(page)],
     bundle: true,
     platform: 'browser',
     format: 'esm',
@@ -95,10 +100,10 @@ function browserOptions(scratch: string): esbuild.BuildOptions {
   };
 }
 
-/** Bundles ./page.ts for the browser against the package built in `scratch` (see `buildPackage`). */
-export async function bundlePage(scratch: string): Promise<BrowserBundle> {
-  const plain = await esbuild.build(browserOptions(scratch));
-  const marked = await esbuild.build({ ...browserOptions(scratch), define: markers });
+/** Bundles ./page.ts (or ./fullPage.ts) for the browser against the package built in `scratch` (see `buildPackage`). */
+export async function bundlePage(scratch: string, page: PageName = 'page'): Promise<BrowserBundle> {
+  const plain = await esbuild.build(browserOptions(scratch, page));
+  const marked = await esbuild.build({ ...browserOptions(scratch, page), define: markers });
   const markedCode = marked.outputFiles![0]!.text;
   const found = new Set<string>();
   for (const match of markedCode.matchAll(new RegExp(`${MARKER}(\\w+)`, 'g'))) found.add(match[1]!);
@@ -112,12 +117,12 @@ export async function bundlePage(scratch: string): Promise<BrowserBundle> {
 
 /**
  * Node-only API in the core's source, as `file:line: what`: the files reachable from the browser entry points
- * (`src/index.ts`, `src/operators/index.ts`), each checked alone for imports of Node's built-in modules
+ * (`src/index.ts`, `src/lite/index.ts`, `src/operators/index.ts`), each checked alone for imports of Node's built-in modules
  * (`node:fs`, `crypto`, ...) and for free references to Node's globals.
  */
 export async function nodeOnlyInSource(): Promise<string[]> {
   const { metafile } = await esbuild.build({
-    entryPoints: [join(root, 'src/index.ts'), join(root, 'src/operators/index.ts')],
+    entryPoints: [join(root, 'src/index.ts'), join(root, 'src/lite/index.ts'), join(root, 'src/operators/index.ts')],
     bundle: true,
     platform: 'browser',
     format: 'esm',
@@ -151,10 +156,11 @@ export function scratchDir(): string {
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const outfile = resolve(process.argv[2] ?? join(root, '.tmp/browser/page.js'));
+  const page = (process.argv[3] ?? 'page') as PageName;
+  const outfile = resolve(process.argv[2] ?? join(root, `.tmp/browser/${page}.js`));
   const scratch = scratchDir();
   const bundle = await buildPackage(scratch)
-    .then(() => bundlePage(scratch))
+    .then(() => bundlePage(scratch, page))
     .finally(() => rmSync(scratch, { recursive: true, force: true }));
   mkdirSync(dirname(outfile), { recursive: true });
   writeFileSync(outfile, bundle.code);
