@@ -39,9 +39,92 @@ export function createLexicalEmbedder(options: LexicalEmbedderOptions = {}): Emb
   return (texts) => texts.map((text) => embedLexical(text, dimensions, ngram, wordWeight));
 }
 
-/** Lower case, compatibility forms folded, every run of non-letters and non-digits one space. */
+/**
+ * Lower case, compatibility forms folded, every run of non-letters and non-digits one space, except in code-like
+ * tokens (see `codeToken`), whose runs of symbols stay, each its own word: "What does a?.b do?" becomes
+ * "what does a ?. b do", so `==` and `===`, `&&` and `||`, `x++` and `++x` no longer read as the same text.
+ */
 export function normalizeText(text: string): string {
-  return text.normalize('NFKC').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+  const words: string[] = [];
+  for (const chunk of text.normalize('NFKC').toLowerCase().split(/\s+/)) {
+    const code = codeToken(chunk);
+    words.push(code === undefined ? chunk.replace(/[^\p{L}\p{N}]+/gu, ' ') : code.replace(/[^\p{L}\p{M}\p{N}]+/gu, ' $& '));
+  }
+  return words.join(' ').replace(/ {2,}/g, ' ').trim();
+}
+
+// Brackets and quotes that open or close prose around a word, and sentence punctuation after one.
+const OPENERS = '([{"\'`\u2018\u201c\u00ab';
+const CLOSERS = ')]}"\'`\u2019\u201d\u00bb.,;:!?\u2026';
+const PAIRS: Record<string, string> = { '(': ')', '[': ']', '{': '}', ')': '(', ']': '[', '}': '{' };
+/** A chunk of nothing but sentence punctuation or dashes is prose ("?", "...", "!!", " - ")... */
+const PROSE_ONLY = /^(?:[,;:]|[.\u2026]+|[!?]+|\p{Pd}+)$/u;
+/** ...except these operators, made of sentence punctuation alone. */
+const PUNCTUATION_OPERATORS = new Set(['??', '?.', '?:', '::']);
+/** Characters that are prose even inside a token: joiners between letters or digits ("e-mail", "don't", "e.g",
+ * "1,000", "3.5", "snake_case", "10:30", "1/2"), currency before a number, percent after one, "#" before one, and
+ * pictographs (emoji, "°", "©"). */
+const PROSE_INSIDE = [
+  /(?<=[\p{L}\p{M}\p{N}])[.'\u2019,\-\u2010_](?=[\p{L}\p{M}\p{N}])/gu,
+  /(?<=\p{N})[:/](?=\p{N})/gu,
+  /[\p{Sc}#](?=\p{N})/gu,
+  /(?<=\p{N})[%\u2030]/gu,
+  /\p{So}/gu,
+];
+
+/**
+ * The code-like token a whitespace-separated chunk of lower-case text holds, or undefined when it is a plain word
+ * with prose punctuation. Sentence punctuation after it, quotes around it and unbalanced brackets are prose and
+ * trimmed first; what is left is code when it still holds a symbol that is not a joiner between letters or
+ * digits: operators (`==`, `&&`, `->`, `+=`, `??`), sigils and paths (`$home`, `~`, `.js`, `a?.b`, `std::vector`,
+ * `-rf`, `c++`, `c#`, `f()`), signs (`-5`). Shared by the lexical embedder and the merge guard.
+ *
+ * @param chunk A chunk of NFKC, lower-case text without whitespace.
+ * @return The trimmed chunk when it is code-like.
+ */
+export function codeToken(chunk: string): string | undefined {
+  if (PUNCTUATION_OPERATORS.has(chunk)) return chunk;
+  if (!/[^\p{L}\p{M}\p{N}]/u.test(chunk) || PROSE_ONLY.test(chunk)) return undefined;
+  const core = trimProse(chunk);
+  if (core === '') return undefined;
+  let rest = core;
+  for (const prose of PROSE_INSIDE) rest = rest.replace(prose, '');
+  return /[^\p{L}\p{M}\p{N}]/u.test(rest) ? core : undefined;
+}
+
+/** Strips quotes and unbalanced brackets around a chunk, and sentence punctuation after it, until none is left. */
+function trimProse(chunk: string): string {
+  let start = 0;
+  let end = chunk.length;
+  const count = (ch: string) => {
+    let n = 0;
+    for (let i = start; i < end; i++) if (chunk[i] === ch) n++;
+    return n;
+  };
+  // A bracket is prose when its partner is not in the chunk, or when the two wrap it: "(in" and "Linux)?" lose
+  // theirs, "f()" keeps both.
+  const strippable = (ch: string) => !(ch in PAIRS) || count(PAIRS[ch]!) < count(ch);
+  for (let moved = true; moved && start < end; ) {
+    moved = false;
+    if (chunk.startsWith('..', start) || chunk[start] === '\u2026') {
+      while (start < end && (chunk[start] === '.' || chunk[start] === '\u2026')) start++;
+      moved = true;
+    }
+    if (end - start >= 2 && '([{'.includes(chunk[start]!) && chunk[end - 1] === PAIRS[chunk[start]!]) {
+      start++; // brackets around the whole chunk: "(a&&b)"
+      end--;
+      moved = true;
+    }
+    if (start < end && OPENERS.includes(chunk[start]!) && strippable(chunk[start]!)) {
+      start++;
+      moved = true;
+    }
+    if (start < end && CLOSERS.includes(chunk[end - 1]!) && strippable(chunk[end - 1]!)) {
+      end--;
+      moved = true;
+    }
+  }
+  return chunk.slice(start, end);
 }
 
 function embedLexical(text: string, dimensions: number, ngram: number, wordWeight: number): Float32Array {
