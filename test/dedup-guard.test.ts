@@ -76,13 +76,13 @@ describe('the built-in merge guard', () => {
   });
 
   it('reads code-like tokens out of chunks of text, and leaves prose punctuation alone', () => {
-    const code = ['==', '&&', '??', '?.', 'a?.b', 'x++', '++x', '$home', '~', '.js', '-rf', '-5', 'c++', 'c#', 'std::vector', 'f()', '%', 'a/b'];
+    const code = ['==', '&&', '??', '?.', 'a?.b', 'x++', '++x', '$home', '~', '.js', '-rf', '-5', 'c++', 'c#', 'std::vector', 'f()', '%', '/usr/bin', '//', 'a&&b'];
     for (const chunk of code) expect(codeToken(chunk), chunk).toBe(chunk);
     // Sentence punctuation after a token, quotes and unbalanced brackets around it are trimmed off.
     expect(codeToken('x++?')).toBe('x++');
     expect(codeToken('(a&&b).')).toBe('a&&b');
     expect(codeToken('"$path",')).toBe('$path');
-    const prose = ['word', 'e-mail', "don't", 'e.g.', 'u.s.', '1,000', '3.5', '10:30', '$100', '20%', '#1', '(in', 'linux)?', '?', '...', '-', '—', '"', '…and', 'snake_case'];
+    const prose = ['word', 'e-mail', "don't", 'e.g.', 'u.s.', '1,000', '3.5', '10:30', '$100', '20%', '#1', '(in', 'linux)?', '?', '...', '-', '—', '"', '…and', 'snake_case', 'movies/shows', 'km/h', '/', '&', 'q&a', 'founder(s)', 'sh*t', 'self-', ':(', '_'];
     for (const chunk of prose) expect(codeToken(chunk), chunk).toBeUndefined();
   });
 

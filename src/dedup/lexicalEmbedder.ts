@@ -57,20 +57,33 @@ export function normalizeText(text: string): string {
 const OPENERS = '([{"\'`\u2018\u201c\u00ab';
 const CLOSERS = ')]}"\'`\u2019\u201d\u00bb.,;:!?\u2026';
 const PAIRS: Record<string, string> = { '(': ')', '[': ']', '{': '}', ')': '(', ']': '[', '}': '{' };
-/** A chunk of nothing but sentence punctuation or dashes is prose ("?", "...", "!!", " - ")... */
-const PROSE_ONLY = /^(?:[,;:]|[.\u2026]+|[!?]+|\p{Pd}+)$/u;
+/**
+ * A chunk of nothing but sentence punctuation, dashes, a lone "&" (prose's "and"), "/" or "_", or an emoticon, is
+ * prose ("?", "...", "!!", " - ", "Tom & Jerry", "alien / extraterrestrial", ":(")...
+ */
+const PROSE_ONLY = /^(?:[,;:&_/]|[.\u2026]+|[!?]+|\p{Pd}+|[:;]-?[()dp/|])$/u;
 /** ...except these operators, made of sentence punctuation alone. */
 const PUNCTUATION_OPERATORS = new Set(['??', '?.', '?:', '::']);
-/** Characters that are prose even inside a token: joiners between letters or digits ("e-mail", "don't", "e.g",
- * "1,000", "3.5", "snake_case", "10:30", "1/2"), currency before a number, percent after one, "#" before one, and
- * pictographs (emoji, "°", "©"). */
+/**
+ * Characters that are prose even inside a token: joiners between letters or digits ("e-mail", "don't", "e.g",
+ * "1,000", "3.5", "snake_case", "q&a", "10:30"), a slash after a word ("movies/shows", "km/h", "1/2", "how/ when"),
+ * a hyphen ending a word ("self- improvement"), asterisks inside a word ("sh*t"), brackets but empty pairs
+ * ("founder(s)", "engineering(ece)"; "f()" keeps its pair), currency before a number, percent after one, "#"
+ * before one, and pictographs (emoji, "°", "©").
+ */
 const PROSE_INSIDE = [
-  /(?<=[\p{L}\p{M}\p{N}])[.'\u2019,\-\u2010_](?=[\p{L}\p{M}\p{N}])/gu,
-  /(?<=\p{N})[:/](?=\p{N})/gu,
+  /(?<=[\p{L}\p{M}\p{N}])[.'\u2019,\-\u2010_&](?=[\p{L}\p{M}\p{N}])/gu,
+  /(?<=[\p{L}\p{M}\p{N}])\/(?!\/)/gu,
+  /(?<=\p{N}):(?=\p{N})/gu,
+  /(?<=\p{L})-$/u,
+  /(?<=\p{L})\*+(?=\p{L})/gu,
+  /[([{](?![)\]}])|(?<![([{])[)\]}]/gu,
   /[\p{Sc}#](?=\p{N})/gu,
   /(?<=\p{N})[%\u2030]/gu,
   /\p{So}/gu,
 ];
+// Sentence punctuation before a word (",what") is prose too.
+const LEADING_PROSE = ',;';
 
 /**
  * The code-like token a whitespace-separated chunk of lower-case text holds, or undefined when it is a plain word
@@ -84,9 +97,9 @@ const PROSE_INSIDE = [
  */
 export function codeToken(chunk: string): string | undefined {
   if (PUNCTUATION_OPERATORS.has(chunk)) return chunk;
-  if (!/[^\p{L}\p{M}\p{N}]/u.test(chunk) || PROSE_ONLY.test(chunk)) return undefined;
+  if (!/[^\p{L}\p{M}\p{N}]/u.test(chunk)) return undefined;
   const core = trimProse(chunk);
-  if (core === '') return undefined;
+  if (core === '' || PROSE_ONLY.test(core)) return undefined;
   let rest = core;
   for (const prose of PROSE_INSIDE) rest = rest.replace(prose, '');
   return /[^\p{L}\p{M}\p{N}]/u.test(rest) ? core : undefined;
@@ -115,7 +128,7 @@ function trimProse(chunk: string): string {
       end--;
       moved = true;
     }
-    if (start < end && OPENERS.includes(chunk[start]!) && strippable(chunk[start]!)) {
+    if (start < end && (LEADING_PROSE.includes(chunk[start]!) || (OPENERS.includes(chunk[start]!) && strippable(chunk[start]!)))) {
       start++;
       moved = true;
     }
