@@ -293,7 +293,7 @@ function symbolsSection(all: readonly Measured[]): string[] {
     'a pair whose code-like tokens differ, while prose punctuation (sentence marks, quotes, brackets around words,',
     '`e-mail`, `movies/shows`, `Q&A`, `$100`, `20%`) is still not code. The labelled data has few such pairs, so the',
     'effect on it is small; it was measured to make sure the guard does not refuse ordinary paraphrases (built-in',
-    'lexical embedder, hybrid, precision / recall / merges):',
+    'lexical embedder, hybrid, precision / recall / merges; before: `npm run eval:dedup` at commit fbcc794):',
     '',
     '| dataset | threshold | before, guard on | after, guard on | before, no guard | after, no guard |',
     '|---|---|---|---|---|---|',
