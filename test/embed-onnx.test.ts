@@ -106,3 +106,28 @@ describe('loadTransformersEmbedder with a real ONNX model from local files', () 
     expect(batcher.getStats()).toMatchObject({ cacheHits: 1, embedCacheHits: 1, embedCacheMisses: 3, embedFallbacks: 0 });
   });
 });
+
+describe('the optional peers of the model path', () => {
+  /** `^x.y.z`: same major, at least x.y.z (what npm means by a caret range with a non-zero major). */
+  const caretContains = (range: string, version: string) => {
+    const [min, got] = [range.replace(/^\^/, ''), version].map((v) => v.split('.').map(Number)) as [number[], number[]];
+    if (!range.startsWith('^') || got[0] !== min[0]) return false;
+    for (let i = 1; i < 3; i++) if (got[i] !== min[i]) return got[i]! > min[i]!;
+    return true;
+  };
+
+  it.each(['@huggingface/transformers', 'onnxruntime-node'])('%s is an optional peer whose range holds the version npm test ran', async (name) => {
+    const { readFileSync } = await import('node:fs');
+    const { createRequire } = await import('node:module');
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      peerDependencies: Record<string, string>;
+      peerDependenciesMeta: Record<string, { optional?: boolean }>;
+    };
+    // The package's folder from its resolved entry (transformers does not export its package.json).
+    const entry = createRequire(import.meta.url).resolve(name);
+    const folder = entry.slice(0, entry.lastIndexOf(`/node_modules/${name}/`) + `/node_modules/${name}/`.length);
+    const installed = JSON.parse(readFileSync(`${folder}package.json`, 'utf8')) as { version: string };
+    expect(pkg.peerDependenciesMeta[name]).toEqual({ optional: true });
+    expect(caretContains(pkg.peerDependencies[name]!, installed.version)).toBe(true);
+  });
+});
