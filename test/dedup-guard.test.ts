@@ -86,6 +86,15 @@ describe('the built-in merge guard', () => {
     for (const chunk of prose) expect(codeToken(chunk), chunk).toBeUndefined();
   });
 
+  it('reads a chunk of any length in linear time (a text is anyone\'s input)', () => {
+    const started = performance.now();
+    // Each is one chunk of 200,000 characters; trimming them one bracket at a time, recounting each time, took minutes.
+    expect(codeToken(')'.repeat(200_000))).toBeUndefined(); // closers without partners: prose, all trimmed
+    expect(codeToken(`${'('.repeat(100_000)}x${')'.repeat(100_000)}`)).toBeUndefined(); // brackets around a word
+    expect(guardSignature(`${'('.repeat(100_000)}==`)).toBe('`==');
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
   it('a capitalised first word of a sentence is not taken for a name; numbers compare by value', () => {
     expect([...salientTokens('Paris is big. Rome is old!').salient]).toEqual([]);
     expect([...salientTokens('I love Paris. And Rome').salient]).toEqual(['paris', 'rome']);

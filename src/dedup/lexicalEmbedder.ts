@@ -109,10 +109,13 @@ export function codeToken(chunk: string): string | undefined {
 function trimProse(chunk: string): string {
   let start = 0;
   let end = chunk.length;
-  const count = (ch: string) => {
-    let n = 0;
-    for (let i = start; i < end; i++) if (chunk[i] === ch) n++;
-    return n;
+  // Brackets left in chunk[start, end), kept up to date as characters are stripped: one pass, so a chunk of any
+  // length (a request's text is anyone's input) is trimmed in linear time.
+  const brackets = new Map<string, number>();
+  for (const ch of chunk) if (ch in PAIRS) brackets.set(ch, (brackets.get(ch) ?? 0) + 1);
+  const count = (ch: string) => brackets.get(ch) ?? 0;
+  const drop = (ch: string) => {
+    if (ch in PAIRS) brackets.set(ch, count(ch) - 1);
   };
   // A bracket is prose when its partner is not in the chunk, or when the two wrap it: "(in" and "Linux)?" lose
   // theirs, "f()" keeps both.
@@ -124,15 +127,19 @@ function trimProse(chunk: string): string {
       moved = true;
     }
     if (end - start >= 2 && '([{'.includes(chunk[start]!) && chunk[end - 1] === PAIRS[chunk[start]!]) {
-      start++; // brackets around the whole chunk: "(a&&b)"
+      drop(chunk[start]!); // brackets around the whole chunk: "(a&&b)"
+      drop(chunk[end - 1]!);
+      start++;
       end--;
       moved = true;
     }
     if (start < end && (LEADING_PROSE.includes(chunk[start]!) || (OPENERS.includes(chunk[start]!) && strippable(chunk[start]!)))) {
+      drop(chunk[start]!);
       start++;
       moved = true;
     }
     if (start < end && CLOSERS.includes(chunk[end - 1]!) && strippable(chunk[end - 1]!)) {
+      drop(chunk[end - 1]!);
       end--;
       moved = true;
     }
