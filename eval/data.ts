@@ -45,6 +45,25 @@ export function parseQqp(csv: string): LabelledPair[] {
   return rows.filter((row) => row.length === 3).map(([a, b, label]) => ({ a: a!, b: b!, duplicate: label === '1' }));
 }
 
+/**
+ * Your own labelled pairs: a CSV (RFC 4180 quoting) with a header row and three columns, the two texts and a
+ * label, `1` (or `true`, `yes`, `duplicate`) when they mean the same and `0` (`false`, `no`) when not. Any other
+ * label, or a row of another length, is an error naming its line.
+ */
+export function parseLabelledCsv(csv: string, file: string): LabelledPair[] {
+  const rows = parseCsv(csv).filter((row) => !(row.length === 1 && row[0] === ''));
+  rows.shift(); // the header, whatever its names
+  if (rows.length === 0) throw new Error(`${file}: no pair under the header row`);
+  return rows.map((row, i) => {
+    const line = i + 2;
+    if (row.length !== 3) throw new Error(`${file}, row ${line}: expected 3 columns (text, text, label), got ${row.length}`);
+    const label = row[2]!.trim().toLowerCase();
+    const duplicate = ['1', 'true', 'yes', 'duplicate'].includes(label);
+    if (!duplicate && !['0', 'false', 'no'].includes(label)) throw new Error(`${file}, row ${line}: label must be 1 or 0, got ${JSON.stringify(row[2])}`);
+    return { a: row[0]!, b: row[1]!, duplicate };
+  });
+}
+
 /** `id, sentence1, sentence2, label`, tab-separated, no header, no quoting. */
 export function parsePaws(tsv: string): LabelledPair[] {
   return tsv

@@ -53,6 +53,31 @@ describe('the built-in lexical embedder', () => {
     expect(cos('a British ship that became a French trader', 'a French ship that became a British trader')).toBeLessThan(0.95);
   });
 
+  it('keeps runs of symbols in code-like tokens as words of their own', () => {
+    expect(normalizeText('What does a?.b do with x++, $HOME and ~?')).toBe('what does a ?. b do with x ++ $ home and ~');
+    expect(normalizeText('Is C++ (really) hard?')).toBe('is c ++ really hard');
+  });
+
+  // Before symbols counted, each of these pairs embedded to the same vector (cosine 1.0) and merged.
+  it.each([
+    ['What does == do in JS?', 'What does === do in JS?'],
+    ['How do I use the && operator in bash scripts?', 'How do I use the || operator in bash scripts?'],
+    ['What is the difference between x++ and ++x in C?', 'What is the difference between ++x and x++ in C?'],
+    ['What does a.b mean in JavaScript?', 'What does a?.b mean in JavaScript?'],
+    ['c++ tutorial for beginners', 'c# tutorial for beginners'],
+  ])('rates texts that differ only in symbols below the default threshold: %s / %s', (a, b) => {
+    expect(cos(a, b)).toBeLessThan(0.95);
+  });
+
+  it('with the guard off, hybrid dedup merges the same operator and not == with ===', () => {
+    const out = createDeduper(resolveDedupOptions<string>('dedupBy', { dedupStrategy: 'hybrid', mergeGuard: false }))([
+      'What does == do in JS?',
+      'What does === do in JS?',
+      'what does == do in js',
+    ]) as DedupedBatch<string>;
+    expect(out.unique).toEqual(['What does == do in JS?', 'What does === do in JS?']);
+  });
+
   it('normalises compatibility forms and separators', () => {
     expect(normalizeText('  Ｆｕｌｌ-width,\tTEXT! ')).toBe('full width text');
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { codeToken } from '../src/dedup/lexicalEmbedder.js';
 import { defaultMergeGuard, guardSignature, salientTokens } from '../src/dedup/mergeGuard.js';
 
 describe('the built-in merge guard', () => {
@@ -21,6 +22,46 @@ describe('the built-in merge guard', () => {
     expect(defaultMergeGuard(b, a)).toBe(false);
   });
 
+  // Symbols and code are content: every pair below was merged by the guard (and most sat at cosine 1.0 with the
+  // lexical embedder, which dropped every symbol) before the guard and the embedder read them.
+  const refusedCode: Array<[string, string, string]> = [
+    ['== against ===', 'What does == do in JS?', 'What does === do in JS?'],
+    ['&& against ||', 'How do I use the && operator in bash scripts?', 'How do I use the || operator in bash scripts?'],
+    ['!= against !==', 'When should I use != in JavaScript?', 'When should I use !== in JavaScript?'],
+    ['a.b against a?.b', 'What does a.b mean in JavaScript?', 'What does a?.b mean in JavaScript?'],
+    ['x++ against ++x, swapped', 'What is the difference between x++ and ++x in C?', 'What is the difference between ++x and x++ in C?'],
+    ['-> against =>', 'What does -> mean in PHP?', 'What does => mean in PHP?'],
+    ['$home against ~ (lower case, so no name is involved)', 'how do i cd to $home in bash', 'how do i cd to ~ in bash'],
+    ['c++ against c# at the start of a sentence', 'c++ tutorial for beginners', 'c# tutorial for beginners'],
+    ['C++ against C at the start of a sentence', 'C++ is hard to learn', 'C is hard to learn'],
+    ['a version string', 'What changed in version 1.2.3 of the library?', 'What changed in version 1.2.4 of the library?'],
+    ['a file extension', 'How do I compile .js files with webpack?', 'How do I compile .ts files with webpack?'],
+    ['+= against -=', 'What does x += 1 do in Python?', 'What does x -= 1 do in Python?'],
+    ['?? against ||', 'What does a ?? b return in JavaScript?', 'What does a || b return in JavaScript?'],
+    ['a negative number', 'Why is -5 % 3 negative in C?', 'Why is 5 % 3 negative in C?'],
+    ['a flag against none', 'What does rm -rf do?', 'What does rm do?'],
+  ];
+  it.each(refusedCode)('refuses %s', (_, a, b) => {
+    expect(defaultMergeGuard(a, b)).toBe(false);
+    expect(defaultMergeGuard(b, a)).toBe(false);
+  });
+
+  // ...and the same symbols in both, or punctuation that is prose, do not stand in the way of a merge.
+  const allowedCode: Array<[string, string, string]> = [
+    ['the same operator, other words', 'How do I use the && operator in bash scripts?', 'How do I use the && operator in a bash script'],
+    ['the same operator, other case', 'What does == do in JS?', 'what does == do in js'],
+    ['the same code token', 'Is C++ hard to learn?', 'is c++ hard to learn'],
+    ['the same variable', 'How do I set $PATH on macOS?', 'How can I set $PATH on macOS'],
+    ['quotes, brackets and sentence punctuation', 'What does "sudo" mean (in Linux)?', 'what does sudo mean in Linux...'],
+    ['hyphens, apostrophes and abbreviations', "What's an e-mail address, e.g. for the U.S. office?", "whats an e-mail address e.g. for the U.S office"],
+    ['a dash between words', 'Python - is it worth learning?', 'Python: is it worth learning?'],
+    ['currency and percent by their numbers', 'What is 20% of $100?', 'what is 20 percent of 100 dollars'],
+  ];
+  it.each(allowedCode)('allows %s', (_, a, b) => {
+    expect(defaultMergeGuard(a, b)).toBe(true);
+  });
+
+
   const allowed: Array<[string, string, string]> = [
     ['case and punctuation', 'How do I reset my password?', 'how do i reset my password'],
     ['the same number written two ways', 'It costs 1,000 dollars', 'it costs 1000 dollars'],
@@ -32,6 +73,26 @@ describe('the built-in merge guard', () => {
   ];
   it.each(allowed)('allows %s', (_, a, b) => {
     expect(defaultMergeGuard(a, b)).toBe(true);
+  });
+
+  it('reads code-like tokens out of chunks of text, and leaves prose punctuation alone', () => {
+    const code = ['==', '&&', '??', '?.', 'a?.b', 'x++', '++x', '$home', '~', '.js', '-rf', '-5', 'c++', 'c#', 'std::vector', 'f()', '%', '/usr/bin', '//', 'a&&b'];
+    for (const chunk of code) expect(codeToken(chunk), chunk).toBe(chunk);
+    // Sentence punctuation after a token, quotes and unbalanced brackets around it are trimmed off.
+    expect(codeToken('x++?')).toBe('x++');
+    expect(codeToken('(a&&b).')).toBe('a&&b');
+    expect(codeToken('"$path",')).toBe('$path');
+    const prose = ['word', 'e-mail', "don't", 'e.g.', 'u.s.', '1,000', '3.5', '10:30', '$100', '20%', '#1', '(in', 'linux)?', '?', '...', '-', '—', '"', '…and', 'snake_case', 'movies/shows', 'km/h', '/', '&', 'q&a', 'founder(s)', 'sh*t', 'self-', ':(', '_'];
+    for (const chunk of prose) expect(codeToken(chunk), chunk).toBeUndefined();
+  });
+
+  it('reads a chunk of any length in linear time (a text is anyone\'s input)', () => {
+    const started = performance.now();
+    // Each is one chunk of 200,000 characters; trimming them one bracket at a time, recounting each time, took minutes.
+    expect(codeToken(')'.repeat(200_000))).toBeUndefined(); // closers without partners: prose, all trimmed
+    expect(codeToken(`${'('.repeat(100_000)}x${')'.repeat(100_000)}`)).toBeUndefined(); // brackets around a word
+    expect(guardSignature(`${'('.repeat(100_000)}==`)).toBe('`==');
+    expect(performance.now() - started).toBeLessThan(2_000);
   });
 
   it('a capitalised first word of a sentence is not taken for a name; numbers compare by value', () => {

@@ -39,9 +39,112 @@ export function createLexicalEmbedder(options: LexicalEmbedderOptions = {}): Emb
   return (texts) => texts.map((text) => embedLexical(text, dimensions, ngram, wordWeight));
 }
 
-/** Lower case, compatibility forms folded, every run of non-letters and non-digits one space. */
+/**
+ * Lower case, compatibility forms folded, every run of non-letters and non-digits one space, except in code-like
+ * tokens (see `codeToken`), whose runs of symbols stay, each its own word: "What does a?.b do?" becomes
+ * "what does a ?. b do", so `==` and `===`, `&&` and `||`, `x++` and `++x` no longer read as the same text.
+ */
 export function normalizeText(text: string): string {
-  return text.normalize('NFKC').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+  const words: string[] = [];
+  for (const chunk of text.normalize('NFKC').toLowerCase().split(/\s+/)) {
+    const code = codeToken(chunk);
+    words.push(code === undefined ? chunk.replace(/[^\p{L}\p{N}]+/gu, ' ') : code.replace(/[^\p{L}\p{M}\p{N}]+/gu, ' $& '));
+  }
+  return words.join(' ').replace(/ {2,}/g, ' ').trim();
+}
+
+// Brackets and quotes that open or close prose around a word, and sentence punctuation after one.
+const OPENERS = '([{"\'`\u2018\u201c\u00ab';
+const CLOSERS = ')]}"\'`\u2019\u201d\u00bb.,;:!?\u2026';
+const PAIRS: Record<string, string> = { '(': ')', '[': ']', '{': '}', ')': '(', ']': '[', '}': '{' };
+/**
+ * A chunk of nothing but sentence punctuation, dashes, a lone "&" (prose's "and"), "/" or "_", or an emoticon, is
+ * prose ("?", "...", "!!", " - ", "Tom & Jerry", "alien / extraterrestrial", ":(")...
+ */
+const PROSE_ONLY = /^(?:[,;:&_/]|[.\u2026]+|[!?]+|\p{Pd}+|[:;]-?[()dp/|])$/u;
+/** ...except these operators, made of sentence punctuation alone. */
+const PUNCTUATION_OPERATORS = new Set(['??', '?.', '?:', '::']);
+/**
+ * Characters that are prose even inside a token: joiners between letters or digits ("e-mail", "don't", "e.g",
+ * "1,000", "3.5", "snake_case", "q&a", "10:30"), a slash after a word ("movies/shows", "km/h", "1/2", "how/ when"),
+ * a hyphen ending a word ("self- improvement"), asterisks inside a word ("sh*t"), brackets but empty pairs
+ * ("founder(s)", "engineering(ece)"; "f()" keeps its pair), currency before a number, percent after one, "#"
+ * before one, and pictographs (emoji, "°", "©").
+ */
+const PROSE_INSIDE = [
+  /(?<=[\p{L}\p{M}\p{N}])[.'\u2019,\-\u2010_&](?=[\p{L}\p{M}\p{N}])/gu,
+  /(?<=[\p{L}\p{M}\p{N}])\/(?!\/)/gu,
+  /(?<=\p{N}):(?=\p{N})/gu,
+  /(?<=\p{L})-$/u,
+  /(?<=\p{L})\*+(?=\p{L})/gu,
+  /[([{](?![)\]}])|(?<![([{])[)\]}]/gu,
+  /[\p{Sc}#](?=\p{N})/gu,
+  /(?<=\p{N})[%\u2030]/gu,
+  /\p{So}/gu,
+];
+// Sentence punctuation before a word (",what") is prose too.
+const LEADING_PROSE = ',;';
+
+/**
+ * The code-like token a whitespace-separated chunk of lower-case text holds, or undefined when it is a plain word
+ * with prose punctuation. Sentence punctuation after it, quotes around it and unbalanced brackets are prose and
+ * trimmed first; what is left is code when it still holds a symbol that is not a joiner between letters or
+ * digits: operators (`==`, `&&`, `->`, `+=`, `??`), sigils and paths (`$home`, `~`, `.js`, `a?.b`, `std::vector`,
+ * `-rf`, `c++`, `c#`, `f()`), signs (`-5`). Shared by the lexical embedder and the merge guard.
+ *
+ * @param chunk A chunk of NFKC, lower-case text without whitespace.
+ * @return The trimmed chunk when it is code-like.
+ */
+export function codeToken(chunk: string): string | undefined {
+  if (PUNCTUATION_OPERATORS.has(chunk)) return chunk;
+  if (!/[^\p{L}\p{M}\p{N}]/u.test(chunk)) return undefined;
+  const core = trimProse(chunk);
+  if (core === '' || PROSE_ONLY.test(core)) return undefined;
+  let rest = core;
+  for (const prose of PROSE_INSIDE) rest = rest.replace(prose, '');
+  return /[^\p{L}\p{M}\p{N}]/u.test(rest) ? core : undefined;
+}
+
+/** Strips quotes and unbalanced brackets around a chunk, and sentence punctuation after it, until none is left. */
+function trimProse(chunk: string): string {
+  let start = 0;
+  let end = chunk.length;
+  // Brackets left in chunk[start, end), kept up to date as characters are stripped: one pass, so a chunk of any
+  // length (a request's text is anyone's input) is trimmed in linear time.
+  const brackets = new Map<string, number>();
+  for (const ch of chunk) if (ch in PAIRS) brackets.set(ch, (brackets.get(ch) ?? 0) + 1);
+  const count = (ch: string) => brackets.get(ch) ?? 0;
+  const drop = (ch: string) => {
+    if (ch in PAIRS) brackets.set(ch, count(ch) - 1);
+  };
+  // A bracket is prose when its partner is not in the chunk, or when the two wrap it: "(in" and "Linux)?" lose
+  // theirs, "f()" keeps both.
+  const strippable = (ch: string) => !(ch in PAIRS) || count(PAIRS[ch]!) < count(ch);
+  for (let moved = true; moved && start < end; ) {
+    moved = false;
+    if (chunk.startsWith('..', start) || chunk[start] === '\u2026') {
+      while (start < end && (chunk[start] === '.' || chunk[start] === '\u2026')) start++;
+      moved = true;
+    }
+    if (end - start >= 2 && '([{'.includes(chunk[start]!) && chunk[end - 1] === PAIRS[chunk[start]!]) {
+      drop(chunk[start]!); // brackets around the whole chunk: "(a&&b)"
+      drop(chunk[end - 1]!);
+      start++;
+      end--;
+      moved = true;
+    }
+    if (start < end && (LEADING_PROSE.includes(chunk[start]!) || (OPENERS.includes(chunk[start]!) && strippable(chunk[start]!)))) {
+      drop(chunk[start]!);
+      start++;
+      moved = true;
+    }
+    if (start < end && CLOSERS.includes(chunk[end - 1]!) && strippable(chunk[end - 1]!)) {
+      drop(chunk[end - 1]!);
+      end--;
+      moved = true;
+    }
+  }
+  return chunk.slice(start, end);
 }
 
 function embedLexical(text: string, dimensions: number, ngram: number, wordWeight: number): Float32Array {

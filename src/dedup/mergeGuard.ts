@@ -1,5 +1,7 @@
+import { codeToken } from './lexicalEmbedder.js';
+
 /**
- * The merge guard: two texts whose numbers, negations or polar words differ are never merged by similarity.
+ * The merge guard: two texts whose numbers, negations, polar words or code differ are never merged by similarity.
  *
  * Embeddings, lexical or neural, rate "enable 2FA" / "disable 2FA" or "refund order 1234" / "refund order 1243"
  * as near-equal, and merging them would give one user the answer to another user's question. The guard reduces
@@ -98,8 +100,9 @@ function lexiconToken(word: string): string | undefined {
 }
 
 /**
- * The meaning-critical tokens of a text, sorted and joined: numbers (digits and number words), negations and
- * polar words. Two texts may be merged by similarity only when their signatures are equal.
+ * The meaning-critical tokens of a text, sorted and joined: numbers (digits and number words), negations, polar
+ * words and code-like tokens (operators, sigils, flags, extensions: see `codeToken`, so "==" is not "===" and
+ * "&&" is not "||"). Two texts may be merged by similarity only when their signatures are equal.
  *
  * @param text The request's text.
  * @return A string, empty when the text has no such token.
@@ -115,6 +118,10 @@ export function guardSignature(text: string): string {
     const word = match[0].replace(/[’']/g, '');
     const token = match[0].endsWith("n't") ? '!not' : lexiconToken(word);
     if (token !== undefined) tokens.push(token);
+  }
+  for (const chunk of lower.split(/\s+/)) {
+    const code = codeToken(chunk);
+    if (code !== undefined) tokens.push(`\`${code}`);
   }
   return tokens.sort().join(' ');
 }
@@ -158,17 +165,27 @@ export function salientTokens(text: string): SalientTokens {
   const words: string[] = [];
   const salient = new Set<string>();
   let sentenceStart = true;
-  for (const [token] of text.normalize('NFKC').matchAll(TOKEN)) {
-    if (token === '.' || token === '!' || token === '?') {
-      sentenceStart = true;
+  for (const chunk of text.normalize('NFKC').split(/\s+/)) {
+    // A code-like token is one word, and salient: "x++ and ++x" is not "++x and x++".
+    const code = codeToken(chunk.toLowerCase());
+    if (code !== undefined) {
+      words.push(code);
+      salient.add(code);
+      sentenceStart = /[.!?]$/.test(chunk) && !code.endsWith(chunk[chunk.length - 1]!);
       continue;
     }
-    const lower = canonicalWord(token.toLowerCase());
-    words.push(lower);
-    if (/^\p{Nd}/u.test(lower) || ORDINALS.has(lower) || (!sentenceStart && /^\p{Lu}/u.test(token))) {
-      salient.add(lower);
+    for (const [token] of chunk.matchAll(TOKEN)) {
+      if (token === '.' || token === '!' || token === '?') {
+        sentenceStart = true;
+        continue;
+      }
+      const lower = canonicalWord(token.toLowerCase());
+      words.push(lower);
+      if (/^\p{Nd}/u.test(lower) || ORDINALS.has(lower) || (!sentenceStart && /^\p{Lu}/u.test(token))) {
+        salient.add(lower);
+      }
+      sentenceStart = false;
     }
-    sentenceStart = false;
   }
   return { words, salient };
 }
@@ -197,9 +214,14 @@ function canonicalWord(word: string): string {
   return n >= 0 ? String(n) : word;
 }
 
-/** Digits by value: thousands separators dropped, a decimal comma read as a point, no insignificant zeros. */
+/**
+ * Digits by value: thousands separators dropped, a decimal comma read as a point, no insignificant zeros. A
+ * version or any other dotted string of more than two parts ("1.2.3", "192.168.0.1") is not a number: it stays
+ * as written, so "1.2.3" and "1.2.4" differ.
+ */
 function canonicalNumber(digits: string): string {
-  return stripZeros(digits.replace(/,(?=\p{Nd}{3}(?!\p{Nd}))/gu, '').replace(',', '.'));
+  const number = digits.replace(/,(?=\p{Nd}{3}(?!\p{Nd}))/gu, '').replace(',', '.');
+  return number.split('.').length > 2 ? number : stripZeros(number);
 }
 
 function firstOccurrences(words: readonly string[]): string[] {
