@@ -6,7 +6,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createBatcher } from '../src/batcher/createBatcher.js';
+import { createBatcher } from '../src/index.js';
 import { createHttpEmbedder, type FetchLike } from '../src/dedup/adapters/http.js';
 import { createLexicalEmbedder } from '../src/dedup/lexicalEmbedder.js';
 import { until } from './support.js';

@@ -4,7 +4,7 @@
  * only, and the pipeline deduplicates with it. Nothing is downloaded: remote models are switched off.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBatcher } from '../src/batcher/createBatcher.js';
+import { createBatcher } from '../src/index.js';
 import { loadTransformersEmbedder, type TransformersModule } from '../src/dedup/adapters/transformers.js';
 import type { Embedder } from '../src/dedup/embedder.js';
 import { createLexicalEmbedder } from '../src/dedup/lexicalEmbedder.js';
