@@ -3,8 +3,8 @@
  * `processingTimeoutMs`, returns the wrong number of results or throws, with per-call deadlines and aborts mixed in.
  * It asserts counts only (never durations): every request settles exactly once, answered ones with their own
  * answer, equal requests of one tenant share one execution (192 distinct (key, tenant) pairs in 200,000 requests:
- * fewer than a tenth are executed), and the batcher ends empty. Bounded: requests go in chunks, and the stalls are
- * short real timeouts.
+ * fewer than a fifth are executed, about a twentieth in practice), and the batcher ends empty. Bounded: requests
+ * go in chunks, and the stalls are short real timeouts.
  */
 import { describe, expect, it } from 'vitest';
 import { BatchResultMismatchError, BatchTimeoutError, createBatcher, createBatchStats, type ExecuteContext } from '../src/index.js';
@@ -141,7 +141,8 @@ describe('soak', () => {
     expect(snapshot.deduplicated).toBeGreaterThan(0);
     expect(snapshot.inFlightHits).toBeGreaterThan(0);
     expect(snapshot.executedItems).toBeLessThanOrEqual(DISTINCT * snapshot.totalBatches);
-    expect(snapshot.executedItems).toBeLessThan(REQUESTS / 10);
+    // Without dedup nearly all 200,000 would be (measured with it: under 10,000); a fifth leaves room for timing.
+    expect(snapshot.executedItems).toBeLessThan(REQUESTS / 5);
     // Every request is accounted for once: executed as an item of its own, merged, or joined in flight; only the
     // refused ones (aborted, or expired while waiting) may be none of these, and an aborted one that had joined
     // an execution in flight is counted there too.
