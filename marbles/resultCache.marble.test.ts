@@ -31,6 +31,9 @@ type Seen = [frame: number, request: string, batchId: number];
 /**
  * Runs requests (`[frame, key]`) through `batchDedup` with a result cache, each executed alone in 5 frames
  * from one frame after its arrival, and returns when each was answered, and by which batch (0: the cache).
+ * Every execution answers a value of its own (`value of a #3`), so each answer is checked on the way: an
+ * execution's answer is its key's, and a hit answers exactly the value the cache holds for its key, the one
+ * of the latest execution of that key answered before it (not undefined, not an older or another key's).
  */
 function run(
   arrivals: readonly (readonly [frame: number, key: string])[],
@@ -40,9 +43,12 @@ function run(
 ): Seen[] {
   const scheduler = testScheduler();
   const seen: Seen[] = [];
+  /** The value of the latest execution answered, by key: what the cache holds for it. */
+  const stored = new Map<string, string>();
+  let executions = 0;
   scheduler.run(({ cold }) => {
     const clock = steppingClock(scheduler, steps);
-    const backend = simulatedBackend({ scheduler, durationMs: () => durationMs, compute: (key: string) => `value of ${key}` });
+    const backend = simulatedBackend({ scheduler, durationMs: () => durationMs, compute: (key: string) => `value of ${key} #${++executions}` });
     const last = Math.max(...arrivals.map(([frame]) => frame));
     const timeline = Array.from({ length: last + 1 }, (_, frame) => arrivals.find(([at]) => at === frame)?.[1] ?? '-').join('');
     const values = Object.fromEntries(arrivals.map(([, key]) => [key, key]));
@@ -50,7 +56,16 @@ function run(
       .pipe(
         batchDedup<string, string>({ execute: backend.execute, windowMs: 1, concurrency: 8, resultCache: { ttlMs: 100 }, ...options, scheduler: clock }),
         map((result) => {
-          expect(result.value).toBe(`value of ${result.request}`);
+          const at = `${result.request} at frame ${scheduler.now()} (batch ${result.batchId})`;
+          expect(result.status, at).toBe('fulfilled');
+          const value = result.value as string;
+          if (result.batchId === 0) {
+            expect(stored.has(result.request), `${at}: a hit with nothing executed before`).toBe(true);
+            expect(value, `${at}: the cached value`).toBe(stored.get(result.request));
+          } else {
+            expect(value, at).toMatch(new RegExp(`^value of ${result.request} #\\d+$`));
+            stored.set(result.request, value);
+          }
           return [scheduler.now(), result.request, result.batchId] as Seen;
         }),
       )

@@ -155,6 +155,33 @@ function circular(): Req {
   return request;
 }
 
+/**
+ * Answers normally, but tags each poisoned item with its place in the call: two callers that got the same tag
+ * shared one backend item (merged), two tags mean the backend was asked twice.
+ */
+function tagPoisoned(items: Req[]): string[] {
+  return items.map((r, i) => (r.poison ? `${answer(r)} (item ${i} of ${items.length})` : answer(r)));
+}
+
+/**
+ * Two equal poisoned requests (equal, not the same object) and a different one, in one batch with the row's
+ * 'alongside' request. Exact dedup (the fallback) merges the equal pair and nothing else: the backend gets
+ * three items, and both poisoned callers get the answer of one item.
+ */
+async function twoEqualPoisonedAndOther(batcher: Batcher<Req, string>): Promise<string> {
+  const [first, copy, other] = await Promise.all([batcher.process(poison), batcher.process({ ...poison }), batcher.process({ text: 'other' })]);
+  expect(copy, 'the equal request shares the first one\'s backend item').toBe(first);
+  expect(other).toBe('answer to other');
+  return first;
+}
+
+/** One batch fell back, and merged one request: items 'before' 1 + (poison, other, alongside) 3 + 'after' 2. */
+function expectOneExactFallback(stats: ReturnType<Batcher<Req, string>['getStats']>): void {
+  expect(stats.embedFallbacks).toBe(1);
+  expect(stats.deduplicated).toBe(1);
+  expect(stats.executedItems).toBe(6);
+}
+
 const hugeText = 'lorem ipsum '.repeat(700_000); // about 8 MB
 
 const rows: Row[] = [
@@ -308,23 +335,26 @@ const rows: Row[] = [
   },
   {
     name: 'dedupFunction returns NaN (batch falls back to exact dedup)',
-    options: { dedupFunction: () => Number.NaN, dedupThreshold: 0.5 },
-    act: async (batcher) => (await Promise.all([batcher.process(poison), batcher.process({ text: 'other' })]))[0],
+    options: { dedupFunction: (a, b) => (a.poison || b.poison ? Number.NaN : 0), dedupThreshold: 0.5 },
+    misbehave: tagPoisoned,
+    act: twoEqualPoisonedAndOther,
     perRequest: true,
-    expected: { value: 'answer to poison' },
-    stats: (stats) => expect(stats.embedFallbacks).toBeGreaterThanOrEqual(1),
+    expected: { value: 'answer to poison (item 0 of 3)' },
+    stats: expectOneExactFallback,
   },
   {
     name: 'dedupFunction throws (batch falls back to exact dedup)',
     options: {
-      dedupFunction: () => {
-        throw new Error('similarity service down');
+      dedupFunction: (a, b) => {
+        if (a.poison || b.poison) throw new Error('similarity service down');
+        return 0;
       },
     },
-    act: async (batcher) => (await Promise.all([batcher.process(poison), batcher.process({ text: 'other' })]))[0],
+    misbehave: tagPoisoned,
+    act: twoEqualPoisonedAndOther,
     perRequest: true,
-    expected: { value: 'answer to poison' },
-    stats: (stats) => expect(stats.embedFallbacks).toBeGreaterThanOrEqual(1),
+    expected: { value: 'answer to poison (item 0 of 3)' },
+    stats: expectOneExactFallback,
   },
   {
     name: 'huge texts (8 MB each): served, equal ones executed once',

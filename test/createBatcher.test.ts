@@ -167,11 +167,20 @@ describe('createBatcher', () => {
     await expect(result).resolves.toBe('A');
   });
 
-  it('configure() rejects an invalid change as a whole, naming the option', () => {
-    const { batcher } = setup({ windowMs: 10 });
+  it('configure() rejects an invalid change as a whole, naming the option, and applies none of it', async () => {
+    const { clock, backend, batcher } = setup({ windowMs: 10 });
     expect(() => batcher.configure({ windowMs: 1, maxSize: 0 })).toThrow(/maxSize/);
-    expect(() => batcher.configure({ dedupThreshold: 2 })).toThrow(RangeError);
-    expect(() => batcher.configure({ scheduler: undefined, stats: undefined } as never)).toThrow(/cannot be changed/);
+    expect(() => batcher.configure({ windowMs: 2, dedupThreshold: 2 })).toThrow(RangeError);
+    expect(() => batcher.configure({ windowMs: 3, scheduler: undefined, stats: undefined } as never)).toThrow(/cannot be changed/);
+    // The old settings are all still in force: a 10 ms window (not 1, 2 or 3 ms), on the virtual clock.
+    expect(batcher.getStats().currentWindowMs).toBe(10);
+    const results = batcher.processAll(['a', 'b', 'c']);
+    clock.advanceBy(9);
+    expect(backend.calls).toEqual([]);
+    clock.advanceBy(1);
+    expect(backend.calls.map((c) => [c.at, c.items])).toEqual([[10, ['a', 'b', 'c']]]);
+    clock.runAll();
+    await expect(results).resolves.toEqual(['A', 'B', 'C']);
   });
 
   it('exposes stats as a snapshot and as an observable', async () => {

@@ -110,6 +110,8 @@ function run(
   const results: BatchResult<Req, Echo>[] = [];
   let completed = false;
   const calls: Req[][] = [];
+  /** When each call of `execute` was made (virtual time), in the order of `calls`. */
+  const callTimes: number[] = [];
   // Calls of `execute` not yet settled, by batch (an 'individual' timeout retries a batch's items as calls of
   // their own, all under the batch's one slot), and the most batches that ever had a call running at once.
   const runningCalls = new Map<number, number>();
@@ -135,6 +137,7 @@ function run(
     const call = (items: Req[]): Observable<Echo[] | StreamedResult<Echo>> => {
       const behaviour = behaviours[calls.length % behaviours.length]!;
       calls.push(items);
+      callTimes.push(scheduler.now());
       const echo = items.map((item): Echo => ({ item }));
       const later = timer(options.durationMs);
       const wait = later.pipe(ignoreElements());
@@ -170,7 +173,7 @@ function run(
       )
       .subscribe({ next: (r) => results.push(r), complete: () => (completed = true) });
   });
-  return { results, completed, calls, maxBatchesInFlight, batchesStillRunning: runningCalls.size, stats: stats.snapshot() };
+  return { results, completed, calls, callTimes, maxBatchesInFlight, batchesStillRunning: runningCalls.size, stats: stats.snapshot() };
 }
 
 /** Equal under the rules: same scope, and the same key by value and type. */
@@ -233,10 +236,40 @@ describe('batchDedup properties', () => {
         const { calls, results, maxBatchesInFlight, batchesStillRunning } = run('key function', requests, metas, options, sharing, ['ok']);
         expect(results).toHaveLength(requests.length);
         for (const items of calls) expect(items.length).toBeLessThanOrEqual(options.maxSize);
-        if (calls.length > 0) expect(maxBatchesInFlight).toBeGreaterThanOrEqual(1);
         expect(maxBatchesInFlight).toBeLessThanOrEqual(options.concurrency);
         expect(batchesStillRunning).toBe(0);
       }),
+      { numRuns: 200 },
+    );
+  });
+  it('uses every slot: n distinct requests that arrive together run as the model says (batches, sizes, start times, batches at once)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 0, max: 50 }),
+        optionsArb.map((o) => ({ ...o, durationMs: Math.max(1, o.durationMs), processingTimeoutMs: o.durationMs + 1 + o.processingTimeoutMs })),
+        sharingArb,
+        (n, at, options, sharing) => {
+          const requests: Req[] = [];
+          const metas = new Map<Req, Meta>();
+          for (let id = 0; id < n; id++) {
+            const request: Req = { id, key: id, scope: undefined };
+            requests.push(request);
+            metas.set(request, { id, at, key: id, scope: undefined });
+          }
+          const { calls, callTimes, results, maxBatchesInFlight } = run('key function', requests, metas, options, sharing, ['ok']);
+          expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
+          // The model: the source ends as they arrive, so everything is batched at once, maxSize per batch in
+          // arrival order; a batch forms as soon as a slot is free, and each call takes durationMs, so batch k
+          // starts after floor(k / concurrency) rounds, and min(concurrency, batches) run at once.
+          const batches = Math.ceil(n / options.maxSize);
+          expect(calls.map((items) => items.map((r) => r['id']))).toEqual(
+            Array.from({ length: batches }, (_, k) => Array.from({ length: Math.min(options.maxSize, n - k * options.maxSize) }, (_, i) => k * options.maxSize + i)),
+          );
+          expect(callTimes).toEqual(Array.from({ length: batches }, (_, k) => at + options.durationMs * Math.floor(k / options.concurrency)));
+          expect(maxBatchesInFlight).toBe(Math.min(options.concurrency, batches));
+        },
+      ),
       { numRuns: 200 },
     );
   });

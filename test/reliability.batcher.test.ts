@@ -37,6 +37,7 @@ import {
   backendCall,
   BAD_SCOPES,
   clockStartArb,
+  countAbortListeners,
   clockStepArb,
   durationArb,
   expectSaneStats,
@@ -74,6 +75,8 @@ afterEach(() => {
 interface Outcome {
   settled: number;
   at: number;
+  /** What `probe` read in the moment the caller was answered (the call's abort listeners still registered). */
+  probed?: number;
   value?: unknown;
   error?: unknown;
   deduplicated?: boolean;
@@ -86,9 +89,10 @@ function submit<T, R>(
   options: Parameters<Batcher<T, R>['process']>[1],
   streaming: boolean,
   now: () => number,
+  probe?: () => number,
 ): Outcome {
   const outcome: Outcome = { settled: 0, at: Number.NaN };
-  const settle = (o: Partial<Outcome>) => Object.assign(outcome, o, { settled: outcome.settled + 1, at: now() });
+  const settle = (o: Partial<Outcome>) => Object.assign(outcome, o, { settled: outcome.settled + 1, at: now(), probed: probe?.() });
   if (!streaming) {
     batcher.process(request, options).then(
       (value) => settle({ value }),
@@ -294,6 +298,7 @@ describe('createBatcher reliability under random interleavings', () => {
           for (const a of arrivals) {
             clock.schedule(() => {
               const controller = new AbortController();
+              const listeners = countAbortListeners(controller.signal);
               if (a.abortAfter !== undefined) {
                 clock.schedule(() => {
                   abortedSeq.set(a.id, seq++);
@@ -303,7 +308,7 @@ describe('createBatcher reliability under random interleavings', () => {
               if (!batcher.closed) accepted.add(a.id);
               arrivedSeq.set(a.id, seq++);
               const options = { scope: a.scope as DedupScope, timeoutMs: a.timeoutMs, signal: controller.signal };
-              outcomes.set(a.id, submit(batcher, a.request, options, a.streaming, () => clock.now()));
+              outcomes.set(a.id, submit(batcher, a.request, options, a.streaming, () => clock.now(), listeners));
             }, a.at);
           }
           let closed: { at: number; pending: number } | undefined;
@@ -324,6 +329,8 @@ describe('createBatcher reliability under random interleavings', () => {
             const o = outcomes.get(a.id)!;
             const context = `request ${a.id} ${fc.stringify(a)}: ${o.error === undefined ? 'fulfilled' : String(o.error)}`;
             expect(o.settled, context).toBe(1);
+            // Read in the moment its caller was answered: the call left no abort listener on the caller's signal.
+            expect(o.probed, `${context}: abort listeners left when it settled`).toBe(0);
             if (!accepted.has(a.id)) {
               expect(o.error, context).toBeInstanceOf(BatcherClosedError);
               continue;

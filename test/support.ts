@@ -410,3 +410,26 @@ export function expectSaneStats(stats: object, where = 'stats'): void {
     else if (typeof value === 'object' && value !== null) expectSaneStats(value, `${where}.${name}`);
   }
 }
+
+/**
+ * Counts the abort listeners on `signal` that are still registered (added and neither removed nor, for a `once`
+ * listener, fired), so a test can read them at the very moment a call settles.
+ */
+export function countAbortListeners(signal: AbortSignal): () => number {
+  const live = new Map<unknown, boolean>();
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  // Registered first, so it runs first: the `once` listeners are gone once the abort has been dispatched.
+  add('abort', () => {
+    for (const [listener, once] of live) if (once) live.delete(listener);
+  });
+  signal.addEventListener = ((type: string, listener: unknown, options?: boolean | AddEventListenerOptions) => {
+    if (type === 'abort' && listener) live.set(listener, typeof options === 'object' && options.once === true);
+    add(type, listener as EventListener, options);
+  }) as AbortSignal['addEventListener'];
+  signal.removeEventListener = ((type: string, listener: unknown, options?: boolean | EventListenerOptions) => {
+    if (type === 'abort') live.delete(listener);
+    remove(type, listener as EventListener, options);
+  }) as AbortSignal['removeEventListener'];
+  return () => live.size;
+}
