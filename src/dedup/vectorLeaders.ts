@@ -86,23 +86,29 @@ const SLOT = TOP + 2;
 class LeaderTable {
   count = 0;
   /** Candidate index of each leader. */
-  ids = new Int32Array(8);
+  readonly ids: Int32Array;
   /** Row (in `vectors`) of each leader. */
-  rows = new Int32Array(8);
+  readonly rows: Int32Array;
   /** top[j * TOP + k]: dimension of leader j's k-th largest coordinate. */
-  top = new Int32Array(8 * TOP);
+  readonly top: Int32Array;
   /**
    * bounds[j * SLOT + ...]: leader j's HALF largest coordinates over its norm, the limit of the first check, the
    * next HALF coordinates over its norm, the limit of the second check (see `prunedCosineLeaders`).
    */
-  bounds = new Float64Array(8 * SLOT);
+  readonly bounds: Float64Array;
+
+  /** @param capacity the candidates of the group: at most that many lead */
+  constructor(capacity: number) {
+    this.ids = new Int32Array(capacity);
+    this.rows = new Int32Array(capacity);
+    this.top = new Int32Array(capacity * TOP);
+    this.bounds = new Float64Array(capacity * SLOT);
+  }
 
   add(id: number, row: number, cosine: CosineRows): void {
-    if (this.count === this.ids.length) this.grow();
     const j = this.count++;
     this.ids[j] = id;
     this.rows[j] = row;
-    const norm = cosine.norm[row]!;
     const b = j * SLOT;
     if (!cosine.bounded[row]) {
       // A leader the bounds do not hold for (a zero row, among others) gets limits every candidate passes
@@ -111,24 +117,8 @@ class LeaderTable {
       this.bounds[b + SLOT - 1] = -Infinity;
       return;
     }
-    const { restHalf, restTop, values } = cosine.largest(row, this.top, j * TOP);
-    for (let k = 0; k < TOP; k++) this.bounds[b + (k < HALF ? k : k + 1)] = values[k]! / norm;
-    this.bounds[b + HALF] = cosine.bound - restHalf / norm;
-    this.bounds[b + SLOT - 1] = cosine.bound - restTop / norm;
+    cosine.largest(row, this.top, j * TOP, this.bounds, b);
   }
-
-  private grow(): void {
-    const size = this.ids.length * 2;
-    this.ids = widen(this.ids, new Int32Array(size));
-    this.rows = widen(this.rows, new Int32Array(size));
-    this.top = widen(this.top, new Int32Array(size * TOP));
-    this.bounds = widen(this.bounds, new Float64Array(size * SLOT));
-  }
-}
-
-function widen<A extends Int32Array | Float64Array>(from: A, to: A): A {
-  to.set(from);
-  return to;
 }
 
 /**
@@ -152,12 +142,14 @@ function prunedCosineLeaders(
   allowMerge?: (leader: number, candidate: number) => boolean,
 ): number[] {
   const leaderOf = new Array<number>(groups.length);
+  const sizes = new Map<string, number>();
+  for (const group of groups) sizes.set(group, (sizes.get(group) ?? 0) + 1);
   const tables = new Map<string, LeaderTable>();
   // The candidate over its norm, where the leaders' largest coordinates are looked up.
   const x = new Float64Array(Math.max(cosine.dimensions, 1));
   for (let i = 0; i < groups.length; i++) {
     let table = tables.get(groups[i]!);
-    if (!table) tables.set(groups[i]!, (table = new LeaderTable()));
+    if (!table) tables.set(groups[i]!, (table = new LeaderTable(sizes.get(groups[i]!)!)));
     const row = rows[i]!;
     let best = -1;
     let bestScore = -Infinity;
@@ -291,13 +283,14 @@ class CosineRows {
 
   /**
    * Writes the dimensions of row r's TOP largest coordinates by magnitude into `top` from `at`, largest first
-   * (dimension 0 for slots past the last dimension), and returns the norm of the row without its HALF largest
-   * (`restHalf`) and without all TOP (`restTop`), each an upper bound despite rounding.
+   * (dimension 0 for slots past the last dimension), and into `bounds` from `b` the layout `LeaderTable.bounds`
+   * describes: those coordinates over the row's norm, and the limits, each from an upper bound of the norm of the
+   * rest despite rounding.
    */
-  largest(r: number, top: Int32Array, at: number): { restHalf: number; restTop: number; values: number[] } {
+  largest(r: number, top: Int32Array, at: number, bounds: Float64Array, b: number): void {
     const vector = this.vectors[r]!;
     const dimensions = this.dimensions;
-    // The TOP largest magnitudes seen so far, largest first; -1: none yet.
+    // The TOP largest magnitudes seen so far, largest first; below 0: none yet.
     let m0 = -1.5, m1 = -1.5, m2 = -1.5, m3 = -1.5, m4 = -1.5, m5 = -1.5, m6 = -1.5, m7 = -1.5;
     let i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0;
     for (let d = 0; d < dimensions; d++) {
@@ -322,13 +315,13 @@ class CosineRows {
     top[at] = i0; top[at + 1] = i1; top[at + 2] = i2; top[at + 3] = i3;
     top[at + 4] = i4; top[at + 5] = i5; top[at + 6] = i6; top[at + 7] = i7;
     const filled = Math.min(TOP, dimensions);
-    const values: number[] = [];
+    const norm = this.norm[r]!;
     let first = 0;
     let second = 0;
     for (let k = 0; k < TOP; k++) {
       // Slots past the last dimension (fewer dimensions than TOP) weigh 0: they add nothing.
       const v = k < filled ? vector[top[at + k]!]! : 0;
-      values.push(v);
+      bounds[b + (k < HALF ? k : k + 1)] = v / norm;
       if (k < HALF) first += v * v;
       else second += v * v;
     }
@@ -336,11 +329,8 @@ class CosineRows {
     // upper bound (a norm mostly in the top coordinates would otherwise lose its rest to cancellation).
     const sum = this.squaredNorm[r]!;
     const slack = (dimensions + TOP) * 2 ** -52 * sum;
-    return {
-      restHalf: Math.sqrt(Math.max(0, sum - first) + slack),
-      restTop: Math.sqrt(Math.max(0, sum - first - second) + slack),
-      values,
-    };
+    bounds[b + HALF] = this.bound - Math.sqrt(Math.max(0, sum - first) + slack) / norm;
+    bounds[b + SLOT - 1] = this.bound - Math.sqrt(Math.max(0, sum - first - second) + slack) / norm;
   }
 
   private tailsOf(r: number): void {
