@@ -11,7 +11,9 @@ import { Subject, timer } from 'rxjs';
 import { map } from 'rxjs/operators';
 import { batchDedup, type BatchResult } from '../src/index.js';
 import { virtualClock } from '../src/testing/index.js';
+import { playArrivals } from './lib/arrivals.js';
 import { seededRandom } from './lib/random.js';
+import { consoleTable, markdownTable, type BenchSection } from './lib/report.js';
 
 export const PHASES = [
   { name: 'light', ratePerSecond: 50, durationMs: 4000 },
@@ -55,14 +57,61 @@ function percentile95(values: number[]): number {
 }
 
 export function simulate(window: { adaptive: true } | { windowMs: number }, times = arrivals()): PhaseFigures[] {
+  return simulateScenario(STEPPED, window, times);
+}
+
+/** A load scenario: phases of Poisson arrivals, each with a backend cost factor (1: `duration(n)` as is). */
+export interface Scenario {
+  readonly phases: readonly { readonly name: string; readonly ratePerSecond: number; readonly durationMs: number; readonly costFactor?: number }[];
+  readonly targetLatencyMs: number;
+  readonly seed: number;
+}
+
+const STEPPED: Scenario = { phases: PHASES, targetLatencyMs: TARGET_LATENCY_MS, seed: 7 };
+
+/** Arrival times (ms) of a Poisson process stepping through a scenario's phases. */
+export function scenarioArrivals(scenario: Scenario, seed = scenario.seed): number[] {
+  const random = seededRandom(seed);
+  const times: number[] = [];
+  let start = 0;
+  for (const phase of scenario.phases) {
+    let t = start;
+    for (;;) {
+      t += -Math.log(1 - random()) * (1000 / phase.ratePerSecond);
+      if (t >= start + phase.durationMs) break;
+      times.push(t);
+    }
+    start += phase.durationMs;
+  }
+  return times;
+}
+
+export interface ScenarioRun {
+  readonly phases: PhaseFigures[];
+  /** Every request: when it arrived and when its result came (virtual ms). */
+  readonly results: readonly { readonly arrivedAt: number; readonly doneAt: number }[];
+  /** Every backend call: when it started and how many items it carried. */
+  readonly calls: readonly { readonly at: number; readonly n: number }[];
+}
+
+/**
+ * Runs a scenario through `batchDedup` on virtual time. A call's cost is `duration(n)` times the cost factor of
+ * the phase in which it starts.
+ */
+export function runScenario(scenario: Scenario, window: { adaptive: true } | { windowMs: number }, times = scenarioArrivals(scenario)): ScenarioRun {
   const clock = virtualClock();
   const scheduler = clock.scheduler;
   const calls: { at: number; n: number }[] = [];
   const results: { arrivedAt: number; doneAt: number }[] = [];
   const requests = new Subject<number>();
+  const factorAt = (t: number) => {
+    let end = 0;
+    for (const phase of scenario.phases) if (t < (end += phase.durationMs)) return phase.costFactor ?? 1;
+    return 1;
+  };
   const options =
     'adaptive' in window
-      ? { adaptive: true, targetLatencyMs: TARGET_LATENCY_MS, minWindowMs: 0, maxWindowMs: 200, windowMs: 20 }
+      ? { adaptive: true, targetLatencyMs: scenario.targetLatencyMs, minWindowMs: 0, maxWindowMs: 200, windowMs: 20 }
       : { windowMs: window.windowMs };
   requests
     .pipe(
@@ -73,19 +122,20 @@ export function simulate(window: { adaptive: true } | { windowMs: number }, time
         enableDedup: false,
         scheduler,
         execute: (items) => {
-          calls.push({ at: scheduler.now(), n: items.length });
-          return timer(duration(items.length), scheduler).pipe(map(() => items));
+          const at = scheduler.now();
+          calls.push({ at, n: items.length });
+          return timer(duration(items.length) * factorAt(at), scheduler).pipe(map(() => items));
         },
       }),
     )
     .subscribe((result: BatchResult<number, number>) => results.push({ arrivedAt: result.request, doneAt: scheduler.now() }));
-  for (const at of times) scheduler.schedule(() => requests.next(at), at);
+  playArrivals(scheduler, times, (i) => requests.next(times[i]!));
   clock.runAll();
   requests.complete();
   clock.runAll();
 
   let start = 0;
-  return PHASES.map((phase) => {
+  const phases = scenario.phases.map((phase) => {
     const end = start + phase.durationMs;
     const inPhase = results.filter((r) => r.arrivedAt >= start && r.arrivedAt < end);
     const completedInPhase = results.filter((r) => r.doneAt >= start && r.doneAt < end).length;
@@ -99,6 +149,11 @@ export function simulate(window: { adaptive: true } | { windowMs: number }, time
       meanBatch: phaseCalls.reduce((s, c) => s + c.n, 0) / Math.max(1, phaseCalls.length),
     };
   });
+  return { phases, results, calls };
+}
+
+export function simulateScenario(scenario: Scenario, window: { adaptive: true } | { windowMs: number }, times = scenarioArrivals(scenario)): PhaseFigures[] {
+  return runScenario(scenario, window, times).phases;
 }
 
 export const CONFIGURATIONS: { label: string; window: { adaptive: true } | { windowMs: number } }[] = [
@@ -109,7 +164,70 @@ export const CONFIGURATIONS: { label: string; window: { adaptive: true } | { win
   { label: 'fixed 200 ms', window: { windowMs: 200 } },
 ];
 
-export default async function adaptiveBench(): Promise<void> {
+/**
+ * The slowdown scenario (issue 15): steady Poisson arrivals at 400/s; for 3 s the backend's per-call cost
+ * triples (`3 * duration(n)`: 60 ms + 1.5 ms/item); concurrency 2; target p95 150 ms. Under the slow backend
+ * both slots are busy: the saturated case the model's lower bound is for.
+ */
+export const SLOWDOWN: Scenario = {
+  phases: [
+    { name: 'before', ratePerSecond: 400, durationMs: 4000 },
+    { name: 'slow x3', ratePerSecond: 400, durationMs: 3000, costFactor: 3 },
+    { name: 'after', ratePerSecond: 400, durationMs: 4000 },
+  ],
+  targetLatencyMs: 150,
+  seed: 11,
+};
+
+/** The fixed windows adaptive is compared with in the slowdown scenario. */
+export const SLOWDOWN_FIXED = [5, 10, 20, 30, 40, 50, 60, 75, 100, 150, 200];
+
+export interface SlowdownVerdict {
+  readonly phase: string;
+  readonly adaptive: PhaseFigures;
+  /** The fixed window with the fewest calls among those holding the target in this phase, if any does. */
+  readonly cheapest: { readonly windowMs: number; readonly figures: PhaseFigures } | undefined;
+  readonly holds: boolean;
+  /** Adaptive's calls over the cheapest holding fixed window's (NaN when none holds). */
+  readonly callRatio: number;
+}
+
+/**
+ * How long after the backend speeds up (the end of the slow phase) requests still miss the target: the end of
+ * the last 100 ms stretch of arrivals whose p95 is above it, from the speed-up (0 when none is).
+ */
+export function recoveryMs(run: ScenarioRun, scenario: Scenario, slowPhase = 1): number {
+  let speedUp = 0;
+  for (let p = 0; p <= slowPhase; p++) speedUp += scenario.phases[p]!.durationMs;
+  let recovered = 0;
+  for (let t = speedUp; t < speedUp + 3000; t += 100) {
+    const latencies = run.results.filter((r) => r.arrivedAt >= t && r.arrivedAt < t + 100).map((r) => r.doneAt - r.arrivedAt);
+    if (percentile95(latencies) > scenario.targetLatencyMs) recovered = t + 100 - speedUp;
+  }
+  return recovered;
+}
+
+/** Runs the slowdown scenario for adaptive and every fixed window, and judges adaptive phase by phase. */
+export function slowdownVerdicts(scenario = SLOWDOWN): { verdicts: SlowdownVerdict[]; fixed: { windowMs: number; figures: PhaseFigures[] }[]; adaptive: ScenarioRun } {
+  const times = scenarioArrivals(scenario);
+  const adaptive = runScenario(scenario, { adaptive: true }, times);
+  const fixed = SLOWDOWN_FIXED.map((windowMs) => ({ windowMs, figures: simulateScenario(scenario, { windowMs }, times) }));
+  const verdicts = scenario.phases.map((phase, p) => {
+    const holding = fixed.filter((f) => f.figures[p]!.p95Ms <= scenario.targetLatencyMs);
+    const cheapest = holding.sort((x, y) => x.figures[p]!.backendCalls - y.figures[p]!.backendCalls)[0];
+    const mine = adaptive.phases[p]!;
+    return {
+      phase: phase.name,
+      adaptive: mine,
+      cheapest: cheapest && { windowMs: cheapest.windowMs, figures: cheapest.figures[p]! },
+      holds: mine.p95Ms <= scenario.targetLatencyMs,
+      callRatio: cheapest ? mine.backendCalls / cheapest.figures[p]!.backendCalls : Number.NaN,
+    };
+  });
+  return { verdicts, fixed, adaptive };
+}
+
+export default async function adaptiveBench(): Promise<BenchSection> {
   const times = arrivals();
   console.log(`adaptive window vs fixed windows: backend 20 ms + 0.5 ms/item, concurrency ${CONCURRENCY}, maxSize ${MAX_SIZE}, target p95 ${TARGET_LATENCY_MS} ms`);
   console.log(`${times.length} Poisson arrivals: ${PHASES.map((p) => `${p.name} ${p.ratePerSecond}/s for ${p.durationMs / 1000} s`).join(', ')} (virtual time)\n`);
@@ -124,7 +242,56 @@ export default async function adaptiveBench(): Promise<void> {
     console.log([label.padEnd(14), ...cells.map((c) => c.padEnd(38))].join(''));
   }
   writeFileSync(new URL('../docs/adaptive.svg', import.meta.url), plot(table));
-  console.log('\nwrote docs/adaptive.svg');
+  console.log('\nwrote docs/adaptive.svg\n');
+
+  const stepped = markdownTable(
+    ['configuration', ...PHASES.map((p) => `${p.name} ${p.ratePerSecond}/s: p95 / req/s / calls / mean batch`)],
+    table.map(({ label, figures }) => [
+      label === 'adaptive' ? '**adaptive**' : label,
+      ...figures.map((f) => `${f.p95Ms.toFixed(1)} ms / ${f.throughputPerSecond.toFixed(0)} / ${f.backendCalls} / ${f.meanBatch.toFixed(1)}`),
+    ]),
+  );
+
+  const { verdicts, fixed, adaptive } = slowdownVerdicts();
+  const recovery = recoveryMs(adaptive, SLOWDOWN);
+  console.log(`slowdown: 400 requests/s; backend 20 ms + 0.5 ms/item, x3 for 3 s; concurrency ${CONCURRENCY}; target p95 ${SLOWDOWN.targetLatencyMs} ms`);
+  const slowHeader = ['configuration', ...SLOWDOWN.phases.map((p) => `${p.name}: p95 ms / calls`)];
+  const slowRows = [
+    ['adaptive', ...adaptive.phases.map((f) => `${f.p95Ms.toFixed(1)} / ${f.backendCalls}`)],
+    ...fixed.map(({ windowMs, figures }) => [`fixed ${windowMs} ms`, ...figures.map((f) => `${f.p95Ms.toFixed(1)} / ${f.backendCalls}`)]),
+  ];
+  console.log(consoleTable(slowHeader, slowRows));
+  const lines = verdicts.map(
+    (v) =>
+      `${v.phase}: adaptive p95 ${v.adaptive.p95Ms.toFixed(1)} ms (${v.holds ? 'holds' : 'MISSES'}), ${v.adaptive.backendCalls} calls; cheapest fixed window holding the target: ${
+        v.cheapest ? `${v.cheapest.windowMs} ms, ${v.cheapest.figures.backendCalls} calls (adaptive ${v.callRatio.toFixed(2)}x)` : 'none'
+      }`,
+  );
+  for (const line of lines) console.log(line);
+  const recovered = `recovery: ${recovery === 0 ? 'no 100 ms stretch of arrivals after the backend speeds up has a p95 over the target' : `requests meet the target again ${recovery} ms after the backend speeds up`}`;
+  console.log(recovered);
+
+  const markdown = [
+    'On virtual time, so the figures are exact and the same on every run. Reproduce with `npm run bench -- adaptive`',
+    '(docs/adaptive.md explains the controller).',
+    '',
+    `**Stepped load** (backend 20 ms + 0.5 ms/item, concurrency ${CONCURRENCY}, maxSize ${MAX_SIZE}, target p95 ${TARGET_LATENCY_MS} ms, Poisson arrivals):`,
+    '',
+    stepped,
+    '',
+    `**Slowdown** (400 requests/s; the backend's per-call cost triples for 3 s; concurrency ${CONCURRENCY}; target p95 ${SLOWDOWN.targetLatencyMs} ms):`,
+    '',
+    markdownTable(slowHeader, slowRows.map((row, i) => (i === 0 ? [`**${row[0]}**`, ...row.slice(1)] : row))),
+    '',
+    ...lines.map((line) => `- ${line}`),
+    `- ${recovered}`,
+  ].join('\n');
+  const slow = verdicts[1]!;
+  return {
+    title: 'Adaptive window',
+    summary: `Adaptive window: holds the p95 target in every phase of the stepped load; with a backend slowed down x3 and both slots busy, p95 ${slow.adaptive.p95Ms.toFixed(1)} ms against a ${SLOWDOWN.targetLatencyMs} ms target with ${slow.callRatio.toFixed(2)}x the calls of the cheapest fixed window that holds it (${verdicts[0]!.callRatio.toFixed(2)}x / ${verdicts[2]!.callRatio.toFixed(2)}x before / after the slowdown), back within the target ${recovery} ms after the speed-up.`,
+    markdown,
+  };
 }
 
 /** Grouped bars of p95 latency per phase and configuration, with the target as a line. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AdaptiveWindow } from '../src/internal/adaptiveWindow.js';
 import type { BatchReport } from '../src/internal/feedback.js';
 import { batchDedup } from '../src/operators/batchDedup.js';
-import { simulate, CONFIGURATIONS, TARGET_LATENCY_MS, arrivals } from '../bench/adaptive.bench.js';
+import { simulate, CONFIGURATIONS, TARGET_LATENCY_MS, arrivals, runScenario, slowdownVerdicts, recoveryMs, SLOWDOWN } from '../bench/adaptive.bench.js';
 
 function clockAt(start = 0) {
   let now = start;
@@ -106,6 +106,140 @@ describe('AdaptiveWindow', () => {
     const controller = new AdaptiveWindow(clock.scheduler, () => ({ ...settings, minWindowMs: 2 }), 50);
     controller.observeArrival(0);
     expect(controller.windowFor()).toBe(2);
+  });
+});
+
+describe('AdaptiveWindow under saturation (two slots or more, all busy)', () => {
+  /** A controller fitted to d(n) = 0.5 n + 20 with a steady 1 arrival per ms, its window at `window`. */
+  function fitted(slots: { concurrency: number; outstanding: number }, window = 100, target = 150) {
+    const clock = clockAt();
+    const controller = new AdaptiveWindow(clock.scheduler, () => ({ targetLatencyMs: target, minWindowMs: 0, maxWindowMs: 200 }), window, slots);
+    for (let t = 0; t < 2000; t++) controller.observeArrival(t);
+    clock.set(1999);
+    // Two batch sizes, within the target and with the others not all busy: the fit, no floor yet.
+    const busy = slots.outstanding;
+    slots.outstanding = 0;
+    for (const n of [10, 30, 10, 30]) controller.observe(report(n, 20 + 0.5 * n, [10], 1999));
+    slots.outstanding = busy;
+    const rate = controller.rateAt(1999);
+    const latencyBound = (0.8 * target - 20) / (1 + 0.5 * rate);
+    return { controller, clock, rate, latencyBound };
+  }
+
+  it('keeps the window at the latency bound when a p95 over target would halve it', () => {
+    // The other slot is still busy when this one reports: saturated. 0.5 * rate (about 0.5) < 2 slots, so the
+    // keep-up bound 20 / (2 - 0.5 * rate), about 13, is under the latency bound, about 67: the floor is the latter.
+    const { controller, latencyBound } = fitted({ concurrency: 2, outstanding: 1 });
+    controller.observe(report(20, 30, [500], 1999));
+    expect(controller.current).toBeCloseTo(latencyBound, 6);
+  });
+
+  it('halves the window on a p95 over target when a slot is free', () => {
+    const { controller, latencyBound } = fitted({ concurrency: 2, outstanding: 0 });
+    const before = controller.current;
+    controller.observe(report(20, 30, [500], 1999));
+    expect(controller.current).toBeCloseTo(Math.min(before, latencyBound) / 2, 6);
+  });
+
+  it('sets no floor with a single slot (a batch waiting for it keeps growing)', () => {
+    const { controller, latencyBound } = fitted({ concurrency: 1, outstanding: 0 });
+    controller.observe(report(20, 30, [500], 1999));
+    expect(controller.current).toBeLessThan(latencyBound);
+  });
+
+  it('lifts the window to what the slots keep up with, b / (c - a * rate), above the latency bound', () => {
+    // A costly call (d(n) = 0.5 n + 100) against a 200 ms target, 0.5 arrivals per ms: latency bound
+    // (160 - 100) / (1 + 0.25) = 48; keep-up bound 100 / (2 - 0.25), about 57, under 1.5 * 48 = 72: the floor.
+    const clock = clockAt();
+    const slots = { concurrency: 2, outstanding: 0 };
+    const controller = new AdaptiveWindow(clock.scheduler, () => ({ targetLatencyMs: 200, minWindowMs: 0, maxWindowMs: 200 }), 10, slots);
+    for (let t = 0; t < 2000; t += 2) controller.observeArrival(t);
+    clock.set(1998);
+    for (const n of [10, 30, 10, 30]) controller.observe(report(n, 100 + 0.5 * n, [10], 1998));
+    const rate = controller.rateAt(1998);
+    const latencyBound = (0.8 * 200 - 100) / (1 + 0.5 * rate);
+    const keepUp = 100 / (2 - 0.5 * rate);
+    expect(keepUp).toBeGreaterThan(latencyBound);
+    expect(keepUp).toBeLessThan(1.5 * latencyBound);
+    slots.outstanding = 1;
+    controller.observe(report(20, 110, [500], 1998));
+    expect(controller.current).toBeCloseTo(keepUp, 6);
+  });
+
+  it('lets the keep-up bound take the window no further than 1.5 times the latency bound', () => {
+    // 3.9 arrivals per ms at 0.5 ms per item: a * r = 1.95, near the 2 slots, so the keep-up bound is about
+    // 20 / 0.05 = 400; the latency bound is (120 - 20) / 2.95, about 34, and the window 1.5 times that.
+    const clock = clockAt();
+    const slots = { concurrency: 2, outstanding: 0 };
+    const controller = new AdaptiveWindow(clock.scheduler, () => ({ targetLatencyMs: 150, minWindowMs: 0, maxWindowMs: 200 }), 10, slots);
+    for (let t = 0; t < 2000; t += 1 / 3.9) controller.observeArrival(t);
+    clock.set(2000);
+    for (const n of [10, 30, 10, 30]) controller.observe(report(n, 20 + 0.5 * n, [10], 2000));
+    const rate = controller.rateAt(2000);
+    const latencyBound = (0.8 * 150 - 20) / (1 + 0.5 * rate);
+    expect(20 / (2 - 0.5 * rate)).toBeGreaterThan(1.5 * latencyBound);
+    slots.outstanding = 1;
+    controller.observe(report(20, 30, [500], 2000));
+    expect(controller.current).toBeCloseTo(1.5 * latencyBound, 6);
+  });
+
+  it('takes 1.5 times the latency bound when the slots cannot keep up at any window (a * rate >= c)', () => {
+    // 5 arrivals per ms at 0.5 ms per item need 2.5 slots' worth of backend time: no window keeps up, and the
+    // largest batches the floor allows are the best there is.
+    const clock = clockAt();
+    const slots = { concurrency: 2, outstanding: 0 };
+    const controller = new AdaptiveWindow(clock.scheduler, () => ({ targetLatencyMs: 150, minWindowMs: 0, maxWindowMs: 200 }), 10, slots);
+    for (let t = 0; t < 2000; t += 0.2) controller.observeArrival(t);
+    clock.set(2000);
+    for (const n of [10, 30, 10, 30]) controller.observe(report(n, 20 + 0.5 * n, [10], 2000));
+    const rate = controller.rateAt(2000);
+    expect(0.5 * rate).toBeGreaterThan(2);
+    slots.outstanding = 1;
+    controller.observe(report(20, 30, [500], 2000));
+    expect(controller.current).toBeCloseTo((1.5 * (0.8 * 150 - 20)) / (1 + 0.5 * rate), 6);
+  });
+
+  it('gives a window opening while every slot is busy at least the floor, and one opening with a slot free less', () => {
+    const slots = { concurrency: 2, outstanding: 0 };
+    const { controller, latencyBound } = fitted(slots);
+    // Cut by two reports over target while a slot was free: well under the latency bound.
+    controller.observe(report(20, 30, [500], 1999));
+    controller.observe(report(20, 30, [500], 1999));
+    expect(controller.windowFor()).toBeLessThan(latencyBound / 2);
+    slots.outstanding = 2;
+    expect(controller.windowFor()).toBeCloseTo(latencyBound, 6);
+  });
+});
+
+describe('adaptive window in the slowdown scenario (virtual time, bench/adaptive.bench.ts)', () => {
+  const { verdicts, adaptive } = slowdownVerdicts();
+
+  it('holds the target while the backend is three times slower, where fixed windows of 40 and 50 ms do', () => {
+    expect(verdicts[1]!.cheapest).toBeDefined();
+    expect(verdicts[1]!.holds).toBe(true);
+  });
+
+  it('sends at most 1.2x the calls of the cheapest fixed window that holds the target in the slow phase', () => {
+    expect(verdicts[1]!.callRatio).toBeLessThanOrEqual(1.2);
+  });
+
+  it('meets the target again within a second of the backend speeding up', () => {
+    expect(recoveryMs(adaptive, SLOWDOWN)).toBeLessThanOrEqual(1000);
+  });
+
+  it('sends no tiny batches while saturated (before the floor, the window fell to 0 and batches of 1 or 2 alternated with big ones)', () => {
+    const steady = adaptive.calls.filter((c) => c.at >= 4500 && c.at < 7000);
+    expect(steady.length).toBeGreaterThan(20);
+    for (const call of steady) expect(call.n).toBeGreaterThanOrEqual(5);
+  });
+
+  it('holds the target before and after the slowdown', () => {
+    expect(verdicts[0]!.holds).toBe(true);
+    expect(verdicts[2]!.holds).toBe(true);
+  });
+
+  it('runs the same scenario to the same figures (virtual time)', () => {
+    expect(runScenario(SLOWDOWN, { adaptive: true }).phases).toEqual(adaptive.phases);
   });
 });
 

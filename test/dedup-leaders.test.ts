@@ -63,6 +63,192 @@ describe('vectorLeaders (cosine with early exit)', () => {
   });
 });
 
+/** The naive loop for any metric: every (leader, candidate) pair of a group scored with it, clamped to [0, 1]. */
+function naiveWith(score: (a: number[], b: number[]) => number, groups: string[], vectors: number[][], threshold: number, allow?: (l: number, c: number) => boolean): number[] {
+  const leaderOf: number[] = [];
+  const leaders: number[] = [];
+  vectors.forEach((v, i) => {
+    let best = -1;
+    let bestScore = -Infinity;
+    for (const l of leaders) {
+      if (groups[l] !== groups[i]) continue;
+      const raw = score(vectors[l]!, v);
+      const s = Number.isNaN(raw) ? 0 : Math.min(1, Math.max(0, raw));
+      if (s >= threshold && s > bestScore && (!allow || allow(l, i))) {
+        best = l;
+        bestScore = s;
+      }
+    }
+    if (best === -1) leaders.push(i);
+    leaderOf.push(best === -1 ? i : best);
+  });
+  return leaderOf;
+}
+
+/**
+ * Hostile batches for the pruned search (vectorLeaders.ts): each vector is a zero vector, a copy of an earlier
+ * one, its opposite, a near copy (within the thresholds tried), or fresh; scaled by 1e-76 to 1e75 (rows outside
+ * the range the bounds hold for are scored in full); 1 to 40 dimensions, or many.
+ */
+function hostileBatch(maxDims: number) {
+  return fc.integer({ min: 1, max: maxDims }).chain((dims) =>
+    fc.record({
+      dims: fc.constant(dims),
+      specs: fc.array(
+        fc.record({
+          kind: fc.constantFrom('fresh', 'fresh', 'near', 'near', 'copy', 'opposite', 'zero'),
+          of: fc.nat(),
+          scale: fc.constantFrom(1, 1, 1, 1e-3, 1e3, 1e-76, 1e75),
+          noise: fc.constantFrom(0, 1e-9, 1e-4, 1e-2, 0.1),
+          // 0 or at least 1e-3 in magnitude: products of subnormal numbers round to 0, where ml-distance's formula
+          // gives 0/0 (the library calls that malformed, the naive loop here a score of 0).
+          seed: fc.array(fc.double({ min: -1, max: 1, noNaN: true }).map((x) => (Math.abs(x) < 1e-3 ? 0 : x)), { minLength: dims, maxLength: dims }),
+          sparse: fc.boolean(),
+        }),
+        { minLength: 1, maxLength: 30 },
+      ),
+      threshold: fc.constantFrom(0, 1e-12, 0.3, 0.9, 0.98, 0.999, 1 - 1e-12, 1),
+      groupPool: fc.array(fc.constantFrom('g1', 'g2'), { minLength: 30, maxLength: 30 }),
+    }),
+  );
+}
+
+function buildVectors(dims: number, specs: { kind: string; of: number; scale: number; noise: number; seed: number[]; sparse: boolean }[]): number[][] {
+  const vectors: number[][] = [];
+  for (const spec of specs) {
+    const earlier = vectors.length > 0 ? vectors[spec.of % vectors.length]! : undefined;
+    let v: number[];
+    if (spec.kind === 'zero') v = new Array<number>(dims).fill(0);
+    else if (spec.kind === 'copy' && earlier) v = [...earlier];
+    else if (spec.kind === 'opposite' && earlier) v = earlier.map((x) => -x);
+    else if (spec.kind === 'near' && earlier) {
+      // Noise relative to the largest coordinate: a near copy of a zero vector is a zero vector.
+      const size = Math.max(...earlier.map(Math.abs));
+      v = earlier.map((x, d) => x + spec.noise * spec.seed[d]! * size);
+    }
+    else v = spec.seed.map((x, d) => (spec.sparse && d % 3 !== 0 ? 0 : x));
+    // Only a fresh vector is scaled: scales compounding down a chain of near copies would reach subnormal numbers.
+    vectors.push(spec.kind === 'fresh' || !earlier ? v.map((x) => x * spec.scale) : v);
+  }
+  return vectors;
+}
+
+describe('vectorLeaders: identical to the naive loop on hostile batches (the pruning of vectorLeaders.ts)', () => {
+  const cosine = metricByName('cosine')!;
+
+  it('cosine, any threshold from 0 to 1: zeros, copies, opposites, near copies, tiny and huge scales, 1 to 40 dimensions', () => {
+    fc.assert(
+      fc.property(hostileBatch(40), ({ dims, specs, threshold, groupPool }) => {
+        const vectors = buildVectors(dims, specs);
+        const groups = vectors.map((_, i) => groupPool[i]!);
+        const fast = vectorLeaders(groups, vectors.map((_, i) => i), vectors, dims, cosine, threshold);
+        expect(fast).toEqual(naiveLeaders(groups, vectors, threshold));
+      }),
+      { numRuns: 600 },
+    );
+  });
+
+  it('cosine on Float32Array rows (as the semantic deduper passes them), rows shared by several candidates', () => {
+    fc.assert(
+      fc.property(hostileBatch(24), fc.array(fc.nat(), { minLength: 1, maxLength: 40 }), ({ dims, specs, threshold, groupPool }, picks) => {
+        const rowsData = buildVectors(dims, specs).map((v) => Float32Array.from(v));
+        // Finite after the cast to 32 bits (1e75 overflows it): as validateVectors would require.
+        fc.pre(rowsData.every((v) => v.every((x) => Number.isFinite(x))));
+        const rows = picks.map((p) => p % rowsData.length);
+        const groups = rows.map((_, i) => groupPool[i % groupPool.length]!);
+        const fast = vectorLeaders(groups, rows, rowsData, dims, cosine, threshold);
+        const asArrays = rows.map((r) => Array.from(rowsData[r]!));
+        expect(fast).toEqual(naiveLeaders(groups, asArrays, threshold));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('cosine in many dimensions (1,000 to 5,000), with near copies at the edge of the threshold', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1000, max: 5000 }), fc.integer({ min: 1, max: 1_000_000 }), fc.constantFrom(0.9, 0.98, 0.999), (dims, seed, threshold) => {
+        let state = seed;
+        const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+        const vectors: number[][] = [];
+        for (let i = 0; i < 12; i++) {
+          const base = i > 0 && i % 2 === 0 ? vectors[i - 1]! : Array.from({ length: dims }, random);
+          // Noise picked so that some pairs land just above and some just below the threshold.
+          const noise = [0, 0.05, 0.1, 0.15, 0.2, 0.3][i % 6]!;
+          vectors.push(base.map((x) => x + noise * random()));
+        }
+        const groups = vectors.map(() => 'g');
+        const fast = vectorLeaders(groups, vectors.map((_, i) => i), vectors, dims, cosine, threshold);
+        expect(fast).toEqual(naiveLeaders(groups, vectors, threshold));
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('cosine with a merge guard: the same leaders, and the guard asked for the same pairs in the same order', () => {
+    fc.assert(
+      fc.property(hostileBatch(12), fc.integer({ min: 2, max: 5 }), ({ dims, specs, threshold, groupPool }, modulus) => {
+        const vectors = buildVectors(dims, specs);
+        const groups = vectors.map((_, i) => groupPool[i]!);
+        const asked: string[] = [];
+        const naiveAsked: string[] = [];
+        const guard = (log: string[]) => (l: number, c: number) => {
+          log.push(`${l}-${c}`);
+          return (l + c) % modulus !== 0;
+        };
+        const fast = vectorLeaders(groups, vectors.map((_, i) => i), vectors, dims, cosine, threshold, guard(asked));
+        expect(fast).toEqual(naiveWith(similarity.cosine, groups, vectors, threshold, guard(naiveAsked)));
+        expect(asked).toEqual(naiveAsked);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('any other metric is called on every pair, as the naive loop does (no bound is assumed for it)', () => {
+    const metrics = ['dice', 'tanimoto', 'kumarHassebrook', 'squaredChord'];
+    fc.assert(
+      fc.property(hostileBatch(8), fc.constantFrom(...metrics), ({ dims, specs, threshold, groupPool }, name) => {
+        // Non-negative vectors without zeros: the domain these similarities are defined on.
+        const vectors = buildVectors(dims, specs).map((v) => v.map((x) => Math.abs(x) + 0.01));
+        const groups = vectors.map((_, i) => groupPool[i]!);
+        const metric = metricByName(name)!;
+        const calls = { n: 0 };
+        const counted = { kind: 'function' as const, name, score: (a: ArrayLike<number>, b: ArrayLike<number>) => (calls.n++, metric.kind === 'function' ? metric.score(a, b) : 0) };
+        const fast = vectorLeaders(groups, vectors.map((_, i) => i), vectors, dims, counted, threshold);
+        const score = (similarity as unknown as Record<string, (a: number[], b: number[]) => number>)[name]!;
+        expect(fast).toEqual(naiveWith(score, groups, vectors, threshold));
+        // Each candidate met every leader of its group before it.
+        let expected = 0;
+        const leadersSoFar = new Map<string, number>();
+        fast.forEach((leader, i) => {
+          expected += leadersSoFar.get(groups[i]!) ?? 0;
+          if (leader === i) leadersSoFar.set(groups[i]!, (leadersSoFar.get(groups[i]!) ?? 0) + 1);
+        });
+        expect(calls.n).toBe(expected);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("follows ml-distance's formula where it is not the cosine (a squared norm that underflows): no bound is used there", () => {
+    // The product of the squared norms underflows to 0, so the formula gives a positive dot product over 0:
+    // Infinity, clamped to 1. The cosine is about 0.32, which any bound would refuse at 0.9.
+    const a = [1e-79, 1e-79];
+    const b = [1e-160, -0.5e-160];
+    expect(similarity.cosine(a, b)).toBe(Infinity);
+    expect(vectorLeaders(['g', 'g'], [0, 1], [a, b], 2, cosine, 0.9)).toEqual([0, 0]);
+    expect(vectorLeaders(['g', 'g'], [0, 1], [b, a], 2, cosine, 0.9)).toEqual([0, 0]);
+  });
+
+  it('merges at threshold 0 everything a zero vector meets, and at threshold 1 only exact directions', () => {
+    const zero = [0, 0, 0];
+    const v = [1, 2, 3];
+    const opposite = [-1, -2, -3];
+    const scaled = [2, 4, 6];
+    expect(vectorLeaders(['g', 'g', 'g'], [0, 1, 2], [v, zero, opposite], 3, cosine, 0)).toEqual([0, 0, 0]);
+    expect(vectorLeaders(['g', 'g', 'g'], [0, 1, 2], [v, scaled, opposite], 3, cosine, 1)).toEqual(naiveLeaders(['g', 'g', 'g'], [v, scaled, opposite], 1));
+  });
+});
+
 describe('dedupExact (backward fill)', () => {
   /** The specification: forward, the first request of each (scope, key) leads; a throwing key or scope fails. */
   function naiveExact(items: { key: string; scope?: string; bad?: boolean }[]) {

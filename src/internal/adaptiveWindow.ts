@@ -35,12 +35,20 @@ export function adaptiveMaxWaitMs(settings: AdaptiveSettings): number {
   return Math.max(settings.maxWindowMs, 100);
 }
 
+/** What the controller reads of the feedback channel: how many batches may run at once, and how many do. */
+export interface ExecutionSlots {
+  readonly concurrency: number;
+  readonly outstanding: number;
+}
+
 /** The model aims at this share of the target, leaving room for queueing it does not see. */
 const HEADROOM = 0.8;
 /** On a p95 above target the window is cut to this share (multiplicative decrease). */
 const DECREASE = 0.5;
+/** While saturated, the keep-up bound may take the window this far past the latency bound (see `floor`). */
+const SATURATED_STRETCH = 1.5;
 /** Older batches weigh this much less per new batch in the duration fit. */
-const FORGET = 0.9;
+const FORGET = 0.7;
 /** Time constant of the arrival-rate estimate, in ms. */
 const RATE_TAU_MS = 100;
 /** How many recent latencies the p95 is taken over. */
@@ -56,6 +64,9 @@ const LATENCY_SAMPLES = 256;
  * - Feedback (Clipper's AIMD): after every batch, if the observed p95 exceeds the target the window is halved,
  *   otherwise it grows by a fixed step, never past the model's bound. The feedback catches what the model cannot
  *   see: queueing for busy slots, a backend slower than its fit, bursts.
+ * - Saturated (two execution slots or more, all busy): the model bounds the window from below too (`floor`), at the latency
+ *   bound and, up to 1.5 times that, the window the slots keep up with. There the feedback would otherwise halve
+ *   the window down to `minWindowMs`, and tiny batches, each paying the backend's fixed cost, make latency worse.
  * - A lone request does not wait: when fewer than one more arrival is expected within the window, the window
  *   opening now gets `minWindowMs`, because waiting could not fill the batch.
  *
@@ -79,6 +90,8 @@ export class AdaptiveWindow {
     private readonly scheduler: SchedulerLike,
     private readonly settings: () => AdaptiveSettings,
     initialWindowMs: number,
+    /** The execution slots (the pipeline's feedback channel), read to tell a saturated backend; none: never saturated. */
+    private readonly slots?: ExecutionSlots,
   ) {
     const s = settings();
     this.window = within(initialWindowMs, s);
@@ -116,7 +129,8 @@ export class AdaptiveWindow {
     const s = this.settings();
     const now = this.scheduler.now();
     const rate = this.rateAt(now);
-    const w = Math.min(this.window, this.bound(rate, s));
+    let w = Math.min(this.window, this.bound(rate, s));
+    if (this.saturated(0)) w = Math.max(w, this.floor(rate, s));
     return rate * w < 1 ? s.minWindowMs : within(w, s);
   }
 
@@ -136,7 +150,21 @@ export class AdaptiveWindow {
     const [p95] = this.latencies.percentiles([95] as const);
     const step = Math.max(1, (s.maxWindowMs - s.minWindowMs) / 20);
     const next = p95 > s.targetLatencyMs ? this.window * DECREASE : this.window + step;
-    this.window = within(Math.min(next, this.bound(this.rateAt(report.settledAt), s)), s);
+    const rate = this.rateAt(report.settledAt);
+    let w = Math.min(next, this.bound(rate, s));
+    // The slot of this batch is free again already: every slot was busy if all the others still are.
+    if (this.saturated(1)) w = Math.max(w, this.floor(rate, s));
+    this.window = within(w, s);
+  }
+
+  /**
+   * Whether every execution slot is busy, counting `freed` slots given back just now as busy. Only with two slots
+   * or more: with one, a batch formed while it is busy waits for it and keeps growing meanwhile, so a short
+   * window makes no tiny batches there; with several, a slot that frees takes whatever is due, however little.
+   */
+  private saturated(freed: number): boolean {
+    const slots = this.slots;
+    return slots !== undefined && slots.concurrency >= 2 && slots.outstanding + freed >= slots.concurrency;
   }
 
   /** The largest window the model expects to keep within the latency budget. */
@@ -144,6 +172,24 @@ export class AdaptiveWindow {
     const { a, b } = this.model();
     const budget = HEADROOM * s.targetLatencyMs - b;
     return budget <= 0 ? s.minWindowMs : budget / (1 + a * rate);
+  }
+
+  /**
+   * The smallest window worth having while every slot is busy. A window `w` sends a batch of about `r * w`
+   * requests every `w` ms, and the slots keep up only while `c` of them, each `d(r * w) = a * r * w + b` long,
+   * fit in `c * w`: `w >= b / (c - a * r)`. A shorter window does not lower latency there: its calls queue for
+   * the slots, and each pays `b` again for fewer requests (batches alternate big and tiny). Nor is a window below
+   * the model's latency bound any better: the feedback cuts the window for queueing that a smaller window only
+   * lengthens. So while saturated the window stays at or above the latency bound, and at or above the keep-up
+   * bound as far as 1.5 times the latency bound (a slope fitted from a few batch sizes can be far off, and the
+   * keep-up bound grows without limit as `a * r` nears `c`).
+   */
+  private floor(rate: number, s: AdaptiveSettings): number {
+    const { a, b } = this.model();
+    const spare = this.slots!.concurrency - a * rate;
+    const keepUp = spare > 0 ? b / spare : Infinity;
+    const latency = this.bound(rate, s);
+    return Math.max(latency, Math.min(keepUp, SATURATED_STRETCH * latency));
   }
 }
 

@@ -60,7 +60,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     const { scheduler, stats } = config;
     const feedback = createBatchFeedback(config.fanOut.concurrency);
     const controller = config.adaptive
-      ? new AdaptiveWindow(scheduler, () => config.adaptiveSettings, config.window.windowMs)
+      ? new AdaptiveWindow(scheduler, () => config.adaptiveSettings, config.window.windowMs, feedback)
       : undefined;
     // Registered before the collector's own listener, so the window is updated before the next batch forms.
     if (controller) this.teardown.push(feedback.onRelease((report) => controller.observe(report)));

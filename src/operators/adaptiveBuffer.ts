@@ -53,7 +53,7 @@ export function adaptiveBuffer<T>(options: AdaptiveBufferOptions = {}): Operator
 
   return (source) =>
     defer(() => {
-      const controller = new AdaptiveWindow(scheduler, () => adaptive, settings.windowMs);
+      const controller = new AdaptiveWindow(scheduler, () => adaptive, settings.windowMs, feedback);
       const stopObserving = feedback?.onRelease((report) => controller.observe(report));
       return source.pipe(
         collect<T>({
