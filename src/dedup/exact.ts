@@ -51,7 +51,7 @@ export function mapGrouping<T, U>(
 ): Grouping<U> {
   const { key, scope } = grouping;
   return {
-    key: key === sameRequest ? unwrap : (u) => key(unwrap(u)),
+    key: (u) => key(unwrap(u)),
     slotKey: grouping.slotKey,
     scope: scope ? (u) => scopeOf(u) ?? scope(unwrap(u)) : scopeOf,
   };
