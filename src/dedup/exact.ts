@@ -137,7 +137,7 @@ export function dedupExact<T>(items: readonly T[], grouping: Grouping<T>): Dedup
       itemScope = scope === undefined ? undefined : scope(item);
       const raw = key(item);
       // A string, the common key, is its own map key; anything else is checked (and objects encoded).
-      // Stryker disable next-line ConditionalExpression: without this fast path a string goes through slotKey, which returns it as it is, and isEncoded, false for it: the same key in the same table.
+      // Stryker disable next-line ConditionalExpression,StringLiteral: without this fast path a string goes through slotKey, which returns it as it is, and isEncoded, false for it: the same key in the same table.
       if (typeof raw === 'string') itemKey = raw;
       else {
         itemKey = slotKey(raw);
@@ -157,8 +157,10 @@ export function dedupExact<T>(items: readonly T[], grouping: Grouping<T>): Dedup
     }
     keys[i] = itemKey;
     if (tables) tables[i] = lastTable;
-    // Stryker disable next-line ConditionalExpression: per-item tables made while there is one table hold that table for every item: the same answer, slower.
-    else if (lastTable !== keyTables.first) perItem(i)[i] = lastTable;
+    else {
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: per-item tables made while there is one table (or from the first item on) hold the same tables: the same answer, slower.
+      if (lastTable !== keyTables.first) perItem(i)[i] = lastTable;
+    }
   }
   const firstTable = keyTables.first;
   if (tables) {
