@@ -35,7 +35,10 @@ export default {
   // Reruns test only the mutants whose code or covering tests changed since the last run (reports/, not committed).
   incremental: true,
   incrementalFile: 'reports/stryker-incremental.json',
-  reporters: ['clear-text', 'progress', 'html', 'json'],
+  // event-recorder writes each mutant's result as it is tested (reports/mutation/events/*-onMutantTested.json),
+  // so a run stopped before its end still tells what it found; the other reports are written at the end only.
+  reporters: ['clear-text', 'progress', 'html', 'json', 'event-recorder'],
+  eventReporter: { baseDir: 'reports/mutation/events' },
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   clearTextReporter: { allowColor: false, reportTests: false, reportScoreTable: true },

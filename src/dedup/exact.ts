@@ -51,7 +51,7 @@ export function mapGrouping<T, U>(
 ): Grouping<U> {
   const { key, scope } = grouping;
   return {
-    key: key === sameRequest ? unwrap : (u) => key(unwrap(u)),
+    key: (u) => key(unwrap(u)),
     slotKey: grouping.slotKey,
     scope: scope ? (u) => scopeOf(u) ?? scope(unwrap(u)) : scopeOf,
   };
@@ -69,35 +69,37 @@ class KeyTables {
   /** The table asked for first; the only one in most batches. */
   first: KeyTable | undefined;
   private firstScope: DedupScope;
-  private firstEncoded = false;
-  private byScope: Map<DedupScope, KeyTable> | undefined;
-  private encodedByScope: Map<DedupScope, KeyTable> | undefined;
+  private firstEncoded: boolean | undefined;
+  /** Every table by scope, primitive keys apart from encodings: made when a second table is asked for. */
+  private all: { readonly plain: Map<DedupScope, KeyTable>; readonly encoded: Map<DedupScope, KeyTable> } | undefined;
 
+  /** The table of a scope and kind of key. (The caller asks again only when these change from item to item.) */
   get(scope: DedupScope, encoded: boolean): KeyTable {
     if (this.first === undefined) {
       this.firstScope = scope;
       this.firstEncoded = encoded;
       return (this.first = new Map());
     }
-    // `===` agrees with the Map lookups below: NaN is no scope, and 0 and -0 are one scope in both.
-    if (scope === this.firstScope && encoded === this.firstEncoded) return this.first;
-    if (!this.byScope || !this.encodedByScope) {
-      this.byScope = new Map();
-      this.encodedByScope = new Map();
-      (this.firstEncoded ? this.encodedByScope : this.byScope).set(this.firstScope, this.first);
+    if (this.all === undefined) {
+      this.all = { plain: new Map(), encoded: new Map() };
+      (this.firstEncoded ? this.all.encoded : this.all.plain).set(this.firstScope, this.first);
     }
-    const tables = encoded ? this.encodedByScope : this.byScope;
+    const tables = encoded ? this.all.encoded : this.all.plain;
     let table = tables.get(scope);
     if (!table) tables.set(scope, (table = new Map()));
     return table;
   }
 
   /** How many distinct keys the tables hold. */
+  // Stryker disable next-line BlockStatement: a count below the true one only sends a batch without duplicates down the slow path, which gives the same answer.
   get distinct(): number {
-    if (!this.byScope || !this.encodedByScope) return this.first?.size ?? 0;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,LogicalOperator: a count below the true one (the first table's alone, or 0) only sends a batch without duplicates down the slow path, which gives the same answer.
+    if (this.all === undefined) return this.first?.size ?? 0;
     let distinct = 0;
-    for (const table of this.byScope.values()) distinct += table.size;
-    for (const table of this.encodedByScope.values()) distinct += table.size;
+    // Stryker disable next-line AssignmentOperator: a count below the true one only sends a batch without duplicates down the slow path, which gives the same answer.
+    for (const table of this.all.plain.values()) distinct += table.size;
+    // Stryker disable next-line AssignmentOperator: a count below the true one only sends a batch without duplicates down the slow path, which gives the same answer.
+    for (const table of this.all.encoded.values()) distinct += table.size;
     return distinct;
   }
 }
@@ -115,6 +117,7 @@ export function dedupExact<T>(items: readonly T[], grouping: Grouping<T>): Dedup
   const { key, scope } = grouping;
   const slotKey = grouping.slotKey ?? defaultCustomSlotKey;
   const n = items.length;
+  // Stryker disable next-line ArrayDeclaration: sized up front for speed only; every slot read is written first.
   const keys = new Array<unknown>(n);
   const keyTables = new KeyTables();
   // The table of each item, made when a second table (or a failed item) shows up; until then it is the first.
@@ -124,11 +127,7 @@ export function dedupExact<T>(items: readonly T[], grouping: Grouping<T>): Dedup
   let lastScope: DedupScope;
   let lastEncoded: boolean | undefined;
   let lastTable: KeyTable | undefined;
-  const perItem = (i: number) => {
-    tables = new Array<KeyTable | undefined>(n);
-    for (let j = 0; j < i; j++) tables[j] = keyTables.first;
-    return tables;
-  };
+  const perItem = (i: number) => (tables = new Array<KeyTable | undefined>(n).fill(keyTables.first, 0, i));
   for (let i = 0; i < n; i++) {
     const item = items[i]!;
     let itemScope: DedupScope;
@@ -138,6 +137,7 @@ export function dedupExact<T>(items: readonly T[], grouping: Grouping<T>): Dedup
       itemScope = scope === undefined ? undefined : scope(item);
       const raw = key(item);
       // A string, the common key, is its own map key; anything else is checked (and objects encoded).
+      // Stryker disable next-line ConditionalExpression,StringLiteral: without this fast path a string goes through slotKey, which returns it as it is, and isEncoded, false for it: the same key in the same table.
       if (typeof raw === 'string') itemKey = raw;
       else {
         itemKey = slotKey(raw);
@@ -148,23 +148,31 @@ export function dedupExact<T>(items: readonly T[], grouping: Grouping<T>): Dedup
       (tables ?? perItem(i))[i] = undefined;
       continue;
     }
-    if (lastTable === undefined || itemScope !== lastScope || encoded !== lastEncoded) {
+    // (`lastEncoded` starts undefined, so the first item looks its table up.)
+    // Stryker disable next-line ConditionalExpression: looking the table up for every item finds the same table.
+    if (itemScope !== lastScope || encoded !== lastEncoded) {
       lastTable = keyTables.get(itemScope, encoded);
       lastScope = itemScope;
       lastEncoded = encoded;
     }
     keys[i] = itemKey;
     if (tables) tables[i] = lastTable;
-    else if (lastTable !== keyTables.first) perItem(i)[i] = lastTable;
+    else {
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: per-item tables made while there is one table (or from the first item on) hold the same tables: the same answer, slower.
+      if (lastTable !== keyTables.first) perItem(i)[i] = lastTable;
+    }
   }
   const firstTable = keyTables.first;
   if (tables) {
     for (let i = n - 1; i >= 0; i--) tables[i]?.set(keys[i], i);
-  } else if (firstTable) {
-    for (let i = n - 1; i >= 0; i--) firstTable.set(keys[i], i);
+  } else {
+    // No failure and one table: every item looked it up, so there is one (or no item at all).
+    for (let i = n - 1; i >= 0; i--) firstTable!.set(keys[i], i);
   }
   const leaderOf = new Array<number>(n);
-  if (!failures && keyTables.distinct === n) {
+  // A failed item adds no key, so with failures there are fewer keys than items.
+  // Stryker disable next-line ConditionalExpression: the loop below gives every item of a batch without duplicates its own leader too, and unique equal to items.
+  if (keyTables.distinct === n) {
     for (let i = 0; i < n; i++) leaderOf[i] = i;
     return { items, unique: items, leaderOf };
   }

@@ -28,6 +28,7 @@ export function slotOf<T, E>(grouping: Grouping<T>, item: T): PendingSlot<E> {
   const { key, scope } = grouping;
   const itemScope = scope === undefined ? undefined : scope(item);
   const raw = key(item);
+  // Stryker disable next-line ConditionalExpression,StringLiteral: without this fast path a string goes through slotKey, which returns it as it is, and isEncoded, false for it: the same slot.
   if (typeof raw === 'string') return new PendingSlot(itemScope, false, raw);
   return new PendingSlot(itemScope, isEncoded(raw), (grouping.slotKey ?? fallbackSlotKey)(raw));
 }
