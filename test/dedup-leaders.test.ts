@@ -6,24 +6,7 @@ import { vectorLeaders } from '../src/dedup/vectorLeaders.js';
 
 /** The specification, written the obvious way: all pairs with ml-distance's cosine, greedy in arrival order. */
 function naiveLeaders(groups: string[], vectors: number[][], threshold: number): number[] {
-  const leaderOf: number[] = [];
-  const leaders: number[] = [];
-  vectors.forEach((v, i) => {
-    let best = -1;
-    let bestScore = -Infinity;
-    for (const l of leaders) {
-      if (groups[l] !== groups[i]) continue;
-      const raw = similarity.cosine(vectors[l], v);
-      const score = Number.isNaN(raw) ? 0 : Math.min(1, Math.max(0, raw));
-      if (score >= threshold && score > bestScore) {
-        best = l;
-        bestScore = score;
-      }
-    }
-    if (best === -1) leaders.push(i);
-    leaderOf.push(best === -1 ? i : best);
-  });
-  return leaderOf;
+  return naiveWith((a, b) => similarity.cosine(a, b), groups, vectors, threshold);
 }
 
 describe('vectorLeaders (cosine with early exit)', () => {
