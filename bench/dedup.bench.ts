@@ -144,6 +144,7 @@ export default async function dedupBench(): Promise<BenchSection> {
     title: 'Semantic dedup of one batch',
     summary: `Semantic dedup of one batch (embedding strategy, every request in one group): ${speedUps.join('; ')}.`,
     markdown: markdown.join('\n'),
+    lastLine: line,
   };
 }
 

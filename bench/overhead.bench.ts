@@ -35,6 +35,7 @@ const DATALOADER = 'DataLoader (cache off)';
 const DATALOADER_CACHE = 'DataLoader (cache as dedup)';
 const BRIDGE = 'createBatcher().process';
 const OPERATOR = 'batchDedup (operator)';
+const DEDUP_OFF = 'createBatcher, dedup off';
 /** What the harness itself costs: a promise per request settled from one echo per round, no batcher at all. */
 const FLOOR = 'floor: promises only, no batcher';
 /** The floor plus the least exact dedup can do: one Map insert per request. No deduplicating batcher beats it. */
@@ -107,7 +108,7 @@ const contenders: Contender[] = [
   },
   batcherContender(BRIDGE, true),
   // Diagnostic: what the dedup stage costs us (same pipeline, every request executed).
-  batcherContender('createBatcher, dedup off', false),
+  batcherContender(DEDUP_OFF, false),
   {
     name: DATALOADER,
     ours: false,
@@ -261,7 +262,17 @@ export default async function overheadBench(): Promise<BenchSection> {
     figures.find((f) => f.name === DATALOADER && f.size === size)!.requestsPerSecond;
   const above = (name: string) =>
     SIZES.map((n) => nsAboveFloor(figures.find((f) => f.name === name && f.size === n)!).toFixed(0)).join(' / ');
+  // Issue 15's comparison, same work side by side: exact dedup against DataLoader deduplicating through its cache,
+  // and dedup off against DataLoader with its cache off.
+  const sameWork = (ours: string, theirs: string, n: number) =>
+    (figures.find((f) => f.name === ours && f.size === n)!.requestsPerSecond /
+      figures.find((f) => f.name === theirs && f.size === n)!.requestsPerSecond).toFixed(2);
+  const sameWorkLine =
+    `same work: dedup ${SIZES.map((n) => `N=${n} ${sameWork(BRIDGE, DATALOADER_CACHE, n)}`).join(', ')}; ` +
+    `dedup off ${SIZES.map((n) => `N=${n} ${sameWork(DEDUP_OFF, DATALOADER, n)}`).join(', ')}`;
+  console.log(`\n${sameWorkLine}`);
   return {
+    lastLine: sameWorkLine,
     summary:
       `Pipeline overhead: \`createBatcher().process\` runs at ${SIZES.map((n) => `${ratio(BRIDGE, n).toFixed(2)}x`).join(' / ')} ` +
       `DataLoader's requests/s (N = ${SIZES.join(' / ')}), \`batchDedup\` at ${SIZES.map((n) => `${ratio(OPERATOR, n).toFixed(2)}x`).join(' / ')}; ` +

@@ -59,6 +59,9 @@ for (const file of files) {
   console.log(`(${name}: ${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
 }
 
+// Each bench's verdict last, after the timing lines, so a run ends with the lines the issues ask for.
+for (const section of sections) if (section.lastLine) console.log(section.lastLine);
+
 if (filters.length === 0 && failed === 0) {
   writeDocs(sections);
   console.log('wrote docs/benchmarks.md');

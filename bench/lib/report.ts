@@ -10,6 +10,8 @@ export interface BenchSection {
   readonly markdown: string;
   /** SVG plots to write next to docs/benchmarks.md, by file name (e.g. `benchmarks-overhead.svg`). */
   readonly plots?: Readonly<Record<string, string>>;
+  /** The bench's verdict in one line, printed again as the very last output of `npm run bench` (issue 15). */
+  readonly lastLine?: string;
 }
 
 /** A markdown table; numbers are expected pre-formatted so each bench chooses its precision. */
