@@ -153,22 +153,12 @@ function prunedCosineLeaders(
     const row = rows[i]!;
     let best = -1;
     let bestScore = -Infinity;
-    if (!cosine.bounded[row]) {
-      // Outside the rows the bounds hold for: scored against every leader, as in the naive loop.
-      for (let j = 0; j < table.count; j++) {
-        const score = cosine.score(table.rows[j]!, row);
-        if (score >= threshold && score > bestScore) {
-          const leader = table.ids[j]!;
-          if (!allowMerge || allowMerge(leader, i)) {
-            best = leader;
-            bestScore = score;
-          }
-        }
-      }
-    } else if (table.count > 0) {
-      cosine.unitRow(row, x);
-      const { top, bounds, count } = table;
-      for (let j = 0; j < count; j++) {
+    // Outside the rows the bounds hold for, a candidate is scored against every leader, as in the naive loop.
+    const bounded = cosine.bounded[row];
+    const { top, bounds, count } = table;
+    if (bounded && count > 0) cosine.unitRow(row, x);
+    for (let j = 0; j < count; j++) {
+      if (bounded) {
         const t = j * TOP;
         const b = j * SLOT;
         const half = x[top[t]!]! * bounds[b]! + x[top[t + 1]!]! * bounds[b + 1]! + (x[top[t + 2]!]! * bounds[b + 2]! + x[top[t + 3]!]! * bounds[b + 3]!);
@@ -176,13 +166,13 @@ function prunedCosineLeaders(
         const full =
           half + (x[top[t + 4]!]! * bounds[b + 5]! + x[top[t + 5]!]! * bounds[b + 6]! + (x[top[t + 6]!]! * bounds[b + 7]! + x[top[t + 7]!]! * bounds[b + 8]!));
         if (full < bounds[b + 9]!) continue;
-        const score = cosine.score(table.rows[j]!, row);
-        if (score >= threshold && score > bestScore) {
-          const leader = table.ids[j]!;
-          if (!allowMerge || allowMerge(leader, i)) {
-            best = leader;
-            bestScore = score;
-          }
+      }
+      const score = cosine.score(table.rows[j]!, row);
+      if (score >= threshold && score > bestScore) {
+        const leader = table.ids[j]!;
+        if (!allowMerge || allowMerge(leader, i)) {
+          best = leader;
+          bestScore = score;
         }
       }
     }
