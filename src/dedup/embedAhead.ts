@@ -150,11 +150,6 @@ interface Hold {
   texts: string[] | undefined;
 }
 
-interface Group<T> {
-  count: number;
-  /** The group's only request so far, not embedded yet (nothing to compare it with). */
-  lone: T | undefined;
-}
 
 /** What a call made ahead gave for a text still wanted by queued requests: its vector, or why it has none. */
 export interface Ready {
@@ -176,7 +171,8 @@ export class EmbedSession<T = unknown> {
   /** Texts wanted and not yet sent: the next tick's call. */
   private readonly tick = new Set<string>();
   private readonly holds = new Map<T, Hold>();
-  private readonly groups = new Map<string, Group<T>>();
+  /** The queued requests of each group: one alone is not embedded (nothing to compare it with). */
+  private readonly groups = new Map<string, Set<T>>();
   private flush: Subscription | undefined;
   private ended = false;
 
@@ -193,17 +189,17 @@ export class EmbedSession<T = unknown> {
     if (this.ended || this.holds.has(item)) return;
     const hold: Hold = { group, text, texts: undefined };
     this.holds.set(item, hold);
-    const known = this.groups.get(group);
-    if (known === undefined) {
-      this.groups.set(group, { count: 1, lone: item });
+    const members = this.groups.get(group);
+    if (members === undefined) {
+      this.groups.set(group, new Set([item]));
       return;
     }
-    known.count++;
-    if (known.lone !== undefined) {
-      const lone = this.holds.get(known.lone);
-      known.lone = undefined;
-      if (lone) this.want(lone, lone.text);
+    if (members.size === 1) {
+      // The first of the group has a partner now: both are embedded.
+      const first = this.holds.get(members.values().next().value as T)!;
+      this.want(first, first.text);
     }
+    members.add(item);
     this.want(hold, text);
   }
 
@@ -212,11 +208,23 @@ export class EmbedSession<T = unknown> {
     const hold = this.holds.get(item);
     if (hold === undefined) return;
     this.holds.delete(item);
-    const group = this.groups.get(hold.group);
-    if (group !== undefined && --group.count === 0) this.groups.delete(hold.group);
-    else if (group !== undefined && group.lone === item) group.lone = undefined;
-    if (hold.texts === undefined) return;
-    for (const text of hold.texts) {
+    this.release(hold);
+    const members = this.groups.get(hold.group)!;
+    members.delete(item);
+    if (members.size === 0) {
+      this.groups.delete(hold.group);
+    } else if (members.size === 1) {
+      // Alone again: what it wanted and was not sent yet is not sent (it has nothing to be compared with).
+      this.release(this.holds.get(members.values().next().value as T)!);
+    }
+  }
+
+  /** Lets go of the texts `hold` made wanted. */
+  private release(hold: Hold): void {
+    const texts = hold.texts;
+    if (texts === undefined) return;
+    hold.texts = undefined;
+    for (const text of texts) {
       const n = this.wanted.get(text)! - 1;
       if (n > 0) {
         this.wanted.set(text, n);
