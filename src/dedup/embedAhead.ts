@@ -33,6 +33,11 @@ export interface EmbedCall {
   waiters: ((call: EmbedCall) => void)[] | undefined;
   timer: Subscription | undefined;
   readonly session: EmbedSession | undefined;
+  /**
+   * What the embedder's answer reaches: emptied once the call has settled or its run ended, so an embedder that
+   * keeps its promise (or never settles it) holds an empty object, not the call, the cache nor the run.
+   */
+  readonly link: { settle?: ((ok: boolean, value: unknown) => void) | undefined };
 }
 
 /** The embedder of one similarity deduper, with what is learned from its answers. */
@@ -55,7 +60,7 @@ export class Embeddings {
    * `lifetime`, and the call is in flight in `session` until it settles.
    */
   call(texts: string[], lifetime: Subscription | undefined, session: EmbedSession | undefined): EmbedCall {
-    const call: EmbedCall = { texts, outcome: undefined, waiters: [], timer: undefined, session };
+    const call: EmbedCall = { texts, outcome: undefined, waiters: [], timer: undefined, session, link: {} };
     if (session) for (const text of texts) session.inFlight.set(text, call);
     let answer: ReturnType<Embedder>;
     let then: unknown;
@@ -73,6 +78,8 @@ export class Embeddings {
       return call;
     }
     this.asynchronous = true;
+    const link = call.link;
+    link.settle = (ok, value) => this.settle(call, lifetime, ok, value);
     const timeoutMs = this.timeoutMs;
     // Any length, on the pipeline's scheduler; none for `Infinity`. The owner's end cancels it too.
     call.timer = scheduleAfter(
@@ -92,8 +99,8 @@ export class Embeddings {
       // (in virtual time) is settled in that same moment.
       (then as PromiseLike<unknown>['then']).call(
         answer,
-        (vectors) => this.settle(call, lifetime, true, vectors),
-        (error: unknown) => this.settle(call, lifetime, false, error),
+        (vectors) => link.settle?.(true, vectors),
+        (error: unknown) => link.settle?.(false, error),
       );
     } catch (error) {
       this.settle(call, lifetime, false, error);
@@ -108,6 +115,7 @@ export class Embeddings {
    */
   private settle(call: EmbedCall, lifetime: Subscription | undefined, ok: boolean, value: unknown): void {
     if (call.outcome !== undefined) return;
+    call.link.settle = undefined;
     if (call.timer) {
       call.timer.unsubscribe();
       lifetime?.remove(call.timer);
@@ -314,6 +322,7 @@ export class EmbedSession<T = unknown> {
       call.timer?.unsubscribe();
       call.timer = undefined;
       call.waiters = undefined;
+      call.link.settle = undefined;
       call.outcome ??= { ok: false, error: new Error('the pipeline ended') };
     }
     this.inFlight.clear();
