@@ -310,3 +310,34 @@ describe('EmbedSession lets go', () => {
     expect(session.size).toEqual({ wanted: 0, ready: 0, unsent: 0, requests: 0, groups: 0, inFlight: 0 });
   });
 });
+
+describe('the embedAhead option', () => {
+  it('is checked when the pipeline is created, naming it', () => {
+    expect(() => createBatcher({ execute: upperAll, dedupStrategy: 'embedding', embedAhead: 'yes' as never })).toThrow(
+      /^createBatcher: embedAhead must be true or false, got /,
+    );
+  });
+
+  it('is refused by the lite entry point, which has no similarity dedup', async () => {
+    const lite = await import('../src/lite/index.js');
+    expect(() => lite.createBatcher({ execute: upperAll, embedAhead: true } as never)).toThrow(/embedAhead is an option of similarity dedup/);
+  });
+
+  it('configure({ embedAhead: false }) moves the calls of later batches to when they form', async () => {
+    const clock = virtualClock();
+    const calledAt: number[] = [];
+    const embed: Embedder = (texts) => {
+      calledAt.push(clock.scheduler.now());
+      return new Promise((resolve) => clock.scheduler.schedule(() => resolve(texts.map((t) => axis(t))), 2));
+    };
+    const batcher = createBatcher<string, string>({ execute: upperAll, dedupStrategy: 'embedding', embed, embedAhead: true, windowMs: 5, scheduler: clock.scheduler });
+    const first = batcher.processAll(['alpha question', 'bravo question']);
+    await runFor(clock, 20);
+    batcher.configure({ embedAhead: false });
+    const second = batcher.processAll(['charlie question', 'delta question']);
+    await runFor(clock, 20);
+    await expect(Promise.all([first, second])).resolves.toEqual([upperAll(['alpha question', 'bravo question']), upperAll(['charlie question', 'delta question'])]);
+    // Ahead: at the arrivals (0); after the change: when the second batch formed (20 + 5).
+    expect(calledAt).toEqual([0, 25]);
+  });
+});
