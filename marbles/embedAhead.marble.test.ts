@@ -443,3 +443,34 @@ describe('embed-ahead: which embedders', () => {
     ]);
   });
 });
+
+describe('embed-ahead: a failure already known decides at once', () => {
+  it('a batch whose own call throws does not wait for a call still in flight: exact dedup in the frame it forms', () => {
+    const scheduler = testScheduler();
+    const stats = new StampedStats(scheduler);
+    const calls: [at: number, texts: string[]][] = [];
+    // The call made ahead (frame 3) answers at 30; the batch's own call (frame 11, for the text queued in the
+    // window's last frame) throws.
+    const embed: Embedder = (texts) => {
+      calls.push([scheduler.now(), [...texts]]);
+      if (calls.length > 1) throw new Error('embedding service down');
+      return settleAfter(scheduler, 27, () => ({ ok: true, value: lexical(texts) }));
+    };
+    scheduler.run(({ hot, expectObservable }) => {
+      const results = hot('-a-b-------c', { a: reset, b: resetLower, c: weather }).pipe(
+        batchDedup({ execute: upperAll, dedupStrategy: 'embedding', embed, embedAhead: true, embedTimeoutMs: 100, windowMs: 10, stats, scheduler }),
+        map(show),
+      );
+      expectObservable(results).toBe('-----------(xyz)', {
+        x: `${reset} -> ${reset.toUpperCase()}`,
+        y: `${resetLower} -> ${resetLower.toUpperCase()}`,
+        z: `${weather} -> ${weather.toUpperCase()}`,
+      });
+    });
+    expect(calls).toEqual([
+      [3, [reset, resetLower]],
+      [11, [weather]],
+    ]);
+    expect(stats.fallbacksAt).toEqual([11]);
+  });
+});

@@ -158,7 +158,11 @@ export function createSemanticDeduper<T>(
     if (failedAhead !== undefined) return fallBack(failedAhead.error);
     if (missing.length > 0) waitFor.add(embeddings.call(missing, lifetime, session));
     let unsettled = 0;
-    for (const call of waitFor) if (call.outcome === undefined) unsettled++;
+    for (const call of waitFor) {
+      if (call.outcome === undefined) unsettled++;
+      // One that failed already decides: the batch does not wait for the others.
+      else if (!call.outcome.ok) return fallBack(call.outcome.error);
+    }
     if (unsettled === 0) return finish();
     return new Promise<DedupedBatch<T>>((resolve, reject) => {
       // The first failure decides the batch (exact dedup), or the last answer does (similarity).
