@@ -268,16 +268,9 @@ export class EmbedSession<T = unknown> {
     for (const text of texts) if (this.wanted.has(text)) this.ready.set(text, { vector: undefined, error, used: false });
   }
 
-  /** How many texts are held for queued requests, for the tests: wanted, ready, unsent; requests held. */
-  get size(): { wanted: number; ready: number; unsent: number; requests: number; groups: number; inFlight: number } {
-    return {
-      wanted: this.wanted.size,
-      ready: this.ready.size,
-      unsent: this.tick.size,
-      requests: this.holds.size,
-      groups: this.groups.size,
-      inFlight: this.inFlight.size,
-    };
+  /** Everything it holds (texts wanted, ready or unsent, requests, groups, calls in flight), for the tests. */
+  get held(): number {
+    return this.wanted.size + this.ready.size + this.tick.size + this.holds.size + this.groups.size + this.inFlight.size;
   }
 
   private want(hold: Hold, text: string): void {
@@ -323,7 +316,7 @@ export class EmbedSession<T = unknown> {
       call.timer = undefined;
       call.waiters = undefined;
       call.link.settle = undefined;
-      call.outcome ??= { ok: false, error: new Error('the pipeline ended') };
+      call.outcome ??= { ok: false, error: undefined }; // nobody is told: the run's owner no longer listens
     }
     this.inFlight.clear();
     this.wanted.clear();
