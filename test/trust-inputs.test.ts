@@ -336,6 +336,7 @@ describe('item 14 (issue 12 item 3): unknown option names are refused, naming th
       adaptive: false,
       stats: createBatchStats(),
       scheduler: createTestScheduler(),
+      embedAhead: true,
     };
     // createBatcher takes every option but signal(request), which it refuses by name (a caller passes its own).
     const { signal: _perRequest, ...forBatcher } = everything;

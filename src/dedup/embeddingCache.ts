@@ -11,6 +11,11 @@ export class LruCache<V> {
     return this.entries.size;
   }
 
+  /** Whether `text` is cached, without marking it as used. */
+  has(text: string): boolean {
+    return this.entries.has(text);
+  }
+
   /** The cached value of `text`, marking it as recently used. */
   get(text: string): V | undefined {
     const vector = this.entries.get(text);

@@ -88,6 +88,7 @@ function resolveSemantic<T>(where: string, options: DedupOptions<T>): SemanticSe
     // Infinity means no bound; anything else is a duration like the others.
     embedTimeoutMs: embedTimeoutMs === Infinity ? Infinity : check.duration(where, 'embedTimeoutMs', embedTimeoutMs, 1),
     scheduler: options.scheduler ?? asyncScheduler,
+    embedAhead: options.embedAhead === undefined ? undefined : check.boolean(where, 'embedAhead', options.embedAhead),
   };
 }
 

@@ -1,14 +1,13 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
-import { BatchTimeoutError } from '../errors.js';
-import { scheduleAfter } from '../base/timer.js';
 import type { DedupedBatch } from '../types.js';
+import { Embeddings, EmbedSession, type EmbedCall } from './embedAhead.js';
 import { EmbeddingCache, LruCache } from './embeddingCache.js';
 import type { Embedder } from './embedder.js';
 import { dedupExact, describeThrow, type Grouping } from './exact.js';
 import { scopeTag, type DedupScope } from './keys.js';
 import { guardSignature, salientOrderAgrees, salientTokens, type SalientTokens } from './mergeGuard.js';
 import type { ResolvedMetric } from './metric.js';
-import { validateVectors, vectorLeaders } from './vectorLeaders.js';
+import { vectorLeaders } from './vectorLeaders.js';
 import type { Deduper, DeduperHooks } from './strategy.js';
 
 /** What the `'embedding'` and `'hybrid'` strategies need besides the exact grouping. */
@@ -27,8 +26,13 @@ export interface SemanticSettings<T> {
   readonly mergeGuard: boolean | ((a: string, b: string) => boolean);
   /** How long a batch waits for an asynchronous `embed`; `Infinity`: for ever. */
   readonly embedTimeoutMs: number;
-  /** The clock of `embedTimeoutMs`. */
+  /** The clock of `embedTimeoutMs` and of embed-ahead's ticks. */
   readonly scheduler: SchedulerLike;
+  /**
+   * Embed-ahead in an engine: `undefined` once the embedder has answered asynchronously, `true` from the first
+   * request, `false` never (embedAhead.ts).
+   */
+  readonly embedAhead: boolean | undefined;
 }
 
 /** One request (or, in hybrid, one exact group) that may be merged by similarity. */
@@ -50,6 +54,11 @@ interface Candidate {
  * (embedding), and `onTextUnreadable` counts it; it is never rejected for that. If `embed` throws, rejects, returns
  * malformed vectors or has not answered within `embedTimeoutMs`, the batch falls back to exact dedup and
  * `onFallback` is told; an answer after that is ignored (neither cached nor taken as the vectors' length).
+ *
+ * Calls are shared within a pipeline run (`lifetime`): a text in flight is waited for, not embedded again. With
+ * embed-ahead the deduper also has `arrived` and `left`, which an engine calls as requests enter and leave its
+ * queue, so their texts are embedded while the window is open; the batch then waits only for the calls still in
+ * flight, each bounded by `embedTimeoutMs` from the moment it was made (embedAhead.ts).
  */
 export function createSemanticDeduper<T>(
   strategy: 'embedding' | 'hybrid',
@@ -59,13 +68,19 @@ export function createSemanticDeduper<T>(
   hooks: DeduperHooks,
 ): Deduper<T> {
   const cache = new EmbeddingCache(settings.cacheSize);
+  const embeddings = new Embeddings(settings.embed, cache, settings.scheduler, settings.embedTimeoutMs);
   const customGuard = typeof settings.mergeGuard === 'function' ? settings.mergeGuard : undefined;
   const signature = settings.mergeGuard === true ? cachedSignature(settings.cacheSize) : () => '';
   const groupOf = groupKeyFunction(settings, grouping.scope, signature);
-  // Learned from the first well-formed answer: a later answer of another length is malformed.
-  let dimensions: number | undefined;
+  // One session per pipeline run (engine, dedupBy subscription): its calls in flight and embed-ahead state.
+  const sessions = new WeakMap<Subscription, EmbedSession<T>>();
+  const sessionOf = (lifetime: Subscription) => {
+    let session = sessions.get(lifetime);
+    if (session === undefined) sessions.set(lifetime, (session = new EmbedSession<T>(embeddings, settings.scheduler, lifetime)));
+    return session;
+  };
 
-  return (items, lifetime) => {
+  const dedup = (items: readonly T[], lifetime?: Subscription): DedupedBatch<T> | Promise<DedupedBatch<T>> => {
     const base = strategy === 'hybrid' ? dedupExact(items, grouping) : undefined;
     const representatives = base ? firstOfEachGroup(base) : items.map((_, i) => i);
     const failures = new Map<number, unknown>(base?.failures);
@@ -90,89 +105,100 @@ export function createSemanticDeduper<T>(
     }
     const comparable = candidatesSharingAGroup(candidates);
     const texts = distinctTexts(comparable);
+    const session = lifetime === undefined || lifetime.closed ? undefined : sessions.get(lifetime) ?? (texts.length > 0 ? sessionOf(lifetime) : undefined);
+    // Vectors ready now: embedded ahead for these requests (a miss, the first time), or cached (a hit). The
+    // others are in flight (waited for) or missing (embedded now, in one call).
     const vectors = new Map<string, Float32Array>();
     const missing: string[] = [];
+    const waitFor = new Set<EmbedCall>();
+    let hits = 0;
+    let failedAhead: { error: unknown } | undefined;
     for (const text of texts) {
+      const ahead = session?.take(text);
+      if (ahead !== undefined) {
+        if (ahead.vector === undefined) failedAhead ??= ahead;
+        else vectors.set(text, ahead.vector);
+        if (ahead.used) hits++;
+        ahead.used = true;
+        continue;
+      }
       const cached = cache.get(text);
-      if (cached) vectors.set(text, cached);
+      if (cached) {
+        vectors.set(text, cached);
+        hits++;
+        continue;
+      }
+      const running = session?.inFlight.get(text);
+      if (running !== undefined) waitFor.add(running);
       else missing.push(text);
     }
-    hooks.onEmbedCache?.(texts.length - missing.length, missing.length);
+    // Batched: what they held for embed-ahead is theirs no more (what they wait for is in `waitFor`).
+    if (session) for (const item of items) session.left(item);
+    hooks.onEmbedCache?.(hits, texts.length - hits);
 
     const fallBack = (error: unknown): DedupedBatch<T> => {
       hooks.onFallback?.(error);
       return base ?? dedupExact(items, grouping);
     };
-    const finish = (embedded: unknown): DedupedBatch<T> => {
+    const finish = (): DedupedBatch<T> => {
       try {
-        const length = validateVectors(embedded, missing.length, dimensions);
-        if (length > 0) dimensions = length;
-        const fresh = embedded as ArrayLike<number>[];
-        missing.forEach((text, i) => {
-          const vector = new Float32Array(fresh[i]!);
-          vectors.set(text, vector);
-          cache.set(text, vector);
-        });
-        mergeBySimilarity(comparable, vectors, length, settings.metric, threshold, customGuard, settings.mergeGuard === true, mergedInto);
+        for (const call of waitFor) {
+          const outcome = call.outcome!;
+          if (!outcome.ok) return fallBack(outcome.error);
+          call.texts.forEach((text, i) => vectors.set(text, outcome.vectors[i]!));
+        }
+        mergeBySimilarity(comparable, vectors, embeddings.dimensions ?? 0, settings.metric, threshold, customGuard, settings.mergeGuard === true, mergedInto);
         return assemble(items, base, representatives, failures, mergedInto);
       } catch (error) {
         return fallBack(error);
       }
     };
 
-    if (missing.length === 0) return finish([]);
-    let answer: ReturnType<Embedder>;
-    let then: unknown;
-    try {
-      answer = settings.embed(missing);
-      then = (answer as { then?: unknown } | null | undefined)?.then;
-    } catch (error) {
-      return fallBack(error);
+    // A call made ahead for these requests failed: the batch falls back now, without a second call.
+    if (failedAhead !== undefined) return fallBack(failedAhead.error);
+    if (missing.length > 0) waitFor.add(embeddings.call(missing, lifetime, session));
+    let unsettled = 0;
+    for (const call of waitFor) {
+      if (call.outcome === undefined) unsettled++;
+      // One that failed already decides: the batch does not wait for the others.
+      else if (!call.outcome.ok) return fallBack(call.outcome.error);
     }
-    if (typeof then !== 'function') return finish(answer);
+    if (unsettled === 0) return finish();
     return new Promise<DedupedBatch<T>>((resolve, reject) => {
-      // Whichever comes first, the embedder's answer or the bound, decides the batch; the other is ignored.
+      // The first failure decides the batch (exact dedup), or the last answer does (similarity).
       let decided = false;
-      let timer: Subscription | undefined;
-      const decide = (decision: () => DedupedBatch<T>) => {
-        if (decided) return;
+      const onSettled = (call: EmbedCall) => {
+        if (decided || (call.outcome!.ok && --unsettled > 0)) return;
         decided = true;
-        if (timer) {
-          timer.unsubscribe();
-          lifetime?.remove(timer);
-        }
         try {
-          resolve(decision());
+          resolve(call.outcome!.ok ? finish() : fallBack(call.outcome!.error));
         } catch (error) {
           reject(error); // a defect (finish and fallBack do not throw): the owner surfaces it
         }
       };
-      const onTimeout = () =>
-        decide(() =>
-          fallBack(
-            new BatchTimeoutError(
-              `dedupBy: embed() did not answer within ${settings.embedTimeoutMs} ms (embedTimeoutMs); the batch went on with exact dedup`,
-              settings.embedTimeoutMs,
-            ),
-          ),
-        );
-      // Any length, on the pipeline's scheduler; none for `Infinity`. The owner's end (unsubscription, dispose)
-      // cancels it too: no timer outlives the pipeline.
-      timer = scheduleAfter(settings.scheduler, onTimeout, settings.embedTimeoutMs);
-      lifetime?.add(timer);
-      try {
-        // Called as a method of the answer, not through Promise.resolve: a thenable that answers synchronously
-        // (in virtual time) is decided in that same moment.
-        (then as PromiseLike<unknown>['then']).call(
-          answer,
-          (vectors) => decide(() => finish(vectors)),
-          (error: unknown) => decide(() => fallBack(error)),
-        );
-      } catch (error) {
-        decide(() => fallBack(error));
-      }
+      for (const call of waitFor) call.waiters?.push(onSettled);
     });
   };
+  if (settings.embedAhead === false) return dedup;
+
+  /** A request queued in an engine (`batchDedup`, `createBatcher`): its text may be embedded ahead. */
+  const arrived = (item: T, lifetime: Subscription): void => {
+    // `undefined`: on once the embedder has answered asynchronously; `true`: from the first request.
+    if (settings.embedAhead !== true && embeddings.asynchronous !== true) return;
+    if (lifetime.closed) return;
+    let text: string | undefined;
+    let group: string;
+    try {
+      text = settings.text(item);
+      if (text === undefined) return;
+      group = groupOf(item, text);
+    } catch {
+      return; // the batch says what is wrong with it
+    }
+    sessionOf(lifetime).arrived(item, text, group);
+  };
+  const left = (item: T, lifetime: Subscription): void => sessions.get(lifetime)?.left(item);
+  return Object.assign(dedup, { arrived, left });
 }
 
 /** How many requests of the batch the unreadable representatives stand for (in hybrid, their exact groups). */

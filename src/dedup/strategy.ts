@@ -74,6 +74,14 @@ export interface DedupOptions<T> {
   embedTimeoutMs?: number;
   /** The clock `embedTimeoutMs` is measured on. Default `asyncScheduler`. */
   scheduler?: SchedulerLike;
+  /**
+   * `batchDedup` and `createBatcher`: embed each request's text while its window is open (one call per scheduler
+   * tick for the texts queued in it), so the vectors are ready, or nearly, when the batch leaves. Default: on
+   * once the embedder has answered asynchronously (the built-in embedder answers synchronously: off); `true`:
+   * from the first request, whatever the embedder; `false`: embed after the batch forms, one call per batch.
+   * No effect on `dedupBy`, which sees whole batches. See docs/embedders.md.
+   */
+  embedAhead?: boolean;
 }
 
 const DEFAULT_DEDUP_THRESHOLD = 0.98;
@@ -83,7 +91,14 @@ const DEFAULT_DEDUP_THRESHOLD = 0.98;
  * `lifetime` is its owner's: unsubscribing it cancels the stage's timers (`embedTimeoutMs`), and a promise still
  * pending then never settles, as the owner no longer listens.
  */
-export type Deduper<T> = (items: readonly T[], lifetime?: Subscription) => DedupedBatch<T> | Promise<DedupedBatch<T>>;
+export type Deduper<T> = ((items: readonly T[], lifetime?: Subscription) => DedupedBatch<T> | Promise<DedupedBatch<T>>) & {
+  /**
+   * Similarity dedup with embed-ahead only (src/dedup/embedAhead.ts): an engine tells it of each request queued,
+   * and of each that left the queue unbatched, under the `lifetime` it passes to the batches.
+   */
+  readonly arrived?: (item: T, lifetime: Subscription) => void;
+  readonly left?: (item: T, lifetime: Subscription) => void;
+};
 
 export interface DeduperHooks {
   /** The similarity stage failed and the batch fell back to exact dedup. */
@@ -119,7 +134,7 @@ export interface ResolvedDedup<T> {
 }
 
 /** The options only similarity dedup reads. */
-const SIMILARITY_OPTIONS = ['embed', 'text', 'metric', 'mergeGuard', 'embedCacheSize', 'embedTimeoutMs'] as const;
+const SIMILARITY_OPTIONS = ['embed', 'text', 'metric', 'mergeGuard', 'embedCacheSize', 'embedTimeoutMs', 'embedAhead'] as const;
 
 /**
  * Checks `options`. Without `similarity` (the lite entry point) the strategies `'embedding'` and `'hybrid'`, and

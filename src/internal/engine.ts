@@ -43,7 +43,10 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   /** The priority each request entered with, for per-priority latency stats. */
   private readonly priorities: WeakMap<E, number> | undefined;
   private readonly teardown: (() => void)[] = [];
-  /** What the stages hold while the engine runs (the dedup step's `embedTimeoutMs` timers); ended by `dispose`. */
+  /**
+   * What the stages hold while the engine runs (the dedup step's `embedTimeoutMs` timers, embed-ahead's calls);
+   * ended by `dispose`.
+   */
   private readonly lifetime = new Subscription();
   /** Batches whose (asynchronous) dedup has not finished. */
   private readonly deduping = new Set<E[]>();
@@ -154,6 +157,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     ) {
       // Nothing to admit: no dedup before batch time, no cache, no priority, no deadline, no signal, no queue bound.
       config.stats.recordRequests(1);
+      config.deduper.arrived?.(envelope, this.lifetime);
       this.collector.push(envelope);
       return undefined;
     }
@@ -279,6 +283,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     }
     // Led before it is queued: a batch it fills at once must find its slot.
     if (slot !== undefined) this.shared.lead(slot, envelope);
+    // Similarity dedup may embed its text while the window is open (embed-ahead).
+    this.config.deduper.arrived?.(envelope, this.lifetime);
     const place = this.collector.push(envelope, how);
     if (slot !== undefined && place !== undefined) slot.place = place;
     return place;
@@ -318,6 +324,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
 
   /** A request left the queue unbatched (deadline, abort, withdrawal): answered, and an equal one takes its place. */
   private dropped(envelope: E, error: unknown): void {
+    this.config.deduper.left?.(envelope, this.lifetime);
     this.refuse(envelope, error);
     const pending = envelope.shared === undefined ? undefined : this.shared.dropped(envelope);
     if (pending !== undefined) this.promote(pending);

@@ -101,6 +101,7 @@ const OPTION_NAMES: Record<keyof BatchDedupOptions<unknown, unknown>, true> = {
   adaptive: true,
   stats: true,
   scheduler: true,
+  embedAhead: true,
 };
 /** What an unknown name may be suggested as: every option, and the nested ones a flat name may have meant. */
 const SUGGESTIONS = [...Object.keys(OPTION_NAMES), 'resultCache.ttlMs', 'resultCache.maxEntries'];
