@@ -9,7 +9,8 @@ import { scopeTag, type DedupScope } from './keys.js';
 import { guardSignature, salientOrderAgrees, salientTokens, type SalientTokens } from './mergeGuard.js';
 import type { ResolvedMetric } from './metric.js';
 import { validateVectors, vectorLeaders } from './vectorLeaders.js';
-import type { Deduper, DeduperHooks } from './strategy.js';
+import type { Probe } from './semanticCache.js';
+import type { Deduper, DeduperHooks, ProbedBatch } from './strategy.js';
 
 /** What the `'embedding'` and `'hybrid'` strategies need besides the exact grouping. */
 export interface SemanticSettings<T> {
@@ -57,6 +58,7 @@ export function createSemanticDeduper<T>(
   settings: SemanticSettings<T>,
   threshold: number,
   hooks: DeduperHooks,
+  probes = false,
 ): Deduper<T> {
   const cache = new EmbeddingCache(settings.cacheSize);
   const customGuard = typeof settings.mergeGuard === 'function' ? settings.mergeGuard : undefined;
@@ -88,7 +90,8 @@ export function createSemanticDeduper<T>(
       hooks.onTextUnreadable?.(requestsOf(unreadable, base));
       if (!base) dedupAmong(unreadable, items, grouping, mergedInto, failures);
     }
-    const comparable = candidatesSharingAGroup(candidates);
+    // A semantic result cache compares every candidate with the cached results: each needs its vector.
+    const comparable = probes ? candidates : candidatesSharingAGroup(candidates);
     const texts = distinctTexts(comparable);
     const vectors = new Map<string, Float32Array>();
     const missing: string[] = [];
@@ -114,7 +117,8 @@ export function createSemanticDeduper<T>(
           cache.set(text, vector);
         });
         mergeBySimilarity(comparable, vectors, length, settings.metric, threshold, customGuard, settings.mergeGuard === true, mergedInto);
-        return assemble(items, base, representatives, failures, mergedInto);
+        const batch = assemble(items, base, representatives, failures, mergedInto);
+        return probes ? withProbes(batch, comparable, vectors) : batch;
       } catch (error) {
         return fallBack(error);
       }
@@ -173,6 +177,22 @@ export function createSemanticDeduper<T>(
       }
     });
   };
+}
+
+/**
+ * The batch with the probes of each unique item that was embedded: its leader's (group, text and vector) first,
+ * then those of the candidates merged into it, in arrival order (a leader comes before what joins it).
+ */
+function withProbes<T>(batch: DedupedBatch<T>, comparable: readonly Candidate[], vectors: ReadonlyMap<string, Float32Array>): ProbedBatch<T> {
+  const probes = new Map<number, Probe[]>();
+  for (const { item, group, text } of comparable) {
+    const u = batch.leaderOf[item]!;
+    const probe: Probe = { group, text, vector: vectors.get(text)! };
+    const list = probes.get(u);
+    if (list) list.push(probe);
+    else probes.set(u, [probe]);
+  }
+  return { ...batch, probes };
 }
 
 /** How many requests of the batch the unreadable representatives stand for (in hybrid, their exact groups). */

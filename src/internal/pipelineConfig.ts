@@ -1,12 +1,20 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import { createDeduper, mapDedup, resolveDedupWith, type Deduper, type DedupOptions, type SimilarityDedup } from '../dedup/strategy.js';
+import {
+  createDeduper,
+  mapDedup,
+  resolveDedupWith,
+  type Deduper,
+  type DedupOptions,
+  type NearIndex,
+  type SimilarityDedup,
+} from '../dedup/strategy.js';
 import type { FanOutConfig } from './executor.js';
 import { resolveFanOutOptions, type FanOutOptions } from './fanOutSettings.js';
 import { BatchStatsRecorder } from '../stats/batchStats.js';
 import type { ExecuteFn } from '../types.js';
 import type { Envelope } from './envelope.js';
 import type { Grouping } from '../dedup/exact.js';
-import type { ResultCacheOptions } from './inFlight.js';
+import type { CacheEntry, ResultCacheOptions } from './inFlight.js';
 import { adaptiveMaxWaitMs, resolveAdaptiveSettings, type AdaptiveOptions, type AdaptiveSettings } from './adaptiveWindow.js';
 import { describeValue, userFunctionThrew } from '../base/describeValue.js';
 import { nearestNames, orList } from '../base/nearestNames.js';
@@ -103,7 +111,7 @@ const OPTION_NAMES: Record<keyof BatchDedupOptions<unknown, unknown>, true> = {
   scheduler: true,
 };
 /** What an unknown name may be suggested as: every option, and the nested ones a flat name may have meant. */
-const SUGGESTIONS = [...Object.keys(OPTION_NAMES), 'resultCache.ttlMs', 'resultCache.maxEntries'];
+const SUGGESTIONS = [...Object.keys(OPTION_NAMES), 'resultCache.ttlMs', 'resultCache.maxEntries', 'resultCache.semantic'];
 
 /** Options of the standalone operators that the pipeline wires itself. */
 const WIRED_BY_THE_PIPELINE: Readonly<Record<string, string>> = { feedback: 'fanOut', enqueuedAt: 'fanOut' };
@@ -147,6 +155,7 @@ interface Resolved<T, R> {
   readonly priority: ((request: T) => number) | undefined;
   readonly signal: ((request: T) => unknown) | undefined;
   readonly costPerRequestUsd: number | undefined;
+  readonly nearIndex: (() => NearIndex<CacheEntry<R>>) | undefined;
 }
 
 /** How equal requests share one backend item before batch time, under the settings in effect. */
@@ -203,6 +212,15 @@ export class PipelineConfig<T, R> {
     this.adaptive = check.boolean(where, 'adaptive', raw.adaptive ?? false);
     this.dedupInFlight = check.boolean(where, 'dedupInFlight', raw.dedupInFlight ?? true);
     this.resultCache = resolveResultCache(where, raw.resultCache);
+    if (this.resultCache?.semantic && !similarity) {
+      check.fail(
+        where,
+        `resultCache.semantic finds results by similarity of text, which is similarity dedup: import from ` +
+          `'rxjs-batch-dedup' (or 'rxjs-batch-dedup/operators'), which has it; 'rxjs-batch-dedup/lite' leaves it out ` +
+          `to stay small. Or leave semantic out for the exact result cache`,
+        TypeError,
+      );
+    }
     this.stats = raw.stats ?? new BatchStatsRecorder({ scheduler: this.scheduler });
     this.raw = raw;
     this.resolved = this.resolve(raw, where);
@@ -237,6 +255,10 @@ export class PipelineConfig<T, R> {
   }
   get requestTimeoutMs(): number | undefined {
     return this.resolved.requestTimeoutMs;
+  }
+  /** A new index of cached results' vectors under the settings in effect, when the result cache is semantic. */
+  get nearIndex(): (() => NearIndex<CacheEntry<R>>) | undefined {
+    return this.resolved.nearIndex;
   }
   get agingPerMs(): number {
     return this.priorityAgingPerSecond / 1000;
@@ -365,7 +387,7 @@ export class PipelineConfig<T, R> {
         const now = this.resultCache;
         return cache === undefined || now === undefined
           ? cache === now
-          : cache.ttlMs === now.ttlMs && cache.maxEntries === now.maxEntries;
+          : cache.ttlMs === now.ttlMs && cache.maxEntries === now.maxEntries && cache.semantic === now.semantic;
       }
     }
   }
@@ -393,6 +415,8 @@ export class PipelineConfig<T, R> {
       executeCopiesItems: true,
     };
     const mapped = mapDedup(dedup, (e: Envelope<T>) => e.request, (e) => e.scope);
+    const semanticCache = this.resultCache?.semantic === true;
+    if (semanticCache) checkSemanticCache(where, dedup.strategy, dedup.dedupFunction !== undefined);
     const deduper = createDeduper<Envelope<T>>(
       mapped,
       {
@@ -400,7 +424,11 @@ export class PipelineConfig<T, R> {
         onEmbedCache: (hits, misses) => this.stats.recordEmbedCache(hits, misses),
         onTextUnreadable: (requests) => this.stats.recordTextUnreadable(requests),
       },
+      semanticCache,
     );
+    const similarity = mapped.semantic;
+    const nearIndex =
+      semanticCache && similarity ? () => similarity.nearIndex<CacheEntry<R>>(dedup.threshold) : undefined;
     const exactKeyDecides = dedup.enabled && dedup.dedupFunction === undefined;
     const joinsWaiting = exactKeyDecides && dedup.strategy !== 'embedding';
     // Joins are by exact key: only where the exact key decides equality (exact or hybrid dedup).
@@ -437,7 +465,31 @@ export class PipelineConfig<T, R> {
       priority,
       signal,
       costPerRequestUsd,
+      nearIndex,
     };
+  }
+}
+
+/**
+ * The semantic result cache compares texts as similarity dedup does, so it needs a similarity strategy: with
+ * `'exact'` or a `dedupFunction` nothing embeds the texts (and a switch to them by `configure()` is refused too).
+ */
+function checkSemanticCache(where: string, strategy: string, customSimilarity: boolean): void {
+  if (strategy === 'exact') {
+    check.fail(
+      where,
+      `resultCache.semantic needs dedupStrategy 'embedding' or 'hybrid' (it compares texts by their embeddings), ` +
+        `got dedupStrategy 'exact'; set dedupStrategy: 'hybrid', or leave semantic out for the exact result cache`,
+      TypeError,
+    );
+  }
+  if (customSimilarity) {
+    check.fail(
+      where,
+      `resultCache.semantic compares texts by their embeddings, but a dedupFunction replaces them; leave dedupFunction ` +
+        `out, or semantic out for the exact result cache`,
+      TypeError,
+    );
   }
 }
 
@@ -453,6 +505,7 @@ function resolveResultCache(where: string, value: ResultCacheOptions | undefined
   return {
     ttlMs: check.duration(where, 'resultCache.ttlMs', o.ttlMs, 1),
     maxEntries: check.count(where, 'resultCache.maxEntries', o.maxEntries ?? 1000, 1),
+    semantic: check.boolean(where, 'resultCache.semantic', o.semantic ?? false),
   };
 }
 
