@@ -142,8 +142,8 @@ describe('SemanticIndex', () => {
    * the oldest on a tie, as near every other probe.
    */
   it('finds what scoring every entry finds', () => {
-    const dims = 12;
-    const coordinate = fc.oneof(fc.constant(0), fc.constant(0), fc.double({ min: -1, max: 1, noNaN: true }));
+    const dims = 40;
+    const coordinate = fc.oneof({ arbitrary: fc.constant(0), weight: 1 }, { arbitrary: fc.integer({ min: -100, max: 100 }).map((x) => x / 100), weight: 3 });
     const vector = fc.array(coordinate, { minLength: dims, maxLength: dims });
     const scenario = fc.record({
       base: vector,
