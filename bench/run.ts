@@ -28,9 +28,11 @@ const benchDir = fileURLToPath(new URL('.', import.meta.url));
 const docsDir = fileURLToPath(new URL('../docs/', import.meta.url));
 
 const filters = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
+/** Section names the issues use for benches whose file is named otherwise (`npm run bench -- semantic-cache`). */
+const ALIASES: Readonly<Record<string, string>> = { 'semantic-cache': 'semanticCache' };
 const files = readdirSync(benchDir)
   .filter((file) => file.endsWith('.bench.ts'))
-  .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)))
+  .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(ALIASES[filter] ?? filter)))
   .sort();
 
 if (files.length === 0) {
