@@ -143,6 +143,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
 
   /** A request of a batch answered from a cached result near its text (semantic result cache). */
   private readonly answerNear = (envelope: E, value: R): void => {
+    // Its owner answered it already (and counted it then).
+    if (envelope.answered === true) return;
     this.config.stats.recordCacheHit(true);
     this.answerNow(envelope, { ok: true, value }, 0, true);
   };
