@@ -118,7 +118,7 @@ export function createSemanticDeduper<T>(
         });
         mergeBySimilarity(comparable, vectors, length, settings.metric, threshold, customGuard, settings.mergeGuard === true, mergedInto);
         const batch = assemble(items, base, representatives, failures, mergedInto);
-        return probes ? withProbes(batch, comparable, vectors) : batch;
+        return probes ? withProbes(batch, comparable, vectors, mergedInto) : batch;
       } catch (error) {
         return fallBack(error);
       }
@@ -180,17 +180,23 @@ export function createSemanticDeduper<T>(
 }
 
 /**
- * The batch with the probes of each unique item that was embedded: its leader's (group, text and vector) first,
- * then those of the candidates merged into it, in arrival order (a leader comes before what joins it).
+ * The batch with the probes of each unique item that was embedded, by the index of its leader in `items`: the
+ * leader's (group, text and vector) first, then those of the candidates merged into it, in arrival order (a
+ * leader comes before what joins it).
  */
-function withProbes<T>(batch: DedupedBatch<T>, comparable: readonly Candidate[], vectors: ReadonlyMap<string, Float32Array>): ProbedBatch<T> {
+function withProbes<T>(
+  batch: DedupedBatch<T>,
+  comparable: readonly Candidate[],
+  vectors: ReadonlyMap<string, Float32Array>,
+  mergedInto: ReadonlyMap<number, number>,
+): ProbedBatch<T> {
   const probes = new Map<number, Probe[]>();
   for (const { item, group, text } of comparable) {
-    const u = batch.leaderOf[item]!;
+    const leader = mergedInto.get(item) ?? item;
     const probe: Probe = { group, text, vector: vectors.get(text)! };
-    const list = probes.get(u);
+    const list = probes.get(leader);
     if (list) list.push(probe);
-    else probes.set(u, [probe]);
+    else probes.set(leader, [probe]);
   }
   return { ...batch, probes };
 }

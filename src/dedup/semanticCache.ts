@@ -23,20 +23,25 @@ export interface Probe {
 
 /** How many of an entry's largest coordinates the first check of a pair reads. */
 const TOP = 8;
-/** Below this, rounding cannot make a bound look lower than the score it bounds (see `nearest`). */
-const MARGIN = 1e-9;
+
+/** A vector's squared norm (summed in the order the batch sums it) and, when the bound holds for it, its unit vector. */
+interface Prepared {
+  readonly probe: Probe;
+  readonly squared: number;
+  readonly unit: Float64Array | undefined;
+  tokens?: SalientTokens;
+}
 
 interface Row<H> {
   readonly entry: H;
   readonly probe: Probe;
-  /** Sum of the squares of the vector, in the order the batch scores it. */
   readonly squared: number;
-  /** The TOP largest coordinates (by magnitude) of the unit vector, and their dimensions; empty when unbounded. */
-  readonly topDims: Int32Array;
-  readonly topValues: Float64Array;
-  /** Norm of the unit vector without those coordinates, rounded up: the bound adds it. Infinity: no bound. */
+  tokens?: SalientTokens;
+  /** Dimensions of the TOP largest coordinates (by magnitude) of the unit vector, and those coordinates. */
+  readonly top: number[];
+  readonly weights: number[];
+  /** Norm of the unit vector without those coordinates, rounded up (Infinity: no bound holds for the row). */
   readonly rest: number;
-  tokens: SalientTokens | undefined;
 }
 
 /**
@@ -61,17 +66,19 @@ export class SemanticIndex<H> implements NearIndex<H> {
     private readonly guard: boolean | ((a: string, b: string) => boolean),
   ) {}
 
-  get size(): number {
-    return this.rows.size;
-  }
-
   add(entry: H, probe: unknown): void {
-    const p = probe as Probe;
     this.remove(entry);
-    const row = rowOf(entry, p, this.metric.kind === 'cosine');
-    let group = this.groups.get(p.group);
-    if (!group) this.groups.set(p.group, (group = new Set()));
-    group.add(row);
+    const { probe: p, squared, unit } = this.prepare(probe as Probe);
+    // The TOP largest coordinates: the dimensions sorted by magnitude (ties by dimension), the first TOP.
+    const top = unit ? [...unit.keys()].sort((a, b) => Math.abs(unit[b]!) - Math.abs(unit[a]!) || a - b).slice(0, TOP) : [];
+    const weights = top.map((d) => unit![d]!);
+    let topSquared = 0;
+    for (const w of weights) topSquared += w * w;
+    // |unit without the top|^2 = 1 - |top|^2, rounded up so that rounding never makes the bound too low.
+    const rest = unit ? Math.sqrt(Math.max(0, 1 - topSquared) + 1e-12) + 1e-9 : Infinity;
+    const row: Row<H> = { entry, probe: p, squared, top, weights, rest };
+    const group = this.groups.get(p.group) ?? new Set();
+    this.groups.set(p.group, group.add(row));
     this.rows.set(entry, row);
   }
 
@@ -90,110 +97,57 @@ export class SemanticIndex<H> implements NearIndex<H> {
    * (the requests merged into that leader: all are answered from the entry) and `live` (the table's age check).
    */
   nearest(probes: readonly unknown[], live: (entry: H) => boolean): H | undefined {
-    const queries = (probes as readonly Probe[]).map((probe) => ({ probe, ...queryOf(probe.vector, this.metric.kind === 'cosine') }));
-    const leader = queries[0];
-    const group = leader && this.groups.get(leader.probe.group);
-    if (!group) return undefined;
+    const [leader, ...others] = (probes as readonly Probe[]).map((probe) => this.prepare(probe));
     let best: Row<H> | undefined;
     let bestScore = -Infinity;
-    for (const row of group) {
-      const score = this.near(row, leader, bestScore);
-      if (score === undefined) continue;
-      let all = true;
-      for (let q = 1; q < queries.length && all; q++) all = this.near(row, queries[q]!, -Infinity) !== undefined;
-      if (!all || !live(row.entry)) continue;
-      best = row;
-      bestScore = score;
+    for (const row of (leader && this.groups.get(leader.probe.group)) ?? []) {
+      const score = this.score(row, leader!, bestScore);
+      if (score !== undefined && others.every((other) => this.score(row, other, -Infinity) !== undefined) && live(row.entry)) {
+        best = row;
+        bestScore = score;
+      }
     }
     return best?.entry;
   }
 
-  /** The score of the pair when it is at least the threshold, above `toBeat`, and the guard allows it. */
-  private near(row: Row<H>, query: Query, toBeat: number): number | undefined {
-    const { probe, unit } = query;
-    if (row.rest !== Infinity && unit !== undefined) {
-      // Upper bound of the cosine of the unit vectors: the top coordinates' part, plus |rest of row| * 1.
-      let bound = row.rest;
-      for (let k = 0; k < TOP; k++) bound += unit[row.topDims[k]!]! * row.topValues[k]!;
-      if (bound < this.threshold - MARGIN) return undefined;
-    }
-    const score = this.score(row, probe.vector, query.squared);
-    if (!(score >= this.threshold && score > toBeat)) return undefined;
-    if (this.guard === false) return score;
-    if (typeof this.guard === 'function') return this.guard(row.probe.text, probe.text) ? score : undefined;
-    return salientOrderAgrees((row.tokens ??= salientTokens(row.probe.text)), (query.tokens ??= salientTokens(probe.text))) ? score : undefined;
+  private prepare(probe: Probe): Prepared {
+    const { vector } = probe;
+    let squared = 0;
+    for (let d = 0; d < vector.length; d++) squared += vector[d]! * vector[d]!;
+    // The bound holds where the batch's formula is the cosine: no zero, tiny or huge vector.
+    const bounded = this.metric.kind === 'cosine' && squared >= 1e-150 && squared <= 1e150;
+    const norm = Math.sqrt(squared);
+    return { probe, squared, unit: bounded ? Float64Array.from(vector, (x) => x / norm) : undefined };
   }
 
-  /** The score of a cached entry (as the earlier request) and a new one, as a batch scores the pair. */
-  private score(row: Row<H>, vector: Float32Array, squared: number): number {
+  /**
+   * The score of the pair (the cached entry as the earlier request) when it is at least the threshold, above
+   * `toBeat`, and the guard allows it.
+   */
+  private score(row: Row<H>, query: Prepared, toBeat: number): number | undefined {
+    const { metric, threshold, guard } = this;
     const cached = row.probe.vector;
-    if (this.metric.kind !== 'cosine') {
-      const s = this.metric.score(cached, vector);
-      return Number.isNaN(s) ? 0 : s < 0 ? 0 : s > 1 ? 1 : s;
+    const vector = query.probe.vector;
+    let score: number;
+    if (metric.kind === 'cosine') {
+      if (query.unit) {
+        // An upper bound of the cosine of the unit vectors: the top coordinates' part, plus |rest of row| * 1.
+        let bound = row.rest;
+        for (let k = 0; k < row.top.length; k++) bound += query.unit[row.top[k]!]! * row.weights[k]!;
+        if (bound < threshold) return undefined;
+      }
+      let dot = 0;
+      for (let d = 0; d < cached.length; d++) dot += cached[d]! * vector[d]!;
+      // A zero vector is similar to nothing: 0 / 0 is NaN, which scores 0 below.
+      score = dot / Math.sqrt(row.squared * query.squared);
+    } else {
+      score = metric.score(cached, vector);
     }
-    if (row.squared === 0 || squared === 0 || cached.length !== vector.length) return 0;
-    let dot = 0;
-    for (let d = 0; d < cached.length; d++) dot += cached[d]! * vector[d]!;
-    const s = dot / Math.sqrt(row.squared * squared);
-    return s < 0 ? 0 : s > 1 ? 1 : s;
-  }
-}
-
-function squaredNorm(vector: ArrayLike<number>): number {
-  let sum = 0;
-  for (let d = 0; d < vector.length; d++) sum += vector[d]! * vector[d]!;
-  return sum;
-}
-
-/** Rows whose squared norm is within these bounds get a bound; others (zero, tiny, huge) are scored in full. */
-function boundable(squared: number, dimensions: number): boolean {
-  return squared >= 1e-150 && squared <= 1e150 && dimensions >= TOP;
-}
-
-function rowOf<H>(entry: H, probe: Probe, cosine: boolean): Row<H> {
-  const vector = probe.vector;
-  const squared = squaredNorm(vector);
-  const topDims = new Int32Array(TOP);
-  const topValues = new Float64Array(TOP);
-  if (!cosine || !boundable(squared, vector.length)) return { entry, probe, squared, topDims, topValues, rest: Infinity, tokens: undefined };
-  const norm = Math.sqrt(squared);
-  // The TOP largest coordinates by magnitude, by insertion into a small sorted list.
-  const magnitude = new Float64Array(TOP).fill(-1);
-  for (let d = 0; d < vector.length; d++) {
-    const m = Math.abs(vector[d]!);
-    if (m <= magnitude[TOP - 1]!) continue;
-    let k = TOP - 1;
-    while (k > 0 && magnitude[k - 1]! < m) {
-      magnitude[k] = magnitude[k - 1]!;
-      topDims[k] = topDims[k - 1]!;
-      k--;
+    score = score > 1 ? 1 : score >= 0 ? score : 0;
+    if (!(score >= threshold && score > toBeat)) return undefined;
+    if (guard === true) {
+      return salientOrderAgrees((row.tokens ??= salientTokens(row.probe.text)), (query.tokens ??= salientTokens(query.probe.text))) ? score : undefined;
     }
-    magnitude[k] = m;
-    topDims[k] = d;
+    return guard === false || guard(row.probe.text, query.probe.text) ? score : undefined;
   }
-  let topSquared = 0;
-  for (let k = 0; k < TOP; k++) {
-    const value = vector[topDims[k]!]! / norm;
-    topValues[k] = value;
-    topSquared += value * value;
-  }
-  // |unit without the top|^2 = 1 - |top|^2, rounded up by a relative 1e-12 (and never below 0).
-  const rest = Math.sqrt(Math.max(0, 1 - topSquared) + 1e-12) * (1 + 1e-12);
-  return { entry, probe, squared, topDims, topValues, rest, tokens: undefined };
-}
-
-interface Query {
-  readonly probe: Probe;
-  readonly squared: number;
-  readonly unit: Float64Array | undefined;
-  tokens?: SalientTokens;
-}
-
-function queryOf(vector: Float32Array, cosine: boolean): { squared: number; unit: Float64Array | undefined } {
-  const squared = squaredNorm(vector);
-  if (!cosine || !boundable(squared, vector.length)) return { squared, unit: undefined };
-  const norm = Math.sqrt(squared);
-  const unit = new Float64Array(vector.length);
-  for (let d = 0; d < vector.length; d++) unit[d] = vector[d]! / norm;
-  return { squared, unit };
 }

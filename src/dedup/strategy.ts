@@ -96,9 +96,9 @@ export interface DeduperHooks {
 
 /**
  * A batch deduplicated by similarity for a pipeline whose result cache is semantic (`resultCache.semantic`): by
- * index into `unique`, the probes (text, vector, group: see src/dedup/semanticCache.ts) of each unique item whose
- * text was embedded: its leader's first, then those of the requests merged into it. The pipeline looks each one
- * up in its cached results before the batch is executed.
+ * the index in `items` of each leader whose text was embedded, the probes (text, vector, group: see
+ * src/dedup/semanticCache.ts) of its leader first, then those of the requests merged into it. The pipeline looks
+ * each one up in its cached results before the batch is executed.
  */
 export interface ProbedBatch<T> extends DedupedBatch<T> {
   readonly probes?: ReadonlyMap<number, readonly unknown[]>;
@@ -114,7 +114,7 @@ export interface NearIndex<H> {
   remove(entry: H): void;
   /**
    * The entry nearest the first probe (threshold, group and merge guard as in a batch) that is as near every
-   * other probe, and for which `live` says true.
+   * other probe, and for which `live` says true (`live` may remove the entry it is asked about).
    */
   nearest(probes: readonly unknown[], live: (entry: H) => boolean): H | undefined;
 }
@@ -179,7 +179,9 @@ function refuseSimilarity<T>(where: string, options: DedupOptions<T>, strategy: 
   if (strategy !== 'exact') {
     check.fail(where, `dedupStrategy '${strategy}' is similarity dedup: ${fix}. A dedupFunction works in both`, TypeError);
   }
-  const given = SIMILARITY_OPTIONS.find((name) => options[name] !== undefined);
+  const given =
+    SIMILARITY_OPTIONS.find((name) => options[name] !== undefined) ??
+    ((options as { resultCache?: { semantic?: unknown } }).resultCache?.semantic === true ? 'resultCache.semantic' : undefined);
   if (given !== undefined) check.fail(where, `${given} is an option of similarity dedup: ${fix}`, TypeError);
   check.scheduler(where, options.scheduler);
   return undefined;

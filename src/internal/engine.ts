@@ -531,8 +531,6 @@ function joinFollowers<E>(batch: ProbedBatch<E>, followers: readonly E[], follow
     leaderOf.push(batch.leaderOf[leader]!);
     if (failures !== undefined && failed!.has(leader)) failures.set(n + k, failed!.get(leader));
   }
-  // The unique items are the same: so are their probes (semantic result cache).
-  const { probes } = batch;
-  const joined = failures ? { items, unique: batch.unique, leaderOf, failures } : { items, unique: batch.unique, leaderOf };
-  return probes === undefined ? joined : { ...joined, probes };
+  // The unique items are the same: so are their probes (semantic result cache), kept by the spread.
+  return failures ? { ...batch, items, leaderOf, failures } : { ...batch, items, leaderOf };
 }

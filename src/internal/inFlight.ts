@@ -209,14 +209,8 @@ export class SlotTable<E, R> {
    * the way are dropped.
    */
   nearest(probes: readonly unknown[], now: number): CacheEntry<R> | undefined {
-    if (!this.near) return undefined;
-    let stale: CacheEntry<R>[] | undefined;
-    const entry = this.near.nearest(probes, (candidate) => {
-      if (this.live(candidate, now)) return true;
-      (stale ??= []).push(candidate);
-      return false;
-    });
-    if (stale) for (const old of stale) this.forget(old);
+    // An entry found too old is forgotten at once (the index allows it while it looks up).
+    const entry = this.near?.nearest(probes, (candidate) => this.live(candidate, now) || (this.forget(candidate), false));
     return entry && this.used(entry);
   }
 

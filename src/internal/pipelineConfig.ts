@@ -212,15 +212,6 @@ export class PipelineConfig<T, R> {
     this.adaptive = check.boolean(where, 'adaptive', raw.adaptive ?? false);
     this.dedupInFlight = check.boolean(where, 'dedupInFlight', raw.dedupInFlight ?? true);
     this.resultCache = resolveResultCache(where, raw.resultCache);
-    if (this.resultCache?.semantic && !similarity) {
-      check.fail(
-        where,
-        `resultCache.semantic finds results by similarity of text, which is similarity dedup: import from ` +
-          `'rxjs-batch-dedup' (or 'rxjs-batch-dedup/operators'), which has it; 'rxjs-batch-dedup/lite' leaves it out ` +
-          `to stay small. Or leave semantic out for the exact result cache`,
-        TypeError,
-      );
-    }
     this.stats = raw.stats ?? new BatchStatsRecorder({ scheduler: this.scheduler });
     this.raw = raw;
     this.resolved = this.resolve(raw, where);
@@ -416,7 +407,10 @@ export class PipelineConfig<T, R> {
     };
     const mapped = mapDedup(dedup, (e: Envelope<T>) => e.request, (e) => e.scope);
     const semanticCache = this.resultCache?.semantic === true;
-    if (semanticCache) checkSemanticCache(where, dedup.strategy, dedup.dedupFunction !== undefined);
+    // Nothing embeds the texts with 'exact' or a dedupFunction (the lite entry refused it in resolveDedupWith).
+    if (semanticCache && (dedup.strategy === 'exact' || dedup.dedupFunction)) {
+      check.fail(where, `resultCache.semantic needs dedupStrategy 'embedding' or 'hybrid' and no dedupFunction`, TypeError);
+    }
     const deduper = createDeduper<Envelope<T>>(
       mapped,
       {
@@ -467,29 +461,6 @@ export class PipelineConfig<T, R> {
       costPerRequestUsd,
       nearIndex,
     };
-  }
-}
-
-/**
- * The semantic result cache compares texts as similarity dedup does, so it needs a similarity strategy: with
- * `'exact'` or a `dedupFunction` nothing embeds the texts (and a switch to them by `configure()` is refused too).
- */
-function checkSemanticCache(where: string, strategy: string, customSimilarity: boolean): void {
-  if (strategy === 'exact') {
-    check.fail(
-      where,
-      `resultCache.semantic needs dedupStrategy 'embedding' or 'hybrid' (it compares texts by their embeddings), ` +
-        `got dedupStrategy 'exact'; set dedupStrategy: 'hybrid', or leave semantic out for the exact result cache`,
-      TypeError,
-    );
-  }
-  if (customSimilarity) {
-    check.fail(
-      where,
-      `resultCache.semantic compares texts by their embeddings, but a dedupFunction replaces them; leave dedupFunction ` +
-        `out, or semantic out for the exact result cache`,
-      TypeError,
-    );
   }
 }
 

@@ -176,19 +176,14 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
     if (probes === undefined || probes.size === 0) return batch;
     const table = this.table;
     const now = this.now();
-    // The first item of each unique one: the leader of its group, whose probe it is.
-    const firstOf = new Array<number>(batch.unique.length).fill(-1);
-    for (let i = 0; i < items.length; i++) {
-      const u = leaderOf[i]!;
-      if (u >= 0 && firstOf[u] === -1) firstOf[u] = i;
-    }
+    // By unique item: the cached result that answers it.
     let found: Map<number, R> | undefined;
-    for (const [u, group] of probes) {
-      const pending = this.ledBy(items[firstOf[u]!]!);
+    for (const [leader, group] of probes) {
+      const pending = this.ledBy(items[leader]!);
       if (pending === undefined || pending.table !== table || pending.state !== SENT) continue;
       const entry = table.nearest(group, now);
       if (entry === undefined) pending.probe = group[0];
-      else (found ??= new Map()).set(u, entry.value);
+      else (found ??= new Map()).set(leaderOf[leader]!, entry.value);
     }
     if (found === undefined) return batch;
     for (let i = 0; i < items.length; i++) {
