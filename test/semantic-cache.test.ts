@@ -5,6 +5,9 @@
  * entry at or above the threshold that the merge guard allows. Timing rules are in
  * marbles/semanticCache.marble.test.ts.
  */
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { map, timer } from 'rxjs';
 import { describe, expect, it } from 'vitest';
@@ -68,6 +71,28 @@ describe('resultCache.semantic: options', () => {
     expect(create).toThrow(
       new RegExp(`^${name}: resultCache\\.semantic is an option of similarity dedup: import from 'rxjs-batch-dedup'`),
     );
+  });
+
+  /** The source files a module loads at run time (type-only imports are erased), followed from `entry`. */
+  function loaded(entry: string): Set<string> {
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const code = readFileSync(file, 'utf8');
+      for (const [, what, from] of code.matchAll(/^(?:import|export)\s+(type\s+)?[^'";]*?from\s+'(\.[^']+)'/gm)) {
+        if (what === undefined) visit(resolve(dirname(file), from!.replace(/\.js$/, '.ts')));
+      }
+    };
+    visit(entry);
+    return seen;
+  }
+
+  it('is not loaded by rxjs-batch-dedup/lite, and is by the main entry point', () => {
+    const src = join(dirname(fileURLToPath(import.meta.url)), '..', 'src');
+    const index = join(src, 'dedup', 'semanticCache.ts');
+    expect(loaded(join(src, 'lite', 'index.ts')).has(index)).toBe(false);
+    expect(loaded(join(src, 'index.ts')).has(index)).toBe(true);
   });
 
   it('leaves the exact result cache of rxjs-batch-dedup/lite as it was', () => {
