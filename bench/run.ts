@@ -28,7 +28,7 @@ const benchDir = fileURLToPath(new URL('.', import.meta.url));
 const docsDir = fileURLToPath(new URL('../docs/', import.meta.url));
 
 /** Benches known by a name other than their file's (the name an issue gives them): `npm run bench -- embed-ahead`. */
-const NAMES: Readonly<Record<string, string>> = { embedAhead: 'embed-ahead' };
+const NAMES: Readonly<Record<string, string>> = { embedAhead: 'embed-ahead', semanticCache: 'semantic-cache' };
 const nameOf = (file: string) => NAMES[basename(file, '.bench.ts')] ?? basename(file, '.bench.ts');
 
 const filters = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));

@@ -12,6 +12,7 @@ import { createLexicalEmbedder } from './lexicalEmbedder.js';
 import { METRIC_NAMES, metricByName, type ResolvedMetric, type VectorSimilarity } from './metric.js';
 import { restKeyOf } from './restKey.js';
 import { createSemanticDeduper, type SemanticSettings } from './semantic.js';
+import { SemanticIndex } from './semanticCache.js';
 import {
   createDeduper,
   mapDedup,
@@ -57,7 +58,8 @@ export function resolveDedupOptions<T>(where: string, options: DedupOptions<T>):
 
 function similarityOf<T>(settings: SemanticSettings<T>): ResolvedSimilarity<T> {
   return {
-    create: (strategy, grouping, threshold, hooks) => createSemanticDeduper(strategy, grouping, settings, threshold, hooks),
+    create: (strategy, grouping, threshold, hooks, probes) => createSemanticDeduper(strategy, grouping, settings, threshold, hooks, probes),
+    nearIndex: <H>(threshold: number) => new SemanticIndex<H>(settings.metric, threshold, settings.mergeGuard),
     map: <U>(unwrap: (wrapper: U) => T) =>
       similarityOf<U>({
         ...settings,

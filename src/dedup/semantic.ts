@@ -8,7 +8,8 @@ import { scopeTag, type DedupScope } from './keys.js';
 import { guardSignature, salientOrderAgrees, salientTokens, type SalientTokens } from './mergeGuard.js';
 import type { ResolvedMetric } from './metric.js';
 import { vectorLeaders } from './vectorLeaders.js';
-import type { Deduper, DeduperHooks } from './strategy.js';
+import type { Probe } from './semanticCache.js';
+import type { Deduper, DeduperHooks, ProbedBatch } from './strategy.js';
 
 /** What the `'embedding'` and `'hybrid'` strategies need besides the exact grouping. */
 export interface SemanticSettings<T> {
@@ -66,6 +67,7 @@ export function createSemanticDeduper<T>(
   settings: SemanticSettings<T>,
   threshold: number,
   hooks: DeduperHooks,
+  probes = false,
 ): Deduper<T> {
   const cache = new EmbeddingCache(settings.cacheSize);
   const embeddings = new Embeddings(settings.embed, cache, settings.scheduler, settings.embedTimeoutMs);
@@ -103,7 +105,8 @@ export function createSemanticDeduper<T>(
       hooks.onTextUnreadable?.(requestsOf(unreadable, base));
       if (!base) dedupAmong(unreadable, items, grouping, mergedInto, failures);
     }
-    const comparable = candidatesSharingAGroup(candidates);
+    // A semantic result cache compares every candidate with the cached results: each needs its vector.
+    const comparable = probes ? candidates : candidatesSharingAGroup(candidates);
     const texts = distinctTexts(comparable);
     const session = lifetime === undefined || lifetime.closed ? undefined : sessions.get(lifetime) ?? (texts.length > 0 ? sessionOf(lifetime) : undefined);
     // Vectors ready now: embedded ahead for these requests (a miss, the first time), or cached (a hit). The
@@ -148,7 +151,8 @@ export function createSemanticDeduper<T>(
           call.texts.forEach((text, i) => vectors.set(text, outcome.vectors[i]!));
         }
         mergeBySimilarity(comparable, vectors, embeddings.dimensions ?? 0, settings.metric, threshold, customGuard, settings.mergeGuard === true, mergedInto);
-        return assemble(items, base, representatives, failures, mergedInto);
+        const batch = assemble(items, base, representatives, failures, mergedInto);
+        return probes ? withProbes(batch, comparable, vectors, mergedInto) : batch;
       } catch (error) {
         return fallBack(error);
       }
@@ -199,6 +203,28 @@ export function createSemanticDeduper<T>(
   };
   const left = (item: T, lifetime: Subscription): void => sessions.get(lifetime)?.left(item);
   return Object.assign(dedup, { arrived, left });
+}
+
+/**
+ * The batch with the probes of each unique item that was embedded, by the index of its leader in `items`: the
+ * leader's (group, text and vector) first, then those of the candidates merged into it, in arrival order (a
+ * leader comes before what joins it).
+ */
+function withProbes<T>(
+  batch: DedupedBatch<T>,
+  comparable: readonly Candidate[],
+  vectors: ReadonlyMap<string, Float32Array>,
+  mergedInto: ReadonlyMap<number, number>,
+): ProbedBatch<T> {
+  const probes = new Map<number, Probe[]>();
+  for (const { item, group, text } of comparable) {
+    const leader = mergedInto.get(item) ?? item;
+    const probe: Probe = { group, text, vector: vectors.get(text)! };
+    const list = probes.get(leader);
+    if (list) list.push(probe);
+    else probes.set(leader, [probe]);
+  }
+  return { ...batch, probes };
 }
 
 /** How many requests of the batch the unreadable representatives stand for (in hybrid, their exact groups). */

@@ -109,6 +109,31 @@ export interface DeduperHooks {
   onTextUnreadable?: (requests: number) => void;
 }
 
+/**
+ * A batch deduplicated by similarity for a pipeline whose result cache is semantic (`resultCache.semantic`): by
+ * the index in `items` of each leader whose text was embedded, the probes (text, vector, group: see
+ * src/dedup/semanticCache.ts) of its leader first, then those of the requests merged into it. The pipeline looks
+ * each one up in its cached results before the batch is executed.
+ */
+export interface ProbedBatch<T> extends DedupedBatch<T> {
+  readonly probes?: ReadonlyMap<number, readonly unknown[]>;
+}
+
+/**
+ * Vectors of cached results, beside the exact cache (`SlotTable`), for the semantic result cache. Probes and
+ * handles are opaque here: the similarity plug-in makes both, so nothing of it is loaded where it is not plugged in.
+ */
+export interface NearIndex<H> {
+  /** Indexes `entry` under the probe of the request whose result it holds. */
+  add(entry: H, probe: unknown): void;
+  remove(entry: H): void;
+  /**
+   * The entry nearest the first probe (threshold, group and merge guard as in a batch) that is as near every
+   * other probe, and for which `live` says true (`live` may remove the entry it is asked about).
+   */
+  nearest(probes: readonly unknown[], live: (entry: H) => boolean): H | undefined;
+}
+
 /** Similarity dedup as an entry point plugs it in: checks its options and resolves them for one pipeline. */
 export interface SimilarityDedup {
   /** Checks the similarity options whatever the strategy, so a typo fails at creation, not at a later switch. */
@@ -117,8 +142,13 @@ export interface SimilarityDedup {
 
 /** Similarity dedup resolved for one set of options. */
 export interface ResolvedSimilarity<T> {
-  /** The deduper of `'embedding'` or `'hybrid'`, with its own embedding cache. */
-  create(strategy: 'embedding' | 'hybrid', grouping: Grouping<T>, threshold: number, hooks: DeduperHooks): Deduper<T>;
+  /**
+   * The deduper of `'embedding'` or `'hybrid'`, with its own embedding cache. With `probes`, every text is
+   * embedded and each batch carries the probes of its unique items (`ProbedBatch`).
+   */
+  create(strategy: 'embedding' | 'hybrid', grouping: Grouping<T>, threshold: number, hooks: DeduperHooks, probes?: boolean): Deduper<T>;
+  /** An empty index of cached results' vectors, for the semantic result cache at `threshold`. */
+  nearIndex<H>(threshold: number): NearIndex<H>;
   /** The same over wrappers of requests: every function is applied to `unwrap(wrapper)`. */
   map<U>(unwrap: (wrapper: U) => T): ResolvedSimilarity<U>;
 }
@@ -164,7 +194,9 @@ function refuseSimilarity<T>(where: string, options: DedupOptions<T>, strategy: 
   if (strategy !== 'exact') {
     check.fail(where, `dedupStrategy '${strategy}' is similarity dedup: ${fix}. A dedupFunction works in both`, TypeError);
   }
-  const given = SIMILARITY_OPTIONS.find((name) => options[name] !== undefined);
+  const given =
+    SIMILARITY_OPTIONS.find((name) => options[name] !== undefined) ??
+    ((options as { resultCache?: { semantic?: unknown } }).resultCache?.semantic === true ? 'resultCache.semantic' : undefined);
   if (given !== undefined) check.fail(where, `${given} is an option of similarity dedup: ${fix}`, TypeError);
   check.scheduler(where, options.scheduler);
   return undefined;
@@ -192,12 +224,15 @@ export function mapDedup<T, U>(
  * Builds the dedup stage. A custom `dedupFunction` that throws or returns something other than a score in
  * [0, 1], or an embedder that fails or returns malformed vectors, makes that batch fall back to exact dedup
  * (reported through `onFallback`); nothing is lost.
+ *
+ * @param probes for a semantic result cache: the similarity deduper embeds every text and returns the probes
+ *   of the unique items (`ProbedBatch`)
  */
-export function createDeduper<T>(resolved: ResolvedDedup<T>, hooks: DeduperHooks = {}): Deduper<T> {
+export function createDeduper<T>(resolved: ResolvedDedup<T>, hooks: DeduperHooks = {}, probes = false): Deduper<T> {
   if (!resolved.enabled) return dedupNone;
   const { grouping, dedupFunction, threshold } = resolved;
   if (!dedupFunction && resolved.semantic && resolved.strategy !== 'exact') {
-    return resolved.semantic.create(resolved.strategy, grouping, threshold, hooks);
+    return resolved.semantic.create(resolved.strategy, grouping, threshold, hooks, probes);
   }
   if (!dedupFunction) return (items) => dedupExact(items, grouping);
   const groupOf = scopeGroup(grouping);

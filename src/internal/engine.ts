@@ -1,5 +1,6 @@
 import { Subscription } from 'rxjs';
 import { BatchTimeoutError, QueueFullError } from '../errors.js';
+import type { ProbedBatch } from '../dedup/strategy.js';
 import type { DedupedBatch } from '../types.js';
 import { AdaptiveWindow } from './adaptiveWindow.js';
 import type { AnswerFn, Outcome } from './batchRun.js';
@@ -85,6 +86,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       config.resultCache,
       (envelope, outcome, batchId) => this.answerNow(envelope, outcome as Outcome<R>, batchId, true),
       () => scheduler.now(),
+      () => config.nearIndex?.(),
     );
     this.shared = shared;
     // A batch's answer to a request that leads a slot is also the answer of the requests that joined it once sent
@@ -141,6 +143,14 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   }
 
   private readonly answerNow: (envelope: E, outcome: Outcome<R>, batchId: number, deduplicated: boolean) => void;
+
+  /** A request of a batch answered from a cached result near its text (semantic result cache). */
+  private readonly answerNear = (envelope: E, value: R): void => {
+    // Its owner answered it already (and counted it then).
+    if (envelope.answered === true) return;
+    this.config.stats.recordCacheHit(true);
+    this.answerNow(envelope, { ok: true, value }, 0, true);
+  };
 
   /**
    * Takes one request: answered from the cache, joined to an equal request waiting or executing, refused, or
@@ -472,7 +482,14 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     this.output.failed(error, held);
   }
 
-  private execute(batch: DedupedBatch<E>): void {
+  private execute(deduped: DedupedBatch<E>): void {
+    // The semantic result cache answers what it can; the rest is executed.
+    const batch = this.shared.fromCache(deduped, this.answerNear);
+    if (batch === undefined) {
+      this.executor.forgo();
+      this.checkEnd();
+      return;
+    }
     this.config.stats.recordDedup(batch);
     this.executor.submit(batch);
     if (this.closed) this.stopUnowed();
@@ -510,7 +527,7 @@ function everyItemLeads<E>(items: readonly E[]): DedupedBatch<E> {
  *
  * @param followed for each follower, the index of its leader in `batch.items`
  */
-function joinFollowers<E>(batch: DedupedBatch<E>, followers: readonly E[], followed: readonly number[]): DedupedBatch<E> {
+function joinFollowers<E>(batch: ProbedBatch<E>, followers: readonly E[], followed: readonly number[]): ProbedBatch<E> {
   const n = batch.items.length;
   const items = batch.items.concat(followers);
   const leaderOf = batch.leaderOf.slice();
@@ -521,5 +538,6 @@ function joinFollowers<E>(batch: DedupedBatch<E>, followers: readonly E[], follo
     leaderOf.push(batch.leaderOf[leader]!);
     if (failures !== undefined && failed!.has(leader)) failures.set(n + k, failed!.get(leader));
   }
-  return failures ? { items, unique: batch.unique, leaderOf, failures } : { items, unique: batch.unique, leaderOf };
+  // The unique items are the same: so are their probes (semantic result cache), kept by the spread.
+  return failures ? { ...batch, items, leaderOf, failures } : { ...batch, items, leaderOf };
 }

@@ -1,13 +1,27 @@
 import type { Grouping } from '../dedup/exact.js';
+import type { NearIndex } from '../dedup/strategy.js';
 import { customSlotKey, isEncoded, type DedupScope } from '../dedup/keys.js';
 import type { QueueEntry } from './waitingQueue.js';
 
-/** Options of the result cache: a semantic cache of fulfilled results by key and scope. Off by default. */
+/**
+ * Options of the result cache: fulfilled results reused by key and scope (exact), and with `semantic` by
+ * similarity of text too. Off by default.
+ */
 export interface ResultCacheOptions {
   /** How long a result may be reused, in ms of the scheduler's clock; a clock that steps back drops it. */
   ttlMs: number;
-  /** Most results kept; the least recently used leave first. Default 1000. */
+  /**
+   * Most results kept, exact and semantic together (a result is one entry, found by its key or by its text);
+   * the least recently used leave first. Default 1000.
+   */
   maxEntries?: number;
+  /**
+   * Also answer a request from a cached result of a similar text: same scope, equal in everything but the text,
+   * similarity at least `dedupThreshold`, allowed by the merge guard (the rules of a merge within a batch).
+   * Needs `dedupStrategy: 'embedding'` or `'hybrid'`, and the main entry point (not `rxjs-batch-dedup/lite`).
+   * Default false: exact only.
+   */
+  semantic?: boolean;
 }
 
 /** Where a request's answer is shared: its scope, and its key as a primitive or as an array's or object's encoding. */
@@ -78,7 +92,7 @@ class SlotMap<V> {
   }
 }
 
-interface CacheEntry<R> extends Slot {
+export interface CacheEntry<R> extends Slot {
   readonly value: R;
   /** Scheduler time when it was stored: it is served while `0 <= now - storedAt < ttlMs`. */
   readonly storedAt: number;
@@ -107,6 +121,8 @@ export class PendingSlot<E> implements Slot {
   followers: E[] | undefined = undefined;
   /** Equal requests that joined it once sent (`dedupInFlight`). */
   waiters: E[] | undefined = undefined;
+  /** Its batch's probe of it (semantic result cache): its result is indexed under it when stored. */
+  probe: unknown = undefined;
 
   constructor(
     readonly scope: DedupScope,
@@ -137,7 +153,14 @@ export class SlotTable<E, R> {
   /** The cached entries, least recently used first (a Set keeps insertion order). */
   private readonly recency = new Set<CacheEntry<R>>();
 
-  constructor(private readonly cacheOptions: Required<ResultCacheOptions> | undefined) {}
+  /**
+   * @param near the vectors of the cached results, when the cache is semantic: an entry stored with a probe is
+   *   indexed there too, and leaves it when it leaves the cache (one entry, one bound, one age)
+   */
+  constructor(
+    private readonly cacheOptions: Required<ResultCacheOptions> | undefined,
+    private readonly near?: NearIndex<CacheEntry<R>>,
+  ) {}
 
   /** What holds the slot: a request pending, one `DONE`, or nothing. */
   holderOf(slot: Slot): PendingSlot<E> | undefined {
@@ -173,11 +196,31 @@ export class SlotTable<E, R> {
     if (!this.cacheOptions) return undefined;
     const entry = this.cache.get(slot);
     if (!entry) return undefined;
-    const age = now - entry.storedAt;
-    if (!(age >= 0 && age < this.cacheOptions.ttlMs)) {
+    if (!this.live(entry, now)) {
       this.forget(entry);
       return undefined;
     }
+    return this.used(entry);
+  }
+
+  /**
+   * The cached result nearest a batch leader's probe, and near those of the requests merged into it (semantic
+   * cache), among the entries of an age to be served on this clock; those found too old, or from the future, on
+   * the way are dropped.
+   */
+  nearest(probes: readonly unknown[], now: number): CacheEntry<R> | undefined {
+    // An entry found too old is forgotten at once (the index allows it while it looks up).
+    const entry = this.near?.nearest(probes, (candidate) => this.live(candidate, now) || (this.forget(candidate), false));
+    return entry && this.used(entry);
+  }
+
+  /** Of an age to be served: `0 <= now - storedAt < ttlMs`. */
+  private live(entry: CacheEntry<R>, now: number): boolean {
+    const age = now - entry.storedAt;
+    return age >= 0 && age < this.cacheOptions!.ttlMs;
+  }
+
+  private used(entry: CacheEntry<R>): CacheEntry<R> {
     this.recency.delete(entry);
     this.recency.add(entry);
     return entry;
@@ -187,19 +230,22 @@ export class SlotTable<E, R> {
     return this.cacheOptions !== undefined;
   }
 
-  store(slot: Slot, value: R, now: number): void {
+  /** Caches a fulfilled result under its slot and, given its probe, under its vector too (semantic cache). */
+  store(slot: Slot, value: R, now: number, probe?: unknown): void {
     if (!this.cacheOptions) return;
     const previous = this.cache.get(slot);
     if (previous) this.forget(previous);
     const entry: CacheEntry<R> = { scope: slot.scope, encoded: slot.encoded, key: slot.key, value, storedAt: now };
     this.cache.set(entry, entry);
     this.recency.add(entry);
+    if (probe !== undefined) this.near?.add(entry, probe);
     if (this.recency.size > this.cacheOptions.maxEntries) this.forget(this.recency.values().next().value!);
   }
 
   private forget(entry: CacheEntry<R>): void {
     this.recency.delete(entry);
     this.cache.delete(entry);
+    this.near?.remove(entry);
   }
 }
 

@@ -1,12 +1,20 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import { createDeduper, mapDedup, resolveDedupWith, type Deduper, type DedupOptions, type SimilarityDedup } from '../dedup/strategy.js';
+import {
+  createDeduper,
+  mapDedup,
+  resolveDedupWith,
+  type Deduper,
+  type DedupOptions,
+  type NearIndex,
+  type SimilarityDedup,
+} from '../dedup/strategy.js';
 import type { FanOutConfig } from './executor.js';
 import { resolveFanOutOptions, type FanOutOptions } from './fanOutSettings.js';
 import { BatchStatsRecorder } from '../stats/batchStats.js';
 import type { ExecuteFn } from '../types.js';
 import type { Envelope } from './envelope.js';
 import type { Grouping } from '../dedup/exact.js';
-import type { ResultCacheOptions } from './inFlight.js';
+import type { CacheEntry, ResultCacheOptions } from './inFlight.js';
 import { adaptiveMaxWaitMs, resolveAdaptiveSettings, type AdaptiveOptions, type AdaptiveSettings } from './adaptiveWindow.js';
 import { describeValue, userFunctionThrew } from '../base/describeValue.js';
 import { nearestNames, orList } from '../base/nearestNames.js';
@@ -104,7 +112,7 @@ const OPTION_NAMES: Record<keyof BatchDedupOptions<unknown, unknown>, true> = {
   embedAhead: true,
 };
 /** What an unknown name may be suggested as: every option, and the nested ones a flat name may have meant. */
-const SUGGESTIONS = [...Object.keys(OPTION_NAMES), 'resultCache.ttlMs', 'resultCache.maxEntries'];
+const SUGGESTIONS = [...Object.keys(OPTION_NAMES), 'resultCache.ttlMs', 'resultCache.maxEntries', 'resultCache.semantic'];
 
 /** Options of the standalone operators that the pipeline wires itself. */
 const WIRED_BY_THE_PIPELINE: Readonly<Record<string, string>> = { feedback: 'fanOut', enqueuedAt: 'fanOut' };
@@ -148,6 +156,7 @@ interface Resolved<T, R> {
   readonly priority: ((request: T) => number) | undefined;
   readonly signal: ((request: T) => unknown) | undefined;
   readonly costPerRequestUsd: number | undefined;
+  readonly nearIndex: (() => NearIndex<CacheEntry<R>>) | undefined;
 }
 
 /** How equal requests share one backend item before batch time, under the settings in effect. */
@@ -238,6 +247,10 @@ export class PipelineConfig<T, R> {
   }
   get requestTimeoutMs(): number | undefined {
     return this.resolved.requestTimeoutMs;
+  }
+  /** A new index of cached results' vectors under the settings in effect, when the result cache is semantic. */
+  get nearIndex(): (() => NearIndex<CacheEntry<R>>) | undefined {
+    return this.resolved.nearIndex;
   }
   get agingPerMs(): number {
     return this.priorityAgingPerSecond / 1000;
@@ -366,7 +379,7 @@ export class PipelineConfig<T, R> {
         const now = this.resultCache;
         return cache === undefined || now === undefined
           ? cache === now
-          : cache.ttlMs === now.ttlMs && cache.maxEntries === now.maxEntries;
+          : cache.ttlMs === now.ttlMs && cache.maxEntries === now.maxEntries && cache.semantic === now.semantic;
       }
     }
   }
@@ -394,6 +407,11 @@ export class PipelineConfig<T, R> {
       executeCopiesItems: true,
     };
     const mapped = mapDedup(dedup, (e: Envelope<T>) => e.request, (e) => e.scope);
+    const semanticCache = this.resultCache?.semantic === true;
+    // Nothing embeds the texts with 'exact' or a dedupFunction (the lite entry refused it in resolveDedupWith).
+    if (semanticCache && (dedup.strategy === 'exact' || dedup.dedupFunction)) {
+      check.fail(where, `resultCache.semantic needs dedupStrategy 'embedding' or 'hybrid' and no dedupFunction`, TypeError);
+    }
     const deduper = createDeduper<Envelope<T>>(
       mapped,
       {
@@ -401,7 +419,11 @@ export class PipelineConfig<T, R> {
         onEmbedCache: (hits, misses) => this.stats.recordEmbedCache(hits, misses),
         onTextUnreadable: (requests) => this.stats.recordTextUnreadable(requests),
       },
+      semanticCache,
     );
+    const similarity = mapped.semantic;
+    const nearIndex =
+      semanticCache && similarity ? () => similarity.nearIndex<CacheEntry<R>>(dedup.threshold) : undefined;
     const exactKeyDecides = dedup.enabled && dedup.dedupFunction === undefined;
     const joinsWaiting = exactKeyDecides && dedup.strategy !== 'embedding';
     // Joins are by exact key: only where the exact key decides equality (exact or hybrid dedup).
@@ -438,6 +460,7 @@ export class PipelineConfig<T, R> {
       priority,
       signal,
       costPerRequestUsd,
+      nearIndex,
     };
   }
 }
@@ -454,6 +477,7 @@ function resolveResultCache(where: string, value: ResultCacheOptions | undefined
   return {
     ttlMs: check.duration(where, 'resultCache.ttlMs', o.ttlMs, 1),
     maxEntries: check.count(where, 'resultCache.maxEntries', o.maxEntries ?? 1000, 1),
+    semantic: check.boolean(where, 'resultCache.semantic', o.semantic ?? false),
   };
 }
 

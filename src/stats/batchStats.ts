@@ -56,7 +56,7 @@ export interface BatchStats {
   readonly embedFallbacks: number;
   /** Requests that joined an equal request already executing (`dedupInFlight`). */
   readonly inFlightHits: number;
-  /** Requests answered from the result cache (`resultCache`). */
+  /** Requests answered from the result cache (`resultCache`), exact and semantic (see `semanticCacheHits`). */
   readonly cacheHits: number;
   /** Requests whose deadline passed while they waited for a batch (included in `timeouts`). */
   readonly expired: number;
@@ -71,6 +71,11 @@ export interface BatchStats {
    * request, `query`, `text`, `prompt` or `input`, nor a last chat message of text. They were deduplicated exactly.
    */
   readonly textUnreadable: number;
+  /**
+   * Of `cacheHits`, the requests answered from a cached result of a similar text (`resultCache.semantic`), found
+   * between dedup and execution; the others (`cacheHits - semanticCacheHits`) matched a cached key at arrival.
+   */
+  readonly semanticCacheHits: number;
 }
 
 export interface BatchStatsOptions {
@@ -140,6 +145,7 @@ export class BatchStatsRecorder {
       cacheHits: 0,
       expired: 0,
       textUnreadable: 0,
+      semanticCacheHits: 0,
     };
   }
 
@@ -179,6 +185,7 @@ export class BatchStatsRecorder {
       cacheHits: c.cacheHits,
       expired: c.expired,
       textUnreadable: c.textUnreadable,
+      semanticCacheHits: c.semanticCacheHits,
       latencyByPriority: Object.fromEntries(
         [...this.latencyByPriority].map(([priority, samples]) => {
           const [q50, q95, q99] = samples.percentiles([50, 95, 99] as const);
@@ -242,8 +249,9 @@ export class BatchStatsRecorder {
   }
 
   /** @internal */
-  recordCacheHit(): void {
+  recordCacheHit(semantic = false): void {
     this.counters.cacheHits++;
+    if (semantic) this.counters.semanticCacheHits++;
   }
 
   /** @internal */
