@@ -10,11 +10,11 @@
 const LAYERS = [
   { name: 'shared types and errors', paths: ['src/types\\.ts$', 'src/errors\\.ts$'] },
   { name: 'base', paths: ['src/base/'] },
-  { name: 'dedup and stats', paths: ['src/dedup/', 'src/stats/'] },
+  { name: 'dedup and stats', paths: ['src/dedup/', 'src/stats/', 'src/store/'] },
   { name: 'internal (the engine)', paths: ['src/internal/'] },
   { name: 'operators and batcher', paths: ['src/operators/', 'src/batcher/'] },
   { name: 'entry points of the core', paths: ['src/index\\.ts$', 'src/lite/'] },
-  { name: 'integrations', paths: ['src/nestjs/', 'src/otel/', 'src/testing/'] },
+  { name: 'integrations', paths: ['src/nestjs/', 'src/otel/', 'src/testing/', 'src/redis/'] },
 ];
 
 const anchored = (paths) => paths.map((p) => `^${p}`);

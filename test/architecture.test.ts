@@ -36,6 +36,7 @@ const RANKS: Readonly<Record<string, number>> = {
   base: 1,
   dedup: 2,
   stats: 2,
+  store: 2,
   internal: 3,
   operators: 4,
   batcher: 4,
@@ -43,6 +44,7 @@ const RANKS: Readonly<Record<string, number>> = {
   nestjs: 6,
   otel: 6,
   testing: 6,
+  redis: 6,
 };
 
 function importsOf(file: string): string[] {

@@ -71,6 +71,12 @@ export interface BatchStats {
    * request, `query`, `text`, `prompt` or `input`, nor a last chat message of text. They were deduplicated exactly.
    */
   readonly textUnreadable: number;
+  /** Items answered from the shared store (`resultCache.store`) rather than executed here. */
+  readonly storeHits: number;
+  /** Items answered by another process's execution, waited for under its lease (`redisStore`). */
+  readonly storeJoins: number;
+  /** Items executed here because the shared store failed or took longer than `resultCache.storeTimeoutMs`. */
+  readonly storeFallbacks: number;
 }
 
 export interface BatchStatsOptions {
@@ -140,6 +146,9 @@ export class BatchStatsRecorder {
       cacheHits: 0,
       expired: 0,
       textUnreadable: 0,
+      storeHits: 0,
+      storeJoins: 0,
+      storeFallbacks: 0,
     };
   }
 
@@ -179,6 +188,9 @@ export class BatchStatsRecorder {
       cacheHits: c.cacheHits,
       expired: c.expired,
       textUnreadable: c.textUnreadable,
+      storeHits: c.storeHits,
+      storeJoins: c.storeJoins,
+      storeFallbacks: c.storeFallbacks,
       latencyByPriority: Object.fromEntries(
         [...this.latencyByPriority].map(([priority, samples]) => {
           const [q50, q95, q99] = samples.percentiles([50, 95, 99] as const);
@@ -244,6 +256,21 @@ export class BatchStatsRecorder {
   /** @internal */
   recordCacheHit(): void {
     this.counters.cacheHits++;
+  }
+
+  /** @internal */
+  recordStoreHits(items: number): void {
+    this.counters.storeHits += items;
+  }
+
+  /** @internal */
+  recordStoreJoins(items: number): void {
+    this.counters.storeJoins += items;
+  }
+
+  /** @internal */
+  recordStoreFallbacks(items: number): void {
+    this.counters.storeFallbacks += items;
   }
 
   /** @internal */
