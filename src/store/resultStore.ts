@@ -54,8 +54,8 @@ export const jsonSerializer: Required<StoreSerializer> = {
  * @throws TypeError naming the option
  */
 export function resolveSerializer(where: string, options: StoreSerializer | undefined): Required<StoreSerializer> {
-  const serialize = options?.serialize ?? jsonSerializer.serialize;
-  const deserialize = options?.deserialize ?? jsonSerializer.deserialize;
+  const serialize = options?.serialize === undefined ? jsonSerializer.serialize : options.serialize;
+  const deserialize = options?.deserialize === undefined ? jsonSerializer.deserialize : options.deserialize;
   if (typeof serialize !== 'function') throw new TypeError(`${where}: serialize must be a function (value) => string`);
   if (typeof deserialize !== 'function') throw new TypeError(`${where}: deserialize must be a function (text) => value`);
   return { serialize, deserialize };
