@@ -205,6 +205,13 @@ describeRedis('the adapters on a real Redis', () => {
     expect(await store.get(['k1', 'k2'])).toEqual([{ v: 1 }, undefined]);
   });
 
+  it('redisStore: a key whose result is stored already is not claimed (no second execution after a late miss)', async () => {
+    const store = redisStore({ client: await redis.client(), prefix: 'late:' });
+    await store.set([['k', 'R']], 60_000);
+    expect(await store.leases!.claim(['k', 'other'])).toEqual([false, true]);
+    expect(await store.leases!.wait(['k'], 10)).toEqual(['R']);
+  });
+
   it('redisStore: release leaves alone a lease another process holds now', async () => {
     const [a, b] = [await redis.client(), await redis.client()].map((client) => redisStore({ client, prefix: 'rel:', leaseMs: 100 }));
     expect(await a!.leases!.claim(['k'])).toEqual([true]);

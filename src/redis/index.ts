@@ -51,10 +51,19 @@ const SET_MANY = `for i, key in ipairs(KEYS) do
 end
 return #KEYS`;
 
-/** Claims every lease it can (SET NX PX), in one round trip; 1 where taken. ARGV: token, lease ms. */
-const CLAIM = `local out = {}
-for i, key in ipairs(KEYS) do
-  out[i] = redis.call('set', key, ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0
+/**
+ * Claims every lease it can (SET NX PX), in one round trip; 1 where taken. KEYS: the n lease keys, then the n
+ * result keys; ARGV: token, lease ms. A key whose result is there already is not claimed (its waiter finds the
+ * result at once): a process that missed just before another stored and released does not execute it again.
+ */
+const CLAIM = `local n = #KEYS / 2
+local out = {}
+for i = 1, n do
+  if redis.call('exists', KEYS[n + i]) == 1 then
+    out[i] = 0
+  else
+    out[i] = redis.call('set', KEYS[i], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0
+  end
 end
 return out`;
 
@@ -120,7 +129,7 @@ export function redisStore(options: RedisStoreOptions): ResultStore {
     leaseMs,
     async claim(keys) {
       ready();
-      const out = (await client.eval(CLAIM, keys.length, ...keys.map(leaseKey), token, leaseMs)) as unknown;
+      const out = (await client.eval(CLAIM, 2 * keys.length, ...keys.map(leaseKey), ...keys.map(resultKey), token, leaseMs)) as unknown;
       if (!Array.isArray(out)) throw new Error(`${where}: unexpected answer to the claim script`);
       return out.map((flag) => flag === 1);
     },
