@@ -193,7 +193,7 @@ export default async function replicasBench(): Promise<BenchSection | void> {
         `${tierLine[0]!.toUpperCase()}${tierLine.slice(1)} (the rest of the shared requests were answered in their`,
         'own replica: same batch, in flight there, or its in-process cache).',
         '',
-        `Sharing Redis brings ${REPLICAS} replicas to ${((s / p - 1) * 100).toFixed(1)} % of one process (the target: within 5 %).`,
+        `Sharing Redis, ${REPLICAS} replicas execute ${((s / p - 1) * 100).toFixed(1)} % more items than one process (the target: within 5 %).`,
       ].join('\n'),
       lastLine,
     };
