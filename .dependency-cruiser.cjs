@@ -10,9 +10,9 @@
 const LAYERS = [
   { name: 'shared types and errors', paths: ['src/types\\.ts$', 'src/errors\\.ts$'] },
   { name: 'base', paths: ['src/base/'] },
-  { name: 'dedup and stats', paths: ['src/dedup/', 'src/stats/', 'src/store/'] },
+  { name: 'dedup and stats', paths: ['src/dedup/', 'src/stats/'] },
   { name: 'internal (the engine)', paths: ['src/internal/'] },
-  { name: 'operators and batcher', paths: ['src/operators/', 'src/batcher/'] },
+  { name: 'operators and batcher', paths: ['src/operators/', 'src/batcher/', 'src/store/'] },
   { name: 'entry points of the core', paths: ['src/index\\.ts$', 'src/lite/'] },
   { name: 'integrations', paths: ['src/nestjs/', 'src/otel/', 'src/testing/', 'src/redis/'] },
 ];

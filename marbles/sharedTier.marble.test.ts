@@ -8,7 +8,7 @@
  */
 import { map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { batchDedup, createBatchStats, type ResultLeases, type ResultStore } from '../src/index.js';
+import { batchDedup, createBatchStats, sharedStore, type ResultLeases, type ResultStore } from '../src/index.js';
 import { MAX_LEASE_ROUNDS } from '../src/internal/sharedTier.js';
 import { simulatedBackend, type TestScheduler } from '../src/testing/index.js';
 import { testScheduler } from './helpers.js';
@@ -98,7 +98,7 @@ function run(script: Script, options: { storeTimeoutMs?: number; fails?: boolean
           scheduler,
           resultCache: {
             ttlMs: 1000,
-            store: scriptedStore(scheduler, script, log),
+            store: sharedStore(scriptedStore(scheduler, script, log)),
             ...(options.storeTimeoutMs !== undefined && { storeTimeoutMs: options.storeTimeoutMs }),
           },
         }),

@@ -26,5 +26,5 @@ export {
 } from './dedup/adapters/transformers.js';
 export { createHttpEmbedder, parseEmbeddingResponse, type FetchLike, type HttpEmbedderOptions } from './dedup/adapters/http.js';
 export { keyvStore, type KeyvLike, type KeyvStoreOptions } from './store/keyvStore.js';
-export type { ResultStore, ResultLeases, StoreSerializer } from './store/resultStore.js';
+export { sharedStore, type ResultStore, type ResultLeases, type SharedStore, type StoreSerializer } from './store/resultStore.js';
 export type { SharedStoreOptions } from './internal/sharedTier.js';

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import Keyv from 'keyv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBatcher, keyvStore, type ResultStore } from '../src/index.js';
+import { createBatcher, keyvStore, sharedStore, type ResultStore, type SharedStore } from '../src/index.js';
 import { storeKeyOf } from '../src/internal/sharedTier.js';
 import { redisStore } from '../src/redis/index.js';
 import { redisAvailable, requiresRedis, startRedis, type RedisServer } from './support-redis.js';
@@ -69,19 +69,26 @@ describe('the store key of a slot', () => {
 });
 
 describe('bad input', () => {
-  const store: ResultStore = { get: async (keys) => keys.map(() => undefined), set: async () => {} };
+  const plain: ResultStore = { get: async (keys) => keys.map(() => undefined), set: async () => {} };
+  const store = sharedStore(plain);
 
-  it('resultCache.store that is no store is refused, naming the option and what a store is', () => {
-    expect(() => createBatcher({ execute: async (xs: string[]) => xs, resultCache: { ttlMs: 10, store: {} as ResultStore } })).toThrow(
-      /resultCache\.store must be a result store, such as keyvStore\(keyv\) or redisStore\(\{ client \}\).*got/,
+  it('resultCache.store that is no shared store is refused, naming the option and the ways to make one', () => {
+    expect(() => createBatcher({ execute: async (xs: string[]) => xs, resultCache: { ttlMs: 10, store: {} as SharedStore } })).toThrow(
+      /resultCache\.store must be a shared store: keyvStore\(keyv\), redisStore\(\{ client \}\) from rxjs-batch-dedup\/redis, or sharedStore\(store\).*got/,
     );
   });
 
-  it('a store whose leases lack a method or a positive leaseMs is refused', () => {
-    const leases = { leaseMs: 0, claim: async () => [], release: async () => {}, wait: async () => [] };
-    expect(() => createBatcher({ execute: async (xs: string[]) => xs, resultCache: { ttlMs: 10, store: { ...store, leases } } })).toThrow(
-      /resultCache\.store must be a result store/,
+  it('a ResultStore given as it is (not through sharedStore) is refused', () => {
+    expect(() => createBatcher({ execute: async (xs: string[]) => xs, resultCache: { ttlMs: 10, store: plain as SharedStore } })).toThrow(
+      /or sharedStore\(store\) of your own ResultStore/,
     );
+  });
+
+  it('sharedStore refuses what is no store, and leases that lack a method or a positive leaseMs', () => {
+    expect(() => sharedStore({ get: async () => [] } as never)).toThrow(/sharedStore: expected a ResultStore, an object with get\(keys\) and set/);
+    const leases = { leaseMs: 0, claim: async () => [], release: async () => {}, wait: async () => [] };
+    expect(() => sharedStore({ ...plain, leases })).toThrow(/sharedStore: leases must have leaseMs \(a positive number of ms\)/);
+    expect(() => sharedStore({ ...plain, leases: { ...leases, leaseMs: 10, wait: undefined } as never })).toThrow(/sharedStore: leases must have/);
   });
 
   it('storeTimeoutMs without a store is refused', () => {
@@ -99,7 +106,7 @@ describe('bad input', () => {
   it('configure() refuses another store, and accepts the same one restated', async () => {
     const batcher = createBatcher({ execute: async (xs: string[]) => xs, resultCache: { ttlMs: 10, store } });
     expect(() => batcher.configure({ resultCache: { ttlMs: 10, store } })).not.toThrow();
-    const other: ResultStore = { ...store };
+    const other = sharedStore(plain);
     expect(() => batcher.configure({ resultCache: { ttlMs: 10, store: other } })).toThrow(/resultCache cannot be changed on a running batcher/);
     await batcher.close();
   });
@@ -172,7 +179,7 @@ describeRedis('the adapters on a real Redis', () => {
   it('keyvStore with @keyv/redis: a second batcher (another replica) is answered from the first one’s result', async () => {
     const stores = [0, 1].map(() => keyvStore(new Keyv({ store: new KeyvRedis(redis.url), namespace: 'kv' }), { prefix: 'app:' }));
     let executed = 0;
-    const make = (store: ResultStore) =>
+    const make = (store: SharedStore) =>
       createBatcher<string, string>({
         windowMs: 1,
         resultCache: { ttlMs: 60_000, store, storeTimeoutMs: 1000 },

@@ -12,7 +12,7 @@ import { describeValue, userFunctionThrew } from '../base/describeValue.js';
 import { nearestNames, orList } from '../base/nearestNames.js';
 import * as check from '../base/validate.js';
 import { resolveWindowSettings, type WindowOptions, type WindowSettings } from './windowSettings.js';
-import { resolveSharedTier, sharedExecute, storeKeyOf, type SharedStoreOptions, type SharedTierSettings } from './sharedTier.js';
+import { resolveSharedTier, storeKeyOf, type SharedStoreOptions, type SharedTierSettings } from './sharedTier.js';
 
 /** Options of `batchDedup` and `createBatcher`; the names follow the original Python runtime, in camelCase. */
 export interface BatchDedupOptions<T, R>
@@ -400,7 +400,7 @@ export class PipelineConfig<T, R> {
         execute:
           sharedTier === undefined
             ? local
-            : sharedExecute(local, (e) => storeKeyOf(slotOf(mapped.grouping, e)), sharedTier, this.scheduler, this.stats),
+            : sharedTier.store.sharedExecute(local, (e) => storeKeyOf(slotOf(mapped.grouping, e)), sharedTier, this.scheduler, this.stats),
         scheduler: this.scheduler,
         stats: this.stats,
         enqueuedAt: (envelope) => envelope.arrivedAt,

@@ -1,13 +1,89 @@
-import { from, Observable, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
-import { BatchResultMismatchError } from '../errors.js';
-import type { ExecuteContext, ExecuteFn, StreamedResult } from '../types.js';
-import { scheduleAfter } from '../base/timer.js';
+/**
+ * `resultCache.store`, as the pipeline sees it: the interface of a store shared across processes, its options
+ * checked, and the store key of a slot. What runs a batch through a store (`sharedExecute.ts`) is reached through
+ * the store object itself (`SharedStore.sharedExecute`, set by `sharedStore()`), so a pipeline without a store
+ * bundles none of it.
+ */
+import type { SchedulerLike } from 'rxjs';
+import type { ExecuteFn } from '../types.js';
 import { describeValue } from '../base/describeValue.js';
 import * as check from '../base/validate.js';
 import { scopeTag } from '../dedup/keys.js';
 import type { BatchStatsRecorder } from '../stats/batchStats.js';
-import { isResultStore, type ResultStore } from '../store/resultStore.js';
 import type { Slot } from './inFlight.js';
+
+/**
+ * Async get and set with a TTL: a store shared by several processes (replicas). Keys are strings the pipeline
+ * composes from a request's scope and key (see docs/replicas.md); a store adds its own prefix. Values are the
+ * results of `execute` as they are: the store serializes them (JSON by default). `undefined` means "no entry",
+ * so an `undefined` result is never stored. Give it to `resultCache.store` through `sharedStore(store)`.
+ */
+export interface ResultStore {
+  /** For each key, its stored result, or `undefined` when there is none (or it cannot be read back). */
+  get(keys: readonly string[]): PromiseLike<readonly unknown[]>;
+  /** Stores fulfilled results for `ttlMs`. */
+  set(entries: readonly (readonly [key: string, value: unknown])[], ttlMs: number): PromiseLike<void>;
+  /** Coalescing in flight across processes; without it each process executes its own misses. */
+  readonly leases?: ResultLeases;
+}
+
+/**
+ * One execution per key across processes: the first to `claim` a key executes it and stores the result; the
+ * others `wait` for that result. A lease that ends with no result (its holder died, or its execution failed and
+ * it released the lease) lets one waiter claim the key in turn.
+ */
+export interface ResultLeases {
+  /** How long a lease lasts, ms: a holder that dies is replaced this long after its claim at most. */
+  readonly leaseMs: number;
+  /** For each key, true when this process now holds its lease (taken only where nobody held it). */
+  claim(keys: readonly string[]): PromiseLike<readonly boolean[]>;
+  /** Gives up the leases this process holds on `keys` (after storing their results, or after a failure). */
+  release(keys: readonly string[]): PromiseLike<void>;
+  /**
+   * Waits for the results of keys leased by others, at most `timeoutMs`. For each key: its result, or
+   * `undefined` when its lease ended with no result or the time ran out (the caller then claims it or executes).
+   */
+  wait(keys: readonly string[], timeoutMs: number): PromiseLike<readonly unknown[]>;
+}
+
+/** The tier's counters, in the pipeline's stats. */
+export type TierStats = Pick<BatchStatsRecorder, 'recordStoreHits' | 'recordStoreJoins' | 'recordStoreFallbacks'>;
+
+/** `execute` behind a shared store (see sharedExecute.ts). */
+export type SharedExecute = <T, R>(
+  execute: ExecuteFn<T, R>,
+  keyOf: (item: T) => string | undefined,
+  settings: SharedTierSettings,
+  scheduler: SchedulerLike,
+  stats: TierStats,
+) => ExecuteFn<T, R>;
+
+/**
+ * What `resultCache.store` takes: a `ResultStore` made by `sharedStore(store)` (as `keyvStore` and `redisStore`
+ * are), which carries how a batch runs through it.
+ */
+export interface SharedStore extends ResultStore {
+  /** @internal Set by `sharedStore()`: runs a batch's distinct items through the store. */
+  readonly sharedExecute: SharedExecute;
+}
+
+/** Whether `value` has the shape of a `SharedStore` (used to check the `resultCache.store` option). */
+function isSharedStore(value: unknown): value is SharedStore {
+  if (typeof value !== 'object' || value === null) return false;
+  const store = value as Partial<SharedStore>;
+  if (typeof store.get !== 'function' || typeof store.set !== 'function' || typeof store.sharedExecute !== 'function') return false;
+  const leases = store.leases as Partial<ResultLeases> | undefined;
+  return (
+    leases === undefined ||
+    (typeof leases === 'object' &&
+      leases !== null &&
+      typeof leases.claim === 'function' &&
+      typeof leases.release === 'function' &&
+      typeof leases.wait === 'function' &&
+      typeof leases.leaseMs === 'number' &&
+      leases.leaseMs > 0)
+  );
+}
 
 /** The options of `resultCache` for a store shared across processes (see docs/replicas.md). */
 export interface SharedStoreOptions {
@@ -16,7 +92,7 @@ export interface SharedStoreOptions {
    * `rxjs-batch-dedup/redis`, which also coalesces executions in flight across processes. Consulted for the
    * distinct items of each batch, behind the in-process cache; results are kept there for `ttlMs`.
    */
-  store?: ResultStore;
+  store?: SharedStore;
   /**
    * The longest one store call may take, ms; past it (or when it fails) the batch's items are executed here, as
    * without a store, and counted in `storeFallbacks`. Default 100.
@@ -26,7 +102,7 @@ export interface SharedStoreOptions {
 
 /** The shared tier's settings: `resultCache.store` and its bound. */
 export interface SharedTierSettings {
-  readonly store: ResultStore;
+  readonly store: SharedStore;
   /** How long results are kept in the store (`resultCache.ttlMs`). */
   readonly ttlMs: number;
   /** The longest any one store call may take before the items fall back to local execution. */
@@ -55,11 +131,12 @@ export function resolveSharedTier(
     }
     return undefined;
   }
-  if (!isResultStore(store)) {
+  if (!isSharedStore(store)) {
     check.fail(
       where,
-      `resultCache.store must be a result store, such as keyvStore(keyv) or redisStore({ client }) from rxjs-batch-dedup/redis ` +
-        `(an object with get(keys) and set(entries, ttlMs), and optional leases { leaseMs, claim, release, wait }); got ${describeValue(store)}`,
+      `resultCache.store must be a shared store: keyvStore(keyv), redisStore({ client }) from rxjs-batch-dedup/redis, ` +
+        `or sharedStore(store) of your own ResultStore (get(keys), set(entries, ttlMs), optional leases ` +
+        `{ leaseMs, claim, release, wait }); got ${describeValue(store)}`,
       TypeError,
     );
   }
@@ -92,412 +169,5 @@ export function storeKeyOf(slot: Slot): string | undefined {
       return key === null ? `${scope}z` : undefined;
     default:
       return undefined;
-  }
-}
-
-/**
- * Calls `call()` and hands its result to `ok`, or its failure (a throw, a rejection, no answer within `ms`) to
- * `fail`; the first of them decides. The store's thenable is called back directly, so a store that answers at
- * once is followed at once (and marble tests run on virtual time).
- */
-function bounded<V>(
-  scheduler: SchedulerLike,
-  ms: number,
-  call: () => PromiseLike<V>,
-  ok: (value: V) => void,
-  fail: (error: unknown) => void,
-): Subscription | undefined {
-  let settled = false;
-  let timer: Subscription | undefined;
-  const decide = (run: () => void) => {
-    if (settled) return;
-    settled = true;
-    timer?.unsubscribe();
-    run();
-  };
-  try {
-    const pending = call();
-    const then = (pending as { then?: unknown } | null | undefined)?.then;
-    if (typeof then !== 'function') throw new TypeError(`the store returned ${describeValue(pending)}, not a promise`);
-    if (!settled) timer = scheduleAfter(scheduler, () => decide(() => fail(new Error(`no answer from the store within ${ms} ms`))), ms);
-    then.call(
-      pending,
-      (value: V) => decide(() => ok(value)),
-      (error: unknown) => decide(() => fail(error)),
-    );
-  } catch (error) {
-    decide(() => fail(error));
-  }
-  return timer;
-}
-
-/** The results a store call returned, checked: an array with one entry per key. */
-function perKey(values: unknown, count: number): readonly unknown[] {
-  if (!Array.isArray(values) || values.length !== count) {
-    throw new TypeError(`the store answered ${describeValue(values)} for ${count} keys; it must answer one entry per key`);
-  }
-  return values;
-}
-
-type Give = (k: number, ok: boolean, valueOrError: unknown) => void;
-
-function isStreamed(x: unknown): x is StreamedResult<unknown> {
-  return typeof x === 'object' && x !== null && 'index' in x;
-}
-
-/**
- * Calls the user's `execute` for some of a batch's items and reports each item's outcome once, whatever form the
- * output takes (an array, a promise or observable of one, or a stream of `{ index, value }`); output that does
- * not fit fails the items it owed with a `BatchResultMismatchError`, as a batch of its own would.
- */
-function callExecute<T, R>(
-  execute: ExecuteFn<T, R>,
-  items: T[],
-  context: ExecuteContext,
-  give: Give,
-  onEnd: () => void,
-): Subscription | undefined {
-  const n = items.length;
-  const got = new Array<boolean>(n).fill(false);
-  let left = n;
-  let ended = false;
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    onEnd();
-  };
-  // Ends at the last outcome, not at completion: a stream that stays open after it holds nothing up.
-  const once: Give = (k, ok, value) => {
-    if (got[k]) return;
-    got[k] = true;
-    left--;
-    give(k, ok, value);
-    if (left === 0) end();
-  };
-  const failRest = (error: unknown) => {
-    for (let k = 0; k < n; k++) once(k, false, error);
-  };
-  const takeArray = (results: unknown[]) => {
-    if (results.length !== n) {
-      failRest(
-        new BatchResultMismatchError(`execute returned ${results.length} results for ${n} items; results must match items one to one`, n, results.length),
-      );
-      return;
-    }
-    for (let k = 0; k < n; k++) once(k, true, results[k]);
-  };
-  const mismatch = (what: string) =>
-    new BatchResultMismatchError(
-      `execute produced ${what}; expected an array of ${n} results, a promise or observable of one, or a stream of { index, value }`,
-      n,
-      undefined,
-    );
-  let output: unknown;
-  try {
-    output = execute(items, context);
-  } catch (error) {
-    failRest(error);
-    return undefined;
-  }
-  if (Array.isArray(output)) {
-    takeArray(output);
-    return undefined;
-  }
-  if (output === null || (typeof output !== 'object' && typeof output !== 'function')) {
-    failRest(mismatch(output === null ? 'null' : typeof output));
-    return undefined;
-  }
-  try {
-    return from(output as Observable<unknown>).subscribe({
-      next: (emitted) => {
-        if (Array.isArray(emitted)) {
-          takeArray(emitted);
-          return;
-        }
-        if (!isStreamed(emitted)) {
-          failRest(mismatch(typeof emitted));
-          return;
-        }
-        const { index } = emitted;
-        if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= n) {
-          failRest(new BatchResultMismatchError(`execute streamed a result for index ${describeValue(index)}, but the batch has ${n} items`, n, undefined));
-          return;
-        }
-        const error = (emitted as { error?: unknown }).error;
-        const failed = error !== undefined && error !== null;
-        once(index, !failed, failed ? error : (emitted as { value?: unknown }).value);
-      },
-      error: (error: unknown) => failRest(error),
-      complete: () => failRest(new BatchResultMismatchError('execute completed without a result for every item', n, n - left)),
-    });
-  } catch (error) {
-    failRest(error);
-    return undefined;
-  }
-}
-
-/** The tier's counters, in the pipeline's stats. */
-type TierStats = Pick<BatchStatsRecorder, 'recordStoreHits' | 'recordStoreJoins' | 'recordStoreFallbacks'>;
-
-/**
- * `execute` behind a shared store, for one pipeline. For the distinct items of a batch (after local dedup):
- * those with a stored result are answered from it; with leases, the misses this process claims are executed and
- * their results stored (then the leases released), and those another process holds are waited for; a lease that
- * ends with no result is claimed by one waiter, which executes it. A store call that fails or takes longer than
- * `timeoutMs` sends its items to `execute` here (counted in `storeFallbacks`), so nothing waits on a store that
- * is down. Errors are never stored.
- *
- * @param keyOf the store key of an item, or undefined to execute it locally (its key cannot be composed)
- */
-export function sharedExecute<T, R>(
-  execute: ExecuteFn<T, R>,
-  keyOf: (item: T) => string | undefined,
-  settings: SharedTierSettings,
-  scheduler: SchedulerLike,
-  stats: TierStats,
-): ExecuteFn<T, R> {
-  return (items, context) =>
-    new Observable<StreamedResult<R>>((subscriber) => {
-      const run = new TierRun<T, R>(items, context, subscriber, execute, keyOf, settings, scheduler, stats);
-      run.start();
-      return () => run.close();
-    });
-}
-
-/** One call of the shared tier: one batch's items through the store, the leases and `execute`. */
-class TierRun<T, R> {
-  private readonly answered: boolean[];
-  private owed: number;
-  private closed = false;
-  private readonly keys: (string | undefined)[];
-  /** What to stop on close: executions still running, store calls pending. */
-  private readonly subscriptions = new Set<Subscription>();
-  /** Keys leased here whose execution has not ended (released on close). */
-  private readonly leased = new Set<string>();
-
-  constructor(
-    private readonly items: readonly T[],
-    private readonly context: ExecuteContext,
-    private readonly subscriber: Subscriber<StreamedResult<R>>,
-    private readonly execute: ExecuteFn<T, R>,
-    keyOf: (item: T) => string | undefined,
-    private readonly settings: SharedTierSettings,
-    private readonly scheduler: SchedulerLike,
-    private readonly stats: TierStats,
-  ) {
-    this.answered = new Array<boolean>(items.length).fill(false);
-    this.owed = items.length;
-    this.keys = items.map((item) => {
-      try {
-        return keyOf(item);
-      } catch {
-        return undefined; // keyed at arrival already; a key function that throws now is executed locally
-      }
-    });
-  }
-
-  start(): void {
-    const local: number[] = [];
-    const stored: number[] = [];
-    for (let i = 0; i < this.items.length; i++) (this.keys[i] === undefined ? local : stored).push(i);
-    if (this.owed === 0) {
-      this.subscriber.complete();
-      return;
-    }
-    if (local.length > 0) this.run(local, false, false);
-    if (stored.length > 0) this.lookUp(stored);
-  }
-
-  /**
-   * The batch's run let go of this call. Once every item is answered that is just the end: executions finishing
-   * still store their results and release their leases. Before, it was stopped (timeout, unsubscription):
-   * executions are stopped too, and their leases go now, so another process takes over.
-   */
-  close(): void {
-    if (this.owed === 0) return;
-    this.closed = true;
-    for (const subscription of this.subscriptions) subscription.unsubscribe();
-    this.subscriptions.clear();
-    if (this.leased.size > 0) {
-      const keys = [...this.leased];
-      this.leased.clear();
-      this.release(keys);
-    }
-  }
-
-  private keysOf(indices: readonly number[]): string[] {
-    return indices.map((i) => this.keys[i]!);
-  }
-
-  private call<V>(ms: number, call: () => PromiseLike<V>, ok: (value: V) => void, fail: (error: unknown) => void): void {
-    const timer = bounded(
-      this.scheduler,
-      ms,
-      call,
-      (value) => {
-        if (timer) this.subscriptions.delete(timer);
-        if (!this.closed) ok(value);
-      },
-      (error) => {
-        if (timer) this.subscriptions.delete(timer);
-        if (!this.closed) fail(error);
-      },
-    );
-    if (timer && !timer.closed) this.subscriptions.add(timer);
-  }
-
-  private lookUp(indices: number[]): void {
-    const { store, timeoutMs } = this.settings;
-    this.call(
-      timeoutMs,
-      () => store.get(this.keysOf(indices)),
-      (values) => {
-        const found = perKeyOrFail(values, indices.length, () => this.fallBack(indices));
-        if (!found) return;
-        const misses: number[] = [];
-        let hits = 0;
-        for (let k = 0; k < indices.length; k++) {
-          if (found[k] === undefined) {
-            misses.push(indices[k]!);
-          } else {
-            hits++;
-            this.answer(indices[k]!, true, found[k]);
-          }
-        }
-        if (hits > 0) this.stats.recordStoreHits(hits);
-        if (misses.length === 0) return;
-        if (store.leases) this.claim(misses, 1);
-        else this.run(misses, true, false);
-      },
-      () => this.fallBack(indices),
-    );
-  }
-
-  private claim(indices: number[], round: number): void {
-    const leases = this.settings.store.leases!;
-    this.call(
-      this.settings.timeoutMs,
-      () => leases.claim(this.keysOf(indices)),
-      (flags) => {
-        const claimed = perKeyOrFail(flags, indices.length, () => this.fallBack(indices));
-        if (!claimed) return;
-        const mine = indices.filter((_, k) => claimed[k] === true);
-        const others = indices.filter((_, k) => claimed[k] !== true);
-        if (mine.length > 0) this.run(mine, true, true);
-        if (others.length > 0) this.wait(others, round);
-      },
-      () => this.fallBack(indices),
-    );
-  }
-
-  private wait(indices: number[], round: number): void {
-    const leases = this.settings.store.leases!;
-    const { leaseMs } = leases;
-    this.call(
-      leaseMs + this.settings.timeoutMs,
-      () => leases.wait(this.keysOf(indices), leaseMs),
-      (values) => {
-        const found = perKeyOrFail(values, indices.length, () => this.fallBack(indices));
-        if (!found) return;
-        const rest: number[] = [];
-        let joined = 0;
-        for (let k = 0; k < indices.length; k++) {
-          if (found[k] === undefined) {
-            rest.push(indices[k]!);
-          } else {
-            joined++;
-            this.answer(indices[k]!, true, found[k]);
-          }
-        }
-        if (joined > 0) this.stats.recordStoreJoins(joined);
-        if (rest.length === 0) return;
-        // Their leases ended with no result (holder gone, or its execution failed): one process takes each over.
-        if (round < MAX_LEASE_ROUNDS) this.claim(rest, round + 1);
-        else this.fallBack(rest);
-      },
-      () => this.fallBack(indices),
-    );
-  }
-
-  /** The store failed or was too slow for these items: they are executed here, as without a store. */
-  private fallBack(indices: number[]): void {
-    this.stats.recordStoreFallbacks(indices.length);
-    this.run(indices, true, false);
-  }
-
-  /**
-   * Executes items here; stores their fulfilled results when `store` (best effort, bounded), then releases their
-   * leases when `leased`.
-   */
-  private run(indices: number[], store: boolean, leased: boolean): void {
-    const keys = leased ? this.keysOf(indices) : [];
-    for (const key of keys) this.leased.add(key);
-    const results: [string, unknown][] = [];
-    let ended = false;
-    let subscription: Subscription | undefined = undefined;
-    subscription = callExecute(
-      this.execute,
-      indices.map((i) => this.items[i]!),
-      this.context,
-      (k, ok, valueOrError) => {
-        const i = indices[k]!;
-        const key = this.keys[i];
-        if (ok && store && key !== undefined && valueOrError !== undefined) results.push([key, valueOrError]);
-        this.answer(i, ok, valueOrError);
-      },
-      () => {
-        ended = true;
-        if (subscription) {
-          subscription.unsubscribe();
-          this.subscriptions.delete(subscription);
-        }
-        if (this.closed) return; // stopped: its leases were released by close
-        for (const key of keys) this.leased.delete(key);
-        this.store(results, keys);
-      },
-    );
-    // Its outcomes are all in once ended: the stream, if still open, is let go.
-    if (subscription && ended) subscription.unsubscribe();
-    else if (subscription) this.subscriptions.add(subscription);
-  }
-
-  /** Stores results, then releases leases; neither is waited for by any caller, and a failure only loses sharing. */
-  private store(results: readonly [string, unknown][], leased: readonly string[]): void {
-    const { store, ttlMs, timeoutMs } = this.settings;
-    const release = () => {
-      if (leased.length > 0) this.release(leased);
-    };
-    if (results.length === 0) {
-      release();
-      return;
-    }
-    bounded(this.scheduler, timeoutMs, () => store.set(results, ttlMs), release, release);
-  }
-
-  private release(keys: readonly string[]): void {
-    const leases = this.settings.store.leases;
-    if (!leases) return;
-    bounded(this.scheduler, this.settings.timeoutMs, () => leases.release(keys), noop, noop);
-  }
-
-  private answer(i: number, ok: boolean, valueOrError: unknown): void {
-    if (this.closed || this.answered[i]) return;
-    this.answered[i] = true;
-    // Counted first: the run lets go of this call as soon as the last answer is in, before `next` returns.
-    const last = --this.owed === 0;
-    this.subscriber.next(ok ? { index: i, value: valueOrError as R } : { index: i, error: valueOrError });
-    if (last) this.subscriber.complete();
-  }
-}
-
-const noop = () => {};
-
-/** `perKey`, or undefined after calling `otherwise` when the store's answer does not fit. */
-function perKeyOrFail(values: unknown, count: number, otherwise: () => void): readonly unknown[] | undefined {
-  try {
-    return perKey(values, count);
-  } catch {
-    otherwise();
-    return undefined;
   }
 }

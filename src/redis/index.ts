@@ -9,12 +9,13 @@ import {
   encodeValue,
   resolvePrefix,
   resolveSerializer,
+  sharedStore,
   type ResultLeases,
-  type ResultStore,
+  type SharedStore,
   type StoreSerializer,
 } from '../store/resultStore.js';
 
-export type { ResultStore, ResultLeases, StoreSerializer } from '../store/resultStore.js';
+export type { ResultStore, ResultLeases, SharedStore, StoreSerializer } from '../store/resultStore.js';
 
 /** The commands `redisStore` uses, as `ioredis` declares them (a `Redis` instance has them). */
 export type RedisClientLike = Pick<Redis, 'mget' | 'set' | 'eval'> & { readonly status?: string };
@@ -90,7 +91,7 @@ function randomToken(): string {
  * `storeFallbacks`), so a Redis that is down never holds requests; give the client `enableOfflineQueue: false`
  * so commands are not queued for later either.
  */
-export function redisStore(options: RedisStoreOptions): ResultStore {
+export function redisStore(options: RedisStoreOptions): SharedStore {
   const where = 'redisStore';
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${where}: expected options { client, prefix?, leaseMs?, pollMs? }, e.g. redisStore({ client: new Redis(url) })`);
@@ -160,7 +161,7 @@ export function redisStore(options: RedisStoreOptions): ResultStore {
     },
   };
 
-  return {
+  return sharedStore({
     get: read,
     async set(entries, ttlMs) {
       const keys: string[] = [];
@@ -176,5 +177,5 @@ export function redisStore(options: RedisStoreOptions): ResultStore {
       await client.eval(SET_MANY, keys.length, ...keys, Math.max(1, Math.round(ttlMs)), ...values);
     },
     ...(options.coalesce === false ? {} : { leases }),
-  };
+  });
 }

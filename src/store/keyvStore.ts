@@ -1,11 +1,4 @@
-import {
-  decodeValue,
-  encodeValue,
-  resolvePrefix,
-  resolveSerializer,
-  type ResultStore,
-  type StoreSerializer,
-} from './resultStore.js';
+import { decodeValue, encodeValue, resolvePrefix, resolveSerializer, sharedStore, type SharedStore, type StoreSerializer } from './resultStore.js';
 
 /**
  * What `keyvStore` needs of a Keyv instance (structural: the core imports nothing of keyv). Keyv 4 and 5 have it,
@@ -29,7 +22,7 @@ export interface KeyvStoreOptions extends StoreSerializer {
  * caller gets a copy of its own. It shares results across processes; it does not coalesce executions in flight
  * (that needs leases: `redisStore` from `rxjs-batch-dedup/redis`).
  */
-export function keyvStore(keyv: KeyvLike, options: KeyvStoreOptions = {}): ResultStore {
+export function keyvStore(keyv: KeyvLike, options: KeyvStoreOptions = {}): SharedStore {
   const where = 'keyvStore';
   if (typeof keyv !== 'object' || keyv === null || typeof keyv.get !== 'function' || typeof keyv.set !== 'function') {
     throw new TypeError(`${where}: expected a Keyv instance (an object with get(key) and set(key, value, ttl)), e.g. new Keyv(new KeyvRedis(url))`);
@@ -37,7 +30,7 @@ export function keyvStore(keyv: KeyvLike, options: KeyvStoreOptions = {}): Resul
   if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: options must be an object`);
   const serializer = resolveSerializer(where, options);
   const prefix = resolvePrefix(where, options.prefix, 'rbd:');
-  return {
+  return sharedStore({
     async get(keys) {
       const full = keys.map((key) => prefix + key);
       const texts = typeof keyv.getMany === 'function' ? await keyv.getMany(full) : await Promise.all(full.map((key) => keyv.get(key)));
@@ -51,5 +44,5 @@ export function keyvStore(keyv: KeyvLike, options: KeyvStoreOptions = {}): Resul
       }
       await Promise.all(writes);
     },
-  };
+  });
 }
