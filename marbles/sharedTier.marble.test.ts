@@ -211,3 +211,21 @@ describe('resultCache.store: leases across processes', () => {
     expect(log.some((line) => line.includes('set'))).toBe(false);
   });
 });
+
+describe('resultCache.store: a store that answers at once', () => {
+  it('a thenable that calls back synchronously is followed at once: hit answered in the frame the batch forms', () => {
+    const scheduler = testScheduler();
+    const answers: string[] = [];
+    const now = <V>(value: V): PromiseLike<V> => ({ then: (ok) => (ok?.(value), undefined as never) }) as PromiseLike<V>;
+    const store = sharedStore({ get: (keys) => now(keys.map(() => 'stored')), set: () => now(undefined) });
+    scheduler.run(({ cold }) => {
+      cold('a|')
+        .pipe(
+          batchDedup<string, string>({ execute: () => { throw new Error('not executed'); }, windowMs: 1, scheduler, resultCache: { ttlMs: 10, store } }),
+          map((r) => `${scheduler.now()}: ${r.status === 'fulfilled' ? r.value : String(r.error)}`),
+        )
+        .subscribe((line) => answers.push(line));
+    });
+    expect(answers).toEqual(['1: stored']);
+  });
+});

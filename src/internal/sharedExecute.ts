@@ -242,7 +242,9 @@ class TierRun<T, R> {
   }
 
   private call<V>(ms: number, call: () => PromiseLike<V>, ok: (value: V) => void, fail: (error: unknown) => void): void {
-    const timer = bounded(
+    // Declared first: a store that answers at once calls back before `bounded` returns.
+    let timer: Subscription | undefined = undefined;
+    timer = bounded(
       this.scheduler,
       ms,
       call,
