@@ -12,9 +12,9 @@ const LAYERS = [
   { name: 'base', paths: ['src/base/'] },
   { name: 'dedup and stats', paths: ['src/dedup/', 'src/stats/'] },
   { name: 'internal (the engine)', paths: ['src/internal/'] },
-  { name: 'operators and batcher', paths: ['src/operators/', 'src/batcher/'] },
+  { name: 'operators and batcher', paths: ['src/operators/', 'src/batcher/', 'src/store/'] },
   { name: 'entry points of the core', paths: ['src/index\\.ts$', 'src/lite/'] },
-  { name: 'integrations', paths: ['src/nestjs/', 'src/otel/', 'src/testing/'] },
+  { name: 'integrations', paths: ['src/nestjs/', 'src/otel/', 'src/testing/', 'src/redis/'] },
 ];
 
 const anchored = (paths) => paths.map((p) => `^${p}`);

@@ -7,6 +7,7 @@ const entry: Record<string, string> = {
   testing: 'src/testing/index.ts',
   nestjs: 'src/nestjs/index.ts',
   otel: 'src/otel/index.ts',
+  redis: 'src/redis/index.ts',
 };
 
 const common: Options = {
@@ -15,7 +16,7 @@ const common: Options = {
   sourcemap: true,
   target: 'es2022',
   platform: 'neutral',
-  external: ['rxjs', /^@nestjs\//, /^@opentelemetry\//],
+  external: ['rxjs', /^@nestjs\//, /^@opentelemetry\//, 'ioredis'],
   splitting: true,
   treeshake: true,
 };

@@ -25,3 +25,6 @@ export {
   type TransformersModule,
 } from './dedup/adapters/transformers.js';
 export { createHttpEmbedder, parseEmbeddingResponse, type FetchLike, type HttpEmbedderOptions } from './dedup/adapters/http.js';
+export { keyvStore, type KeyvLike, type KeyvStoreOptions } from './store/keyvStore.js';
+export { sharedStore, type ResultStore, type ResultLeases, type SharedStore, type StoreSerializer } from './store/resultStore.js';
+export type { SharedStoreOptions } from './internal/sharedTier.js';

@@ -39,10 +39,12 @@ const RANKS: Readonly<Record<string, number>> = {
   internal: 3,
   operators: 4,
   batcher: 4,
+  store: 4,
   lite: 5,
   nestjs: 6,
   otel: 6,
   testing: 6,
+  redis: 6,
 };
 
 function importsOf(file: string): string[] {

@@ -146,7 +146,7 @@ function compilerOptions(decorators: boolean): ts.CompilerOptions {
       throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
     },
   })!;
-  const entries = ['lite', 'operators', 'testing', 'nestjs', 'otel'];
+  const entries = ['lite', 'operators', 'testing', 'nestjs', 'otel', 'redis'];
   return {
     ...config.options,
     noEmit: true,

@@ -14,12 +14,13 @@ import { BatchStatsRecorder } from '../stats/batchStats.js';
 import type { ExecuteFn } from '../types.js';
 import type { Envelope } from './envelope.js';
 import type { Grouping } from '../dedup/exact.js';
-import type { CacheEntry, ResultCacheOptions } from './inFlight.js';
+import { slotOf, type CacheEntry, type ResultCacheOptions } from './inFlight.js';
 import { adaptiveMaxWaitMs, resolveAdaptiveSettings, type AdaptiveOptions, type AdaptiveSettings } from './adaptiveWindow.js';
 import { describeValue, userFunctionThrew } from '../base/describeValue.js';
 import { nearestNames, orList } from '../base/nearestNames.js';
 import * as check from '../base/validate.js';
 import { resolveWindowSettings, type WindowOptions, type WindowSettings } from './windowSettings.js';
+import { resolveSharedTier, storeKeyOf, type SharedStoreOptions, type SharedTierSettings } from './sharedTier.js';
 
 /** Options of `batchDedup` and `createBatcher`; the names follow the original Python runtime, in camelCase. */
 export interface BatchDedupOptions<T, R>
@@ -52,7 +53,7 @@ export interface BatchDedupOptions<T, R>
    * Reuse fulfilled results for `ttlMs` (a semantic cache when combined with similarity dedup). Off by default:
    * only turn it on when a result stays valid for that long for every caller of the same scope.
    */
-  resultCache?: ResultCacheOptions;
+  resultCache?: ResultCacheOptions & SharedStoreOptions;
   /** Requests allowed to wait for a batch; past it a request is refused with `QueueFullError`. Default Infinity. */
   maxQueueSize?: number;
   /**
@@ -112,7 +113,14 @@ const OPTION_NAMES: Record<keyof BatchDedupOptions<unknown, unknown>, true> = {
   embedAhead: true,
 };
 /** What an unknown name may be suggested as: every option, and the nested ones a flat name may have meant. */
-const SUGGESTIONS = [...Object.keys(OPTION_NAMES), 'resultCache.ttlMs', 'resultCache.maxEntries', 'resultCache.semantic'];
+const SUGGESTIONS = [
+  ...Object.keys(OPTION_NAMES),
+  'resultCache.ttlMs',
+  'resultCache.maxEntries',
+  'resultCache.semantic',
+  'resultCache.store',
+  'resultCache.storeTimeoutMs',
+];
 
 /** Options of the standalone operators that the pipeline wires itself. */
 const WIRED_BY_THE_PIPELINE: Readonly<Record<string, string>> = { feedback: 'fanOut', enqueuedAt: 'fanOut' };
@@ -189,6 +197,8 @@ export class PipelineConfig<T, R> {
   readonly adaptive: boolean;
   readonly dedupInFlight: boolean;
   readonly resultCache: Required<ResultCacheOptions> | undefined;
+  /** `resultCache.store`: the result store shared with other processes, consulted at the execute boundary. */
+  readonly sharedTier: SharedTierSettings | undefined;
   readonly priorityAgingPerSecond: number;
   private raw: BatchDedupOptions<T, R>;
   private resolved: Resolved<T, R>;
@@ -213,6 +223,7 @@ export class PipelineConfig<T, R> {
     this.adaptive = check.boolean(where, 'adaptive', raw.adaptive ?? false);
     this.dedupInFlight = check.boolean(where, 'dedupInFlight', raw.dedupInFlight ?? true);
     this.resultCache = resolveResultCache(where, raw.resultCache);
+    this.sharedTier = resolveStore(where, raw.resultCache, this.resultCache);
     this.stats = raw.stats ?? new BatchStatsRecorder({ scheduler: this.scheduler });
     this.raw = raw;
     this.resolved = this.resolve(raw, where);
@@ -377,9 +388,14 @@ export class PipelineConfig<T, R> {
       case 'resultCache': {
         const cache = resolveResultCache(where, value as ResultCacheOptions | undefined);
         const now = this.resultCache;
+        const tier = resolveStore(where, value as SharedStoreOptions | undefined, cache);
         return cache === undefined || now === undefined
           ? cache === now
-          : cache.ttlMs === now.ttlMs && cache.maxEntries === now.maxEntries && cache.semantic === now.semantic;
+          : cache.ttlMs === now.ttlMs &&
+              cache.maxEntries === now.maxEntries &&
+              cache.semantic === now.semantic &&
+              tier?.store === this.sharedTier?.store &&
+              tier?.timeoutMs === this.sharedTier?.timeoutMs;
       }
     }
   }
@@ -396,17 +412,23 @@ export class PipelineConfig<T, R> {
     const window = resolveWindowSettings(where, raw, this.adaptive === true ? adaptiveMaxWaitMs(adaptive) : undefined);
     const dedup = resolveDedupWith<T>(where, raw, this.similarity);
     const execute = check.requiredFunction<ExecuteFn<T, R>>(where, 'execute', raw.execute);
+    const mapped = mapDedup(dedup, (e: Envelope<T>) => e.request, (e) => e.scope);
+    const local: ExecuteFn<Envelope<T>, R> = (envelopes, context) => execute(envelopes.map((e) => e.request), context);
+    const { sharedTier } = this;
     const fanOut: FanOutConfig<Envelope<T>, R> = {
       ...resolveFanOutOptions<Envelope<T>, R>(where, {
         ...raw,
-        execute: (envelopes, context) => execute(envelopes.map((e) => e.request), context),
+        // With a shared store, the distinct items of a batch go through it (see sharedTier.ts).
+        execute:
+          sharedTier === undefined
+            ? local
+            : sharedTier.store.sharedExecute(local, (e) => storeKeyOf(slotOf(mapped.grouping, e)), sharedTier, this.scheduler, this.stats),
         scheduler: this.scheduler,
         stats: this.stats,
         enqueuedAt: (envelope) => envelope.arrivedAt,
       }),
       executeCopiesItems: true,
     };
-    const mapped = mapDedup(dedup, (e: Envelope<T>) => e.request, (e) => e.scope);
     const semanticCache = this.resultCache?.semantic === true;
     // Nothing embeds the texts with 'exact' or a dedupFunction (the lite entry refused it in resolveDedupWith).
     if (semanticCache && (dedup.strategy === 'exact' || dedup.dedupFunction)) {
@@ -479,6 +501,16 @@ function resolveResultCache(where: string, value: ResultCacheOptions | undefined
     maxEntries: check.count(where, 'resultCache.maxEntries', o.maxEntries ?? 1000, 1),
     semantic: check.boolean(where, 'resultCache.semantic', o.semantic ?? false),
   };
+}
+
+/** `resultCache.store` and `resultCache.storeTimeoutMs`, checked; the store's TTL is the cache's. */
+function resolveStore(
+  where: string,
+  value: SharedStoreOptions | undefined,
+  cache: Required<ResultCacheOptions> | undefined,
+): SharedTierSettings | undefined {
+  if (value === undefined || cache === undefined) return undefined;
+  return resolveSharedTier(where, value.store, value.storeTimeoutMs, cache.ttlMs);
 }
 
 /** Duck-typed, so that signals of another realm or a polyfill are accepted; getters that throw say no. */

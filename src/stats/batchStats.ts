@@ -76,6 +76,12 @@ export interface BatchStats {
    * between dedup and execution; the others (`cacheHits - semanticCacheHits`) matched a cached key at arrival.
    */
   readonly semanticCacheHits: number;
+  /** Items answered from the shared store (`resultCache.store`) rather than executed here. */
+  readonly storeHits: number;
+  /** Items answered by another process's execution, waited for under its lease (`redisStore`). */
+  readonly storeJoins: number;
+  /** Items executed here because the shared store failed or took longer than `resultCache.storeTimeoutMs`. */
+  readonly storeFallbacks: number;
 }
 
 export interface BatchStatsOptions {
@@ -146,6 +152,9 @@ export class BatchStatsRecorder {
       expired: 0,
       textUnreadable: 0,
       semanticCacheHits: 0,
+      storeHits: 0,
+      storeJoins: 0,
+      storeFallbacks: 0,
     };
   }
 
@@ -186,6 +195,9 @@ export class BatchStatsRecorder {
       expired: c.expired,
       textUnreadable: c.textUnreadable,
       semanticCacheHits: c.semanticCacheHits,
+      storeHits: c.storeHits,
+      storeJoins: c.storeJoins,
+      storeFallbacks: c.storeFallbacks,
       latencyByPriority: Object.fromEntries(
         [...this.latencyByPriority].map(([priority, samples]) => {
           const [q50, q95, q99] = samples.percentiles([50, 95, 99] as const);
@@ -252,6 +264,21 @@ export class BatchStatsRecorder {
   recordCacheHit(semantic = false): void {
     this.counters.cacheHits++;
     if (semantic) this.counters.semanticCacheHits++;
+  }
+
+  /** @internal */
+  recordStoreHits(items: number): void {
+    this.counters.storeHits += items;
+  }
+
+  /** @internal */
+  recordStoreJoins(items: number): void {
+    this.counters.storeJoins += items;
+  }
+
+  /** @internal */
+  recordStoreFallbacks(items: number): void {
+    this.counters.storeFallbacks += items;
   }
 
   /** @internal */

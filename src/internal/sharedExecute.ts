@@ -1,0 +1,417 @@
+/**
+ * Runs a batch's distinct items through a shared store (`resultCache.store`): answered from it, waited for under
+ * another process's lease, or executed here and stored. Reached only through `sharedStore()` (see sharedTier.ts),
+ * so a pipeline without a store bundles none of this.
+ */
+import { from, Observable, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
+import { BatchResultMismatchError } from '../errors.js';
+import type { ExecuteContext, ExecuteFn, StreamedResult } from '../types.js';
+import { scheduleAfter } from '../base/timer.js';
+import { describeValue } from '../base/describeValue.js';
+import { MAX_LEASE_ROUNDS, type SharedExecute, type SharedTierSettings, type TierStats } from './sharedTier.js';
+
+/**
+ * Calls `call()` and hands its result to `ok`, or its failure (a throw, a rejection, no answer within `ms`) to
+ * `fail`; the first of them decides. The store's thenable is called back directly, so a store that answers at
+ * once is followed at once (and marble tests run on virtual time).
+ */
+function bounded<V>(
+  scheduler: SchedulerLike,
+  ms: number,
+  call: () => PromiseLike<V>,
+  ok: (value: V) => void,
+  fail: (error: unknown) => void,
+): Subscription | undefined {
+  let settled = false;
+  let timer: Subscription | undefined;
+  const decide = (run: () => void) => {
+    if (settled) return;
+    settled = true;
+    timer?.unsubscribe();
+    run();
+  };
+  try {
+    const pending = call();
+    const then = (pending as { then?: unknown } | null | undefined)?.then;
+    if (typeof then !== 'function') throw new TypeError(`the store returned ${describeValue(pending)}, not a promise`);
+    if (!settled) timer = scheduleAfter(scheduler, () => decide(() => fail(new Error(`no answer from the store within ${ms} ms`))), ms);
+    then.call(
+      pending,
+      (value: V) => decide(() => ok(value)),
+      (error: unknown) => decide(() => fail(error)),
+    );
+  } catch (error) {
+    decide(() => fail(error));
+  }
+  return timer;
+}
+
+/** The results a store call returned, checked: an array with one entry per key. */
+function perKey(values: unknown, count: number): readonly unknown[] {
+  if (!Array.isArray(values) || values.length !== count) {
+    throw new TypeError(`the store answered ${describeValue(values)} for ${count} keys; it must answer one entry per key`);
+  }
+  return values;
+}
+
+type Give = (k: number, ok: boolean, valueOrError: unknown) => void;
+
+function isStreamed(x: unknown): x is StreamedResult<unknown> {
+  return typeof x === 'object' && x !== null && 'index' in x;
+}
+
+/**
+ * Calls the user's `execute` for some of a batch's items and reports each item's outcome once, whatever form the
+ * output takes (an array, a promise or observable of one, or a stream of `{ index, value }`); output that does
+ * not fit fails the items it owed with a `BatchResultMismatchError`, as a batch of its own would.
+ */
+function callExecute<T, R>(
+  execute: ExecuteFn<T, R>,
+  items: T[],
+  context: ExecuteContext,
+  give: Give,
+  onEnd: () => void,
+): Subscription | undefined {
+  const n = items.length;
+  const got = new Array<boolean>(n).fill(false);
+  let left = n;
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    onEnd();
+  };
+  // Ends at the last outcome, not at completion: a stream that stays open after it holds nothing up.
+  const once: Give = (k, ok, value) => {
+    if (got[k]) return;
+    got[k] = true;
+    left--;
+    give(k, ok, value);
+    if (left === 0) end();
+  };
+  const failRest = (error: unknown) => {
+    for (let k = 0; k < n; k++) once(k, false, error);
+  };
+  const takeArray = (results: unknown[]) => {
+    if (results.length !== n) {
+      failRest(
+        new BatchResultMismatchError(`execute returned ${results.length} results for ${n} items; results must match items one to one`, n, results.length),
+      );
+      return;
+    }
+    for (let k = 0; k < n; k++) once(k, true, results[k]);
+  };
+  const mismatch = (what: string) =>
+    new BatchResultMismatchError(
+      `execute produced ${what}; expected an array of ${n} results, a promise or observable of one, or a stream of { index, value }`,
+      n,
+      undefined,
+    );
+  let output: unknown;
+  try {
+    output = execute(items, context);
+  } catch (error) {
+    failRest(error);
+    return undefined;
+  }
+  if (Array.isArray(output)) {
+    takeArray(output);
+    return undefined;
+  }
+  if (output === null || (typeof output !== 'object' && typeof output !== 'function')) {
+    failRest(mismatch(output === null ? 'null' : typeof output));
+    return undefined;
+  }
+  try {
+    return from(output as Observable<unknown>).subscribe({
+      next: (emitted) => {
+        if (Array.isArray(emitted)) {
+          takeArray(emitted);
+          return;
+        }
+        if (!isStreamed(emitted)) {
+          failRest(mismatch(typeof emitted));
+          return;
+        }
+        const { index } = emitted;
+        if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= n) {
+          failRest(new BatchResultMismatchError(`execute streamed a result for index ${describeValue(index)}, but the batch has ${n} items`, n, undefined));
+          return;
+        }
+        const error = (emitted as { error?: unknown }).error;
+        const failed = error !== undefined && error !== null;
+        once(index, !failed, failed ? error : (emitted as { value?: unknown }).value);
+      },
+      error: (error: unknown) => failRest(error),
+      complete: () => failRest(new BatchResultMismatchError('execute completed without a result for every item', n, n - left)),
+    });
+  } catch (error) {
+    failRest(error);
+    return undefined;
+  }
+}
+
+/**
+ * `execute` behind a shared store, for one pipeline. For the distinct items of a batch (after local dedup):
+ * those with a stored result are answered from it; with leases, the misses this process claims are executed and
+ * their results stored (then the leases released), and those another process holds are waited for; a lease that
+ * ends with no result is claimed by one waiter, which executes it. A store call that fails or takes longer than
+ * `timeoutMs` sends its items to `execute` here (counted in `storeFallbacks`), so nothing waits on a store that
+ * is down. Errors are never stored.
+ *
+ * @param keyOf the store key of an item, or undefined to execute it locally (its key cannot be composed)
+ */
+export const sharedExecute: SharedExecute = <T, R>(
+  execute: ExecuteFn<T, R>,
+  keyOf: (item: T) => string | undefined,
+  settings: SharedTierSettings,
+  scheduler: SchedulerLike,
+  stats: TierStats,
+): ExecuteFn<T, R> => {
+  return (items, context) =>
+    new Observable<StreamedResult<R>>((subscriber) => {
+      const run = new TierRun<T, R>(items, context, subscriber, execute, keyOf, settings, scheduler, stats);
+      run.start();
+      return () => run.close();
+    });
+};
+
+/** One call of the shared tier: one batch's items through the store, the leases and `execute`. */
+class TierRun<T, R> {
+  private readonly answered: boolean[];
+  private owed: number;
+  private closed = false;
+  private readonly keys: (string | undefined)[];
+  /** What to stop on close: executions still running, store calls pending. */
+  private readonly subscriptions = new Set<Subscription>();
+  /** Keys leased here whose execution has not ended (released on close). */
+  private readonly leased = new Set<string>();
+
+  constructor(
+    private readonly items: readonly T[],
+    private readonly context: ExecuteContext,
+    private readonly subscriber: Subscriber<StreamedResult<R>>,
+    private readonly execute: ExecuteFn<T, R>,
+    keyOf: (item: T) => string | undefined,
+    private readonly settings: SharedTierSettings,
+    private readonly scheduler: SchedulerLike,
+    private readonly stats: TierStats,
+  ) {
+    this.answered = new Array<boolean>(items.length).fill(false);
+    this.owed = items.length;
+    this.keys = items.map((item) => {
+      try {
+        return keyOf(item);
+      } catch {
+        return undefined; // keyed at arrival already; a key function that throws now is executed locally
+      }
+    });
+  }
+
+  start(): void {
+    const local: number[] = [];
+    const stored: number[] = [];
+    for (let i = 0; i < this.items.length; i++) (this.keys[i] === undefined ? local : stored).push(i);
+    if (this.owed === 0) {
+      this.subscriber.complete();
+      return;
+    }
+    if (local.length > 0) this.run(local, false, false);
+    if (stored.length > 0) this.lookUp(stored);
+  }
+
+  /**
+   * The batch's run let go of this call. Once every item is answered that is just the end: executions finishing
+   * still store their results and release their leases. Before, it was stopped (timeout, unsubscription):
+   * executions are stopped too, and their leases go now, so another process takes over.
+   */
+  close(): void {
+    if (this.owed === 0) return;
+    this.closed = true;
+    for (const subscription of this.subscriptions) subscription.unsubscribe();
+    this.subscriptions.clear();
+    if (this.leased.size > 0) {
+      const keys = [...this.leased];
+      this.leased.clear();
+      this.release(keys);
+    }
+  }
+
+  private keysOf(indices: readonly number[]): string[] {
+    return indices.map((i) => this.keys[i]!);
+  }
+
+  private call<V>(ms: number, call: () => PromiseLike<V>, ok: (value: V) => void, fail: (error: unknown) => void): void {
+    // Declared first: a store that answers at once calls back before `bounded` returns.
+    let timer: Subscription | undefined = undefined;
+    timer = bounded(
+      this.scheduler,
+      ms,
+      call,
+      (value) => {
+        if (timer) this.subscriptions.delete(timer);
+        if (!this.closed) ok(value);
+      },
+      (error) => {
+        if (timer) this.subscriptions.delete(timer);
+        if (!this.closed) fail(error);
+      },
+    );
+    if (timer && !timer.closed) this.subscriptions.add(timer);
+  }
+
+  private lookUp(indices: number[]): void {
+    const { store, timeoutMs } = this.settings;
+    this.call(
+      timeoutMs,
+      () => store.get(this.keysOf(indices)),
+      (values) => {
+        const found = perKeyOrFail(values, indices.length, () => this.fallBack(indices));
+        if (!found) return;
+        const misses: number[] = [];
+        let hits = 0;
+        for (let k = 0; k < indices.length; k++) {
+          if (found[k] === undefined) {
+            misses.push(indices[k]!);
+          } else {
+            hits++;
+            this.answer(indices[k]!, true, found[k]);
+          }
+        }
+        if (hits > 0) this.stats.recordStoreHits(hits);
+        if (misses.length === 0) return;
+        if (store.leases) this.claim(misses, 1);
+        else this.run(misses, true, false);
+      },
+      () => this.fallBack(indices),
+    );
+  }
+
+  private claim(indices: number[], round: number): void {
+    const leases = this.settings.store.leases!;
+    this.call(
+      this.settings.timeoutMs,
+      () => leases.claim(this.keysOf(indices)),
+      (flags) => {
+        const claimed = perKeyOrFail(flags, indices.length, () => this.fallBack(indices));
+        if (!claimed) return;
+        const mine = indices.filter((_, k) => claimed[k] === true);
+        const others = indices.filter((_, k) => claimed[k] !== true);
+        if (mine.length > 0) this.run(mine, true, true);
+        if (others.length > 0) this.wait(others, round);
+      },
+      () => this.fallBack(indices),
+    );
+  }
+
+  private wait(indices: number[], round: number): void {
+    const leases = this.settings.store.leases!;
+    const { leaseMs } = leases;
+    this.call(
+      leaseMs + this.settings.timeoutMs,
+      () => leases.wait(this.keysOf(indices), leaseMs),
+      (values) => {
+        const found = perKeyOrFail(values, indices.length, () => this.fallBack(indices));
+        if (!found) return;
+        const rest: number[] = [];
+        let joined = 0;
+        for (let k = 0; k < indices.length; k++) {
+          if (found[k] === undefined) {
+            rest.push(indices[k]!);
+          } else {
+            joined++;
+            this.answer(indices[k]!, true, found[k]);
+          }
+        }
+        if (joined > 0) this.stats.recordStoreJoins(joined);
+        if (rest.length === 0) return;
+        // Their leases ended with no result (holder gone, or its execution failed): one process takes each over.
+        if (round < MAX_LEASE_ROUNDS) this.claim(rest, round + 1);
+        else this.fallBack(rest);
+      },
+      () => this.fallBack(indices),
+    );
+  }
+
+  /** The store failed or was too slow for these items: they are executed here, as without a store. */
+  private fallBack(indices: number[]): void {
+    this.stats.recordStoreFallbacks(indices.length);
+    this.run(indices, true, false);
+  }
+
+  /**
+   * Executes items here; stores their fulfilled results when `store` (best effort, bounded), then releases their
+   * leases when `leased`.
+   */
+  private run(indices: number[], store: boolean, leased: boolean): void {
+    const keys = leased ? this.keysOf(indices) : [];
+    for (const key of keys) this.leased.add(key);
+    const results: [string, unknown][] = [];
+    let ended = false;
+    let subscription: Subscription | undefined = undefined;
+    subscription = callExecute(
+      this.execute,
+      indices.map((i) => this.items[i]!),
+      this.context,
+      (k, ok, valueOrError) => {
+        const i = indices[k]!;
+        const key = this.keys[i];
+        if (ok && store && key !== undefined && valueOrError !== undefined) results.push([key, valueOrError]);
+        this.answer(i, ok, valueOrError);
+      },
+      () => {
+        ended = true;
+        if (subscription) {
+          subscription.unsubscribe();
+          this.subscriptions.delete(subscription);
+        }
+        if (this.closed) return; // stopped: its leases were released by close
+        for (const key of keys) this.leased.delete(key);
+        this.store(results, keys);
+      },
+    );
+    // Its outcomes are all in once ended: the stream, if still open, is let go.
+    if (subscription && ended) subscription.unsubscribe();
+    else if (subscription) this.subscriptions.add(subscription);
+  }
+
+  /** Stores results, then releases leases; neither is waited for by any caller, and a failure only loses sharing. */
+  private store(results: readonly [string, unknown][], leased: readonly string[]): void {
+    const { store, ttlMs, timeoutMs } = this.settings;
+    const release = () => {
+      if (leased.length > 0) this.release(leased);
+    };
+    if (results.length === 0) {
+      release();
+      return;
+    }
+    bounded(this.scheduler, timeoutMs, () => store.set(results, ttlMs), release, release);
+  }
+
+  private release(keys: readonly string[]): void {
+    const leases = this.settings.store.leases;
+    if (!leases) return;
+    bounded(this.scheduler, this.settings.timeoutMs, () => leases.release(keys), noop, noop);
+  }
+
+  private answer(i: number, ok: boolean, valueOrError: unknown): void {
+    if (this.closed || this.answered[i]) return;
+    this.answered[i] = true;
+    // Counted first: the run lets go of this call as soon as the last answer is in, before `next` returns.
+    const last = --this.owed === 0;
+    this.subscriber.next(ok ? { index: i, value: valueOrError as R } : { index: i, error: valueOrError });
+    if (last) this.subscriber.complete();
+  }
+}
+
+const noop = () => {};
+
+/** `perKey`, or undefined after calling `otherwise` when the store's answer does not fit. */
+function perKeyOrFail(values: unknown, count: number, otherwise: () => void): readonly unknown[] | undefined {
+  try {
+    return perKey(values, count);
+  } catch {
+    otherwise();
+    return undefined;
+  }
+}

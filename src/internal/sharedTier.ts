@@ -1,0 +1,173 @@
+/**
+ * `resultCache.store`, as the pipeline sees it: the interface of a store shared across processes, its options
+ * checked, and the store key of a slot. What runs a batch through a store (`sharedExecute.ts`) is reached through
+ * the store object itself (`SharedStore.sharedExecute`, set by `sharedStore()`), so a pipeline without a store
+ * bundles none of it.
+ */
+import type { SchedulerLike } from 'rxjs';
+import type { ExecuteFn } from '../types.js';
+import { describeValue } from '../base/describeValue.js';
+import * as check from '../base/validate.js';
+import { scopeTag } from '../dedup/keys.js';
+import type { BatchStatsRecorder } from '../stats/batchStats.js';
+import type { Slot } from './inFlight.js';
+
+/**
+ * Async get and set with a TTL: a store shared by several processes (replicas). Keys are strings the pipeline
+ * composes from a request's scope and key (see docs/replicas.md); a store adds its own prefix. Values are the
+ * results of `execute` as they are: the store serializes them (JSON by default). `undefined` means "no entry",
+ * so an `undefined` result is never stored. Give it to `resultCache.store` through `sharedStore(store)`.
+ */
+export interface ResultStore {
+  /** For each key, its stored result, or `undefined` when there is none (or it cannot be read back). */
+  get(keys: readonly string[]): PromiseLike<readonly unknown[]>;
+  /** Stores fulfilled results for `ttlMs`. */
+  set(entries: readonly (readonly [key: string, value: unknown])[], ttlMs: number): PromiseLike<void>;
+  /** Coalescing in flight across processes; without it each process executes its own misses. */
+  readonly leases?: ResultLeases;
+}
+
+/**
+ * One execution per key across processes: the first to `claim` a key executes it and stores the result; the
+ * others `wait` for that result. A lease that ends with no result (its holder died, or its execution failed and
+ * it released the lease) lets one waiter claim the key in turn.
+ */
+export interface ResultLeases {
+  /** How long a lease lasts, ms: a holder that dies is replaced this long after its claim at most. */
+  readonly leaseMs: number;
+  /** For each key, true when this process now holds its lease (taken only where nobody held it). */
+  claim(keys: readonly string[]): PromiseLike<readonly boolean[]>;
+  /** Gives up the leases this process holds on `keys` (after storing their results, or after a failure). */
+  release(keys: readonly string[]): PromiseLike<void>;
+  /**
+   * Waits for the results of keys leased by others, at most `timeoutMs`. For each key: its result, or
+   * `undefined` when its lease ended with no result or the time ran out (the caller then claims it or executes).
+   */
+  wait(keys: readonly string[], timeoutMs: number): PromiseLike<readonly unknown[]>;
+}
+
+/** The tier's counters, in the pipeline's stats. */
+export type TierStats = Pick<BatchStatsRecorder, 'recordStoreHits' | 'recordStoreJoins' | 'recordStoreFallbacks'>;
+
+/** `execute` behind a shared store (see sharedExecute.ts). */
+export type SharedExecute = <T, R>(
+  execute: ExecuteFn<T, R>,
+  keyOf: (item: T) => string | undefined,
+  settings: SharedTierSettings,
+  scheduler: SchedulerLike,
+  stats: TierStats,
+) => ExecuteFn<T, R>;
+
+/**
+ * What `resultCache.store` takes: a `ResultStore` made by `sharedStore(store)` (as `keyvStore` and `redisStore`
+ * are), which carries how a batch runs through it.
+ */
+export interface SharedStore extends ResultStore {
+  /** @internal Set by `sharedStore()`: runs a batch's distinct items through the store. */
+  readonly sharedExecute: SharedExecute;
+}
+
+/** Whether `value` has the shape of a `SharedStore` (used to check the `resultCache.store` option). */
+function isSharedStore(value: unknown): value is SharedStore {
+  if (typeof value !== 'object' || value === null) return false;
+  const store = value as Partial<SharedStore>;
+  if (typeof store.get !== 'function' || typeof store.set !== 'function' || typeof store.sharedExecute !== 'function') return false;
+  const leases = store.leases as Partial<ResultLeases> | undefined;
+  return (
+    leases === undefined ||
+    (typeof leases === 'object' &&
+      leases !== null &&
+      typeof leases.claim === 'function' &&
+      typeof leases.release === 'function' &&
+      typeof leases.wait === 'function' &&
+      typeof leases.leaseMs === 'number' &&
+      leases.leaseMs > 0)
+  );
+}
+
+/** The options of `resultCache` for a store shared across processes (see docs/replicas.md). */
+export interface SharedStoreOptions {
+  /**
+   * A result store shared with other processes (replicas): `keyvStore(keyv)`, or `redisStore({ client })` from
+   * `rxjs-batch-dedup/redis`, which also coalesces executions in flight across processes. Consulted for the
+   * distinct items of each batch, behind the in-process cache; results are kept there for `ttlMs`.
+   */
+  store?: SharedStore;
+  /**
+   * The longest one store call may take, ms; past it (or when it fails) the batch's items are executed here, as
+   * without a store, and counted in `storeFallbacks`. Default 100.
+   */
+  storeTimeoutMs?: number;
+}
+
+/** The shared tier's settings: `resultCache.store` and its bound. */
+export interface SharedTierSettings {
+  readonly store: SharedStore;
+  /** How long results are kept in the store (`resultCache.ttlMs`). */
+  readonly ttlMs: number;
+  /** The longest any one store call may take before the items fall back to local execution. */
+  readonly timeoutMs: number;
+}
+
+/** Default `resultCache.storeTimeoutMs`: a store slower than this (or down) is bypassed for the batch. */
+export const DEFAULT_STORE_TIMEOUT_MS = 100;
+
+/** Claim-or-wait rounds for a key before its item is executed locally anyway. */
+export const MAX_LEASE_ROUNDS = 3;
+
+/**
+ * The `store` and `storeTimeoutMs` of `resultCache`, checked.
+ * @return undefined when no store is given
+ */
+export function resolveSharedTier(
+  where: string,
+  store: unknown,
+  storeTimeoutMs: unknown,
+  ttlMs: number,
+): SharedTierSettings | undefined {
+  if (store === undefined) {
+    if (storeTimeoutMs !== undefined) {
+      check.fail(where, 'resultCache.storeTimeoutMs is set but resultCache.store is not: the bound applies to a shared store only', TypeError);
+    }
+    return undefined;
+  }
+  if (!isSharedStore(store)) {
+    check.fail(
+      where,
+      `resultCache.store must be a shared store: keyvStore(keyv), redisStore({ client }) from rxjs-batch-dedup/redis, ` +
+        `or sharedStore(store) of your own ResultStore (get(keys), set(entries, ttlMs), optional leases ` +
+        `{ leaseMs, claim, release, wait }); got ${describeValue(store)}`,
+      TypeError,
+    );
+  }
+  const timeoutMs = check.duration(where, 'resultCache.storeTimeoutMs', storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS, 1);
+  return { store, ttlMs, timeoutMs };
+}
+
+/**
+ * The key of a request's slot in a shared store: its scope's tag (typed and length-prefixed, see `scopeTag`),
+ * then one letter for the kind of key and the key. No (scope, key) pair can pose as another: `1`, `'1'` and `1n`
+ * differ by letter, an array or object key (its canonical encoding) by its own letter, and the scope's tag ends
+ * where its length or its `;` says. Undefined for a key that has no stable text (none the dedup rules make).
+ */
+export function storeKeyOf(slot: Slot): string | undefined {
+  const scope = scopeTag(slot.scope);
+  const { key } = slot;
+  if (slot.encoded) return typeof key === 'string' ? `${scope}e${key}` : undefined;
+  switch (typeof key) {
+    case 'string':
+      return `${scope}s${key}`;
+    case 'number':
+      return `${scope}n${Object.is(key, -0) ? 0 : key}`; // NaN prints as NaN: one key, as in a Map
+    case 'bigint':
+      return `${scope}b${key}`;
+    case 'boolean':
+      return `${scope}${key ? 't' : 'f'}`;
+    case 'undefined':
+      return `${scope}u`;
+    case 'object':
+      return key === null ? `${scope}z` : undefined;
+    default:
+      return undefined;
+  }
+}
