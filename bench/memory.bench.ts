@@ -2,13 +2,15 @@
  * Memory: what one waiting request costs, and whether a long run gives its memory back.
  *
  * - Bytes retained per pending request: 100,000 requests held in the queue (a window that never closes), heap
- *   measured after a full GC before and after. For `createBatcher` this includes the caller's promise.
+ *   measured after a full GC before and after. For `createBatcher` this includes the caller's promise. Beside it,
+ *   in the same run, DataLoader's pending `load()` (cache on and off; issue 15's comparison).
  * - Heap after 1,000,000 requests: a batcher serves a million requests (echo backend, real timers), then the
  *   heap is measured with the batcher still alive (bounded state: stats keep a fixed window of latencies) and
  *   after `close()`, against the baseline taken before it was created.
  *
  * Needs `--expose-gc` (npm run bench passes it); without it the figures would be noise, so it skips.
  */
+import DataLoader from 'dataloader';
 import { Subject } from 'rxjs';
 import { batchDedup, createBatcher } from '../src/index.js';
 import { consoleTable, formatInteger, markdownTable, type BenchSection } from './lib/report.js';
@@ -33,15 +35,36 @@ async function settledHeap(): Promise<number> {
 const echo = (items: readonly string[]) => Promise.resolve(items.map((item) => `=${item}`));
 const requestsOf = (n: number) => Array.from({ length: n }, (_, i) => `request ${i}`);
 
-async function pendingBatcher(): Promise<number> {
+async function pendingBatcher(enableDedup = true): Promise<number> {
   const requests = requestsOf(PENDING); // allocated before the baseline: only the batcher's share is counted
-  const batcher = createBatcher<string, string>({ execute: echo, windowMs: NEVER_MS, maxWaitMs: NEVER_MS, maxSize: Infinity });
+  const batcher = createBatcher<string, string>({ execute: echo, windowMs: NEVER_MS, maxWaitMs: NEVER_MS, maxSize: Infinity, enableDedup });
   const before = await settledHeap();
   const promises = requests.map((request) => batcher.process(request));
   const after = await settledHeap();
   const closing = batcher.close(); // flushes the one big batch
   await Promise.all(promises);
   await closing;
+  return (after - before) / PENDING;
+}
+
+/**
+ * The same for DataLoader: its batch is held back (a `batchScheduleFn` that dispatches only when told), with its
+ * cache on (its only dedup: a Map from key to promise) or off. Includes the promise handed to the caller.
+ */
+async function pendingDataLoader(cache: boolean): Promise<number> {
+  const requests = requestsOf(PENDING);
+  let dispatch: (() => void) | undefined;
+  const loader = new DataLoader<string, string>((keys) => echo(keys), {
+    cache,
+    batchScheduleFn: (callback) => {
+      dispatch = callback;
+    },
+  });
+  const before = await settledHeap();
+  const promises = requests.map((request) => loader.load(request));
+  const after = await settledHeap();
+  dispatch!();
+  await Promise.all(promises);
   return (after - before) / PENDING;
 }
 
@@ -85,19 +108,29 @@ export default async function memoryBench(): Promise<BenchSection | void> {
   }
   console.log(`memory: ${formatInteger(PENDING)} pending requests; then ${formatInteger(TOTAL)} requests through one batcher\n`);
   const perBatcher = await pendingBatcher();
+  const perBatcherNoDedup = await pendingBatcher(false);
+  const perDataLoader = await pendingDataLoader(true);
+  const perDataLoaderNoCache = await pendingDataLoader(false);
   const perOperator = await pendingOperator();
   const million = await millionRequests();
   const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
   const signedKib = (bytes: number) => `${bytes >= 0 ? '+' : ''}${kib(bytes)}`;
   const header = ['figure', 'value'];
   const rows = [
-    ['bytes retained per pending request, createBatcher().process (incl. its promise)', formatInteger(perBatcher)],
+    ['bytes retained per pending request, createBatcher().process, exact dedup (incl. its promise)', formatInteger(perBatcher)],
+    ['bytes retained per pending request, DataLoader load(), cache on: its dedup (incl. its promise)', formatInteger(perDataLoader)],
+    ['bytes retained per pending request, createBatcher().process, dedup off (incl. its promise)', formatInteger(perBatcherNoDedup)],
+    ['bytes retained per pending request, DataLoader load(), cache off (incl. its promise)', formatInteger(perDataLoaderNoCache)],
     ['bytes retained per pending request, batchDedup operator', formatInteger(perOperator)],
     ['heap baseline before the batcher', kib(million.baseline)],
     [`heap after ${formatInteger(TOTAL)} requests, batcher still open`, `${kib(million.alive)} (${signedKib(million.alive - million.baseline)})`],
     [`heap after ${formatInteger(TOTAL)} requests, batcher closed`, `${kib(million.closed)} (${signedKib(million.closed - million.baseline)})`],
   ];
   console.log(consoleTable(header, rows));
+  const sideBySide =
+    `pending request: createBatcher ${formatInteger(perBatcher)} B vs DataLoader ${formatInteger(perDataLoader)} B (dedup: ${(perBatcher / perDataLoader).toFixed(2)}x); ` +
+    `dedup off ${formatInteger(perBatcherNoDedup)} B vs cache off ${formatInteger(perDataLoaderNoCache)} B (${(perBatcherNoDedup / perDataLoaderNoCache).toFixed(2)}x)`;
+  console.log(`\n${sideBySide}`);
   const plot = barChart(
     [
       { label: 'baseline', value: million.baseline / 1024, note: kib(million.baseline) },
@@ -108,13 +141,15 @@ export default async function memoryBench(): Promise<BenchSection | void> {
   );
   return {
     summary:
-      `Memory: ${formatInteger(perBatcher)} bytes per pending \`process()\` call (with its promise), ${formatInteger(perOperator)} per pending operator request; ` +
+      `Memory: ${formatInteger(perBatcher)} bytes per pending \`process()\` call (with its promise; DataLoader's \`load()\`: ${formatInteger(perDataLoader)}), ${formatInteger(perOperator)} per pending operator request; ` +
       `heap after ${formatInteger(TOTAL)} requests ${signedKib(million.alive - million.baseline)} from baseline (open), ${signedKib(million.closed - million.baseline)} (closed).`,
     title: 'Memory',
     markdown: [
       `*Per pending request*: ${formatInteger(PENDING)} requests held in a window that never closes; heap after a full GC`,
       'before and after they were submitted, divided by their number (the request strings themselves are allocated',
-      'before the baseline). The promise bridge figure includes the promise handed to the caller.',
+      'before the baseline). The promise bridge figure includes the promise handed to the caller. DataLoader, measured',
+      'in the same run the same way (its batch held back by a `batchScheduleFn` that dispatches only when told), is the',
+      'reference: with its cache on (its only dedup) against our exact dedup, off against our dedup off.',
       '',
       `*Back to baseline*: one batcher (echo backend, \`windowMs: 1\`, \`maxSize: 1000\`, real timers) serves`,
       `${formatInteger(TOTAL)} requests in chunks of ${formatInteger(CHUNK)}; the heap is measured after a full GC with the batcher`,
@@ -123,8 +158,11 @@ export default async function memoryBench(): Promise<BenchSection | void> {
       '',
       markdownTable(header, rows),
       '',
+      `Side by side: ${sideBySide}.`,
+      '',
       '![heap before and after](benchmarks-memory.svg)',
     ].join('\n'),
     plots: { 'benchmarks-memory.svg': plot },
+    lastLine: sideBySide,
   };
 }

@@ -167,6 +167,25 @@ describe('vectorLeaders: identical to the naive loop on hostile batches (the pru
     );
   });
 
+  it('cosine with hundreds of leaders in one group (more than any table block or batch of pending leaders), near copies among them', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 200, max: 600 }), fc.integer({ min: 2, max: 64 }), fc.constantFrom(0.5, 0.9, 0.98), (seed, size, dims, threshold) => {
+        let state = seed;
+        const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+        const vectors: number[][] = [];
+        for (let i = 0; i < size; i++) {
+          // One in four a near copy of an earlier vector (some merge, some just miss), the others fresh: most lead.
+          const original = i > 0 && random() > 0.5 ? vectors[Math.floor(((random() + 1) / 2) * i)] : undefined;
+          vectors.push(original ? original.map((x) => x + 0.05 * random()) : Array.from({ length: dims }, random));
+        }
+        const groups = vectors.map((_, i) => (i % 7 === 0 ? 'g2' : 'g1'));
+        const fast = vectorLeaders(groups, vectors.map((_, i) => i), vectors, dims, cosine, threshold);
+        expect(fast).toEqual(naiveLeaders(groups, vectors, threshold));
+      }),
+      { numRuns: 12 },
+    );
+  });
+
   it('cosine with a merge guard: the same leaders, and the guard asked for the same pairs in the same order', () => {
     fc.assert(
       fc.property(hostileBatch(12), fc.integer({ min: 2, max: 5 }), ({ dims, specs, threshold, groupPool }, modulus) => {
