@@ -48,7 +48,18 @@ let builtInEmbedder: Embedder | undefined;
 
 /** Similarity dedup, for the entry points that offer it. */
 export const semanticDedup: SimilarityDedup = {
-  resolve: <T>(where: string, options: DedupOptions<T>) => similarityOf(resolveSemantic(where, options)),
+  resolve: <T>(where: string, options: DedupOptions<T>) => {
+    const settings = resolveSemantic(where, options);
+    // The semantic result cache (`resultCache.semantic`, an option of batchDedup and createBatcher) looks up the
+    // vectors of similarity dedup: nothing embeds the texts with 'exact' or a dedupFunction.
+    if (
+      (options as { resultCache?: { semantic?: unknown } }).resultCache?.semantic === true &&
+      ((options.dedupStrategy ?? 'exact') === 'exact' || options.dedupFunction !== undefined)
+    ) {
+      check.fail(where, `resultCache.semantic needs dedupStrategy 'embedding' or 'hybrid' and no dedupFunction`, TypeError);
+    }
+    return similarityOf(settings);
+  },
 };
 
 /** Checks every dedup option, similarity dedup included. */

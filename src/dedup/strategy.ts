@@ -132,6 +132,18 @@ export interface NearIndex<H> {
    * other probe, and for which `live` says true (`live` may remove the entry it is asked about).
    */
   nearest(probes: readonly unknown[], live: (entry: H) => boolean): H | undefined;
+  /**
+   * The semantic result cache between dedup and execution (here, so the lite entry point bundles none of it):
+   * for each leader with probes, in order, `find` looks up the entry that answers it (undefined for none); every
+   * request of the batch that a found leader stands for is given to `hit` with that entry, in order.
+   * @return the batch without the answered unique items and their requests (the same batch when nothing was
+   *   found), or undefined when nothing is left
+   */
+  answer<E>(
+    batch: ProbedBatch<E>,
+    find: (leader: E, probes: readonly unknown[]) => H | undefined,
+    hit: (item: E, entry: H) => void,
+  ): DedupedBatch<E> | undefined;
 }
 
 /** Similarity dedup as an entry point plugs it in: checks its options and resolves them for one pipeline. */

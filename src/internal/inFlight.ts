@@ -159,7 +159,7 @@ export class SlotTable<E, R> {
    */
   constructor(
     private readonly cacheOptions: Required<ResultCacheOptions> | undefined,
-    private readonly near?: NearIndex<CacheEntry<R>>,
+    readonly near?: NearIndex<CacheEntry<R>>,
   ) {}
 
   /** What holds the slot: a request pending, one `DONE`, or nothing. */

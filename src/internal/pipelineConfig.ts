@@ -20,7 +20,7 @@ import { describeValue, userFunctionThrew } from '../base/describeValue.js';
 import { nearestNames, orList } from '../base/nearestNames.js';
 import * as check from '../base/validate.js';
 import { resolveWindowSettings, type WindowOptions, type WindowSettings } from './windowSettings.js';
-import { resolveSharedTier, storeKeyOf, type SharedStoreOptions, type SharedTierSettings } from './sharedTier.js';
+import { resolveSharedTier, type SharedStoreOptions, type SharedTierSettings } from './sharedTier.js';
 
 /** Options of `batchDedup` and `createBatcher`; the names follow the original Python runtime, in camelCase. */
 export interface BatchDedupOptions<T, R>
@@ -422,18 +422,16 @@ export class PipelineConfig<T, R> {
         execute:
           sharedTier === undefined
             ? local
-            : sharedTier.store.sharedExecute(local, (e) => storeKeyOf(slotOf(mapped.grouping, e)), sharedTier, this.scheduler, this.stats),
+            : sharedTier.store.sharedExecute(where, local, (e) => slotOf(mapped.grouping, e), sharedTier, this.scheduler, this.stats),
         scheduler: this.scheduler,
         stats: this.stats,
         enqueuedAt: (envelope) => envelope.arrivedAt,
       }),
       executeCopiesItems: true,
     };
+    // Checked by the similarity plug-in (`semanticDedup`): 'embedding' or 'hybrid', no dedupFunction; the lite
+    // entry point refuses it in resolveDedupWith.
     const semanticCache = this.resultCache?.semantic === true;
-    // Nothing embeds the texts with 'exact' or a dedupFunction (the lite entry refused it in resolveDedupWith).
-    if (semanticCache && (dedup.strategy === 'exact' || dedup.dedupFunction)) {
-      check.fail(where, `resultCache.semantic needs dedupStrategy 'embedding' or 'hybrid' and no dedupFunction`, TypeError);
-    }
     const deduper = createDeduper<Envelope<T>>(
       mapped,
       {

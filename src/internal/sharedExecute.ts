@@ -8,7 +8,35 @@ import { BatchResultMismatchError } from '../errors.js';
 import type { ExecuteContext, ExecuteFn, StreamedResult } from '../types.js';
 import { scheduleAfter } from '../base/timer.js';
 import { describeValue } from '../base/describeValue.js';
-import { MAX_LEASE_ROUNDS, type SharedExecute, type SharedTierSettings, type TierStats } from './sharedTier.js';
+import type { Slot } from './inFlight.js';
+import {
+  MAX_LEASE_ROUNDS,
+  refusedStore,
+  storeKeyOf,
+  type ResultLeases,
+  type SharedExecute,
+  type SharedStore,
+  type SharedTierSettings,
+  type TierStats,
+} from './sharedTier.js';
+
+/** Whether `value` has the whole shape of a `SharedStore` (`resultCache.store`; the pipeline checked `sharedExecute`). */
+function isSharedStore(value: unknown): value is SharedStore {
+  if (typeof value !== 'object' || value === null) return false;
+  const store = value as Partial<SharedStore>;
+  if (typeof store.get !== 'function' || typeof store.set !== 'function' || typeof store.sharedExecute !== 'function') return false;
+  const leases = store.leases as Partial<ResultLeases> | undefined;
+  return (
+    leases === undefined ||
+    (typeof leases === 'object' &&
+      leases !== null &&
+      typeof leases.claim === 'function' &&
+      typeof leases.release === 'function' &&
+      typeof leases.wait === 'function' &&
+      typeof leases.leaseMs === 'number' &&
+      leases.leaseMs > 0)
+  );
+}
 
 /**
  * Calls `call()` and hands its result to `ok`, or its failure (a throw, a rejection, no answer within `ms`) to
@@ -159,15 +187,20 @@ function callExecute<T, R>(
  * `timeoutMs` sends its items to `execute` here (counted in `storeFallbacks`), so nothing waits on a store that
  * is down. Errors are never stored.
  *
- * @param keyOf the store key of an item, or undefined to execute it locally (its key cannot be composed)
+ * @param slotOf the slot of an item; its store key is `storeKeyOf(slot)`, or undefined to execute it locally
+ *   (its key cannot be composed)
+ * @throws TypeError (`refusedStore`) when `settings.store` lacks `get`, `set`, or well-formed `leases`
  */
 export const sharedExecute: SharedExecute = <T, R>(
+  where: string,
   execute: ExecuteFn<T, R>,
-  keyOf: (item: T) => string | undefined,
+  slotOf: (item: T) => Slot,
   settings: SharedTierSettings,
   scheduler: SchedulerLike,
   stats: TierStats,
 ): ExecuteFn<T, R> => {
+  if (!isSharedStore(settings.store)) refusedStore(where, settings.store);
+  const keyOf = (item: T) => storeKeyOf(slotOf(item));
   return (items, context) =>
     new Observable<StreamedResult<R>>((subscriber) => {
       const run = new TierRun<T, R>(items, context, subscriber, execute, keyOf, settings, scheduler, stats);
