@@ -6,7 +6,6 @@ import {
   type Deduper,
   type DedupOptions,
   type NearIndex,
-  type SimilarityDedup,
 } from '../dedup/strategy.js';
 import type { FanOutConfig } from './executor.js';
 import { resolveFanOutOptions, type FanOutOptions } from './fanOutSettings.js';
@@ -20,6 +19,7 @@ import { describeValue, userFunctionThrew } from '../base/describeValue.js';
 import { nearestNames, orList } from '../base/nearestNames.js';
 import * as check from '../base/validate.js';
 import { resolveWindowSettings, type WindowOptions, type WindowSettings } from './windowSettings.js';
+import type { NearCache, SimilarityPlugIn } from './nearCache.js';
 import { resolveSharedTier, type SharedStoreOptions, type SharedTierSettings } from './sharedTier.js';
 
 /** Options of `batchDedup` and `createBatcher`; the names follow the original Python runtime, in camelCase. */
@@ -205,13 +205,14 @@ export class PipelineConfig<T, R> {
   private readonly listeners = new Set<(changed: readonly string[]) => void>();
 
   /**
-   * @param similarity similarity dedup (`'embedding'`, `'hybrid'`) where the entry point offers it; without it
-   *   those strategies are refused at creation (`rxjs-batch-dedup/lite`)
+   * @param similarity similarity dedup (`'embedding'`, `'hybrid'`), with the semantic result cache
+   *   (`withNearCache`), where the entry point offers it; without it those strategies are refused at creation
+   *   (`rxjs-batch-dedup/lite`)
    */
   constructor(
     private readonly where: string,
     options: BatchDedupOptions<T, R>,
-    private readonly similarity: SimilarityDedup | undefined,
+    private readonly similarity: SimilarityPlugIn | undefined,
   ) {
     const raw = check.optionsObject(where, options);
     checkOptionNames(where, raw);
@@ -223,7 +224,7 @@ export class PipelineConfig<T, R> {
     this.adaptive = check.boolean(where, 'adaptive', raw.adaptive ?? false);
     this.dedupInFlight = check.boolean(where, 'dedupInFlight', raw.dedupInFlight ?? true);
     this.resultCache = resolveResultCache(where, raw.resultCache);
-    this.sharedTier = resolveStore(where, raw.resultCache, this.resultCache);
+    this.sharedTier = resolveSharedTier(where, raw.resultCache, this.resultCache?.ttlMs);
     this.stats = raw.stats ?? new BatchStatsRecorder({ scheduler: this.scheduler });
     this.raw = raw;
     this.resolved = this.resolve(raw, where);
@@ -262,6 +263,10 @@ export class PipelineConfig<T, R> {
   /** A new index of cached results' vectors under the settings in effect, when the result cache is semantic. */
   get nearIndex(): (() => NearIndex<CacheEntry<R>>) | undefined {
     return this.resolved.nearIndex;
+  }
+  /** The semantic result cache's step between dedup and execution, where the entry point wires it in. */
+  get nearCache(): NearCache | undefined {
+    return this.similarity?.nearCache;
   }
   get agingPerMs(): number {
     return this.priorityAgingPerSecond / 1000;
@@ -388,7 +393,7 @@ export class PipelineConfig<T, R> {
       case 'resultCache': {
         const cache = resolveResultCache(where, value as ResultCacheOptions | undefined);
         const now = this.resultCache;
-        const tier = resolveStore(where, value as SharedStoreOptions | undefined, cache);
+        const tier = resolveSharedTier(where, value as SharedStoreOptions | undefined, cache?.ttlMs);
         return cache === undefined || now === undefined
           ? cache === now
           : cache.ttlMs === now.ttlMs &&
@@ -499,16 +504,6 @@ function resolveResultCache(where: string, value: ResultCacheOptions | undefined
     maxEntries: check.count(where, 'resultCache.maxEntries', o.maxEntries ?? 1000, 1),
     semantic: check.boolean(where, 'resultCache.semantic', o.semantic ?? false),
   };
-}
-
-/** `resultCache.store` and `resultCache.storeTimeoutMs`, checked; the store's TTL is the cache's. */
-function resolveStore(
-  where: string,
-  value: SharedStoreOptions | undefined,
-  cache: Required<ResultCacheOptions> | undefined,
-): SharedTierSettings | undefined {
-  if (value === undefined || cache === undefined) return undefined;
-  return resolveSharedTier(where, value.store, value.storeTimeoutMs, cache.ttlMs);
 }
 
 /** Duck-typed, so that signals of another realm or a polyfill are accepted; getters that throw say no. */

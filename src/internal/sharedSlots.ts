@@ -1,5 +1,4 @@
-import type { NearIndex, ProbedBatch } from '../dedup/strategy.js';
-import type { DedupedBatch } from '../types.js';
+import type { NearIndex } from '../dedup/strategy.js';
 import type { Outcome } from './batchRun.js';
 import type { Envelope } from './envelope.js';
 import {
@@ -159,39 +158,6 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
     this.joined.delete(pending);
     const outcome: Outcome<unknown> = ok ? { ok: true, value: valueOrError } : { ok: false, error: valueOrError };
     for (const waiter of waiters) this.answerShared(waiter, outcome, batchId);
-  }
-
-  /**
-   * The semantic result cache, between dedup and execution (the answering is the similarity plug-in's:
-   * `NearIndex.answer`): each unique item of the batch whose probes find a cached result near all of them
-   * (`SlotTable.nearest`: its leader's text, and that of every request merged into it, so no request is answered
-   * from an entry farther than the threshold) is answered from it, with every request of the batch it stands for
-   * (`hit`) and every request that joined it in flight; the others keep their leader's probe, to index their
-   * result when it is stored. Only leaders whose slot is in the table in effect are looked up: a probe made under
-   * other settings (a `configure()` since they arrived) is neither looked up nor stored.
-   *
-   * @return the batch still to execute (the same one when nothing was found), or undefined when nothing is left
-   */
-  fromCache(batch: ProbedBatch<E>, hit: (envelope: E, value: R) => void): DedupedBatch<E> | undefined {
-    const table = this.table;
-    const near = table.near;
-    if (near === undefined) return batch;
-    const now = this.now();
-    return near.answer(
-      batch,
-      (leader, group) => {
-        const pending = this.ledBy(leader);
-        if (pending === undefined || pending.table !== table || pending.state !== SENT) return undefined;
-        const entry = table.nearest(group, now);
-        if (entry === undefined) pending.probe = group[0];
-        return entry;
-      },
-      (envelope, { value }) => {
-        hit(envelope, value);
-        // Its result is another request's: never stored again under its own key (see `settled`).
-        if (envelope.shared !== undefined) this.settled(envelope, true, value, 0, true);
-      },
-    );
   }
 
   /**

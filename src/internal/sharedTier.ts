@@ -47,7 +47,7 @@ export interface ResultLeases {
 }
 
 /** The tier's counters, in the pipeline's stats. */
-export type TierStats = Pick<BatchStatsRecorder, 'recordStoreHits' | 'recordStoreJoins' | 'recordStoreFallbacks'>;
+export type TierStats = Pick<BatchStatsRecorder, 'recordStore'>;
 
 /**
  * `execute` behind a shared store (see sharedExecute.ts), for one pipeline. `slotOf` gives an item's slot, whose
@@ -114,15 +114,14 @@ export const DEFAULT_STORE_TIMEOUT_MS = 100;
 export const MAX_LEASE_ROUNDS = 3;
 
 /**
- * The `store` and `storeTimeoutMs` of `resultCache`, checked.
- * @return undefined when no store is given
+ * The `store` and `storeTimeoutMs` of `resultCache` (checked as an object already), checked; the store's TTL is
+ * the cache's.
+ * @param ttlMs `resultCache.ttlMs`, checked; undefined without a result cache
+ * @return undefined when no store is given (or no result cache)
  */
-export function resolveSharedTier(
-  where: string,
-  store: unknown,
-  storeTimeoutMs: unknown,
-  ttlMs: number,
-): SharedTierSettings | undefined {
+export function resolveSharedTier(where: string, options: SharedStoreOptions | undefined, ttlMs: number | undefined): SharedTierSettings | undefined {
+  if (options === undefined || ttlMs === undefined) return undefined;
+  const { store, storeTimeoutMs } = options;
   if (store === undefined) {
     if (storeTimeoutMs !== undefined) {
       check.fail(where, 'resultCache.storeTimeoutMs is set but resultCache.store is not: the bound applies to a shared store only', TypeError);

@@ -266,19 +266,9 @@ export class BatchStatsRecorder {
     if (semantic) this.counters.semanticCacheHits++;
   }
 
-  /** @internal */
-  recordStoreHits(items: number): void {
-    this.counters.storeHits += items;
-  }
-
-  /** @internal */
-  recordStoreJoins(items: number): void {
-    this.counters.storeJoins += items;
-  }
-
-  /** @internal */
-  recordStoreFallbacks(items: number): void {
-    this.counters.storeFallbacks += items;
+  /** @internal The shared store's counters (`resultCache.store`): one method, so a pipeline without a store pays little. */
+  recordStore(counter: 'storeHits' | 'storeJoins' | 'storeFallbacks', items: number): void {
+    this.counters[counter] += items;
   }
 
   /** @internal */
