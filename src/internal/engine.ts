@@ -477,10 +477,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   private execute(deduped: DedupedBatch<E>): void {
     // The semantic result cache, where the entry point wires it in, answers what it can; the rest is executed.
     const { config } = this;
-    const batch =
-      config.nearCache === undefined
-        ? deduped
-        : config.nearCache(this.shared, deduped, config.scheduler.now(), () => config.stats.recordCacheHit(true), this.answerNow);
+    const batch = config.nearCache === undefined ? deduped : config.nearCache(this.shared, deduped, config, this.answerNow);
     if (batch === undefined) {
       this.executor.forgo();
       this.checkEnd();

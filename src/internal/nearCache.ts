@@ -4,8 +4,10 @@
  * hand it to the pipeline with `semanticDedup`. `rxjs-batch-dedup/lite` does not, so it bundles none of this: a
  * lite pipeline cannot have a semantic cache (it refuses `resultCache.semantic: true`).
  */
+import type { SchedulerLike } from 'rxjs';
 import { semanticDedup } from '../dedup/options.js';
 import type { ProbedBatch, SimilarityDedup } from '../dedup/strategy.js';
+import type { BatchStatsRecorder } from '../stats/batchStats.js';
 import type { DedupedBatch } from '../types.js';
 import type { Outcome } from './batchRun.js';
 import type { Envelope } from './envelope.js';
@@ -26,20 +28,26 @@ import type { SharedSlots } from './sharedSlots.js';
 export type NearCache = <T, R, E extends Envelope<T>>(
   slots: SharedSlots<T, R, E>,
   batch: ProbedBatch<E>,
-  now: number,
-  recordHit: () => void,
+  pipeline: NearCachePipeline,
   answer: (envelope: E, outcome: Outcome<R>, batchId: number, deduplicated: boolean) => void,
 ) => DedupedBatch<E> | undefined;
+
+/** What of the pipeline's settings the step reads: the clock of the cache's ages, and the stats it counts hits in. */
+export interface NearCachePipeline {
+  readonly scheduler: SchedulerLike;
+  readonly stats: Pick<BatchStatsRecorder, 'recordCacheHit'>;
+}
 
 /** Similarity dedup with the semantic result cache: what the pipeline of an entry point that has them takes. */
 export interface SimilarityPlugIn extends SimilarityDedup {
   readonly nearCache?: NearCache;
 }
 
-export const nearCache: NearCache = (slots, batch, now, recordHit, answer) => {
+export const nearCache: NearCache = (slots, batch, pipeline, answer) => {
   const table = slots.current;
   const near = table.near;
   if (near === undefined) return batch;
+  const now = pipeline.scheduler.now();
   return near.answer(
     batch,
     (leader, group) => {
@@ -56,7 +64,7 @@ export const nearCache: NearCache = (slots, batch, now, recordHit, answer) => {
     (envelope, { value }) => {
       // Its owner may have answered it already (and counted it then).
       if (envelope.answered !== true) {
-        recordHit();
+        pipeline.stats.recordCacheHit(true);
         answer(envelope, { ok: true, value }, 0, true);
       }
       // Its result is another request's: never stored again under its own key (see `settled`).

@@ -199,7 +199,9 @@ export const sharedExecute: SharedExecute = <T, R>(
   scheduler: SchedulerLike,
   stats: TierStats,
 ): ExecuteFn<T, R> => {
-  if (!isSharedStore(settings.store)) refusedStore(where, settings.store);
+  if (!isSharedStore(settings.store)) {
+    refusedStore(where, settings.store, ' (get(keys), set(entries, ttlMs), optional leases { leaseMs, claim, release, wait })');
+  }
   const keyOf = (item: T) => storeKeyOf(slotOf(item));
   return (items, context) =>
     new Observable<StreamedResult<R>>((subscriber) => {

@@ -72,13 +72,16 @@ export interface SharedStore extends ResultStore {
   readonly sharedExecute: SharedExecute;
 }
 
-/** The error for a `resultCache.store` that is no `SharedStore`, naming the ways to make one. */
-export function refusedStore(where: string, store: unknown): never {
+/**
+ * The error for a `resultCache.store` that is no `SharedStore`, naming the ways to make one. The pipeline checks
+ * only that it carries `sharedExecute`; the store side (sharedExecute.ts) checks the rest of its shape and adds
+ * what a `ResultStore` needs (`detail`).
+ */
+export function refusedStore(where: string, store: unknown, detail = ''): never {
   return check.fail(
     where,
     `resultCache.store must be a shared store: keyvStore(keyv), redisStore({ client }) from rxjs-batch-dedup/redis, ` +
-      `or sharedStore(store) of your own ResultStore (get(keys), set(entries, ttlMs), optional leases ` +
-      `{ leaseMs, claim, release, wait }); got ${describeValue(store)}`,
+      `or sharedStore(store) of your own ResultStore${detail}; got ${describeValue(store)}`,
     TypeError,
   );
 }
