@@ -35,7 +35,7 @@ export type NearCache = <T, R, E extends Envelope<T>>(
 /** What of the pipeline's settings the step reads: the clock of the cache's ages, and the stats it counts hits in. */
 export interface NearCachePipeline {
   readonly scheduler: SchedulerLike;
-  readonly stats: Pick<BatchStatsRecorder, 'recordCacheHit'>;
+  readonly stats: Pick<BatchStatsRecorder, 'recordCacheHit' | 'recordCount'>;
 }
 
 /** Similarity dedup with the semantic result cache: what the pipeline of an entry point that has them takes. */
@@ -64,7 +64,8 @@ export const nearCache: NearCache = (slots, batch, pipeline, answer) => {
     (envelope, { value }) => {
       // Its owner may have answered it already (and counted it then).
       if (envelope.answered !== true) {
-        pipeline.stats.recordCacheHit(true);
+        pipeline.stats.recordCacheHit();
+        pipeline.stats.recordCount('semanticCacheHits', 1);
         answer(envelope, { ok: true, value }, 0, true);
       }
       // Its result is another request's: never stored again under its own key (see `settled`).

@@ -313,7 +313,7 @@ class TierRun<T, R> {
             this.answer(indices[k]!, true, found[k]);
           }
         }
-        if (hits > 0) this.stats.recordStore('storeHits', hits);
+        if (hits > 0) this.stats.recordCount('storeHits', hits);
         if (misses.length === 0) return;
         if (store.leases) this.claim(misses, 1);
         else this.run(misses, true, false);
@@ -358,7 +358,7 @@ class TierRun<T, R> {
             this.answer(indices[k]!, true, found[k]);
           }
         }
-        if (joined > 0) this.stats.recordStore('storeJoins', joined);
+        if (joined > 0) this.stats.recordCount('storeJoins', joined);
         if (rest.length === 0) return;
         // Their leases ended with no result (holder gone, or its execution failed): one process takes each over.
         if (round < MAX_LEASE_ROUNDS) this.claim(rest, round + 1);
@@ -370,7 +370,7 @@ class TierRun<T, R> {
 
   /** The store failed or was too slow for these items: they are executed here, as without a store. */
   private fallBack(indices: number[]): void {
-    this.stats.recordStore('storeFallbacks', indices.length);
+    this.stats.recordCount('storeFallbacks', indices.length);
     this.run(indices, true, false);
   }
 

@@ -47,7 +47,7 @@ export interface ResultLeases {
 }
 
 /** The tier's counters, in the pipeline's stats. */
-export type TierStats = Pick<BatchStatsRecorder, 'recordStore'>;
+export type TierStats = Pick<BatchStatsRecorder, 'recordCount'>;
 
 /**
  * `execute` behind a shared store (see sharedExecute.ts), for one pipeline. `slotOf` gives an item's slot, whose

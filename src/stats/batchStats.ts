@@ -261,13 +261,15 @@ export class BatchStatsRecorder {
   }
 
   /** @internal */
-  recordCacheHit(semantic = false): void {
+  recordCacheHit(): void {
     this.counters.cacheHits++;
-    if (semantic) this.counters.semanticCacheHits++;
   }
 
-  /** @internal The shared store's counters (`resultCache.store`): one method, so a pipeline without a store pays little. */
-  recordStore(counter: 'storeHits' | 'storeJoins' | 'storeFallbacks', items: number): void {
+  /**
+   * @internal The counters of the plug-ins (the semantic cache's hits, the shared store's): one method, so a
+   * pipeline without them pays little.
+   */
+  recordCount(counter: 'semanticCacheHits' | 'storeHits' | 'storeJoins' | 'storeFallbacks', items: number): void {
     this.counters[counter] += items;
   }
 
