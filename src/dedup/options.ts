@@ -69,8 +69,11 @@ export function resolveDedupOptions<T>(where: string, options: DedupOptions<T>):
 
 function similarityOf<T>(settings: SemanticSettings<T>): ResolvedSimilarity<T> {
   return {
-    create: (strategy, grouping, threshold, hooks, probes) => createSemanticDeduper(strategy, grouping, settings, threshold, hooks, probes),
-    nearIndex: <H>(threshold: number) => new SemanticIndex<H>(settings.metric, threshold, settings.mergeGuard),
+    create: (strategy, grouping, threshold, hooks, probes) => {
+      const deduper = createSemanticDeduper(strategy, grouping, settings, threshold, hooks, probes);
+      // The semantic result cache's index, at the threshold of this deduper's merges.
+      return probes ? Object.assign(deduper, { nearIndex: <H>() => new SemanticIndex<H>(settings.metric, threshold, settings.mergeGuard) }) : deduper;
+    },
     map: <U>(unwrap: (wrapper: U) => T) =>
       similarityOf<U>({
         ...settings,

@@ -86,7 +86,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       config.resultCache,
       (envelope, outcome, batchId) => this.answerNow(envelope, outcome as Outcome<R>, batchId, true),
       () => scheduler.now(),
-      () => config.nearIndex?.(),
+      // A semantic result cache's index, made by the deduper in effect (similarity dedup only).
+      () => config.deduper.nearIndex?.(),
     );
     this.shared = shared;
     // A batch's answer to a request that leads a slot is also the answer of the requests that joined it once sent

@@ -5,7 +5,6 @@ import {
   resolveDedupWith,
   type Deduper,
   type DedupOptions,
-  type NearIndex,
 } from '../dedup/strategy.js';
 import type { FanOutConfig } from './executor.js';
 import { resolveFanOutOptions, type FanOutOptions } from './fanOutSettings.js';
@@ -13,7 +12,7 @@ import { BatchStatsRecorder } from '../stats/batchStats.js';
 import type { ExecuteFn } from '../types.js';
 import type { Envelope } from './envelope.js';
 import type { Grouping } from '../dedup/exact.js';
-import { slotOf, type CacheEntry, type ResultCacheOptions } from './inFlight.js';
+import { slotOf, type ResultCacheOptions } from './inFlight.js';
 import { adaptiveMaxWaitMs, resolveAdaptiveSettings, type AdaptiveOptions, type AdaptiveSettings } from './adaptiveWindow.js';
 import { describeValue, userFunctionThrew } from '../base/describeValue.js';
 import { nearestNames, orList } from '../base/nearestNames.js';
@@ -164,7 +163,6 @@ interface Resolved<T, R> {
   readonly priority: ((request: T) => number) | undefined;
   readonly signal: ((request: T) => unknown) | undefined;
   readonly costPerRequestUsd: number | undefined;
-  readonly nearIndex: (() => NearIndex<CacheEntry<R>>) | undefined;
 }
 
 /** How equal requests share one backend item before batch time, under the settings in effect. */
@@ -259,10 +257,6 @@ export class PipelineConfig<T, R> {
   }
   get requestTimeoutMs(): number | undefined {
     return this.resolved.requestTimeoutMs;
-  }
-  /** A new index of cached results' vectors under the settings in effect, when the result cache is semantic. */
-  get nearIndex(): (() => NearIndex<CacheEntry<R>>) | undefined {
-    return this.resolved.nearIndex;
   }
   /** The semantic result cache's step between dedup and execution, where the entry point wires it in. */
   get nearCache(): NearCache | undefined {
@@ -446,9 +440,6 @@ export class PipelineConfig<T, R> {
       },
       semanticCache,
     );
-    const similarity = mapped.semantic;
-    const nearIndex =
-      semanticCache && similarity ? () => similarity.nearIndex<CacheEntry<R>>(dedup.threshold) : undefined;
     const exactKeyDecides = dedup.enabled && dedup.dedupFunction === undefined;
     const joinsWaiting = exactKeyDecides && dedup.strategy !== 'embedding';
     // Joins are by exact key: only where the exact key decides equality (exact or hybrid dedup).
@@ -485,7 +476,6 @@ export class PipelineConfig<T, R> {
       priority,
       signal,
       costPerRequestUsd,
-      nearIndex,
     };
   }
 }
