@@ -1,8 +1,9 @@
 /**
- * `resultCache.store`, as the pipeline sees it: the interface of a store shared across processes, its options
- * checked, and the store key of a slot. What runs a batch through a store (`sharedExecute.ts`) is reached through
- * the store object itself (`SharedStore.sharedExecute`, set by `sharedStore()`), so a pipeline without a store
- * bundles none of it.
+ * `resultCache.store`, as the pipeline sees it: the interface of a store shared across processes, and its options
+ * checked as far as every entry point must (a store is given, it carries `sharedExecute`, `storeTimeoutMs`). What
+ * runs a batch through a store (`sharedExecute.ts`: the store's full shape check, the store key of a slot with
+ * `storeKeyOf` below, the tier itself) is reached through the store object (`SharedStore.sharedExecute`, set by
+ * `sharedStore()`), so a pipeline without a store bundles none of it.
  */
 import type { SchedulerLike } from 'rxjs';
 import type { ExecuteFn } from '../types.js';
