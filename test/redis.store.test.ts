@@ -84,6 +84,13 @@ describe('bad input', () => {
     );
   });
 
+  it('a shared store whose shape was broken after sharedStore (leases without a positive leaseMs) is refused, naming what a ResultStore needs', () => {
+    const broken = { ...store, leases: { leaseMs: 0, claim: async () => [], release: async () => {}, wait: async () => [] } } as SharedStore;
+    expect(() => createBatcher({ execute: async (xs: string[]) => xs, resultCache: { ttlMs: 10, store: broken } })).toThrow(
+      /createBatcher: resultCache\.store must be a shared store: .*of your own ResultStore \(get\(keys\), set\(entries, ttlMs\), optional leases \{ leaseMs, claim, release, wait \}\); got/,
+    );
+  });
+
   it('sharedStore refuses what is no store, and leases that lack a method or a positive leaseMs', () => {
     expect(() => sharedStore({ get: async () => [] } as never)).toThrow(/sharedStore: expected a ResultStore, an object with get\(keys\) and set/);
     const leases = { leaseMs: 0, claim: async () => [], release: async () => {}, wait: async () => [] };

@@ -12,7 +12,7 @@ import type { QueueEntry } from '../internal/waitingQueue.js';
 import type { BatchStats } from '../stats/batchStats.js';
 import { isScope, SCOPE_TYPES, type DedupScope } from '../dedup/keys.js';
 import { describeValue } from '../base/describeValue.js';
-import type { SimilarityDedup } from '../dedup/strategy.js';
+import type { SimilarityPlugIn } from '../internal/nearCache.js';
 import type { BatchResult } from '../types.js';
 
 export interface ProcessOptions {
@@ -203,7 +203,7 @@ export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T
  * @internal `createBatcher` with the given similarity dedup (`'embedding'`, `'hybrid'`), or none. The one above
  * (of `rxjs-batch-dedup/lite`) has none; the main entry point's wires it in (./withSimilarity.ts).
  */
-export function createBatcherWith<T, R>(options: BatchDedupOptions<T, R>, similarity: SimilarityDedup | undefined): Batcher<T, R> {
+export function createBatcherWith<T, R>(options: BatchDedupOptions<T, R>, similarity: SimilarityPlugIn | undefined): Batcher<T, R> {
   refuseSignalOption('createBatcher', options);
   const config = new PipelineConfig<T, R>('createBatcher', options, similarity);
   const { scheduler, stats } = config;

@@ -48,7 +48,18 @@ let builtInEmbedder: Embedder | undefined;
 
 /** Similarity dedup, for the entry points that offer it. */
 export const semanticDedup: SimilarityDedup = {
-  resolve: <T>(where: string, options: DedupOptions<T>) => similarityOf(resolveSemantic(where, options)),
+  resolve: <T>(where: string, options: DedupOptions<T>) => {
+    const settings = resolveSemantic(where, options);
+    // The semantic result cache (`resultCache.semantic`, an option of batchDedup and createBatcher) looks up the
+    // vectors of similarity dedup: nothing embeds the texts with 'exact' or a dedupFunction.
+    if (
+      (options as { resultCache?: { semantic?: unknown } }).resultCache?.semantic === true &&
+      ((options.dedupStrategy ?? 'exact') === 'exact' || options.dedupFunction !== undefined)
+    ) {
+      check.fail(where, `resultCache.semantic needs dedupStrategy 'embedding' or 'hybrid' and no dedupFunction`, TypeError);
+    }
+    return similarityOf(settings);
+  },
 };
 
 /** Checks every dedup option, similarity dedup included. */
@@ -58,8 +69,11 @@ export function resolveDedupOptions<T>(where: string, options: DedupOptions<T>):
 
 function similarityOf<T>(settings: SemanticSettings<T>): ResolvedSimilarity<T> {
   return {
-    create: (strategy, grouping, threshold, hooks, probes) => createSemanticDeduper(strategy, grouping, settings, threshold, hooks, probes),
-    nearIndex: <H>(threshold: number) => new SemanticIndex<H>(settings.metric, threshold, settings.mergeGuard),
+    create: (strategy, grouping, threshold, hooks, probes) => {
+      const deduper = createSemanticDeduper(strategy, grouping, settings, threshold, hooks, probes);
+      // The semantic result cache's index, at the threshold of this deduper's merges.
+      return probes ? Object.assign(deduper, { nearIndex: <H>() => new SemanticIndex<H>(settings.metric, threshold, settings.mergeGuard) }) : deduper;
+    },
     map: <U>(unwrap: (wrapper: U) => T) =>
       similarityOf<U>({
         ...settings,

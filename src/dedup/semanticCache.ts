@@ -1,6 +1,7 @@
 import type { ResolvedMetric } from './metric.js';
 import { salientOrderAgrees, salientTokens, type SalientTokens } from './mergeGuard.js';
-import type { NearIndex } from './strategy.js';
+import type { DedupedBatch } from '../types.js';
+import type { NearIndex, ProbedBatch } from './strategy.js';
 
 /**
  * The semantic side of the result cache (`resultCache: { semantic: true }`): the vectors of cached results, by
@@ -96,6 +97,32 @@ export class SemanticIndex<H> implements NearIndex<H> {
    * the guard, the highest score (the oldest entry on a tie), among those that are as near every other probe
    * (the requests merged into that leader: all are answered from the entry) and `live` (the table's age check).
    */
+  /**
+   * Each unique item of the batch whose probes find a cached result near all of them (`find`: the table's
+   * `nearest`, for a leader whose slot it holds) is answered from it, with every request of the batch it stands
+   * for (`hit`); the rest of the batch is executed.
+   */
+  answer<E>(
+    batch: ProbedBatch<E>,
+    find: (leader: E, probes: readonly unknown[]) => H | undefined,
+    hit: (item: E, entry: H) => void,
+  ): DedupedBatch<E> | undefined {
+    const { probes, items, leaderOf } = batch;
+    if (probes === undefined) return batch;
+    // By unique item: the cached entry that answers it.
+    let found: Map<number, H> | undefined;
+    for (const [leader, group] of probes) {
+      const entry = find(items[leader]!, group);
+      if (entry !== undefined) (found ??= new Map()).set(leaderOf[leader]!, entry);
+    }
+    if (found === undefined) return batch;
+    for (let i = 0; i < items.length; i++) {
+      const entry = found.get(leaderOf[i]!);
+      if (entry !== undefined) hit(items[i]!, entry);
+    }
+    return withoutUnique(batch, found);
+  }
+
   nearest(probes: readonly unknown[], live: (entry: H) => boolean): H | undefined {
     const [leader, ...others] = (probes as readonly Probe[]).map((probe) => this.prepare(probe));
     let best: Row<H> | undefined;
@@ -150,4 +177,27 @@ export class SemanticIndex<H> implements NearIndex<H> {
     }
     return guard === false || guard(row.probe.text, query.probe.text) ? score : undefined;
   }
+}
+
+/** The batch without the unique items in `gone` and the requests they stand for; undefined when none is left. */
+function withoutUnique<E>(batch: DedupedBatch<E>, gone: ReadonlyMap<number, unknown>): DedupedBatch<E> | undefined {
+  const renumbered = new Array<number>(batch.unique.length);
+  const unique: E[] = [];
+  batch.unique.forEach((item, u) => {
+    if (gone.has(u)) return;
+    renumbered[u] = unique.length;
+    unique.push(item);
+  });
+  const items: E[] = [];
+  const leaderOf: number[] = [];
+  const failures = batch.failures && new Map<number, unknown>();
+  batch.items.forEach((item, i) => {
+    const u = batch.leaderOf[i]!;
+    if (u >= 0 && gone.has(u)) return;
+    if (u < 0) failures!.set(items.length, batch.failures!.get(i));
+    leaderOf.push(u < 0 ? u : renumbered[u]!);
+    items.push(item);
+  });
+  if (items.length === 0) return undefined;
+  return failures && failures.size > 0 ? { items, unique, leaderOf, failures } : { items, unique, leaderOf };
 }

@@ -98,6 +98,11 @@ export type Deduper<T> = ((items: readonly T[], lifetime?: Subscription) => Dedu
    */
   readonly arrived?: (item: T, lifetime: Subscription) => void;
   readonly left?: (item: T, lifetime: Subscription) => void;
+  /**
+   * Similarity dedup made with `probes` only (semantic result cache): a new, empty index of cached results'
+   * vectors at this deduper's threshold, for each table of what is shared (src/internal/inFlight.ts).
+   */
+  readonly nearIndex?: <H>() => NearIndex<H>;
 };
 
 export interface DeduperHooks {
@@ -132,6 +137,18 @@ export interface NearIndex<H> {
    * other probe, and for which `live` says true (`live` may remove the entry it is asked about).
    */
   nearest(probes: readonly unknown[], live: (entry: H) => boolean): H | undefined;
+  /**
+   * The semantic result cache between dedup and execution (here, so the lite entry point bundles none of it):
+   * for each leader with probes, in order, `find` looks up the entry that answers it (undefined for none); every
+   * request of the batch that a found leader stands for is given to `hit` with that entry, in order.
+   * @return the batch without the answered unique items and their requests (the same batch when nothing was
+   *   found), or undefined when nothing is left
+   */
+  answer<E>(
+    batch: ProbedBatch<E>,
+    find: (leader: E, probes: readonly unknown[]) => H | undefined,
+    hit: (item: E, entry: H) => void,
+  ): DedupedBatch<E> | undefined;
 }
 
 /** Similarity dedup as an entry point plugs it in: checks its options and resolves them for one pipeline. */
@@ -144,11 +161,10 @@ export interface SimilarityDedup {
 export interface ResolvedSimilarity<T> {
   /**
    * The deduper of `'embedding'` or `'hybrid'`, with its own embedding cache. With `probes`, every text is
-   * embedded and each batch carries the probes of its unique items (`ProbedBatch`).
+   * embedded, each batch carries the probes of its unique items (`ProbedBatch`), and the deduper makes the index
+   * they are looked up in (`Deduper.nearIndex`).
    */
   create(strategy: 'embedding' | 'hybrid', grouping: Grouping<T>, threshold: number, hooks: DeduperHooks, probes?: boolean): Deduper<T>;
-  /** An empty index of cached results' vectors, for the semantic result cache at `threshold`. */
-  nearIndex<H>(threshold: number): NearIndex<H>;
   /** The same over wrappers of requests: every function is applied to `unwrap(wrapper)`. */
   map<U>(unwrap: (wrapper: U) => T): ResolvedSimilarity<U>;
 }

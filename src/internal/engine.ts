@@ -86,7 +86,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       config.resultCache,
       (envelope, outcome, batchId) => this.answerNow(envelope, outcome as Outcome<R>, batchId, true),
       () => scheduler.now(),
-      () => config.nearIndex?.(),
+      // A semantic result cache's index, made by the deduper in effect (similarity dedup only).
+      () => config.deduper.nearIndex?.(),
     );
     this.shared = shared;
     // A batch's answer to a request that leads a slot is also the answer of the requests that joined it once sent
@@ -143,14 +144,6 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   }
 
   private readonly answerNow: (envelope: E, outcome: Outcome<R>, batchId: number, deduplicated: boolean) => void;
-
-  /** A request of a batch answered from a cached result near its text (semantic result cache). */
-  private readonly answerNear = (envelope: E, value: R): void => {
-    // Its owner answered it already (and counted it then).
-    if (envelope.answered === true) return;
-    this.config.stats.recordCacheHit(true);
-    this.answerNow(envelope, { ok: true, value }, 0, true);
-  };
 
   /**
    * Takes one request: answered from the cache, joined to an equal request waiting or executing, refused, or
@@ -483,8 +476,9 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   }
 
   private execute(deduped: DedupedBatch<E>): void {
-    // The semantic result cache answers what it can; the rest is executed.
-    const batch = this.shared.fromCache(deduped, this.answerNear);
+    // The semantic result cache, where the entry point wires it in, answers what it can; the rest is executed.
+    const { config } = this;
+    const batch = config.nearCache === undefined ? deduped : config.nearCache(this.shared, deduped, config, this.answerNow);
     if (batch === undefined) {
       this.executor.forgo();
       this.checkEnd();

@@ -159,7 +159,7 @@ export class SlotTable<E, R> {
    */
   constructor(
     private readonly cacheOptions: Required<ResultCacheOptions> | undefined,
-    private readonly near?: NearIndex<CacheEntry<R>>,
+    readonly near?: NearIndex<CacheEntry<R>>,
   ) {}
 
   /** What holds the slot: a request pending, one `DONE`, or nothing. */
@@ -203,24 +203,14 @@ export class SlotTable<E, R> {
     return this.used(entry);
   }
 
-  /**
-   * The cached result nearest a batch leader's probe, and near those of the requests merged into it (semantic
-   * cache), among the entries of an age to be served on this clock; those found too old, or from the future, on
-   * the way are dropped.
-   */
-  nearest(probes: readonly unknown[], now: number): CacheEntry<R> | undefined {
-    // An entry found too old is forgotten at once (the index allows it while it looks up).
-    const entry = this.near?.nearest(probes, (candidate) => this.live(candidate, now) || (this.forget(candidate), false));
-    return entry && this.used(entry);
-  }
-
-  /** Of an age to be served: `0 <= now - storedAt < ttlMs`. */
-  private live(entry: CacheEntry<R>, now: number): boolean {
+  /** Of an age to be served: `0 <= now - storedAt < ttlMs` (also for the semantic cache, src/internal/nearCache.ts). */
+  live(entry: CacheEntry<R>, now: number): boolean {
     const age = now - entry.storedAt;
     return age >= 0 && age < this.cacheOptions!.ttlMs;
   }
 
-  private used(entry: CacheEntry<R>): CacheEntry<R> {
+  /** `entry` was just served: it is now the most recently used. */
+  used(entry: CacheEntry<R>): CacheEntry<R> {
     this.recency.delete(entry);
     this.recency.add(entry);
     return entry;
@@ -242,7 +232,7 @@ export class SlotTable<E, R> {
     if (this.recency.size > this.cacheOptions.maxEntries) this.forget(this.recency.values().next().value!);
   }
 
-  private forget(entry: CacheEntry<R>): void {
+  forget(entry: CacheEntry<R>): void {
     this.recency.delete(entry);
     this.cache.delete(entry);
     this.near?.remove(entry);

@@ -5,8 +5,6 @@ import {
   resolveDedupWith,
   type Deduper,
   type DedupOptions,
-  type NearIndex,
-  type SimilarityDedup,
 } from '../dedup/strategy.js';
 import type { FanOutConfig } from './executor.js';
 import { resolveFanOutOptions, type FanOutOptions } from './fanOutSettings.js';
@@ -14,13 +12,14 @@ import { BatchStatsRecorder } from '../stats/batchStats.js';
 import type { ExecuteFn } from '../types.js';
 import type { Envelope } from './envelope.js';
 import type { Grouping } from '../dedup/exact.js';
-import { slotOf, type CacheEntry, type ResultCacheOptions } from './inFlight.js';
+import { slotOf, type ResultCacheOptions } from './inFlight.js';
 import { adaptiveMaxWaitMs, resolveAdaptiveSettings, type AdaptiveOptions, type AdaptiveSettings } from './adaptiveWindow.js';
 import { describeValue, userFunctionThrew } from '../base/describeValue.js';
 import { nearestNames, orList } from '../base/nearestNames.js';
 import * as check from '../base/validate.js';
 import { resolveWindowSettings, type WindowOptions, type WindowSettings } from './windowSettings.js';
-import { resolveSharedTier, storeKeyOf, type SharedStoreOptions, type SharedTierSettings } from './sharedTier.js';
+import type { NearCache, SimilarityPlugIn } from './nearCache.js';
+import { resolveSharedTier, type SharedStoreOptions, type SharedTierSettings } from './sharedTier.js';
 
 /** Options of `batchDedup` and `createBatcher`; the names follow the original Python runtime, in camelCase. */
 export interface BatchDedupOptions<T, R>
@@ -164,7 +163,6 @@ interface Resolved<T, R> {
   readonly priority: ((request: T) => number) | undefined;
   readonly signal: ((request: T) => unknown) | undefined;
   readonly costPerRequestUsd: number | undefined;
-  readonly nearIndex: (() => NearIndex<CacheEntry<R>>) | undefined;
 }
 
 /** How equal requests share one backend item before batch time, under the settings in effect. */
@@ -205,13 +203,14 @@ export class PipelineConfig<T, R> {
   private readonly listeners = new Set<(changed: readonly string[]) => void>();
 
   /**
-   * @param similarity similarity dedup (`'embedding'`, `'hybrid'`) where the entry point offers it; without it
-   *   those strategies are refused at creation (`rxjs-batch-dedup/lite`)
+   * @param similarity similarity dedup (`'embedding'`, `'hybrid'`), with the semantic result cache
+   *   (`withNearCache`), where the entry point offers it; without it those strategies are refused at creation
+   *   (`rxjs-batch-dedup/lite`)
    */
   constructor(
     private readonly where: string,
     options: BatchDedupOptions<T, R>,
-    private readonly similarity: SimilarityDedup | undefined,
+    private readonly similarity: SimilarityPlugIn | undefined,
   ) {
     const raw = check.optionsObject(where, options);
     checkOptionNames(where, raw);
@@ -223,7 +222,7 @@ export class PipelineConfig<T, R> {
     this.adaptive = check.boolean(where, 'adaptive', raw.adaptive ?? false);
     this.dedupInFlight = check.boolean(where, 'dedupInFlight', raw.dedupInFlight ?? true);
     this.resultCache = resolveResultCache(where, raw.resultCache);
-    this.sharedTier = resolveStore(where, raw.resultCache, this.resultCache);
+    this.sharedTier = resolveSharedTier(where, raw.resultCache, this.resultCache?.ttlMs);
     this.stats = raw.stats ?? new BatchStatsRecorder({ scheduler: this.scheduler });
     this.raw = raw;
     this.resolved = this.resolve(raw, where);
@@ -259,9 +258,9 @@ export class PipelineConfig<T, R> {
   get requestTimeoutMs(): number | undefined {
     return this.resolved.requestTimeoutMs;
   }
-  /** A new index of cached results' vectors under the settings in effect, when the result cache is semantic. */
-  get nearIndex(): (() => NearIndex<CacheEntry<R>>) | undefined {
-    return this.resolved.nearIndex;
+  /** The semantic result cache's step between dedup and execution, where the entry point wires it in. */
+  get nearCache(): NearCache | undefined {
+    return this.similarity?.nearCache;
   }
   get agingPerMs(): number {
     return this.priorityAgingPerSecond / 1000;
@@ -388,7 +387,7 @@ export class PipelineConfig<T, R> {
       case 'resultCache': {
         const cache = resolveResultCache(where, value as ResultCacheOptions | undefined);
         const now = this.resultCache;
-        const tier = resolveStore(where, value as SharedStoreOptions | undefined, cache);
+        const tier = resolveSharedTier(where, value as SharedStoreOptions | undefined, cache?.ttlMs);
         return cache === undefined || now === undefined
           ? cache === now
           : cache.ttlMs === now.ttlMs &&
@@ -422,18 +421,16 @@ export class PipelineConfig<T, R> {
         execute:
           sharedTier === undefined
             ? local
-            : sharedTier.store.sharedExecute(local, (e) => storeKeyOf(slotOf(mapped.grouping, e)), sharedTier, this.scheduler, this.stats),
+            : sharedTier.store.sharedExecute(where, local, (e) => slotOf(mapped.grouping, e), sharedTier, this.scheduler, this.stats),
         scheduler: this.scheduler,
         stats: this.stats,
         enqueuedAt: (envelope) => envelope.arrivedAt,
       }),
       executeCopiesItems: true,
     };
+    // Checked by the similarity plug-in (`semanticDedup`): 'embedding' or 'hybrid', no dedupFunction; the lite
+    // entry point refuses it in resolveDedupWith.
     const semanticCache = this.resultCache?.semantic === true;
-    // Nothing embeds the texts with 'exact' or a dedupFunction (the lite entry refused it in resolveDedupWith).
-    if (semanticCache && (dedup.strategy === 'exact' || dedup.dedupFunction)) {
-      check.fail(where, `resultCache.semantic needs dedupStrategy 'embedding' or 'hybrid' and no dedupFunction`, TypeError);
-    }
     const deduper = createDeduper<Envelope<T>>(
       mapped,
       {
@@ -443,9 +440,6 @@ export class PipelineConfig<T, R> {
       },
       semanticCache,
     );
-    const similarity = mapped.semantic;
-    const nearIndex =
-      semanticCache && similarity ? () => similarity.nearIndex<CacheEntry<R>>(dedup.threshold) : undefined;
     const exactKeyDecides = dedup.enabled && dedup.dedupFunction === undefined;
     const joinsWaiting = exactKeyDecides && dedup.strategy !== 'embedding';
     // Joins are by exact key: only where the exact key decides equality (exact or hybrid dedup).
@@ -482,7 +476,6 @@ export class PipelineConfig<T, R> {
       priority,
       signal,
       costPerRequestUsd,
-      nearIndex,
     };
   }
 }
@@ -501,16 +494,6 @@ function resolveResultCache(where: string, value: ResultCacheOptions | undefined
     maxEntries: check.count(where, 'resultCache.maxEntries', o.maxEntries ?? 1000, 1),
     semantic: check.boolean(where, 'resultCache.semantic', o.semantic ?? false),
   };
-}
-
-/** `resultCache.store` and `resultCache.storeTimeoutMs`, checked; the store's TTL is the cache's. */
-function resolveStore(
-  where: string,
-  value: SharedStoreOptions | undefined,
-  cache: Required<ResultCacheOptions> | undefined,
-): SharedTierSettings | undefined {
-  if (value === undefined || cache === undefined) return undefined;
-  return resolveSharedTier(where, value.store, value.storeTimeoutMs, cache.ttlMs);
 }
 
 /** Duck-typed, so that signals of another realm or a polyfill are accepted; getters that throw say no. */

@@ -8,7 +8,35 @@ import { BatchResultMismatchError } from '../errors.js';
 import type { ExecuteContext, ExecuteFn, StreamedResult } from '../types.js';
 import { scheduleAfter } from '../base/timer.js';
 import { describeValue } from '../base/describeValue.js';
-import { MAX_LEASE_ROUNDS, type SharedExecute, type SharedTierSettings, type TierStats } from './sharedTier.js';
+import type { Slot } from './inFlight.js';
+import {
+  MAX_LEASE_ROUNDS,
+  refusedStore,
+  storeKeyOf,
+  type ResultLeases,
+  type SharedExecute,
+  type SharedStore,
+  type SharedTierSettings,
+  type TierStats,
+} from './sharedTier.js';
+
+/** Whether `value` has the whole shape of a `SharedStore` (`resultCache.store`; the pipeline checked `sharedExecute`). */
+function isSharedStore(value: unknown): value is SharedStore {
+  if (typeof value !== 'object' || value === null) return false;
+  const store = value as Partial<SharedStore>;
+  if (typeof store.get !== 'function' || typeof store.set !== 'function' || typeof store.sharedExecute !== 'function') return false;
+  const leases = store.leases as Partial<ResultLeases> | undefined;
+  return (
+    leases === undefined ||
+    (typeof leases === 'object' &&
+      leases !== null &&
+      typeof leases.claim === 'function' &&
+      typeof leases.release === 'function' &&
+      typeof leases.wait === 'function' &&
+      typeof leases.leaseMs === 'number' &&
+      leases.leaseMs > 0)
+  );
+}
 
 /**
  * Calls `call()` and hands its result to `ok`, or its failure (a throw, a rejection, no answer within `ms`) to
@@ -159,15 +187,22 @@ function callExecute<T, R>(
  * `timeoutMs` sends its items to `execute` here (counted in `storeFallbacks`), so nothing waits on a store that
  * is down. Errors are never stored.
  *
- * @param keyOf the store key of an item, or undefined to execute it locally (its key cannot be composed)
+ * @param slotOf the slot of an item; its store key is `storeKeyOf(slot)`, or undefined to execute it locally
+ *   (its key cannot be composed)
+ * @throws TypeError (`refusedStore`) when `settings.store` lacks `get`, `set`, or well-formed `leases`
  */
 export const sharedExecute: SharedExecute = <T, R>(
+  where: string,
   execute: ExecuteFn<T, R>,
-  keyOf: (item: T) => string | undefined,
+  slotOf: (item: T) => Slot,
   settings: SharedTierSettings,
   scheduler: SchedulerLike,
   stats: TierStats,
 ): ExecuteFn<T, R> => {
+  if (!isSharedStore(settings.store)) {
+    refusedStore(where, settings.store, ' (get(keys), set(entries, ttlMs), optional leases { leaseMs, claim, release, wait })');
+  }
+  const keyOf = (item: T) => storeKeyOf(slotOf(item));
   return (items, context) =>
     new Observable<StreamedResult<R>>((subscriber) => {
       const run = new TierRun<T, R>(items, context, subscriber, execute, keyOf, settings, scheduler, stats);
@@ -278,7 +313,7 @@ class TierRun<T, R> {
             this.answer(indices[k]!, true, found[k]);
           }
         }
-        if (hits > 0) this.stats.recordStoreHits(hits);
+        if (hits > 0) this.stats.recordCount('storeHits', hits);
         if (misses.length === 0) return;
         if (store.leases) this.claim(misses, 1);
         else this.run(misses, true, false);
@@ -323,7 +358,7 @@ class TierRun<T, R> {
             this.answer(indices[k]!, true, found[k]);
           }
         }
-        if (joined > 0) this.stats.recordStoreJoins(joined);
+        if (joined > 0) this.stats.recordCount('storeJoins', joined);
         if (rest.length === 0) return;
         // Their leases ended with no result (holder gone, or its execution failed): one process takes each over.
         if (round < MAX_LEASE_ROUNDS) this.claim(rest, round + 1);
@@ -335,7 +370,7 @@ class TierRun<T, R> {
 
   /** The store failed or was too slow for these items: they are executed here, as without a store. */
   private fallBack(indices: number[]): void {
-    this.stats.recordStoreFallbacks(indices.length);
+    this.stats.recordCount('storeFallbacks', indices.length);
     this.run(indices, true, false);
   }
 

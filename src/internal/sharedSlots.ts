@@ -1,5 +1,4 @@
-import type { NearIndex, ProbedBatch } from '../dedup/strategy.js';
-import type { DedupedBatch } from '../types.js';
+import type { NearIndex } from '../dedup/strategy.js';
 import type { Outcome } from './batchRun.js';
 import type { Envelope } from './envelope.js';
 import {
@@ -162,43 +161,6 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
   }
 
   /**
-   * The semantic result cache, between dedup and execution: each unique item of the batch whose probes find a
-   * cached result near all of them (`SlotTable.nearest`: its leader's text, and that of every request merged into
-   * it, so no request is answered from an entry farther than the threshold) is answered from it, with every
-   * request of the batch it stands for (`hit`) and every request that joined it in flight; the others keep their
-   * leader's probe, to index their result when it is stored. Only leaders whose slot is in the table in effect are looked up: a probe made under other
-   * settings (a `configure()` since they arrived) is neither looked up nor stored.
-   *
-   * @return the batch still to execute (the same one when nothing was found), or undefined when nothing is left
-   */
-  fromCache(batch: ProbedBatch<E>, hit: (envelope: E, value: R) => void): DedupedBatch<E> | undefined {
-    const { probes, items, leaderOf } = batch;
-    if (probes === undefined || probes.size === 0) return batch;
-    const table = this.table;
-    const now = this.now();
-    // By unique item: the cached result that answers it.
-    let found: Map<number, R> | undefined;
-    for (const [leader, group] of probes) {
-      const pending = this.ledBy(items[leader]!);
-      if (pending === undefined || pending.table !== table || pending.state !== SENT) continue;
-      const entry = table.nearest(group, now);
-      if (entry === undefined) pending.probe = group[0];
-      else (found ??= new Map()).set(leaderOf[leader]!, entry.value);
-    }
-    if (found === undefined) return batch;
-    for (let i = 0; i < items.length; i++) {
-      const u = leaderOf[i]!;
-      if (!found.has(u)) continue;
-      const envelope = items[i]!;
-      const value = found.get(u)!;
-      hit(envelope, value);
-      // Its result is another request's: never stored again under its own key (see `settled`).
-      if (envelope.shared !== undefined) this.settled(envelope, true, value, 0, true);
-    }
-    return withoutUnique(batch, found);
-  }
-
-  /**
    * A waiting leader left the queue unanswered by a batch (deadline, abort, withdrawal).
    * @return its record, when it has followers to promote
    */
@@ -277,27 +239,4 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
     this.watches.delete(envelope);
     stop();
   }
-}
-
-/** The batch without the unique items in `gone` and the requests they stand for; undefined when none is left. */
-function withoutUnique<E>(batch: DedupedBatch<E>, gone: ReadonlyMap<number, unknown>): DedupedBatch<E> | undefined {
-  const renumbered = new Array<number>(batch.unique.length);
-  const unique: E[] = [];
-  batch.unique.forEach((item, u) => {
-    if (gone.has(u)) return;
-    renumbered[u] = unique.length;
-    unique.push(item);
-  });
-  const items: E[] = [];
-  const leaderOf: number[] = [];
-  const failures = batch.failures && new Map<number, unknown>();
-  batch.items.forEach((item, i) => {
-    const u = batch.leaderOf[i]!;
-    if (u >= 0 && gone.has(u)) return;
-    if (u < 0) failures!.set(items.length, batch.failures!.get(i));
-    leaderOf.push(u < 0 ? u : renumbered[u]!);
-    items.push(item);
-  });
-  if (items.length === 0) return undefined;
-  return failures && failures.size > 0 ? { items, unique, leaderOf, failures } : { items, unique, leaderOf };
 }

@@ -1,8 +1,9 @@
 /**
- * `resultCache.store`, as the pipeline sees it: the interface of a store shared across processes, its options
- * checked, and the store key of a slot. What runs a batch through a store (`sharedExecute.ts`) is reached through
- * the store object itself (`SharedStore.sharedExecute`, set by `sharedStore()`), so a pipeline without a store
- * bundles none of it.
+ * `resultCache.store`, as the pipeline sees it: the interface of a store shared across processes, and its options
+ * checked as far as every entry point must (a store is given, it carries `sharedExecute`, `storeTimeoutMs`). What
+ * runs a batch through a store (`sharedExecute.ts`: the store's full shape check, the store key of a slot with
+ * `storeKeyOf` below, the tier itself) is reached through the store object (`SharedStore.sharedExecute`, set by
+ * `sharedStore()`), so a pipeline without a store bundles none of it.
  */
 import type { SchedulerLike } from 'rxjs';
 import type { ExecuteFn } from '../types.js';
@@ -47,12 +48,17 @@ export interface ResultLeases {
 }
 
 /** The tier's counters, in the pipeline's stats. */
-export type TierStats = Pick<BatchStatsRecorder, 'recordStoreHits' | 'recordStoreJoins' | 'recordStoreFallbacks'>;
+export type TierStats = Pick<BatchStatsRecorder, 'recordCount'>;
 
-/** `execute` behind a shared store (see sharedExecute.ts). */
+/**
+ * `execute` behind a shared store (see sharedExecute.ts), for one pipeline. `slotOf` gives an item's slot, whose
+ * store key the store side composes (`storeKeyOf`). Called when the pipeline is built: it checks the store's
+ * shape first (get, set, leases), and throws the error of `refusedStore` naming `where` when it is wrong.
+ */
 export type SharedExecute = <T, R>(
+  where: string,
   execute: ExecuteFn<T, R>,
-  keyOf: (item: T) => string | undefined,
+  slotOf: (item: T) => Slot,
   settings: SharedTierSettings,
   scheduler: SchedulerLike,
   stats: TierStats,
@@ -67,21 +73,17 @@ export interface SharedStore extends ResultStore {
   readonly sharedExecute: SharedExecute;
 }
 
-/** Whether `value` has the shape of a `SharedStore` (used to check the `resultCache.store` option). */
-function isSharedStore(value: unknown): value is SharedStore {
-  if (typeof value !== 'object' || value === null) return false;
-  const store = value as Partial<SharedStore>;
-  if (typeof store.get !== 'function' || typeof store.set !== 'function' || typeof store.sharedExecute !== 'function') return false;
-  const leases = store.leases as Partial<ResultLeases> | undefined;
-  return (
-    leases === undefined ||
-    (typeof leases === 'object' &&
-      leases !== null &&
-      typeof leases.claim === 'function' &&
-      typeof leases.release === 'function' &&
-      typeof leases.wait === 'function' &&
-      typeof leases.leaseMs === 'number' &&
-      leases.leaseMs > 0)
+/**
+ * The error for a `resultCache.store` that is no `SharedStore`, naming the ways to make one. The pipeline checks
+ * only that it carries `sharedExecute`; the store side (sharedExecute.ts) checks the rest of its shape and adds
+ * what a `ResultStore` needs (`detail`).
+ */
+export function refusedStore(where: string, store: unknown, detail = ''): never {
+  return check.fail(
+    where,
+    `resultCache.store must be a shared store: keyvStore(keyv), redisStore({ client }) from rxjs-batch-dedup/redis, ` +
+      `or sharedStore(store) of your own ResultStore${detail}; got ${describeValue(store)}`,
+    TypeError,
   );
 }
 
@@ -116,32 +118,25 @@ export const DEFAULT_STORE_TIMEOUT_MS = 100;
 export const MAX_LEASE_ROUNDS = 3;
 
 /**
- * The `store` and `storeTimeoutMs` of `resultCache`, checked.
- * @return undefined when no store is given
+ * The `store` and `storeTimeoutMs` of `resultCache` (checked as an object already), checked; the store's TTL is
+ * the cache's.
+ * @param ttlMs `resultCache.ttlMs`, checked; undefined without a result cache
+ * @return undefined when no store is given (or no result cache)
  */
-export function resolveSharedTier(
-  where: string,
-  store: unknown,
-  storeTimeoutMs: unknown,
-  ttlMs: number,
-): SharedTierSettings | undefined {
+export function resolveSharedTier(where: string, options: SharedStoreOptions | undefined, ttlMs: number | undefined): SharedTierSettings | undefined {
+  if (options === undefined || ttlMs === undefined) return undefined;
+  const { store, storeTimeoutMs } = options;
   if (store === undefined) {
     if (storeTimeoutMs !== undefined) {
       check.fail(where, 'resultCache.storeTimeoutMs is set but resultCache.store is not: the bound applies to a shared store only', TypeError);
     }
     return undefined;
   }
-  if (!isSharedStore(store)) {
-    check.fail(
-      where,
-      `resultCache.store must be a shared store: keyvStore(keyv), redisStore({ client }) from rxjs-batch-dedup/redis, ` +
-        `or sharedStore(store) of your own ResultStore (get(keys), set(entries, ttlMs), optional leases ` +
-        `{ leaseMs, claim, release, wait }); got ${describeValue(store)}`,
-      TypeError,
-    );
-  }
+  // Only what carries `sharedExecute` (made by `sharedStore()`) is one; its shape is checked there (see
+  // `SharedExecute`), so a pipeline without a store bundles none of that.
+  if (typeof (store as Partial<SharedStore> | null)?.sharedExecute !== 'function') refusedStore(where, store);
   const timeoutMs = check.duration(where, 'resultCache.storeTimeoutMs', storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS, 1);
-  return { store, ttlMs, timeoutMs };
+  return { store: store as SharedStore, ttlMs, timeoutMs };
 }
 
 /**
@@ -149,6 +144,7 @@ export function resolveSharedTier(
  * then one letter for the kind of key and the key. No (scope, key) pair can pose as another: `1`, `'1'` and `1n`
  * differ by letter, an array or object key (its canonical encoding) by its own letter, and the scope's tag ends
  * where its length or its `;` says. Undefined for a key that has no stable text (none the dedup rules make).
+ * Used by the store side only (sharedExecute.ts), so a pipeline without a store bundles none of it.
  */
 export function storeKeyOf(slot: Slot): string | undefined {
   const scope = scopeTag(slot.scope);

@@ -3,7 +3,7 @@ import { BatchEngine } from '../internal/engine.js';
 import { toBatchResult } from '../internal/batchRun.js';
 import type { Envelope } from '../internal/envelope.js';
 import { PipelineConfig, type BatchDedupOptions } from '../internal/pipelineConfig.js';
-import type { SimilarityDedup } from '../dedup/strategy.js';
+import type { SimilarityPlugIn } from '../internal/nearCache.js';
 import type { BatchResult } from '../types.js';
 
 export type { BatchDedupOptions };
@@ -58,7 +58,7 @@ export function batchDedup<T, R>(options: BatchDedupOptions<T, R>): OperatorFunc
  */
 export function batchDedupWith<T, R>(
   options: BatchDedupOptions<T, R>,
-  similarity: SimilarityDedup | undefined,
+  similarity: SimilarityPlugIn | undefined,
 ): OperatorFunction<T, BatchResult<T, R>> {
   const config = new PipelineConfig<T, R>('batchDedup', options, similarity);
   return (source) =>

@@ -5,6 +5,7 @@
  */
 import type { OperatorFunction } from 'rxjs';
 import { semanticDedup } from '../dedup/options.js';
+import { withNearCache } from '../internal/nearCache.js';
 import type { BatchResult, DedupedBatch } from '../types.js';
 import { batchDedupWith, type BatchDedupOptions } from './batchDedup.js';
 import { dedupByWith, type DedupByOptions } from './dedupBy.js';
@@ -49,7 +50,7 @@ import { dedupByWith, type DedupByOptions } from './dedupBy.js';
  * @return A function that returns an Observable of `BatchResult`s, exactly one per source request.
  */
 export function batchDedup<T, R>(options: BatchDedupOptions<T, R>): OperatorFunction<T, BatchResult<T, R>> {
-  return batchDedupWith(options, semanticDedup);
+  return batchDedupWith(options, withNearCache);
 }
 
 /**

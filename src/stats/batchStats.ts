@@ -261,24 +261,16 @@ export class BatchStatsRecorder {
   }
 
   /** @internal */
-  recordCacheHit(semantic = false): void {
+  recordCacheHit(): void {
     this.counters.cacheHits++;
-    if (semantic) this.counters.semanticCacheHits++;
   }
 
-  /** @internal */
-  recordStoreHits(items: number): void {
-    this.counters.storeHits += items;
-  }
-
-  /** @internal */
-  recordStoreJoins(items: number): void {
-    this.counters.storeJoins += items;
-  }
-
-  /** @internal */
-  recordStoreFallbacks(items: number): void {
-    this.counters.storeFallbacks += items;
+  /**
+   * @internal The counters of the plug-ins (the semantic cache's hits, the shared store's): one method, so a
+   * pipeline without them pays little.
+   */
+  recordCount(counter: 'semanticCacheHits' | 'storeHits' | 'storeJoins' | 'storeFallbacks', items: number): void {
+    this.counters[counter] += items;
   }
 
   /** @internal */
