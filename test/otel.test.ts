@@ -91,6 +91,21 @@ describe('publishBatchStats', () => {
     }
   });
 
+  it('publishes every numeric field of BatchStats (a counter added to the stats and not to the metrics fails here)', async () => {
+    const { reader, provider } = pullProvider();
+    const real = createBatchStats().snapshot();
+    const numeric = Object.keys(real).filter((key) => typeof real[key as keyof typeof real] === 'number');
+    // Each field a value no other field has, so each published value names the field it came from.
+    const marked = { ...real, ...Object.fromEntries(numeric.map((key, i) => [key, 1000 + i])) };
+    publishBatchStats(() => marked, { meter: provider.getMeter('test') });
+
+    const { resourceMetrics, errors } = await reader.collect();
+    expect(errors).toEqual([]);
+    const published = new Set([...metricsOf(resourceMetrics).values()].flatMap((m) => m.dataPoints.map((p) => p.value)));
+    expect(numeric.filter((key, i) => !published.has(1000 + i))).toEqual([]);
+    expect(numeric).toEqual(expect.arrayContaining(['semanticCacheHits', 'storeHits', 'storeJoins', 'storeFallbacks']));
+  });
+
   it('reads a fresh snapshot at every collection and stops at unregister()', async () => {
     const { reader, provider } = pullProvider();
     const stats = createBatchStats();

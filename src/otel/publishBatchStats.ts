@@ -42,6 +42,10 @@ const COUNTERS: readonly { stat: NumericStat; name: string; unit: string; descri
   { stat: 'embedCacheHits', name: 'embed_cache_hits', unit: '{text}', description: 'Texts whose embedding came from the cache' },
   { stat: 'embedCacheMisses', name: 'embed_cache_misses', unit: '{text}', description: 'Texts that had to be embedded' },
   { stat: 'textUnreadable', name: 'text_unreadable', unit: '{request}', description: 'Requests whose text could not be read, deduplicated exactly' },
+  { stat: 'semanticCacheHits', name: 'semantic_cache_hits', unit: '{request}', description: 'Of cache_hits, requests answered from a cached result of a similar text' },
+  { stat: 'storeHits', name: 'store_hits', unit: '{item}', description: 'Items answered from the shared store rather than executed here' },
+  { stat: 'storeJoins', name: 'store_joins', unit: '{item}', description: "Items answered by another process's execution, waited for under its lease" },
+  { stat: 'storeFallbacks', name: 'store_fallbacks', unit: '{item}', description: 'Items executed here because the shared store failed or was too slow' },
 ];
 
 /** Values of the moment: published as observable gauges. */
