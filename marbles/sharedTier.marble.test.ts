@@ -76,7 +76,7 @@ function run(script: Script, options: { storeTimeoutMs?: number; fails?: boolean
   const scheduler = testScheduler();
   const log: string[] = [];
   const answers: string[] = [];
-  const stats = createBatchStats({ scheduler });
+  const stats = createBatchStats({ scheduler, costPerRequestUsd: 0.5 });
   let backendCalls = 0;
   scheduler.run(({ cold }) => {
     const backend = simulatedBackend({
@@ -115,14 +115,14 @@ describe('resultCache.store: a store without leases', () => {
     expect(answers).toEqual(['4: a stored']);
     expect(backendCalls).toBe(0);
     expect(log).toEqual(['1 get -sa']);
-    expect(stats).toMatchObject({ storeHits: 1, storeFallbacks: 0 });
+    expect(stats).toMatchObject({ storeHits: 1, storeFallbacks: 0, costSavedUsd: 0.5 });
   });
 
   it('a miss is executed, then its result stored with the TTL', () => {
     const { answers, log, stats } = run({ get: (keys) => ({ after: 2, value: keys.map(() => undefined) }) });
     expect(answers).toEqual(['8: a executed']);
     expect(log).toEqual(['1 get -sa', '3 execute a', '8 set -sa=a executed ttl 1000']);
-    expect(stats).toMatchObject({ storeHits: 0, storeFallbacks: 0 });
+    expect(stats).toMatchObject({ storeHits: 0, storeFallbacks: 0, costSavedUsd: 0 });
   });
 
   it('a store that does not answer within storeTimeoutMs: executed here from then, counted as a fallback', () => {
@@ -171,7 +171,7 @@ describe('resultCache.store: leases across processes', () => {
     expect(answers).toEqual(['9: a by another replica']);
     expect(backendCalls).toBe(0);
     expect(log).toEqual(['1 get -sa', '1 claim -sa', '2 wait -sa 20']);
-    expect(stats).toMatchObject({ storeJoins: 1, storeFallbacks: 0 });
+    expect(stats).toMatchObject({ storeJoins: 1, storeFallbacks: 0, costSavedUsd: 0.5 });
   });
 
   it("a lease that ended with no result is claimed again, and the claimer executes it", () => {

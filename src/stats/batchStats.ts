@@ -27,8 +27,9 @@ export interface BatchStats {
    */
   readonly requestsPerSecond: number;
   /**
-   * `(deduplicated + inFlightHits + cacheHits) * costPerRequestUsd`: every request answered without a backend item
-   * of its own, whether it shared its batch, an execution in flight or a cached result.
+   * `(deduplicated + inFlightHits + cacheHits + storeHits + storeJoins) * costPerRequestUsd`: every request answered
+   * without a backend item of its own, whether it shared its batch, an execution in flight, a cached result, or
+   * (through the shared store) another process's result or execution.
    */
   readonly costSavedUsd: number;
   /** Requests that shared another request's execution. */
@@ -177,7 +178,7 @@ export class BatchStatsRecorder {
       avgBatchSize: c.totalBatches === 0 ? 0 : c.batchedRequests / c.totalBatches,
       dedupRate: c.dedupInput === 0 ? 0 : c.deduplicated / c.dedupInput,
       requestsPerSecond: spanMs === 0 ? 0 : (c.completed * 1000) / spanMs,
-      costSavedUsd: (c.deduplicated + c.inFlightHits + c.cacheHits) * this.costPerRequestUsd,
+      costSavedUsd: (c.deduplicated + c.inFlightHits + c.cacheHits + c.storeHits + c.storeJoins) * this.costPerRequestUsd,
       deduplicated: c.deduplicated,
       executedItems: c.executedItems,
       completed: c.completed,
