@@ -1,0 +1,43 @@
+/**
+ * One batch's run (src/internal/batchRun.ts) through `fanOut`, where a Stryker run on the file found promises no
+ * test guarded (docs/testing.md). Each `it` names the mutant it kills.
+ */
+import { from, NEVER, VirtualTimeScheduler } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import type { BatchResult, DedupedBatch, ExecuteFn } from '../src/index.js';
+import { fanOut, type FanOutOptions } from '../src/operators/index.js';
+
+/** Runs `batches` through fanOut on a virtual clock; `at` moves the clock, `results` holds what came out. */
+function run<T, R>(batches: DedupedBatch<T>[], execute: ExecuteFn<T, R>, options: Partial<FanOutOptions<T, R>> = {}) {
+  const scheduler = new VirtualTimeScheduler();
+  const results: BatchResult<T, R>[] = [];
+  let completed = false;
+  const subscription = from(batches)
+    .pipe(fanOut<T, R>({ execute, scheduler, ...options }))
+    .subscribe({ next: (r) => results.push(r), complete: () => (completed = true) });
+  return { scheduler, results, subscription, isCompleted: () => completed };
+}
+
+const single = <T>(items: T[]): DedupedBatch<T> => ({ items, unique: items, leaderOf: items.map((_, i) => i) });
+
+describe('the signal execute receives', () => {
+  // batchRun `if (!this.controller)` made `true`: each read made a new controller, so the signal a backend read
+  // first (and passed to its fetch) was never aborted when the batch timed out.
+  it('is one signal however often it is read: the one read first aborts when the batch times out', () => {
+    const signals: AbortSignal[] = [];
+    const { scheduler, results } = run(
+      [single(['a'])],
+      (_items, context) => {
+        signals.push(context.signal);
+        signals.push(context.signal);
+        return NEVER;
+      },
+      { processingTimeoutMs: 10 },
+    );
+    scheduler.flush();
+    expect(results.map((r) => r.status)).toEqual(['rejected']);
+    expect(signals[0]).toBe(signals[1]);
+    expect(signals[0]!.aborted).toBe(true);
+    expect(signals[0]!.reason).toMatchObject({ name: 'BatchTimeoutError' });
+  });
+});
