@@ -41,3 +41,21 @@ describe('the signal execute receives', () => {
     expect(signals[0]!.reason).toMatchObject({ name: 'BatchTimeoutError' });
   });
 });
+
+describe('a batch whose unique items are not in the order of its items', () => {
+  // batchRun's isIdentity (every request its own leader, so no member lists): its loop's check made `false`, or
+  // its `return false` made `return true`, took a permutation for the identity and answered each request with
+  // the result at its own position, another request's result.
+  it('answers each request with its own leader\'s result', () => {
+    const { scheduler, results } = run<string, string>(
+      [{ items: ['x', 'y'], unique: ['y', 'x'], leaderOf: [1, 0] }],
+      (items) => items.map((item) => `value of ${item}`),
+    );
+    scheduler.flush();
+    const answers = results.map((r) => [r.request, r.status === 'fulfilled' ? r.value : r.error]);
+    expect(answers.sort()).toEqual([
+      ['x', 'value of x'],
+      ['y', 'value of y'],
+    ]);
+  });
+});
