@@ -29,7 +29,12 @@ export default mergeConfig(
   base,
   defineConfig({
     // The property tests run a quarter of their runs (test/support-stryker-fc.ts says why; STRYKER_FULL_RUNS=1 for all).
-    resolve: { alias: [{ find: /^fast-check$/, replacement: fileURLToPath(new URL('./test/support-stryker-fc.ts', import.meta.url)) }] },
+    resolve: {
+      alias: [
+        { find: /^fast-check$/, replacement: fileURLToPath(new URL('./test/support-stryker-fc.ts', import.meta.url)) },
+        { find: /^fast-check-real$/, replacement: fileURLToPath(import.meta.resolve('fast-check')) },
+      ],
+    },
     test: {
       isolate: false,
       testTimeout: 30_000,

@@ -5,14 +5,19 @@
  * the runs left out would find shows as survived, so a score measured this way is, if anything, low; set
  * STRYKER_FULL_RUNS=1 to measure with every run. Not used by `npm test`.
  */
-// The real module, by path: the alias maps the bare name `fast-check` only.
-import * as real from '../node_modules/fast-check/lib/fast-check.js';
+import type * as FastCheck from 'fast-check';
+// The real module, under a name the config aliases to its resolved path (the bare name leads back here).
+// @ts-expect-error: a name only vitest.stryker.config.ts resolves
+import * as untyped from 'fast-check-real';
 
-export * from '../node_modules/fast-check/lib/fast-check.js';
+const real = untyped as typeof FastCheck;
+
+// @ts-expect-error: as above
+export * from 'fast-check-real';
 
 const full = process.env.STRYKER_FULL_RUNS === '1';
 
-export const assert: typeof real.assert = ((property: Parameters<typeof real.assert>[0], params?: Parameters<typeof real.assert>[1]) =>
-  real.assert(property, full ? params : { ...params, numRuns: Math.max(10, Math.ceil((params?.numRuns ?? 100) / 4)) })) as typeof real.assert;
+export const assert: typeof FastCheck.assert = ((property: Parameters<typeof FastCheck.assert>[0], params?: Parameters<typeof FastCheck.assert>[1]) =>
+  real.assert(property, full ? params : { ...params, numRuns: Math.max(10, Math.ceil((params?.numRuns ?? 100) / 4)) })) as typeof FastCheck.assert;
 
 export default { ...real, assert };
