@@ -59,3 +59,23 @@ describe('a batch whose unique items are not in the order of its items', () => {
     ]);
   });
 });
+
+describe('output that is neither results nor a stream item', () => {
+  // batchRun's isStreamed (`typeof x === 'object' && x !== null && 'index' in x`) made `true`, or its `&&` made
+  // `||`: a number or null that a promise or observable gave was read as a streamed item, and the request was
+  // rejected with "could not be read (Cannot use 'in' operator...)" instead of what execute produced.
+  it.each([
+    ['a number', 42, 'number'],
+    ['a string', 'oops', 'string'],
+    ['null', null, 'null'],
+  ])('a promise of %s: rejected with a BatchResultMismatchError that says what execute produced', (_, output, what) => {
+    const { scheduler, results } = run<string, string>([single(['a'])], () => Promise.resolve(output) as never);
+    return Promise.resolve().then(() => {
+      scheduler.flush();
+      expect(results).toHaveLength(1);
+      const [result] = results;
+      expect(result).toMatchObject({ status: 'rejected', error: { name: 'BatchResultMismatchError' } });
+      expect((result as { error: Error }).error.message).toMatch(new RegExp(`^execute produced ${what}; expected an array of 1 results`));
+    });
+  });
+});
