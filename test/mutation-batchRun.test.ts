@@ -79,3 +79,19 @@ describe('output that is neither results nor a stream item', () => {
     });
   });
 });
+
+describe('a unique item no request points to', () => {
+  // batchRun's isIdentity with its length check made `false` or `===`: a batch with one more unique item than
+  // items was taken for the identity, and the extra item's result was emitted for a request that does not exist.
+  it('is executed with the others, and its streamed result goes to nobody', () => {
+    const executed: string[][] = [];
+    const { scheduler, results, isCompleted } = run<string, string>([{ items: ['a'], unique: ['a', 'z'], leaderOf: [0] }], (items) => {
+      executed.push([...items]);
+      return from(items.map((item, index) => ({ index, value: `value of ${item}` })));
+    });
+    scheduler.flush();
+    expect(executed).toEqual([['a', 'z']]);
+    expect(results).toEqual([expect.objectContaining({ request: 'a', status: 'fulfilled', value: 'value of a', deduplicated: false })]);
+    expect(isCompleted()).toBe(true);
+  });
+});
