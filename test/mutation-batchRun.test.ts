@@ -2,14 +2,14 @@
  * One batch's run (src/internal/batchRun.ts) through `fanOut`, where a Stryker run on the file found promises no
  * test guarded (docs/testing.md). Each `it` names the mutant it kills.
  */
-import { from, NEVER, VirtualTimeScheduler } from 'rxjs';
+import { from, map, NEVER, timer, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { BatchResult, DedupedBatch, ExecuteFn } from '../src/index.js';
-import { fanOut, type FanOutOptions } from '../src/operators/index.js';
+import { createBatchFeedback, fanOut, type BatchReport, type FanOutOptions } from '../src/operators/index.js';
 
 /** Runs `batches` through fanOut on a virtual clock; `at` moves the clock, `results` holds what came out. */
 function run<T, R>(batches: DedupedBatch<T>[], execute: ExecuteFn<T, R>, options: Partial<FanOutOptions<T, R>> = {}) {
-  const scheduler = new VirtualTimeScheduler();
+  const scheduler = (options.scheduler as VirtualTimeScheduler | undefined) ?? new VirtualTimeScheduler();
   const results: BatchResult<T, R>[] = [];
   let completed = false;
   const subscription = from(batches)
@@ -93,5 +93,27 @@ describe('a unique item no request points to', () => {
     expect(executed).toEqual([['a', 'z']]);
     expect(results).toEqual([expect.objectContaining({ request: 'a', status: 'fulfilled', value: 'value of a', deduplicated: false })]);
     expect(isCompleted()).toBe(true);
+  });
+});
+
+describe('the report of a settled batch', () => {
+  // batchRun's latencies list made `["Stryker was here"]`: the report a feedback channel hears (what the
+  // adaptive window reads) carried an entry that is no request's latency.
+  it('lists one latency per request, each from its arrival to its result', () => {
+    const feedback = createBatchFeedback(1);
+    const reports: BatchReport[] = [];
+    feedback.onRelease((report) => reports.push(report));
+    feedback.reserve();
+    const arrivals = new Map([['a', 0], ['b', 3], ['c', 5]]);
+    const scheduler = new VirtualTimeScheduler();
+    run<string, string>(
+      [{ items: ['a', 'b', 'c'], unique: ['a', 'b'], leaderOf: [0, 1, 0] }],
+      (items) => timer(20, scheduler).pipe(map(() => items.map((item) => `value of ${item}`))),
+      { feedback, scheduler, enqueuedAt: (request) => arrivals.get(request)! },
+    );
+    scheduler.flush();
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ size: 3, executedItems: 2, settledAt: 20 });
+    expect([...reports[0]!.latenciesMs].sort((x, y) => x - y)).toEqual([15, 17, 20]);
   });
 });
