@@ -162,11 +162,13 @@ export class BatchRun<T, R> {
     if (!isIdentity(batch)) {
       // Stryker disable next-line ArrayDeclaration: sized for speed only; an entry never written reads undefined, which ends a member list as -1 does.
       const firstMember = new Array<number>(unique.length).fill(-1);
-      // Stryker disable next-line ArrayDeclaration: sized for speed only; an entry never written reads undefined, which ends a member list as -1 does.
+      // Stryker disable next-line ArrayDeclaration,UnaryOperator: sized for speed only; an entry never written reads undefined, which ends a member list as -1 does; the fill value stays only in the entries of items in failures (leader -1), which no list reaches.
       const nextMember = new Array<number>(leaderOf.length).fill(-1);
       // Walk backwards so each list comes out in arrival order.
+      // Stryker disable next-line ArithmeticOperator: starting past the end only links indices that hold no item (their leader reads undefined), which no list reaches.
       for (let i = leaderOf.length - 1; i >= 0; i--) {
         const leader = leaderOf[i]!;
+        // Stryker disable next-line ConditionalExpression: without it the items in failures (leader -1) are linked under index -1, which no unique item's list starts from.
         if (leader < 0) continue;
         nextMember[i] = firstMember[leader]!;
         firstMember[leader] = i;
