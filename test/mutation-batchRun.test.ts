@@ -2,7 +2,7 @@
  * One batch's run (src/internal/batchRun.ts) through `fanOut`, where a Stryker run on the file found promises no
  * test guarded (docs/testing.md). Each `it` names the mutant it kills.
  */
-import { from, map, NEVER, timer, VirtualTimeScheduler } from 'rxjs';
+import { from, map, NEVER, Observable, timer, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { BatchResult, DedupedBatch, ExecuteFn } from '../src/index.js';
 import { createBatchFeedback, fanOut, type BatchReport, type FanOutOptions } from '../src/operators/index.js';
@@ -115,5 +115,94 @@ describe('the report of a settled batch', () => {
     expect(reports).toHaveLength(1);
     expect(reports[0]).toMatchObject({ size: 3, executedItems: 2, settledAt: 20 });
     expect([...reports[0]!.latenciesMs].sort((x, y) => x - y)).toEqual([15, 17, 20]);
+  });
+});
+
+/** A thenable that calls back on the virtual clock (a promise would call back after the flush). */
+function later<V>(scheduler: VirtualTimeScheduler, delay: number, outcome: { value: V } | { error: unknown }): PromiseLike<V> {
+  return {
+    then(onFulfilled, onRejected) {
+      scheduler.schedule(() => ('value' in outcome ? onFulfilled?.(outcome.value) : onRejected?.(outcome.error)), delay);
+      return undefined as never;
+    },
+  };
+}
+
+describe('a timed-out call retried item by item (onTimeout: individual)', () => {
+  // batchRun's receive `if (execution.done) return` made false, and the thenable's rejection guard
+  // `if (!execution.done)` made true: the timed-out call's late answer (or late rejection) answered the requests
+  // that their retries were still working on.
+  it.each([
+    ['a late result', { value: ['late a', 'late b'] }],
+    ['a late rejection', { error: new Error('late failure') }],
+  ])('%s of the timed-out call is ignored: each request gets its retry\'s result', (_, lateOutcome) => {
+    const scheduler = new VirtualTimeScheduler();
+    const calls: string[][] = [];
+    const { results } = run<string, string>(
+      [single(['a', 'b'])],
+      (items) => {
+        calls.push([...items]);
+        return calls.length === 1
+          ? (later(scheduler, 15, lateOutcome as { value: string[] }) as PromiseLike<string[]>)
+          : later(scheduler, 8, { value: items.map((item) => `retried ${item}`) });
+      },
+      { scheduler, processingTimeoutMs: 10, onTimeout: 'individual' },
+    );
+    scheduler.flush();
+    expect(calls).toEqual([['a', 'b'], ['a'], ['b']]);
+    expect(results.map((r) => [r.request, r.status === 'fulfilled' ? r.value : r.error])).toEqual([
+      ['a', 'retried a'],
+      ['b', 'retried b'],
+    ]);
+  });
+});
+
+describe('a stream that sends an unusable item before it returns', () => {
+  // batchRun's `if (execution.done) execution.subscription?.unsubscribe()` made false: a stream refused while
+  // execute's subscription was being made stayed subscribed (the backend's stream never torn down).
+  it('is refused and unsubscribed', () => {
+    let unsubscribed = false;
+    const { scheduler, results } = run<string, string>([single(['a'])], () =>
+      new Observable<{ index: number; value: string }>((subscriber) => {
+        subscriber.next({ index: 7, value: 'x' });
+        return () => (unsubscribed = true);
+      }),
+    );
+    scheduler.flush();
+    expect(results).toEqual([expect.objectContaining({ request: 'a', status: 'rejected', error: expect.objectContaining({ name: 'BatchResultMismatchError' }) })]);
+    expect(unsubscribed).toBe(true);
+  });
+});
+
+describe('execute returning something that is not output at all', () => {
+  // batchRun's check for null and primitives before `from(output)` made false: from() threw, and the mismatch
+  // carried from()'s message as its cause, not what execute produced alone.
+  it.each([
+    ['a number', 42, 'number'],
+    ['null', null, 'null'],
+    ['undefined', undefined, 'undefined'],
+  ])('%s: rejected with a mismatch that says what it produced', (_, output, what) => {
+    const { scheduler, results } = run<string, string>([single(['a'])], () => output as never);
+    scheduler.flush();
+    expect(results).toHaveLength(1);
+    expect((results[0] as { error: Error }).error.message).toBe(
+      `execute produced ${what}; expected an array of 1 results, a promise or observable of one, or a stream of { index, value }`,
+    );
+  });
+});
+
+describe('the items execute receives', () => {
+  // batchRun's copy of the unique items for execute made the batch's own array: an execute that reuses the array
+  // it is given (sorts it, empties it) changed the caller's DedupedBatch.
+  it('are a copy: execute changing them leaves the batch as it was', () => {
+    const batch = single(['b', 'a']);
+    const { scheduler, results } = run<string, string>([batch], (items) => {
+      const values = items.map((item) => `value of ${item}`);
+      items.length = 0;
+      return values;
+    });
+    scheduler.flush();
+    expect(batch.unique).toEqual(['b', 'a']);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
   });
 });
