@@ -2,9 +2,9 @@
  * One batch's run (src/internal/batchRun.ts) through `fanOut`, where a Stryker run on the file found promises no
  * test guarded (docs/testing.md). Each `it` names the mutant it kills.
  */
-import { from, map, NEVER, Observable, timer, VirtualTimeScheduler } from 'rxjs';
+import { from, map, NEVER, Observable, take, timer, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import type { BatchResult, DedupedBatch, ExecuteFn } from '../src/index.js';
+import { createBatchStats, type BatchResult, type DedupedBatch, type ExecuteFn } from '../src/index.js';
 import { createBatchFeedback, fanOut, type BatchReport, type FanOutOptions } from '../src/operators/index.js';
 
 /** Runs `batches` through fanOut on a virtual clock; `at` moves the clock, `results` holds what came out. */
@@ -204,5 +204,28 @@ describe('the items execute receives', () => {
     scheduler.flush();
     expect(batch.unique).toEqual(['b', 'a']);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+  });
+});
+
+describe('unsubscribing while a batch is being answered', () => {
+  // batchRun's cancel() `this.finished = true` made false: after the consumer unsubscribed on the first answer,
+  // the rest of the batch was still answered (and counted as completed).
+  it('stops the answers: only those delivered before it are counted (results that come after the subscription is made)', () => {
+    const stats = createBatchStats();
+    const scheduler = new VirtualTimeScheduler();
+    const received: BatchResult<string, string>[] = [];
+    from([single(['a', 'b', 'c'])])
+      .pipe(
+        fanOut<string, string>({
+          execute: (items) => timer(5, scheduler).pipe(map(() => items.map((item) => `value of ${item}`))),
+          scheduler,
+          stats,
+        }),
+        take(1),
+      )
+      .subscribe((r) => received.push(r));
+    scheduler.flush();
+    expect(received).toHaveLength(1);
+    expect(stats.snapshot().completed).toBe(1);
   });
 });

@@ -221,6 +221,7 @@ export class BatchRun<T, R> {
     this.executions.push(execution);
     execution.timer = scheduleAfter(scheduler, () => this.timeout(execution), timeoutMs);
     const { unique } = this.batch;
+    // Stryker disable next-line ConditionalExpression: made false, the whole batch's items are picked by their indices, [0, ..., n - 1]: the same items, in a new array (made true it is killed, but one mutator name covers both).
     const whole = !individual && indices.length === unique.length;
     const items = !whole ? indices.map((u) => unique[u]!) : this.config.executeCopiesItems ? (unique as T[]) : unique.slice();
     let output: ReturnType<ExecuteFn<T, R>>;
