@@ -229,3 +229,49 @@ describe('unsubscribing while a batch is being answered', () => {
     expect(stats.snapshot().completed).toBe(1);
   });
 });
+
+describe('the report of a batch where every request is its own leader', () => {
+  // batchRun's answerAll (the one-loop path for such a batch) with `if (reportLatencies)` made false: the
+  // report a feedback channel hears listed no latency at all.
+  it('lists one latency per request too', () => {
+    const feedback = createBatchFeedback(1);
+    const reports: BatchReport[] = [];
+    feedback.onRelease((report) => reports.push(report));
+    feedback.reserve();
+    const scheduler = new VirtualTimeScheduler();
+    run<string, string>([single(['a', 'b'])], (items) => timer(20, scheduler).pipe(map(() => items.map((item) => `value of ${item}`))), {
+      feedback,
+      scheduler,
+      enqueuedAt: (request) => (request === 'a' ? 0 : 4),
+    });
+    scheduler.flush();
+    expect(reports.map((r) => [...r.latenciesMs])).toEqual([[20, 16]]);
+  });
+});
+
+describe('unsubscribing while timed-out items are being retried alone', () => {
+  // batchRun's timeout: `if (!this.finished)` before each retry made true: after the consumer unsubscribed on
+  // the first retry's answer, the other items were still sent to the backend.
+  it('sends no further retry', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const calls: string[][] = [];
+    const received: BatchResult<string, string>[] = [];
+    from([single(['a', 'b', 'c'])])
+      .pipe(
+        fanOut<string, string>({
+          execute: (items) => {
+            calls.push([...items]);
+            return calls.length === 1 ? NEVER : items.map((item) => `retried ${item}`);
+          },
+          processingTimeoutMs: 10,
+          onTimeout: 'individual',
+          scheduler,
+        }),
+        take(1),
+      )
+      .subscribe((r) => received.push(r));
+    scheduler.flush();
+    expect(received.map((r) => r.request)).toEqual(['a']);
+    expect(calls).toEqual([['a', 'b', 'c'], ['a']]);
+  });
+});
