@@ -275,3 +275,15 @@ describe('unsubscribing while timed-out items are being retried alone', () => {
     expect(calls).toEqual([['a', 'b', 'c'], ['a']]);
   });
 });
+
+describe('a thenable that is a function', () => {
+  // batchRun's `typeof output !== 'function'` made true: a function with a `then` (a thenable is any object or
+  // function with one) was refused as not being output.
+  it('is awaited like a promise', () => {
+    const { scheduler, results } = run<string, string>([single(['a'])], (items) =>
+      Object.assign(() => undefined, { then: (onFulfilled: (value: string[]) => void) => onFulfilled(items.map((item) => `value of ${item}`)) }) as never,
+    );
+    scheduler.flush();
+    expect(results).toEqual([expect.objectContaining({ request: 'a', status: 'fulfilled', value: 'value of a' })]);
+  });
+});
