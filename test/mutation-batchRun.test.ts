@@ -113,7 +113,7 @@ describe('the report of a settled batch', () => {
     );
     scheduler.flush();
     expect(reports).toHaveLength(1);
-    expect(reports[0]).toMatchObject({ size: 3, executedItems: 2, settledAt: 20 });
+    expect(reports[0]).toMatchObject({ size: 3, executedItems: 2, durationMs: 20, settledAt: 20 });
     expect([...reports[0]!.latenciesMs].sort((x, y) => x - y)).toEqual([15, 17, 20]);
   });
 });
@@ -285,5 +285,69 @@ describe('a thenable that is a function', () => {
     );
     scheduler.flush();
     expect(results).toEqual([expect.objectContaining({ request: 'a', status: 'fulfilled', value: 'value of a' })]);
+  });
+});
+
+describe('a stream that sends the same index twice', () => {
+  // batchRun's receive: `if (settled && --execution.outstanding === 0)` with `settled` made true: the repeated
+  // index counted as another item's result, the call was ended early, and the item still owed was never answered.
+  it('answers the first of the two, and still waits for the other items', () => {
+    const { scheduler, results } = run<string, string>([single(['a', 'b'])], () =>
+      from([
+        { index: 0, value: 'first a' },
+        { index: 0, value: 'second a' },
+        { index: 1, value: 'b' },
+      ]),
+    );
+    scheduler.flush();
+    expect(results.map((r) => [r.request, r.status === 'fulfilled' ? r.value : r.error])).toEqual([
+      ['a', 'first a'],
+      ['b', 'b'],
+    ]);
+  });
+});
+
+describe('the retries of a timed-out batch, answered one by one with arrays', () => {
+  // batchRun's deliverArray fast path (answer every request in one loop) with `expected === unique.length` made
+  // true: the second retry's one-item array was taken for the whole batch's results and answered the first
+  // request again.
+  it('answer each request once, with its own retry\'s value', () => {
+    const scheduler = new VirtualTimeScheduler();
+    let call = 0;
+    const { results } = run<string, string>(
+      [single(['a', 'b'])],
+      (items) => {
+        call++;
+        if (call === 1) return NEVER;
+        return timer(call, scheduler).pipe(map(() => items.map((item) => `retried ${item}`)));
+      },
+      { scheduler, processingTimeoutMs: 10, onTimeout: 'individual' },
+    );
+    scheduler.flush();
+    expect(results.map((r) => [r.request, r.status === 'fulfilled' ? r.value : r.error])).toEqual([
+      ['a', 'retried a'],
+      ['b', 'retried b'],
+    ]);
+  });
+});
+
+describe('a call that answered in time', () => {
+  // batchRun's endExecution without `execution.timer?.unsubscribe()`: the processing timer of a call that had
+  // answered still fired, and aborted the signal of a call the library had not stopped.
+  it('keeps its signal unaborted after processingTimeoutMs has passed', () => {
+    const scheduler = new VirtualTimeScheduler();
+    let signal: AbortSignal | undefined;
+    const { results } = run<string, string>(
+      [single(['a'])],
+      (items, context) => {
+        signal = context.signal;
+        return timer(5, scheduler).pipe(map(() => items.map((item) => `value of ${item}`)));
+      },
+      { scheduler, processingTimeoutMs: 10 },
+    );
+    scheduler.flush();
+    expect(scheduler.now()).toBeGreaterThanOrEqual(5);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled']);
+    expect(signal!.aborted).toBe(false);
   });
 });
