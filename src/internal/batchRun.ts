@@ -244,6 +244,7 @@ export class BatchRun<T, R> {
     } catch (error) {
       // execute threw, or its thenable did (a `then` that throws, or throws after calling back): whatever it had
       // not answered is rejected with what it threw, and the next batch runs as usual.
+      // Stryker disable next-line ConditionalExpression: a call that is done has given its items their outcome (or was stopped with the run), so failing it again settles nothing.
       if (!execution.done) this.failExecution(execution, error);
       return;
     }
