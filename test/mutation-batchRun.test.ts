@@ -351,3 +351,59 @@ describe('a call that answered in time', () => {
     expect(signal!.aborted).toBe(false);
   });
 });
+
+describe('what a refused or timed-out call is rejected with', () => {
+  // batchRun's completeExecution: the message's plural, its list of positions and the counts it carries.
+  it('a stream that completes owing two items names both, with the counts', () => {
+    const { scheduler, results } = run<string, string>([single(['a', 'b', 'c'])], () => from([{ index: 1, value: 'b' }]));
+    scheduler.flush();
+    const failed = results.filter((r) => r.status === 'rejected').map((r) => [r.request, (r as { error: unknown }).error]);
+    expect(failed.map(([request]) => request)).toEqual(['a', 'c']);
+    const error = failed[0]![1] as { message: string; expected: number; received: number };
+    expect(error.message).toBe('execute completed without a result for items 0, 2');
+    expect([error.expected, error.received]).toEqual([3, 1]);
+  });
+
+  it('a stream that completes owing one item names it in the singular', () => {
+    const { scheduler, results } = run<string, string>([single(['a', 'b'])], () => from([{ index: 0, value: 'a' }]));
+    scheduler.flush();
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+    expect((results[1] as { error: Error }).error.message).toBe('execute completed without a result for item 1');
+  });
+
+  // batchRun's timeout: which message goes with the whole batch and which with a retry.
+  it('a batch past processingTimeoutMs, then its retry past it too: each error says which it was', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const { results } = run<string, string>([single(['a'])], () => NEVER, { scheduler, processingTimeoutMs: 10, onTimeout: 'individual' });
+    scheduler.flush();
+    expect(results).toHaveLength(1);
+    const error = (results[0] as { error: { name: string; message: string; timeoutMs: number } }).error;
+    expect(error).toMatchObject({ name: 'BatchTimeoutError', timeoutMs: 10 });
+    expect(error.message).toBe('the individual retry of a timed-out item took longer than 10 ms (processingTimeoutMs)');
+    expect(scheduler.now()).toBe(20);
+  });
+
+  it('a batch past processingTimeoutMs without retries: the error names the batch', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const { results } = run<string, string>([single(['a'])], () => NEVER, { scheduler, processingTimeoutMs: 10 });
+    scheduler.flush();
+    const error = (results[0] as { error: { message: string; timeoutMs: number } }).error;
+    expect(error.message).toMatch(/^batch \d+ took longer than 10 ms \(processingTimeoutMs\)$/);
+    expect(error.timeoutMs).toBe(10);
+  });
+});
+
+describe('execute returning an object that is neither a promise nor a stream', () => {
+  // batchRun's catch around `from(output).subscribe` emptied: the requests waited for processingTimeoutMs and
+  // were rejected as timed out, instead of at once with what execute produced.
+  it('is refused at once with a mismatch that names it', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const { results } = run<string, string>([single(['a'])], () => ({ rows: ['value of a'] }) as never, { scheduler, processingTimeoutMs: 10 });
+    expect(results).toHaveLength(1);
+    const error = (results[0] as { error: { name: string; message: string } }).error;
+    expect(error.name).toBe('BatchResultMismatchError');
+    expect(error.message).toMatch(/^execute produced object; expected an array of 1 results, a promise or observable of one, or a stream of \{ index, value \} \(.+\)$/);
+    scheduler.flush();
+    expect(results).toHaveLength(1);
+  });
+});
