@@ -407,3 +407,29 @@ describe('execute returning an object that is neither a promise nor a stream', (
     expect(results).toHaveLength(1);
   });
 });
+
+describe('results that throw while they are read', () => {
+  // A bug found from batchRun's surviving mutants of receiveSafely's catch (emptied, or its `!execution.done`
+  // inverted): an array of results whose element throws when read was read after the call had been marked done,
+  // so the error was dropped, and no request of the batch was ever answered (no timer left either: lost).
+  it.each([
+    ['returned as it is', (results: string[]) => results],
+    ['through a thenable', (results: string[]) => ({ then: (onFulfilled: (value: string[]) => void) => onFulfilled(results) })],
+  ])('an array %s: every request of the batch is rejected with what the read threw', (_, wrap) => {
+    const hostile = new Error('element 0 cannot be read');
+    const results = ['value of a', 'value of b'];
+    Object.defineProperty(results, 0, {
+      get() {
+        throw hostile;
+      },
+    });
+    const scheduler = new VirtualTimeScheduler();
+    const { results: answers, isCompleted } = run<string, string>([single(['a', 'b'])], () => wrap(results) as never, { scheduler, processingTimeoutMs: 10 });
+    scheduler.flush();
+    expect(answers.map((r) => [r.request, r.status, (r as { error?: unknown }).error])).toEqual([
+      ['a', 'rejected', hostile],
+      ['b', 'rejected', hostile],
+    ]);
+    expect(isCompleted()).toBe(true);
+  });
+});

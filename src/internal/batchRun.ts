@@ -334,8 +334,11 @@ export class BatchRun<T, R> {
     return new BatchResultMismatchError(`execute streamed ${what}`, execution.indices.length, undefined);
   }
 
-  private deliverArray(execution: Execution, results: unknown[]): void {
+  private deliverArray(execution: Execution, output: unknown[]): void {
     const expected = execution.indices.length;
+    // Read once, before the call is marked done: an element that throws when read (a getter, a proxy) then fails
+    // the call, rejecting its items, instead of being read halfway through answering them and dropped.
+    const results = output.slice();
     if (results.length !== expected) {
       this.refuseOutput(
         execution,
