@@ -2,7 +2,7 @@
  * One batch's run (src/internal/batchRun.ts) through `fanOut`, where a Stryker run on the file found promises no
  * test guarded (docs/testing.md). Each `it` names the mutant it kills.
  */
-import { from, map, NEVER, Observable, take, timer, VirtualTimeScheduler } from 'rxjs';
+import { concat, from, map, NEVER, Observable, of, take, timer, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { createBatchStats, type BatchResult, type DedupedBatch, type ExecuteFn } from '../src/index.js';
 import { createBatchFeedback, fanOut, type BatchReport, type FanOutOptions } from '../src/operators/index.js';
@@ -431,5 +431,47 @@ describe('results that throw while they are read', () => {
       ['b', 'rejected', hostile],
     ]);
     expect(isCompleted()).toBe(true);
+  });
+});
+
+describe('a streamed result for an index the call does not have', () => {
+  // batchRun's receive: the index check made false: a result for index 5 of a one-item call was accepted and
+  // answered a request that does not exist (request undefined), beside the refusal of the real one.
+  it('is refused: the one request gets the mismatch, and no other result comes out', () => {
+    const { scheduler, results } = run<string, string>([single(['a'])], () => from([{ index: 5, value: 'x' }]));
+    scheduler.flush();
+    expect(results).toHaveLength(1);
+    expect(results[0]).toMatchObject({ request: 'a', status: 'rejected' });
+    expect((results[0] as { error: Error }).error.message).toBe(
+      'execute streamed a result for index 5, but the batch has 1 items; an index is the item\'s position, an integer from 0 to 0',
+    );
+  });
+});
+
+describe('a retry that streamed its one result and stays open', () => {
+  // batchRun's receive: `--execution.outstanding === 0` never reached (the check made false, or `--` made `++`):
+  // a retry that had given its item's result was not ended, so its processing timer still fired and aborted the
+  // signal of a call the library no longer waited for.
+  it('is ended by its result: its signal is not aborted when its time limit passes', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const signals = new Map<string, AbortSignal>();
+    let call = 0;
+    const { results } = run<string, string>(
+      [single(['a', 'b'])],
+      (items, context) => {
+        call++;
+        if (call === 1) return NEVER;
+        signals.set(items[0]!, context.signal);
+        return items[0] === 'a' ? concat(of({ index: 0, value: 'retried a' }), NEVER) : NEVER;
+      },
+      { scheduler, processingTimeoutMs: 10, onTimeout: 'individual' },
+    );
+    scheduler.flush();
+    expect(results.map((r) => [r.request, r.status])).toEqual([
+      ['a', 'fulfilled'],
+      ['b', 'rejected'],
+    ]);
+    expect(signals.get('a')!.aborted).toBe(false);
+    expect(signals.get('b')!.aborted).toBe(true);
   });
 });
