@@ -475,3 +475,17 @@ describe('a retry that streamed its one result and stays open', () => {
     expect(signals.get('b')!.aborted).toBe(true);
   });
 });
+
+describe('a stream that answers one item, then sends the whole array', () => {
+  // batchRun's deliverArray fast path with `this.open === expected` made true or `!==`: the array was taken for
+  // the answers of a batch none of whose requests had been answered, and the request answered by the stream was
+  // answered a second time.
+  it('answers each request once: the streamed one keeps its result, the others take the array\'s', () => {
+    const { scheduler, results } = run<string, string>([single(['a', 'b'])], () => from([{ index: 0, value: 'streamed a' }, ['array a', 'array b']]) as never);
+    scheduler.flush();
+    expect(results.map((r) => [r.request, r.status === 'fulfilled' ? r.value : r.error])).toEqual([
+      ['a', 'streamed a'],
+      ['b', 'array b'],
+    ]);
+  });
+});
