@@ -489,3 +489,25 @@ describe('a stream that answers one item, then sends the whole array', () => {
     ]);
   });
 });
+
+describe('a batch that times out after streaming some of its results', () => {
+  // batchRun's timeout: `unsettled` made every index of the call: items already answered were sent again.
+  it('retries only the items still unanswered', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const calls: string[][] = [];
+    const { results } = run<string, string>(
+      [single(['a', 'b'])],
+      (items) => {
+        calls.push([...items]);
+        return calls.length === 1 ? concat(of({ index: 0, value: 'streamed a' }), NEVER) : items.map((item) => `retried ${item}`);
+      },
+      { scheduler, processingTimeoutMs: 10, onTimeout: 'individual' },
+    );
+    scheduler.flush();
+    expect(calls).toEqual([['a', 'b'], ['b']]);
+    expect(results.map((r) => [r.request, r.status === 'fulfilled' ? r.value : r.error])).toEqual([
+      ['a', 'streamed a'],
+      ['b', 'retried b'],
+    ]);
+  });
+});
