@@ -511,3 +511,44 @@ describe('a batch that times out after streaming some of its results', () => {
     ]);
   });
 });
+
+describe('unsubscribing while some retries have answered and others run', () => {
+  // batchRun's forget() emptied: a call that had answered stayed listed, and unsubscription aborted its signal
+  // as if it were still running.
+  it('aborts the signal of the retries still running only', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const signals = new Map<string, AbortSignal>();
+    let call = 0;
+    const { subscription } = run<string, string>(
+      [single(['a', 'b'])],
+      (items, context) => {
+        call++;
+        if (call === 1) return NEVER;
+        signals.set(items[0]!, context.signal);
+        return items[0] === 'a' ? items.map((item) => `retried ${item}`) : NEVER;
+      },
+      { scheduler, processingTimeoutMs: 10, onTimeout: 'individual' },
+    );
+    scheduler.schedule(() => subscription.unsubscribe(), 15);
+    scheduler.flush();
+    expect(signals.get('a')!.aborted).toBe(false);
+    expect(signals.get('b')!.aborted).toBe(true);
+  });
+});
+
+describe('a stream that gives every result before execute\'s subscription is made, and stays open', () => {
+  // batchRun's endExecution with `execution.done = true` made false: the call ended while its subscription was
+  // being made was not unsubscribed once it was, and the backend's stream stayed open.
+  it('is unsubscribed once it has given them', () => {
+    let unsubscribed = false;
+    const { scheduler, results } = run<string, string>([single(['a'])], () =>
+      new Observable<{ index: number; value: string }>((subscriber) => {
+        subscriber.next({ index: 0, value: 'value of a' });
+        return () => (unsubscribed = true);
+      }),
+    );
+    scheduler.flush();
+    expect(results).toEqual([expect.objectContaining({ request: 'a', status: 'fulfilled', value: 'value of a' })]);
+    expect(unsubscribed).toBe(true);
+  });
+});

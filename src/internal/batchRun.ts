@@ -445,8 +445,10 @@ export class BatchRun<T, R> {
 
   /** The call has given all it will give: stop listening and its timer, without aborting it. */
   private endExecution(execution: Execution): void {
+    // Stryker disable next-line ConditionalExpression: ending a call twice unsubscribes what is unsubscribed and forgets what is forgotten.
     if (execution.done) return;
     execution.done = true;
+    // Stryker disable next-line OptionalChaining: the timer is set at launch and unset only by timeout(), after which the call is done.
     execution.timer?.unsubscribe();
     execution.subscription?.unsubscribe();
     this.forget(execution);
