@@ -32,6 +32,13 @@ export default {
   // Mutants of module-level constants would rerun the whole suite each; their behaviour shows in the others.
   ignoreStatic: true,
   concurrency,
+  // A mutant counts as a timeout (detected) when its tests run past timeoutFactor x their time in the initial run
+  // + timeoutMS. With the default 5 s, a mutant tested while the shared machine's load rose (the initial run at
+  // load 2, the mutants at load 10: the property tests 3x slower) ran past it with no hang at all: in a run on
+  // batchRun.ts, 35 of the first 68 mutants "timed out", among them edits to an error message and to a cache of
+  // index arrays, and only 2 survived. 40 s covers that; a mutant that truly hangs a promise runs into vitest's
+  // 30 s test limit first (vitest.stryker.config.ts) and counts as killed, one that loops forever costs 40 s.
+  timeoutMS: Number(process.env.STRYKER_TIMEOUT_MS ?? 40_000),
   // Reruns test only the mutants whose code or covering tests changed since the last run (reports/, not committed).
   incremental: true,
   incrementalFile: 'reports/stryker-incremental.json',

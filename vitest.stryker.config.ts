@@ -21,12 +21,20 @@
  * (2 cores shared with other work, load ~13) 2 s and then 10 s limits failed Stryker's initial run: 30 s leaves
  * room for that. A mutant that hangs is still stopped by Stryker's own timeout, set from the initial run's times.
  */
+import { fileURLToPath } from 'node:url';
 import { configDefaults, defineConfig, mergeConfig } from 'vitest/config';
 import base from './vitest.config.js';
 
 export default mergeConfig(
   base,
   defineConfig({
+    // The property tests run a quarter of their runs (test/support-stryker-fc.ts says why; STRYKER_FULL_RUNS=1 for all).
+    resolve: {
+      alias: [
+        { find: /^fast-check$/, replacement: fileURLToPath(new URL('./test/support-stryker-fc.ts', import.meta.url)) },
+        { find: /^fast-check-real$/, replacement: fileURLToPath(import.meta.resolve('fast-check')) },
+      ],
+    },
     test: {
       isolate: false,
       testTimeout: 30_000,

@@ -79,6 +79,7 @@ class LazyContext implements ExecuteContext {
   }
 
   abort(reason: unknown): void {
+    // Stryker disable next-line ConditionalExpression: each execution is stopped once (stop() is reached only for an execution still listed, and forget() or cancel() unlists it), so a second call never comes.
     if (this.stopped) return;
     this.stopped = true;
     this.reason = reason;
@@ -112,17 +113,23 @@ let lastAllIndices: readonly number[] = [];
 
 /** `[0, 1, ..., n - 1]`. Never written to, so batches of the same size (the common case under load) share one. */
 function allIndices(n: number): readonly number[] {
+  // Stryker disable next-line ConditionalExpression: made false, every batch builds its own [0, ..., n - 1]: the same indices (made true it is killed, but one mutator name covers both).
   if (lastAllIndices.length === n) return lastAllIndices;
+  // Stryker disable next-line ArrayDeclaration: sized up front for speed only; the loop below writes every slot.
   const all = new Array<number>(n);
   for (let u = 0; u < n; u++) all[u] = u;
   return (lastAllIndices = all);
 }
 
 /** True when every item is its own leader, so no member lists are needed. */
+// Stryker disable next-line BlockStatement: isIdentity answering false only sends the batch down the member-list path, which gives every request the same answer.
 function isIdentity(batch: DedupedBatch<unknown>): boolean {
   const { leaderOf, unique } = batch;
+  // Stryker disable next-line ConditionalExpression: isIdentity answering false only sends the batch down the member-list path, which gives every request the same answer (and an item in failures has leaderOf -1, so the loop says false too).
   if (batch.failures || unique.length !== leaderOf.length) return false;
+  // Stryker disable next-line UpdateOperator,EqualityOperator: (`i--`, `<=` reading past the end, `===` stopping at the first entry that is its own leader) isIdentity answering false only sends the batch down the member-list path, which gives every request the same answer.
   for (let i = 0; i < leaderOf.length; i++) if (leaderOf[i] !== i) return false;
+  // Stryker disable next-line BooleanLiteral: isIdentity answering false only sends the batch down the member-list path, which gives every request the same answer.
   return true;
 }
 
@@ -151,12 +158,17 @@ export class BatchRun<T, R> {
     private readonly config: BatchRunConfig<T, R>,
   ) {
     const { unique, leaderOf } = batch;
+    // Stryker disable next-line ConditionalExpression: member lists built for a batch where every request is its own leader give every request the same answer.
     if (!isIdentity(batch)) {
+      // Stryker disable next-line ArrayDeclaration: sized for speed only; an entry never written reads undefined, which ends a member list as -1 does.
       const firstMember = new Array<number>(unique.length).fill(-1);
+      // Stryker disable next-line ArrayDeclaration,UnaryOperator: sized for speed only; an entry never written reads undefined, which ends a member list as -1 does; the fill value stays only in the entries of items in failures (leader -1), which no list reaches.
       const nextMember = new Array<number>(leaderOf.length).fill(-1);
       // Walk backwards so each list comes out in arrival order.
+      // Stryker disable next-line ArithmeticOperator: starting past the end only links indices that hold no item (their leader reads undefined), which no list reaches.
       for (let i = leaderOf.length - 1; i >= 0; i--) {
         const leader = leaderOf[i]!;
+        // Stryker disable next-line ConditionalExpression: without it the items in failures (leader -1) are linked under index -1, which no unique item's list starts from.
         if (leader < 0) continue;
         nextMember[i] = firstMember[leader]!;
         firstMember[leader] = i;
@@ -209,6 +221,7 @@ export class BatchRun<T, R> {
     this.executions.push(execution);
     execution.timer = scheduleAfter(scheduler, () => this.timeout(execution), timeoutMs);
     const { unique } = this.batch;
+    // Stryker disable next-line ConditionalExpression: made false, the whole batch's items are picked by their indices, [0, ..., n - 1]: the same items, in a new array (made true it is killed, but one mutator name covers both).
     const whole = !individual && indices.length === unique.length;
     const items = !whole ? indices.map((u) => unique[u]!) : this.config.executeCopiesItems ? (unique as T[]) : unique.slice();
     let output: ReturnType<ExecuteFn<T, R>>;
@@ -231,6 +244,7 @@ export class BatchRun<T, R> {
     } catch (error) {
       // execute threw, or its thenable did (a `then` that throws, or throws after calling back): whatever it had
       // not answered is rejected with what it threw, and the next batch runs as usual.
+      // Stryker disable next-line ConditionalExpression: a call that is done has given its items their outcome (or was stopped with the run), so failing it again settles nothing.
       if (!execution.done) this.failExecution(execution, error);
       return;
     }
@@ -269,6 +283,7 @@ export class BatchRun<T, R> {
     try {
       this.receive(execution, emitted);
     } catch (error) {
+      // Stryker disable next-line ConditionalExpression: made true, a call that is done (its items have their outcome, or it was stopped with the run) is failed again, which settles nothing; made false it is killed (test/mutation-batchRun.test.ts, results that throw while read).
       if (!execution.done) this.failExecution(execution, error);
     }
   }
@@ -320,8 +335,11 @@ export class BatchRun<T, R> {
     return new BatchResultMismatchError(`execute streamed ${what}`, execution.indices.length, undefined);
   }
 
-  private deliverArray(execution: Execution, results: unknown[]): void {
+  private deliverArray(execution: Execution, output: unknown[]): void {
     const expected = execution.indices.length;
+    // Read once, before the call is marked done: an element that throws when read (a getter, a proxy) then fails
+    // the call, rejecting its items, instead of being read halfway through answering them and dropped.
+    const results = output.slice();
     if (results.length !== expected) {
       this.refuseOutput(
         execution,
@@ -336,6 +354,7 @@ export class BatchRun<T, R> {
     this.endExecution(execution);
     const now = this.config.scheduler.now();
     const { indices } = execution;
+    // Stryker disable next-line ConditionalExpression,BooleanLiteral,BlockStatement: made false (or `!onItemSettled` made `onItemSettled`, false while no stage sets that hook, or the block emptied), every batch takes the settle loop below, which gives every request the same answer; `open === expected` made true is killed (test/mutation-batchRun.test.ts).
     if (!this.firstMember && !this.config.onItemSettled && this.open === expected && expected === this.batch.unique.length) {
       this.answerAll(results, now);
       return;
@@ -352,6 +371,7 @@ export class BatchRun<T, R> {
     for (let i = 0; i < items.length && !this.finished; i++) {
       const request = items[i]!;
       const latencyMs = elapsed(enqueuedAt(request), now);
+      // Stryker disable next-line ConditionalExpression: made true, latencies are also collected for reports that nothing reads (reportLatencies is off exactly when no listener reads them); made false it is killed (test/mutation-batchRun.test.ts).
       if (reportLatencies) latencies.push(latencyMs);
       answer(request, true, results[i], batchId, false, latencyMs);
     }
@@ -359,7 +379,8 @@ export class BatchRun<T, R> {
   }
 
   private mismatch(execution: Execution, output: unknown, cause?: unknown): BatchResultMismatchError {
-    const what = output === null ? 'null' : Array.isArray(output) ? 'an array' : typeof output;
+    // Never an array: every caller has sent arrays to deliverArray first.
+    const what = output === null ? 'null' : typeof output;
     return new BatchResultMismatchError(
       `execute produced ${what}; expected an array of ${execution.indices.length} results, a promise or ` +
         'observable of one, or a stream of { index, value }' +
@@ -372,6 +393,7 @@ export class BatchRun<T, R> {
   private completeExecution(execution: Execution): void {
     if (execution.done) return;
     const missing = execution.indices.filter((u) => !this.isSettled(u));
+    // Stryker disable next-line ConditionalExpression,BlockStatement: with nothing missing, failing the call instead only ends it: every item has its outcome, so the failure settles none.
     if (missing.length === 0) {
       this.endExecution(execution);
       return;
@@ -394,6 +416,7 @@ export class BatchRun<T, R> {
 
   /** The call's output cannot be used: stop it (its signal aborts with the reason) and reject what it owed. */
   private refuseOutput(execution: Execution, error: BatchResultMismatchError): void {
+    // Stryker disable next-line ConditionalExpression: never reached for a call that is done (receive() returns first for one, and launch() refuses only a fresh call).
     if (execution.done) return;
     this.stop(execution, error);
     this.forget(execution);
@@ -422,8 +445,10 @@ export class BatchRun<T, R> {
 
   /** The call has given all it will give: stop listening and its timer, without aborting it. */
   private endExecution(execution: Execution): void {
+    // Stryker disable next-line ConditionalExpression: ending a call twice unsubscribes what is unsubscribed and forgets what is forgotten.
     if (execution.done) return;
     execution.done = true;
+    // Stryker disable next-line OptionalChaining: the timer is set at launch and unset only by timeout(), after which the call is done.
     execution.timer?.unsubscribe();
     execution.subscription?.unsubscribe();
     this.forget(execution);
@@ -431,6 +456,7 @@ export class BatchRun<T, R> {
 
   private forget(execution: Execution): void {
     const i = this.executions.indexOf(execution);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a call is forgotten once, while listed, so `true` never splices at -1; `i > 0` only keeps the whole batch's call (always first, forgotten when it timed out) listed, and stopping it again aborts nothing new. Never removing (false, `i < 0`) is killed (test/mutation-batchRun.test.ts).
     if (i >= 0) this.executions.splice(i, 1);
   }
 
@@ -444,6 +470,7 @@ export class BatchRun<T, R> {
   /** Answers every request of unique item `u`, unless it has its outcome already; returns whether it did. */
   private settle(u: number, ok: boolean, valueOrError: unknown, now = this.config.scheduler.now()): boolean {
     if (this.finished || this.isSettled(u)) return false;
+    // Stryker disable next-line ArrayDeclaration: sized for speed only; an entry never written reads undefined, which isSettled's `=== true` takes as false.
     (this.settledFlags ??= new Array<boolean>(this.batch.unique.length).fill(false))[u] = true;
     this.open--;
     const { firstMember, nextMember } = this;
