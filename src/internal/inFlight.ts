@@ -81,14 +81,30 @@ class SlotMap<V> {
     if (scope !== undefined && maps.plain.size === 0 && maps.encoded.size === 0) this.byScope.delete(scope);
   }
 
-  /** Every value, in no particular order. */
-  *values(): IterableIterator<V> {
-    yield* this.unscoped.plain.values();
-    yield* this.unscoped.encoded.values();
-    for (const maps of this.byScope.values()) {
-      yield* maps.plain.values();
-      yield* maps.encoded.values();
+  /**
+   * A new map of the entries `keep` accepts, and their number (a new map rather than deletions, so the memory of
+   * the dropped entries goes with the old one).
+   */
+  filtered(keep: (value: V) => boolean): { readonly map: SlotMap<V>; readonly size: number } {
+    const map = new SlotMap<V>();
+    let size = 0;
+    const copy = (from: Map<unknown, V>, to: Map<unknown, V>) => {
+      for (const [key, value] of from) {
+        if (keep(value)) {
+          to.set(key, value);
+          size++;
+        }
+      }
+    };
+    copy(this.unscoped.plain, map.unscoped.plain);
+    copy(this.unscoped.encoded, map.unscoped.encoded);
+    for (const [scope, maps] of this.byScope) {
+      const kept: KeyMaps<V> = { plain: new Map(), encoded: new Map() };
+      copy(maps.plain, kept.plain);
+      copy(maps.encoded, kept.encoded);
+      if (kept.plain.size > 0 || kept.encoded.size > 0) map.byScope.set(scope, kept);
     }
+    return { map, size };
   }
 }
 
@@ -106,8 +122,9 @@ export const SENT = 1;
 export const DONE = 2;
 
 /**
- * A request that equal requests share, by its slot: made at its arrival, with the slot computed then, so nothing
- * is keyed twice. It is pending from arrival (or promotion) until its outcome (`DONE`).
+ * A request that equal requests share, by its slot: computed at its arrival, so nothing is keyed twice. It is
+ * pending from arrival (or promotion) until its outcome (`DONE`). Kept only when needed (see `SlotTable.leadBare`):
+ * most requests are never joined, and their slot's table entry holds the request itself.
  */
 export class PendingSlot<E> implements Slot {
   state: typeof QUEUED | typeof SENT | typeof DONE = QUEUED;
@@ -131,6 +148,19 @@ export class PendingSlot<E> implements Slot {
   ) {}
 }
 
+/** A request leading its slot bare (no record) once its batch is sent: it is `SENT` until its outcome. */
+export const SENT_BARE: unique symbol = Symbol('sent');
+
+/**
+ * The state of a request leading a slot of `table` bare, by its `shared` field: the table while it waits
+ * (`QUEUED`), `SENT_BARE` once sent (`SENT`), anything else once it is answered, dropped, or led under another
+ * table (`DONE`).
+ */
+export function stateOfBare(leader: unknown, table: object): typeof QUEUED | typeof SENT | typeof DONE {
+  const shared = (leader as { shared?: unknown }).shared;
+  return shared === table ? QUEUED : shared === SENT_BARE ? SENT : DONE;
+}
+
 /** Slots held past the live ones before a table is swept of those `DONE`. */
 const SWEEP_SLACK = 1024;
 
@@ -145,7 +175,8 @@ const SWEEP_SLACK = 1024;
  * only: memory stays in proportion to what is pending, each rebuild paid for by the slots it frees.
  */
 export class SlotTable<E, R> {
-  private pending = new SlotMap<PendingSlot<E>>();
+  /** Each slot's holder: its record, or the request leading it bare (see `leadBare`). */
+  private pending = new SlotMap<PendingSlot<E> | E>();
   /** Slots held by `pending`, `DONE` ones included. */
   private held = 0;
   private sweepAt = SWEEP_SLACK;
@@ -162,30 +193,41 @@ export class SlotTable<E, R> {
     readonly near?: NearIndex<CacheEntry<R>>,
   ) {}
 
-  /** What holds the slot: a request pending, one `DONE`, or nothing. */
-  holderOf(slot: Slot): PendingSlot<E> | undefined {
+  /**
+   * What holds the slot: a request's record (pending or `DONE`), a request leading it bare (see `leadBare`;
+   * `stateOfBare` tells its state), or nothing.
+   */
+  holderOf(slot: Slot): PendingSlot<E> | E | undefined {
     return this.pending.get(slot);
   }
 
   /** `pending` takes its slot (from whatever held it). */
   add(pending: PendingSlot<E>): void {
-    if (!this.pending.set(pending, pending)) return;
+    this.hold(pending, pending);
+  }
+
+  /**
+   * `leader` takes `slot` without a record (the record is made when an equal request joins it, see
+   * `SharedSlots.recordFor`): its `shared` field says its state (`stateOfBare`), this table while it waits.
+   */
+  leadBare(slot: Slot, leader: E & { shared?: unknown }): void {
+    leader.shared = this;
+    this.hold(slot, leader);
+  }
+
+  private hold(slot: Slot, holder: PendingSlot<E> | E): void {
+    if (!this.pending.set(slot, holder)) return;
     if (++this.held > this.sweepAt) this.sweep();
   }
 
   /** Keeps the slots of the requests still pending only. */
   private sweep(): void {
-    const kept = new SlotMap<PendingSlot<E>>();
-    let held = 0;
-    for (const pending of this.pending.values()) {
-      if (pending.state !== DONE) {
-        kept.set(pending, pending);
-        held++;
-      }
-    }
-    this.pending = kept;
-    this.held = held;
-    this.sweepAt = 2 * held + SWEEP_SLACK;
+    const { map, size } = this.pending.filtered((holder) =>
+      holder instanceof PendingSlot ? holder.state !== DONE : stateOfBare(holder, this) !== DONE,
+    );
+    this.pending = map;
+    this.held = size;
+    this.sweepAt = 2 * size + SWEEP_SLACK;
   }
 
   /**
