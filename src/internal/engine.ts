@@ -9,7 +9,7 @@ import { BatchCollector, watchWaiting, type PushOptions } from './collector.js';
 import type { Envelope } from './envelope.js';
 import { BatchExecutor, type FanOutConfig } from './executor.js';
 import { createBatchFeedback } from './feedback.js';
-import { QUEUED, SENT, slotOf, type PendingSlot } from './inFlight.js';
+import { QUEUED, SENT, slotOf, stateOf, type PendingSlot } from './inFlight.js';
 import type { PipelineConfig } from './pipelineConfig.js';
 import { SharedSlots } from './sharedSlots.js';
 import type { QueueEntry } from './waitingQueue.js';
@@ -206,7 +206,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     const holder = table.holderOf(slot);
     if (holder !== undefined) {
       const { sharing } = config;
-      const state = this.shared.stateOf(holder);
+      const state = stateOf(holder, table);
       if (state === QUEUED && sharing.joinsWaiting) {
         this.follow(this.shared.recordFor(holder, slot), envelope);
         return undefined;

@@ -81,30 +81,19 @@ class SlotMap<V> {
     if (scope !== undefined && maps.plain.size === 0 && maps.encoded.size === 0) this.byScope.delete(scope);
   }
 
-  /**
-   * A new map of the entries `keep` accepts, and their number (a new map rather than deletions, so the memory of
-   * the dropped entries goes with the old one).
-   */
-  filtered(keep: (value: V) => boolean): { readonly map: SlotMap<V>; readonly size: number } {
-    const map = new SlotMap<V>();
+  /** Keeps only the entries `keep` accepts (a scope left without any goes too). @return how many are kept */
+  filter(keep: (value: V) => boolean): number {
     let size = 0;
-    const copy = (from: Map<unknown, V>, to: Map<unknown, V>) => {
-      for (const [key, value] of from) {
-        if (keep(value)) {
-          to.set(key, value);
-          size++;
+    for (const [scope, maps] of [[undefined, this.unscoped] as const, ...this.byScope]) {
+      for (const map of [maps.plain, maps.encoded]) {
+        for (const [key, value] of map) {
+          if (keep(value)) size++;
+          else map.delete(key);
         }
       }
-    };
-    copy(this.unscoped.plain, map.unscoped.plain);
-    copy(this.unscoped.encoded, map.unscoped.encoded);
-    for (const [scope, maps] of this.byScope) {
-      const kept: KeyMaps<V> = { plain: new Map(), encoded: new Map() };
-      copy(maps.plain, kept.plain);
-      copy(maps.encoded, kept.encoded);
-      if (kept.plain.size > 0 || kept.encoded.size > 0) map.byScope.set(scope, kept);
+      if (maps.plain.size + maps.encoded.size === 0) this.byScope.delete(scope);
     }
-    return { map, size };
+    return size;
   }
 }
 
@@ -123,7 +112,7 @@ export const DONE = 2;
 
 /**
  * A request that equal requests share, by its slot: computed at its arrival, so nothing is keyed twice. It is
- * pending from arrival (or promotion) until its outcome (`DONE`). Kept only when needed (see `SlotTable.leadBare`):
+ * pending from arrival (or promotion) until its outcome (`DONE`). Kept only when needed (see `SlotTable.add`):
  * most requests are never joined, and their slot's table entry holds the request itself.
  */
 export class PendingSlot<E> implements Slot {
@@ -148,17 +137,15 @@ export class PendingSlot<E> implements Slot {
   ) {}
 }
 
-/** A request leading its slot bare (no record) once its batch is sent: it is `SENT` until its outcome. */
-export const SENT_BARE: unique symbol = Symbol('sent');
-
 /**
- * The state of a request leading a slot of `table` bare, by its `shared` field: the table while it waits
- * (`QUEUED`), `SENT_BARE` once sent (`SENT`), anything else once it is answered, dropped, or led under another
- * table (`DONE`).
+ * The state of what holds a slot of `table`: a record's own, or for a request leading it bare, by its `shared`
+ * field: the table while it waits (`QUEUED`), `SENT` once sent, anything else once it is answered, dropped, or
+ * led under another table (`DONE`).
  */
-export function stateOfBare(leader: unknown, table: object): typeof QUEUED | typeof SENT | typeof DONE {
-  const shared = (leader as { shared?: unknown }).shared;
-  return shared === table ? QUEUED : shared === SENT_BARE ? SENT : DONE;
+export function stateOf(holder: unknown, table: object): typeof QUEUED | typeof SENT | typeof DONE {
+  if (holder instanceof PendingSlot) return holder.state;
+  const shared = (holder as { shared?: unknown }).shared;
+  return shared === table ? QUEUED : shared === SENT ? SENT : DONE;
 }
 
 /** Slots held past the live ones before a table is swept of those `DONE`. */
@@ -175,8 +162,8 @@ const SWEEP_SLACK = 1024;
  * only: memory stays in proportion to what is pending, each rebuild paid for by the slots it frees.
  */
 export class SlotTable<E, R> {
-  /** Each slot's holder: its record, or the request leading it bare (see `leadBare`). */
-  private pending = new SlotMap<PendingSlot<E> | E>();
+  /** Each slot's holder: its record, or the request leading it bare (see `add`). */
+  private readonly pending = new SlotMap<PendingSlot<E> | E>();
   /** Slots held by `pending`, `DONE` ones included. */
   private held = 0;
   private sweepAt = SWEEP_SLACK;
@@ -194,38 +181,26 @@ export class SlotTable<E, R> {
   ) {}
 
   /**
-   * What holds the slot: a request's record (pending or `DONE`), a request leading it bare (see `leadBare`;
-   * `stateOfBare` tells its state), or nothing.
+   * What holds the slot: a request's record (pending or `DONE`), a request leading it bare (see `add`;
+   * `stateOf` tells its state), or nothing.
    */
   holderOf(slot: Slot): PendingSlot<E> | E | undefined {
     return this.pending.get(slot);
   }
 
-  /** `pending` takes its slot (from whatever held it). */
-  add(pending: PendingSlot<E>): void {
-    this.hold(pending, pending);
-  }
-
   /**
-   * `leader` takes `slot` without a record (the record is made when an equal request joins it, see
-   * `SharedSlots.recordFor`): its `shared` field says its state (`stateOfBare`), this table while it waits.
+   * `holder` takes `slot` (from whatever held it): a record (its own slot), or a request leading it bare, whose
+   * `shared` field then says its state (`stateOf`); its record is made when an equal request joins it
+   * (`SharedSlots.recordFor`).
    */
-  leadBare(slot: Slot, leader: E & { shared?: unknown }): void {
-    leader.shared = this;
-    this.hold(slot, leader);
-  }
-
-  private hold(slot: Slot, holder: PendingSlot<E> | E): void {
+  add(slot: Slot, holder: PendingSlot<E> | E = slot as PendingSlot<E>): void {
     if (!this.pending.set(slot, holder)) return;
     if (++this.held > this.sweepAt) this.sweep();
   }
 
   /** Keeps the slots of the requests still pending only. */
   private sweep(): void {
-    const { map, size } = this.pending.filtered((holder) =>
-      holder instanceof PendingSlot ? holder.state !== DONE : stateOfBare(holder, this) !== DONE,
-    );
-    this.pending = map;
+    const size = this.pending.filter((holder) => stateOf(holder, this) !== DONE);
     this.held = size;
     this.sweepAt = 2 * size + SWEEP_SLACK;
   }

@@ -7,9 +7,8 @@ import {
   PendingSlot,
   QUEUED,
   SENT,
-  SENT_BARE,
   SlotTable,
-  stateOfBare,
+  stateOf,
   type CacheEntry,
   type ResultCacheOptions,
 } from './inFlight.js';
@@ -19,7 +18,7 @@ export type SharedAnswer<E> = (envelope: E, outcome: Outcome<unknown>, batchId: 
 
 /**
  * The slot record a request leads or follows, kept on the request itself (see `Envelope.shared`); undefined
- * for one that leads its slot bare (see `SlotTable.leadBare`).
+ * for one that leads its slot bare (see `SlotTable.add`).
  */
 function recordOf<E extends Envelope<unknown>>(envelope: E): PendingSlot<E> | undefined {
   const { shared } = envelope;
@@ -79,24 +78,24 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
   /**
    * `envelope` takes the slot `pending` (computed for it at arrival) and is about to be queued.
    * @param keep keep `pending` as its record now (its queue place is needed, or its result is cached); otherwise
-   *   the request leads the slot bare, and a record is made only when an equal request joins it (`recordFor`)
+   *   the request leads the slot bare (`SlotTable.add`), and a record is made only when an equal request joins it (`recordFor`)
    * @return whether `pending` is its record
    */
   lead(pending: PendingSlot<E>, envelope: E, keep: boolean): boolean {
     if (!keep && !this.table.caches) {
-      this.table.leadBare(pending, envelope);
+      envelope.shared = this.table;
+      this.table.add(pending, envelope);
       return false;
     }
-    pending.leader = envelope;
-    pending.table = this.table as SlotTable<E, unknown>;
-    envelope.shared = pending;
-    this.table.add(pending);
+    this.record(pending, envelope);
     return true;
   }
 
-  /** The state of what `holderOf` found in the table in effect. */
-  stateOf(holder: PendingSlot<E> | E): typeof QUEUED | typeof SENT | typeof DONE {
-    return holder instanceof PendingSlot ? holder.state : stateOfBare(holder, this.table);
+  private record(pending: PendingSlot<E>, leader: E): void {
+    pending.leader = leader;
+    pending.table = this.table as SlotTable<E, unknown>;
+    leader.shared = pending;
+    this.table.add(pending);
   }
 
   /**
@@ -105,11 +104,8 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
    */
   recordFor(holder: PendingSlot<E> | E, slot: PendingSlot<E>): PendingSlot<E> {
     if (holder instanceof PendingSlot) return holder as PendingSlot<E>;
-    slot.state = stateOfBare(holder, this.table);
-    slot.leader = holder;
-    slot.table = this.table as SlotTable<E, unknown>;
-    holder.shared = slot;
-    this.table.add(slot);
+    slot.state = stateOf(holder, this.table);
+    this.record(slot, holder);
     return slot;
   }
 
@@ -121,7 +117,7 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
   sentBare(envelope: E): object | undefined {
     const { shared } = envelope;
     if (!(shared instanceof SlotTable)) return undefined;
-    envelope.shared = SENT_BARE;
+    envelope.shared = SENT;
     return shared;
   }
 
@@ -191,7 +187,7 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
    * fulfilled one of a request that was not itself a duplicate), and every waiter gets it.
    */
   settled(envelope: E, ok: boolean, valueOrError: unknown, batchId: number, deduplicated: boolean): void {
-    if (envelope.shared === SENT_BARE) {
+    if (envelope.shared === SENT) {
       envelope.shared = undefined;
       return;
     }
