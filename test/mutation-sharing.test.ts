@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { createBatcher } from '../src/index.js';
 import { virtualClock } from '../src/testing/index.js';
+import { SENT, SlotTable } from '../src/internal/inFlight.js';
 import { settleAll } from './support.js';
 
 /** More slots than a table holds before its first sweep (1024 past the live ones). */
@@ -65,5 +66,22 @@ describe('the slot table sweep keeps what is pending', () => {
     });
     expect(executed.filter((item) => item === 'x')).toEqual(['x']);
     expect(batcher.getStats().inFlightHits).toBe(1);
+  });
+
+  it('the sweep drops the answered requests that led their slot bare, and keeps those waiting or sent', () => {
+    const table = new SlotTable<{ shared?: unknown }, unknown>(undefined);
+    const slot = (key: string) => ({ scope: undefined, encoded: false, key });
+    const answered = { shared: table as unknown };
+    const waiting = { shared: table as unknown };
+    const sent = { shared: SENT as unknown };
+    table.add(slot('answered'), answered);
+    table.add(slot('waiting'), waiting);
+    table.add(slot('sent'), sent);
+    answered.shared = undefined; // its outcome came: the slot is done
+    // Distinct requests, each answered at once: enough of them to sweep the table.
+    for (let i = 0; i < MANY; i++) table.add(slot(`k${i}`), { shared: undefined });
+    expect(table.holderOf(slot('answered'))).toBeUndefined();
+    expect(table.holderOf(slot('waiting'))).toBe(waiting);
+    expect(table.holderOf(slot('sent'))).toBe(sent);
   });
 });

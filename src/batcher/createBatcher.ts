@@ -57,8 +57,11 @@ export interface Batcher<T, R> {
   readonly closed: boolean;
 }
 
-/** How a caller is answered: a promise's resolve and reject, or a callback taking the whole result. */
-type Answer<T, R> = ((value: R) => void) | { readonly onResult: (result: BatchResult<T, R>) => void };
+/**
+ * How a caller is answered: its promise's resolve (a failure resolves it with a rejected promise, so the reject
+ * function need not be kept), or a callback taking the whole result.
+ */
+type Answer<T, R> = ((value: R | PromiseLike<R>) => void) | { readonly onResult: (result: BatchResult<T, R>) => void };
 
 /**
  * What one call's options add to its requests; most calls have none, so most submissions carry none. A
@@ -74,6 +77,8 @@ class Call<T, R> {
   /** True when the call may take its requests back (deadline or signal), so the queue must keep them findable. */
   readonly withdrawable: boolean;
   private readonly members: Submission<T, R>[] = [];
+  /** Where each member waits in the queue, for a withdrawal (undefined where it waits in none). */
+  private readonly places: (QueueEntry<Submission<T, R>> | undefined)[] = [];
   /** Requests not yet answered, plus one while the call is still submitting (see `sealed`). */
   private open = 1;
   private timer: Subscription | undefined;
@@ -82,7 +87,7 @@ class Call<T, R> {
   constructor(
     options: ProcessOptions,
     scheduler: SchedulerLike,
-    private readonly withdraw: (submission: Submission<T, R>, error: unknown) => void,
+    private readonly withdraw: (submission: Submission<T, R>, place: QueueEntry<Submission<T, R>> | undefined, error: unknown) => void,
   ) {
     const { timeoutMs, signal } = options;
     this.priority = options.priority;
@@ -106,7 +111,13 @@ class Call<T, R> {
   add(submission: Submission<T, R>): void {
     if (!this.withdrawable) return;
     this.members.push(submission);
+    this.places.push(undefined);
     this.open++;
+  }
+
+  /** The last request added waits at `place` in the queue. */
+  placed(place: QueueEntry<Submission<T, R>>): void {
+    if (this.withdrawable) this.places[this.places.length - 1] = place;
   }
 
   /** Every request of the call has been submitted. */
@@ -122,19 +133,18 @@ class Call<T, R> {
   }
 
   private withdrawAll(error: unknown): void {
-    for (const submission of this.members) if (!submission.answered) this.withdraw(submission, error);
+    const { members, places } = this;
+    for (let i = 0; i < members.length; i++) if (!members[i]!.answered) this.withdraw(members[i]!, places[i], error);
   }
 }
 
 /**
  * One submitted request: the envelope the pipeline carries, and how to answer its caller (exactly once).
- * Beyond its call and its place in the queue it holds nothing: while the engine runs, the engine holds every
+ * Beyond its call it holds nothing (its place in the queue is its call's): while the engine runs, the engine holds every
  * unanswered submission, and on a defect it hands them all back (`EngineOutput.failed`), so no list of them is
  * kept here.
  */
 class Submission<T, R> implements Envelope<T> {
-  /** Where it waits in the queue, for a withdrawal (only for a call that may withdraw it). */
-  place: QueueEntry<Submission<T, R>> | undefined = undefined;
   /** The engine's (see `Envelope.shared`). */
   shared: unknown = undefined;
 
@@ -143,7 +153,6 @@ class Submission<T, R> implements Envelope<T> {
     readonly arrivedAt: number,
     /** Undefined once the caller has been answered. */
     private answer: Answer<T, R> | undefined,
-    private readonly fail: ((error: unknown) => void) | undefined,
     private readonly call: Call<T, R> | undefined,
   ) {}
 
@@ -175,7 +184,7 @@ class Submission<T, R> implements Envelope<T> {
     if (typeof answer !== 'function') {
       answer.onResult(toBatchResult(this.request, ok, valueOrError, batchId, deduplicated, latencyMs));
     } else if (ok) answer(valueOrError as R);
-    else this.fail!(valueOrError);
+    else answer(Promise.reject(valueOrError));
     return true;
   }
 }
@@ -248,8 +257,8 @@ export function createBatcherWith<T, R>(options: BatchDedupOptions<T, R>, simila
     drained();
   }
 
-  function withdraw(submission: Submission<T, R>, error: unknown): void {
-    engine.withdraw(submission, submission.place, error);
+  function withdraw(submission: Submission<T, R>, place: QueueEntry<Submission<T, R>> | undefined, error: unknown): void {
+    engine.withdraw(submission, place, error);
   }
 
   /** Starts a call: checks its options, and sets its one timer and one listener. Undefined without options. */
@@ -258,21 +267,22 @@ export function createBatcherWith<T, R>(options: BatchDedupOptions<T, R>, simila
     return options === undefined ? undefined : new Call<T, R>(checkProcessOptions(options), scheduler, withdraw);
   }
 
-  function submit(request: T, call: Call<T, R> | undefined, answer: Answer<T, R>, fail?: (error: unknown) => void): void {
+  function submit(request: T, call: Call<T, R> | undefined, answer: Answer<T, R>): void {
     if (closed) throw failure ? failure.error : new BatcherClosedError();
-    const submission = new Submission<T, R>(request, clock(), answer, fail, call);
+    const submission = new Submission<T, R>(request, clock(), answer, call);
     pending++;
     if (call !== undefined) {
       call.add(submission);
       if (call.signal?.aborted) {
         // Refused before cache or queue, and counted as batchDedup counts it: a request, answered with an error.
         stats.recordRequests(1);
-        withdraw(submission, call.signal.reason);
+        withdraw(submission, undefined, call.signal.reason);
         return;
       }
     }
     try {
-      submission.place = engine.push(submission);
+      const place = engine.push(submission);
+      if (place !== undefined) call?.placed(place);
     } catch (error) {
       const held = engine.dispose();
       held.push(submission);
@@ -281,10 +291,10 @@ export function createBatcherWith<T, R>(options: BatchDedupOptions<T, R>, simila
   }
 
   function process(request: T, options?: ProcessOptions): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
+    return new Promise<R>((resolve) => {
       const call = openCall(options);
       try {
-        submit(request, call, resolve, reject);
+        submit(request, call, resolve);
       } finally {
         call?.sealed();
       }
@@ -302,7 +312,7 @@ export function createBatcherWith<T, R>(options: BatchDedupOptions<T, R>, simila
       }
       try {
         return Promise.all(
-          Array.from(requests, (request) => new Promise<R>((resolve, reject) => submit(request, call, resolve, reject))),
+          Array.from(requests, (request) => new Promise<R>((resolve) => submit(request, call, resolve))),
         );
       } finally {
         call?.sealed();

@@ -9,7 +9,7 @@ import { BatchCollector, watchWaiting, type PushOptions } from './collector.js';
 import type { Envelope } from './envelope.js';
 import { BatchExecutor, type FanOutConfig } from './executor.js';
 import { createBatchFeedback } from './feedback.js';
-import { QUEUED, SENT, slotOf, type PendingSlot } from './inFlight.js';
+import { QUEUED, SENT, slotOf, stateOf, type PendingSlot } from './inFlight.js';
 import type { PipelineConfig } from './pipelineConfig.js';
 import { SharedSlots } from './sharedSlots.js';
 import type { QueueEntry } from './waitingQueue.js';
@@ -206,12 +206,13 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     const holder = table.holderOf(slot);
     if (holder !== undefined) {
       const { sharing } = config;
-      if (holder.state === QUEUED && sharing.joinsWaiting) {
-        this.follow(holder, envelope);
+      const state = stateOf(holder, table);
+      if (state === QUEUED && sharing.joinsWaiting) {
+        this.follow(this.shared.recordFor(holder, slot), envelope);
         return undefined;
       }
-      if (holder.state === SENT && sharing.joinsInFlight) {
-        this.shared.wait(holder, envelope);
+      if (state === SENT && sharing.joinsInFlight) {
+        this.shared.wait(this.shared.recordFor(holder, slot), envelope);
         config.stats.recordInFlightHit();
         return undefined;
       }
@@ -284,12 +285,13 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       this.refuse(envelope, how.refuse);
       return undefined;
     }
-    // Led before it is queued: a batch it fills at once must find its slot.
-    if (slot !== undefined) this.shared.lead(slot, envelope);
+    // Led before it is queued: a batch it fills at once must find its slot. Its record is kept from now on only
+    // when a follower's priority may need its place in the queue; otherwise it is made when one joins.
+    const kept = slot !== undefined && this.shared.lead(slot, envelope, this.config.prioritized);
     // Similarity dedup may embed its text while the window is open (embed-ahead).
     this.config.deduper.arrived?.(envelope, this.lifetime);
     const place = this.collector.push(envelope, how);
-    if (slot !== undefined && place !== undefined) slot.place = place;
+    if (kept && place !== undefined) slot.place = place;
     return place;
   }
 
@@ -418,6 +420,12 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     let distinct = config.sharing.exactOnly;
     const table = shared.current;
     for (let i = 0; i < leaders.length; i++) {
+      const bare = shared.sentBare(leaders[i]!);
+      if (bare !== undefined) {
+        // Led bare: nothing joined it. Led under other settings, it may equal another leader under these.
+        if (bare !== table) distinct = false;
+        continue;
+      }
       const pending = shared.ledBy(leaders[i]!);
       if (pending === undefined || pending.state !== QUEUED) {
         distinct = false;

@@ -25,7 +25,8 @@ export interface Envelope<T> {
   readonly answered?: boolean;
   /**
    * The engine's own: the slot record of the equal requests this one leads or follows (see `SharedSlots`), kept
-   * here rather than in a map so that sharing costs no lookup per request. Its owner declares it and leaves it be.
+   * here rather than in a map so that sharing costs no lookup per request; or, for a request that leads its slot
+   * with no record yet, that slot's state (see `stateOf` in inFlight.ts). Its owner declares it and leaves it be.
    */
   shared?: unknown;
 }

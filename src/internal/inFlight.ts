@@ -81,14 +81,19 @@ class SlotMap<V> {
     if (scope !== undefined && maps.plain.size === 0 && maps.encoded.size === 0) this.byScope.delete(scope);
   }
 
-  /** Every value, in no particular order. */
-  *values(): IterableIterator<V> {
-    yield* this.unscoped.plain.values();
-    yield* this.unscoped.encoded.values();
-    for (const maps of this.byScope.values()) {
-      yield* maps.plain.values();
-      yield* maps.encoded.values();
+  /** Keeps only the entries `keep` accepts (a scope left without any goes too). @return how many are kept */
+  filter(keep: (value: V) => boolean): number {
+    let size = 0;
+    for (const [scope, maps] of [[undefined, this.unscoped] as const, ...this.byScope]) {
+      for (const map of [maps.plain, maps.encoded]) {
+        for (const [key, value] of map) {
+          if (keep(value)) size++;
+          else map.delete(key);
+        }
+      }
+      if (maps.plain.size + maps.encoded.size === 0) this.byScope.delete(scope);
     }
+    return size;
   }
 }
 
@@ -106,8 +111,9 @@ export const SENT = 1;
 export const DONE = 2;
 
 /**
- * A request that equal requests share, by its slot: made at its arrival, with the slot computed then, so nothing
- * is keyed twice. It is pending from arrival (or promotion) until its outcome (`DONE`).
+ * A request that equal requests share, by its slot: computed at its arrival, so nothing is keyed twice. It is
+ * pending from arrival (or promotion) until its outcome (`DONE`). Kept only when needed (see `SlotTable.add`):
+ * most requests are never joined, and their slot's table entry holds the request itself.
  */
 export class PendingSlot<E> implements Slot {
   state: typeof QUEUED | typeof SENT | typeof DONE = QUEUED;
@@ -131,6 +137,17 @@ export class PendingSlot<E> implements Slot {
   ) {}
 }
 
+/**
+ * The state of what holds a slot of `table`: a record's own, or for a request leading it bare, by its `shared`
+ * field: the table while it waits (`QUEUED`), `SENT` once sent, anything else once it is answered, dropped, or
+ * led under another table (`DONE`).
+ */
+export function stateOf(holder: unknown, table: object): typeof QUEUED | typeof SENT | typeof DONE {
+  if (holder instanceof PendingSlot) return holder.state;
+  const shared = (holder as { shared?: unknown }).shared;
+  return shared === table ? QUEUED : shared === SENT ? SENT : DONE;
+}
+
 /** Slots held past the live ones before a table is swept of those `DONE`. */
 const SWEEP_SLACK = 1024;
 
@@ -145,7 +162,8 @@ const SWEEP_SLACK = 1024;
  * only: memory stays in proportion to what is pending, each rebuild paid for by the slots it frees.
  */
 export class SlotTable<E, R> {
-  private pending = new SlotMap<PendingSlot<E>>();
+  /** Each slot's holder: its record, or the request leading it bare (see `add`). */
+  private readonly pending = new SlotMap<PendingSlot<E> | E>();
   /** Slots held by `pending`, `DONE` ones included. */
   private held = 0;
   private sweepAt = SWEEP_SLACK;
@@ -162,30 +180,29 @@ export class SlotTable<E, R> {
     readonly near?: NearIndex<CacheEntry<R>>,
   ) {}
 
-  /** What holds the slot: a request pending, one `DONE`, or nothing. */
-  holderOf(slot: Slot): PendingSlot<E> | undefined {
+  /**
+   * What holds the slot: a request's record (pending or `DONE`), a request leading it bare (see `add`;
+   * `stateOf` tells its state), or nothing.
+   */
+  holderOf(slot: Slot): PendingSlot<E> | E | undefined {
     return this.pending.get(slot);
   }
 
-  /** `pending` takes its slot (from whatever held it). */
-  add(pending: PendingSlot<E>): void {
-    if (!this.pending.set(pending, pending)) return;
+  /**
+   * `holder` takes `slot` (from whatever held it): a record (its own slot), or a request leading it bare, whose
+   * `shared` field then says its state (`stateOf`); its record is made when an equal request joins it
+   * (`SharedSlots.recordFor`).
+   */
+  add(slot: Slot, holder: PendingSlot<E> | E = slot as PendingSlot<E>): void {
+    if (!this.pending.set(slot, holder)) return;
     if (++this.held > this.sweepAt) this.sweep();
   }
 
   /** Keeps the slots of the requests still pending only. */
   private sweep(): void {
-    const kept = new SlotMap<PendingSlot<E>>();
-    let held = 0;
-    for (const pending of this.pending.values()) {
-      if (pending.state !== DONE) {
-        kept.set(pending, pending);
-        held++;
-      }
-    }
-    this.pending = kept;
-    this.held = held;
-    this.sweepAt = 2 * held + SWEEP_SLACK;
+    const size = this.pending.filter((holder) => stateOf(holder, this) !== DONE);
+    this.held = size;
+    this.sweepAt = 2 * size + SWEEP_SLACK;
   }
 
   /**

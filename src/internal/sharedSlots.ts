@@ -4,20 +4,25 @@ import type { Envelope } from './envelope.js';
 import {
   changesWhatIsShared,
   DONE,
+  PendingSlot,
   QUEUED,
   SENT,
   SlotTable,
+  stateOf,
   type CacheEntry,
-  type PendingSlot,
   type ResultCacheOptions,
 } from './inFlight.js';
 
 /** How a request that shared another's execution is answered: its outcome, the batch, and `deduplicated: true`. */
 export type SharedAnswer<E> = (envelope: E, outcome: Outcome<unknown>, batchId: number) => void;
 
-/** The slot record a request leads or follows, kept on the request itself (see `Envelope.shared`). */
+/**
+ * The slot record a request leads or follows, kept on the request itself (see `Envelope.shared`); undefined
+ * for one that leads its slot bare (see `SlotTable.add`).
+ */
 function recordOf<E extends Envelope<unknown>>(envelope: E): PendingSlot<E> | undefined {
-  return envelope.shared as PendingSlot<E> | undefined;
+  const { shared } = envelope;
+  return shared instanceof PendingSlot ? (shared as PendingSlot<E>) : undefined;
 }
 
 /**
@@ -70,12 +75,50 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
     if (changesWhatIsShared(changed)) this.table = this.newTable();
   }
 
-  /** `envelope` takes the slot `pending` (computed for it at arrival) and is about to be queued. */
-  lead(pending: PendingSlot<E>, envelope: E): void {
-    pending.leader = envelope;
+  /**
+   * `envelope` takes the slot `pending` (computed for it at arrival) and is about to be queued.
+   * @param keep keep `pending` as its record now (its queue place is needed, or its result is cached); otherwise
+   *   the request leads the slot bare (`SlotTable.add`), and a record is made only when an equal request joins it (`recordFor`)
+   * @return whether `pending` is its record
+   */
+  lead(pending: PendingSlot<E>, envelope: E, keep: boolean): boolean {
+    if (!keep && !this.table.caches) {
+      envelope.shared = this.table;
+      this.table.add(pending, envelope);
+      return false;
+    }
+    this.record(pending, envelope);
+    return true;
+  }
+
+  private record(pending: PendingSlot<E>, leader: E): void {
+    pending.leader = leader;
     pending.table = this.table as SlotTable<E, unknown>;
-    envelope.shared = pending;
+    leader.shared = pending;
     this.table.add(pending);
+  }
+
+  /**
+   * The record of a pending holder found in the table in effect, that a request is about to join: made from
+   * `slot` (that request's, equal to the holder's) when the holder leads bare.
+   */
+  recordFor(holder: PendingSlot<E> | E, slot: PendingSlot<E>): PendingSlot<E> {
+    if (holder instanceof PendingSlot) return holder as PendingSlot<E>;
+    slot.state = stateOf(holder, this.table);
+    this.record(slot, holder);
+    return slot;
+  }
+
+  /**
+   * The leader's batch formed, when it leads its slot bare: equal requests now join its execution (with
+   * `dedupInFlight`), through a record made then.
+   * @return the table it led under, or undefined when it leads no slot bare
+   */
+  sentBare(envelope: E): object | undefined {
+    const { shared } = envelope;
+    if (!(shared instanceof SlotTable)) return undefined;
+    envelope.shared = SENT;
+    return shared;
   }
 
   /** The record `envelope` leads, while it leads one. */
@@ -144,6 +187,10 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
    * fulfilled one of a request that was not itself a duplicate), and every waiter gets it.
    */
   settled(envelope: E, ok: boolean, valueOrError: unknown, batchId: number, deduplicated: boolean): void {
+    if (envelope.shared === SENT) {
+      envelope.shared = undefined;
+      return;
+    }
     const pending = recordOf(envelope);
     if (pending === undefined || pending.leader !== envelope || pending.state !== SENT) return;
     envelope.shared = undefined;
@@ -165,6 +212,11 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
    * @return its record, when it has followers to promote
    */
   dropped(envelope: E): PendingSlot<E> | undefined {
+    if (envelope.shared instanceof SlotTable) {
+      // Led bare: the slot is free again.
+      envelope.shared = undefined;
+      return undefined;
+    }
     const pending = recordOf(envelope);
     if (pending === undefined || pending.leader !== envelope || pending.state !== QUEUED) return undefined;
     envelope.shared = undefined;
