@@ -363,3 +363,41 @@ describe('the embedAhead option', () => {
     expect(calledAt).toEqual([0, 25]);
   });
 });
+
+describe('a batch every caller left while it was deduplicated', () => {
+  // Found by the hostile-embedder property (seed 411326444, 1000 runs): the batch was forgone, but its slots stayed
+  // "sent", so an equal request that came later joined an execution that never came and was never answered.
+  for (const embedAhead of [true, false]) {
+    it(`leaves its slots free: an equal request that comes later is executed and answered (embedAhead: ${embedAhead})`, async () => {
+      const clock = virtualClock();
+      const executed: string[][] = [];
+      const batcher = createBatcher<string, string>({
+        execute: (qs) => (executed.push([...qs]), upperAll(qs)),
+        dedupStrategy: 'hybrid',
+        embed: () => new Promise(() => {}), // never answers: the batch waits for its bound
+        embedAhead,
+        embedTimeoutMs: BOUND_MS,
+        mergeGuard: false,
+        windowMs: 3,
+        scheduler: clock.scheduler,
+      });
+      const first = new AbortController();
+      const second = new AbortController();
+      const outcomes: string[] = [];
+      const note = (p: Promise<string>) => p.then((v) => outcomes.push(`ok ${v}`), (e: Error) => outcomes.push(`err ${e.message}`));
+      void note(batcher.process('alpha question', { signal: first.signal }));
+      await runFor(clock, 1);
+      void note(batcher.process('bravo question', { signal: second.signal }));
+      await runFor(clock, 3); // the batch formed; it waits for the embedder
+      first.abort(new Error('first left'));
+      second.abort(new Error('second left'));
+      await runFor(clock, 2 * BOUND_MS); // the bound passed: nobody wanted the batch, it was not sent
+      expect(executed).toEqual([]);
+      void note(batcher.process('alpha question'));
+      await runFor(clock, 2 * BOUND_MS);
+      expect(outcomes).toEqual(['err first left', 'err second left', 'ok ALPHA QUESTION']);
+      expect(executed).toEqual([['alpha question']]);
+      await batcher.close();
+    });
+  }
+});

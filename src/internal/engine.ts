@@ -463,6 +463,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
         this.deduping.delete(items);
         if (this.unowed(items)) {
           // Every caller left (deadline, abort) while the batch was being deduplicated: nothing is sent.
+          this.shared.forgone(items);
           this.executor.forgo();
         } else {
           this.execute(withFollowers(batch));

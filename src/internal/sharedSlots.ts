@@ -183,6 +183,14 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
   }
 
   /**
+   * A batch that no request waited for any more was not sent (every caller left while it was deduplicated): its
+   * slots are done, so an equal request that comes later is executed, not joined to an execution that never comes.
+   */
+  forgone(items: readonly E[]): void {
+    for (const item of items) this.settled(item, false, undefined, 0, true);
+  }
+
+  /**
    * A request of a batch has its outcome. When it leads a slot, the slot is done, the outcome is cached (a
    * fulfilled one of a request that was not itself a duplicate), and every waiter gets it.
    */
