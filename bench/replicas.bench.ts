@@ -14,14 +14,10 @@
  *
  *   npm run bench -- replicas
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createBatcher, type Batcher } from '../src/index.js';
 import { redisStore } from '../src/redis/index.js';
+import { redisServer, startRedis } from '../test/support-redis.js';
 import { seededRandom, zipfSampler } from './lib/random.js';
 import { consoleTable, markdownTable, type BenchSection } from './lib/report.js';
 
@@ -40,49 +36,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function stream(): string[] {
   const rank = zipfSampler(KEYS, EXPONENT, seededRandom(13));
   return Array.from({ length: REQUESTS }, () => `q${rank()}`);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis(): Promise<{ port: number; stop: () => Promise<void> } | undefined> {
-  if (spawnSync('redis-server', ['--version']).status !== 0) return undefined;
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'rbd-bench-redis-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: 'ignore',
-  });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  for (let tries = 0; ; tries++) {
-    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => {});
-    try {
-      await probe.connect();
-      await probe.ping();
-      probe.disconnect();
-      break;
-    } catch {
-      probe.disconnect();
-      if (tries > 100) throw new Error('redis-server did not start');
-      await sleep(50);
-    }
-  }
-  return {
-    port,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 interface Counter {
@@ -119,7 +72,7 @@ async function drive(requests: readonly string[], batchers: readonly Batcher<str
 }
 
 export default async function replicasBench(): Promise<BenchSection | void> {
-  const redis = await startRedis();
+  const redis = redisServer === undefined ? undefined : await startRedis();
   if (!redis) {
     console.log('replicas: redis-server is not installed (apt-get install redis-server); skipped');
     return;
