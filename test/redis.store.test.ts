@@ -126,6 +126,25 @@ describe('bad input', () => {
     expect(() => keyvStore(new Keyv(), { deserialize: null as never })).toThrow(/keyvStore: deserialize must be a function/);
   });
 
+  it('redisStore: a waiter stops at its bound even when the wall clock steps back (it does not poll for the step)', async () => {
+    let reads = 0;
+    // A key leased by another process and never answered: every read finds the lease and no result.
+    const client = { status: 'ready', mget: async () => (reads++, [null, 'their-token']), set: async () => 'OK', eval: async () => 0 } as never;
+    const store = redisStore({ client, pollMs: 5 });
+    const realNow = Date.now;
+    let now = realNow();
+    // Each reading of the clock 5 ms later, except the second one, an hour earlier.
+    let readings = 0;
+    Date.now = () => (now += ++readings === 2 ? -3_600_000 : 5);
+    try {
+      const found = await store.leases!.wait(['k'], 40);
+      expect(found).toEqual([undefined]);
+      expect(reads).toBeLessThanOrEqual(10);
+    } finally {
+      Date.now = realNow;
+    }
+  });
+
   it('redisStore refuses a missing client and bad durations, naming them', () => {
     expect(() => redisStore(undefined as never)).toThrow(/redisStore: expected options \{ client/);
     expect(() => redisStore({ client: {} as never })).toThrow(/redisStore: client must be an ioredis client/);

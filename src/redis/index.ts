@@ -4,6 +4,7 @@
  * client it is given, and the core never imports this entry. See docs/replicas.md.
  */
 import type { Redis } from 'ioredis';
+import { elapsed } from '../base/clock.js';
 import {
   decodeValue,
   encodeValue,
@@ -141,7 +142,10 @@ export function redisStore(options: RedisStoreOptions): SharedStore {
     async wait(keys, timeoutMs) {
       const found: unknown[] = new Array<unknown>(keys.length).fill(undefined);
       let open = keys.map((_, k) => k);
-      const deadline = Date.now() + timeoutMs;
+      // Time spent counted reading by reading, a step back of the wall clock as none: a clock set back an hour
+      // must not keep a waiter polling for that hour.
+      let spent = 0;
+      let readAt = Date.now();
       for (;;) {
         ready();
         // Results and leases in one MGET: one atomic reading, so a result stored just before its lease went is seen.
@@ -155,7 +159,10 @@ export function redisStore(options: RedisStoreOptions): SharedStore {
           // else: no result and no lease: it ended with none; left undefined for the caller to take over
         }
         open = still;
-        if (open.length === 0 || Date.now() + pollMs > deadline) return found;
+        const now = Date.now();
+        spent += elapsed(readAt, now);
+        readAt = now;
+        if (open.length === 0 || spent + pollMs > timeoutMs) return found;
         await new Promise((resolve) => setTimeout(resolve, pollMs));
       }
     },
