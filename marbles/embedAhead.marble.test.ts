@@ -12,10 +12,9 @@ import { createLexicalEmbedder } from '../src/dedup/lexicalEmbedder.js';
 import type { Embedder } from '../src/dedup/options.js';
 import { createBatcher } from '../src/batcher/withSimilarity.js';
 import { batchDedup } from '../src/operators/withSimilarity.js';
-import { BatchStatsRecorder } from '../src/stats/batchStats.js';
 import { trackTimers } from '../src/testing/index.js';
 import type { BatchResult } from '../src/types.js';
-import { testScheduler } from './helpers.js';
+import { StampedStats, testScheduler } from './helpers.js';
 
 const reset = 'How do I reset my password?';
 const resetLower = 'how do i reset my password';
@@ -24,18 +23,6 @@ const weatherLower = 'what is the weather in oslo';
 
 const lexical = createLexicalEmbedder();
 const upperAll = (texts: string[]) => texts.map((t) => t.toUpperCase());
-
-/** A recorder that also notes the scheduler time of every fallback. */
-class StampedStats extends BatchStatsRecorder {
-  readonly fallbacksAt: number[] = [];
-  constructor(private readonly clock: SchedulerLike) {
-    super({ scheduler: clock });
-  }
-  override recordEmbedFallback(): void {
-    super.recordEmbedFallback();
-    this.fallbacksAt.push(this.clock.now());
-  }
-}
 
 /**
  * A thenable settled by a virtual timer `delay` frames from now: its callbacks run in the frame it settles (a

@@ -11,10 +11,9 @@ import type { Embedder } from '../src/dedup/options.js';
 import { createBatcher } from '../src/batcher/withSimilarity.js';
 import { batchDedup } from '../src/operators/withSimilarity.js';
 import { dedupBy } from '../src/operators/withSimilarity.js';
-import { BatchStatsRecorder } from '../src/stats/batchStats.js';
 import { trackTimers } from '../src/testing/index.js';
 import type { DedupedBatch } from '../src/types.js';
-import { testScheduler } from './helpers.js';
+import { StampedStats, testScheduler } from './helpers.js';
 
 const reset = 'How do I reset my password?';
 const resetLower = 'how do i reset my password';
@@ -25,18 +24,6 @@ const exact = { items, unique: items, leaderOf: [0, 1] };
 const merged = { items, unique: [reset], leaderOf: [0, 0] };
 
 const lexical = createLexicalEmbedder();
-
-/** A recorder that also notes the scheduler time of every fallback. */
-class StampedStats extends BatchStatsRecorder {
-  readonly fallbacksAt: number[] = [];
-  constructor(private readonly clock: SchedulerLike) {
-    super({ scheduler: clock });
-  }
-  override recordEmbedFallback(): void {
-    super.recordEmbedFallback();
-    this.fallbacksAt.push(this.clock.now());
-  }
-}
 
 /**
  * A thenable settled by a virtual timer `delay` frames from now: its callbacks run in the frame it settles (a

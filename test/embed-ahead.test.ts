@@ -10,18 +10,10 @@ import { createBatcher, createBatchStats, dedupBy, type Embedder } from '../src/
 import { Embeddings, EmbedSession } from '../src/dedup/embedAhead.js';
 import { EmbeddingCache } from '../src/dedup/embeddingCache.js';
 import { trackTimers, virtualClock, type VirtualClock } from '../src/testing/index.js';
-import { turn } from './support.js';
+import { axis, DIMENSIONS, POOL, turn } from './support.js';
 
 const upperAll = (qs: string[]) => qs.map((q) => q.toUpperCase());
 
-const POOL = ['alpha question', 'bravo question', 'charlie question', 'delta question', 'echo question'];
-const DIMENSIONS = POOL.length;
-/** Each text of the pool its own axis: nothing merges, so every answer is the request's own. */
-const axis = (text: string, dimensions = DIMENSIONS) => {
-  const v = new Array<number>(dimensions).fill(0);
-  v[POOL.indexOf(text) % dimensions] = 1;
-  return v;
-};
 /** Vectors that would merge everything: used or cached when they must not be, answers would be shared. */
 const allEqual = (texts: string[]) => texts.map(() => axis(POOL[0]!));
 

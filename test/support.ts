@@ -433,3 +433,13 @@ export function countAbortListeners(signal: AbortSignal): () => number {
   }) as AbortSignal['removeEventListener'];
   return () => live.size;
 }
+
+/** Texts for hostile-embedder tests: a pool of distinct questions. */
+export const POOL = ['alpha question', 'bravo question', 'charlie question', 'delta question', 'echo question'];
+export const DIMENSIONS = POOL.length;
+/** Good vectors: each text of the pool its own axis, so nothing merges and every answer is the text's own. */
+export const axis = (text: string, dimensions = DIMENSIONS): number[] => {
+  const v = new Array<number>(dimensions).fill(0);
+  v[POOL.indexOf(text) % dimensions] = 1;
+  return v;
+};

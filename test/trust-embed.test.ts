@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createBatcher, createBatchStats, type Batcher, type Embedder } from '../src/index.js';
 import { createDeduper, resolveDedupOptions } from '../src/dedup/options.js';
 import { virtualClock, type VirtualClock } from '../src/testing/index.js';
-import { turn } from './support.js';
+import { axis, DIMENSIONS, POOL, turn } from './support.js';
 
 const upperAll = (qs: string[]) => qs.map((q) => q.toUpperCase());
 const never: Embedder = () => new Promise(() => {});
@@ -92,14 +92,6 @@ describe('an embed() that never settles', () => {
 // ---------------------------------------------------------------------------------------------------------------
 // Every way an embedder can misbehave, per batch, in any order; and the ways it can behave.
 
-const POOL = ['alpha question', 'bravo question', 'charlie question', 'delta question', 'echo question'];
-const DIMENSIONS = POOL.length;
-/** Good vectors: each text of the pool its own axis, so nothing merges and every answer is the text's own. */
-const axis = (text: string, dimensions = DIMENSIONS) => {
-  const v = new Array<number>(dimensions).fill(0);
-  v[POOL.indexOf(text) % dimensions] = 1;
-  return v;
-};
 const BOUND_MS = 20;
 
 type Behaviour =
