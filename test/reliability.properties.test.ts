@@ -14,7 +14,7 @@
  * stream completes, errors or is unsubscribed.
  */
 import fc from 'fast-check';
-import { concat, map, merge, Observable, timer, type ObservableInput } from 'rxjs';
+import { concat, finalize, from, map, merge, Observable, of, take, timer, type ObservableInput } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { batchDedup, BatchTimeoutError, createBatchStats, type BatchResult, type BatchStats, type DedupKey, type DedupScope, type ExecuteContext, type StreamedResult } from '../src/index.js';
 import { createTestScheduler, trackTimers } from '../src/testing/index.js';
@@ -127,12 +127,23 @@ const behavioursArb = fc.array(fc.oneof({ weight: 4, arbitrary: fc.constant<Back
   maxLength: 10,
 });
 
-/** How the run ends: the source completes or errors after its last arrival, or the subscriber leaves at a time. */
-type Ending = { kind: 'complete' } | { kind: 'error' } | { kind: 'unsubscribe'; at: number };
+/** Also a backend that answers synchronously, with an array (the results arrive inside `execute`'s call). */
+const behavioursOrSyncArb = fc.array(fc.constantFrom<BackendKind>('ok', 'array', 'throw', ...OBSERVABLE_KINDS), { minLength: 1, maxLength: 10 });
+
+/**
+ * How the run ends: the source completes or errors after its last arrival, the subscriber leaves at a time, or it
+ * leaves from inside its `count`-th result (`take(count)`), which may be in the middle of a batch answered
+ * synchronously, before the operator's teardown is registered.
+ */
+type Ending = { kind: 'complete' } | { kind: 'error' } | { kind: 'unsubscribe'; at: number } | { kind: 'take'; count: number; synchronousStart: number };
 const endingArb = fc.oneof(
   fc.constant<Ending>({ kind: 'complete' }),
   fc.constant<Ending>({ kind: 'error' }),
   fc.integer({ min: 0, max: 150 }).map((at): Ending => ({ kind: 'unsubscribe', at })),
+  // `synchronousStart`: so many of the first requests arrive at 0 and are sent synchronously as the pipeline is
+  // subscribed, as `of(...)` or a replayed buffer would: a subscriber can then leave (inside a batch answered
+  // synchronously) before the operator's teardown exists.
+  fc.record({ count: fc.integer({ min: 1, max: 6 }), synchronousStart: fc.integer({ min: 0, max: 6 }) }).map((e): Ending => ({ kind: 'take', ...e })),
 );
 
 interface Call {
@@ -200,6 +211,8 @@ function run(requests: Req[], options: Options, behaviours: BackendKind[], endin
   let terminal: { kind: 'complete' } | { kind: 'error'; error: unknown } | undefined;
   let pendingAtEnd = -1;
   let pendingAfterTeardown = -1;
+  /** For a `take` ending: the place in the log of the result the subscriber left in. */
+  let leftAtSeq = -1;
   const { durationMs, embedder, ...pipelineOptions } = options;
 
   testScheduler.run(() => {
@@ -218,7 +231,9 @@ function run(requests: Req[], options: Options, behaviours: BackendKind[], endin
       calls.push(c);
       if (kind === 'throw') c.finished = true;
       const answers: Echo[] = items.map((item) => ({ item, answeredAt: Number.NaN }));
-      const output = backendCall<Echo>(kind, answers, testScheduler, durationMs, options.processingTimeoutMs + 5) as Observable<unknown>;
+      const made = backendCall<Echo>(kind, answers, testScheduler, durationMs, options.processingTimeoutMs + 5);
+      // An array ('array') is answered synchronously, as from inside the call: `of` keeps it so and lets it be watched.
+      const output = (Array.isArray(made) ? of(made) : made) as Observable<unknown>;
       // Each answer says when it was made: stamped as it comes out of the backend, on the pipeline's clock.
       const stamped = output.pipe(
         map((value) =>
@@ -233,7 +248,11 @@ function run(requests: Req[], options: Options, behaviours: BackendKind[], endin
     };
     const stamp = (e: unknown) => (typeof e === 'object' && e !== null && 'item' in e ? { item: (e as Echo).item, answeredAt: tracked.scheduler.now() } : e);
 
-    const arrivals = merge(...requests.map((r) => timer(r.at).pipe(map(() => r))));
+    const synchronous = ending.kind === 'take' && ending.synchronousStart > 0;
+    const arrivals = merge(
+      from(synchronous ? requests.filter((r) => r.at === 0) : []),
+      ...requests.filter((r) => !synchronous || r.at !== 0).map((r) => timer(r.at).pipe(map(() => r))),
+    );
     const lastArrival = Math.max(...requests.map((r) => r.at));
     const source =
       ending.kind === 'error'
@@ -267,9 +286,22 @@ function run(requests: Req[], options: Options, behaviours: BackendKind[], endin
           stats,
           scheduler: tracked.scheduler,
         }),
+        (results$) =>
+          ending.kind === 'take'
+            ? results$.pipe(
+                take(ending.count),
+                // Runs after the pipeline's teardown (finalizers run in the order they were added).
+                finalize(() => {
+                  pendingAfterTeardown = tracked.pending();
+                }),
+              )
+            : results$,
       )
       .subscribe({
-        next: (result) => results.push({ result, at: testScheduler.now() }),
+        next: (result) => {
+          results.push({ result, at: testScheduler.now() });
+          if (ending.kind === 'take' && results.length === ending.count) leftAtSeq = seq++;
+        },
         error: (error: unknown) => {
           pendingAtEnd = tracked.pending();
           terminal = { kind: 'error', error };
@@ -286,7 +318,7 @@ function run(requests: Req[], options: Options, behaviours: BackendKind[], endin
       }, ending.at);
     }
   });
-  return { results, calls, abortedSeq, terminal, pendingAtEnd, pendingAfterTeardown, stats: stats.snapshot() };
+  return { results, calls, abortedSeq, terminal, pendingAtEnd, pendingAfterTeardown, leftAtSeq, stats: stats.snapshot() };
 }
 
 /**
@@ -464,13 +496,23 @@ describe('batchDedup reliability under random interleavings', () => {
 
   it('after unsubscription at any moment: no result, no live timer, every unfinished backend call aborted', () => {
     fc.assert(
-      fc.property(requestsArb, optionsArb, behavioursArb, endingArb, (requests, options, behaviours, ending) => {
-        const { results, calls, abortedSeq, pendingAtEnd, pendingAfterTeardown, terminal } = run(requests, options, behaviours, ending);
+      fc.property(requestsArb, optionsArb, behavioursOrSyncArb, endingArb, (generated, options, behaviours, ending) => {
+        const requests = ending.kind === 'take' ? generated.map((r, i) => (i < ending.synchronousStart ? { ...r, at: 0 } : r)) : generated;
+        const { results, calls, abortedSeq, pendingAtEnd, pendingAfterTeardown, leftAtSeq, terminal } = run(requests, options, behaviours, ending);
         const ids = results.map(({ result }) => result.request.id);
         expect(new Set(ids).size).toBe(ids.length); // never two results for one request
         expectOwnAnswers(results, options);
         expectSentOnlyWhenAllowed(requests, calls, abortedSeq, options);
         expectAnswersFollowSchedule(results, calls, abortedSeq, options);
+        if (ending.kind === 'take') {
+          expect(results.length).toBeLessThanOrEqual(ending.count);
+          if (leftAtSeq < 0) return; // fewer results than `count`: the run ended as 'complete'
+          // No backend call starts after the subscriber left, not even later in the same synchronous flush.
+          for (const c of calls) expect(c.seq).toBeLessThan(leftAtSeq);
+          expect(pendingAfterTeardown).toBe(0);
+          for (const c of calls) expect(c.finished || c.signal.aborted).toBe(true);
+          return;
+        }
         if (terminal) expect(pendingAtEnd).toBe(0);
         if (ending.kind !== 'unsubscribe') return;
         for (const { at } of results) expect(at).toBeLessThanOrEqual(ending.at);

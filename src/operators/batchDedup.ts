@@ -80,12 +80,20 @@ function enginePipeline<T, R>(config: PipelineConfig<T, R>): OperatorFunction<En
         failed: (error) => subscriber.error(error),
       });
       const subscription = source.subscribe({
-        next: (envelope) => engine.push(envelope),
+        // Closed while a synchronous source is still sending (a `take(1)` downstream): the teardown runs only
+        // once subscribe returns, so no request reaches the backend for a subscriber that has left.
+        next: (envelope) => {
+          if (!subscriber.closed) engine.push(envelope);
+        },
         error: (error: unknown) => {
+          if (subscriber.closed) return;
           ending = { error };
           engine.close();
         },
-        complete: () => engine.close(),
+        complete: () => {
+          // Closing sends what still waits for a window: not for a subscriber that has left.
+          if (!subscriber.closed) engine.close();
+        },
       });
       return () => {
         subscription.unsubscribe();

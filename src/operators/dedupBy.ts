@@ -92,7 +92,9 @@ export function dedupWith<T>(
       };
       const subscription = source.subscribe({
         next: (items) => {
-          if (items.length === 0) return;
+          // Closed while a synchronous source is still sending (a `take(1)` downstream): the teardown runs only
+          // once subscribe returns, so nothing is embedded or deduplicated for a subscriber that has left.
+          if (items.length === 0 || subscriber.closed) return;
           const out = current()(items, lifetime);
           if (!(out instanceof Promise)) {
             emit(out);

@@ -67,7 +67,9 @@ export function fanOut<T, R>(options: FanOutOptions<T, R>): OperatorFunction<Ded
       let subscription: Subscription | undefined;
       subscription = source.subscribe({
         next: (batch) => {
-          if (refused) return;
+          // Closed while a synchronous source is still sending (a `take(1)` downstream): the teardown runs only
+          // once subscribe returns, so no batch reaches the backend for a subscriber that has left.
+          if (refused || subscriber.closed) return;
           const checked = checkBatch<T>('fanOut', batch);
           if (!(checked instanceof TypeError)) {
             executor.submit(checked);
