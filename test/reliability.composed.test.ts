@@ -6,11 +6,11 @@
  * any moment, or a `take(n)` that leaves inside a result, with requests sent synchronously at subscription.
  */
 import fc from 'fast-check';
-import { concat, finalize, from, map, merge, Observable, of, take, timer, type OperatorFunction } from 'rxjs';
+import { finalize, map, type Observable, of, take, type OperatorFunction } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { bufferWindow, dedupBy, fanOut, type BatchResult, type DedupKey, type DedupScope, type ExecuteContext } from '../src/index.js';
 import { createTestScheduler, trackTimers } from '../src/testing/index.js';
-import { backendCall, durationArb, hostClock, keyPoolsArb, NEVER_SETTLING, OBSERVABLE_KINDS, reordered, sameKey, sameScope, type BackendKind } from './support.js';
+import { arrivalsOf, backendCall, durationArb, hostClock, keyPoolsArb, NEVER_SETTLING, OBSERVABLE_KINDS, reordered, sameKey, sameScope, type BackendKind, watchedCall } from './support.js';
 
 interface Req {
   readonly id: number;
@@ -76,29 +76,6 @@ interface Call {
 
 const SOURCE_ERROR = new Error('source failed');
 
-/** Marks a call finished once it owes nothing more (an array, an error, a completion, or every streamed item). */
-function watched(output: Observable<unknown>, c: Call): Observable<unknown> {
-  const streamed = new Set<unknown>();
-  return new Observable((subscriber) =>
-    output.subscribe({
-      next: (value) => {
-        if (typeof value !== 'object' || value === null || !('index' in value)) c.finished = true;
-        else streamed.add((value as { index: unknown }).index);
-        if (streamed.size >= c.items.length) c.finished = true;
-        subscriber.next(value);
-      },
-      error: (error: unknown) => {
-        c.finished = true;
-        subscriber.error(error);
-      },
-      complete: () => {
-        c.finished = true;
-        subscriber.complete();
-      },
-    }),
-  );
-}
-
 function run(requests: Req[], options: Options, behaviours: BackendKind[], ending: Ending) {
   const testScheduler = createTestScheduler();
   const tracked = trackTimers(hostClock(testScheduler).scheduler);
@@ -120,25 +97,9 @@ function run(requests: Req[], options: Options, behaviours: BackendKind[], endin
       calls.push(c);
       if (kind === 'throw') c.finished = true;
       const made = backendCall<Echo>(kind, items.map((item) => ({ item })), testScheduler, durationMs, processingTimeoutMs + 5);
-      return watched((Array.isArray(made) ? of(made) : made) as Observable<unknown>, c) as Observable<Echo[]>;
+      return watchedCall((Array.isArray(made) ? of(made) : made) as Observable<unknown>, c) as Observable<Echo[]>;
     };
-    const synchronous = ending.kind === 'take' && ending.synchronousStart > 0;
-    const arrivals = merge(
-      from(synchronous ? requests.filter((r) => r.at === 0) : []),
-      ...requests.filter((r) => !synchronous || r.at !== 0).map((r) => timer(r.at).pipe(map(() => r))),
-    );
-    const lastArrival = Math.max(...requests.map((r) => r.at));
-    const source =
-      ending.kind === 'error'
-        ? concat(
-            arrivals,
-            timer(lastArrival + 1).pipe(
-              map(() => {
-                throw SOURCE_ERROR;
-              }),
-            ),
-          )
-        : arrivals;
+    const source = arrivalsOf(requests, ending.kind === 'take' && ending.synchronousStart > 0, ending.kind === 'error' ? SOURCE_ERROR : undefined);
     const leaving: OperatorFunction<BatchResult<Req, Echo>, BatchResult<Req, Echo>> = (results$) =>
       ending.kind === 'take'
         ? results$.pipe(

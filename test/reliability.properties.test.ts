@@ -14,7 +14,7 @@
  * stream completes, errors or is unsubscribed.
  */
 import fc from 'fast-check';
-import { concat, finalize, from, map, merge, Observable, of, take, timer, type ObservableInput } from 'rxjs';
+import { finalize, map, merge, type Observable, of, take, timer, type ObservableInput } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { batchDedup, BatchTimeoutError, createBatchStats, type BatchResult, type BatchStats, type DedupKey, type DedupScope, type ExecuteContext, type StreamedResult } from '../src/index.js';
 import { createTestScheduler, trackTimers } from '../src/testing/index.js';
@@ -32,6 +32,8 @@ import {
   sameKey,
   sameScope,
   type BackendKind,
+  arrivalsOf,
+  watchedCall,
 } from './support.js';
 
 type UserFn = 'key' | 'scope' | 'priority' | 'signal' | 'text';
@@ -244,27 +246,11 @@ function run(requests: Req[], options: Options, behaviours: BackendKind[], endin
               : value,
         ),
       );
-      return watched(stamped as Observable<Echo[] | StreamedResult<Echo>>, c);
+      return watchedCall(stamped as Observable<Echo[] | StreamedResult<Echo>>, c);
     };
     const stamp = (e: unknown) => (typeof e === 'object' && e !== null && 'item' in e ? { item: (e as Echo).item, answeredAt: tracked.scheduler.now() } : e);
 
-    const synchronous = ending.kind === 'take' && ending.synchronousStart > 0;
-    const arrivals = merge(
-      from(synchronous ? requests.filter((r) => r.at === 0) : []),
-      ...requests.filter((r) => !synchronous || r.at !== 0).map((r) => timer(r.at).pipe(map(() => r))),
-    );
-    const lastArrival = Math.max(...requests.map((r) => r.at));
-    const source =
-      ending.kind === 'error'
-        ? concat(
-            arrivals,
-            timer(lastArrival + 1).pipe(
-              map(() => {
-                throw SOURCE_ERROR;
-              }),
-            ),
-          )
-        : arrivals;
+    const source = arrivalsOf(requests, ending.kind === 'take' && ending.synchronousStart > 0, ending.kind === 'error' ? SOURCE_ERROR : undefined);
 
     const subscription = source
       .pipe(
@@ -319,33 +305,6 @@ function run(requests: Req[], options: Options, behaviours: BackendKind[], endin
     }
   });
   return { results, calls, abortedSeq, terminal, pendingAtEnd, pendingAfterTeardown, leftAtSeq, stats: stats.snapshot() };
-}
-
-/**
- * Marks the call finished once it has delivered everything it owes: the library stops listening, without
- * aborting, after an array (or anything else that is not a streamed item) and after the last item of a stream,
- * so those calls are not expected to be aborted.
- */
-function watched<V>(output: Observable<V>, c: Call): Observable<V> {
-  const streamed = new Set<unknown>();
-  return new Observable<V>((subscriber) =>
-    output.subscribe({
-      next: (value) => {
-        if (typeof value !== 'object' || value === null || !('index' in value)) c.finished = true;
-        else streamed.add((value as { index: unknown }).index);
-        if (streamed.size >= c.items.length) c.finished = true;
-        subscriber.next(value);
-      },
-      error: (error: unknown) => {
-        c.finished = true;
-        subscriber.error(error);
-      },
-      complete: () => {
-        c.finished = true;
-        subscriber.complete();
-      },
-    }),
-  );
 }
 
 const show = (r: Req) => `request ${r.id} (key ${fc.stringify(r.key)}, scope ${fc.stringify(r.scope)})`;

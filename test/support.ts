@@ -443,3 +443,61 @@ export const axis = (text: string, dimensions = DIMENSIONS): number[] => {
   v[POOL.indexOf(text) % dimensions] = 1;
   return v;
 };
+
+// ---------------------------------------------------------------------------------------------------------------
+// Harness pieces of the reliability properties (fused batchDedup and the composed operators).
+
+/** A backend call as the test saw it; `finished` once it owes nothing more. */
+export interface WatchedCall {
+  readonly items: readonly unknown[];
+  finished: boolean;
+}
+
+/**
+ * `output`, marking `c` finished once it has delivered everything it owes: the library stops listening, without
+ * aborting, after an array (or anything else that is not a streamed item) and after the last item of a stream,
+ * so those calls are not expected to be aborted.
+ */
+export function watchedCall<V>(output: Observable<V>, c: WatchedCall): Observable<V> {
+  const streamed = new Set<unknown>();
+  return new Observable<V>((subscriber) =>
+    output.subscribe({
+      next: (value) => {
+        if (typeof value !== 'object' || value === null || !('index' in value)) c.finished = true;
+        else streamed.add((value as { index: unknown }).index);
+        if (streamed.size >= c.items.length) c.finished = true;
+        subscriber.next(value);
+      },
+      error: (error: unknown) => {
+        c.finished = true;
+        subscriber.error(error);
+      },
+      complete: () => {
+        c.finished = true;
+        subscriber.complete();
+      },
+    }),
+  );
+}
+
+/**
+ * Each request at its time `at` (on the ambient TestScheduler); with `synchronous`, those at 0 are sent
+ * synchronously as the source is subscribed, as `of(...)` or a replayed buffer would. With `error`, the source
+ * then fails 1 ms after the last arrival.
+ */
+export function arrivalsOf<R extends { readonly at: number }>(requests: readonly R[], synchronous: boolean, error?: Error): Observable<R> {
+  const arrivals = merge(
+    from(synchronous ? requests.filter((r) => r.at === 0) : []),
+    ...requests.filter((r) => !synchronous || r.at !== 0).map((r) => timer(r.at).pipe(map(() => r))),
+  );
+  if (!error) return arrivals;
+  const lastArrival = Math.max(...requests.map((r) => r.at));
+  return concat(
+    arrivals,
+    timer(lastArrival + 1).pipe(
+      map(() => {
+        throw error;
+      }),
+    ),
+  );
+}

@@ -192,6 +192,8 @@ export class BatchRun<T, R> {
     this.startedAt = this.config.scheduler.now();
     if (this.batch.failures) {
       for (const [i, error] of this.batch.failures) this.emit(i, false, error, false, this.startedAt);
+      // Cancelled inside one of those answers (its subscriber left in it): the rest is never sent.
+      if (this.finished) return;
     }
     if (this.open === 0) {
       this.finish();

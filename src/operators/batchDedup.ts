@@ -1,4 +1,4 @@
-import { map, Observable, type OperatorFunction } from 'rxjs';
+import { map, Observable, type OperatorFunction, type Subscription } from 'rxjs';
 import { BatchEngine } from '../internal/engine.js';
 import { toBatchResult } from '../internal/batchRun.js';
 import type { Envelope } from '../internal/envelope.js';
@@ -79,9 +79,16 @@ function enginePipeline<T, R>(config: PipelineConfig<T, R>): OperatorFunction<En
         drained: () => (ending ? subscriber.error(ending.error) : subscriber.complete()),
         failed: (error) => subscriber.error(error),
       });
-      const subscription = source.subscribe({
-        // Closed while a synchronous source is still sending (a `take(1)` downstream): the teardown runs only
-        // once subscribe returns, so no request reaches the backend for a subscriber that has left.
+      // Registered before the source is subscribed: a subscriber that leaves while a synchronous source is still
+      // sending (a `take(1)` downstream of a batch answered synchronously) stops the engine in that very moment,
+      // mid-batch, though RxJS runs the function this returns only once it has returned.
+      let subscription: Subscription | undefined;
+      subscriber.add(() => {
+        subscription?.unsubscribe();
+        engine.dispose();
+      });
+      subscription = source.subscribe({
+        // What a synchronous source still sends after that reaches nothing: not the backend, not the window.
         next: (envelope) => {
           if (!subscriber.closed) engine.push(envelope);
         },
@@ -91,13 +98,9 @@ function enginePipeline<T, R>(config: PipelineConfig<T, R>): OperatorFunction<En
           engine.close();
         },
         complete: () => {
-          // Closing sends what still waits for a window: not for a subscriber that has left.
           if (!subscriber.closed) engine.close();
         },
       });
-      return () => {
-        subscription.unsubscribe();
-        engine.dispose();
-      };
+      if (subscriber.closed) subscription.unsubscribe();
     });
 }

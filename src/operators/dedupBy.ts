@@ -90,10 +90,17 @@ export function dedupWith<T>(
         if (ending === 'complete') subscriber.complete();
         else subscriber.error(ending.error);
       };
-      const subscription = source.subscribe({
+      // Registered before the source is subscribed: a subscriber that leaves while a synchronous source is still
+      // sending (a `take(1)` downstream) ends the dedup step's timers in that very moment, though RxJS runs a
+      // function returned from here only once it has returned.
+      let subscription: Subscription | undefined;
+      subscriber.add(() => {
+        subscription?.unsubscribe();
+        lifetime.unsubscribe();
+      });
+      subscription = source.subscribe({
         next: (items) => {
-          // Closed while a synchronous source is still sending (a `take(1)` downstream): the teardown runs only
-          // once subscribe returns, so nothing is embedded or deduplicated for a subscriber that has left.
+          // What a synchronous source still sends after the subscriber left is neither embedded nor deduplicated.
           if (items.length === 0 || subscriber.closed) return;
           const out = current()(items, lifetime);
           if (!(out instanceof Promise)) {
@@ -120,9 +127,6 @@ export function dedupWith<T>(
           finishIfIdle();
         },
       });
-      return () => {
-        subscription.unsubscribe();
-        lifetime.unsubscribe();
-      };
+      if (subscriber.closed) subscription.unsubscribe();
     });
 }

@@ -65,10 +65,16 @@ export function fanOut<T, R>(options: FanOutOptions<T, R>): OperatorFunction<Ded
       // the error follows the answers to every batch received before it.
       let refused = false;
       let subscription: Subscription | undefined;
+      // Registered before the source is subscribed: a subscriber that leaves while a synchronous source is still
+      // sending (a `take(1)` downstream) stops the executor in that very moment, batches queued in it included,
+      // though RxJS runs a function returned from here only once it has returned.
+      subscriber.add(() => {
+        subscription?.unsubscribe();
+        executor.dispose();
+      });
       subscription = source.subscribe({
         next: (batch) => {
-          // Closed while a synchronous source is still sending (a `take(1)` downstream): the teardown runs only
-          // once subscribe returns, so no batch reaches the backend for a subscriber that has left.
+          // What a synchronous source still sends after the subscriber left reaches nothing.
           if (refused || subscriber.closed) return;
           const checked = checkBatch<T>('fanOut', batch);
           if (!(checked instanceof TypeError)) {
@@ -91,11 +97,7 @@ export function fanOut<T, R>(options: FanOutOptions<T, R>): OperatorFunction<Ded
           finishIfIdle();
         },
       });
-      if (refused) subscription.unsubscribe();
-      return () => {
-        subscription?.unsubscribe();
-        executor.dispose();
-      };
+      if (refused || subscriber.closed) subscription.unsubscribe();
     });
 }
 

@@ -4,9 +4,10 @@
  * returns, so until then each operator has to check its subscriber itself. Before the fix every batch after the
  * first still reached the backend (and the embedder), and a source's `complete` sent what waited for a window.
  */
-import { of, take } from 'rxjs';
+import { mergeMap, of, take, timer } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { batchDedup, bufferWindow, dedupBy, fanOut, type DedupedBatch } from '../src/index.js';
+import { createTestScheduler } from '../src/testing/index.js';
 
 function recordingExecute() {
   const calls: number[][] = [];
@@ -17,7 +18,7 @@ function batchOf(items: number[], batchId: number): DedupedBatch<number> {
   return { batchId, items, unique: items, leaderOf: items.map((_, i) => i) } as unknown as DedupedBatch<number>;
 }
 
-describe('a subscriber that leaves during a synchronous source', () => {
+describe('a subscriber that leaves inside a result', () => {
   it('batchDedup sends no later request to the backend', () => {
     const { calls, execute } = recordingExecute();
     const results: number[] = [];
@@ -60,4 +61,32 @@ describe('a subscriber that leaves during a synchronous source', () => {
       .subscribe();
     expect(embedded).toEqual([['a', 'b']]);
   });
+
+  it('batchDedup sends nothing of a batch whose refused request the subscriber left in, also after a delay', () => {
+    // The batch's refusals are answered before it is sent; leaving inside one cancels the batch, which must then
+    // not be sent (before the fix, the rest of the batch reached the backend after the unsubscription).
+    const calls: number[][] = [];
+    const results: string[] = [];
+    createTestScheduler().run(() => {
+      timer(1)
+        .pipe(
+          mergeMap(() => of(0, 1)),
+          batchDedup<number, number>({
+            maxSize: 2,
+            dedupStrategy: 'embedding',
+            text: (id) => {
+              if (id === 0) throw new Error('no text');
+              return 'some text';
+            },
+            embed: (texts) => texts.map(() => [1, 0]),
+            execute: (ids) => (calls.push([...ids]), ids),
+          }),
+          take(1),
+        )
+        .subscribe((r) => results.push(`${r.request} ${r.status}`));
+    });
+    expect(results).toEqual(['0 rejected']);
+    expect(calls).toEqual([]);
+  });
 });
+
