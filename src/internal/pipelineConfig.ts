@@ -14,7 +14,7 @@ import type { Envelope } from './envelope.js';
 import type { Grouping } from '../dedup/exact.js';
 import { slotOf, type ResultCacheOptions } from './inFlight.js';
 import { adaptiveMaxWaitMs, resolveAdaptiveSettings, type AdaptiveOptions, type AdaptiveSettings } from './adaptiveWindow.js';
-import { describeValue, userFunctionThrew } from '../base/describeValue.js';
+import { userFunctionReturned, userFunctionThrew } from '../base/describeValue.js';
 import { nearestNames, orList } from '../base/nearestNames.js';
 import * as check from '../base/validate.js';
 import { resolveWindowSettings, type WindowOptions, type WindowSettings } from './windowSettings.js';
@@ -217,10 +217,10 @@ export class PipelineConfig<T, R> {
     check.scheduler(where, raw.scheduler);
     checkStats(where, raw.stats);
     this.scheduler = raw.scheduler ?? asyncScheduler;
-    this.prioritized = check.boolean(where, 'enablePriorities', raw.enablePriorities ?? false);
-    this.priorityAgingPerSecond = check.nonNegative(where, 'priorityAgingPerSecond', raw.priorityAgingPerSecond ?? 1);
-    this.adaptive = check.boolean(where, 'adaptive', raw.adaptive ?? false);
-    this.dedupInFlight = check.boolean(where, 'dedupInFlight', raw.dedupInFlight ?? true);
+    this.prioritized = fixedValue(where, 'enablePriorities', raw.enablePriorities);
+    this.priorityAgingPerSecond = fixedValue(where, 'priorityAgingPerSecond', raw.priorityAgingPerSecond);
+    this.adaptive = fixedValue(where, 'adaptive', raw.adaptive);
+    this.dedupInFlight = fixedValue(where, 'dedupInFlight', raw.dedupInFlight);
     this.resultCache = resolveResultCache(where, raw.resultCache);
     this.sharedTier = resolveSharedTier(where, raw.resultCache, this.resultCache?.ttlMs);
     this.stats = raw.stats ?? new BatchStatsRecorder({ scheduler: this.scheduler });
@@ -291,7 +291,7 @@ export class PipelineConfig<T, R> {
     if (signal === undefined || signal === null) return undefined;
     if (isAbortSignal(signal)) return signal;
     return AbortSignal.abort(
-      new TypeError(`${this.where}: signal(request) returned ${describeValue(signal)}; it must return an AbortSignal or undefined`),
+      new TypeError(userFunctionReturned(this.where, 'signal', signal, 'it must return an AbortSignal or undefined')),
     );
   }
 
@@ -310,9 +310,7 @@ export class PipelineConfig<T, R> {
       throw userFunctionThrew(this.where, 'priority', error);
     }
     if (typeof priority !== 'number' || Number.isNaN(priority)) {
-      throw new TypeError(
-        `${this.where}: priority(request) returned ${describeValue(priority)}; it must return a number (higher is more urgent)`,
-      );
+      throw new TypeError(userFunctionReturned(this.where, 'priority', priority, 'it must return a number (higher is more urgent)'));
     }
     return priority;
   }
@@ -370,20 +368,9 @@ export class PipelineConfig<T, R> {
   /** Whether `value`, given to configure, is (validated and defaulted) the value in effect for `name`. */
   private effectiveValueIs(where: string, name: FixedOption, value: unknown): boolean {
     switch (name) {
-      case 'scheduler':
-        check.scheduler(where, value);
-        return ((value as SchedulerLike | undefined) ?? asyncScheduler) === this.scheduler;
       case 'stats':
         checkStats(where, value);
         return value === undefined ? this.raw.stats === undefined : value === this.stats;
-      case 'enablePriorities':
-        return check.boolean(where, name, value ?? false) === this.prioritized;
-      case 'adaptive':
-        return check.boolean(where, name, value ?? false) === this.adaptive;
-      case 'dedupInFlight':
-        return check.boolean(where, name, value ?? true) === this.dedupInFlight;
-      case 'priorityAgingPerSecond':
-        return check.nonNegative(where, name, value ?? 1) === this.priorityAgingPerSecond;
       case 'resultCache': {
         const cache = resolveResultCache(where, value as ResultCacheOptions | undefined);
         const now = this.resultCache;
@@ -396,6 +383,9 @@ export class PipelineConfig<T, R> {
               tier?.store === this.sharedTier?.store &&
               tier?.timeoutMs === this.sharedTier?.timeoutMs;
       }
+      default:
+        // Checked at creation already: its value in effect is checked again only to be compared.
+        return fixedValue(where, name, value) === fixedValue(where, name, this.raw[name]);
     }
   }
 
@@ -478,6 +468,25 @@ export class PipelineConfig<T, R> {
       costPerRequestUsd,
     };
   }
+}
+
+/** The structural options that are a value of their own, as they are held in effect. */
+interface FixedValues {
+  scheduler: SchedulerLike;
+  enablePriorities: boolean;
+  adaptive: boolean;
+  dedupInFlight: boolean;
+  priorityAgingPerSecond: number;
+}
+
+/** A structural option's value in effect: `value` checked (naming `where` and the option), or its default. */
+function fixedValue<N extends keyof FixedValues>(where: string, name: N, value: unknown): FixedValues[N] {
+  if (name === 'scheduler') {
+    check.scheduler(where, value);
+    return (value ?? asyncScheduler) as FixedValues[N];
+  }
+  if (name === 'priorityAgingPerSecond') return check.nonNegative(where, name, value ?? 1) as FixedValues[N];
+  return check.boolean(where, name, value ?? name === 'dedupInFlight') as FixedValues[N];
 }
 
 function checkStats(where: string, stats: unknown): void {
