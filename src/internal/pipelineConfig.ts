@@ -151,17 +151,21 @@ const FIXED = [
 
 type FixedOption = (typeof FIXED)[number];
 
+/**
+ * What `resolve` makes of the options: copied onto the config (`apply`), so the stages read plain fields. The
+ * public ones are declared on the class; `priorityFn`, `signalFn` and `costPerRequestUsd` are read by it alone.
+ */
 interface Resolved<T, R> {
   readonly window: WindowSettings;
-  readonly adaptive: AdaptiveSettings;
+  readonly adaptiveSettings: AdaptiveSettings;
   readonly deduper: Deduper<Envelope<T>>;
   readonly grouping: Grouping<Envelope<T>>;
   readonly fanOut: FanOutConfig<Envelope<T>, R>;
   readonly sharing: Sharing;
   readonly maxQueueSize: number;
   readonly requestTimeoutMs: number | undefined;
-  readonly priority: ((request: T) => number) | undefined;
-  readonly signal: ((request: T) => unknown) | undefined;
+  readonly priorityFn: ((request: T) => number) | undefined;
+  readonly signalFn: ((request: T) => unknown) | undefined;
   readonly costPerRequestUsd: number | undefined;
 }
 
@@ -199,7 +203,6 @@ export class PipelineConfig<T, R> {
   readonly sharedTier: SharedTierSettings | undefined;
   readonly priorityAgingPerSecond: number;
   private raw: BatchDedupOptions<T, R>;
-  private resolved: Resolved<T, R>;
   private readonly listeners = new Set<(changed: readonly string[]) => void>();
 
   /**
@@ -225,39 +228,29 @@ export class PipelineConfig<T, R> {
     this.sharedTier = resolveSharedTier(where, raw.resultCache, this.resultCache?.ttlMs);
     this.stats = raw.stats ?? new BatchStatsRecorder({ scheduler: this.scheduler });
     this.raw = raw;
-    this.resolved = this.resolve(raw, where);
-    this.applyCost();
+    this.apply(this.resolve(raw, where));
   }
 
-  private applyCost(): void {
-    if (this.resolved.costPerRequestUsd !== undefined) this.stats.costPerRequestUsd = this.resolved.costPerRequestUsd;
-  }
-
-  get window(): WindowSettings {
-    return this.resolved.window;
-  }
-  get adaptiveSettings(): AdaptiveSettings {
-    return this.resolved.adaptive;
-  }
-  get deduper(): Deduper<Envelope<T>> {
-    return this.resolved.deduper;
-  }
+  // Set by `apply`, from `resolve`: plain fields, replaced whole by each valid change.
+  declare readonly window: WindowSettings;
+  declare readonly adaptiveSettings: AdaptiveSettings;
+  declare readonly deduper: Deduper<Envelope<T>>;
   /** Exact key and scope of an envelope, as dedup computes them (for in-flight dedup and the result cache). */
-  get grouping(): Grouping<Envelope<T>> {
-    return this.resolved.grouping;
+  declare readonly grouping: Grouping<Envelope<T>>;
+  declare readonly fanOut: FanOutConfig<Envelope<T>, R>;
+  declare readonly sharing: Sharing;
+  declare readonly maxQueueSize: number;
+  declare readonly requestTimeoutMs: number | undefined;
+  private declare readonly priorityFn: ((request: T) => number) | undefined;
+  private declare readonly signalFn: ((request: T) => unknown) | undefined;
+  private declare readonly costPerRequestUsd: number | undefined;
+
+  /** Puts a change in effect, once it is checked in full. */
+  private apply(resolved: Resolved<T, R>): void {
+    Object.assign(this, resolved);
+    if (resolved.costPerRequestUsd !== undefined) this.stats.costPerRequestUsd = resolved.costPerRequestUsd;
   }
-  get fanOut(): FanOutConfig<Envelope<T>, R> {
-    return this.resolved.fanOut;
-  }
-  get sharing(): Sharing {
-    return this.resolved.sharing;
-  }
-  get maxQueueSize(): number {
-    return this.resolved.maxQueueSize;
-  }
-  get requestTimeoutMs(): number | undefined {
-    return this.resolved.requestTimeoutMs;
-  }
+
   /** The semantic result cache's step between dedup and execution, where the entry point wires it in. */
   get nearCache(): NearCache | undefined {
     return this.similarity?.nearCache;
@@ -269,7 +262,7 @@ export class PipelineConfig<T, R> {
   /** The envelope `batchDedup` makes for a request arriving now. */
   envelope(request: T): Envelope<T> {
     const arrivedAt = this.scheduler.now();
-    const signalOf = this.resolved.signal;
+    const signalOf = this.signalFn;
     // One shape for every envelope, `shared` (the engine's) included.
     if (signalOf === undefined) return { request, arrivedAt, signal: undefined, shared: undefined };
     const signal = this.signalOf(signalOf, request);
@@ -301,7 +294,7 @@ export class PipelineConfig<T, R> {
    */
   priorityOf(envelope: Envelope<T>): number {
     if (envelope.priority !== undefined) return envelope.priority; // checked by process()
-    const priorityOf = this.resolved.priority;
+    const priorityOf = this.priorityFn;
     if (priorityOf === undefined) return 0;
     let priority: unknown;
     try {
@@ -338,10 +331,10 @@ export class PipelineConfig<T, R> {
       if (name in changes) this.checkUnchanged(where, name, changes[name]);
     }
     const raw = { ...this.raw, ...changes };
-    this.resolved = this.resolve(raw, where);
+    const resolved = this.resolve(raw, where);
     const changed = Object.keys(changes).filter((name) => changes[name as keyof typeof changes] !== this.raw[name as keyof typeof changes]);
     this.raw = raw;
-    this.applyCost();
+    this.apply(resolved);
     for (const listener of [...this.listeners]) listener(changed);
   }
 
@@ -456,15 +449,15 @@ export class PipelineConfig<T, R> {
       raw.costPerRequestUsd === undefined ? undefined : check.nonNegative(where, 'costPerRequestUsd', raw.costPerRequestUsd);
     return {
       window,
-      adaptive,
+      adaptiveSettings: adaptive,
       deduper,
       grouping: mapped.grouping,
       fanOut,
       sharing,
       maxQueueSize,
       requestTimeoutMs,
-      priority,
-      signal,
+      priorityFn: priority,
+      signalFn: signal,
       costPerRequestUsd,
     };
   }
