@@ -111,8 +111,12 @@ const OPTION_NAMES: Record<keyof BatchDedupOptions<unknown, unknown>, true> = {
   scheduler: true,
   embedAhead: true,
 };
-/** What an unknown name may be suggested as: every option, and the nested ones a flat name may have meant. */
-const SUGGESTIONS = [
+/**
+ * What an unknown name may be suggested as: every option, and the nested ones a flat name may have meant. Made
+ * when it is needed: a module-level spread would stay in every bundle that shares this module's chunk (a bundler
+ * cannot tell it is free of side effects), `bufferWindow` alone included.
+ */
+const suggestions = (): string[] => [
   ...Object.keys(OPTION_NAMES),
   'resultCache.ttlMs',
   'resultCache.maxEntries',
@@ -132,7 +136,7 @@ function checkOptionNames(where: string, options: object): void {
       const operator = WIRED_BY_THE_PIPELINE[name]!;
       check.fail(where, `unknown option ${name}: it is an option of the standalone ${operator} operator, which this pipeline sets itself`, TypeError);
     }
-    const { names, close } = nearestNames(name, SUGGESTIONS);
+    const { names, close } = nearestNames(name, suggestions());
     const hint = close ? `did you mean ${orList(names)}?` : `no option is close (the nearest is ${orList(names)})`;
     check.fail(where, `unknown option ${name}; ${hint}`, TypeError);
   }
