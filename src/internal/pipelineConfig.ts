@@ -157,12 +157,13 @@ type FixedOption = (typeof FIXED)[number];
 
 /**
  * What `resolve` makes of the options: copied onto the config (`apply`), so the stages read plain fields. The
- * public ones are declared on the class; `priorityFn`, `signalFn` and `costPerRequestUsd` are read by it alone.
+ * public ones are declared on the class (`dedupStage` is read through the getter `deduper`); `priorityFn`,
+ * `signalFn` and `costPerRequestUsd` are read by it alone.
  */
 interface Resolved<T, R> {
   readonly window: WindowSettings;
   readonly adaptiveSettings: AdaptiveSettings;
-  readonly deduper: Deduper<Envelope<T>>;
+  readonly dedupStage: Deduper<Envelope<T>>;
   readonly grouping: Grouping<Envelope<T>>;
   readonly fanOut: FanOutConfig<Envelope<T>, R>;
   readonly sharing: Sharing;
@@ -238,7 +239,7 @@ export class PipelineConfig<T, R> {
   // Set by `apply`, from `resolve`: plain fields, replaced whole by each valid change.
   declare readonly window: WindowSettings;
   declare readonly adaptiveSettings: AdaptiveSettings;
-  declare readonly deduper: Deduper<Envelope<T>>;
+  private declare readonly dedupStage: Deduper<Envelope<T>>;
   /** Exact key and scope of an envelope, as dedup computes them (for in-flight dedup and the result cache). */
   declare readonly grouping: Grouping<Envelope<T>>;
   declare readonly fanOut: FanOutConfig<Envelope<T>, R>;
@@ -248,6 +249,11 @@ export class PipelineConfig<T, R> {
   private declare readonly priorityFn: ((request: T) => number) | undefined;
   private declare readonly signalFn: ((request: T) => unknown) | undefined;
   private declare readonly costPerRequestUsd: number | undefined;
+
+  /** The dedup stage in effect (a getter: tests wrap it on the prototype to inject a defect). */
+  get deduper(): Deduper<Envelope<T>> {
+    return this.dedupStage;
+  }
 
   /** Puts a change in effect, once it is checked in full. */
   private apply(resolved: Resolved<T, R>): void {
@@ -454,7 +460,7 @@ export class PipelineConfig<T, R> {
     return {
       window,
       adaptiveSettings: adaptive,
-      deduper,
+      dedupStage: deduper,
       grouping: mapped.grouping,
       fanOut,
       sharing,
