@@ -53,3 +53,9 @@ export function describeThrown(thrown: unknown): string {
 export function userFunctionThrew(where: string, fn: string, thrown: unknown): TypeError {
   return new TypeError(`${where}: ${fn}(request) threw: ${describeThrown(thrown)}`, { cause: thrown });
 }
+
+/** The message for a user function, called once per request, that returned what it may not: it names the operator,
+ * the function and the value, then says what it must return (`rule`). */
+export function userFunctionReturned(where: string, fn: string, value: unknown, rule: string): string {
+  return `${where}: ${fn}(request) returned ${describeValue(value)}; ${rule}`;
+}

@@ -2,7 +2,7 @@
  * What a request's dedup key and scope may be, how they compare, and the canonical encoding that turns a key
  * made of arrays and objects into one string. The rules are in docs/keys.md.
  */
-import { describeThrown, describeValue } from '../base/describeValue.js';
+import { describeValue, userFunctionReturned, userFunctionThrew } from '../base/describeValue.js';
 
 /**
  * What a `key` function may return. Keys are compared by value and type: `'1'`, `1` and `1n` are three keys;
@@ -47,7 +47,9 @@ export function describedError(message: string, cause?: unknown): TypeError {
 export function describeThrow(fnName: string, error: unknown, where = 'dedupBy'): TypeError {
   if (error instanceof TypeError && describedErrors.has(error)) return error;
   // describeThrown never throws (String() of a null-prototype object would, and fail the whole batch).
-  return describedError(`${where}: ${fnName}(request) threw: ${describeThrown(error)}`, error);
+  const described = userFunctionThrew(where, fnName, error);
+  describedErrors.add(described);
+  return described;
 }
 
 const SCOPE_RULE = 'a scope may be a string, a number (not NaN) or a bigint, or undefined for no scope';
@@ -89,7 +91,7 @@ export function checkedScope<T>(where: string, scope: (request: T) => unknown): 
       throw describeThrow('scope', error, where);
     }
     if (isScope(value)) return value;
-    throw describedError(`${where}: scope(request) returned ${describeValue(value)}; ${SCOPE_RULE}`);
+    throw describedError(userFunctionReturned(where, 'scope', value, SCOPE_RULE));
   };
 }
 
@@ -122,7 +124,7 @@ export function customSlotKey(where: string): (key: unknown) => unknown {
         if (key === null) return null;
         return encodeOrThrow(key, CUSTOM_RULES, (what, path) => `${where}: key(request) returned ${what}${path === '' ? '' : ` at key${path}`}; ${KEY_RULE}`);
     }
-    throw describedError(`${where}: key(request) returned ${describeValue(key)}; ${KEY_RULE}`);
+    throw describedError(userFunctionReturned(where, 'key', key, KEY_RULE));
   };
 }
 

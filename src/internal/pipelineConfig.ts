@@ -14,7 +14,7 @@ import type { Envelope } from './envelope.js';
 import type { Grouping } from '../dedup/exact.js';
 import { slotOf, type ResultCacheOptions } from './inFlight.js';
 import { adaptiveMaxWaitMs, resolveAdaptiveSettings, type AdaptiveOptions, type AdaptiveSettings } from './adaptiveWindow.js';
-import { describeValue, userFunctionThrew } from '../base/describeValue.js';
+import { userFunctionReturned, userFunctionThrew } from '../base/describeValue.js';
 import { nearestNames, orList } from '../base/nearestNames.js';
 import * as check from '../base/validate.js';
 import { resolveWindowSettings, type WindowOptions, type WindowSettings } from './windowSettings.js';
@@ -111,8 +111,12 @@ const OPTION_NAMES: Record<keyof BatchDedupOptions<unknown, unknown>, true> = {
   scheduler: true,
   embedAhead: true,
 };
-/** What an unknown name may be suggested as: every option, and the nested ones a flat name may have meant. */
-const SUGGESTIONS = [
+/**
+ * What an unknown name may be suggested as: every option, and the nested ones a flat name may have meant. Made
+ * when it is needed: a module-level spread would stay in every bundle that shares this module's chunk (a bundler
+ * cannot tell it is free of side effects), `bufferWindow` alone included.
+ */
+const suggestions = (): string[] => [
   ...Object.keys(OPTION_NAMES),
   'resultCache.ttlMs',
   'resultCache.maxEntries',
@@ -132,7 +136,7 @@ function checkOptionNames(where: string, options: object): void {
       const operator = WIRED_BY_THE_PIPELINE[name]!;
       check.fail(where, `unknown option ${name}: it is an option of the standalone ${operator} operator, which this pipeline sets itself`, TypeError);
     }
-    const { names, close } = nearestNames(name, SUGGESTIONS);
+    const { names, close } = nearestNames(name, suggestions());
     const hint = close ? `did you mean ${orList(names)}?` : `no option is close (the nearest is ${orList(names)})`;
     check.fail(where, `unknown option ${name}; ${hint}`, TypeError);
   }
@@ -151,17 +155,22 @@ const FIXED = [
 
 type FixedOption = (typeof FIXED)[number];
 
+/**
+ * What `resolve` makes of the options: copied onto the config (`apply`), so the stages read plain fields. The
+ * public ones are declared on the class (`dedupStage` is read through the getter `deduper`); `priorityFn`,
+ * `signalFn` and `costPerRequestUsd` are read by it alone.
+ */
 interface Resolved<T, R> {
   readonly window: WindowSettings;
-  readonly adaptive: AdaptiveSettings;
-  readonly deduper: Deduper<Envelope<T>>;
+  readonly adaptiveSettings: AdaptiveSettings;
+  readonly dedupStage: Deduper<Envelope<T>>;
   readonly grouping: Grouping<Envelope<T>>;
   readonly fanOut: FanOutConfig<Envelope<T>, R>;
   readonly sharing: Sharing;
   readonly maxQueueSize: number;
   readonly requestTimeoutMs: number | undefined;
-  readonly priority: ((request: T) => number) | undefined;
-  readonly signal: ((request: T) => unknown) | undefined;
+  readonly priorityFn: ((request: T) => number) | undefined;
+  readonly signalFn: ((request: T) => unknown) | undefined;
   readonly costPerRequestUsd: number | undefined;
 }
 
@@ -199,7 +208,6 @@ export class PipelineConfig<T, R> {
   readonly sharedTier: SharedTierSettings | undefined;
   readonly priorityAgingPerSecond: number;
   private raw: BatchDedupOptions<T, R>;
-  private resolved: Resolved<T, R>;
   private readonly listeners = new Set<(changed: readonly string[]) => void>();
 
   /**
@@ -217,47 +225,42 @@ export class PipelineConfig<T, R> {
     check.scheduler(where, raw.scheduler);
     checkStats(where, raw.stats);
     this.scheduler = raw.scheduler ?? asyncScheduler;
-    this.prioritized = check.boolean(where, 'enablePriorities', raw.enablePriorities ?? false);
-    this.priorityAgingPerSecond = check.nonNegative(where, 'priorityAgingPerSecond', raw.priorityAgingPerSecond ?? 1);
-    this.adaptive = check.boolean(where, 'adaptive', raw.adaptive ?? false);
-    this.dedupInFlight = check.boolean(where, 'dedupInFlight', raw.dedupInFlight ?? true);
+    this.prioritized = fixedValue(where, 'enablePriorities', raw.enablePriorities);
+    this.priorityAgingPerSecond = fixedValue(where, 'priorityAgingPerSecond', raw.priorityAgingPerSecond);
+    this.adaptive = fixedValue(where, 'adaptive', raw.adaptive);
+    this.dedupInFlight = fixedValue(where, 'dedupInFlight', raw.dedupInFlight);
     this.resultCache = resolveResultCache(where, raw.resultCache);
     this.sharedTier = resolveSharedTier(where, raw.resultCache, this.resultCache?.ttlMs);
     this.stats = raw.stats ?? new BatchStatsRecorder({ scheduler: this.scheduler });
     this.raw = raw;
-    this.resolved = this.resolve(raw, where);
-    this.applyCost();
+    this.apply(this.resolve(raw, where));
   }
 
-  private applyCost(): void {
-    if (this.resolved.costPerRequestUsd !== undefined) this.stats.costPerRequestUsd = this.resolved.costPerRequestUsd;
-  }
-
-  get window(): WindowSettings {
-    return this.resolved.window;
-  }
-  get adaptiveSettings(): AdaptiveSettings {
-    return this.resolved.adaptive;
-  }
-  get deduper(): Deduper<Envelope<T>> {
-    return this.resolved.deduper;
-  }
+  // Set by `apply`, from `resolve`: plain fields, replaced whole by each valid change.
+  declare readonly window: WindowSettings;
+  declare readonly adaptiveSettings: AdaptiveSettings;
+  private declare readonly dedupStage: Deduper<Envelope<T>>;
   /** Exact key and scope of an envelope, as dedup computes them (for in-flight dedup and the result cache). */
-  get grouping(): Grouping<Envelope<T>> {
-    return this.resolved.grouping;
+  declare readonly grouping: Grouping<Envelope<T>>;
+  declare readonly fanOut: FanOutConfig<Envelope<T>, R>;
+  declare readonly sharing: Sharing;
+  declare readonly maxQueueSize: number;
+  declare readonly requestTimeoutMs: number | undefined;
+  private declare readonly priorityFn: ((request: T) => number) | undefined;
+  private declare readonly signalFn: ((request: T) => unknown) | undefined;
+  private declare readonly costPerRequestUsd: number | undefined;
+
+  /** The dedup stage in effect (a getter: tests wrap it on the prototype to inject a defect). */
+  get deduper(): Deduper<Envelope<T>> {
+    return this.dedupStage;
   }
-  get fanOut(): FanOutConfig<Envelope<T>, R> {
-    return this.resolved.fanOut;
+
+  /** Puts a change in effect, once it is checked in full. */
+  private apply(resolved: Resolved<T, R>): void {
+    Object.assign(this, resolved);
+    if (resolved.costPerRequestUsd !== undefined) this.stats.costPerRequestUsd = resolved.costPerRequestUsd;
   }
-  get sharing(): Sharing {
-    return this.resolved.sharing;
-  }
-  get maxQueueSize(): number {
-    return this.resolved.maxQueueSize;
-  }
-  get requestTimeoutMs(): number | undefined {
-    return this.resolved.requestTimeoutMs;
-  }
+
   /** The semantic result cache's step between dedup and execution, where the entry point wires it in. */
   get nearCache(): NearCache | undefined {
     return this.similarity?.nearCache;
@@ -269,7 +272,7 @@ export class PipelineConfig<T, R> {
   /** The envelope `batchDedup` makes for a request arriving now. */
   envelope(request: T): Envelope<T> {
     const arrivedAt = this.scheduler.now();
-    const signalOf = this.resolved.signal;
+    const signalOf = this.signalFn;
     // One shape for every envelope, `shared` (the engine's) included.
     if (signalOf === undefined) return { request, arrivedAt, signal: undefined, shared: undefined };
     const signal = this.signalOf(signalOf, request);
@@ -291,7 +294,7 @@ export class PipelineConfig<T, R> {
     if (signal === undefined || signal === null) return undefined;
     if (isAbortSignal(signal)) return signal;
     return AbortSignal.abort(
-      new TypeError(`${this.where}: signal(request) returned ${describeValue(signal)}; it must return an AbortSignal or undefined`),
+      new TypeError(userFunctionReturned(this.where, 'signal', signal, 'it must return an AbortSignal or undefined')),
     );
   }
 
@@ -301,7 +304,7 @@ export class PipelineConfig<T, R> {
    */
   priorityOf(envelope: Envelope<T>): number {
     if (envelope.priority !== undefined) return envelope.priority; // checked by process()
-    const priorityOf = this.resolved.priority;
+    const priorityOf = this.priorityFn;
     if (priorityOf === undefined) return 0;
     let priority: unknown;
     try {
@@ -310,9 +313,7 @@ export class PipelineConfig<T, R> {
       throw userFunctionThrew(this.where, 'priority', error);
     }
     if (typeof priority !== 'number' || Number.isNaN(priority)) {
-      throw new TypeError(
-        `${this.where}: priority(request) returned ${describeValue(priority)}; it must return a number (higher is more urgent)`,
-      );
+      throw new TypeError(userFunctionReturned(this.where, 'priority', priority, 'it must return a number (higher is more urgent)'));
     }
     return priority;
   }
@@ -340,10 +341,10 @@ export class PipelineConfig<T, R> {
       if (name in changes) this.checkUnchanged(where, name, changes[name]);
     }
     const raw = { ...this.raw, ...changes };
-    this.resolved = this.resolve(raw, where);
+    const resolved = this.resolve(raw, where);
     const changed = Object.keys(changes).filter((name) => changes[name as keyof typeof changes] !== this.raw[name as keyof typeof changes]);
     this.raw = raw;
-    this.applyCost();
+    this.apply(resolved);
     for (const listener of [...this.listeners]) listener(changed);
   }
 
@@ -370,20 +371,9 @@ export class PipelineConfig<T, R> {
   /** Whether `value`, given to configure, is (validated and defaulted) the value in effect for `name`. */
   private effectiveValueIs(where: string, name: FixedOption, value: unknown): boolean {
     switch (name) {
-      case 'scheduler':
-        check.scheduler(where, value);
-        return ((value as SchedulerLike | undefined) ?? asyncScheduler) === this.scheduler;
       case 'stats':
         checkStats(where, value);
         return value === undefined ? this.raw.stats === undefined : value === this.stats;
-      case 'enablePriorities':
-        return check.boolean(where, name, value ?? false) === this.prioritized;
-      case 'adaptive':
-        return check.boolean(where, name, value ?? false) === this.adaptive;
-      case 'dedupInFlight':
-        return check.boolean(where, name, value ?? true) === this.dedupInFlight;
-      case 'priorityAgingPerSecond':
-        return check.nonNegative(where, name, value ?? 1) === this.priorityAgingPerSecond;
       case 'resultCache': {
         const cache = resolveResultCache(where, value as ResultCacheOptions | undefined);
         const now = this.resultCache;
@@ -396,6 +386,9 @@ export class PipelineConfig<T, R> {
               tier?.store === this.sharedTier?.store &&
               tier?.timeoutMs === this.sharedTier?.timeoutMs;
       }
+      default:
+        // Checked at creation already: its value in effect is checked again only to be compared.
+        return fixedValue(where, name, value) === fixedValue(where, name, this.raw[name]);
     }
   }
 
@@ -466,18 +459,37 @@ export class PipelineConfig<T, R> {
       raw.costPerRequestUsd === undefined ? undefined : check.nonNegative(where, 'costPerRequestUsd', raw.costPerRequestUsd);
     return {
       window,
-      adaptive,
-      deduper,
+      adaptiveSettings: adaptive,
+      dedupStage: deduper,
       grouping: mapped.grouping,
       fanOut,
       sharing,
       maxQueueSize,
       requestTimeoutMs,
-      priority,
-      signal,
+      priorityFn: priority,
+      signalFn: signal,
       costPerRequestUsd,
     };
   }
+}
+
+/** The structural options that are a value of their own, as they are held in effect. */
+interface FixedValues {
+  scheduler: SchedulerLike;
+  enablePriorities: boolean;
+  adaptive: boolean;
+  dedupInFlight: boolean;
+  priorityAgingPerSecond: number;
+}
+
+/** A structural option's value in effect: `value` checked (naming `where` and the option), or its default. */
+function fixedValue<N extends keyof FixedValues>(where: string, name: N, value: unknown): FixedValues[N] {
+  if (name === 'scheduler') {
+    check.scheduler(where, value);
+    return (value ?? asyncScheduler) as FixedValues[N];
+  }
+  if (name === 'priorityAgingPerSecond') return check.nonNegative(where, name, value ?? 1) as FixedValues[N];
+  return check.boolean(where, name, value ?? name === 'dedupInFlight') as FixedValues[N];
 }
 
 function checkStats(where: string, stats: unknown): void {

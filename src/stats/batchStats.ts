@@ -94,6 +94,42 @@ export interface BatchStatsOptions {
   latencySamples?: number;
 }
 
+/**
+ * The counters a snapshot shows as they are, once each: the snapshot and the zeroed counters are built from this
+ * list, so a new counter is one name here and one field in `BatchStats` (add it at the end).
+ */
+const COUNTED = [
+  'totalRequests',
+  'totalBatches',
+  'deduplicated',
+  'executedItems',
+  'completed',
+  'timeouts',
+  'errors',
+  'embedFallbacks',
+  'inFlightHits',
+  'cacheHits',
+  'expired',
+  'embedCacheHits',
+  'embedCacheMisses',
+  'textUnreadable',
+  'semanticCacheHits',
+  'storeHits',
+  'storeJoins',
+  'storeFallbacks',
+] as const satisfies readonly (keyof BatchStats)[];
+
+type Counted = (typeof COUNTED)[number];
+
+/** The counters, with the two that only feed averages (requests in batches, requests through dedup). */
+type Counters = Record<Counted | 'batchedRequests' | 'dedupInput', number>;
+
+function zeroCounters(): Counters {
+  const counters = { batchedRequests: 0, dedupInput: 0 } as Counters;
+  for (const name of COUNTED) counters[name] = 0;
+  return counters;
+}
+
 /** Live gauges a running operator exposes to its recorder. */
 export interface StatsProbe {
   queueDepth?: () => number;
@@ -112,7 +148,7 @@ export class BatchStatsRecorder {
   private readonly latencyByPriority = new Map<number, SampleWindow>();
   private readonly probes = new Set<StatsProbe>();
   private readonly changes = new Subject<void>();
-  private counters = BatchStatsRecorder.zero();
+  private counters = zeroCounters();
   /** The clock's latest reading since the first request, undefined before it. */
   private lastReadingAt: number | undefined;
   /** Time from the first request to the latest result, summed reading by reading (see `stamp`). */
@@ -134,31 +170,6 @@ export class BatchStatsRecorder {
     this.latencies = new SampleWindow(check.count(where, 'latencySamples', options.latencySamples ?? 2048, 1));
   }
 
-  private static zero() {
-    return {
-      totalRequests: 0,
-      totalBatches: 0,
-      batchedRequests: 0,
-      dedupInput: 0,
-      deduplicated: 0,
-      executedItems: 0,
-      completed: 0,
-      timeouts: 0,
-      errors: 0,
-      embedFallbacks: 0,
-      embedCacheHits: 0,
-      embedCacheMisses: 0,
-      inFlightHits: 0,
-      cacheHits: 0,
-      expired: 0,
-      textUnreadable: 0,
-      semanticCacheHits: 0,
-      storeHits: 0,
-      storeJoins: 0,
-      storeFallbacks: 0,
-    };
-  }
-
   snapshot(): BatchStats {
     this.stamp();
     const c = this.counters;
@@ -172,33 +183,15 @@ export class BatchStatsRecorder {
       currentWindowMs = probe.windowMs?.() ?? currentWindowMs;
     }
     const spanMs = this.stamped ? Math.max(1, this.spanMs) : 0;
-    return {
-      totalRequests: c.totalRequests,
-      totalBatches: c.totalBatches,
+    const computed: Pick<BatchStats, Exclude<keyof BatchStats, Counted>> = {
       avgBatchSize: c.totalBatches === 0 ? 0 : c.batchedRequests / c.totalBatches,
       dedupRate: c.dedupInput === 0 ? 0 : c.deduplicated / c.dedupInput,
       requestsPerSecond: spanMs === 0 ? 0 : (c.completed * 1000) / spanMs,
       costSavedUsd: (c.deduplicated + c.inFlightHits + c.cacheHits + c.storeHits + c.storeJoins) * this.costPerRequestUsd,
-      deduplicated: c.deduplicated,
-      executedItems: c.executedItems,
-      completed: c.completed,
-      timeouts: c.timeouts,
-      errors: c.errors,
       queueDepth,
       inFlight,
       currentWindowMs,
       latencyMs: { p50, p95, p99 },
-      embedFallbacks: c.embedFallbacks,
-      embedCacheHits: c.embedCacheHits,
-      embedCacheMisses: c.embedCacheMisses,
-      inFlightHits: c.inFlightHits,
-      cacheHits: c.cacheHits,
-      expired: c.expired,
-      textUnreadable: c.textUnreadable,
-      semanticCacheHits: c.semanticCacheHits,
-      storeHits: c.storeHits,
-      storeJoins: c.storeJoins,
-      storeFallbacks: c.storeFallbacks,
       latencyByPriority: Object.fromEntries(
         [...this.latencyByPriority].map(([priority, samples]) => {
           const [q50, q95, q99] = samples.percentiles([50, 95, 99] as const);
@@ -206,11 +199,15 @@ export class BatchStatsRecorder {
         }),
       ),
     };
+    // Every field of BatchStats: the computed ones above (the compiler holds them to the rest), and the counters.
+    const counted = computed as typeof computed & Record<Counted, number>;
+    for (const name of COUNTED) counted[name] = c[name];
+    return counted;
   }
 
   /** Zeroes the counters and latency samples; live gauges keep reporting. */
   reset(): void {
-    this.counters = BatchStatsRecorder.zero();
+    this.counters = zeroCounters();
     this.latencies.clear();
     this.latencyByPriority.clear();
     this.lastReadingAt = undefined;
