@@ -208,8 +208,11 @@ export function recoveryMs(run: ScenarioRun, scenario: Scenario, slowPhase = 1):
 }
 
 /** Runs the slowdown scenario for adaptive and every fixed window, and judges adaptive phase by phase. */
-export function slowdownVerdicts(scenario = SLOWDOWN): { verdicts: SlowdownVerdict[]; fixed: { windowMs: number; figures: PhaseFigures[] }[]; adaptive: ScenarioRun } {
-  const times = scenarioArrivals(scenario);
+export function slowdownVerdicts(
+  scenario = SLOWDOWN,
+  seed = scenario.seed,
+): { verdicts: SlowdownVerdict[]; fixed: { windowMs: number; figures: PhaseFigures[] }[]; adaptive: ScenarioRun } {
+  const times = scenarioArrivals(scenario, seed);
   const adaptive = runScenario(scenario, { adaptive: true }, times);
   const fixed = SLOWDOWN_FIXED.map((windowMs) => ({ windowMs, figures: simulateScenario(scenario, { windowMs }, times) }));
   const verdicts = scenario.phases.map((phase, p) => {
@@ -225,6 +228,83 @@ export function slowdownVerdicts(scenario = SLOWDOWN): { verdicts: SlowdownVerdi
     };
   });
   return { verdicts, fixed, adaptive };
+}
+
+/** The seeds the slowdown scenario is run on: its own (11, the table shown) and four more. */
+export const SLOWDOWN_SEEDS = [11, 12, 13, 14, 15];
+
+/** One seed's run of the slowdown scenario, judged. */
+export interface SeedOutcome {
+  readonly seed: number;
+  readonly verdicts: SlowdownVerdict[];
+  readonly recoveryMs: number;
+  /** Adaptive holds the target in every phase where some fixed window holds it. */
+  readonly holdsWhereFixedDoes: boolean;
+}
+
+/** The slowdown scenario on each seed: the verdicts per phase and the recovery after the speed-up. */
+export function slowdownOutcomes(seeds = SLOWDOWN_SEEDS, scenario = SLOWDOWN): SeedOutcome[] {
+  return seeds.map((seed) => {
+    const { verdicts, adaptive } = slowdownVerdicts(scenario, seed);
+    return {
+      seed,
+      verdicts,
+      recoveryMs: recoveryMs(adaptive, scenario),
+      holdsWhereFixedDoes: verdicts.every((v) => v.holds || v.cheapest === undefined),
+    };
+  });
+}
+
+/** Per phase, the worst case over seeds: highest adaptive p95, highest call ratio (over seeds where a fixed window holds). */
+export interface PhaseWorst {
+  readonly phase: string;
+  readonly worstP95Ms: number;
+  readonly worstP95Seed: number;
+  /** Seeds on which some fixed window holds the target in this phase, and of those, on how many adaptive does. */
+  readonly seedsWithHolder: number;
+  readonly seedsHeld: number;
+  /** NaN when no fixed window holds on any seed. */
+  readonly worstCallRatio: number;
+  readonly worstCallRatioSeed: number;
+  /** The cheapest holding fixed windows over seeds (ms), e.g. [75, 100]. */
+  readonly cheapestWindows: readonly number[];
+}
+
+export function worstOverSeeds(outcomes: readonly SeedOutcome[], scenario = SLOWDOWN): PhaseWorst[] {
+  return scenario.phases.map((phase, p) => {
+    let worstP95 = { value: -Infinity, seed: Number.NaN };
+    let worstRatio = { value: Number.NaN, seed: Number.NaN };
+    let seedsWithHolder = 0;
+    let seedsHeld = 0;
+    const cheapestWindows = new Set<number>();
+    for (const outcome of outcomes) {
+      const v = outcome.verdicts[p]!;
+      if (v.adaptive.p95Ms > worstP95.value) worstP95 = { value: v.adaptive.p95Ms, seed: outcome.seed };
+      if (v.cheapest === undefined) continue;
+      seedsWithHolder++;
+      if (v.holds) seedsHeld++;
+      cheapestWindows.add(v.cheapest.windowMs);
+      if (!(v.callRatio <= worstRatio.value)) worstRatio = { value: v.callRatio, seed: outcome.seed };
+    }
+    return {
+      phase: phase.name,
+      worstP95Ms: worstP95.value,
+      worstP95Seed: worstP95.seed,
+      seedsWithHolder,
+      seedsHeld,
+      worstCallRatio: worstRatio.value,
+      worstCallRatioSeed: worstRatio.seed,
+      cheapestWindows: [...cheapestWindows].sort((x, y) => x - y),
+    };
+  });
+}
+
+/** The line the bench ends with (what the lead quotes). */
+export function slowdownLine(outcomes: readonly SeedOutcome[], worst: readonly PhaseWorst[]): string {
+  const held = outcomes.filter((o) => o.holdsWhereFixedDoes).length;
+  const ratio = Math.max(...worst.map((w) => (Number.isNaN(w.worstCallRatio) ? 0 : w.worstCallRatio)));
+  const recovery = Math.max(...outcomes.map((o) => o.recoveryMs));
+  return `adaptive under slowdown: holds target in every phase on ${held}/${outcomes.length} seeds, calls <= ${ratio.toFixed(2)}x cheapest fixed, recovery ${(recovery / 1000).toFixed(1)} s`;
 }
 
 export default async function adaptiveBench(): Promise<BenchSection> {

@@ -43,10 +43,18 @@ export interface ExecutionSlots {
 
 /** The model aims at this share of the target, leaving room for queueing it does not see. */
 const HEADROOM = 0.8;
+/** How far the feedback may raise the model's share of the target, while unsaturated and comfortably under it. */
+const HEADROOM_MAX = 0.87;
+/** A p95 at or under this share of the target is comfortably under it: the headroom grows. */
+const COMFORT = 0.9;
+/** What each batch comfortably under the target adds to the headroom. */
+const HEADROOM_STEP = 0.02;
 /** On a p95 above target the window is cut to this share (multiplicative decrease). */
 const DECREASE = 0.5;
 /** While saturated, the keep-up bound may take the window this far past the latency bound (see `floor`). */
 const SATURATED_STRETCH = 1.5;
+/** A batch this many times faster than the model predicts rescales the model at once (the backend sped up). */
+const SPEED_UP = 2;
 /** Older batches weigh this much less per new batch in the duration fit. */
 const FORGET = 0.7;
 /** Time constant of the arrival-rate estimate, in ms. */
@@ -84,6 +92,8 @@ export class AdaptiveWindow {
   private snn = 0;
   private snd = 0;
   private rate = 0;
+  /** The share of the target the model spends: HEADROOM, raised by the feedback while p95 is comfortably under. */
+  private headroom = HEADROOM;
   private lastArrival: number | undefined;
 
   constructor(
@@ -139,6 +149,7 @@ export class AdaptiveWindow {
     // A duration that is not a number cannot be fitted; one measured across a step back is no time.
     if (n > 0 && Number.isFinite(report.durationMs)) {
       const d = nonNegative(report.durationMs);
+      this.speedUp(n, d);
       this.sw = this.sw * FORGET + 1;
       this.sn = this.sn * FORGET + n;
       this.sd = this.sd * FORGET + d;
@@ -149,12 +160,32 @@ export class AdaptiveWindow {
     const s = this.settings();
     const [p95] = this.latencies.percentiles([95] as const);
     const step = Math.max(1, (s.maxWindowMs - s.minWindowMs) / 20);
-    const next = p95 > s.targetLatencyMs ? this.window * DECREASE : this.window + step;
+    const over = p95 > s.targetLatencyMs;
+    const next = over ? this.window * DECREASE : this.window + step;
+    // The slot of this batch is free again already: every slot was busy if all the others still are.
+    const saturated = this.saturated(1);
+    if (over || saturated) this.headroom = HEADROOM;
+    else if (p95 <= COMFORT * s.targetLatencyMs) this.headroom = Math.min(HEADROOM_MAX, this.headroom + HEADROOM_STEP);
     const rate = this.rateAt(report.settledAt);
     let w = Math.min(next, this.bound(rate, s));
-    // The slot of this batch is free again already: every slot was busy if all the others still are.
-    if (this.saturated(1)) w = Math.max(w, this.floor(rate, s));
+    if (saturated) w = Math.max(w, this.floor(rate, s));
     this.window = within(w, s);
+  }
+
+  /**
+   * A batch that took under half what the model predicts for its size: the backend sped up. The fit is scaled by
+   * the observed ratio (`a` and `b` both, as if every batch it remembers had been that much faster), so the next
+   * windows widen at once instead of as the old speed is forgotten over several batches. Only this way: a slower
+   * batch is left to the forgetting and the p95 feedback, as rescaling up on one slow batch cut the window
+   * harder than the queueing it then found warranted (the slowdown bench held the target on fewer seeds).
+   */
+  private speedUp(n: number, d: number): void {
+    const { a, b } = this.model();
+    const predicted = a * n + b;
+    if (!(predicted > 0) || !(d > 0) || d * SPEED_UP > predicted) return;
+    const k = d / predicted;
+    this.sd *= k;
+    this.snd *= k;
   }
 
   /**
@@ -170,7 +201,7 @@ export class AdaptiveWindow {
   /** The largest window the model expects to keep within the latency budget. */
   private bound(rate: number, s: AdaptiveSettings): number {
     const { a, b } = this.model();
-    const budget = HEADROOM * s.targetLatencyMs - b;
+    const budget = this.headroom * s.targetLatencyMs - b;
     return budget <= 0 ? s.minWindowMs : budget / (1 + a * rate);
   }
 

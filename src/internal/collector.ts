@@ -16,6 +16,8 @@ export interface CollectorConfig<T> {
   readonly settings: () => WindowSettings;
   /** The window for a window opening now; defaults to `settings().windowMs` (adaptiveBuffer overrides it). */
   readonly windowMs?: () => number;
+  /** After a batch report, the length the open window may have at most now (an adaptive window that shrank). */
+  readonly replanMs?: () => number;
   /** Told of every arrival before its window is decided (the adaptive window estimates the rate). */
   readonly onArrival?: (now: number) => void;
   readonly prioritized?: boolean;
@@ -53,6 +55,7 @@ export interface PushOptions {
 export class BatchCollector<T> {
   private readonly queue: WaitingQueue<T>;
   private windowEnd: number | undefined;
+  private openedAt = 0;
   private timer: Subscription | undefined;
   private timerAt = Infinity;
   /** The next moment at which the decision can change by itself (the timer may be set earlier, never later). */
@@ -70,7 +73,10 @@ export class BatchCollector<T> {
     this.queue = new WaitingQueue<T>(config.prioritized ?? false, config.agingPerMs ?? 0, config.arrivedAt);
     // A freed slot matters only to values waiting for one (an empty queue was evaluated when it emptied).
     this.stopListening = config.feedback?.onRelease(() => {
-      if (this.queue.size > 0) this.evaluate();
+      if (this.queue.size === 0) return;
+      // An adaptive window may have shortened on the report: the open window ends no later than it now says.
+      if (config.replanMs && this.windowEnd !== undefined) this.windowEnd = Math.min(this.windowEnd, this.openedAt + config.replanMs());
+      this.evaluate();
     });
   }
 
@@ -166,6 +172,7 @@ export class BatchCollector<T> {
 
   private openWindow(now: number): void {
     this.windowEnd = now + (this.config.windowMs ?? this.defaultWindowMs)();
+    this.openedAt = now;
     this.firedAt = -Infinity;
   }
 
