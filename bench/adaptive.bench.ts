@@ -334,7 +334,7 @@ export default async function adaptiveBench(): Promise<BenchSection> {
 
   const { verdicts, fixed, adaptive } = slowdownVerdicts();
   const recovery = recoveryMs(adaptive, SLOWDOWN);
-  console.log(`slowdown: 400 requests/s; backend 20 ms + 0.5 ms/item, x3 for 3 s; concurrency ${CONCURRENCY}; target p95 ${SLOWDOWN.targetLatencyMs} ms`);
+  console.log(`slowdown: 400 requests/s; backend 20 ms + 0.5 ms/item, x3 for 3 s; concurrency ${CONCURRENCY}; target p95 ${SLOWDOWN.targetLatencyMs} ms; seed ${SLOWDOWN.seed}`);
   const slowHeader = ['configuration', ...SLOWDOWN.phases.map((p) => `${p.name}: p95 ms / calls`)];
   const slowRows = [
     ['adaptive', ...adaptive.phases.map((f) => `${f.p95Ms.toFixed(1)} / ${f.backendCalls}`)],
@@ -351,6 +351,30 @@ export default async function adaptiveBench(): Promise<BenchSection> {
   const recovered = `recovery: ${recovery === 0 ? 'no 100 ms stretch of arrivals after the backend speeds up has a p95 over the target' : `requests meet the target again ${recovery} ms after the backend speeds up`}`;
   console.log(recovered);
 
+  // The same scenario on every seed: per seed, adaptive's p95 / calls and its call ratio per phase; then the worst case.
+  const outcomes = slowdownOutcomes();
+  const seedHeader = ['seed', ...SLOWDOWN.phases.map((p) => `${p.name}: p95 ms / calls / ratio`), 'recovery ms'];
+  const seedRows = outcomes.map((o) => [
+    String(o.seed),
+    ...o.verdicts.map((v) => `${v.adaptive.p95Ms.toFixed(1)}${v.holds || !v.cheapest ? '' : ' MISS'} / ${v.adaptive.backendCalls} / ${v.cheapest ? `${v.callRatio.toFixed(2)}x` : '-'}`),
+    String(o.recoveryMs),
+  ]);
+  console.log(`\nslowdown on seeds ${SLOWDOWN_SEEDS.join(', ')} (ratio: adaptive's calls over the cheapest fixed window holding the target on that seed)`);
+  console.log(consoleTable(seedHeader, seedRows));
+  const worst = worstOverSeeds(outcomes);
+  const worstHeader = ['phase', 'worst adaptive p95 ms (seed)', 'seeds held / with a fixed window holding', 'worst calls ratio (seed)', 'cheapest fixed windows'];
+  const worstRows = worst.map((w) => [
+    w.phase,
+    `${w.worstP95Ms.toFixed(1)} (${w.worstP95Seed})`,
+    `${w.seedsHeld} / ${w.seedsWithHolder}`,
+    Number.isNaN(w.worstCallRatio) ? '-' : `${w.worstCallRatio.toFixed(2)}x (${w.worstCallRatioSeed})`,
+    w.cheapestWindows.map((ms) => `${ms} ms`).join(', '),
+  ]);
+  console.log(`\nworst case over seeds, per phase (target p95 ${SLOWDOWN.targetLatencyMs} ms)`);
+  console.log(consoleTable(worstHeader, worstRows));
+  const last = slowdownLine(outcomes, worst);
+  console.log(last);
+
   const markdown = [
     'On virtual time, so the figures are exact and the same on every run. Reproduce with `npm run bench -- adaptive`',
     '(docs/adaptive.md explains the controller).',
@@ -359,18 +383,29 @@ export default async function adaptiveBench(): Promise<BenchSection> {
     '',
     stepped,
     '',
-    `**Slowdown** (400 requests/s; the backend's per-call cost triples for 3 s; concurrency ${CONCURRENCY}; target p95 ${SLOWDOWN.targetLatencyMs} ms):`,
+    `**Slowdown** (400 requests/s; the backend's per-call cost triples for 3 s; concurrency ${CONCURRENCY}; target p95 ${SLOWDOWN.targetLatencyMs} ms; seed ${SLOWDOWN.seed}):`,
     '',
     markdownTable(slowHeader, slowRows.map((row, i) => (i === 0 ? [`**${row[0]}**`, ...row.slice(1)] : row))),
     '',
     ...lines.map((line) => `- ${line}`),
     `- ${recovered}`,
+    '',
+    `**Slowdown on seeds ${SLOWDOWN_SEEDS.join(', ')}** (ratio: adaptive's calls over the cheapest fixed window holding the target on that seed; MISS: over the target where a fixed window holds it):`,
+    '',
+    markdownTable(seedHeader, seedRows),
+    '',
+    'Worst case over those seeds, per phase:',
+    '',
+    markdownTable(worstHeader, worstRows),
+    '',
+    `\`${last}\``,
   ].join('\n');
-  const slow = verdicts[1]!;
+  const slow = worst[1]!;
   return {
     title: 'Adaptive window',
-    summary: `Adaptive window: holds the p95 target in every phase of the stepped load; with a backend slowed down x3 and both slots busy, p95 ${slow.adaptive.p95Ms.toFixed(1)} ms against a ${SLOWDOWN.targetLatencyMs} ms target with ${slow.callRatio.toFixed(2)}x the calls of the cheapest fixed window that holds it (${verdicts[0]!.callRatio.toFixed(2)}x / ${verdicts[2]!.callRatio.toFixed(2)}x before / after the slowdown), back within the target ${recovery} ms after the speed-up.`,
+    summary: `Adaptive window: holds the p95 target in every phase of the stepped load; under a backend slowed down x3 (5 seeds), ${last.replace('adaptive under slowdown: ', '')} (slow phase: worst p95 ${slow.worstP95Ms.toFixed(1)} ms against ${SLOWDOWN.targetLatencyMs}).`,
     markdown,
+    lastLine: last,
   };
 }
 
