@@ -102,14 +102,14 @@ describe('AdaptiveWindow', () => {
     expect(stepped.model()).toEqual(zero.model());
   });
 
-  it('raises the share of the target the model spends by 0.02 per batch comfortably under it, up to 0.87', () => {
+  it('raises the share of the target the model spends by 0.04 per batch comfortably under it, up to 0.87', () => {
     const clock = clockAt();
     const controller = new AdaptiveWindow(clock.scheduler, () => settings, 200);
     for (let t = 0; t < 100; t++) controller.observeArrival(t);
     clock.set(99);
     // One batch size, 20 ms: the bound is share * 100 - 20. p95 30 is comfortably under (<= 90).
     controller.observe(report(10, 20, [30], 99));
-    expect(controller.windowFor()).toBeCloseTo(82 - 20, 9);
+    expect(controller.windowFor()).toBeCloseTo(84 - 20, 9);
     for (let i = 0; i < 10; i++) controller.observe(report(10, 20, [30], 99));
     expect(controller.windowFor()).toBeCloseTo(87 - 20, 9);
   });
@@ -159,6 +159,37 @@ describe('AdaptiveWindow', () => {
     // A 0 ms batch (measured across a clock step back) rescales nothing: the model stays above 0.
     forgetting.observe(report(20, 0, [95], 0));
     expect(forgetting.model().b).toBeGreaterThan(0);
+  });
+
+  it('takes a batch running 1.5 times past its prediction as a slower backend until the next report', () => {
+    const clock = clockAt();
+    const slots = { concurrency: 4, outstanding: 0 };
+    const controller = new AdaptiveWindow(clock.scheduler, () => settings, 200, slots);
+    controller.observe(report(10, 20, [95], 0)); // d = 20 ms for 10 items; share 0.8: window 60
+    slots.outstanding = 1;
+    expect(controller.observeArrival(0)).toBe(false); // a batch seen starting at 0
+    expect(controller.observeArrival(30)).toBe(false); // 1.5 times the 20 ms predicted: not past it
+    expect(controller.observeArrival(40)).toBe(true); // twice: the model is 40 ms, the window 80 - 40
+    expect(controller.current).toBeCloseTo(40, 9);
+    expect(controller.model().b).toBeCloseTo(40, 9);
+    slots.outstanding = 0;
+    controller.observe(report(10, 20, [95], 40)); // it reported after all: the fit alone again
+    expect(controller.model().b).toBeCloseTo(20, 9);
+  });
+
+  it('sees no batch overdue when the model predicts 0 ms, or the clock stepped back', () => {
+    const clock = clockAt();
+    const slots = { concurrency: 4, outstanding: 0 };
+    const zero = new AdaptiveWindow(clock.scheduler, () => settings, 200, slots);
+    zero.observe(report(10, 0, [95], 0));
+    slots.outstanding = 1;
+    zero.observeArrival(100);
+    expect(zero.observeArrival(10_000)).toBe(false);
+    expect(Number.isFinite(zero.current)).toBe(true);
+    const stepped = new AdaptiveWindow(clock.scheduler, () => settings, 200, { concurrency: 4, outstanding: 1 });
+    stepped.observe(report(10, 20, [95], 0));
+    stepped.observeArrival(1_000_000);
+    expect(stepped.observeArrival(0)).toBe(false);
   });
 
   it('gives a lone request minWindowMs', () => {

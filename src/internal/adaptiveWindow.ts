@@ -41,20 +41,22 @@ export interface ExecutionSlots {
   readonly outstanding: number;
 }
 
-/** The model aims at this share of the target, leaving room for queueing it does not see. */
-const HEADROOM = 0.8;
-/** How far the feedback may raise the model's share of the target, while unsaturated and comfortably under it. */
-const HEADROOM_MAX = 0.87;
-/** A p95 at or under this share of the target is comfortably under it: the headroom grows. */
-const COMFORT = 0.9;
-/** What each batch comfortably under the target adds to the headroom. */
-const HEADROOM_STEP = 0.02;
+/** The model aims at this share of the target (in percent), leaving room for queueing it does not see. */
+const HEADROOM = 80;
+/** How far the feedback may raise the model's share of the target (percent), while unsaturated and comfortably under it. */
+const HEADROOM_MAX = 87;
+/** A p95 at or under this share of the target (percent) is comfortably under it: the share grows. */
+const COMFORT = 90;
+/** What each batch comfortably under the target adds to the share, in points of percent. */
+const HEADROOM_STEP = 4;
 /** On a p95 above target the window is cut to this share (multiplicative decrease). */
 const DECREASE = 0.5;
 /** While saturated, the keep-up bound may take the window this far past the latency bound (see `floor`). */
 const SATURATED_STRETCH = 1.5;
 /** A batch this many times faster than the model predicts rescales the model at once (the backend sped up). */
 const SPEED_UP = 2;
+/** A batch running this many times longer than predicted is overdue (see `overdue`). */
+const OVERDUE = 1.5;
 /** Older batches weigh this much less per new batch in the duration fit. */
 const FORGET = 0.7;
 /** Time constant of the arrival-rate estimate, in ms. */
@@ -92,6 +94,10 @@ export class AdaptiveWindow {
   private snn = 0;
   private snd = 0;
   private rate = 0;
+  private readonly starts: number[] = [];
+  private lastSize = 0;
+  /** How much slower than the fit the backend shows itself by an overdue batch (1: not). */
+  private slower = 1;
   /** The share of the target the model spends: HEADROOM, raised by the feedback while p95 is comfortably under. */
   private headroom = HEADROOM;
   private lastArrival: number | undefined;
@@ -120,8 +126,14 @@ export class AdaptiveWindow {
     return this.lastArrival === undefined ? 0 : this.rate * Math.exp(-elapsed(this.lastArrival, now) / RATE_TAU_MS);
   }
 
-  /** The fitted `d(n) = a * n + b`, both >= 0; `a` is 0 until two batch sizes have been seen. */
+  /** The model in effect: the fit, times how much slower an overdue batch shows the backend to be now. */
   model(): { a: number; b: number } {
+    const { a, b } = this.fitted();
+    return this.slower > 1 ? { a: a * this.slower, b: b * this.slower } : { a, b };
+  }
+
+  /** The fitted `d(n) = a * n + b`, both >= 0; `a` is 0 until two batch sizes have been seen. */
+  private fitted(): { a: number; b: number } {
     if (this.sw === 0) return { a: 0, b: 0 };
     const det = this.sw * this.snn - this.sn * this.sn;
     const a = nonNegative(det > 1e-9 * this.sw * this.snn ? (this.sw * this.snd - this.sn * this.sd) / det : 0);
@@ -129,9 +141,40 @@ export class AdaptiveWindow {
     return { a, b };
   }
 
-  observeArrival(now: number): void {
+  /** @return true when the window shrank: a batch has been running well past what the model predicts */
+  observeArrival(now: number): boolean {
     this.rate = this.rateAt(now) + 1 / RATE_TAU_MS;
     this.lastArrival = now;
+    return this.overdue(now);
+  }
+
+  /**
+   * Batches seen starting (the slots' `outstanding` rising, read at arrivals), oldest first. A batch running
+   * `OVERDUE` times longer than the model predicts for the latest batch size is evidence the backend slowed down
+   * before any report says so: the model is taken as that much slower until the next report, and the window
+   * shrinks to what that model allows (the collector then brings the open window's end in).
+   */
+  private overdue(now: number): boolean {
+    const slots = this.slots;
+    if (slots === undefined) return false;
+    const starts = this.starts;
+    if (starts.length > slots.outstanding) starts.splice(0, starts.length - slots.outstanding);
+    while (starts.length < slots.outstanding) starts.push(now);
+    if (starts.length === 0 || this.lastSize === 0) return false;
+    const { a, b } = this.fitted();
+    const predicted = a * this.lastSize + b;
+    if (!(predicted > 0)) return false;
+    const k = elapsed(starts[0]!, now) / predicted;
+    if (!(k > OVERDUE && k > this.slower && k < Infinity)) return false;
+    this.slower = k;
+    const s = this.settings();
+    const rate = this.rateAt(now);
+    let w = Math.min(this.window, this.bound(rate, s));
+    if (this.saturated(0)) w = Math.max(w, this.floor(rate, s));
+    w = within(w, s);
+    if (!(w < this.window)) return false;
+    this.window = w;
+    return true;
   }
 
   /** The window for a window opening now. */
@@ -146,6 +189,9 @@ export class AdaptiveWindow {
 
   observe(report: BatchReport): void {
     const n = report.executedItems;
+    this.starts.shift();
+    this.slower = 1;
+    if (n > 0) this.lastSize = n;
     // A duration that is not a number cannot be fitted; one measured across a step back is no time.
     if (n > 0 && Number.isFinite(report.durationMs)) {
       const d = nonNegative(report.durationMs);
@@ -165,7 +211,7 @@ export class AdaptiveWindow {
     // The slot of this batch is free again already: every slot was busy if all the others still are.
     const saturated = this.saturated(1);
     if (over || saturated) this.headroom = HEADROOM;
-    else if (p95 <= COMFORT * s.targetLatencyMs) this.headroom = Math.min(HEADROOM_MAX, this.headroom + HEADROOM_STEP);
+    else if (p95 * 100 <= COMFORT * s.targetLatencyMs) this.headroom = Math.min(HEADROOM_MAX, this.headroom + HEADROOM_STEP);
     const rate = this.rateAt(report.settledAt);
     let w = Math.min(next, this.bound(rate, s));
     if (saturated) w = Math.max(w, this.floor(rate, s));
@@ -180,7 +226,7 @@ export class AdaptiveWindow {
    * harder than the queueing it then found warranted (the slowdown bench held the target on fewer seeds).
    */
   private speedUp(n: number, d: number): void {
-    const { a, b } = this.model();
+    const { a, b } = this.fitted();
     const predicted = a * n + b;
     if (!(predicted > 0) || !(d > 0) || d * SPEED_UP > predicted) return;
     const k = d / predicted;
@@ -201,7 +247,7 @@ export class AdaptiveWindow {
   /** The largest window the model expects to keep within the latency budget. */
   private bound(rate: number, s: AdaptiveSettings): number {
     const { a, b } = this.model();
-    const budget = this.headroom * s.targetLatencyMs - b;
+    const budget = (this.headroom * s.targetLatencyMs) / 100 - b;
     return budget <= 0 ? s.minWindowMs : budget / (1 + a * rate);
   }
 

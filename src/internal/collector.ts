@@ -19,7 +19,7 @@ export interface CollectorConfig<T> {
   /** After a batch report, the length the open window may have at most now (an adaptive window that shrank). */
   readonly replanMs?: () => number;
   /** Told of every arrival before its window is decided (the adaptive window estimates the rate). */
-  readonly onArrival?: (now: number) => void;
+  readonly onArrival?: (now: number) => boolean | void;
   readonly prioritized?: boolean;
   readonly agingPerMs?: number;
   /** With a feedback channel a batch is formed only while an execution slot is free. */
@@ -74,8 +74,7 @@ export class BatchCollector<T> {
     // A freed slot matters only to values waiting for one (an empty queue was evaluated when it emptied).
     this.stopListening = config.feedback?.onRelease(() => {
       if (this.queue.size === 0) return;
-      // An adaptive window may have shortened on the report: the open window ends no later than it now says.
-      if (config.replanMs && this.windowEnd !== undefined) this.windowEnd = Math.min(this.windowEnd, this.openedAt + config.replanMs());
+      this.replan(); // an adaptive window may have shortened on the report
       this.evaluate();
     });
   }
@@ -87,13 +86,14 @@ export class BatchCollector<T> {
   /** @return the value's entry, for `withdraw`, when the options made it withdrawable */
   push(value: T, options?: PushOptions): QueueEntry<T> | undefined {
     const now = this.config.arrivedAt ? this.config.arrivedAt(value) : this.config.scheduler.now();
-    this.config.onArrival?.(now);
+    // true: the adaptive window shrank (a batch overdue), and the open window ends no later than it now says.
+    const replanned = this.config.onArrival?.(now) === true && this.replan();
     if (this.queue.size === 0) this.openWindow(now);
     const watched =
       options !== undefined && (options.deadline !== undefined || options.signal !== undefined || options.withdrawable === true);
     const entry = this.queue.push(value, now, options?.priority ?? 0, watched);
     if (watched) this.watch(entry!, options, now);
-    if (!this.unchangedBy(now)) this.evaluate(now);
+    if (replanned || !this.unchangedBy(now)) this.evaluate(now);
     return entry;
   }
 
@@ -167,6 +167,15 @@ export class BatchCollector<T> {
     entry.unwatch?.();
     this.config.onDrop?.(entry.value, error);
     this.evaluate();
+    return true;
+  }
+
+  /** The open window ends no later than `replanMs` (an adaptive window that shrank) says now. */
+  private replan(): boolean {
+    if (!this.config.replanMs || this.windowEnd === undefined) return false;
+    const end = this.openedAt + this.config.replanMs();
+    if (!(end < this.windowEnd)) return false;
+    this.windowEnd = end;
     return true;
   }
 
