@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AdaptiveWindow } from '../src/internal/adaptiveWindow.js';
 import type { BatchReport } from '../src/internal/feedback.js';
 import { batchDedup } from '../src/operators/batchDedup.js';
-import { simulate, CONFIGURATIONS, TARGET_LATENCY_MS, arrivals, runScenario, slowdownVerdicts, recoveryMs, SLOWDOWN } from '../bench/adaptive.bench.js';
+import { simulate, CONFIGURATIONS, TARGET_LATENCY_MS, arrivals, runScenario, slowdownVerdicts, slowdownOutcomes, recoveryMs, SLOWDOWN, SLOWDOWN_SEEDS } from '../bench/adaptive.bench.js';
 
 function clockAt(start = 0) {
   let now = start;
@@ -328,6 +328,20 @@ describe('adaptive window in the slowdown scenario (virtual time, bench/adaptive
   it('holds the target before and after the slowdown', () => {
     expect(verdicts[0]!.holds).toBe(true);
     expect(verdicts[2]!.holds).toBe(true);
+  });
+
+  it('sends at most 1.2x the calls of the cheapest fixed window that holds the target before and after the slowdown', () => {
+    expect(verdicts[0]!.callRatio).toBeLessThanOrEqual(1.2);
+    expect(verdicts[2]!.callRatio).toBeLessThanOrEqual(1.2);
+  });
+
+  it("on every bench seed: at most 1.2x the calls of the cheapest holding fixed window in every phase, and recovery within a second", () => {
+    const outcomes = slowdownOutcomes();
+    expect(outcomes.map((o) => o.seed)).toEqual(SLOWDOWN_SEEDS);
+    for (const outcome of outcomes) {
+      for (const v of outcome.verdicts) if (v.cheapest) expect(v.callRatio, `seed ${outcome.seed}, ${v.phase}`).toBeLessThanOrEqual(1.2);
+      expect(outcome.recoveryMs, `seed ${outcome.seed}`).toBeLessThanOrEqual(1000);
+    }
   });
 
   it('runs the same scenario to the same figures (virtual time)', () => {
