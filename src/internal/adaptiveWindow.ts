@@ -70,10 +70,15 @@ const LATENCY_SAMPLES = 256;
  * - Model (BentoML): the backend's batch duration is fitted online as `d(n) = a * n + b` (least squares with
  *   forgetting) and the arrival rate `r` is estimated with an exponential decay. A window `w` collects about
  *   `r * w` requests, so the first of them waits `w + d(r * w)`. The largest window within the latency budget is
- *   `w = (HEADROOM * target - b) / (1 + a * r)`: batches as full as the target allows.
+ *   `w = (h * target - b) / (1 + a * r)`: batches as full as the target allows, `h` the share of the target the
+ *   model spends (`HEADROOM`, 80 %, for the queueing it does not see).
  * - Feedback (Clipper's AIMD): after every batch, if the observed p95 exceeds the target the window is halved,
  *   otherwise it grows by a fixed step, never past the model's bound. The feedback catches what the model cannot
- *   see: queueing for busy slots, a backend slower than its fit, bursts.
+ *   see: queueing for busy slots, a backend slower than its fit, bursts. It steers `h` as well: up to 87 % while
+ *   p95 is comfortably under the target with a slot free, back to 80 % when over it or saturated.
+ * - Speed changes: a batch twice as fast as predicted rescales the model at once (`speedUp`); a batch running
+ *   1.5 times past its prediction takes the model as that much slower before it reports (`overdue`). Whenever
+ *   the window shrinks so, the collector brings the end of the window open now in (`current`, its `replanMs`).
  * - Saturated (two execution slots or more, all busy): the model bounds the window from below too (`floor`), at the latency
  *   bound and, up to 1.5 times that, the window the slots keep up with. There the feedback would otherwise halve
  *   the window down to `minWindowMs`, and tiny batches, each paying the backend's fixed cost, make latency worse.
@@ -168,10 +173,7 @@ export class AdaptiveWindow {
     if (!(k > OVERDUE && k > this.slower && k < Infinity)) return false;
     this.slower = k;
     const s = this.settings();
-    const rate = this.rateAt(now);
-    let w = Math.min(this.window, this.bound(rate, s));
-    if (this.saturated(0)) w = Math.max(w, this.floor(rate, s));
-    w = within(w, s);
+    const w = within(this.held(this.window, this.rateAt(now), s, 0), s);
     if (!(w < this.window)) return false;
     this.window = w;
     return true;
@@ -182,8 +184,7 @@ export class AdaptiveWindow {
     const s = this.settings();
     const now = this.scheduler.now();
     const rate = this.rateAt(now);
-    let w = Math.min(this.window, this.bound(rate, s));
-    if (this.saturated(0)) w = Math.max(w, this.floor(rate, s));
+    const w = this.held(this.window, rate, s, 0);
     return rate * w < 1 ? s.minWindowMs : within(w, s);
   }
 
@@ -191,10 +192,10 @@ export class AdaptiveWindow {
     const n = report.executedItems;
     this.starts.shift();
     this.slower = 1;
-    if (n > 0) this.lastSize = n;
     // A duration that is not a number cannot be fitted; one measured across a step back is no time.
     if (n > 0 && Number.isFinite(report.durationMs)) {
       const d = nonNegative(report.durationMs);
+      this.lastSize = n;
       this.speedUp(n, d);
       this.sw = this.sw * FORGET + 1;
       this.sn = this.sn * FORGET + n;
@@ -212,10 +213,13 @@ export class AdaptiveWindow {
     const saturated = this.saturated(1);
     if (over || saturated) this.headroom = HEADROOM;
     else if (p95 * 100 <= COMFORT * s.targetLatencyMs) this.headroom = Math.min(HEADROOM_MAX, this.headroom + HEADROOM_STEP);
-    const rate = this.rateAt(report.settledAt);
-    let w = Math.min(next, this.bound(rate, s));
-    if (saturated) w = Math.max(w, this.floor(rate, s));
-    this.window = within(w, s);
+    this.window = within(this.held(next, this.rateAt(report.settledAt), s, 1), s);
+  }
+
+  /** `w` held at the model's bound and, while every slot is busy (counting `freed` as busy), lifted to the floor. */
+  private held(w: number, rate: number, s: AdaptiveSettings, freed: number): number {
+    w = Math.min(w, this.bound(rate, s));
+    return this.saturated(freed) ? Math.max(w, this.floor(rate, s)) : w;
   }
 
   /**
