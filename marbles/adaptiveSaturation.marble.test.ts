@@ -56,14 +56,16 @@ function expectAdaptiveBatches(
 
 describe('adaptive window under saturation', () => {
   it('gives a window opening while both slots are busy the latency bound, 0.8 * targetLatencyMs before any report', () => {
-    // Two slots, 30 ms calls, a 40 ms target, windowMs 8. a leaves alone at 0; b's window (one slot free) is 8,
-    // so b runs at 9. c arrives at 10 with both slots busy: its window is the bound 0.8 * 40 = 32 (no cost is
-    // known yet), so it closes at 42, after a's slot has freed at 30. Without the floor c's 8 ms window would
-    // close at 18 and c run at 30 as 20 requests paying a whole call for what arrived in 8 ms.
-    expectAdaptiveBatches(30, { targetLatencyMs: 40, windowMs: 8, maxWindowMs: 40, concurrency: 2 }, {
-      source: line(80, { a: 0, b: 1, c: 10 }),
-      executed: line(80, { a: 0, b: 9, c: 42 }),
-      answered: line(80, { a: 30, b: 39, c: 72 }),
+    // Two slots, 30 ms calls, a 100 ms target, windowMs 8. a leaves alone at 0; b's window (one slot free) is 8,
+    // so b runs at 9. c arrives at 10 with both slots busy: its window is the bound 0.8 * 100 = 80 (no cost is
+    // known yet), to close at 90. a's report at 30 (b still busy: saturated) brings it in to the floor it now
+    // gives, the latency bound 0.8 * 100 - 30 = 50, so c closes at 60; b's report at 39 leaves that (52 > 50).
+    // Without the floor c's 8 ms window would close at 18 and c run at 30, when a's slot frees, as 20 requests
+    // paying a whole call for what arrived in 8 ms.
+    expectAdaptiveBatches(30, { targetLatencyMs: 100, windowMs: 8, maxWindowMs: 100, concurrency: 2 }, {
+      source: line(100, { a: 0, b: 1, c: 10 }),
+      executed: line(100, { a: 0, b: 9, c: 60 }),
+      answered: line(100, { a: 30, b: 39, c: 90 }),
     });
   });
 

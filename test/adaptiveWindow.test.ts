@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AdaptiveWindow } from '../src/internal/adaptiveWindow.js';
 import type { BatchReport } from '../src/internal/feedback.js';
 import { batchDedup } from '../src/operators/batchDedup.js';
-import { simulate, CONFIGURATIONS, TARGET_LATENCY_MS, arrivals, runScenario, slowdownVerdicts, recoveryMs, SLOWDOWN } from '../bench/adaptive.bench.js';
+import { simulate, CONFIGURATIONS, TARGET_LATENCY_MS, arrivals, runScenario, slowdownVerdicts, slowdownOutcomes, recoveryMs, SLOWDOWN, SLOWDOWN_SEEDS } from '../bench/adaptive.bench.js';
 
 function clockAt(start = 0) {
   let now = start;
@@ -34,7 +34,8 @@ describe('AdaptiveWindow', () => {
   it('bounds the window by the latency budget: (0.8 * target - b) / (1 + a * rate)', () => {
     const clock = clockAt();
     const controller = new AdaptiveWindow(clock.scheduler, () => settings, 200);
-    for (const n of [10, 20]) controller.observe(report(n, 20 + 0.5 * n, [10], 0));
+    // p95 95: within the 100 ms target but not comfortably under it (90), so the share stays 0.8.
+    for (const n of [10, 20]) controller.observe(report(n, 20 + 0.5 * n, [95], 0));
     // 2 arrivals per ms, steadily: the decayed estimate converges to 2 per ms.
     for (let t = 0; t < 2000; t += 0.5) controller.observeArrival(t);
     clock.set(1999.5);
@@ -101,6 +102,96 @@ describe('AdaptiveWindow', () => {
     expect(stepped.model()).toEqual(zero.model());
   });
 
+  it('raises the share of the target the model spends by 0.04 per batch comfortably under it, up to 0.87', () => {
+    const clock = clockAt();
+    const controller = new AdaptiveWindow(clock.scheduler, () => settings, 200);
+    for (let t = 0; t < 100; t++) controller.observeArrival(t);
+    clock.set(99);
+    // One batch size, 20 ms: the bound is share * 100 - 20. p95 30 is comfortably under (<= 90).
+    controller.observe(report(10, 20, [30], 99));
+    expect(controller.windowFor()).toBeCloseTo(84 - 20, 9);
+    for (let i = 0; i < 10; i++) controller.observe(report(10, 20, [30], 99));
+    expect(controller.windowFor()).toBeCloseTo(87 - 20, 9);
+  });
+
+  it('keeps the share while p95 is within the target but not comfortably under it (over 0.9 * target)', () => {
+    const clock = clockAt();
+    const controller = new AdaptiveWindow(clock.scheduler, () => settings, 200);
+    for (let t = 0; t < 100; t++) controller.observe(report(10, 20, [91], 0));
+    expect(controller.current).toBeCloseTo(80 - 20, 9);
+  });
+
+  it('takes the share back to 0.8 after a batch whose p95 is over the target', () => {
+    const clock = clockAt();
+    const controller = new AdaptiveWindow(clock.scheduler, () => settings, 200);
+    for (let i = 0; i < 5; i++) controller.observe(report(10, 20, [30], 0));
+    expect(controller.current).toBeCloseTo(87 - 20, 9);
+    // 20 latencies over the target among 260: p95 over it. The window is halved from the bound at 0.87 ...
+    controller.observe(report(10, 20, Array.from({ length: 20 }, () => 150), 0));
+    expect(controller.current).toBeCloseTo((87 - 20) / 2, 9);
+    // ... and, once p95 is back within the target (not comfortably), it grows again only as far as 0.8 allows.
+    for (let i = 0; i < 30; i++) controller.observe(report(10, 20, Array.from({ length: 20 }, () => 95), 0));
+    expect(controller.current).toBeCloseTo(80 - 20, 9);
+  });
+
+  it('does not raise the share while every slot is busy (the queueing the model does not see is there)', () => {
+    const clock = clockAt();
+    const slots = { concurrency: 2, outstanding: 1 };
+    const controller = new AdaptiveWindow(clock.scheduler, () => settings, 200, slots);
+    for (let i = 0; i < 5; i++) controller.observe(report(10, 20, [30], 0));
+    expect(controller.current).toBeCloseTo(80 - 20, 9);
+  });
+
+  it('rescales the model by a batch that took under half its prediction, and by no slower or zero one', () => {
+    const clock = clockAt();
+    const controller = new AdaptiveWindow(clock.scheduler, () => settings, 20);
+    for (const n of [4, 16, 9, 32]) controller.observe(report(n, 20 + 0.5 * n, [95], 0));
+    // A third of the 30 ms predicted for 20 items: a and b both a third, then the fit takes the batch itself.
+    controller.observe(report(20, 10, [95], 0));
+    expect(controller.model().a).toBeCloseTo(0.5 / 3, 9);
+    expect(controller.model().b).toBeCloseTo(20 / 3, 9);
+    const slower = new AdaptiveWindow(clock.scheduler, () => settings, 20);
+    const forgetting = new AdaptiveWindow(clock.scheduler, () => settings, 20);
+    for (const c of [slower, forgetting]) for (const n of [4, 16, 9, 32]) c.observe(report(n, 20 + 0.5 * n, [95], 0));
+    // Three times slower is left to the fit's forgetting: b rises by a share, not to three times.
+    slower.observe(report(20, 90, [95], 0));
+    expect(slower.model().b).toBeLessThan(40);
+    // A 0 ms batch (measured across a clock step back) rescales nothing: the model stays above 0.
+    forgetting.observe(report(20, 0, [95], 0));
+    expect(forgetting.model().b).toBeGreaterThan(0);
+  });
+
+  it('takes a batch running 1.5 times past its prediction as a slower backend until the next report', () => {
+    const clock = clockAt();
+    const slots = { concurrency: 4, outstanding: 0 };
+    const controller = new AdaptiveWindow(clock.scheduler, () => settings, 200, slots);
+    controller.observe(report(10, 20, [95], 0)); // d = 20 ms for 10 items; share 0.8: window 60
+    slots.outstanding = 1;
+    expect(controller.observeArrival(0)).toBe(false); // a batch seen starting at 0
+    expect(controller.observeArrival(30)).toBe(false); // 1.5 times the 20 ms predicted: not past it
+    expect(controller.observeArrival(40)).toBe(true); // twice: the model is 40 ms, the window 80 - 40
+    expect(controller.current).toBeCloseTo(40, 9);
+    expect(controller.model().b).toBeCloseTo(40, 9);
+    slots.outstanding = 0;
+    controller.observe(report(10, 20, [95], 40)); // it reported after all: the fit alone again
+    expect(controller.model().b).toBeCloseTo(20, 9);
+  });
+
+  it('sees no batch overdue when the model predicts 0 ms, or the clock stepped back', () => {
+    const clock = clockAt();
+    const slots = { concurrency: 4, outstanding: 0 };
+    const zero = new AdaptiveWindow(clock.scheduler, () => settings, 200, slots);
+    zero.observe(report(10, 0, [95], 0));
+    slots.outstanding = 1;
+    zero.observeArrival(100);
+    expect(zero.observeArrival(10_000)).toBe(false);
+    expect(Number.isFinite(zero.current)).toBe(true);
+    const stepped = new AdaptiveWindow(clock.scheduler, () => settings, 200, { concurrency: 4, outstanding: 1 });
+    stepped.observe(report(10, 20, [95], 0));
+    stepped.observeArrival(1_000_000);
+    expect(stepped.observeArrival(0)).toBe(false);
+  });
+
   it('gives a lone request minWindowMs', () => {
     const clock = clockAt();
     const controller = new AdaptiveWindow(clock.scheduler, () => ({ ...settings, minWindowMs: 2 }), 50);
@@ -116,10 +207,11 @@ describe('AdaptiveWindow under saturation (two slots or more, all busy)', () => 
     const controller = new AdaptiveWindow(clock.scheduler, () => ({ targetLatencyMs: target, minWindowMs: 0, maxWindowMs: 200 }), window, slots);
     for (let t = 0; t < 2000; t++) controller.observeArrival(t);
     clock.set(1999);
-    // Two batch sizes, within the target and with the others not all busy: the fit, no floor yet.
+    // Two batch sizes, within the target (not comfortably: the share stays 0.8) and with the others not all busy:
+    // the fit, no floor yet.
     const busy = slots.outstanding;
     slots.outstanding = 0;
-    for (const n of [10, 30, 10, 30]) controller.observe(report(n, 20 + 0.5 * n, [10], 1999));
+    for (const n of [10, 30, 10, 30]) controller.observe(report(n, 20 + 0.5 * n, [0.95 * target], 1999));
     slots.outstanding = busy;
     const rate = controller.rateAt(1999);
     const latencyBound = (0.8 * target - 20) / (1 + 0.5 * rate);
@@ -236,6 +328,20 @@ describe('adaptive window in the slowdown scenario (virtual time, bench/adaptive
   it('holds the target before and after the slowdown', () => {
     expect(verdicts[0]!.holds).toBe(true);
     expect(verdicts[2]!.holds).toBe(true);
+  });
+
+  it('sends at most 1.2x the calls of the cheapest fixed window that holds the target before and after the slowdown', () => {
+    expect(verdicts[0]!.callRatio).toBeLessThanOrEqual(1.2);
+    expect(verdicts[2]!.callRatio).toBeLessThanOrEqual(1.2);
+  });
+
+  it("on every bench seed: at most 1.2x the calls of the cheapest holding fixed window in every phase, and recovery within a second", () => {
+    const outcomes = slowdownOutcomes();
+    expect(outcomes.map((o) => o.seed)).toEqual(SLOWDOWN_SEEDS);
+    for (const outcome of outcomes) {
+      for (const v of outcome.verdicts) if (v.cheapest) expect(v.callRatio, `seed ${outcome.seed}, ${v.phase}`).toBeLessThanOrEqual(1.2);
+      expect(outcome.recoveryMs, `seed ${outcome.seed}`).toBeLessThanOrEqual(1000);
+    }
   });
 
   it('runs the same scenario to the same figures (virtual time)', () => {

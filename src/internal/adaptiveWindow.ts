@@ -41,12 +41,22 @@ export interface ExecutionSlots {
   readonly outstanding: number;
 }
 
-/** The model aims at this share of the target, leaving room for queueing it does not see. */
-const HEADROOM = 0.8;
+/** The model aims at this share of the target (in percent), leaving room for queueing it does not see. */
+const HEADROOM = 80;
+/** How far the feedback may raise the model's share of the target (percent), while unsaturated and comfortably under it. */
+const HEADROOM_MAX = 87;
+/** A p95 at or under this share of the target (percent) is comfortably under it: the share grows. */
+const COMFORT = 90;
+/** What each batch comfortably under the target adds to the share, in points of percent. */
+const HEADROOM_STEP = 4;
 /** On a p95 above target the window is cut to this share (multiplicative decrease). */
 const DECREASE = 0.5;
 /** While saturated, the keep-up bound may take the window this far past the latency bound (see `floor`). */
 const SATURATED_STRETCH = 1.5;
+/** A batch this many times faster than the model predicts rescales the model at once (the backend sped up). */
+const SPEED_UP = 2;
+/** A batch running this many times longer than predicted is overdue (see `overdue`). */
+const OVERDUE = 1.5;
 /** Older batches weigh this much less per new batch in the duration fit. */
 const FORGET = 0.7;
 /** Time constant of the arrival-rate estimate, in ms. */
@@ -60,10 +70,15 @@ const LATENCY_SAMPLES = 256;
  * - Model (BentoML): the backend's batch duration is fitted online as `d(n) = a * n + b` (least squares with
  *   forgetting) and the arrival rate `r` is estimated with an exponential decay. A window `w` collects about
  *   `r * w` requests, so the first of them waits `w + d(r * w)`. The largest window within the latency budget is
- *   `w = (HEADROOM * target - b) / (1 + a * r)`: batches as full as the target allows.
+ *   `w = (h * target - b) / (1 + a * r)`: batches as full as the target allows, `h` the share of the target the
+ *   model spends (`HEADROOM`, 80 %, for the queueing it does not see).
  * - Feedback (Clipper's AIMD): after every batch, if the observed p95 exceeds the target the window is halved,
  *   otherwise it grows by a fixed step, never past the model's bound. The feedback catches what the model cannot
- *   see: queueing for busy slots, a backend slower than its fit, bursts.
+ *   see: queueing for busy slots, a backend slower than its fit, bursts. It steers `h` as well: up to 87 % while
+ *   p95 is comfortably under the target with a slot free, back to 80 % when over it or saturated.
+ * - Speed changes: a batch twice as fast as predicted rescales the model at once (`speedUp`); a batch running
+ *   1.5 times past its prediction takes the model as that much slower before it reports (`overdue`). Whenever
+ *   the window shrinks so, the collector brings the end of the window open now in (`current`, its `replanMs`).
  * - Saturated (two execution slots or more, all busy): the model bounds the window from below too (`floor`), at the latency
  *   bound and, up to 1.5 times that, the window the slots keep up with. There the feedback would otherwise halve
  *   the window down to `minWindowMs`, and tiny batches, each paying the backend's fixed cost, make latency worse.
@@ -84,6 +99,12 @@ export class AdaptiveWindow {
   private snn = 0;
   private snd = 0;
   private rate = 0;
+  private readonly starts: number[] = [];
+  private lastSize = 0;
+  /** How much slower than the fit the backend shows itself by an overdue batch (1: not). */
+  private slower = 1;
+  /** The share of the target the model spends: HEADROOM, raised by the feedback while p95 is comfortably under. */
+  private headroom = HEADROOM;
   private lastArrival: number | undefined;
 
   constructor(
@@ -110,8 +131,14 @@ export class AdaptiveWindow {
     return this.lastArrival === undefined ? 0 : this.rate * Math.exp(-elapsed(this.lastArrival, now) / RATE_TAU_MS);
   }
 
-  /** The fitted `d(n) = a * n + b`, both >= 0; `a` is 0 until two batch sizes have been seen. */
+  /** The model in effect: the fit, times how much slower an overdue batch shows the backend to be now. */
   model(): { a: number; b: number } {
+    const { a, b } = this.fitted();
+    return this.slower > 1 ? { a: a * this.slower, b: b * this.slower } : { a, b };
+  }
+
+  /** The fitted `d(n) = a * n + b`, both >= 0; `a` is 0 until two batch sizes have been seen. */
+  private fitted(): { a: number; b: number } {
     if (this.sw === 0) return { a: 0, b: 0 };
     const det = this.sw * this.snn - this.sn * this.sn;
     const a = nonNegative(det > 1e-9 * this.sw * this.snn ? (this.sw * this.snd - this.sn * this.sd) / det : 0);
@@ -119,9 +146,37 @@ export class AdaptiveWindow {
     return { a, b };
   }
 
-  observeArrival(now: number): void {
+  /** @return true when the window shrank: a batch has been running well past what the model predicts */
+  observeArrival(now: number): boolean {
     this.rate = this.rateAt(now) + 1 / RATE_TAU_MS;
     this.lastArrival = now;
+    return this.overdue(now);
+  }
+
+  /**
+   * Batches seen starting (the slots' `outstanding` rising, read at arrivals), oldest first. A batch running
+   * `OVERDUE` times longer than the model predicts for the latest batch size is evidence the backend slowed down
+   * before any report says so: the model is taken as that much slower until the next report, and the window
+   * shrinks to what that model allows (the collector then brings the open window's end in).
+   */
+  private overdue(now: number): boolean {
+    const slots = this.slots;
+    if (slots === undefined) return false;
+    const starts = this.starts;
+    if (starts.length > slots.outstanding) starts.splice(0, starts.length - slots.outstanding);
+    while (starts.length < slots.outstanding) starts.push(now);
+    if (starts.length === 0 || this.lastSize === 0) return false;
+    const { a, b } = this.fitted();
+    const predicted = a * this.lastSize + b;
+    if (!(predicted > 0)) return false;
+    const k = elapsed(starts[0]!, now) / predicted;
+    if (!(k > OVERDUE && k > this.slower && k < Infinity)) return false;
+    this.slower = k;
+    const s = this.settings();
+    const w = within(this.held(this.window, this.rateAt(now), s, 0), s);
+    if (!(w < this.window)) return false;
+    this.window = w;
+    return true;
   }
 
   /** The window for a window opening now. */
@@ -129,16 +184,19 @@ export class AdaptiveWindow {
     const s = this.settings();
     const now = this.scheduler.now();
     const rate = this.rateAt(now);
-    let w = Math.min(this.window, this.bound(rate, s));
-    if (this.saturated(0)) w = Math.max(w, this.floor(rate, s));
+    const w = this.held(this.window, rate, s, 0);
     return rate * w < 1 ? s.minWindowMs : within(w, s);
   }
 
   observe(report: BatchReport): void {
     const n = report.executedItems;
+    this.starts.shift();
+    this.slower = 1;
     // A duration that is not a number cannot be fitted; one measured across a step back is no time.
     if (n > 0 && Number.isFinite(report.durationMs)) {
       const d = nonNegative(report.durationMs);
+      this.lastSize = n;
+      this.speedUp(n, d);
       this.sw = this.sw * FORGET + 1;
       this.sn = this.sn * FORGET + n;
       this.sd = this.sd * FORGET + d;
@@ -149,12 +207,35 @@ export class AdaptiveWindow {
     const s = this.settings();
     const [p95] = this.latencies.percentiles([95] as const);
     const step = Math.max(1, (s.maxWindowMs - s.minWindowMs) / 20);
-    const next = p95 > s.targetLatencyMs ? this.window * DECREASE : this.window + step;
-    const rate = this.rateAt(report.settledAt);
-    let w = Math.min(next, this.bound(rate, s));
+    const over = p95 > s.targetLatencyMs;
+    const next = over ? this.window * DECREASE : this.window + step;
     // The slot of this batch is free again already: every slot was busy if all the others still are.
-    if (this.saturated(1)) w = Math.max(w, this.floor(rate, s));
-    this.window = within(w, s);
+    const saturated = this.saturated(1);
+    if (over || saturated) this.headroom = HEADROOM;
+    else if (p95 * 100 <= COMFORT * s.targetLatencyMs) this.headroom = Math.min(HEADROOM_MAX, this.headroom + HEADROOM_STEP);
+    this.window = within(this.held(next, this.rateAt(report.settledAt), s, 1), s);
+  }
+
+  /** `w` held at the model's bound and, while every slot is busy (counting `freed` as busy), lifted to the floor. */
+  private held(w: number, rate: number, s: AdaptiveSettings, freed: number): number {
+    w = Math.min(w, this.bound(rate, s));
+    return this.saturated(freed) ? Math.max(w, this.floor(rate, s)) : w;
+  }
+
+  /**
+   * A batch that took under half what the model predicts for its size: the backend sped up. The fit is scaled by
+   * the observed ratio (`a` and `b` both, as if every batch it remembers had been that much faster), so the next
+   * windows widen at once instead of as the old speed is forgotten over several batches. Only this way: a slower
+   * batch is left to the forgetting and the p95 feedback, as rescaling up on one slow batch cut the window
+   * harder than the queueing it then found warranted (the slowdown bench held the target on fewer seeds).
+   */
+  private speedUp(n: number, d: number): void {
+    const { a, b } = this.fitted();
+    const predicted = a * n + b;
+    if (!(predicted > 0) || !(d > 0) || d * SPEED_UP > predicted) return;
+    const k = d / predicted;
+    this.sd *= k;
+    this.snd *= k;
   }
 
   /**
@@ -170,7 +251,7 @@ export class AdaptiveWindow {
   /** The largest window the model expects to keep within the latency budget. */
   private bound(rate: number, s: AdaptiveSettings): number {
     const { a, b } = this.model();
-    const budget = HEADROOM * s.targetLatencyMs - b;
+    const budget = (this.headroom * s.targetLatencyMs) / 100 - b;
     return budget <= 0 ? s.minWindowMs : budget / (1 + a * rate);
   }
 

@@ -16,8 +16,10 @@ export interface CollectorConfig<T> {
   readonly settings: () => WindowSettings;
   /** The window for a window opening now; defaults to `settings().windowMs` (adaptiveBuffer overrides it). */
   readonly windowMs?: () => number;
+  /** After a batch report, the length the open window may have at most now (an adaptive window that shrank). */
+  readonly replanMs?: () => number;
   /** Told of every arrival before its window is decided (the adaptive window estimates the rate). */
-  readonly onArrival?: (now: number) => void;
+  readonly onArrival?: (now: number) => boolean | void;
   readonly prioritized?: boolean;
   readonly agingPerMs?: number;
   /** With a feedback channel a batch is formed only while an execution slot is free. */
@@ -53,6 +55,7 @@ export interface PushOptions {
 export class BatchCollector<T> {
   private readonly queue: WaitingQueue<T>;
   private windowEnd: number | undefined;
+  private openedAt = 0;
   private timer: Subscription | undefined;
   private timerAt = Infinity;
   /** The next moment at which the decision can change by itself (the timer may be set earlier, never later). */
@@ -70,7 +73,9 @@ export class BatchCollector<T> {
     this.queue = new WaitingQueue<T>(config.prioritized ?? false, config.agingPerMs ?? 0, config.arrivedAt);
     // A freed slot matters only to values waiting for one (an empty queue was evaluated when it emptied).
     this.stopListening = config.feedback?.onRelease(() => {
-      if (this.queue.size > 0) this.evaluate();
+      if (this.queue.size === 0) return;
+      this.replan(); // an adaptive window may have shortened on the report
+      this.evaluate();
     });
   }
 
@@ -81,13 +86,14 @@ export class BatchCollector<T> {
   /** @return the value's entry, for `withdraw`, when the options made it withdrawable */
   push(value: T, options?: PushOptions): QueueEntry<T> | undefined {
     const now = this.config.arrivedAt ? this.config.arrivedAt(value) : this.config.scheduler.now();
-    this.config.onArrival?.(now);
+    // true: the adaptive window shrank (a batch overdue), and the open window ends no later than it now says.
+    const replanned = this.config.onArrival?.(now) === true && this.replan();
     if (this.queue.size === 0) this.openWindow(now);
     const watched =
       options !== undefined && (options.deadline !== undefined || options.signal !== undefined || options.withdrawable === true);
     const entry = this.queue.push(value, now, options?.priority ?? 0, watched);
     if (watched) this.watch(entry!, options, now);
-    if (!this.unchangedBy(now)) this.evaluate(now);
+    if (replanned || !this.unchangedBy(now)) this.evaluate(now);
     return entry;
   }
 
@@ -164,8 +170,18 @@ export class BatchCollector<T> {
     return true;
   }
 
+  /** The open window ends no later than `replanMs` (an adaptive window that shrank) says now. */
+  private replan(): boolean {
+    if (!this.config.replanMs || this.windowEnd === undefined) return false;
+    const end = this.openedAt + this.config.replanMs();
+    if (!(end < this.windowEnd)) return false;
+    this.windowEnd = end;
+    return true;
+  }
+
   private openWindow(now: number): void {
     this.windowEnd = now + (this.config.windowMs ?? this.defaultWindowMs)();
+    this.openedAt = now;
     this.firedAt = -Infinity;
   }
 

@@ -111,6 +111,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       settings: () => config.window,
       ...(controller && {
         windowMs: () => controller.windowFor(),
+        replanMs: () => controller.current,
         onArrival: (now: number) => controller.observeArrival(now),
       }),
       prioritized: config.prioritized,

@@ -60,6 +60,7 @@ export function adaptiveBuffer<T>(options: AdaptiveBufferOptions = {}): Operator
           scheduler,
           settings: () => settings,
           windowMs: () => controller.windowFor(),
+          replanMs: () => controller.current,
           onArrival: (now) => controller.observeArrival(now),
           windowGauge: () => controller.current,
           feedback: collectorFeedback,
