@@ -112,7 +112,7 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
 let lastAllIndices: readonly number[] = [];
 
 /** `[0, 1, ..., n - 1]`. Never written to, so batches of the same size (the common case under load) share one. */
-function allIndices(n: number): readonly number[] {
+export function allIndices(n: number): readonly number[] {
   // Stryker disable next-line ConditionalExpression: made false, every batch builds its own [0, ..., n - 1]: the same indices (made true it is killed, but one mutator name covers both).
   if (lastAllIndices.length === n) return lastAllIndices;
   // Stryker disable next-line ArrayDeclaration: sized up front for speed only; the loop below writes every slot.
