@@ -57,3 +57,55 @@ describe('the processing timeout on the real clock (armed a microtask after the 
     void batcher.close();
   });
 });
+
+describe('the slot an arrival is keyed into (one scratch slot, not a record per request)', () => {
+  it('keeps apart a request submitted from inside the key function of another', async () => {
+    const executed: string[][] = [];
+    // eslint-disable-next-line prefer-const
+    let batcher: ReturnType<typeof createBatcher<string, string>>;
+    let inner: Promise<string> | undefined;
+    batcher = createBatcher<string, string>({
+      execute: (items) => {
+        executed.push([...items]);
+        return items.map((item) => `=${item}`);
+      },
+      key: (request) => {
+        if (request === 'outer' && inner === undefined) inner = batcher.process('inner');
+        return request;
+      },
+      // Two distinct items fill a batch: the second 'inner' joins the first and takes no place.
+      maxSize: 2,
+      windowMs: Infinity,
+    });
+    const again = batcher.process('inner');
+    const outer = batcher.process('outer');
+    await expect(Promise.all([outer, inner, again])).resolves.toEqual(['=outer', '=inner', '=inner']);
+    // The second 'inner' was keyed while 'outer' was being keyed, and joined the first.
+    expect(executed).toEqual([['inner', 'outer']]);
+    await batcher.close();
+  });
+
+  it('gives each request that joins an equal one a record of its own slot', async () => {
+    let answer: (() => void) | undefined;
+    const batcher = createBatcher<{ id: string; n: number }, string>({
+      execute: (items) =>
+        new Promise<string[]>((resolve) => (answer = () => resolve(items.map((item) => `=${item.id}${item.n}`)))),
+      key: (request) => request.id,
+      dedupInFlight: true,
+      maxSize: 2,
+      windowMs: Infinity,
+    });
+    // a2 joins a1 while it waits, then b3 fills the batch; once it is sent, a4 joins a1's execution and b5 b3's.
+    // Each join makes a record for its holder: were it the slot lent to every arrival, a's and b's would be one.
+    const answers = Promise.all([
+      batcher.process({ id: 'a', n: 1 }),
+      batcher.process({ id: 'a', n: 2 }),
+      batcher.process({ id: 'b', n: 3 }),
+      batcher.process({ id: 'a', n: 4 }),
+      batcher.process({ id: 'b', n: 5 }),
+    ]);
+    answer!();
+    await expect(answers).resolves.toEqual(['=a1', '=a1', '=b3', '=a1', '=b3']);
+    await batcher.close();
+  });
+});

@@ -9,7 +9,7 @@ import { BatchCollector, watchWaiting, type PushOptions } from './collector.js';
 import type { Envelope } from './envelope.js';
 import { BatchExecutor, type FanOutConfig } from './executor.js';
 import { createBatchFeedback } from './feedback.js';
-import { QUEUED, SENT, slotOf, stateOf, type PendingSlot } from './inFlight.js';
+import { copySlot, PendingSlot, QUEUED, SENT, slotInto, slotOf, stateOf } from './inFlight.js';
 import type { PipelineConfig } from './pipelineConfig.js';
 import { SharedSlots } from './sharedSlots.js';
 import type { QueueEntry } from './waitingQueue.js';
@@ -51,6 +51,13 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   private readonly lifetime = new Subscription();
   /** Batches whose (asynchronous) dedup has not finished. */
   private readonly deduping = new Set<E[]>();
+  /**
+   * Where an arrival's slot is computed to be looked up, instead of a new `PendingSlot` per request, when no
+   * slot is kept as a record from the start (no priorities, no result cache: each distinct request leads its
+   * slot bare, and a record is made, from a copy, only when an equal request joins it).
+   */
+  private readonly scratch: PendingSlot<E> | undefined;
+  private scratchBusy = false;
   /** True while a request without options of its own goes straight to the queue (see `push`). */
   private plainArrivals = false;
   private closed = false;
@@ -69,6 +76,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     // Registered before the collector's own listener, so the window is updated before the next batch forms.
     if (controller) this.teardown.push(feedback.onRelease((report) => controller.observe(report)));
     this.priorities = config.prioritized ? new WeakMap() : undefined;
+    this.scratch = config.prioritized || config.resultCache !== undefined ? undefined : new PendingSlot<E>(undefined, false, undefined);
     const priorities = this.priorities;
 
     const answer: AnswerFn<E> = (envelope, ok, valueOrError, batchId, deduplicated, latencyMs) => {
@@ -176,9 +184,28 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       this.refuse(envelope, signal.reason);
       return undefined;
     }
+    // The scratch slot is lent to one arrival at a time: one that comes while it is out (from inside a key,
+    // scope or execute function) gets a slot of its own.
+    const scratch = this.scratchBusy ? undefined : this.scratch;
+    if (scratch === undefined) return this.share(envelope, undefined);
+    this.scratchBusy = true;
+    try {
+      return this.share(envelope, scratch);
+    } finally {
+      this.scratchBusy = false;
+    }
+  }
+
+  /**
+   * The rest of `push` where requests are shared at arrival: the request is keyed, then answered from the
+   * cache, joined to an equal request, or queued to lead its slot.
+   * @param scratch where to compute its slot (only to look it up and key the table), or undefined for a new one
+   */
+  private share(envelope: E, scratch: PendingSlot<E> | undefined): QueueEntry<E> | undefined {
+    const { config } = this;
     let slot: PendingSlot<E>;
     try {
-      slot = slotOf(config.grouping, envelope);
+      slot = scratch === undefined ? slotOf(config.grouping, envelope) : slotInto(config.grouping, envelope, scratch);
     } catch (error) {
       // Its key or scope is unusable: the request is rejected here, where that is first found.
       this.refuse(envelope, error);
@@ -208,17 +235,23 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       const { sharing } = config;
       const state = stateOf(holder, table);
       if (state === QUEUED && sharing.joinsWaiting) {
-        this.follow(this.shared.recordFor(holder, slot), envelope);
+        this.follow(this.recordFor(holder, slot), envelope);
         return undefined;
       }
       if (state === SENT && sharing.joinsInFlight) {
-        this.shared.wait(this.shared.recordFor(holder, slot), envelope);
+        this.shared.wait(this.recordFor(holder, slot), envelope);
         config.stats.recordInFlightHit();
         return undefined;
       }
     }
     // Nothing it may join holds its slot (or what held it is done): it takes the slot, for the next equal ones.
     return this.queue(envelope, slot);
+  }
+
+  /** The record of `holder`, which a request of `slot` joins: made from `slot`, or from a copy of the scratch slot. */
+  private recordFor(holder: PendingSlot<E> | E, slot: PendingSlot<E>): PendingSlot<E> {
+    if (holder instanceof PendingSlot) return holder as PendingSlot<E>;
+    return this.shared.recordFor(holder, slot === this.scratch ? copySlot(slot) : slot);
   }
 
   /**
@@ -288,6 +321,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     // Led before it is queued: a batch it fills at once must find its slot. Its record is kept from now on only
     // when a follower's priority may need its place in the queue; otherwise it is made when one joins.
     const kept = slot !== undefined && this.shared.lead(slot, envelope, this.config.prioritized);
+    // Lent only where every slot is led bare (see `scratch`): kept as a record, the next arrival would rewrite it.
+    if (kept && slot === this.scratch) throw new Error('internal: the scratch slot was kept as a record');
     // Similarity dedup may embed its text while the window is open (embed-ahead).
     this.config.deduper.arrived?.(envelope, this.lifetime);
     const place = this.collector.push(envelope, how);

@@ -47,6 +47,31 @@ export function slotOf<T, E>(grouping: Grouping<T>, item: T): PendingSlot<E> {
   return new PendingSlot(itemScope, isEncoded(raw), (grouping.slotKey ?? fallbackSlotKey)(raw));
 }
 
+/**
+ * `slotOf` written into `into` (the engine's scratch slot, lent to one arrival at a time) instead of a new record.
+ * @throws as `slotOf`; `into` is then left as it was
+ */
+export function slotInto<T, E>(grouping: Grouping<T>, item: T, into: PendingSlot<E>): PendingSlot<E> {
+  const { key, scope } = grouping;
+  const itemScope = scope === undefined ? undefined : scope(item);
+  const raw = key(item);
+  let encoded = false;
+  let slotKey: unknown = raw;
+  if (typeof raw !== 'string') {
+    encoded = isEncoded(raw);
+    slotKey = (grouping.slotKey ?? fallbackSlotKey)(raw);
+  }
+  into.scope = itemScope;
+  into.encoded = encoded;
+  into.key = slotKey;
+  return into;
+}
+
+/** A record of its own for the slot in `slot` (a copy of the scratch slot, when a request is joined to its holder). */
+export function copySlot<E>(slot: Slot): PendingSlot<E> {
+  return new PendingSlot<E>(slot.scope, slot.encoded, slot.key);
+}
+
 type KeyMaps<V> = { readonly plain: Map<unknown, V>; readonly encoded: Map<unknown, V> };
 
 /**
@@ -131,9 +156,10 @@ export class PendingSlot<E> implements Slot {
   probe: unknown = undefined;
 
   constructor(
-    readonly scope: DedupScope,
-    readonly encoded: boolean,
-    readonly key: unknown,
+    /** Written only in the engine's scratch slot (`slotInto`); a record's never changes. */
+    public scope: DedupScope,
+    public encoded: boolean,
+    public key: unknown,
   ) {}
 }
 
