@@ -156,15 +156,15 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   /**
    * Takes one request: answered from the cache, joined to an equal request waiting or executing, refused, or
    * queued.
+   * @param plain its owner vouches that it has none of the options of its own an envelope may carry (signal,
+   *   priority, deadline, scope, withdrawable): they are not read
    * @return where it waits, for `withdraw`, when it is `withdrawable` and was queued
    */
-  push(envelope: E): QueueEntry<E> | undefined {
+  push(envelope: E, plain = false): QueueEntry<E> | undefined {
     const { config } = this;
     if (
       this.plainArrivals &&
-      envelope.signal === undefined &&
-      envelope.withdrawable !== true &&
-      envelope.priority === undefined
+      (plain || (envelope.signal === undefined && envelope.withdrawable !== true && envelope.priority === undefined))
     ) {
       // Nothing to admit: no dedup before batch time, no cache, no priority, no deadline, no signal, no queue bound.
       config.stats.recordRequests(1);
@@ -173,13 +173,13 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       return undefined;
     }
     config.stats.recordRequests(1);
-    if (envelope.priority !== undefined && !config.prioritized) {
+    if (!plain && envelope.priority !== undefined && !config.prioritized) {
       // Before the cache and the joins too: the call is refused whatever could answer it.
       this.refuse(envelope, config.unusedPriority(envelope.priority));
       return undefined;
     }
     if (!config.sharing.atArrival) return this.queue(envelope, undefined);
-    const { signal } = envelope;
+    const signal = plain ? undefined : envelope.signal;
     if (signal?.aborted) {
       this.refuse(envelope, signal.reason);
       return undefined;
