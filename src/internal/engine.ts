@@ -102,7 +102,11 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     // (even when its own caller was answered already, by its deadline say: they still want theirs).
     const answerFromBatch: AnswerFn<E> = (envelope, ok, valueOrError, batchId, deduplicated, latencyMs) => {
       answer(envelope, ok, valueOrError, batchId, deduplicated, latencyMs);
-      if (envelope.shared !== undefined && !this.ended) shared.settled(envelope, ok, valueOrError, batchId, deduplicated);
+      const held = envelope.shared;
+      if (held === undefined || this.ended) return;
+      // Sent leading its slot bare (see `stateOf`): the slot is done, with no record to settle.
+      if (held === SENT) envelope.shared = undefined;
+      else shared.settled(envelope, ok, valueOrError, batchId, deduplicated);
     };
 
     let fanOutConfig: FanOutConfig<E, R>;
@@ -459,6 +463,11 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       if (leader.shared === undefined) {
         // Leads no slot (nothing was shared at its arrival): it may equal another leader.
         distinct = false;
+        continue;
+      }
+      if (leader.shared === table) {
+        // Led bare under these settings (see `stateOf`): nothing joined it; it is sent now.
+        leader.shared = SENT;
         continue;
       }
       const bare = shared.sentBare(leader);
