@@ -1,5 +1,6 @@
 import { Subscription } from 'rxjs';
 import { BatchTimeoutError, QueueFullError } from '../errors.js';
+import { dedupNone } from '../dedup/exact.js';
 import type { ProbedBatch } from '../dedup/strategy.js';
 import type { DedupedBatch } from '../types.js';
 import { AdaptiveWindow } from './adaptiveWindow.js';
@@ -492,9 +493,14 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
         followed.push(i);
       }
     }
+    const { deduper } = config;
     let out: DedupedBatch<E> | Promise<DedupedBatch<E>>;
     try {
-      out = distinct ? everyItemLeads(leaders) : (config.deduper(leaders, this.lifetime) as DedupedBatch<E> | Promise<DedupedBatch<E>>);
+      // Dedup off makes the same batch, through a callback per request.
+      out =
+        distinct || deduper === dedupNone
+          ? everyItemLeads(leaders)
+          : (deduper(leaders, this.lifetime) as DedupedBatch<E> | Promise<DedupedBatch<E>>);
     } catch (error) {
       // The dedupers fall back instead of throwing; reaching here is a bug. The batch is held by nothing else.
       this.fail(error, followers === undefined ? leaders : leaders.concat(followers));
