@@ -281,8 +281,7 @@ export function createBatcherWith<T, R>(options: BatchDedupOptions<T, R>, simila
       }
     }
     try {
-      // A request without options of its own has no signal, priority, deadline or scope for the engine to read.
-      const place = engine.push(submission, call === undefined);
+      const place = engine.push(submission);
       if (place !== undefined) call?.placed(place);
     } catch (error) {
       const held = engine.dispose();
@@ -292,8 +291,6 @@ export function createBatcherWith<T, R>(options: BatchDedupOptions<T, R>, simila
   }
 
   function process(request: T, options?: ProcessOptions): Promise<R> {
-    // Most calls have no options: no call to open or seal.
-    if (options === undefined) return new Promise<R>((resolve) => submit(request, undefined, resolve));
     return new Promise<R>((resolve) => {
       const call = openCall(options);
       try {

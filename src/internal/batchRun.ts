@@ -212,7 +212,7 @@ export class BatchRun<T, R> {
 
   /** @param launchedAt now, as the caller just read it: the call's processing timeout counts from here */
   private launch(indices: readonly number[], individual: boolean, launchedAt: number): void {
-    const { scheduler, timeoutMs } = this.config;
+    const { scheduler } = this.config;
     const execution: Execution = {
       indices,
       context: new LazyContext(this.batchId, individual),
@@ -222,18 +222,14 @@ export class BatchRun<T, R> {
       done: false,
     };
     this.executions.push(execution);
-    if (scheduler === asyncScheduler && Math.abs(launchedAt - Date.now()) <= 1000) {
-      // The real clock: the timer is armed a microtask after the call, for a call still running then. The
-      // reactions of a promise that was resolved already come first, so a backend that answers at once (a
-      // resolved promise, an array, a cache) costs no timer set and cleared.
-      this.call(execution, individual);
-      if (!execution.done) queueMicrotask(() => this.armTimer(execution, launchedAt));
-    } else {
-      // A virtual clock (a TestScheduler, also one patched into asyncScheduler by `run()`) runs no microtasks
-      // while it advances: the timer is armed now.
-      execution.timer = scheduleAfter(scheduler, () => this.timeout(execution), timeoutMs);
-      this.call(execution, individual);
-    }
+    // On the real clock the timer is armed a microtask after the call, for a call still running then. The
+    // reactions of a promise that was resolved already come first, so a backend that answers at once (a
+    // resolved promise, an array, a cache) costs no timer set and cleared. A virtual clock (a TestScheduler,
+    // also one patched into asyncScheduler by `run()`) runs no microtasks while it advances: armed now.
+    const late = scheduler === asyncScheduler && Math.abs(launchedAt - Date.now()) <= 1000;
+    if (!late) this.armTimer(execution, launchedAt);
+    this.call(execution, individual);
+    if (late && !execution.done) queueMicrotask(() => this.armTimer(execution, launchedAt));
   }
 
   /** Calls `execute` for a launched call, and listens for its outcome. */
@@ -280,7 +276,7 @@ export class BatchRun<T, R> {
     if (execution.done) execution.subscription?.unsubscribe();
   }
 
-  /** Arms the processing timeout of a call launched at `launchedAt` on the real clock, unless it is done. */
+  /** Arms the processing timeout of a call launched at `launchedAt`, unless it is done. */
   private armTimer(execution: Execution, launchedAt: number): void {
     if (execution.done || this.finished) return;
     const { scheduler, timeoutMs } = this.config;

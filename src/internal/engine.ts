@@ -58,7 +58,6 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
    * slot bare, and a record is made, from a copy, only when an equal request joins it).
    */
   private readonly scratch: PendingSlot<E> | undefined;
-  private scratchBusy = false;
   /** True while a request without options of its own goes straight to the queue (see `push`). */
   private plainArrivals = false;
   private closed = false;
@@ -161,15 +160,15 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   /**
    * Takes one request: answered from the cache, joined to an equal request waiting or executing, refused, or
    * queued.
-   * @param plain its owner vouches that it has none of the options of its own an envelope may carry (signal,
-   *   priority, deadline, scope, withdrawable): they are not read
    * @return where it waits, for `withdraw`, when it is `withdrawable` and was queued
    */
-  push(envelope: E, plain = false): QueueEntry<E> | undefined {
+  push(envelope: E): QueueEntry<E> | undefined {
     const { config } = this;
     if (
       this.plainArrivals &&
-      (plain || (envelope.signal === undefined && envelope.withdrawable !== true && envelope.priority === undefined))
+      envelope.signal === undefined &&
+      envelope.withdrawable !== true &&
+      envelope.priority === undefined
     ) {
       // Nothing to admit: no dedup before batch time, no cache, no priority, no deadline, no signal, no queue bound.
       config.stats.recordRequests(1);
@@ -178,39 +177,27 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       return undefined;
     }
     config.stats.recordRequests(1);
-    if (!plain && envelope.priority !== undefined && !config.prioritized) {
+    if (envelope.priority !== undefined && !config.prioritized) {
       // Before the cache and the joins too: the call is refused whatever could answer it.
       this.refuse(envelope, config.unusedPriority(envelope.priority));
       return undefined;
     }
     if (!config.sharing.atArrival) return this.queue(envelope, undefined);
-    const signal = plain ? undefined : envelope.signal;
+    const { signal } = envelope;
     if (signal?.aborted) {
       this.refuse(envelope, signal.reason);
       return undefined;
     }
-    // The scratch slot is lent to one arrival at a time: one that comes while it is out (from inside a key,
-    // scope or execute function) gets a slot of its own.
-    const scratch = this.scratchBusy ? undefined : this.scratch;
-    if (scratch === undefined) return this.share(envelope, undefined);
-    this.scratchBusy = true;
-    try {
-      return this.share(envelope, scratch);
-    } finally {
-      this.scratchBusy = false;
-    }
-  }
-
-  /**
-   * The rest of `push` where requests are shared at arrival: the request is keyed, then answered from the
-   * cache, joined to an equal request, or queued to lead its slot.
-   * @param scratch where to compute its slot (only to look it up and key the table), or undefined for a new one
-   */
-  private share(envelope: E, scratch: PendingSlot<E> | undefined): QueueEntry<E> | undefined {
-    const { config } = this;
     let slot: PendingSlot<E>;
     try {
-      slot = scratch === undefined ? slotOf(config.grouping, envelope) : slotInto(config.grouping, envelope, scratch);
+      // The scratch slot is written after the key and scope functions have run, and read until the request
+      // leads its slot or a copy is made to join one. No code of the caller's runs in between: no priority
+      // function and no result cache where there is a scratch slot, and no signal whose getters could run
+      // (an arrival from inside such code would rewrite it), so it needs no lock.
+      slot =
+        this.scratch !== undefined && signal === undefined
+          ? slotInto(config.grouping, envelope, this.scratch)
+          : slotOf(config.grouping, envelope);
     } catch (error) {
       // Its key or scope is unusable: the request is rejected here, where that is first found.
       this.refuse(envelope, error);
@@ -325,9 +312,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     }
     // Led before it is queued: a batch it fills at once must find its slot. Its record is kept from now on only
     // when a follower's priority may need its place in the queue; otherwise it is made when one joins.
+    // The scratch slot is lent only where every slot is led bare (see `scratch`), so it is never kept.
     const kept = slot !== undefined && this.shared.lead(slot, envelope, this.config.prioritized);
-    // Lent only where every slot is led bare (see `scratch`): kept as a record, the next arrival would rewrite it.
-    if (kept && slot === this.scratch) throw new Error('internal: the scratch slot was kept as a record');
     // Similarity dedup may embed its text while the window is open (embed-ahead).
     this.config.deduper.arrived?.(envelope, this.lifetime);
     const place = this.collector.push(envelope, how);

@@ -39,12 +39,7 @@ const fallbackSlotKey = /* @__PURE__ */ customSlotKey('dedupBy');
  * @throws the `TypeError` of a key or scope that throws or returns what it may not
  */
 export function slotOf<T, E>(grouping: Grouping<T>, item: T): PendingSlot<E> {
-  const { key, scope } = grouping;
-  const itemScope = scope === undefined ? undefined : scope(item);
-  const raw = key(item);
-  // Stryker disable next-line ConditionalExpression,StringLiteral: without this fast path a string goes through slotKey, which returns it as it is, and isEncoded, false for it: the same slot.
-  if (typeof raw === 'string') return new PendingSlot(itemScope, false, raw);
-  return new PendingSlot(itemScope, isEncoded(raw), (grouping.slotKey ?? fallbackSlotKey)(raw));
+  return slotInto(grouping, item, new PendingSlot<E>(undefined, false, undefined));
 }
 
 /**
@@ -55,15 +50,12 @@ export function slotInto<T, E>(grouping: Grouping<T>, item: T, into: PendingSlot
   const { key, scope } = grouping;
   const itemScope = scope === undefined ? undefined : scope(item);
   const raw = key(item);
-  let encoded = false;
-  let slotKey: unknown = raw;
-  if (typeof raw !== 'string') {
-    encoded = isEncoded(raw);
-    slotKey = (grouping.slotKey ?? fallbackSlotKey)(raw);
-  }
+  // Stryker disable next-line ConditionalExpression,StringLiteral: without this fast path a string goes through slotKey, which returns it as it is, and isEncoded, false for it: the same slot.
+  const plain = typeof raw === 'string';
+  const encoded = !plain && isEncoded(raw);
+  into.key = plain ? raw : (grouping.slotKey ?? fallbackSlotKey)(raw);
   into.scope = itemScope;
   into.encoded = encoded;
-  into.key = slotKey;
   return into;
 }
 
