@@ -127,8 +127,6 @@ function isIdentity(batch: DedupedBatch<unknown>): boolean {
   const { leaderOf, unique } = batch;
   // Stryker disable next-line ConditionalExpression: isIdentity answering false only sends the batch down the member-list path, which gives every request the same answer (and an item in failures has leaderOf -1, so the loop says false too).
   if (batch.failures || unique.length !== leaderOf.length) return false;
-  // The shared [0, ..., n - 1] of a batch of distinct requests (see allIndices): nothing to check.
-  if (leaderOf === lastAllIndices) return true;
   // Stryker disable next-line UpdateOperator,EqualityOperator: (`i--`, `<=` reading past the end, `===` stopping at the first entry that is its own leader) isIdentity answering false only sends the batch down the member-list path, which gives every request the same answer.
   for (let i = 0; i < leaderOf.length; i++) if (leaderOf[i] !== i) return false;
   // Stryker disable next-line BooleanLiteral: isIdentity answering false only sends the batch down the member-list path, which gives every request the same answer.

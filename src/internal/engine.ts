@@ -1,6 +1,5 @@
 import { Subscription } from 'rxjs';
 import { BatchTimeoutError, QueueFullError } from '../errors.js';
-import { dedupNone } from '../dedup/exact.js';
 import type { ProbedBatch } from '../dedup/strategy.js';
 import type { DedupedBatch } from '../types.js';
 import { AdaptiveWindow } from './adaptiveWindow.js';
@@ -10,7 +9,7 @@ import { BatchCollector, watchWaiting, type PushOptions } from './collector.js';
 import type { Envelope } from './envelope.js';
 import { BatchExecutor, type FanOutConfig } from './executor.js';
 import { createBatchFeedback } from './feedback.js';
-import { copySlot, PendingSlot, QUEUED, SENT, slotInto, slotOf, stateOf } from './inFlight.js';
+import { QUEUED, SENT, slotOf, stateOf, type PendingSlot } from './inFlight.js';
 import type { PipelineConfig } from './pipelineConfig.js';
 import { SharedSlots } from './sharedSlots.js';
 import type { QueueEntry } from './waitingQueue.js';
@@ -52,12 +51,6 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   private readonly lifetime = new Subscription();
   /** Batches whose (asynchronous) dedup has not finished. */
   private readonly deduping = new Set<E[]>();
-  /**
-   * Where an arrival's slot is computed to be looked up, instead of a new `PendingSlot` per request, when no
-   * slot is kept as a record from the start (no priorities, no result cache: each distinct request leads its
-   * slot bare, and a record is made, from a copy, only when an equal request joins it).
-   */
-  private readonly scratch: PendingSlot<E> | undefined;
   /** True while a request without options of its own goes straight to the queue (see `push`). */
   private plainArrivals = false;
   private closed = false;
@@ -76,7 +69,6 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     // Registered before the collector's own listener, so the window is updated before the next batch forms.
     if (controller) this.teardown.push(feedback.onRelease((report) => controller.observe(report)));
     this.priorities = config.prioritized ? new WeakMap() : undefined;
-    this.scratch = config.prioritized || config.resultCache !== undefined ? undefined : new PendingSlot<E>(undefined, false, undefined);
     const priorities = this.priorities;
 
     const answer: AnswerFn<E> = (envelope, ok, valueOrError, batchId, deduplicated, latencyMs) => {
@@ -102,11 +94,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     // (even when its own caller was answered already, by its deadline say: they still want theirs).
     const answerFromBatch: AnswerFn<E> = (envelope, ok, valueOrError, batchId, deduplicated, latencyMs) => {
       answer(envelope, ok, valueOrError, batchId, deduplicated, latencyMs);
-      const held = envelope.shared;
-      if (held === undefined || this.ended) return;
-      // Sent leading its slot bare (see `stateOf`): the slot is done, with no record to settle.
-      if (held === SENT) envelope.shared = undefined;
-      else shared.settled(envelope, ok, valueOrError, batchId, deduplicated);
+      if (envelope.shared !== undefined && !this.ended) shared.settled(envelope, ok, valueOrError, batchId, deduplicated);
     };
 
     let fanOutConfig: FanOutConfig<E, R>;
@@ -190,14 +178,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     }
     let slot: PendingSlot<E>;
     try {
-      // The scratch slot is written after the key and scope functions have run, and read until the request
-      // leads its slot or a copy is made to join one. No code of the caller's runs in between: no priority
-      // function and no result cache where there is a scratch slot, and no signal whose getters could run
-      // (an arrival from inside such code would rewrite it), so it needs no lock.
-      slot =
-        this.scratch !== undefined && signal === undefined
-          ? slotInto(config.grouping, envelope, this.scratch)
-          : slotOf(config.grouping, envelope);
+      slot = slotOf(config.grouping, envelope);
     } catch (error) {
       // Its key or scope is unusable: the request is rejected here, where that is first found.
       this.refuse(envelope, error);
@@ -227,23 +208,17 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       const { sharing } = config;
       const state = stateOf(holder, table);
       if (state === QUEUED && sharing.joinsWaiting) {
-        this.follow(this.recordFor(holder, slot), envelope);
+        this.follow(this.shared.recordFor(holder, slot), envelope);
         return undefined;
       }
       if (state === SENT && sharing.joinsInFlight) {
-        this.shared.wait(this.recordFor(holder, slot), envelope);
+        this.shared.wait(this.shared.recordFor(holder, slot), envelope);
         config.stats.recordInFlightHit();
         return undefined;
       }
     }
     // Nothing it may join holds its slot (or what held it is done): it takes the slot, for the next equal ones.
     return this.queue(envelope, slot);
-  }
-
-  /** The record of `holder`, which a request of `slot` joins: made from `slot`, or from a copy of the scratch slot. */
-  private recordFor(holder: PendingSlot<E> | E, slot: PendingSlot<E>): PendingSlot<E> {
-    if (holder instanceof PendingSlot) return holder as PendingSlot<E>;
-    return this.shared.recordFor(holder, slot === this.scratch ? copySlot(slot) : slot);
   }
 
   /**
@@ -312,7 +287,6 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     }
     // Led before it is queued: a batch it fills at once must find its slot. Its record is kept from now on only
     // when a follower's priority may need its place in the queue; otherwise it is made when one joins.
-    // The scratch slot is lent only where every slot is led bare (see `scratch`), so it is never kept.
     const kept = slot !== undefined && this.shared.lead(slot, envelope, this.config.prioritized);
     // Similarity dedup may embed its text while the window is open (embed-ahead).
     this.config.deduper.arrived?.(envelope, this.lifetime);
@@ -452,11 +426,6 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
         distinct = false;
         continue;
       }
-      if (leader.shared === table) {
-        // Led bare under these settings (see `stateOf`): nothing joined it; it is sent now.
-        leader.shared = SENT;
-        continue;
-      }
       const bare = shared.sentBare(leader);
       if (bare !== undefined) {
         // Led bare: nothing joined it. Led under other settings, it may equal another leader under these.
@@ -479,14 +448,9 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
         followed.push(i);
       }
     }
-    const { deduper } = config;
     let out: DedupedBatch<E> | Promise<DedupedBatch<E>>;
     try {
-      // Dedup off makes the same batch, through a callback per request.
-      out =
-        distinct || deduper === dedupNone
-          ? everyItemLeads(leaders)
-          : (deduper(leaders, this.lifetime) as DedupedBatch<E> | Promise<DedupedBatch<E>>);
+      out = distinct ? everyItemLeads(leaders) : (config.deduper(leaders, this.lifetime) as DedupedBatch<E> | Promise<DedupedBatch<E>>);
     } catch (error) {
       // The dedupers fall back instead of throwing; reaching here is a bug. The batch is held by nothing else.
       this.fail(error, followers === undefined ? leaders : leaders.concat(followers));

@@ -39,29 +39,12 @@ const fallbackSlotKey = /* @__PURE__ */ customSlotKey('dedupBy');
  * @throws the `TypeError` of a key or scope that throws or returns what it may not
  */
 export function slotOf<T, E>(grouping: Grouping<T>, item: T): PendingSlot<E> {
-  return slotInto(grouping, item, new PendingSlot<E>(undefined, false, undefined));
-}
-
-/**
- * `slotOf` written into `into` (the engine's scratch slot, lent to one arrival at a time) instead of a new record.
- * @throws as `slotOf`; `into` is then left as it was
- */
-export function slotInto<T, E>(grouping: Grouping<T>, item: T, into: PendingSlot<E>): PendingSlot<E> {
   const { key, scope } = grouping;
   const itemScope = scope === undefined ? undefined : scope(item);
   const raw = key(item);
   // Stryker disable next-line ConditionalExpression,StringLiteral: without this fast path a string goes through slotKey, which returns it as it is, and isEncoded, false for it: the same slot.
-  const plain = typeof raw === 'string';
-  const encoded = !plain && isEncoded(raw);
-  into.key = plain ? raw : (grouping.slotKey ?? fallbackSlotKey)(raw);
-  into.scope = itemScope;
-  into.encoded = encoded;
-  return into;
-}
-
-/** A record of its own for the slot in `slot` (a copy of the scratch slot, when a request is joined to its holder). */
-export function copySlot<E>(slot: Slot): PendingSlot<E> {
-  return new PendingSlot<E>(slot.scope, slot.encoded, slot.key);
+  if (typeof raw === 'string') return new PendingSlot(itemScope, false, raw);
+  return new PendingSlot(itemScope, isEncoded(raw), (grouping.slotKey ?? fallbackSlotKey)(raw));
 }
 
 type KeyMaps<V> = { readonly plain: Map<unknown, V>; readonly encoded: Map<unknown, V> };
@@ -148,10 +131,9 @@ export class PendingSlot<E> implements Slot {
   probe: unknown = undefined;
 
   constructor(
-    /** Written only in the engine's scratch slot (`slotInto`); a record's never changes. */
-    public scope: DedupScope,
-    public encoded: boolean,
-    public key: unknown,
+    readonly scope: DedupScope,
+    readonly encoded: boolean,
+    readonly key: unknown,
   ) {}
 }
 
