@@ -16,6 +16,7 @@
 import { create as createBatshit, indexedResolver, windowedFiniteBatchScheduler } from '@yornaath/batshit';
 import DataLoader from 'dataloader';
 import { bufferTime, filter, from, mergeMap, Subject, type Observable, type OperatorFunction } from 'rxjs';
+import { availableParallelism, loadavg } from 'node:os';
 import { Bench } from 'tinybench';
 import { batchDedup, createBatcher } from '../src/index.js';
 import { consoleTable, formatInteger, markdownTable, type BenchSection } from './lib/report.js';
@@ -300,10 +301,11 @@ export default async function overheadBench(): Promise<BenchSection> {
       'a round ends when every request has its answer. Each contender knows the batch size (N), so a full batch',
       'leaves at once and no window has to run out; DataLoader batches per tick with its cache off.',
       '`batchDedup` and `createBatcher` run exact dedup (the default key: a string request is its own Map key) and',
-      'keep full stats; the keys are distinct, so no contender saves work by deduplicating. tinybench, ' +
-        `${TIME_MS} ms per contender, run in turns: ${PASSES} passes of ${TIME_MS / PASSES} ms, each running every contender`,
-      'once (in a rotated order), and each figure is the contender\'s median pass, so every ratio compares stretches',
-      'of the same few seconds (± % is the median pass\'s).',
+      'keep full stats; the keys are distinct, so no contender saves work by deduplicating.',
+      `tinybench, ${TIME_MS} ms per contender, run in turns: ${PASSES} passes of ${TIME_MS / PASSES} ms, each running every`,
+      'contender once (in a rotated order); each figure is the contender\'s median pass, so every ratio compares',
+      'stretches of the same few seconds (± % is the median pass\'s). Load average (1 min) when the run ended: ' +
+        `${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores.`,
       'Diagnostic rows: our batcher with dedup off (the cost of the dedup stage), DataLoader with its cache on and',
       'cleared every round (how DataLoader deduplicates), and two floors. The first is a promise per request settled',
       'from one echo per round with no batcher at all, which is what the harness itself costs; the second adds one',
@@ -311,6 +313,10 @@ export default async function overheadBench(): Promise<BenchSection> {
       'DataLoader with its cache off; the last column is each row\'s cost per request above the first floor.',
       '',
       markdownTable(header, rows),
+      '',
+      `Same work side by side (issue 15; ours / DataLoader's requests/s): \`${sameWorkLine.replace('same work: ', '')}\`, where`,
+      '"dedup" is `createBatcher().process` with exact dedup against DataLoader with its cache as dedup, and "dedup',
+      'off" is `createBatcher` with `enableDedup: false` against DataLoader with its cache off.',
       '',
       ...SIZES.map((size) => `![overhead, N = ${size}](benchmarks-overhead-${size}.svg)`),
       '',
