@@ -1,4 +1,4 @@
-import { from, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, from, type SchedulerLike, type Subscription } from 'rxjs';
 import { BatchResultMismatchError, BatchTimeoutError } from '../errors.js';
 import type { BatchResult, DedupedBatch, ExecuteContext, ExecuteFn, StreamedResult } from '../types.js';
 import { elapsed } from '../base/clock.js';
@@ -112,7 +112,7 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
 let lastAllIndices: readonly number[] = [];
 
 /** `[0, 1, ..., n - 1]`. Never written to, so batches of the same size (the common case under load) share one. */
-function allIndices(n: number): readonly number[] {
+export function allIndices(n: number): readonly number[] {
   // Stryker disable next-line ConditionalExpression: made false, every batch builds its own [0, ..., n - 1]: the same indices (made true it is killed, but one mutator name covers both).
   if (lastAllIndices.length === n) return lastAllIndices;
   // Stryker disable next-line ArrayDeclaration: sized up front for speed only; the loop below writes every slot.
@@ -200,7 +200,7 @@ export class BatchRun<T, R> {
       return;
     }
     this.config.onItemsStarted?.(this.batch.unique);
-    this.launch(allIndices(this.open), false);
+    this.launch(allIndices(this.open), false, this.startedAt);
   }
 
   /** Unsubscription: abort every call still running; no more results are emitted. */
@@ -210,8 +210,9 @@ export class BatchRun<T, R> {
     this.executions.length = 0;
   }
 
-  private launch(indices: readonly number[], individual: boolean): void {
-    const { execute, scheduler, timeoutMs } = this.config;
+  /** @param launchedAt now, as the caller just read it: the call's processing timeout counts from here */
+  private launch(indices: readonly number[], individual: boolean, launchedAt: number): void {
+    const { scheduler } = this.config;
     const execution: Execution = {
       indices,
       context: new LazyContext(this.batchId, individual),
@@ -221,7 +222,20 @@ export class BatchRun<T, R> {
       done: false,
     };
     this.executions.push(execution);
-    execution.timer = scheduleAfter(scheduler, () => this.timeout(execution), timeoutMs);
+    // On the real clock the timer is armed a microtask after the call, for a call still running then. The
+    // reactions of a promise that was resolved already come first, so a backend that answers at once (a
+    // resolved promise, an array, a cache) costs no timer set and cleared. A virtual clock (a TestScheduler,
+    // also one patched into asyncScheduler by `run()`) runs no microtasks while it advances: armed now.
+    const late = scheduler === asyncScheduler && Math.abs(launchedAt - Date.now()) <= 1000;
+    if (!late) this.armTimer(execution, launchedAt);
+    this.call(execution, individual);
+    if (late && !execution.done) queueMicrotask(() => this.armTimer(execution, launchedAt));
+  }
+
+  /** Calls `execute` for a launched call, and listens for its outcome. */
+  private call(execution: Execution, individual: boolean): void {
+    const { execute } = this.config;
+    const { indices } = execution;
     const { unique } = this.batch;
     // Stryker disable next-line ConditionalExpression: made false, the whole batch's items are picked by their indices, [0, ..., n - 1]: the same items, in a new array (made true it is killed, but one mutator name covers both).
     const whole = !individual && indices.length === unique.length;
@@ -260,6 +274,13 @@ export class BatchRun<T, R> {
       this.failExecution(execution, this.mismatch(execution, output, error));
     }
     if (execution.done) execution.subscription?.unsubscribe();
+  }
+
+  /** Arms the processing timeout of a call launched at `launchedAt`, unless it is done. */
+  private armTimer(execution: Execution, launchedAt: number): void {
+    if (execution.done || this.finished) return;
+    const { scheduler, timeoutMs } = this.config;
+    execution.timer = scheduleAfter(scheduler, () => this.timeout(execution), Math.max(0, timeoutMs - elapsed(launchedAt, scheduler.now())));
   }
 
   /**
@@ -439,7 +460,8 @@ export class BatchRun<T, R> {
     this.forget(execution);
     const unsettled = execution.indices.filter((u) => !this.isSettled(u));
     if (!individual && onTimeout === 'individual') {
-      for (const u of unsettled) if (!this.finished) this.launch([u], true);
+      const now = this.config.scheduler.now();
+      for (const u of unsettled) if (!this.finished) this.launch([u], true, now);
     } else {
       for (const u of unsettled) this.settle(u, false, error);
     }
@@ -450,7 +472,6 @@ export class BatchRun<T, R> {
     // Stryker disable next-line ConditionalExpression: ending a call twice unsubscribes what is unsubscribed and forgets what is forgotten.
     if (execution.done) return;
     execution.done = true;
-    // Stryker disable next-line OptionalChaining: the timer is set at launch and unset only by timeout(), after which the call is done.
     execution.timer?.unsubscribe();
     execution.subscription?.unsubscribe();
     this.forget(execution);

@@ -3,7 +3,7 @@ import { BatchTimeoutError, QueueFullError } from '../errors.js';
 import type { ProbedBatch } from '../dedup/strategy.js';
 import type { DedupedBatch } from '../types.js';
 import { AdaptiveWindow } from './adaptiveWindow.js';
-import type { AnswerFn, Outcome } from './batchRun.js';
+import { allIndices, type AnswerFn, type Outcome } from './batchRun.js';
 import { elapsed } from '../base/clock.js';
 import { BatchCollector, watchWaiting, type PushOptions } from './collector.js';
 import type { Envelope } from './envelope.js';
@@ -421,13 +421,19 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     let distinct = config.sharing.exactOnly;
     const table = shared.current;
     for (let i = 0; i < leaders.length; i++) {
-      const bare = shared.sentBare(leaders[i]!);
+      const leader = leaders[i]!;
+      if (leader.shared === undefined) {
+        // Leads no slot (nothing was shared at its arrival): it may equal another leader.
+        distinct = false;
+        continue;
+      }
+      const bare = shared.sentBare(leader);
       if (bare !== undefined) {
         // Led bare: nothing joined it. Led under other settings, it may equal another leader under these.
         if (bare !== table) distinct = false;
         continue;
       }
-      const pending = shared.ledBy(leaders[i]!);
+      const pending = shared.ledBy(leader);
       if (pending === undefined || pending.state !== QUEUED) {
         distinct = false;
         continue;
@@ -443,20 +449,24 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
         followed.push(i);
       }
     }
-    const items = followers === undefined ? leaders : leaders.concat(followers);
-    const withFollowers = (batch: DedupedBatch<E>) => (followers === undefined ? batch : joinFollowers(batch, followers, followed!));
     let out: DedupedBatch<E> | Promise<DedupedBatch<E>>;
     try {
-      out = distinct ? everyItemLeads(leaders) : (this.config.deduper(leaders, this.lifetime) as DedupedBatch<E> | Promise<DedupedBatch<E>>);
+      out = distinct ? everyItemLeads(leaders) : (config.deduper(leaders, this.lifetime) as DedupedBatch<E> | Promise<DedupedBatch<E>>);
     } catch (error) {
       // The dedupers fall back instead of throwing; reaching here is a bug. The batch is held by nothing else.
-      this.fail(error, items);
+      this.fail(error, followers === undefined ? leaders : leaders.concat(followers));
       return;
     }
-    if (!(out instanceof Promise)) {
-      this.execute(withFollowers(out));
-      return;
-    }
+    if (out instanceof Promise) this.dedupLater(out, leaders, followers, followed);
+    else this.execute(followers === undefined ? out : joinFollowers(out, followers, followed!));
+  }
+
+  /**
+   * The rest of `dedup` for a deduper that answers later (similarity dedup): apart, so that the common,
+   * synchronous path makes no closure per batch.
+   */
+  private dedupLater(out: Promise<DedupedBatch<E>>, leaders: E[], followers: E[] | undefined, followed: number[] | undefined): void {
+    const items = followers === undefined ? leaders : leaders.concat(followers);
     this.deduping.add(items);
     out.then(
       (batch) => {
@@ -467,7 +477,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
           this.shared.forgone(items);
           this.executor.forgo();
         } else {
-          this.execute(withFollowers(batch));
+          this.execute(followers === undefined ? batch : joinFollowers(batch, followers, followed!));
         }
         this.checkEnd();
       },
@@ -517,11 +527,9 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   }
 }
 
-/** A batch of distinct requests: each leads itself. */
+/** A batch of distinct requests: each leads itself (`leaderOf` is `[0, ..., n - 1]`, shared, never written). */
 function everyItemLeads<E>(items: readonly E[]): DedupedBatch<E> {
-  const leaderOf = new Array<number>(items.length);
-  for (let i = 0; i < items.length; i++) leaderOf[i] = i;
-  return { items, unique: items, leaderOf };
+  return { items, unique: items, leaderOf: allIndices(items.length) };
 }
 
 /**
