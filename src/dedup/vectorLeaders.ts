@@ -76,6 +76,8 @@ function naiveLeaders(
 /** How many of a candidate's largest coordinates (by magnitude) the first checks read: two stages of TOP / 2. */
 const TOP = 8;
 const HALF = TOP / 2;
+/** At most how many large coordinates of a candidate `CosineRows.candidate` picks its TOP largest from. */
+const PICKS = 32;
 /** Leaders per block of `LeaderColumns` (fewer in a smaller group); a multiple of 4, for the WebAssembly scan. */
 const BLOCK = 64;
 /** Bytes at the start of the WebAssembly memory for the candidate: TOP coordinates (f32), TOP column offsets (i32). */
@@ -407,6 +409,8 @@ class CosineRows {
     for (let d = 0; d < dimensions; d++) data[at + d * width] = vector[d]! * scale;
   }
 
+  /** Dimensions of a candidate's large coordinates (see `candidate`). */
+  private readonly picks = new Int32Array(PICKS);
   /** The limits of the first checks of the last `candidate`: see there. */
   first = -Infinity;
   second = -Infinity;
@@ -431,10 +435,23 @@ class CosineRows {
   candidate(r: number, dims: Int32Array, u: Float64Array): void {
     const vector = this.vectors[r]!;
     const dimensions = this.dimensions;
+    // First the coordinates whose square is at least 4 / dimensions of the squared norm (2 standard deviations of
+    // a random direction: about 17 of 384), in one pass without insertions; the largest are among them when at
+    // least TOP are found. Otherwise every coordinate is looked at. Any choice of coordinates gives a valid bound:
+    // this one only has to be good, and cheap.
+    const picks = this.picks;
+    const floor = (this.squaredNorm[r]! * 4) / dimensions;
+    let found = 0;
+    for (let d = 0; d < dimensions && found < PICKS; d++) {
+      const v = vector[d]!;
+      if (v * v >= floor) picks[found++] = d;
+    }
+    const among = found >= TOP ? found : dimensions;
     // The TOP largest magnitudes seen so far, largest first; below 0: none yet.
     let m0 = -1.5, m1 = -1.5, m2 = -1.5, m3 = -1.5, m4 = -1.5, m5 = -1.5, m6 = -1.5, m7 = -1.5;
     let i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0;
-    for (let d = 0; d < dimensions; d++) {
+    for (let q = 0; q < among; q++) {
+      const d = found >= TOP ? picks[q]! : q;
       const m = Math.abs(vector[d]!);
       if (m <= m7) continue;
       // Insertion into the sorted eight (rare after the first few dimensions).
@@ -545,17 +562,28 @@ export class MalformedEmbeddingError extends Error {
 }
 
 /**
- * Checks the embedder's answer: one array-like of finite numbers per text, all of `dimensions` length (the first
- * vector's length when undefined).
+ * Checks the embedder's answer and copies it to 32-bit vectors, in one pass: one array-like of finite numbers per
+ * text, all of `dimensions` length (the first vector's length when undefined). The first fault met, vector by
+ * vector and dimension by dimension, is the one reported.
  *
- * @return The vectors' length.
+ * @param shared Whether the copies may share one buffer (views of it, one allocation for the whole answer): only
+ *   for vectors that are not kept beyond the batch and its queued requests (no embedding cache), as any one of
+ *   them keeps the whole buffer alive. Otherwise each vector gets its own.
+ * @return The vectors' length and the copies.
  */
-export function validateVectors(vectors: unknown, expectedCount: number, dimensions: number | undefined): number {
+export function copyVectors(
+  vectors: unknown,
+  expectedCount: number,
+  dimensions: number | undefined,
+  shared: boolean,
+): { readonly length: number; readonly vectors: Float32Array[] } {
   if (!Array.isArray(vectors)) throw new MalformedEmbeddingError(`expected an array of vectors, got ${typeof vectors}`);
   if (vectors.length !== expectedCount) {
     throw new MalformedEmbeddingError(`expected ${expectedCount} vectors, got ${vectors.length}`);
   }
   let length = dimensions;
+  let buffer: Float32Array | undefined;
+  const copies = new Array<Float32Array>(vectors.length);
   for (let i = 0; i < vectors.length; i++) {
     const vector = vectors[i] as ArrayLike<number> | null | undefined;
     if (vector === null || typeof vector !== 'object' || typeof vector.length !== 'number') {
@@ -565,12 +593,30 @@ export function validateVectors(vectors: unknown, expectedCount: number, dimensi
     if (vector.length !== length || length === 0) {
       throw new MalformedEmbeddingError(`vector ${i} has ${vector.length} dimensions, expected ${length}`);
     }
-    for (let d = 0; d < length; d++) {
-      const x = vector[d];
-      if (typeof x !== 'number' || !Number.isFinite(x)) {
-        throw new MalformedEmbeddingError(`vector ${i} has ${String(x)} at dimension ${d}`);
+    let copy: Float32Array;
+    if (shared) {
+      buffer ??= new Float32Array(vectors.length * length);
+      copy = buffer.subarray(i * length, (i + 1) * length);
+    } else {
+      copy = new Float32Array(length);
+    }
+    if (vector instanceof Float32Array || vector instanceof Float64Array) {
+      // Numbers all: only finiteness to check.
+      for (let d = 0; d < length; d++) {
+        const x = vector[d]!;
+        if (!Number.isFinite(x)) throw new MalformedEmbeddingError(`vector ${i} has ${String(x)} at dimension ${d}`);
+        copy[d] = x;
+      }
+    } else {
+      for (let d = 0; d < length; d++) {
+        const x = vector[d];
+        if (typeof x !== 'number' || !Number.isFinite(x)) {
+          throw new MalformedEmbeddingError(`vector ${i} has ${String(x)} at dimension ${d}`);
+        }
+        copy[d] = x;
       }
     }
+    copies[i] = copy;
   }
-  return length ?? 0;
+  return { length: length ?? 0, vectors: copies };
 }
