@@ -106,6 +106,15 @@ export function allowColumnKernel(allowed: boolean): boolean {
   return was;
 }
 
+/**
+ * Whether the search uses the WebAssembly scan here and now (false where WebAssembly or its SIMD is missing, or
+ * after `allowColumnKernel(false)`). For tests, which must know which scan they check.
+ * @internal
+ */
+export function columnKernelInUse(): boolean {
+  return columnKernel() !== undefined;
+}
+
 function columnKernel(): ColumnKernel | undefined {
   if (!kernelAllowed) return undefined;
   if (kernel === undefined) {
@@ -600,8 +609,25 @@ export function copyVectors(
     } else {
       copy = new Float32Array(length);
     }
-    if (vector instanceof Float32Array || vector instanceof Float64Array) {
-      // Numbers all: only finiteness to check.
+    if (vector instanceof Float32Array) {
+      // Copied as it is (a memory copy), then checked on the copy: the same numbers, so the same verdict. Any NaN or
+      // infinity makes the sums of x * 0 NaN (four of them, so that they add up side by side).
+      copy.set(vector);
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let d = 0;
+      for (; d + 3 < length; d += 4) {
+        s0 += copy[d]! * 0;
+        s1 += copy[d + 1]! * 0;
+        s2 += copy[d + 2]! * 0;
+        s3 += copy[d + 3]! * 0;
+      }
+      for (; d < length; d++) s0 += copy[d]! * 0;
+      if (s0 + s1 + s2 + s3 !== 0) {
+        const bad = copy.findIndex((x) => !Number.isFinite(x));
+        throw new MalformedEmbeddingError(`vector ${i} has ${String(copy[bad])} at dimension ${bad}`);
+      }
+    } else if (vector instanceof Float64Array) {
+      // Numbers all: only finiteness to check (on the 64-bit values, before rounding to 32 bits).
       for (let d = 0; d < length; d++) {
         const x = vector[d]!;
         if (!Number.isFinite(x)) throw new MalformedEmbeddingError(`vector ${i} has ${String(x)} at dimension ${d}`);
