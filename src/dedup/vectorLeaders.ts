@@ -35,7 +35,7 @@ export function vectorLeaders(
   if (metric.kind === 'cosine') {
     const cosine = new CosineRows(vectors, dimensions, threshold);
     if (cosine.prunes) return prunedCosineLeaders(groups, rows, cosine, threshold, allowMerge);
-    return naiveLeaders(groups, rows, (a, b) => cosine.fullScore(a, b), threshold, allowMerge);
+    return naiveLeaders(groups, rows, (a, b) => cosine.score(a, b), threshold, allowMerge);
   }
   const score = metric.score;
   return naiveLeaders(groups, rows, (a, b) => clampScore(score(vectors[a]!, vectors[b]!)), threshold, allowMerge);
@@ -181,24 +181,18 @@ class LeaderColumns {
    * none is left. The plain JavaScript scan; `ColumnKernel.scan` does the same four leaders at a time.
    */
   unrefuted(from: number, u: Float64Array, dims: Int32Array, first: number, second: number): number {
-    const { count, width, data, stride } = this;
-    const u0 = u[0]!, u1 = u[1]!, u2 = u[2]!, u3 = u[3]!, u4 = u[4]!, u5 = u[5]!, u6 = u[6]!, u7 = u[7]!;
-    const c0 = dims[0]! * width, c1 = dims[1]! * width, c2 = dims[2]! * width, c3 = dims[3]! * width;
-    const c4 = dims[4]! * width, c5 = dims[5]! * width, c6 = dims[6]! * width, c7 = dims[7]! * width;
-    let b = (from / width) | 0;
-    let k = from - b * width;
-    for (let start = b * width; start < count; start += width, b++, k = 0) {
-      const at = this.base + b * stride;
-      const end = Math.min(width, count - start);
-      for (; k < end; k++) {
-        const x = at + k;
-        // A NaN (a leader outside the bounds) compares false: it is never refused.
-        const half = u0 * data[x + c0]! + u1 * data[x + c1]! + (u2 * data[x + c2]! + u3 * data[x + c3]!);
-        if (half < first) continue;
-        const full = half + (u4 * data[x + c4]! + u5 * data[x + c5]! + (u6 * data[x + c6]! + u7 * data[x + c7]!));
-        if (full < second) continue;
-        return start + k;
-      }
+    const { count, width, data, stride, base } = this;
+    for (let j = from; j < count; j++) {
+      const block = (j / width) | 0;
+      const at = base + block * stride + j - block * width;
+      // A NaN (a leader outside the bounds) compares false: it is never refused.
+      let a = 0;
+      let t = 0;
+      for (; t < HALF; t++) a += u[t]! * data[at + dims[t]! * width]!;
+      if (a < first) continue;
+      for (; t < TOP; t++) a += u[t]! * data[at + dims[t]! * width]!;
+      if (a < second) continue;
+      return j;
     }
     return -1;
   }
@@ -381,10 +375,11 @@ class CosineRows {
   ) {
     const checkpoints = checkpointsOf(dimensions);
     this.checkpoints = Int32Array.from(checkpoints);
-    this.stops = checkpoints.length;
     this.bound = threshold - marginFor(dimensions);
     this.prunes = this.bound > 0;
-    const rows = this.prunes ? vectors.length : 0;
+    // Without pruning (a threshold within the margin of 0), no checkpoint either: every pair is scored in full.
+    this.stops = this.prunes ? checkpoints.length : 0;
+    const rows = vectors.length;
     this.squaredNorm = new Float64Array(rows);
     this.norm = new Float64Array(rows);
     this.tails = new Float64Array(rows * this.stops).fill(Number.NaN);
@@ -420,6 +415,7 @@ class CosineRows {
 
   /** Dimensions of a candidate's large coordinates (see `candidate`). */
   private readonly picks = new Int32Array(PICKS);
+  private readonly top = new Float64Array(TOP);
   /** The limits of the first checks of the last `candidate`: see there. */
   first = -Infinity;
   second = -Infinity;
@@ -456,31 +452,21 @@ class CosineRows {
       if (v * v >= floor) picks[found++] = d;
     }
     const among = found >= TOP ? found : dimensions;
-    // The TOP largest magnitudes seen so far, largest first; below 0: none yet.
-    let m0 = -1.5, m1 = -1.5, m2 = -1.5, m3 = -1.5, m4 = -1.5, m5 = -1.5, m6 = -1.5, m7 = -1.5;
-    let i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0;
+    // The TOP largest magnitudes seen so far, largest first (-1: none yet), by insertion.
+    const top = this.top.fill(-1);
+    dims.fill(0);
     for (let q = 0; q < among; q++) {
       const d = found >= TOP ? picks[q]! : q;
       const m = Math.abs(vector[d]!);
-      if (m <= m7) continue;
-      // Insertion into the sorted eight (rare after the first few dimensions).
-      if (m > m3) {
-        m7 = m6; i7 = i6; m6 = m5; i6 = i5; m5 = m4; i5 = i4; m4 = m3; i4 = i3;
-        if (m > m1) {
-          m3 = m2; i3 = i2; m2 = m1; i2 = i1;
-          if (m > m0) { m1 = m0; i1 = i0; m0 = m; i0 = d; }
-          else { m1 = m; i1 = d; }
-        } else if (m > m2) { m3 = m2; i3 = i2; m2 = m; i2 = d; }
-        else { m3 = m; i3 = d; }
-      } else if (m > m5) {
-        m7 = m6; i7 = i6; m6 = m5; i6 = i5;
-        if (m > m4) { m5 = m4; i5 = i4; m4 = m; i4 = d; }
-        else { m5 = m; i5 = d; }
-      } else if (m > m6) { m7 = m6; i7 = i6; m6 = m; i6 = d; }
-      else { m7 = m; i7 = d; }
+      let k = TOP - 1;
+      if (m <= top[k]!) continue;
+      for (; k > 0 && top[k - 1]! < m; k--) {
+        top[k] = top[k - 1]!;
+        dims[k] = dims[k - 1]!;
+      }
+      top[k] = m;
+      dims[k] = d;
     }
-    dims[0] = i0; dims[1] = i1; dims[2] = i2; dims[3] = i3;
-    dims[4] = i4; dims[5] = i5; dims[6] = i6; dims[7] = i7;
     const filled = Math.min(TOP, dimensions);
     const norm = this.norm[r]!;
     let head = 0;
@@ -542,23 +528,6 @@ class CosineRows {
     // A zero vector is similar to nothing (its cosine is 0/0).
     if (this.norm[a] === 0 || this.norm[b] === 0) return 0;
     return clampScore(dot / Math.sqrt(this.squaredNorm[a]! * this.squaredNorm[b]!));
-  }
-
-  /** The cosine of rows a and b, computed in full as ml-distance does; 0 when either is a zero vector. */
-  fullScore(a: number, b: number): number {
-    const va = this.vectors[a]!;
-    const vb = this.vectors[b]!;
-    let dot = 0;
-    let p2 = 0;
-    let q2 = 0;
-    for (let d = 0; d < this.dimensions; d++) {
-      dot += va[d]! * vb[d]!;
-      p2 += va[d]! * va[d]!;
-      q2 += vb[d]! * vb[d]!;
-    }
-    // A zero vector is similar to nothing (its cosine is 0/0).
-    if (p2 === 0 || q2 === 0) return 0;
-    return clampScore(dot / Math.sqrt(p2 * q2));
   }
 }
 
@@ -622,25 +591,16 @@ export function copyVectors(
         s3 += copy[d + 3]! * 0;
       }
       for (; d < length; d++) s0 += copy[d]! * 0;
-      if (s0 + s1 + s2 + s3 !== 0) {
-        const bad = copy.findIndex((x) => !Number.isFinite(x));
-        throw new MalformedEmbeddingError(`vector ${i} has ${String(copy[bad])} at dimension ${bad}`);
+      if (s0 + s1 + s2 + s3 === 0) {
+        copies[i] = copy;
+        continue;
       }
-    } else if (vector instanceof Float64Array) {
-      // Numbers all: only finiteness to check (on the 64-bit values, before rounding to 32 bits).
-      for (let d = 0; d < length; d++) {
-        const x = vector[d]!;
-        if (!Number.isFinite(x)) throw new MalformedEmbeddingError(`vector ${i} has ${String(x)} at dimension ${d}`);
-        copy[d] = x;
-      }
-    } else {
-      for (let d = 0; d < length; d++) {
-        const x = vector[d];
-        if (typeof x !== 'number' || !Number.isFinite(x)) {
-          throw new MalformedEmbeddingError(`vector ${i} has ${String(x)} at dimension ${d}`);
-        }
-        copy[d] = x;
-      }
+    }
+    // Checked before rounding to 32 bits (a finite 1e300 is accepted, as it always was).
+    for (let d = 0; d < length; d++) {
+      const x = vector[d];
+      if (typeof x !== 'number' || !Number.isFinite(x)) throw new MalformedEmbeddingError(`vector ${i} has ${String(x)} at dimension ${d}`);
+      copy[d] = x;
     }
     copies[i] = copy;
   }
