@@ -449,7 +449,9 @@ class CosineRows {
     let found = 0;
     for (let d = 0; d < dimensions && found < PICKS; d++) {
       const v = vector[d]!;
-      if (v * v >= floor) picks[found++] = d;
+      // Without a branch (one that random data would mispredict): written always, kept when large.
+      picks[found] = d;
+      found += +(v * v >= floor);
     }
     const among = found >= TOP ? found : dimensions;
     // The TOP largest magnitudes seen so far, largest first (-1: none yet), by insertion.
