@@ -6,16 +6,18 @@ import type { ResolvedMetric } from './metric.js';
  * of its group scoring at least `threshold` (the earliest on a tie), or becomes a leader. The result is exactly
  * that of the naive loop scoring every (leader, candidate) pair; only the work differs.
  *
- * For cosine (see docs/decisions.md, "Exact pruning of semantic dedup"): each row's norm is computed once, and
- * each leader keeps its 8 largest coordinates (by magnitude) and the norm of the rest. A pair is first checked
- * on those coordinates only: their part of the dot product plus the Cauchy-Schwarz bound of the rest is an upper
- * bound of the cosine, and below the threshold (less a margin for rounding) it proves the pair cannot merge. At
- * a high threshold this refuses about 93 % of unrelated pairs after 4 multiplications and 99.7 % after 8, from a
- * small per-group table that stays in the CPU cache. A pair it does not refuse is scored (`CosineRows.score`),
- * with early exits at checkpoints, and in ml-distance's order so the score agrees with ml-distance's `cosine` to
- * the last bit. Rows whose squared norm is tiny or huge, where that formula is not the cosine, are scored in full.
- * With a threshold of 0 no bound can refuse anything, and every pair is scored. Any other metric is called on
- * every pair (no bound is known for it).
+ * For cosine (see docs/decisions.md, "Exact pruning of semantic dedup" and "Semantic dedup: the candidate's
+ * coordinates against leader columns"): each row's norm is computed once, each candidate picks its 8 largest
+ * coordinates (by magnitude), and each leader is stored as a unit vector in 32 bits, dimension by dimension. A
+ * pair is first checked on the candidate's coordinates only: their part of the dot product plus the
+ * Cauchy-Schwarz bound of the rest is an upper bound of the cosine, and below the threshold (less a margin for
+ * rounding) it proves the pair cannot merge. At a high threshold this refuses about 93 % of unrelated pairs after
+ * 4 multiplications and 99.7 % after 8; the limit depends on the candidate alone, so the check runs down the
+ * leaders' columns, four leaders at a time in WebAssembly SIMD (in JavaScript where WebAssembly is missing). A
+ * pair it does not refuse is scored (`CosineRows.score`), with early exits at checkpoints, and in ml-distance's
+ * order so the score agrees with ml-distance's `cosine` to the last bit. Rows whose squared norm is tiny or huge,
+ * where that formula is not the cosine, are scored in full. With a threshold of 0 no bound can refuse anything,
+ * and every pair is scored. Any other metric is called on every pair (no bound is known for it).
  *
  * @param groups Group of each candidate; only candidates of equal group are compared.
  * @param rows Row of each candidate in `vectors`.
