@@ -236,6 +236,30 @@ describe.each([
     );
   });
 
+  it('cosine with a guard that runs another search from inside this one: both get the naive loop\'s leaders', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 20, max: 90 }), fc.integer({ min: 4, max: 24 }), fc.constantFrom(0.8, 0.9, 0.95), (seed, size, dims, threshold) => {
+        let state = seed;
+        const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+        // Outside: candidates near a few centres, so the guard is asked often, between scans of one candidate.
+        const centres = Array.from({ length: 4 }, () => Array.from({ length: dims }, random));
+        const vectors = Array.from({ length: size }, () => centres[Math.floor(((random() + 1) / 2) * centres.length) % centres.length]!.map((x) => x + 0.4 * random()));
+        const groups = vectors.map(() => 'g');
+        // Inside: as many unrelated vectors, all leaders, whose columns would land where the outer search's are.
+        const inner = Array.from({ length: size }, () => Array.from({ length: dims }, random));
+        const innerGroups = inner.map(() => 'g');
+        const innerExpected = naiveLeaders(innerGroups, inner, 0.98);
+        const guard = () => {
+          expect(vectorLeaders(innerGroups, inner.map((_, i) => i), inner, dims, cosine, 0.98)).toEqual(innerExpected);
+          return true;
+        };
+        const fast = vectorLeaders(groups, vectors.map((_, i) => i), vectors, dims, cosine, threshold, guard);
+        expect(fast).toEqual(naiveLeaders(groups, vectors, threshold));
+      }),
+      { numRuns: 40 },
+    );
+  });
+
   it('any other metric is called on every pair, as the naive loop does (no bound is assumed for it)', () => {
     const metrics = ['dice', 'tanimoto', 'kumarHassebrook', 'squaredChord'];
     fc.assert(

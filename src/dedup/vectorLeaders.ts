@@ -96,6 +96,8 @@ interface ColumnKernel {
 /** undefined: not tried yet; null: not available here (no WebAssembly, no SIMD, or compiling is not allowed). */
 let kernel: ColumnKernel | null | undefined;
 let kernelAllowed = true;
+/** Whether a search is using the WebAssembly memory (see `prunedCosineLeaders`). */
+let kernelBusy = false;
 
 /**
  * Whether the search may use the WebAssembly scan (where it is available). Only for tests, which run both
@@ -241,7 +243,9 @@ function prunedCosineLeaders(
   }
   let floats = 0;
   for (const size of sizes ? sizes.values() : [n]) floats += Math.ceil(size / widthOf(size)) * widthOf(size) * dimensions;
-  let wasm = columnKernel();
+  // One search at a time in the WebAssembly memory: a search started from inside another (a custom guard that
+  // deduplicates) runs in JavaScript, and leaves the outer one's columns alone.
+  let wasm = kernelBusy ? undefined : columnKernel();
   let data: Float32Array | undefined;
   if (wasm) {
     const bytes = SCRATCH_BYTES + floats * 4;
@@ -254,10 +258,34 @@ function prunedCosineLeaders(
     }
   }
   data ??= new Float32Array(floats);
+
+  if (wasm) kernelBusy = true;
+  try {
+    return searchColumns(groups, rows, cosine, threshold, allowMerge, sizes, data, wasm);
+  } finally {
+    if (wasm) {
+      kernelBusy = false;
+      if (wasm.memory.buffer.byteLength > KEEP_MEMORY_BYTES) kernel = undefined;
+    }
+  }
+}
+
+/** The candidate loop of `prunedCosineLeaders`, over the columns in `data` (the WebAssembly memory with `wasm`). */
+function searchColumns(
+  groups: readonly string[],
+  rows: readonly number[],
+  cosine: CosineRows,
+  threshold: number,
+  allowMerge: ((leader: number, candidate: number) => boolean) | undefined,
+  sizes: Map<string, number> | undefined,
+  data: Float32Array,
+  wasm: ColumnKernel | undefined,
+): number[] {
+  const n = groups.length;
+  const dimensions = cosine.dimensions;
   const scratchU = wasm ? new Float32Array(data.buffer, 0, TOP) : undefined;
   const scratchOffsets = wasm ? new Int32Array(data.buffer, TOP * 4, TOP) : undefined;
   let next = wasm ? SCRATCH_BYTES / 4 : 0;
-
   const leaderOf = new Array<number>(n);
   const tables = new Map<string, LeaderColumns>();
   // The candidate's TOP largest coordinates: their dimensions, and their values over its norm.
@@ -313,7 +341,6 @@ function prunedCosineLeaders(
       leaderOf[i] = best;
     }
   }
-  if (wasm && wasm.memory.buffer.byteLength > KEEP_MEMORY_BYTES) kernel = undefined;
   return leaderOf;
 }
 
