@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { similarity } from 'ml-distance';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricByName } from '../src/dedup/metric.js';
-import { vectorLeaders } from '../src/dedup/vectorLeaders.js';
+import { allowColumnKernel, columnKernelInUse, copyVectors, MalformedEmbeddingError, vectorLeaders } from '../src/dedup/vectorLeaders.js';
 
 /** The specification, written the obvious way: all pairs with ml-distance's cosine, greedy in arrival order. */
 function naiveLeaders(groups: string[], vectors: number[][], threshold: number): number[] {
@@ -116,8 +116,39 @@ function buildVectors(dims: number, specs: { kind: string; of: number; scale: nu
   return vectors;
 }
 
-describe('vectorLeaders: identical to the naive loop on hostile batches (the pruning of vectorLeaders.ts)', () => {
+describe.each([
+  ['the WebAssembly scan', true],
+  ['the JavaScript scan', false],
+])('vectorLeaders with %s: identical to the naive loop on hostile batches (the pruning of vectorLeaders.ts)', (_scan, wasm) => {
   const cosine = metricByName('cosine')!;
+  let allowed = true;
+  beforeAll(() => {
+    allowed = allowColumnKernel(wasm);
+  });
+  afterAll(() => {
+    allowColumnKernel(allowed);
+  });
+
+  it('runs the scan it says it checks (WebAssembly SIMD is there in Node 20)', () => {
+    expect(columnKernelInUse()).toBe(wasm);
+  });
+
+  it('cosine with several leaders above the threshold per candidate, across blocks of 64 and partial blocks of 4', () => {
+    // Candidates near a few centres: each meets several leaders at or near the threshold, so the scan restarts
+    // after each leader it returns (mid-block, mid-group of 4), in groups whose sizes are not multiples of 4.
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 60, max: 150 }), fc.integer({ min: 3, max: 24 }), fc.constantFrom(0.8, 0.9, 0.95), (seed, size, dims, threshold) => {
+        let state = seed;
+        const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+        const centres = Array.from({ length: 6 }, () => Array.from({ length: dims }, random));
+        const vectors = Array.from({ length: size }, () => centres[Math.floor(((random() + 1) / 2) * centres.length) % centres.length]!.map((x) => x + 0.4 * random()));
+        const groups = vectors.map((_, i) => (i % 5 === 0 ? 'g2' : 'g1'));
+        const fast = vectorLeaders(groups, vectors.map((_, i) => i), vectors, dims, cosine, threshold);
+        expect(fast).toEqual(naiveLeaders(groups, vectors, threshold));
+      }),
+      { numRuns: 40 },
+    );
+  });
 
   it('cosine, any threshold from 0 to 1: zeros, copies, opposites, near copies, tiny and huge scales, 1 to 40 dimensions', () => {
     fc.assert(
@@ -202,6 +233,30 @@ describe('vectorLeaders: identical to the naive loop on hostile batches (the pru
         expect(asked).toEqual(naiveAsked);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('cosine with a guard that runs another search from inside this one: both get the naive loop\'s leaders', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 20, max: 90 }), fc.integer({ min: 4, max: 24 }), fc.constantFrom(0.8, 0.9, 0.95), (seed, size, dims, threshold) => {
+        let state = seed;
+        const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+        // Outside: candidates near a few centres, so the guard is asked often, between scans of one candidate.
+        const centres = Array.from({ length: 4 }, () => Array.from({ length: dims }, random));
+        const vectors = Array.from({ length: size }, () => centres[Math.floor(((random() + 1) / 2) * centres.length) % centres.length]!.map((x) => x + 0.4 * random()));
+        const groups = vectors.map(() => 'g');
+        // Inside: as many unrelated vectors, all leaders, whose columns would land where the outer search's are.
+        const inner = Array.from({ length: size }, () => Array.from({ length: dims }, random));
+        const innerGroups = inner.map(() => 'g');
+        const innerExpected = naiveLeaders(innerGroups, inner, 0.98);
+        const guard = () => {
+          expect(vectorLeaders(innerGroups, inner.map((_, i) => i), inner, dims, cosine, 0.98)).toEqual(innerExpected);
+          return true;
+        };
+        const fast = vectorLeaders(groups, vectors.map((_, i) => i), vectors, dims, cosine, threshold, guard);
+        expect(fast).toEqual(naiveLeaders(groups, vectors, threshold));
+      }),
+      { numRuns: 40 },
     );
   });
 
@@ -297,5 +352,83 @@ describe('dedupExact (backward fill)', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('copyVectors (the check and copy of an embedder\'s answer)', () => {
+  /** The specification: the first fault, vector by vector and dimension by dimension; else 32-bit copies. */
+  function reference(vectors: unknown, count: number, dimensions: number | undefined): { length: number; vectors: number[][] } | string {
+    if (!Array.isArray(vectors)) return `malformed embeddings: expected an array of vectors, got ${typeof vectors}`;
+    if (vectors.length !== count) return `malformed embeddings: expected ${count} vectors, got ${vectors.length}`;
+    let length = dimensions;
+    for (let i = 0; i < vectors.length; i++) {
+      const v = vectors[i] as ArrayLike<unknown> | null;
+      if (v === null || typeof v !== 'object' || typeof v.length !== 'number') return `malformed embeddings: vector ${i} is not an array of numbers`;
+      length ??= v.length;
+      if (v.length !== length || length === 0) return `malformed embeddings: vector ${i} has ${v.length} dimensions, expected ${length}`;
+      for (let d = 0; d < length; d++) {
+        const x = v[d];
+        if (typeof x !== 'number' || !Number.isFinite(x)) return `malformed embeddings: vector ${i} has ${String(x)} at dimension ${d}`;
+      }
+    }
+    return { length: length ?? 0, vectors: vectors.map((v: ArrayLike<number>) => Array.from(Float32Array.from(v))) };
+  }
+
+  const value = fc.oneof(
+    { weight: 20, arbitrary: fc.double({ min: -1e3, max: 1e3, noNaN: true }) },
+    { weight: 1, arbitrary: fc.constantFrom(Number.NaN, Infinity, -Infinity, 1e300, -0, '1' as unknown as number, undefined as unknown as number) },
+  );
+  const answer = fc.record({
+    dims: fc.integer({ min: 0, max: 9 }),
+    kinds: fc.array(fc.constantFrom('f32', 'f64', 'array', 'short', 'null'), { minLength: 0, maxLength: 6 }),
+    values: fc.array(value, { minLength: 60, maxLength: 60 }),
+    known: fc.boolean(),
+    extra: fc.integer({ min: -1, max: 1 }),
+  });
+
+  it('refuses exactly what the specification refuses, with the same message, and copies the rest to 32 bits, shared or not', () => {
+    fc.assert(
+      fc.property(answer, ({ dims, kinds, values, known, extra }) => {
+        const vectors = kinds.map((kind, i) => {
+          const numbers = values.slice(i * dims, i * dims + dims);
+          if (kind === 'f32') return Float32Array.from(numbers);
+          if (kind === 'f64') return Float64Array.from(numbers);
+          if (kind === 'short') return numbers.slice(1);
+          if (kind === 'null') return null;
+          return numbers;
+        });
+        // Now and then one vector more or fewer than the texts.
+        const count = Math.max(0, vectors.length + extra);
+        const expected = reference(vectors, count, known ? dims : undefined);
+        for (const shared of [true, false]) {
+          let got: unknown;
+          try {
+            const { length, vectors: copies } = copyVectors(vectors, count, known ? dims : undefined, shared);
+            got = { length, vectors: copies.map((c) => Array.from(c)) };
+            // Each copy is its own array, of its own length, whether or not they share a buffer.
+            copies.forEach((c) => expect(c.length).toBe(length));
+          } catch (error) {
+            expect(error).toBeInstanceOf(MalformedEmbeddingError);
+            got = (error as Error).message;
+          }
+          expect(got).toEqual(expected);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('shares one buffer only when asked, and never the embedder\'s own arrays', () => {
+    const answer = [Float32Array.of(1, 2), Float32Array.of(3, 4)];
+    const shared = copyVectors(answer, 2, undefined, true).vectors;
+    const separate = copyVectors(answer, 2, undefined, false).vectors;
+    expect(shared[0]!.buffer).toBe(shared[1]!.buffer);
+    expect(separate[0]!.buffer).not.toBe(separate[1]!.buffer);
+    for (const copies of [shared, separate]) {
+      expect(copies.map((c) => c.buffer)).not.toContain(answer[0]!.buffer);
+      answer[0]![0] = 99; // the embedder reuses its array: the copies keep what it answered
+      expect(Array.from(copies[0]!)).toEqual([1, 2]);
+      answer[0]![0] = 1;
+    }
   });
 });

@@ -20,7 +20,7 @@ import { BatchTimeoutError } from '../errors.js';
 import { scheduleAfter } from '../base/timer.js';
 import type { EmbeddingCache } from './embeddingCache.js';
 import type { Embedder } from './embedder.js';
-import { validateVectors } from './vectorLeaders.js';
+import { copyVectors } from './vectorLeaders.js';
 
 export type CallOutcome = { readonly ok: true; readonly vectors: readonly Float32Array[] } | { readonly ok: false; readonly error: unknown };
 
@@ -52,6 +52,11 @@ export class Embeddings {
     readonly cache: EmbeddingCache,
     private readonly scheduler: SchedulerLike,
     private readonly timeoutMs: number,
+    /**
+     * Whether the vectors of one answer may be views of one buffer: only when nothing keeps them past their batch
+     * and its queued requests (no embedding cache, no semantic result cache), as any one of them keeps it alive.
+     */
+    private readonly shareBuffers = false,
   ) {}
 
   /**
@@ -128,13 +133,10 @@ export class Embeddings {
       session?.failed(texts, value);
     } else {
       try {
-        const length = validateVectors(value, texts.length, this.dimensions);
+        const { length, vectors } = copyVectors(value, texts.length, this.dimensions, this.shareBuffers);
         if (length > 0) this.dimensions = length;
-        const answered = value as ArrayLike<number>[];
-        const vectors: Float32Array[] = [];
         for (let i = 0; i < texts.length; i++) {
-          const vector = new Float32Array(answered[i]!);
-          vectors.push(vector);
+          const vector = vectors[i]!;
           this.cache.set(texts[i]!, vector);
           session?.answered(texts[i]!, vector);
         }

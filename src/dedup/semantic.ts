@@ -70,7 +70,9 @@ export function createSemanticDeduper<T>(
   probes = false,
 ): Deduper<T> {
   const cache = new EmbeddingCache(settings.cacheSize);
-  const embeddings = new Embeddings(settings.embed, cache, settings.scheduler, settings.embedTimeoutMs);
+  // Without an embedding cache or a semantic result cache, vectors live no longer than their batch (and the queued
+  // requests embedded ahead): the copies of one answer share one buffer.
+  const embeddings = new Embeddings(settings.embed, cache, settings.scheduler, settings.embedTimeoutMs, settings.cacheSize === 0 && !probes);
   const customGuard = typeof settings.mergeGuard === 'function' ? settings.mergeGuard : undefined;
   const signature = settings.mergeGuard === true ? cachedSignature(settings.cacheSize) : () => '';
   const groupOf = groupKeyFunction(settings, grouping.scope, signature);

@@ -1,3 +1,4 @@
+import { COLUMN_SCAN_WASM } from './columnScanWasm.js';
 import type { ResolvedMetric } from './metric.js';
 
 /**
@@ -5,16 +6,18 @@ import type { ResolvedMetric } from './metric.js';
  * of its group scoring at least `threshold` (the earliest on a tie), or becomes a leader. The result is exactly
  * that of the naive loop scoring every (leader, candidate) pair; only the work differs.
  *
- * For cosine (see docs/decisions.md, "Exact pruning of semantic dedup"): each row's norm is computed once, and
- * each leader keeps its 8 largest coordinates (by magnitude) and the norm of the rest. A pair is first checked
- * on those coordinates only: their part of the dot product plus the Cauchy-Schwarz bound of the rest is an upper
- * bound of the cosine, and below the threshold (less a margin for rounding) it proves the pair cannot merge. At
- * a high threshold this refuses about 93 % of unrelated pairs after 4 multiplications and 99.7 % after 8, from a
- * small per-group table that stays in the CPU cache. A pair it does not refuse is scored (`CosineRows.score`),
- * with early exits at checkpoints, and in ml-distance's order so the score agrees with ml-distance's `cosine` to
- * the last bit. Rows whose squared norm is tiny or huge, where that formula is not the cosine, are scored in full.
- * With a threshold of 0 no bound can refuse anything, and every pair is scored. Any other metric is called on
- * every pair (no bound is known for it).
+ * For cosine (see docs/decisions.md, "Exact pruning of semantic dedup" and "Semantic dedup: the candidate's
+ * coordinates against leader columns"): each row's norm is computed once, each candidate picks its 8 largest
+ * coordinates (by magnitude), and each leader is stored as a unit vector in 32 bits, dimension by dimension. A
+ * pair is first checked on the candidate's coordinates only: their part of the dot product plus the
+ * Cauchy-Schwarz bound of the rest is an upper bound of the cosine, and below the threshold (less a margin for
+ * rounding) it proves the pair cannot merge. At a high threshold this refuses about 93 % of unrelated pairs after
+ * 4 multiplications and 99.7 % after 8; the limit depends on the candidate alone, so the check runs down the
+ * leaders' columns, four leaders at a time in WebAssembly SIMD (in JavaScript where WebAssembly is missing). A
+ * pair it does not refuse is scored (`CosineRows.score`), with early exits at checkpoints, and in ml-distance's
+ * order so the score agrees with ml-distance's `cosine` to the last bit. Rows whose squared norm is tiny or huge,
+ * where that formula is not the cosine, are scored in full. With a threshold of 0 no bound can refuse anything,
+ * and every pair is scored. Any other metric is called on every pair (no bound is known for it).
  *
  * @param groups Group of each candidate; only candidates of equal group are compared.
  * @param rows Row of each candidate in `vectors`.
@@ -34,7 +37,7 @@ export function vectorLeaders(
   if (metric.kind === 'cosine') {
     const cosine = new CosineRows(vectors, dimensions, threshold);
     if (cosine.prunes) return prunedCosineLeaders(groups, rows, cosine, threshold, allowMerge);
-    return naiveLeaders(groups, rows, (a, b) => cosine.fullScore(a, b), threshold, allowMerge);
+    return naiveLeaders(groups, rows, (a, b) => cosine.score(a, b), threshold, allowMerge);
   }
   const score = metric.score;
   return naiveLeaders(groups, rows, (a, b) => clampScore(score(vectors[a]!, vectors[b]!)), threshold, allowMerge);
@@ -72,67 +75,153 @@ function naiveLeaders(
   return leaderOf;
 }
 
-/** How many of a leader's largest coordinates (by magnitude) the first checks read: two stages of TOP / 2. */
+/** How many of a candidate's largest coordinates (by magnitude) the first checks read: two stages of TOP / 2. */
 const TOP = 8;
 const HALF = TOP / 2;
-/** Per leader in `LeaderTable.bounds`: its HALF largest coordinates, a limit, the next HALF, a limit. */
-const SLOT = TOP + 2;
+/** At most how many large coordinates of a candidate `CosineRows.candidate` picks its TOP largest from. */
+const PICKS = 32;
+/** Leaders per block of `LeaderColumns` (fewer in a smaller group); a multiple of 4, for the WebAssembly scan. */
+const BLOCK = 64;
+/** Bytes at the start of the WebAssembly memory for the candidate: TOP coordinates (f32), TOP column offsets (i32). */
+const SCRATCH_BYTES = TOP * 8;
+/** A memory grown past this for a batch is let go after it (the next batch makes a new one), not kept for ever. */
+const KEEP_MEMORY_BYTES = 64 * 2 ** 20;
+
+/** The first checks of the search, four leaders at a time in WebAssembly SIMD (scripts/gen-column-scan.mjs). */
+interface ColumnKernel {
+  readonly memory: WebAssembly.Memory;
+  readonly scan: (cols: number, width: number, stride: number, count: number, from: number, first: number, second: number) => number;
+}
+
+/** undefined: not tried yet; null: not available here (no WebAssembly, no SIMD, or compiling is not allowed). */
+let kernel: ColumnKernel | null | undefined;
+let kernelAllowed = true;
+/** Whether a search is using the WebAssembly memory (see `prunedCosineLeaders`). */
+let kernelBusy = false;
 
 /**
- * The leaders of one group, side by side, so the first checks of a candidate read two small arrays: for each
- * leader, the dimensions of its TOP largest coordinates, those coordinates divided by its norm, and the limits
- * the first checks compare against.
+ * Whether the search may use the WebAssembly scan (where it is available). Only for tests, which run both
+ * kernels against the naive loop; the plain JavaScript scan is what runs where WebAssembly is missing.
+ * @internal
  */
-class LeaderTable {
+export function allowColumnKernel(allowed: boolean): boolean {
+  const was = kernelAllowed;
+  kernelAllowed = allowed;
+  return was;
+}
+
+/**
+ * Whether the search uses the WebAssembly scan here and now (false where WebAssembly or its SIMD is missing, or
+ * after `allowColumnKernel(false)`). For tests, which must know which scan they check.
+ * @internal
+ */
+export function columnKernelInUse(): boolean {
+  return columnKernel() !== undefined;
+}
+
+function columnKernel(): ColumnKernel | undefined {
+  if (!kernelAllowed) return undefined;
+  if (kernel === undefined) {
+    kernel = null;
+    try {
+      if (typeof WebAssembly === 'object' && WebAssembly.validate(COLUMN_SCAN_WASM)) {
+        const { exports } = new WebAssembly.Instance(new WebAssembly.Module(COLUMN_SCAN_WASM));
+        kernel = { memory: exports['memory'] as WebAssembly.Memory, scan: exports['scan'] as ColumnKernel['scan'] };
+      }
+    } catch {
+      // A runtime that forbids compiling WebAssembly from bytes (a content security policy, some edge runtimes).
+      kernel = null;
+    }
+  }
+  return kernel ?? undefined;
+}
+
+/**
+ * The leaders of one group, as unit vectors rounded to 32 bits, stored dimension by dimension in blocks of
+ * `width` leaders: coordinate d of leader j is `data[base + (j / width) * stride + d * width + j % width]`. A
+ * candidate's first checks read, block by block, the columns of its own TOP largest coordinates: contiguous runs,
+ * no index array. A leader the bounds do not hold for (`CosineRows.bounded`) is stored as NaN, which no check
+ * refuses.
+ */
+class LeaderColumns {
   count = 0;
   /** Candidate index of each leader. */
   readonly ids: Int32Array;
   /** Row (in `vectors`) of each leader. */
   readonly rows: Int32Array;
-  /** top[j * TOP + k]: dimension of leader j's k-th largest coordinate. */
-  readonly top: Int32Array;
-  /**
-   * bounds[j * SLOT + ...]: leader j's HALF largest coordinates over its norm, the limit of the first check, the
-   * next HALF coordinates over its norm, the limit of the second check (see `prunedCosineLeaders`).
-   */
-  readonly bounds: Float64Array;
+  readonly width: number;
+  /** Floats per block. */
+  readonly stride: number;
 
-  /** @param capacity the candidates of the group: at most that many lead */
-  constructor(capacity: number) {
+  /**
+   * @param capacity the candidates of the group: at most that many lead
+   * @param data where the blocks are, shared by the groups of a batch (the WebAssembly memory, or an array)
+   * @param base where this group's first block starts in `data`
+   */
+  constructor(
+    capacity: number,
+    dimensions: number,
+    readonly data: Float32Array,
+    readonly base: number,
+  ) {
     this.ids = new Int32Array(capacity);
     this.rows = new Int32Array(capacity);
-    this.top = new Int32Array(capacity * TOP);
-    this.bounds = new Float64Array(capacity * SLOT);
+    this.width = widthOf(capacity);
+    this.stride = this.width * dimensions;
   }
 
   add(id: number, row: number, cosine: CosineRows): void {
     const j = this.count++;
     this.ids[j] = id;
     this.rows[j] = row;
-    const b = j * SLOT;
-    if (!cosine.bounded[row]) {
-      // A leader the bounds do not hold for (a zero row, among others) gets limits every candidate passes
-      // (-Infinity): it is scored in full.
-      this.bounds[b + HALF] = -Infinity;
-      this.bounds[b + SLOT - 1] = -Infinity;
-      return;
+    const { width } = this;
+    const block = (j / width) | 0;
+    cosine.writeUnit(row, this.data, this.base + block * this.stride + (j - block * width), width);
+  }
+
+  /**
+   * The first leader from `from` on that the first checks (see `prunedCosineLeaders`) do not refuse, for a
+   * candidate with the largest coordinates `u` in dimensions `dims` and the limits `first` and `second`; -1 when
+   * none is left. The plain JavaScript scan; `ColumnKernel.scan` does the same four leaders at a time.
+   */
+  unrefuted(from: number, u: Float64Array, dims: Int32Array, first: number, second: number): number {
+    const { count, width, data, stride, base } = this;
+    for (let j = from; j < count; j++) {
+      const block = (j / width) | 0;
+      const at = base + block * stride + j - block * width;
+      // A NaN (a leader outside the bounds) compares false: it is never refused.
+      let a = 0;
+      let t = 0;
+      for (; t < HALF; t++) a += u[t]! * data[at + dims[t]! * width]!;
+      if (a < first) continue;
+      for (; t < TOP; t++) a += u[t]! * data[at + dims[t]! * width]!;
+      if (a < second) continue;
+      return j;
     }
-    cosine.largest(row, this.top, j * TOP, this.bounds, b);
+    return -1;
   }
 }
 
+/** Leaders per block for a group of `capacity` candidates: a multiple of 4, at most BLOCK. */
+function widthOf(capacity: number): number {
+  return Math.min(BLOCK, (capacity + 3) & ~3);
+}
+
 /**
- * The greedy assignment of `naiveLeaders` for cosine, with bounds in front of every pair. For unit vectors x and
- * l, with S the largest coordinates of l, Cauchy-Schwarz on the other coordinates gives
+ * The greedy assignment of `naiveLeaders` for cosine, with bounds in front of every pair. For unit vectors u (the
+ * candidate) and v (a leader), with T the candidate's largest coordinates, Cauchy-Schwarz on the other
+ * coordinates gives
  *
- *   x . l <= sum over d in S of x[d] * l[d]  +  |x without S| * |l without S|
- *         <= sum over d in S of x[d] * l[d]  +  |l without S|
+ *   u . v <= sum over t in T of u[t] * v[t]  +  |u without T| * |v without T|
+ *         <= sum over t in T of u[t] * v[t]  +  |u without T|
  *
- * so a pair whose sum over S is below `threshold - |l without S|` (less a margin for rounding) scores below the
- * threshold in the naive loop too: there it could neither merge nor be best, and skipping it changes nothing.
- * The check is made with the HALF largest coordinates of l, then the TOP largest; a pair that passes both is
- * scored (`CosineRows.score`, itself with early exits, and in ml-distance's order). Leaders are visited in arrival
- * order, and the guard is asked for the same pairs in the same order as in the naive loop.
+ * so a pair whose sum over T is below `threshold - |u without T|` (less a margin for rounding, see
+ * `CosineRows.candidate`) scores below the threshold in the naive loop too: there it could neither merge nor be
+ * best, and skipping it changes nothing. The limit depends on the candidate alone, and the leaders' coordinates
+ * on T are read column by column (`LeaderColumns`), in WebAssembly SIMD where it runs, in JavaScript elsewhere.
+ * The check is made with the HALF largest coordinates of u, then the TOP largest; a pair that passes both is
+ * scored (`CosineRows.score`, itself with early exits, and in ml-distance's order). Leaders are visited in
+ * arrival order, and the guard is asked for the same pairs in the same order as in the naive loop.
  */
 function prunedCosineLeaders(
   groups: readonly string[],
@@ -141,33 +230,100 @@ function prunedCosineLeaders(
   threshold: number,
   allowMerge?: (leader: number, candidate: number) => boolean,
 ): number[] {
-  const leaderOf = new Array<number>(groups.length);
-  const sizes = new Map<string, number>();
-  for (const group of groups) sizes.set(group, (sizes.get(group) ?? 0) + 1);
-  const tables = new Map<string, LeaderTable>();
-  // The candidate over its norm, where the leaders' largest coordinates are looked up.
-  const x = new Float64Array(Math.max(cosine.dimensions, 1));
-  for (let i = 0; i < groups.length; i++) {
-    let table = tables.get(groups[i]!);
-    if (!table) tables.set(groups[i]!, (table = new LeaderTable(sizes.get(groups[i]!)!)));
+  const n = groups.length;
+  const dimensions = cosine.dimensions;
+  // Each group's size (one group, the common case, without a map).
+  let sizes: Map<string, number> | undefined;
+  for (let i = 1; i < n; i++) {
+    if (groups[i] !== groups[0]) {
+      sizes = new Map();
+      for (const group of groups) sizes.set(group, (sizes.get(group) ?? 0) + 1);
+      break;
+    }
+  }
+  let floats = 0;
+  for (const size of sizes ? sizes.values() : [n]) floats += Math.ceil(size / widthOf(size)) * widthOf(size) * dimensions;
+  // One search at a time in the WebAssembly memory: a search started from inside another (a custom guard that
+  // deduplicates) runs in JavaScript, and leaves the outer one's columns alone.
+  let wasm = kernelBusy ? undefined : columnKernel();
+  let data: Float32Array | undefined;
+  if (wasm) {
+    const bytes = SCRATCH_BYTES + floats * 4;
+    try {
+      const have = wasm.memory.buffer.byteLength;
+      if (bytes > have) wasm.memory.grow(Math.ceil((bytes - have) / 65536));
+      data = new Float32Array(wasm.memory.buffer);
+    } catch {
+      wasm = undefined; // out of memory for WebAssembly: this batch goes without
+    }
+  }
+  data ??= new Float32Array(floats);
+
+  if (wasm) kernelBusy = true;
+  try {
+    return searchColumns(groups, rows, cosine, threshold, allowMerge, sizes, data, wasm);
+  } finally {
+    if (wasm) {
+      kernelBusy = false;
+      if (wasm.memory.buffer.byteLength > KEEP_MEMORY_BYTES) kernel = undefined;
+    }
+  }
+}
+
+/** The candidate loop of `prunedCosineLeaders`, over the columns in `data` (the WebAssembly memory with `wasm`). */
+function searchColumns(
+  groups: readonly string[],
+  rows: readonly number[],
+  cosine: CosineRows,
+  threshold: number,
+  allowMerge: ((leader: number, candidate: number) => boolean) | undefined,
+  sizes: Map<string, number> | undefined,
+  data: Float32Array,
+  wasm: ColumnKernel | undefined,
+): number[] {
+  const n = groups.length;
+  const dimensions = cosine.dimensions;
+  const scratchU = wasm ? new Float32Array(data.buffer, 0, TOP) : undefined;
+  const scratchOffsets = wasm ? new Int32Array(data.buffer, TOP * 4, TOP) : undefined;
+  let next = wasm ? SCRATCH_BYTES / 4 : 0;
+  const leaderOf = new Array<number>(n);
+  const tables = new Map<string, LeaderColumns>();
+  // The candidate's TOP largest coordinates: their dimensions, and their values over its norm.
+  const dims = new Int32Array(TOP);
+  const u = new Float64Array(TOP);
+  for (let i = 0; i < n; i++) {
+    const group = groups[i]!;
+    let table = tables.get(group);
+    if (!table) {
+      const size = sizes ? sizes.get(group)! : n;
+      tables.set(group, (table = new LeaderColumns(size, dimensions, data, next)));
+      next += Math.ceil(size / widthOf(size)) * widthOf(size) * dimensions;
+    }
     const row = rows[i]!;
     let best = -1;
     let bestScore = -Infinity;
-    // Outside the rows the bounds hold for, a candidate is scored against every leader, as in the naive loop.
-    const bounded = cosine.bounded[row];
-    const { top, bounds, count } = table;
-    if (bounded && count > 0) cosine.unitRow(row, x);
-    for (let j = 0; j < count; j++) {
-      if (bounded) {
-        const t = j * TOP;
-        const b = j * SLOT;
-        const half = x[top[t]!]! * bounds[b]! + x[top[t + 1]!]! * bounds[b + 1]! + (x[top[t + 2]!]! * bounds[b + 2]! + x[top[t + 3]!]! * bounds[b + 3]!);
-        if (half < bounds[b + 4]!) continue;
-        const full =
-          half + (x[top[t + 4]!]! * bounds[b + 5]! + x[top[t + 5]!]! * bounds[b + 6]! + (x[top[t + 6]!]! * bounds[b + 7]! + x[top[t + 7]!]! * bounds[b + 8]!));
-        if (full < bounds[b + 9]!) continue;
+    const { count, width } = table;
+    // Outside the rows the bounds hold for, every leader is scored, as in the naive loop.
+    const prune = count > 0 && cosine.bounded[row] === 1;
+    let first = 0;
+    let second = 0;
+    if (prune) {
+      cosine.candidate(row, dims, u);
+      first = cosine.first;
+      second = cosine.second;
+      if (wasm) {
+        for (let t = 0; t < TOP; t++) {
+          scratchU![t] = u[t]!;
+          scratchOffsets![t] = dims[t]! * width * 4;
+        }
       }
-      const score = cosine.score(table.rows[j]!, row);
+    }
+    const tableRows = table.rows;
+    const base = table.base * 4;
+    const stride = table.stride * 4;
+    let j = !prune ? 0 : wasm ? wasm.scan(base, width, stride, count, 0, first, second) : table.unrefuted(0, u, dims, first, second);
+    while (j >= 0 && j < count) {
+      const score = cosine.score(tableRows[j]!, row);
       if (score >= threshold && score > bestScore) {
         const leader = table.ids[j]!;
         if (!allowMerge || allowMerge(leader, i)) {
@@ -175,6 +331,8 @@ function prunedCosineLeaders(
           bestScore = score;
         }
       }
+      j++;
+      if (prune) j = wasm ? wasm.scan(base, width, stride, count, j, first, second) : table.unrefuted(j, u, dims, first, second);
     }
     if (best === -1) {
       table.add(i, row, cosine);
@@ -198,6 +356,9 @@ function clampScore(score: number): number {
  * this margin for any length an embedder returns; `marginFor` widens it past a million dimensions).
  */
 const PRUNE_MARGIN = 1e-9;
+
+/** What the first checks lose to rounding, the 32-bit columns first: see `CosineRows.candidate`. */
+const COLUMN_MARGIN = 2 ** -18;
 
 function marginFor(dimensions: number): number {
   return PRUNE_MARGIN + dimensions * 2 ** -50;
@@ -243,10 +404,11 @@ class CosineRows {
   ) {
     const checkpoints = checkpointsOf(dimensions);
     this.checkpoints = Int32Array.from(checkpoints);
-    this.stops = checkpoints.length;
     this.bound = threshold - marginFor(dimensions);
     this.prunes = this.bound > 0;
-    const rows = this.prunes ? vectors.length : 0;
+    // Without pruning (a threshold within the margin of 0), no checkpoint either: every pair is scored in full.
+    this.stops = this.prunes ? checkpoints.length : 0;
+    const rows = vectors.length;
     this.squaredNorm = new Float64Array(rows);
     this.norm = new Float64Array(rows);
     this.tails = new Float64Array(rows * this.stops).fill(Number.NaN);
@@ -264,63 +426,95 @@ class CosineRows {
     }
   }
 
-  /** Writes row r divided by its norm into `to`. */
-  unitRow(r: number, to: Float64Array): void {
+  /**
+   * Writes row r over its norm, rounded to 32 bits, into `data` from `at`, `width` apart (a leader's slot in its
+   * block, see `LeaderColumns`); NaN for a row the bounds do not hold for (a zero row, among others), which no
+   * check refuses.
+   */
+  writeUnit(r: number, data: Float32Array, at: number, width: number): void {
+    const { dimensions } = this;
+    if (!this.bounded[r]) {
+      for (let d = 0; d < dimensions; d++) data[at + d * width] = Number.NaN;
+      return;
+    }
     const vector = this.vectors[r]!;
-    const norm = this.norm[r]!;
-    for (let d = 0; d < this.dimensions; d++) to[d] = vector[d]! / norm;
+    const scale = 1 / this.norm[r]!;
+    for (let d = 0; d < dimensions; d++) data[at + d * width] = vector[d]! * scale;
   }
 
+  /** Dimensions of a candidate's large coordinates (see `candidate`). */
+  private readonly picks = new Int32Array(PICKS);
+  private readonly top = new Float64Array(TOP);
+  /** The limits of the first checks of the last `candidate`: see there. */
+  first = -Infinity;
+  second = -Infinity;
+
   /**
-   * Writes the dimensions of row r's TOP largest coordinates by magnitude into `top` from `at`, largest first
-   * (dimension 0 for slots past the last dimension), and into `bounds` from `b` the layout `LeaderTable.bounds`
-   * describes: those coordinates over the row's norm, and the limits, each from an upper bound of the norm of the
-   * rest despite rounding.
+   * For row r as a candidate (a row the bounds hold for): writes the dimensions of its TOP largest coordinates by
+   * magnitude into `dims`, largest first (dimension 0 and value 0 for slots past the last dimension), and those
+   * coordinates over its norm into `u`; sets `first` and `second`, the limits of the checks on its HALF and TOP
+   * largest coordinates: `bound - |u without them| - COLUMN_MARGIN`.
+   *
+   * Why the limits are conservative. With u the candidate over its norm and v a leader over its norm, exact, the
+   * check computes a = sum over t of u'[t] * c[t], where u'[t] is u[t] rounded (relative error at most
+   * (dimensions + 4) * 2^-53: the sum of squares, its root, the division) and c[t] is v[t] rounded twice, to 64
+   * bits by the scaling (the same, plus 2^-53 for the multiplication by 1 / norm) and to 32 bits (2^-24 relative,
+   * or 2^-149 absolute below the 32-bit normal range). Summing 8 products adds 8 * 2^-53 relative. As the sum of
+   * |u[t] * v[t]| is at most |u| * |v| = 1, a differs from the exact sum over T by less than
+   * 2^-24 + (2 * dimensions + 24) * 2^-53 + 8 * 2^-149 < 2^-22 = COLUMN_MARGIN (for up to 2^27 dimensions). The
+   * rest's norm is over-estimated (the slack below), so a < `first` implies that the exact u . v is below
+   * `bound` = threshold - `marginFor(dimensions)`, and ml-distance's score of the pair, within that margin of
+   * u . v for a row in the bounded range, is below the threshold.
    */
-  largest(r: number, top: Int32Array, at: number, bounds: Float64Array, b: number): void {
+  candidate(r: number, dims: Int32Array, u: Float64Array): void {
     const vector = this.vectors[r]!;
     const dimensions = this.dimensions;
-    // The TOP largest magnitudes seen so far, largest first; below 0: none yet.
-    let m0 = -1.5, m1 = -1.5, m2 = -1.5, m3 = -1.5, m4 = -1.5, m5 = -1.5, m6 = -1.5, m7 = -1.5;
-    let i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0;
-    for (let d = 0; d < dimensions; d++) {
-      const m = Math.abs(vector[d]!);
-      if (m <= m7) continue;
-      // Insertion into the sorted eight (rare after the first few dimensions).
-      if (m > m3) {
-        m7 = m6; i7 = i6; m6 = m5; i6 = i5; m5 = m4; i5 = i4; m4 = m3; i4 = i3;
-        if (m > m1) {
-          m3 = m2; i3 = i2; m2 = m1; i2 = i1;
-          if (m > m0) { m1 = m0; i1 = i0; m0 = m; i0 = d; }
-          else { m1 = m; i1 = d; }
-        } else if (m > m2) { m3 = m2; i3 = i2; m2 = m; i2 = d; }
-        else { m3 = m; i3 = d; }
-      } else if (m > m5) {
-        m7 = m6; i7 = i6; m6 = m5; i6 = i5;
-        if (m > m4) { m5 = m4; i5 = i4; m4 = m; i4 = d; }
-        else { m5 = m; i5 = d; }
-      } else if (m > m6) { m7 = m6; i7 = i6; m6 = m; i6 = d; }
-      else { m7 = m; i7 = d; }
+    // First the coordinates whose square is at least 4 / dimensions of the squared norm (2 standard deviations of
+    // a random direction: about 17 of 384), in one pass without insertions; the largest are among them when at
+    // least TOP are found. Otherwise every coordinate is looked at. Any choice of coordinates gives a valid bound:
+    // this one only has to be good, and cheap.
+    const picks = this.picks;
+    const floor = (this.squaredNorm[r]! * 4) / dimensions;
+    let found = 0;
+    for (let d = 0; d < dimensions && found < PICKS; d++) {
+      const v = vector[d]!;
+      // Without a branch (one that random data would mispredict): written always, kept when large.
+      picks[found] = d;
+      found += +(v * v >= floor);
     }
-    top[at] = i0; top[at + 1] = i1; top[at + 2] = i2; top[at + 3] = i3;
-    top[at + 4] = i4; top[at + 5] = i5; top[at + 6] = i6; top[at + 7] = i7;
+    const among = found >= TOP ? found : dimensions;
+    // The TOP largest magnitudes seen so far, largest first (-1: none yet), by insertion.
+    const top = this.top.fill(-1);
+    dims.fill(0);
+    for (let q = 0; q < among; q++) {
+      const d = found >= TOP ? picks[q]! : q;
+      const m = Math.abs(vector[d]!);
+      let k = TOP - 1;
+      if (m <= top[k]!) continue;
+      for (; k > 0 && top[k - 1]! < m; k--) {
+        top[k] = top[k - 1]!;
+        dims[k] = dims[k - 1]!;
+      }
+      top[k] = m;
+      dims[k] = d;
+    }
     const filled = Math.min(TOP, dimensions);
     const norm = this.norm[r]!;
-    let first = 0;
-    let second = 0;
+    let head = 0;
+    let next = 0;
     for (let k = 0; k < TOP; k++) {
       // Slots past the last dimension (fewer dimensions than TOP) weigh 0: they add nothing.
-      const v = k < filled ? vector[top[at + k]!]! : 0;
-      bounds[b + (k < HALF ? k : k + 1)] = v / norm;
-      if (k < HALF) first += v * v;
-      else second += v * v;
+      const v = k < filled ? vector[dims[k]!]! : 0;
+      u[k] = v / norm;
+      if (k < HALF) head += v * v;
+      else next += v * v;
     }
     // The rest's squared norm by difference, widened by a bound of the rounding of the sums so that it stays an
     // upper bound (a norm mostly in the top coordinates would otherwise lose its rest to cancellation).
     const sum = this.squaredNorm[r]!;
     const slack = (dimensions + TOP) * 2 ** -52 * sum;
-    bounds[b + HALF] = this.bound - Math.sqrt(Math.max(0, sum - first) + slack) / norm;
-    bounds[b + SLOT - 1] = this.bound - Math.sqrt(Math.max(0, sum - first - second) + slack) / norm;
+    this.first = this.bound - COLUMN_MARGIN - Math.sqrt(Math.max(0, sum - head) + slack) / norm;
+    this.second = this.bound - COLUMN_MARGIN - Math.sqrt(Math.max(0, sum - head - next) + slack) / norm;
   }
 
   private tailsOf(r: number): void {
@@ -366,23 +560,6 @@ class CosineRows {
     if (this.norm[a] === 0 || this.norm[b] === 0) return 0;
     return clampScore(dot / Math.sqrt(this.squaredNorm[a]! * this.squaredNorm[b]!));
   }
-
-  /** The cosine of rows a and b, computed in full as ml-distance does; 0 when either is a zero vector. */
-  fullScore(a: number, b: number): number {
-    const va = this.vectors[a]!;
-    const vb = this.vectors[b]!;
-    let dot = 0;
-    let p2 = 0;
-    let q2 = 0;
-    for (let d = 0; d < this.dimensions; d++) {
-      dot += va[d]! * vb[d]!;
-      p2 += va[d]! * va[d]!;
-      q2 += vb[d]! * vb[d]!;
-    }
-    // A zero vector is similar to nothing (its cosine is 0/0).
-    if (p2 === 0 || q2 === 0) return 0;
-    return clampScore(dot / Math.sqrt(p2 * q2));
-  }
 }
 
 /** The embedder returned something that is not one finite vector of the expected length per text. */
@@ -394,17 +571,28 @@ export class MalformedEmbeddingError extends Error {
 }
 
 /**
- * Checks the embedder's answer: one array-like of finite numbers per text, all of `dimensions` length (the first
- * vector's length when undefined).
+ * Checks the embedder's answer and copies it to 32-bit vectors, in one pass: one array-like of finite numbers per
+ * text, all of `dimensions` length (the first vector's length when undefined). The first fault met, vector by
+ * vector and dimension by dimension, is the one reported.
  *
- * @return The vectors' length.
+ * @param shared Whether the copies may share one buffer (views of it, one allocation for the whole answer): only
+ *   for vectors that are not kept beyond the batch and its queued requests (no embedding cache), as any one of
+ *   them keeps the whole buffer alive. Otherwise each vector gets its own.
+ * @return The vectors' length and the copies.
  */
-export function validateVectors(vectors: unknown, expectedCount: number, dimensions: number | undefined): number {
+export function copyVectors(
+  vectors: unknown,
+  expectedCount: number,
+  dimensions: number | undefined,
+  shared: boolean,
+): { readonly length: number; readonly vectors: Float32Array[] } {
   if (!Array.isArray(vectors)) throw new MalformedEmbeddingError(`expected an array of vectors, got ${typeof vectors}`);
   if (vectors.length !== expectedCount) {
     throw new MalformedEmbeddingError(`expected ${expectedCount} vectors, got ${vectors.length}`);
   }
   let length = dimensions;
+  let buffer: Float32Array | undefined;
+  const copies = new Array<Float32Array>(vectors.length);
   for (let i = 0; i < vectors.length; i++) {
     const vector = vectors[i] as ArrayLike<number> | null | undefined;
     if (vector === null || typeof vector !== 'object' || typeof vector.length !== 'number') {
@@ -414,12 +602,38 @@ export function validateVectors(vectors: unknown, expectedCount: number, dimensi
     if (vector.length !== length || length === 0) {
       throw new MalformedEmbeddingError(`vector ${i} has ${vector.length} dimensions, expected ${length}`);
     }
-    for (let d = 0; d < length; d++) {
-      const x = vector[d];
-      if (typeof x !== 'number' || !Number.isFinite(x)) {
-        throw new MalformedEmbeddingError(`vector ${i} has ${String(x)} at dimension ${d}`);
+    let copy: Float32Array;
+    if (shared) {
+      buffer ??= new Float32Array(vectors.length * length);
+      copy = buffer.subarray(i * length, (i + 1) * length);
+    } else {
+      copy = new Float32Array(length);
+    }
+    if (vector instanceof Float32Array) {
+      // Copied as it is (a memory copy), then checked on the copy: the same numbers, so the same verdict. Any NaN or
+      // infinity makes the sums of x * 0 NaN (four of them, so that they add up side by side).
+      copy.set(vector);
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let d = 0;
+      for (; d + 3 < length; d += 4) {
+        s0 += copy[d]! * 0;
+        s1 += copy[d + 1]! * 0;
+        s2 += copy[d + 2]! * 0;
+        s3 += copy[d + 3]! * 0;
+      }
+      for (; d < length; d++) s0 += copy[d]! * 0;
+      if (s0 + s1 + s2 + s3 === 0) {
+        copies[i] = copy;
+        continue;
       }
     }
+    // Checked before rounding to 32 bits (a finite 1e300 is accepted, as it always was).
+    for (let d = 0; d < length; d++) {
+      const x = vector[d];
+      if (typeof x !== 'number' || !Number.isFinite(x)) throw new MalformedEmbeddingError(`vector ${i} has ${String(x)} at dimension ${d}`);
+      copy[d] = x;
+    }
+    copies[i] = copy;
   }
-  return length ?? 0;
+  return { length: length ?? 0, vectors: copies };
 }
