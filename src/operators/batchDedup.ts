@@ -1,6 +1,7 @@
-import { map, Observable, type OperatorFunction, type Subscription } from 'rxjs';
+import { map, Observable, type OperatorFunction } from 'rxjs';
 import { BatchEngine } from '../internal/engine.js';
 import { toBatchResult } from '../internal/batchRun.js';
+import { subscribeSource } from '../internal/subscribeSource.js';
 import type { Envelope } from '../internal/envelope.js';
 import { PipelineConfig, type BatchDedupOptions } from '../internal/pipelineConfig.js';
 import type { SimilarityPlugIn } from '../internal/nearCache.js';
@@ -79,28 +80,18 @@ function enginePipeline<T, R>(config: PipelineConfig<T, R>): OperatorFunction<En
         drained: () => (ending ? subscriber.error(ending.error) : subscriber.complete()),
         failed: (error) => subscriber.error(error),
       });
-      // Registered before the source is subscribed: a subscriber that leaves while a synchronous source is still
-      // sending (a `take(1)` downstream of a batch answered synchronously) stops the engine in that very moment,
-      // mid-batch, though RxJS runs the function this returns only once it has returned.
-      let subscription: Subscription | undefined;
-      subscriber.add(() => {
-        subscription?.unsubscribe();
-        engine.dispose();
-      });
-      subscription = source.subscribe({
-        // What a synchronous source still sends after that reaches nothing: not the backend, not the window.
-        next: (envelope) => {
-          if (!subscriber.closed) engine.push(envelope);
+      subscribeSource(
+        subscriber,
+        source,
+        {
+          next: (envelope) => engine.push(envelope),
+          error: (error) => {
+            ending = { error };
+            engine.close();
+          },
+          complete: () => engine.close(),
         },
-        error: (error: unknown) => {
-          if (subscriber.closed) return;
-          ending = { error };
-          engine.close();
-        },
-        complete: () => {
-          if (!subscriber.closed) engine.close();
-        },
-      });
-      if (subscriber.closed) subscription.unsubscribe();
+        () => engine.dispose(),
+      );
     });
 }

@@ -1,6 +1,7 @@
 import { Observable, Subscription, type OperatorFunction } from 'rxjs';
 import { createDeduper, resolveDedupWith, type Deduper, type DedupOptions, type SimilarityDedup } from '../dedup/strategy.js';
 import * as check from '../base/validate.js';
+import { subscribeSource } from '../internal/subscribeSource.js';
 import type { BatchStatsRecorder } from '../stats/batchStats.js';
 import type { DedupedBatch } from '../types.js';
 
@@ -90,43 +91,38 @@ export function dedupWith<T>(
         if (ending === 'complete') subscriber.complete();
         else subscriber.error(ending.error);
       };
-      // Registered before the source is subscribed: a subscriber that leaves while a synchronous source is still
-      // sending (a `take(1)` downstream) ends the dedup step's timers in that very moment, though RxJS runs a
-      // function returned from here only once it has returned.
-      let subscription: Subscription | undefined;
-      subscriber.add(() => {
-        subscription?.unsubscribe();
-        lifetime.unsubscribe();
-      });
-      subscription = source.subscribe({
-        next: (items) => {
-          // What a synchronous source still sends after the subscriber left is neither embedded nor deduplicated.
-          if (items.length === 0 || subscriber.closed) return;
-          const out = current()(items, lifetime);
-          if (!(out instanceof Promise)) {
-            emit(out);
-            return;
-          }
-          pending++;
-          out.then(
-            (batch) => {
-              pending--;
-              if (!subscriber.closed) emit(batch);
-              finishIfIdle();
-            },
-            // The deduper falls back instead of rejecting; reaching here is a bug, so surface it.
-            (error: unknown) => subscriber.error(error),
-          );
+      subscribeSource(
+        subscriber,
+        source,
+        {
+          next: (items) => {
+            if (items.length === 0) return;
+            const out = current()(items, lifetime);
+            if (!(out instanceof Promise)) {
+              emit(out);
+              return;
+            }
+            pending++;
+            out.then(
+              (batch) => {
+                pending--;
+                if (!subscriber.closed) emit(batch);
+                finishIfIdle();
+              },
+              // The deduper falls back instead of rejecting; reaching here is a bug, so surface it.
+              (error: unknown) => subscriber.error(error),
+            );
+          },
+          error: (error) => {
+            ending = { error };
+            finishIfIdle();
+          },
+          complete: () => {
+            ending = 'complete';
+            finishIfIdle();
+          },
         },
-        error: (error: unknown) => {
-          ending = { error };
-          finishIfIdle();
-        },
-        complete: () => {
-          ending = 'complete';
-          finishIfIdle();
-        },
-      });
-      if (subscriber.closed) subscription.unsubscribe();
+        () => lifetime.unsubscribe(),
+      );
     });
 }

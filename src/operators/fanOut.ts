@@ -1,6 +1,7 @@
 import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
 import { toBatchResult } from '../internal/batchRun.js';
 import { checkBatch } from '../internal/checkBatch.js';
+import { subscribeSource } from '../internal/subscribeSource.js';
 import { BatchExecutor, type FanOutConfig } from '../internal/executor.js';
 import { resolveFanOutOptions, type FanOutOptions } from '../internal/fanOutSettings.js';
 import type { BatchResult, DedupedBatch } from '../types.js';
@@ -65,39 +66,37 @@ export function fanOut<T, R>(options: FanOutOptions<T, R>): OperatorFunction<Ded
       // the error follows the answers to every batch received before it.
       let refused = false;
       let subscription: Subscription | undefined;
-      // Registered before the source is subscribed: a subscriber that leaves while a synchronous source is still
-      // sending (a `take(1)` downstream) stops the executor in that very moment, batches queued in it included,
-      // though RxJS runs a function returned from here only once it has returned.
-      subscriber.add(() => {
-        subscription?.unsubscribe();
-        executor.dispose();
-      });
-      subscription = source.subscribe({
-        next: (batch) => {
-          // What a synchronous source still sends after the subscriber left reaches nothing.
-          if (refused || subscriber.closed) return;
-          const checked = checkBatch<T>('fanOut', batch);
-          if (!(checked instanceof TypeError)) {
-            executor.submit(checked);
-            return;
-          }
-          refused = true;
-          ending = { error: checked };
-          subscription?.unsubscribe();
-          finishIfIdle();
+      subscription = subscribeSource(
+        subscriber,
+        source,
+        {
+          next: (batch) => {
+            if (refused) return;
+            const checked = checkBatch<T>('fanOut', batch);
+            if (!(checked instanceof TypeError)) {
+              executor.submit(checked);
+              return;
+            }
+            refused = true;
+            ending = { error: checked };
+            subscription?.unsubscribe();
+            finishIfIdle();
+          },
+          error: (error) => {
+            if (refused) return;
+            ending = { error };
+            finishIfIdle();
+          },
+          complete: () => {
+            if (refused) return;
+            ending = 'complete';
+            finishIfIdle();
+          },
         },
-        error: (error: unknown) => {
-          if (refused) return;
-          ending = { error };
-          finishIfIdle();
-        },
-        complete: () => {
-          if (refused) return;
-          ending = 'complete';
-          finishIfIdle();
-        },
-      });
-      if (refused || subscriber.closed) subscription.unsubscribe();
+        () => executor.dispose(),
+      );
+      // Refused while a synchronous source was still sending: the rest of it is not listened to.
+      if (refused) subscription.unsubscribe();
     });
 }
 
