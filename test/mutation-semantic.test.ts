@@ -1,0 +1,36 @@
+/**
+ * The text and rest of a request as similarity dedup reads them (src/dedup/embedder.ts, restKey.ts), where mutation
+ * testing found promises no test guarded (docs/testing.md): `textSource` says where `defaultText` read a text,
+ * and has no text exactly when `defaultText` has none (restKey.ts takes out exactly what was read from there).
+ */
+import { describe, expect, it } from 'vitest';
+import { defaultText, textSource } from '../src/dedup/embedder.js';
+
+const shapes: Array<[string, unknown, string | undefined]> = [
+  ['a string request', 'hello', 'request'],
+  ['the empty string', '', 'request'],
+  ['query', { query: 'q', text: 't' }, 'query'],
+  ['text', { text: 't', prompt: 'p' }, 'text'],
+  ['prompt', { prompt: 'p', input: 'i' }, 'prompt'],
+  ['input', { input: 'i' }, 'input'],
+  ['a non-string query skipped for text', { query: 1, text: 't' }, 'text'],
+  ['the last chat message', { messages: [{ role: 'user', content: 'a' }, { role: 'user', content: 'b' }] }, 'messages'],
+  ['text parts', { messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }] }, 'messages'],
+  ['an image part', { messages: [{ role: 'user', content: [{ type: 'image', url: 'x' }] }] }, undefined],
+  ['no messages', { messages: [] }, undefined],
+  ['no field', { id: 1 }, undefined],
+  ['null', null, undefined],
+  ['a number', 42, undefined],
+  ['undefined', undefined, undefined],
+  ['a boolean', true, undefined],
+];
+
+describe('textSource and defaultText', () => {
+  it.each(shapes)('%s: textSource names where the text is read', (_, request, source) => {
+    expect(textSource(request)).toBe(source);
+  });
+
+  it.each(shapes)('%s: defaultText reads a text exactly when textSource names a source', (_, request, source) => {
+    expect(defaultText(request) !== undefined).toBe(source !== undefined);
+  });
+});
