@@ -22,6 +22,8 @@ const shapes: Array<[string, unknown, string | undefined]> = [
   ['a last message that is null', { messages: [{ role: 'user', content: 'a' }, null] }, undefined],
   ['a last message that is a class instance', { messages: [new (class Message { content = 'a'; })()] }, undefined],
   ['a last message that is an array', { messages: [[{ content: 'a' }]] }, undefined],
+  ['a last message whose content is a number', { messages: [{ content: 7 }] }, undefined],
+  ['a last message whose part is null', { messages: [{ content: [null] }] }, undefined],
   ['no field', { id: 1 }, undefined],
   ['null', null, undefined],
   ['a number', 42, undefined],
@@ -36,5 +38,25 @@ describe('textSource and defaultText', () => {
 
   it.each(shapes)('%s: defaultText reads a text exactly when textSource names a source', (_, request, source) => {
     expect(defaultText(request) !== undefined).toBe(source !== undefined);
+  });
+
+  const texts: Array<[string, unknown, string | undefined]> = [
+    ['a string request', 'hello', 'hello'],
+    ['the first string field, in the order query, text, prompt, input', { input: 'i', prompt: 'p', text: 't' }, 't'],
+    ['the last message\'s string content', { messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }] }, 'b'],
+    ['text parts joined by newlines', { messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }, { type: 'text', text: 'c' }] }] }, 'a\nb\nc'],
+    ['a single text part', { messages: [{ content: [{ type: 'text', text: 'only' }] }] }, 'only'],
+    ['content that is a number', { messages: [{ content: 7 }] }, undefined],
+    ['content that is an empty array', { messages: [{ content: [] }] }, undefined],
+    ['a text part among others', { messages: [{ content: [{ type: 'text', text: 'a' }, { type: 'image', text: 'b' }] }] }, undefined],
+    ['a part whose text is not a string', { messages: [{ content: [{ type: 'text', text: 1 }] }] }, undefined],
+    ['a part that is null', { messages: [{ content: [null] }] }, undefined],
+    ['a part that is an array', { messages: [{ content: [['text']] }] }, undefined],
+    ['a part that is a class instance', { messages: [{ content: [new (class Part { type = 'text'; text = 'a'; })()] }] }, undefined],
+    ['a getter that throws', { get query(): string { throw new Error('no'); } }, undefined],
+  ];
+
+  it.each(texts)('defaultText reads %s', (_, request, text) => {
+    expect(defaultText(request)).toBe(text);
   });
 });
