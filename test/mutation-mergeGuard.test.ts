@@ -1,0 +1,19 @@
+/**
+ * The merge guard's reading of words (src/dedup/mergeGuard.ts, through the public guardSignature and
+ * defaultMergeGuard), where mutation testing found rules no test guarded (docs/testing.md).
+ */
+import { describe, expect, it } from 'vitest';
+import { guardSignature } from '../src/index.js';
+
+describe('guardSignature: stems', () => {
+  it('a word without an inflection is looked up as it is, not with an "e" added ("Sam" is not "same")', () => {
+    expect(guardSignature('ask sam')).toBe('');
+    expect(guardSignature('los angeles')).toBe('');
+    expect(guardSignature('ask same')).not.toBe('');
+  });
+
+  it('a stem of two letters still counts ("ups" is "up")', () => {
+    expect(guardSignature('ups')).not.toBe('');
+    expect(guardSignature('ups')).toBe(guardSignature('up'));
+  });
+});
