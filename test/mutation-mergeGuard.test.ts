@@ -17,3 +17,14 @@ describe('guardSignature: stems', () => {
     expect(guardSignature('ups')).toBe(guardSignature('up'));
   });
 });
+
+describe('guardSignature: negations', () => {
+  it('any verb with "n\'t" glued on is a negation, in or out of the lexicon', () => {
+    expect(guardSignature("you mightn't")).toBe('!not');
+    expect(guardSignature("you mightn't")).toBe(guardSignature('you might not'));
+  });
+
+  it('an apostrophe inside a word is dropped before the lookup ("nobody\'s" is "nobodys", a negation)', () => {
+    expect(guardSignature("nobody's home")).toBe('!not');
+  });
+});
