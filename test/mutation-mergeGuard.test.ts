@@ -28,3 +28,9 @@ describe('guardSignature: negations', () => {
     expect(guardSignature("nobody's home")).toBe('!not');
   });
 });
+
+describe('guardSignature: the signature', () => {
+  it('is its tokens sorted and joined by single spaces', () => {
+    expect(guardSignature('pick 3 or 2 tickets, not 10')).toBe('!not #10 #2 #3');
+  });
+});
