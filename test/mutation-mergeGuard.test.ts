@@ -34,3 +34,14 @@ describe('guardSignature: the signature', () => {
     expect(guardSignature('pick 3 or 2 tickets, not 10')).toBe('!not #10 #2 #3');
   });
 });
+
+describe('guardSignature: numbers by value', () => {
+  it('drops every leading zero: 007 is 7', () => {
+    expect(guardSignature('order 007')).toBe('#7');
+  });
+
+  it('drops every trailing zero of the decimals, and only those: 3.500 is 3.5, 3.050 is 3.05', () => {
+    expect(guardSignature('3.500')).toBe('#3.5');
+    expect(guardSignature('3.050')).toBe('#3.05');
+  });
+});
