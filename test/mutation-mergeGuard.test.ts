@@ -3,7 +3,7 @@
  * defaultMergeGuard), where mutation testing found rules no test guarded (docs/testing.md).
  */
 import { describe, expect, it } from 'vitest';
-import { guardSignature } from '../src/index.js';
+import { defaultMergeGuard, guardSignature } from '../src/index.js';
 
 describe('guardSignature: stems', () => {
   it('a word without an inflection is looked up as it is, not with an "e" added ("Sam" is not "same")', () => {
@@ -43,5 +43,24 @@ describe('guardSignature: numbers by value', () => {
   it('drops every trailing zero of the decimals, and only those: 3.500 is 3.5, 3.050 is 3.05', () => {
     expect(guardSignature('3.500')).toBe('#3.5');
     expect(guardSignature('3.050')).toBe('#3.05');
+  });
+});
+
+describe('defaultMergeGuard: a capitalised word after a code token', () => {
+  // "Then" is a name (salient: the other text must have it) unless it starts a sentence.
+  it('starts a sentence after a code token followed by a period ("c++.")', () => {
+    expect(defaultMergeGuard('Use c++. Then relax', 'Use c++. Relax')).toBe(true);
+  });
+
+  it('does not start a sentence after an operator ending in "?" ("??"): the "?" is the operator\'s', () => {
+    expect(defaultMergeGuard('Try a ?? Then b', 'Try a ?? b')).toBe(false);
+  });
+
+  it('does not start a sentence after an operator ending in "." ("?.")', () => {
+    expect(defaultMergeGuard('Use ?. Then b', 'Use ?. b')).toBe(false);
+  });
+
+  it('does not start a sentence after a quoted code token with punctuation inside (\'"a?.b"\')', () => {
+    expect(defaultMergeGuard('Use "a?.b" Then c', 'Use "a?.b" c')).toBe(false);
   });
 });
