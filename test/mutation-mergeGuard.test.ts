@@ -64,3 +64,22 @@ describe('defaultMergeGuard: a capitalised word after a code token', () => {
     expect(defaultMergeGuard('Use "a?.b" Then c', 'Use "a?.b" c')).toBe(false);
   });
 });
+
+describe('defaultMergeGuard: names and numbers', () => {
+  it.each(['!', '?', '.'])('a word after a standalone "%s" starts a sentence: not a name', (mark) => {
+    expect(defaultMergeGuard(`Really${mark} Then go`, `Really${mark} go`)).toBe(true);
+  });
+
+  it('a word is a number only when it starts with a digit: "mp3" is neither number nor name', () => {
+    expect(defaultMergeGuard('convert mp3 for Paris', 'convert Paris for mp3')).toBe(true);
+  });
+
+  it('a word is a name only when it starts with a capital: "iPhone" is none', () => {
+    expect(defaultMergeGuard('compare iPhone with Paris', 'compare Paris with iPhone')).toBe(true);
+  });
+
+  it('a name in one text only refuses the merge, though the other text has no name at all', () => {
+    expect(defaultMergeGuard('what about Paris', 'what about it')).toBe(false);
+    expect(defaultMergeGuard('what about it', 'what about Paris')).toBe(false);
+  });
+});
