@@ -83,3 +83,9 @@ describe('defaultMergeGuard: names and numbers', () => {
     expect(defaultMergeGuard('what about it', 'what about Paris')).toBe(false);
   });
 });
+
+describe('defaultMergeGuard: order', () => {
+  it('a name capitalised in one text only still counts for the order: "Paris to Rome" is not "rome to paris"', () => {
+    expect(defaultMergeGuard('fly from Paris to Rome', 'fly from rome to paris')).toBe(false);
+  });
+});
