@@ -89,3 +89,10 @@ describe('defaultMergeGuard: order', () => {
     expect(defaultMergeGuard('fly from Paris to Rome', 'fly from rome to paris')).toBe(false);
   });
 });
+
+describe('defaultMergeGuard: words read as numbers', () => {
+  it('only a word starting with a digit is read by value: "X1,000" and "X1000" are different names', () => {
+    expect(defaultMergeGuard('compare Paris and X1,000', 'compare Paris and X1000')).toBe(false);
+    expect(defaultMergeGuard('compare Paris and 1,000', 'compare Paris and 1000')).toBe(true);
+  });
+});
