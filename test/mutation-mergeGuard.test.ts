@@ -95,4 +95,8 @@ describe('defaultMergeGuard: words read as numbers', () => {
     expect(defaultMergeGuard('compare Paris and X1,000', 'compare Paris and X1000')).toBe(false);
     expect(defaultMergeGuard('compare Paris and 1,000', 'compare Paris and 1000')).toBe(true);
   });
+
+  it('a number word is its number, zero included: "zero" is 0', () => {
+    expect(defaultMergeGuard('score zero in Paris', 'score 0 in Paris')).toBe(true);
+  });
 });
