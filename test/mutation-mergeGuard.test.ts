@@ -36,6 +36,10 @@ describe('guardSignature: the signature', () => {
 });
 
 describe('guardSignature: numbers by value', () => {
+  it('drops a thousands separator before a decimal point: 1,000.5 is 1000.5', () => {
+    expect(guardSignature('pay 1,000.5')).toBe('#1000.5');
+  });
+
   it('drops every leading zero: 007 is 7', () => {
     expect(guardSignature('order 007')).toBe('#7');
   });
