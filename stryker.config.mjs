@@ -47,7 +47,7 @@ const TEST_SETS = {
     'test/dedup-embedders.test.ts', 'test/dedup-leaders.test.ts', 'test/trust-embed.test.ts', 'test/bad-input.test.ts',
     'test/options.test.ts', 'test/lite.test.ts', 'test/mutation-dedupBy-stats.test.ts', 'marbles/dedupBy.semantic.marble.test.ts',
     'test/mutation-keys.test.ts', 'test/mutation-semantic.test.ts', 'test/mutation-mergeGuard.test.ts', 'test/semantic-cache.test.ts',
-    'marbles/embedTimeout.marble.test.ts', 'marbles/semanticCache.marble.test.ts',
+    'marbles/embedTimeout.marble.test.ts', 'marbles/semanticCache.marble.test.ts', 'test/embed-ahead.test.ts',
   ],
   // src/store/*.ts and src/stats/percentiles.ts (the tests over a real Redis, test/redis.*, are left out: seconds each)
   store: ['test/mutation-store.test.ts', 'test/mutation-percentiles.test.ts', 'test/adaptiveWindow.test.ts', 'test/otel.test.ts'],
