@@ -3,7 +3,10 @@
  * testing found promises no test guarded (docs/testing.md): `textSource` says where `defaultText` read a text,
  * and has no text exactly when `defaultText` has none (restKey.ts takes out exactly what was read from there).
  */
+import { of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import type { DedupedBatch } from '../src/index.js';
+import { dedupBy } from '../src/operators/index.js';
 import { defaultText, textSource } from '../src/dedup/embedder.js';
 
 const shapes: Array<[string, unknown, string | undefined]> = [
@@ -58,5 +61,17 @@ describe('textSource and defaultText', () => {
 
   it.each(texts)('defaultText reads %s', (_, request, text) => {
     expect(defaultText(request)).toBe(text);
+  });
+});
+
+describe('a metric given as a function', () => {
+  it('is the similarity dedup compares with: one that rates every pair 1 merges texts the built-in cosine keeps apart', () => {
+    const run = (metric?: () => number) => {
+      let out: DedupedBatch<string> | undefined;
+      of(['what is love', 'tell me a joke']).pipe(dedupBy<string>({ dedupStrategy: 'embedding', ...(metric && { metric }) })).subscribe((batch) => (out = batch));
+      return out?.leaderOf;
+    };
+    expect(run()).toEqual([0, 1]);
+    expect(run(() => 1)).toEqual([0, 0]);
   });
 });
