@@ -75,3 +75,24 @@ describe('a metric given as a function', () => {
     expect(run(() => 1)).toEqual([0, 0]);
   });
 });
+
+describe('the rest of a request (restKey.ts), through dedupBy with embedding', () => {
+  const dedupOnce = <T>(items: T[]) => {
+    let out: DedupedBatch<T> | undefined;
+    of(items).pipe(dedupBy<T>({ dedupStrategy: 'embedding' })).subscribe((batch) => (out = batch));
+    return out!;
+  };
+
+  it('a string request has no rest: two near-identical strings merge', () => {
+    expect(dedupOnce(['how do I reset my password?', 'how do i reset my password']).leaderOf).toEqual([0, 0]);
+  });
+
+  it('a class instance is refused as a whole, naming its class, not copied into a plain object', () => {
+    class Req {
+      constructor(readonly query: string) {}
+    }
+    const batch = dedupOnce([new Req('a'), new Req('a')]);
+    expect(batch.leaderOf).toEqual([-1, -1]);
+    expect(String(batch.failures!.get(0))).toMatch(/^TypeError: dedupBy: the rest of the request .* cannot encode an instance of Req/);
+  });
+});
