@@ -12,7 +12,7 @@ describe('dedupBy edges', () => {
     const stats = createBatchStats();
     const out: DedupedBatch<string>[] = [];
     let completed = false;
-    of<string[]>([], ['a', 'a'], []).pipe(dedupBy<string>({ stats })).subscribe({
+    of([] as string[], ['a', 'a'], [] as string[]).pipe(dedupBy<string>({ stats })).subscribe({
       next: (batch) => out.push(batch),
       complete: () => (completed = true),
     });
