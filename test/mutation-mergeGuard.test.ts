@@ -40,6 +40,10 @@ describe('guardSignature: numbers by value', () => {
     expect(guardSignature('pay 1,000.5')).toBe('#1000.5');
   });
 
+  it('reads a decimal comma as a point: 3,5 is 3.5', () => {
+    expect(guardSignature('3,5')).toBe('#3.5');
+  });
+
   it('drops every leading zero: 007 is 7', () => {
     expect(guardSignature('order 007')).toBe('#7');
   });
