@@ -96,3 +96,23 @@ describe('the rest of a request (restKey.ts), through dedupBy with embedding', (
     expect(String(batch.failures!.get(0))).toMatch(/^TypeError: dedupBy: the rest of the request .* cannot encode an instance of Req/);
   });
 });
+
+describe('a metric that is neither a function nor a known name', () => {
+  const refusal = (metric: unknown) => {
+    try {
+      dedupBy<string>({ dedupStrategy: 'embedding', metric: metric as never });
+    } catch (error) {
+      return String(error);
+    }
+    return 'accepted';
+  };
+
+  it('is refused with the names it may be, each quoted and separated by a comma', () => {
+    expect(refusal('nope')).toMatch(/^TypeError: dedupBy: metric must be a function or one of the ml-distance similarities ('[a-zA-Z]+', )+'[a-zA-Z]+', got "nope"$/);
+  });
+
+  it('names what it got: a number as written, an object as String() gives it', () => {
+    expect(refusal(5)).toMatch(/, got 5$/);
+    expect(refusal({})).toMatch(/, got \[object Object\]$/);
+  });
+});
