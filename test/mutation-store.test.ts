@@ -92,6 +92,16 @@ describe('keyvStore', () => {
     expect(calls).toEqual(['set a [1] ttl 1234', 'set b "x" ttl 1234']);
   });
 
+  it.each([
+    ['null', null],
+    ['a string', 'keyv'],
+    ['no get', { set: async () => true }],
+    ['no set', { get: async () => undefined }],
+    ['a get that is no function', { get: 1, set: async () => true }],
+  ])('refuses %s as the Keyv instance', (_, keyv) => {
+    expect(() => keyvStore(keyv as never)).toThrow(/^keyvStore: expected a Keyv instance \(an object with get\(key\) and set\(key, value, ttl\)\)/);
+  });
+
   it('refuses options that are not an object', () => {
     expect(() => keyvStore(fakeKeyv(false).keyv, null as never)).toThrow(/^keyvStore: options must be an object$/);
     expect(() => keyvStore(fakeKeyv(false).keyv, 'p:' as never)).toThrow(/^keyvStore: options must be an object$/);
