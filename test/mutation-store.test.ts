@@ -92,7 +92,7 @@ describe('keyvStore', () => {
     expect(calls).toEqual(['set a [1] ttl 1234', 'set b "x" ttl 1234']);
   });
 
-  it.each([
+  it.each<[string, unknown]>([
     ['null', null],
     ['a string', 'keyv'],
     ['no get', { set: async () => true }],
