@@ -42,6 +42,7 @@ describe('sharedStore', () => {
   it.each([
     ['null', null],
     ['a function', () => undefined],
+    ['a function carrying get and set', Object.assign(() => undefined, plain)],
     ['no get', { set: plain.set }],
     ['no set', { get: plain.get }],
   ])('refuses %s as the store', (_, store) => {
