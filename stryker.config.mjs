@@ -18,6 +18,46 @@ const REQUEST_PATH = [
 ];
 
 /**
+ * The tests that can kill the mutants of a file, by name: `STRYKER_TESTS=exact npm run test:mutation -- --mutate
+ * src/dedup/exact.ts`. With StrykerJS 9.5.1 and vitest 4.1 the runner collects no per-test coverage (upstream
+ * stryker-js#5928), so every mutant runs every test of the run: the whole suite, about a minute per mutant on the
+ * shared machine, unless the run names its tests here (or with `-- --testFiles a,b`). A mutant only a test left
+ * out would kill shows as survived: the score is, if anything, low. See docs/testing.md.
+ */
+const TEST_SETS = {
+  exact: [
+    'test/mutation-exact.test.ts', 'test/mutation-keys.test.ts', 'test/trust-keys.test.ts', 'test/trust-keys.properties.test.ts',
+    'marbles/dedupBy.marble.test.ts', 'marbles/batchDedup.marble.test.ts', 'test/bad-input.test.ts', 'test/dedup-batcher.test.ts',
+    'test/createBatcher.test.ts', 'test/dedup-leaders.test.ts', 'test/trust-inputs.test.ts', 'test/mutation-sharing.test.ts',
+  ],
+  // src/operators/dedupBy.ts, adaptiveBuffer.ts, fanOut.ts
+  operators: [
+    'test/mutation-dedupBy-stats.test.ts', 'test/mutation-dedupBy.test.ts', 'test/mutation-dedupBy-edges.test.ts',
+    'test/dedup-semantic.test.ts', 'test/dedup-cache.test.ts', 'test/dedup-embedders.test.ts', 'test/embed-ahead.test.ts',
+    'test/lite.test.ts', 'test/options.test.ts', 'test/bad-input.test.ts', 'test/trust-embed.test.ts', 'test/trust-exec.test.ts',
+    'test/mutation-fanOut-batch.test.ts', 'test/mutation-fanOut-stream.test.ts', 'test/mutation-feedback.test.ts',
+    'test/mutation-run.test.ts', 'marbles/adaptiveBuffer.marble.test.ts', 'marbles/adaptiveFeedback.marble.test.ts',
+    'marbles/adaptiveSaturation.marble.test.ts', 'marbles/dedupBy.marble.test.ts', 'marbles/dedupBy.semantic.marble.test.ts',
+    'marbles/embedTimeout.marble.test.ts', 'marbles/fanOut.marble.test.ts', 'marbles/feedback.marble.test.ts',
+    'marbles/longTimers.marble.test.ts', 'test/mutation-adaptiveBuffer.test.ts',
+  ],
+  // src/dedup/mergeGuard.ts, lexicalEmbedder.ts, restKey.ts, metric.ts, embedder.ts, embeddingCache.ts, options.ts
+  semantic: [
+    'test/dedup-guard.test.ts', 'test/text-shapes.test.ts', 'test/dedup-semantic.test.ts', 'test/dedup-cache.test.ts',
+    'test/dedup-embedders.test.ts', 'test/dedup-leaders.test.ts', 'test/trust-embed.test.ts', 'test/bad-input.test.ts',
+    'test/options.test.ts', 'test/lite.test.ts', 'test/mutation-dedupBy-stats.test.ts', 'marbles/dedupBy.semantic.marble.test.ts',
+    'test/mutation-keys.test.ts', 'test/mutation-semantic.test.ts', 'test/mutation-mergeGuard.test.ts', 'test/semantic-cache.test.ts',
+    'marbles/embedTimeout.marble.test.ts', 'marbles/semanticCache.marble.test.ts', 'test/embed-ahead.test.ts',
+  ],
+  // src/store/*.ts and src/stats/percentiles.ts (the tests over a real Redis, test/redis.*, are left out: seconds each)
+  store: ['test/mutation-store.test.ts', 'test/mutation-percentiles.test.ts', 'test/adaptiveWindow.test.ts', 'test/otel.test.ts'],
+};
+const testSet = process.env.STRYKER_TESTS;
+if (testSet !== undefined && !(testSet in TEST_SETS)) {
+  throw new Error(`STRYKER_TESTS must be one of ${Object.keys(TEST_SETS).join(', ')}, got ${testSet}`);
+}
+
+/**
  * One mutant at a time by default: the machine it was set up on has 2 cores shared with other work. Raise it
  * with STRYKER_CONCURRENCY=n or `-- --concurrency n`.
  */
@@ -28,6 +68,7 @@ export default {
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.stryker.config.ts' },
   mutate: REQUEST_PATH,
+  ...(testSet === undefined ? {} : { testFiles: TEST_SETS[/** @type {keyof typeof TEST_SETS} */ (testSet)] }),
   coverageAnalysis: 'perTest',
   // Mutants of module-level constants would rerun the whole suite each; their behaviour shows in the others.
   ignoreStatic: true,

@@ -56,4 +56,12 @@ describe('dedupExact', () => {
     expect([...batch.failures!.keys()]).toEqual([1]);
     expect(batch.failures!.get(1)).toBeInstanceOf(TypeError);
   });
+
+  it('checks keys by the rules of a user\'s key, naming dedupBy, for a grouping that brings no slotKey of its own', () => {
+    // Grouping.slotKey is optional; without it a key that is not a finite number must still be refused, by name.
+    const bare = { key: (r: Req) => r.key, scope: undefined };
+    const batch = dedupExact<Req>([{ scope: undefined, key: Number.NaN }, { scope: undefined, key: 1 }, { scope: undefined, key: 1 }], bare);
+    expect(batch.leaderOf).toEqual([-1, 0, 0]);
+    expect(String(batch.failures!.get(0))).toMatch(/^TypeError: dedupBy: key\(request\) returned NaN/);
+  });
 });

@@ -164,14 +164,16 @@ export function dedupExact<T>(items: readonly T[], grouping: Grouping<T>): Dedup
   }
   const firstTable = keyTables.first;
   if (tables) {
+    // Stryker disable next-line ArithmeticOperator: starting at n + 1 first reads tables[n + 1] and tables[n], past the end: undefined, which `?.` skips.
     for (let i = n - 1; i >= 0; i--) tables[i]?.set(keys[i], i);
   } else {
     // No failure and one table: every item looked it up, so there is one (or no item at all).
     for (let i = n - 1; i >= 0; i--) firstTable!.set(keys[i], i);
   }
+  // Stryker disable next-line ArrayDeclaration: sized up front for speed only; every entry is written before it is read.
   const leaderOf = new Array<number>(n);
   // A failed item adds no key, so with failures there are fewer keys than items.
-  // Stryker disable next-line ConditionalExpression: the loop below gives every item of a batch without duplicates its own leader too, and unique equal to items.
+  // Stryker disable next-line ConditionalExpression,BlockStatement: the loop below gives every item of a batch without duplicates its own leader too, and unique equal to items (the block emptied sends every batch down it).
   if (keyTables.distinct === n) {
     for (let i = 0; i < n; i++) leaderOf[i] = i;
     return { items, unique: items, leaderOf };

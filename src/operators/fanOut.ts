@@ -43,6 +43,7 @@ export function fanOut<T, R>(options: FanOutOptions<T, R>): OperatorFunction<Ded
   const resolved = resolveFanOutOptions('fanOut', options);
   // Latencies go into the feedback reports only for a collector that reads them. Composed by hand, fanOut takes
   // the channel's slot when a batch arrives, so a batch dropped on its way holds none (see feedback.ts).
+  // Stryker disable next-line ConditionalExpression: made true, slots are reserved on and latencies reported to a channel that is undefined (`feedback?.`), which does nothing; made false it is killed (marbles/feedback.marble.test.ts).
   const withFeedback = resolved.feedback !== undefined;
   const config: FanOutConfig<T, R> = { ...resolved, reportLatencies: withFeedback, reservesSlots: withFeedback };
   const { stats } = config;
