@@ -26,7 +26,7 @@ const COMPACT_SLACK = 32;
 export class QueueEntry<T> {
   state: typeof WAITING | typeof TAKEN | typeof REMOVED = WAITING;
   heapIndex = -1;
-  /** Cancels what watches the value (its deadline timer, its abort listener) once it leaves the queue. */
+  /** Cancels what watches the value (its deadline timer, its abort listener); the queue calls it when the value leaves. */
   unwatch: (() => void) | undefined;
 
   constructor(
@@ -157,10 +157,11 @@ export class WaitingQueue<T> {
     return this.arrivalOf ? this.arrivalOf(slot) : this.times[i]!;
   }
 
-  /** Takes a waiting entry out. Returns false when it was already taken into a batch or removed. */
+  /** Takes a waiting entry out, and stops watching it. Returns false when it was already taken into a batch or removed. */
   remove(entry: QueueEntry<T>): boolean {
     if (entry.state !== WAITING) return false;
     entry.state = REMOVED;
+    entry.unwatch?.();
     this.waiting--;
     this.gone++;
     if (this.heap) this.heapRemove(entry);
@@ -177,10 +178,10 @@ export class WaitingQueue<T> {
   }
 
   /**
-   * Removes and returns up to `n` values, most urgent first (arrival order when not prioritized).
-   * `onEntry` sees every entry taken, so its owner can cancel what watched it.
+   * Removes and returns up to `n` values, most urgent first (arrival order when not prioritized). Every entry
+   * taken stops being watched.
    */
-  take(n: number, onEntry?: (entry: QueueEntry<T>) => void): T[] {
+  take(n: number): T[] {
     const limit = Math.min(n, this.waiting);
     if (!this.heap && this.entries === 0) return this.takePlain(limit);
     const out = new Array<T>(limit);
@@ -188,7 +189,7 @@ export class WaitingQueue<T> {
       for (let k = 0; k < limit; k++) {
         const entry = this.heapPop();
         entry.state = TAKEN;
-        onEntry?.(entry);
+        entry.unwatch?.();
         out[k] = entry.value;
       }
       this.gone += limit;
@@ -201,7 +202,7 @@ export class WaitingQueue<T> {
           out[k++] = slot;
         } else if (slot.state === WAITING) {
           slot.state = TAKEN;
-          onEntry?.(slot);
+          slot.unwatch?.();
           out[k++] = slot.value;
         } else {
           this.gone--; // withdrawn earlier; now behind the head
@@ -230,15 +231,15 @@ export class WaitingQueue<T> {
     return out;
   }
 
-  /** Every waiting value in arrival order, emptying the queue (for teardown). */
-  drainAll(onEntry?: (entry: QueueEntry<T>) => void): T[] {
+  /** Every waiting value in arrival order, emptying the queue (for teardown); no entry is watched any more. */
+  drainAll(): T[] {
     const out: T[] = [];
     for (let i = this.head; i < this.slots.length; i++) {
       const slot = this.slots[i]!;
       if (!(slot instanceof QueueEntry)) out.push(slot);
       else if (slot.state === WAITING) {
         slot.state = REMOVED;
-        onEntry?.(slot);
+        slot.unwatch?.();
         out.push(slot.value);
       }
     }
