@@ -12,6 +12,7 @@ import type { WindowSettings } from './windowSettings.js';
  */
 export interface CollectorQueue<T> {
   readonly size: number;
+  /** (`priority` and `trackable` are read by `WaitingQueue` only.) */
   push(value: T, arrivedAt: number, priority?: number, trackable?: boolean): unknown;
   /** Up to `n` values, in the order they are to be batched. */
   take(n: number): T[];
@@ -32,8 +33,11 @@ export interface WindowCollectorConfig<T> {
   readonly replanMs?: () => number;
   /** Told of every arrival before its window is decided (the adaptive window estimates the rate). */
   readonly onArrival?: (now: number) => boolean | void;
-  /** With a feedback channel a batch is formed only while an execution slot is free. */
-  readonly feedback?: BatchFeedback | undefined;
+  /**
+   * With a feedback channel a batch is formed only while an execution slot is free. The collector takes the slot
+   * as it emits (`reserve`), in the engine; composed by hand, `fanOut` takes it (see `collect`).
+   */
+  readonly feedback?: Pick<BatchFeedback, 'hasCapacity' | 'reserve' | 'onRelease'> | undefined;
   readonly emit: (batch: T[]) => void;
   /** Everything accepted has been emitted or dropped after `close()`. */
   readonly onDrained?: () => void;
@@ -67,9 +71,9 @@ export interface PushOptions {
  * emitted at once unless the feedback channel says every execution slot is taken; then it waits (and keeps
  * growing) until a slot frees.
  *
- * This class batches in arrival order, with the queue it is given (a plain `FifoQueue` in `bufferWindow` and `adaptiveBuffer`);
- * `BatchCollector` below adds priorities, deadlines, signals and withdrawal for the engine. The split keeps those
- * out of the operators' bundles (docs/decisions.md, "bufferWindow at 3 kB").
+ * This class batches with the queue it is given: a plain `FifoQueue` in `bufferWindow` and `adaptiveBuffer`.
+ * `BatchCollector` below adds priorities, deadlines, signals and withdrawal for the engine; the split keeps those
+ * out of the operators' bundles (docs/decisions.md, "bufferWindow at 3 kB: a FIFO queue of its own").
  */
 export class WindowCollector<T> {
   protected windowEnd: number | undefined;
@@ -269,14 +273,24 @@ export class BatchCollector<T> extends WindowCollector<T> {
   }
 
   /** @param arrivedAt for a value queued again (`readmit`), its own arrival, earlier than `now` */
-  protected override enqueue(value: T, now: number, options?: PushOptions, arrivedAt?: number): QueueEntry<T> | undefined {
+  protected override enqueue(
+    value: T,
+    now: number,
+    options?: PushOptions,
+    arrivedAt?: number,
+  ): QueueEntry<T> | undefined {
     // Watched: it may leave unbatched (a deadline, a signal, its caller taking it back).
     const watch =
-      options !== undefined && (options.deadline !== undefined || options.signal !== undefined || options.withdrawable === true);
+      options !== undefined &&
+      (options.deadline !== undefined || options.signal !== undefined || options.withdrawable === true);
     const priority = options?.priority ?? 0;
     const entry =
-      arrivedAt === undefined ? this.queue.push(value, now, priority, watch) : this.queue.insert(value, arrivedAt, priority, watch);
-    if (watch) entry!.unwatch = watchWaiting(this.config.scheduler, options, now, (error) => this.withdraw(entry!, error));
+      arrivedAt === undefined
+        ? this.queue.push(value, now, priority, watch)
+        : this.queue.insert(value, arrivedAt, priority, watch);
+    if (watch) {
+      entry!.unwatch = watchWaiting(this.config.scheduler, options, now, (error) => this.withdraw(entry!, error));
+    }
     return entry;
   }
 
@@ -294,7 +308,7 @@ export class BatchCollector<T> extends WindowCollector<T> {
     return entry;
   }
 
-  /** Raises a waiting entry to the priority of an equal, more urgent request that joined it (see `WaitingQueue.raise`). */
+  /** Raises a waiting entry to the priority of an equal, more urgent request that joined it (`WaitingQueue.raise`). */
   raise(entry: QueueEntry<T>, priority: number, arrivedAt: number): void {
     this.queue.raise(entry, priority, arrivedAt);
   }

@@ -5,9 +5,10 @@
  * bundles carry none of withdrawal, compaction around withdrawn values and the priority heap, and the engine's
  * bundle none of this class (docs/decisions.md, "bufferWindow at 3 kB: a FIFO queue of its own").
  *
- * A value is stored as it is, with no wrapper object: a push costs two array slots (the value, its arrival time). Taken values leave their slots behind the head; once those outnumber
- * the waiting ones (and a small constant) they are cut off, so memory is bounded by what waits, and each cut
- * costs no more than the slots it frees (O(1) amortised per value).
+ * A value is stored as it is, with no wrapper object: a push costs two array slots (the value, its arrival time).
+ * Taken values leave their slots behind the head; once those outnumber the waiting ones (and a small constant)
+ * they are cut off, so memory is bounded by what waits, and each cut costs no more than the slots it frees (O(1)
+ * amortised per value).
  */
 
 /** Dead slots tolerated in the arrival order before it is compacted, however few values wait. */
@@ -18,8 +19,6 @@ export class FifoQueue<T> {
   /** Arrival times, slot for slot. */
   private times: number[] = [];
   private head = 0;
-  /** Slots visited by compactions so far (see `compactionWork`). */
-  private compacted = 0;
 
   get size(): number {
     return this.slots.length - this.head;
@@ -31,11 +30,6 @@ export class FifoQueue<T> {
    */
   get footprint(): number {
     return this.slots.length;
-  }
-
-  /** Slots visited by every compaction so far: below twice the number of values that have left. For tests. */
-  get compactionWork(): number {
-    return this.compacted;
   }
 
   /** Adds a value that arrived at `arrivedAt` (no earlier than the values already waiting). */
@@ -61,8 +55,7 @@ export class FifoQueue<T> {
       this.times.length = 0;
       this.head = 0;
     } else if (end > COMPACT_SLACK && end > slots.length - end) {
-      // The dead front outnumbers what waits: cut it off.
-      this.compacted += slots.length;
+      // The dead front outnumbers what waits: cut it off (a splice of fewer than twice the slots it frees).
       slots.splice(0, end);
       this.times.splice(0, end);
       this.head = 0;

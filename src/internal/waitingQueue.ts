@@ -1,6 +1,9 @@
 /**
- * Requests waiting to be batched. Two orders are kept: arrival order (for `maxWaitMs`, which is measured from
- * the oldest waiting request, and for FIFO batching) and, when priorities are on, urgency order in a binary heap.
+ * Requests waiting to be batched in the engine (`batchDedup`, `createBatcher`), which may withdraw them (deadline,
+ * signal, a caller taking one back) and order them by priority; `bufferWindow` and `adaptiveBuffer`, which do
+ * neither, have `FifoQueue`, this queue's plain path as a class of its own. Two orders are kept: arrival order
+ * (for `maxWaitMs`, which is measured from the oldest waiting request, and for FIFO batching) and, when priorities
+ * are on, urgency order in a binary heap.
  *
  * Aging: a request's effective priority is `priority + agingPerMs * waitedMs`. Because every waiting request
  * ages at the same rate, the order of two requests never changes while they wait, so the heap key
@@ -26,7 +29,7 @@ const COMPACT_SLACK = 32;
 export class QueueEntry<T> {
   state: typeof WAITING | typeof TAKEN | typeof REMOVED = WAITING;
   heapIndex = -1;
-  /** Cancels what watches the value (its deadline timer, its abort listener); the queue calls it when the value leaves. */
+  /** Cancels what watches the value (its deadline timer, its abort listener): called by the queue as the value leaves. */
   unwatch: (() => void) | undefined;
 
   constructor(
@@ -157,7 +160,7 @@ export class WaitingQueue<T> {
     return this.arrivalOf ? this.arrivalOf(slot) : this.times[i]!;
   }
 
-  /** Takes a waiting entry out, and stops watching it. Returns false when it was already taken into a batch or removed. */
+  /** Takes a waiting entry out and stops watching it. Returns false when it had been taken into a batch or removed. */
   remove(entry: QueueEntry<T>): boolean {
     if (entry.state !== WAITING) return false;
     entry.state = REMOVED;
@@ -171,10 +174,7 @@ export class WaitingQueue<T> {
 
   /** Arrival time of the oldest waiting value, or undefined when empty. */
   oldestArrivedAt(): number | undefined {
-    if (this.waiting === 0) return undefined;
-    if (!this.arrivalOf) return this.times[this.head];
-    const slot = this.slots[this.head]!;
-    return slot instanceof QueueEntry ? slot.arrivedAt : this.arrivalOf(slot);
+    return this.waiting === 0 ? undefined : this.arrivalAt(this.head);
   }
 
   /**
@@ -277,18 +277,15 @@ export class WaitingQueue<T> {
     if (dead > COMPACT_SLACK && dead > this.waiting) this.compact();
   }
 
-  /** Keeps only the waiting slots, in arrival order (with their times, when kept here). */
+  /**
+   * Keeps only the waiting slots, in arrival order (with their times, when kept here). One pass whether the dead
+   * slots are all at the front (the plain FIFO case, where a splice would do) or among the waiting ones: this path
+   * runs only when a take leaves values behind, and one loop is less code in every bundle of the engine.
+   */
   private compact(): void {
     const slots = this.slots;
     const times = this.arrivalOf ? undefined : this.times;
     this.compacted += slots.length;
-    if (this.gone === 0) {
-      // Only the front is dead (the plain FIFO case): one splice.
-      slots.splice(0, this.head);
-      times?.splice(0, this.head);
-      this.head = 0;
-      return;
-    }
     let kept = 0;
     let entries = 0;
     for (let i = this.head; i < slots.length; i++) {
