@@ -1,30 +1,45 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { BatchStatsRecorder } from '../stats/batchStats.js';
-import { BatchCollector, type CollectorConfig } from './collector.js';
+import type { BatchFeedback } from './feedback.js';
+import { WindowCollector, type WindowCollectorConfig } from './collector.js';
+import { FifoQueue } from './fifoQueue.js';
 
-export interface CollectConfig<T> extends Omit<CollectorConfig<T>, 'emit' | 'onDrained'> {
+export interface CollectConfig<T>
+  extends Omit<WindowCollectorConfig<T>, 'arrivedAt' | 'feedback' | 'emit' | 'onDrained'> {
+  /** The channel shared with `fanOut`, if any. */
+  readonly feedback?: BatchFeedback | undefined;
   readonly stats?: BatchStatsRecorder | undefined;
   /** What `currentWindowMs` reports; default: the configured window. */
   readonly windowGauge?: () => number;
 }
 
 /**
- * The collecting operator shared by `bufferWindow` and `adaptiveBuffer`: a `BatchCollector`
- * per subscription, fed by the source. Completion and errors are forwarded once the buffer has been emitted.
+ * The collecting operator shared by `bufferWindow` and `adaptiveBuffer`: a `WindowCollector` over a plain
+ * `FifoQueue` per subscription, fed by the source (neither operator withdraws a value nor orders by priority).
+ * Completion and errors are forwarded once the buffer has been emitted.
  */
 export function collect<T>(config: CollectConfig<T>): OperatorFunction<T, T[]> {
   return (source) =>
     new Observable<T[]>((subscriber) => {
       let ending: { error: unknown } | 'complete' | undefined;
-      const { stats } = config;
-      const collector = new BatchCollector<T>({
-        ...config,
-        emit: (batch) => subscriber.next(batch),
-        onDrained: () => {
-          if (ending === 'complete') subscriber.complete();
-          else if (ending) subscriber.error(ending.error);
+      const { stats, feedback } = config;
+      const collector = new WindowCollector<T>(
+        {
+          ...config,
+          feedback: feedback && {
+            hasCapacity: () => feedback.hasCapacity(),
+            onRelease: (listener) => feedback.onRelease(listener),
+            // Composed by hand, `fanOut` takes the slot when the batch reaches it (see feedback.ts).
+            reserve: () => undefined,
+          },
+          emit: (batch) => subscriber.next(batch),
+          onDrained: () => {
+            if (ending === 'complete') subscriber.complete();
+            else if (ending) subscriber.error(ending.error);
+          },
         },
-      });
+        new FifoQueue<T>(),
+      );
       const settings = config.settings;
       const detachStats = stats?.attach({
         queueDepth: () => collector.size,

@@ -6,9 +6,22 @@ import { WaitingQueue, type QueueEntry } from './waitingQueue.js';
 
 import type { WindowSettings } from './windowSettings.js';
 
-const unwatch = (entry: QueueEntry<unknown>) => entry.unwatch?.();
+/**
+ * What a collector needs of its queue: `FifoQueue` (the operators) or the engine's `WaitingQueue`, which also
+ * withdraws values and orders them by priority.
+ */
+export interface CollectorQueue<T> {
+  readonly size: number;
+  /** (`priority` and `trackable` are read by `WaitingQueue` only.) */
+  push(value: T, arrivedAt: number, priority?: number, trackable?: boolean): unknown;
+  /** Up to `n` values, in the order they are to be batched. */
+  take(n: number): T[];
+  drainAll(): T[];
+  oldestArrivedAt(): number | undefined;
+}
 
-export interface CollectorConfig<T> {
+/** What every collector is told: the window rules, the clock and where batches go. */
+export interface WindowCollectorConfig<T> {
   /** When a value arrived, if the caller already read the clock for it (saves a clock read per value). */
   readonly arrivedAt?: (value: T) => number;
   readonly scheduler: SchedulerLike;
@@ -20,15 +33,22 @@ export interface CollectorConfig<T> {
   readonly replanMs?: () => number;
   /** Told of every arrival before its window is decided (the adaptive window estimates the rate). */
   readonly onArrival?: (now: number) => boolean | void;
-  readonly prioritized?: boolean;
-  readonly agingPerMs?: number;
-  /** With a feedback channel a batch is formed only while an execution slot is free. */
-  readonly feedback?: BatchFeedback;
+  /**
+   * With a feedback channel a batch is formed only while an execution slot is free. The collector takes the slot
+   * as it emits (`reserve`), in the engine; composed by hand, `fanOut` takes it (see `collect`).
+   */
+  readonly feedback?: Pick<BatchFeedback, 'hasCapacity' | 'reserve' | 'onRelease'> | undefined;
   readonly emit: (batch: T[]) => void;
-  /** A value left the queue without being batched (deadline passed or aborted). */
-  readonly onDrop?: (value: T, error: unknown) => void;
   /** Everything accepted has been emitted or dropped after `close()`. */
   readonly onDrained?: () => void;
+}
+
+/** The engine's collector also orders by priority and lets values leave unbatched. */
+export interface CollectorConfig<T> extends WindowCollectorConfig<T> {
+  readonly prioritized?: boolean;
+  readonly agingPerMs?: number;
+  /** A value left the queue without being batched (deadline passed or aborted). */
+  readonly onDrop?: (value: T, error: unknown) => void;
 }
 
 export interface PushOptions {
@@ -42,7 +62,6 @@ export interface PushOptions {
   readonly withdrawable?: boolean;
 }
 
-
 /**
  * The state machine behind every collecting operator: a queue of waiting values, one window timer, and the
  * rules of DESIGN.md. Time is read only through the scheduler, so `TestScheduler` drives it.
@@ -51,10 +70,13 @@ export interface PushOptions {
  * when its window has closed with at least `minSize` values, or when the source has ended. A due buffer is
  * emitted at once unless the feedback channel says every execution slot is taken; then it waits (and keeps
  * growing) until a slot frees.
+ *
+ * This class batches with the queue it is given: a plain `FifoQueue` in `bufferWindow` and `adaptiveBuffer`.
+ * `BatchCollector` below adds priorities, deadlines, signals and withdrawal for the engine; the split keeps those
+ * out of the operators' bundles (docs/decisions.md, "bufferWindow at 3 kB: a FIFO queue of its own").
  */
-export class BatchCollector<T> {
-  private readonly queue: WaitingQueue<T>;
-  private windowEnd: number | undefined;
+export class WindowCollector<T> {
+  protected windowEnd: number | undefined;
   private openedAt = 0;
   private timer: Subscription | undefined;
   private timerAt = Infinity;
@@ -69,8 +91,10 @@ export class BatchCollector<T> {
   private disposed = false;
   private readonly stopListening: (() => void) | undefined;
 
-  constructor(private readonly config: CollectorConfig<T>) {
-    this.queue = new WaitingQueue<T>(config.prioritized ?? false, config.agingPerMs ?? 0, config.arrivedAt);
+  constructor(
+    protected readonly config: WindowCollectorConfig<T>,
+    protected readonly queue: CollectorQueue<T>,
+  ) {
     // A freed slot matters only to values waiting for one (an empty queue was evaluated when it emptied).
     this.stopListening = config.feedback?.onRelease(() => {
       if (this.queue.size === 0) return;
@@ -83,48 +107,21 @@ export class BatchCollector<T> {
     return this.queue.size;
   }
 
-  /** @return the value's entry, for `withdraw`, when the options made it withdrawable */
+  /** @return the value's entry, for `withdraw`, when the options made it withdrawable (`BatchCollector`) */
   push(value: T, options?: PushOptions): QueueEntry<T> | undefined {
     const now = this.config.arrivedAt ? this.config.arrivedAt(value) : this.config.scheduler.now();
     // true: the adaptive window shrank (a batch overdue), and the open window ends no later than it now says.
     const replanned = this.config.onArrival?.(now) === true && this.replan();
     if (this.queue.size === 0) this.openWindow(now);
-    const watched =
-      options !== undefined && (options.deadline !== undefined || options.signal !== undefined || options.withdrawable === true);
-    const entry = this.queue.push(value, now, options?.priority ?? 0, watched);
-    if (watched) this.watch(entry!, options, now);
+    const entry = this.enqueue(value, now, options);
     if (replanned || !this.unchangedBy(now)) this.evaluate(now);
     return entry;
   }
 
-  /**
-   * Queues again a value that arrived before now (a request promoted in place of a withdrawn one it had joined):
-   * at the place its own arrival time gives it, so `maxWaitMs` counts from that time, in the window now open (or
-   * one opening now). Not an arrival: the adaptive window is not told.
-   * @return the value's entry, for `withdraw`, when the options made it withdrawable
-   */
-  readmit(value: T, arrivedAt: number, options?: PushOptions): QueueEntry<T> | undefined {
-    const now = this.config.scheduler.now();
-    if (this.windowEnd === undefined) this.openWindow(now);
-    const watched =
-      options !== undefined && (options.deadline !== undefined || options.signal !== undefined || options.withdrawable === true);
-    const entry = this.queue.insert(value, arrivedAt, options?.priority ?? 0, watched);
-    if (watched) this.watch(entry!, options, now);
-    this.evaluate(now);
-    return entry;
-  }
-
-  /** Raises a waiting entry to the priority of an equal, more urgent request that joined it (see `WaitingQueue.raise`). */
-  raise(entry: QueueEntry<T>, priority: number, arrivedAt: number): void {
-    this.queue.raise(entry, priority, arrivedAt);
-  }
-
-  /**
-   * Takes a value out of the queue, answering it through `onDrop` with `error`.
-   * @return false when it had left the queue already (batched, expired, aborted)
-   */
-  withdraw(entry: QueueEntry<T>, error: unknown): boolean {
-    return this.drop(entry, error);
+  /** Puts an arriving value in the queue (and watches it, in `BatchCollector`). */
+  protected enqueue(value: T, now: number, _options?: PushOptions): QueueEntry<T> | undefined {
+    this.queue.push(value, now);
+    return undefined;
   }
 
   /**
@@ -153,21 +150,7 @@ export class BatchCollector<T> {
     this.disposed = true;
     this.cancelTimer();
     this.stopListening?.();
-    return this.queue.drainAll(unwatch);
-  }
-
-  private readonly defaultWindowMs = () => this.config.settings().windowMs;
-
-  private watch(entry: QueueEntry<T>, options: PushOptions, now: number): void {
-    entry.unwatch = watchWaiting(this.config.scheduler, options, now, (error) => this.drop(entry, error));
-  }
-
-  private drop(entry: QueueEntry<T>, error: unknown): boolean {
-    if (!this.queue.remove(entry)) return false;
-    entry.unwatch?.();
-    this.config.onDrop?.(entry.value, error);
-    this.evaluate();
-    return true;
+    return this.queue.drainAll();
   }
 
   /** The open window ends no later than `replanMs` (an adaptive window that shrank) says now. */
@@ -179,8 +162,9 @@ export class BatchCollector<T> {
     return true;
   }
 
-  private openWindow(now: number): void {
-    this.windowEnd = now + (this.config.windowMs ?? this.defaultWindowMs)();
+  protected openWindow(now: number): void {
+    const { windowMs } = this.config;
+    this.windowEnd = now + (windowMs ? windowMs() : this.config.settings().windowMs);
     this.openedAt = now;
     this.firedAt = -Infinity;
   }
@@ -201,7 +185,7 @@ export class BatchCollector<T> {
     return size >= s.minSize && this.reached(this.windowEnd!, now);
   }
 
-  private evaluate(now = this.config.scheduler.now()): void {
+  protected evaluate(now = this.config.scheduler.now()): void {
     if (this.evaluating || this.disposed) return;
     this.evaluating = true;
     const { feedback } = this.config;
@@ -234,7 +218,7 @@ export class BatchCollector<T> {
   }
 
   private flush(now: number, s: WindowSettings): void {
-    const batch = this.queue.take(s.maxSize, unwatch);
+    const batch = this.queue.take(s.maxSize);
     // Values left behind (only when a full buffer waited for a free slot) start a window of their own.
     if (this.queue.size > 0 && !this.reached(this.windowEnd!, now)) this.openWindow(now);
     this.config.feedback?.reserve();
@@ -272,6 +256,73 @@ export class BatchCollector<T> {
     this.timer?.unsubscribe();
     this.timer = undefined;
     this.timerAt = Infinity;
+  }
+}
+
+/**
+ * The engine's collector: a `WindowCollector` over a `WaitingQueue`, so values are taken by priority when
+ * `prioritized` says so, a value leaves unbatched when its deadline passes or its signal aborts (`onDrop`), and its
+ * caller may take it back (`withdraw`) or queue it again in its old place (`readmit`).
+ */
+export class BatchCollector<T> extends WindowCollector<T> {
+  declare protected readonly config: CollectorConfig<T>;
+  declare protected readonly queue: WaitingQueue<T>;
+
+  constructor(config: CollectorConfig<T>) {
+    super(config, new WaitingQueue<T>(config.prioritized ?? false, config.agingPerMs ?? 0, config.arrivedAt));
+  }
+
+  /** @param arrivedAt for a value queued again (`readmit`), its own arrival, earlier than `now` */
+  protected override enqueue(
+    value: T,
+    now: number,
+    options?: PushOptions,
+    arrivedAt?: number,
+  ): QueueEntry<T> | undefined {
+    // Watched: it may leave unbatched (a deadline, a signal, its caller taking it back).
+    const watch =
+      options !== undefined &&
+      (options.deadline !== undefined || options.signal !== undefined || options.withdrawable === true);
+    const priority = options?.priority ?? 0;
+    const entry =
+      arrivedAt === undefined
+        ? this.queue.push(value, now, priority, watch)
+        : this.queue.insert(value, arrivedAt, priority, watch);
+    if (watch) {
+      entry!.unwatch = watchWaiting(this.config.scheduler, options, now, (error) => this.withdraw(entry!, error));
+    }
+    return entry;
+  }
+
+  /**
+   * Queues again a value that arrived before now (a request promoted in place of a withdrawn one it had joined):
+   * at the place its own arrival time gives it, so `maxWaitMs` counts from that time, in the window now open (or
+   * one opening now). Not an arrival: the adaptive window is not told.
+   * @return the value's entry, for `withdraw`, when the options made it withdrawable
+   */
+  readmit(value: T, arrivedAt: number, options?: PushOptions): QueueEntry<T> | undefined {
+    const now = this.config.scheduler.now();
+    if (this.windowEnd === undefined) this.openWindow(now);
+    const entry = this.enqueue(value, now, options, arrivedAt);
+    this.evaluate(now);
+    return entry;
+  }
+
+  /** Raises a waiting entry to the priority of an equal, more urgent request that joined it (`WaitingQueue.raise`). */
+  raise(entry: QueueEntry<T>, priority: number, arrivedAt: number): void {
+    this.queue.raise(entry, priority, arrivedAt);
+  }
+
+  /**
+   * Takes a value out of the queue (its caller's withdrawal, its deadline, its signal), answering it through
+   * `onDrop` with `error`.
+   * @return false when it had left the queue already (batched, expired, aborted)
+   */
+  withdraw(entry: QueueEntry<T>, error: unknown): boolean {
+    if (!this.queue.remove(entry)) return false;
+    this.config.onDrop?.(entry.value, error);
+    this.evaluate();
+    return true;
   }
 }
 

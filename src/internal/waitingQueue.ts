@@ -1,6 +1,9 @@
 /**
- * Requests waiting to be batched. Two orders are kept: arrival order (for `maxWaitMs`, which is measured from
- * the oldest waiting request, and for FIFO batching) and, when priorities are on, urgency order in a binary heap.
+ * Requests waiting to be batched in the engine (`batchDedup`, `createBatcher`), which may withdraw them (deadline,
+ * signal, a caller taking one back) and order them by priority; `bufferWindow` and `adaptiveBuffer`, which do
+ * neither, have `FifoQueue`, this queue's plain path as a class of its own. Two orders are kept: arrival order
+ * (for `maxWaitMs`, which is measured from the oldest waiting request, and for FIFO batching) and, when priorities
+ * are on, urgency order in a binary heap.
  *
  * Aging: a request's effective priority is `priority + agingPerMs * waitedMs`. Because every waiting request
  * ages at the same rate, the order of two requests never changes while they wait, so the heap key
@@ -26,7 +29,7 @@ const COMPACT_SLACK = 32;
 export class QueueEntry<T> {
   state: typeof WAITING | typeof TAKEN | typeof REMOVED = WAITING;
   heapIndex = -1;
-  /** Cancels what watches the value (its deadline timer, its abort listener) once it leaves the queue. */
+  /** Cancels what watches the value (its deadline timer, its abort listener): called by the queue as the value leaves. */
   unwatch: (() => void) | undefined;
 
   constructor(
@@ -157,10 +160,11 @@ export class WaitingQueue<T> {
     return this.arrivalOf ? this.arrivalOf(slot) : this.times[i]!;
   }
 
-  /** Takes a waiting entry out. Returns false when it was already taken into a batch or removed. */
+  /** Takes a waiting entry out and stops watching it. Returns false when it had been taken into a batch or removed. */
   remove(entry: QueueEntry<T>): boolean {
     if (entry.state !== WAITING) return false;
     entry.state = REMOVED;
+    entry.unwatch?.();
     this.waiting--;
     this.gone++;
     if (this.heap) this.heapRemove(entry);
@@ -170,17 +174,14 @@ export class WaitingQueue<T> {
 
   /** Arrival time of the oldest waiting value, or undefined when empty. */
   oldestArrivedAt(): number | undefined {
-    if (this.waiting === 0) return undefined;
-    if (!this.arrivalOf) return this.times[this.head];
-    const slot = this.slots[this.head]!;
-    return slot instanceof QueueEntry ? slot.arrivedAt : this.arrivalOf(slot);
+    return this.waiting === 0 ? undefined : this.arrivalAt(this.head);
   }
 
   /**
-   * Removes and returns up to `n` values, most urgent first (arrival order when not prioritized).
-   * `onEntry` sees every entry taken, so its owner can cancel what watched it.
+   * Removes and returns up to `n` values, most urgent first (arrival order when not prioritized). Every entry
+   * taken stops being watched.
    */
-  take(n: number, onEntry?: (entry: QueueEntry<T>) => void): T[] {
+  take(n: number): T[] {
     const limit = Math.min(n, this.waiting);
     if (!this.heap && this.entries === 0) return this.takePlain(limit);
     const out = new Array<T>(limit);
@@ -188,7 +189,7 @@ export class WaitingQueue<T> {
       for (let k = 0; k < limit; k++) {
         const entry = this.heapPop();
         entry.state = TAKEN;
-        onEntry?.(entry);
+        entry.unwatch?.();
         out[k] = entry.value;
       }
       this.gone += limit;
@@ -201,7 +202,7 @@ export class WaitingQueue<T> {
           out[k++] = slot;
         } else if (slot.state === WAITING) {
           slot.state = TAKEN;
-          onEntry?.(slot);
+          slot.unwatch?.();
           out[k++] = slot.value;
         } else {
           this.gone--; // withdrawn earlier; now behind the head
@@ -230,15 +231,15 @@ export class WaitingQueue<T> {
     return out;
   }
 
-  /** Every waiting value in arrival order, emptying the queue (for teardown). */
-  drainAll(onEntry?: (entry: QueueEntry<T>) => void): T[] {
+  /** Every waiting value in arrival order, emptying the queue (for teardown); no entry is watched any more. */
+  drainAll(): T[] {
     const out: T[] = [];
     for (let i = this.head; i < this.slots.length; i++) {
       const slot = this.slots[i]!;
       if (!(slot instanceof QueueEntry)) out.push(slot);
       else if (slot.state === WAITING) {
         slot.state = REMOVED;
-        onEntry?.(slot);
+        slot.unwatch?.();
         out.push(slot.value);
       }
     }
@@ -276,18 +277,15 @@ export class WaitingQueue<T> {
     if (dead > COMPACT_SLACK && dead > this.waiting) this.compact();
   }
 
-  /** Keeps only the waiting slots, in arrival order (with their times, when kept here). */
+  /**
+   * Keeps only the waiting slots, in arrival order (with their times, when kept here). One pass whether the dead
+   * slots are all at the front (the plain FIFO case, where a splice would do) or among the waiting ones: this path
+   * runs only when a take leaves values behind, and one loop is less code in every bundle of the engine.
+   */
   private compact(): void {
     const slots = this.slots;
     const times = this.arrivalOf ? undefined : this.times;
     this.compacted += slots.length;
-    if (this.gone === 0) {
-      // Only the front is dead (the plain FIFO case): one splice.
-      slots.splice(0, this.head);
-      times?.splice(0, this.head);
-      this.head = 0;
-      return;
-    }
     let kept = 0;
     let entries = 0;
     for (let i = this.head; i < slots.length; i++) {

@@ -1,7 +1,7 @@
 import { asyncScheduler, defer, finalize, type OperatorFunction } from 'rxjs';
 import { AdaptiveWindow, adaptiveMaxWaitMs, resolveAdaptiveSettings, type AdaptiveOptions } from '../internal/adaptiveWindow.js';
 import { collect } from '../internal/collect.js';
-import { checkFeedback, collectorSide } from '../internal/feedback.js';
+import { checkFeedback } from '../internal/feedback.js';
 import * as check from '../base/validate.js';
 import { resolveWindowSettings } from '../internal/windowSettings.js';
 import type { BufferWindowOptions } from './bufferWindow.js';
@@ -49,7 +49,6 @@ export function adaptiveBuffer<T>(options: AdaptiveBufferOptions = {}): Operator
   const scheduler = raw.scheduler ?? asyncScheduler;
   const { stats } = raw;
   const feedback = checkFeedback(where, raw.feedback);
-  const collectorFeedback = feedback && collectorSide(feedback);
 
   return (source) =>
     defer(() => {
@@ -63,7 +62,7 @@ export function adaptiveBuffer<T>(options: AdaptiveBufferOptions = {}): Operator
           replanMs: () => controller.current,
           onArrival: (now) => controller.observeArrival(now),
           windowGauge: () => controller.current,
-          feedback: collectorFeedback,
+          feedback,
           stats,
         }),
         finalize(() => stopObserving?.()),

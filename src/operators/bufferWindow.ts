@@ -1,6 +1,6 @@
 import { asyncScheduler, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { collect } from '../internal/collect.js';
-import { checkFeedback, collectorSide, type BatchFeedback } from '../internal/feedback.js';
+import { checkFeedback, type BatchFeedback } from '../internal/feedback.js';
 import * as check from '../base/validate.js';
 import { resolveWindowSettings, type WindowOptions } from '../internal/windowSettings.js';
 import type { BatchStatsRecorder } from '../stats/batchStats.js';
@@ -53,5 +53,5 @@ export function bufferWindow<T>(options: BufferWindowOptions = {}): OperatorFunc
   const settings = resolveWindowSettings(where, raw);
   const scheduler = raw.scheduler ?? asyncScheduler;
   const feedback = checkFeedback(where, raw.feedback);
-  return collect<T>({ scheduler, settings: () => settings, feedback: feedback && collectorSide(feedback), stats: raw.stats });
+  return collect<T>({ scheduler, settings: () => settings, feedback, stats: raw.stats });
 }
