@@ -18,7 +18,8 @@ export function arrivalClock(scheduler: SchedulerLike): () => number {
     if (cached !== undefined && ++reads < 64) return cached;
     const now = scheduler.now();
     if (Math.abs(now - Date.now()) > 1000) return now; // virtual time
-    if (cached === undefined) queueMicrotask(forget);
+    // A reaction to a settled promise rather than queueMicrotask, which in Node makes an AsyncResource per call.
+    if (cached === undefined) void Promise.resolve().then(forget);
     cached = now;
     reads = 0;
     return now;

@@ -229,7 +229,8 @@ export class BatchRun<T, R> {
     const late = scheduler === asyncScheduler && Math.abs(launchedAt - Date.now()) <= 1000;
     if (!late) this.armTimer(execution, launchedAt);
     this.call(execution, individual);
-    if (late && !execution.done) queueMicrotask(() => this.armTimer(execution, launchedAt));
+    // A reaction to a settled promise rather than queueMicrotask, which in Node makes an AsyncResource per call.
+    if (late && !execution.done) void Promise.resolve().then(() => this.armTimer(execution, launchedAt));
   }
 
   /** Calls `execute` for a launched call, and listens for its outcome. */

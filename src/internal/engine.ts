@@ -1,5 +1,6 @@
 import { Subscription } from 'rxjs';
 import { BatchTimeoutError, QueueFullError } from '../errors.js';
+import { dedupNone } from '../dedup/exact.js';
 import type { ProbedBatch } from '../dedup/strategy.js';
 import type { DedupedBatch } from '../types.js';
 import { AdaptiveWindow } from './adaptiveWindow.js';
@@ -451,7 +452,11 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     }
     let out: DedupedBatch<E> | Promise<DedupedBatch<E>>;
     try {
-      out = distinct ? everyItemLeads(leaders) : (config.deduper(leaders, this.lifetime) as DedupedBatch<E> | Promise<DedupedBatch<E>>);
+      // With dedup off too every item leads itself: the shared [0, ..., n - 1] instead of dedupNone's own.
+      out =
+        distinct || config.deduper === dedupNone
+          ? everyItemLeads(leaders)
+          : (config.deduper(leaders, this.lifetime) as DedupedBatch<E> | Promise<DedupedBatch<E>>);
     } catch (error) {
       // The dedupers fall back instead of throwing; reaching here is a bug. The batch is held by nothing else.
       this.fail(error, followers === undefined ? leaders : leaders.concat(followers));

@@ -125,9 +125,9 @@ type Counted = (typeof COUNTED)[number];
 type Counters = Record<Counted | 'batchedRequests' | 'dedupInput', number>;
 
 function zeroCounters(): Counters {
-  const counters = { batchedRequests: 0, dedupInput: 0 } as Counters;
-  for (const name of COUNTED) counters[name] = 0;
-  return counters;
+  // Made in one go: an object given more than a dozen properties one by one becomes a dictionary in V8, and
+  // every count (two per request) was then a hash lookup.
+  return Object.fromEntries(['batchedRequests', 'dedupInput', ...COUNTED].map((name) => [name, 0])) as Counters;
 }
 
 /** Live gauges a running operator exposes to its recorder. */
