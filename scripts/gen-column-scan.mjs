@@ -5,18 +5,18 @@
  *
  *   node scripts/gen-column-scan.mjs      # rewrites src/dedup/columnScanWasm.ts
  *
- * scan(cols, width, stride, count, from, first, second) -> the first leader j in [from, count) whose checks pass,
- *   or -1. Everything is an integer (16-bit coordinates, exact 32-bit sums), so this scan and the JavaScript one
+ * scan(cols, width, stride, count, from, first, second, third) -> the first leader j in [from, count) whose
+ *   checks pass, or -1. Everything is an integer (16-bit coordinates, exact 32-bit sums), so this scan and the JavaScript one
  *   agree to the bit.
- *   Memory at 0: the candidate's TOP = 8 largest coordinates over its norm, scaled to 16 bits, in pairs: word k
- *   (i32) holds coordinate 2k in its low half and 2k + 1 in its high half; at 16: the byte offsets of their columns
- *   in a block (i32, dimension * width * 2). Leaders are in blocks of `width` (a multiple of 8) from byte `cols`,
+ *   Memory at 0: the candidate's TOP = 16 largest coordinates over its norm, scaled to 16 bits, in pairs: word k
+ *   (i32) holds coordinate 2k in its low half and 2k + 1 in its high half; at 32: the byte offsets of their
+ *   columns in a block (i32, dimension * width * 2). Leaders are in blocks of `width` (a multiple of 8) from byte `cols`,
  *   `stride` bytes apart; leader j's coordinate in dimension d is the i16 at
  *   cols + (j / width) * stride + d * width * 2 + (j % width) * 2.
  *   Eight leaders at a time: the columns of two coordinates are interleaved (i8x16.shuffle) and multiplied by
  *   their pair of candidate coordinates with i32x4.dot_i16x8_s, four leaders per vector; half = sum over the first
- *   4 coordinates; lanes with half < first are refused; for the others full = half + the next 4; lanes with
- *   full < second are refused.
+ *   4 coordinates; lanes with half < first are refused; for the others, the sum over 8 coordinates; lanes with
+ *   it < second are refused; for the others, the sum over 16; lanes with it < third are refused.
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -73,13 +73,13 @@ const i32x4 = { splat: simd(0x11), ltS: simd(0x39), add: simd(0xae), dotI16x8S: 
 const i16x8 = { narrowI32x4S: simd(0x85), bitmask: simd(0x84) };
 
 // Locals: parameters, then i32s, then v128s.
-const [COLS, WIDTH, STRIDE, COUNT, FROM, FIRST, SECOND] = [0, 1, 2, 3, 4, 5, 6];
-const [START, KK, END, P, M, LO, B, BLOCK_ADDR] = [7, 8, 9, 10, 11, 12, 13, 14];
-const O = (t) => 15 + t; // 15..22: column offsets
-const I32_LOCALS = 16; // 7..22
-const W = (k) => 23 + k; // 23..26: the candidate's coordinates 2k and 2k + 1, in every 32-bit lane
-const [F1, F2, SL, SH, X, Y] = [27, 28, 29, 30, 31, 32];
-const V128_LOCALS = 10; // 23..32
+const [COLS, WIDTH, STRIDE, COUNT, FROM, FIRST, SECOND, THIRD] = [0, 1, 2, 3, 4, 5, 6, 7];
+const [START, KK, END, P, M, LO, B, BLOCK_ADDR] = [8, 9, 10, 11, 12, 13, 14, 15];
+const O = (t) => 16 + t; // 16..31: column offsets
+const I32_LOCALS = 24; // 8..31
+const W = (k) => 32 + k; // 32..39: the candidate's coordinates 2k and 2k + 1, in every 32-bit lane
+const [F1, F2, F3, SL, SH, X, Y] = [40, 41, 42, 43, 44, 45, 46];
+const V128_LOCALS = 15; // 32..46
 
 /**
  * Adds the products of the pair k of coordinates (dimensions 2k and 2k + 1 of the candidate's TOP) for the
@@ -102,11 +102,12 @@ const body = [
     [...uleb(I32_LOCALS), I32],
     [...uleb(V128_LOCALS), V128],
   ]),
-  // The candidate's pairs of coordinates and its column offsets, from memory at 0 and 16.
-  ...[0, 1, 2, 3].flatMap((k) => [...i32(0), ...i32load(4 * k), ...i32x4.splat, ...set(W(k))]),
-  ...[0, 1, 2, 3, 4, 5, 6, 7].flatMap((t) => [...i32(0), ...i32load(16 + 4 * t), ...set(O(t))]),
+  // The candidate's pairs of coordinates and its column offsets, from memory at 0 and 32.
+  ...[0, 1, 2, 3, 4, 5, 6, 7].flatMap((k) => [...i32(0), ...i32load(4 * k), ...i32x4.splat, ...set(W(k))]),
+  ...Array.from({ length: 16 }, (_, t) => [...i32(0), ...i32load(32 + 4 * t), ...set(O(t))]).flat(),
   ...get(FIRST), ...i32x4.splat, ...set(F1),
   ...get(SECOND), ...i32x4.splat, ...set(F2),
+  ...get(THIRD), ...i32x4.splat, ...set(F3),
   // b = from / width; start = b * width; kk = (from - start) & ~7; lo = (from - start) & 7.
   ...get(FROM), ...get(WIDTH), ...op.divU, ...set(B),
   ...get(B), ...get(WIDTH), ...op.mul, ...set(START),
@@ -136,7 +137,11 @@ const body = [
   ...pair(2, false), ...pair(3, false),
   ...passing(F2), ...get(M), ...op.and, ...tee(M),
   ...iff,
+  ...pair(4, false), ...pair(5, false), ...pair(6, false), ...pair(7, false),
+  ...passing(F3), ...get(M), ...op.and, ...tee(M),
+  ...iff,
   ...get(START), ...get(KK), ...op.add, ...get(M), ...op.ctz, ...op.add, ...op.ret,
+  ...op.end,
   ...op.end,
   ...op.end,
   ...op.end,
@@ -158,7 +163,7 @@ const body = [
 
 const bytes = [
   ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-  ...section(1, vec([[0x60, ...vec([I32, I32, I32, I32, I32, I32, I32]), ...vec([I32])]])),
+  ...section(1, vec([[0x60, ...vec([I32, I32, I32, I32, I32, I32, I32, I32]), ...vec([I32])]])),
   ...section(3, vec([[0]])),
   ...section(5, vec([[0x00, 1]])),
   ...section(7, vec([[...name('scan'), 0x00, 0], [...name('memory'), 0x02, 0]])),

@@ -75,18 +75,22 @@ function naiveLeaders(
   return leaderOf;
 }
 
-/** How many of a candidate's largest coordinates (by magnitude) the first checks read: two stages of TOP / 2. */
-const TOP = 8;
-const HALF = TOP / 2;
-/** At most how many large coordinates of a candidate `CosineRows.candidate` picks its TOP largest from. */
+/**
+ * How many of a candidate's largest coordinates (by magnitude) the first checks read: three stages, of its HALF,
+ * SECOND and TOP largest.
+ */
+const TOP = 16;
+const HALF = 4;
+const SECOND = 8;
+/** At most how many large coordinates of a candidate `CosineRows.candidate` picks its largest from. */
 const PICKS = 32;
 /** Leaders per block of `LeaderColumns` (fewer in a smaller group); a multiple of 8, for the WebAssembly scan. */
 const BLOCK = 64;
 /**
  * Bytes at the start of the WebAssembly memory for the candidate: its TOP coordinates in 16-bit pairs (TOP / 2
- * i32), then TOP column offsets (i32); rounded up to 64.
+ * i32), then TOP column offsets (i32).
  */
-const SCRATCH_BYTES = 64;
+const SCRATCH_BYTES = TOP * 6;
 /**
  * The columns hold unit vectors' coordinates times SCALE, rounded to integers (16 bits), and so do a candidate's
  * TOP coordinates: the first checks sum exact integer products (see `CosineRows.candidate`).
@@ -99,7 +103,7 @@ const KEEP_MEMORY_BYTES = 64 * 2 ** 20;
 interface ColumnKernel {
   readonly memory: WebAssembly.Memory;
   /** The first leader in [from, end) whose checks pass, or -1 (see scripts/gen-column-scan.mjs). */
-  readonly scan: (cols: number, width: number, stride: number, end: number, from: number, first: number, second: number) => number;
+  readonly scan: (cols: number, width: number, stride: number, end: number, from: number, first: number, second: number, third: number) => number;
 }
 
 /** undefined: not tried yet; null: not available here (no WebAssembly, no SIMD, or compiling is not allowed). */
@@ -196,7 +200,7 @@ class LeaderColumns {
    * `first` and `second`; -1 when none is. The plain JavaScript scan; `ColumnKernel.scan` does the same eight
    * leaders at a time, with the same integers, so both return the same leader.
    */
-  unrefuted(from: number, end: number, q: Int32Array, dims: Int32Array, first: number, second: number): number {
+  unrefuted(from: number, end: number, q: Int32Array, dims: Int32Array, first: number, second: number, third: number): number {
     const { width, data, stride, base } = this;
     for (let j = from; j < end; j++) {
       const block = (j / width) | 0;
@@ -206,8 +210,10 @@ class LeaderColumns {
       let t = 0;
       for (; t < HALF; t++) a += q[t]! * data[at + dims[t]! * width]!;
       if (a < first) continue;
-      for (; t < TOP; t++) a += q[t]! * data[at + dims[t]! * width]!;
+      for (; t < SECOND; t++) a += q[t]! * data[at + dims[t]! * width]!;
       if (a < second) continue;
+      for (; t < TOP; t++) a += q[t]! * data[at + dims[t]! * width]!;
+      if (a < third) continue;
       return j;
     }
     return -1;
@@ -296,8 +302,8 @@ function searchColumns(
   const n = groups.length;
   const dimensions = cosine.dimensions;
   // The candidate, where the WebAssembly scan reads it: its coordinates in pairs, and its columns' byte offsets.
-  const scratchPairs = wasm ? new Int32Array(data.buffer, 0, HALF) : undefined;
-  const scratchOffsets = wasm ? new Int32Array(data.buffer, HALF * 4, TOP) : undefined;
+  const scratchPairs = wasm ? new Int32Array(data.buffer, 0, TOP / 2) : undefined;
+  const scratchOffsets = wasm ? new Int32Array(data.buffer, TOP * 2, TOP) : undefined;
   let next = wasm ? SCRATCH_BYTES / 2 : 0;
   const leaderOf = new Array<number>(n);
   const tables = new Map<string, LeaderColumns>();
@@ -320,12 +326,14 @@ function searchColumns(
     const prune = count > 0 && cosine.bounded[row] === 1;
     let first = 0;
     let second = 0;
+    let third = 0;
     if (prune) {
       cosine.candidate(row, dims, q);
       first = cosine.first;
       second = cosine.second;
+      third = cosine.third;
       if (wasm) {
-        for (let k = 0; k < HALF; k++) scratchPairs![k] = (q[2 * k]! & 0xffff) | (q[2 * k + 1]! << 16);
+        for (let k = 0; k < TOP / 2; k++) scratchPairs![k] = (q[2 * k]! & 0xffff) | (q[2 * k + 1]! << 16);
         for (let t = 0; t < TOP; t++) scratchOffsets![t] = dims[t]! * width * 2;
       }
     }
@@ -340,7 +348,7 @@ function searchColumns(
         while (nextLoose < loose.length && loose[nextLoose]! < j) nextLoose++;
         const end = nextLoose < loose.length ? loose[nextLoose]! : count;
         if (j < end) {
-          j = wasm ? wasm.scan(base, width, stride, end, j, first, second) : table.unrefuted(j, end, q, dims, first, second);
+          j = wasm ? wasm.scan(base, width, stride, end, j, first, second, third) : table.unrefuted(j, end, q, dims, first, second, third);
           if (j < 0) j = end;
           if (j === count) break;
         }
@@ -379,7 +387,7 @@ function clampScore(score: number): number {
 const PRUNE_MARGIN = 1e-9;
 
 /** What the first checks lose to rounding, the 16-bit columns first: see `CosineRows.candidate`. */
-const COLUMN_MARGIN = 2 ** -12;
+const COLUMN_MARGIN = 2 ** -11;
 
 /**
  * The integer limit of a check for a limit x of the exact sum: an integer sum A below it is below SCALE^2 * x (the
@@ -480,23 +488,25 @@ class CosineRows {
   /** The integer limits of the first checks of the last `candidate`: see there. */
   first = 0;
   second = 0;
+  third = 0;
 
   /**
    * For row r as a candidate (a row the bounds hold for): writes the dimensions of its TOP largest coordinates by
-   * magnitude into `dims`, largest first (dimension 0 and value 0 for slots past the last dimension), and those
-   * coordinates over its norm, times SCALE and rounded, into `q`; sets `first` and `second`, the integer limits of
-   * the checks on its HALF and TOP largest coordinates: floor(SCALE^2 * (`bound` - |u without them| -
-   * COLUMN_MARGIN)).
+   * magnitude into `dims`, largest first, and those coordinates over its norm, times SCALE and truncated, into
+   * `q` (dimension 0 and value 0 for slots not filled: fewer dimensions than TOP, or picked among fewer); sets
+   * `first`, `second` and `third`, the integer limits of the checks on its HALF, SECOND and TOP largest
+   * coordinates: floor(SCALE^2 * (`bound` - |u without them| - COLUMN_MARGIN)).
    *
    * Why the limits are conservative. Let u be the candidate over its norm and v a leader over its norm, exact.
    * The check sums, exactly (integers), A = sum over t of q[t] * c[t], where q[t] / SCALE = u[t] (1 + r) + e and
    * c[t] / SCALE = v[t] (1 + r') + e' (c: the leader's column), with |e|, |e'| < 1 / SCALE for the truncation to
    * integers and |r|, |r'| <= (dimensions + 6) * 2^-53 < 2^-26 for the floating-point sums, root and division
    * (for up to 2^27 dimensions). So |u[t] v[t] - q[t] c[t] / SCALE^2| <= |u[t] v[t]| (2r + r^2) + |u[t]| |e'| (1 +
-   * r) + |v[t]| |e| (1 + r') + |e e'|, and over the 8 terms, as the sum of |u[t] v[t]| is at most |u| |v| = 1 and
-   * the sums of |u[t]| and of |v[t]| at most sqrt(8) each, A / SCALE^2 differs from the exact sum over T by less
-   * than 2^-25 + (1 + 2^-25) 2 sqrt(8) / SCALE + 8 / SCALE^2 < 1.73e-4 < COLUMN_MARGIN (2^-12 = 2.4e-4). The
-   * same bound keeps A, and every partial sum of it, below SCALE^2 + 6 SCALE + 8 < 2^31: no 32-bit sum overflows. The
+   * r) + |v[t]| |e| (1 + r') + |e e'|, and over the 16 terms, as the sum of |u[t] v[t]| is at most |u| |v| = 1 and
+   * the sums of |u[t]| and of |v[t]| at most sqrt(16) each, A / SCALE^2 differs from the exact sum over T by less
+   * than 2^-25 + (1 + 2^-25) 2 sqrt(16) / SCALE + 16 / SCALE^2 < 2.5e-4 < COLUMN_MARGIN (2^-11 = 4.9e-4). And as
+   * truncation never makes a magnitude larger, |q[t]| <= SCALE |u[t]| (1 + r) and |c[t]| <= SCALE |v[t]| (1 + r'),
+   * so A and every partial sum of it are at most SCALE^2 (1 + 2^-25) < 2^31 in magnitude: no 32-bit sum overflows. The
    * rest's norm is over-estimated (the slack below), so A < `first` (an integer no greater than SCALE^2 times the
    * limit) implies that the exact u . v is below `bound` = threshold - `marginFor(dimensions)`, and ml-distance's
    * score of the pair, within that margin of u . v for a row in the bounded range, is below the threshold.
@@ -505,9 +515,8 @@ class CosineRows {
     const vector = this.vectors[r]!;
     const dimensions = this.dimensions;
     // First the coordinates whose square is at least 4 / dimensions of the squared norm (2 standard deviations of
-    // a random direction: about 17 of 384), in one pass without insertions; the largest are among them when at
-    // least TOP are found. Otherwise every coordinate is looked at. Any choice of coordinates gives a valid bound:
-    // this one only has to be good, and cheap.
+    // a random direction: about 17 of 384), in one pass without insertions, up to PICKS of them. Any choice of
+    // coordinates gives a valid bound: this one only has to be good, and cheap.
     const picks = this.picks;
     const floor = (this.squaredNorm[r]! * 4) / dimensions;
     let found = 0;
@@ -517,12 +526,15 @@ class CosineRows {
       picks[found] = d;
       found += +(v * v >= floor);
     }
-    const among = found >= TOP ? found : dimensions;
+    // At least SECOND picks: the largest are among them, and the slots they do not fill weigh nothing (any set of
+    // coordinates gives a valid bound). Fewer: every coordinate is looked at.
+    const fromPicks = found >= SECOND;
+    const among = fromPicks ? found : dimensions;
     // The TOP largest magnitudes seen so far, largest first (-1: none yet), by insertion.
     const top = this.top.fill(-1);
     dims.fill(0);
     for (let k = 0; k < among; k++) {
-      const d = found >= TOP ? picks[k]! : k;
+      const d = fromPicks ? picks[k]! : k;
       const m = Math.abs(vector[d]!);
       let t = TOP - 1;
       if (m <= top[t]!) continue;
@@ -533,24 +545,27 @@ class CosineRows {
       top[t] = m;
       dims[t] = d;
     }
-    const filled = Math.min(TOP, dimensions);
     const norm = this.norm[r]!;
     let head = 0;
     let next = 0;
+    let third = 0;
     for (let k = 0; k < TOP; k++) {
-      // Slots past the last dimension (fewer dimensions than TOP) weigh 0: they add nothing.
-      const v = k < filled ? vector[dims[k]!]! : 0;
+      // Slots not filled weigh 0: they add nothing.
+      const v = top[k]! >= 0 ? vector[dims[k]!]! : 0;
       // |v| <= norm (to rounding): within [-SCALE, SCALE]. Truncated toward 0, as the columns are.
       q[k] = (v / norm) * SCALE;
       if (k < HALF) head += v * v;
-      else next += v * v;
+      else if (k < SECOND) next += v * v;
+      else third += v * v;
     }
     // The rest's squared norm by difference, widened by a bound of the rounding of the sums so that it stays an
     // upper bound (a norm mostly in the top coordinates would otherwise lose its rest to cancellation).
     const sum = this.squaredNorm[r]!;
     const slack = (dimensions + TOP) * 2 ** -52 * sum;
-    this.first = integerLimit(this.bound - COLUMN_MARGIN - Math.sqrt(Math.max(0, sum - head) + slack) / norm);
-    this.second = integerLimit(this.bound - COLUMN_MARGIN - Math.sqrt(Math.max(0, sum - head - next) + slack) / norm);
+    const limit = this.bound - COLUMN_MARGIN;
+    this.first = integerLimit(limit - Math.sqrt(Math.max(0, sum - head) + slack) / norm);
+    this.second = integerLimit(limit - Math.sqrt(Math.max(0, sum - head - next) + slack) / norm);
+    this.third = integerLimit(limit - Math.sqrt(Math.max(0, sum - head - next - third) + slack) / norm);
   }
 
   private tailsOf(r: number): void {
