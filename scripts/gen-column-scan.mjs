@@ -47,7 +47,7 @@ const vec = (items) => [...uleb(items.length), ...items.flat()];
 const section = (id, bytes) => [id, ...uleb(bytes.length), ...bytes];
 const name = (s) => vec([...s].map((c) => c.charCodeAt(0)));
 
-const I32 = 0x7f, V128 = 0x7b, VOID = 0x40;
+const I32 = 0x7f, F32 = 0x7d, F64 = 0x7c, V128 = 0x7b, VOID = 0x40;
 // Core opcodes.
 const get = (i) => [0x20, ...uleb(i)];
 const set = (i) => [0x21, ...uleb(i)];
@@ -55,8 +55,14 @@ const tee = (i) => [0x22, ...uleb(i)];
 const i32 = (n) => [0x41, ...sleb(n)];
 const op = {
   add: [0x6a], sub: [0x6b], mul: [0x6c], divU: [0x6e], and: [0x71], xor: [0x73], shl: [0x74], ctz: [0x68],
-  geS: [0x4e], ltS: [0x48], select: [0x1b], ret: [0x0f], end: [0x0b],
+  geS: [0x4e], ltS: [0x48], select: [0x1b], ret: [0x0f], end: [0x0b], eqz: [0x45], shrU: [0x76], geU: [0x4f],
 };
+const f32load = (offset) => [0x2a, 2, ...uleb(offset)];
+const i32store = (offset) => [0x36, 2, ...uleb(offset)];
+const i32store16 = (offset) => [0x3b, 1, ...uleb(offset)];
+const f64promote = [0xbb];
+const f64mul = [0xa2];
+const i32truncSatF64S = [0xfc, 0x02];
 const i32load = (offset) => [0x28, 2, ...uleb(offset)];
 const block = [0x02, VOID], loop = [0x03, VOID], iff = [0x04, VOID];
 const br = (depth) => [0x0c, ...uleb(depth)];
@@ -161,13 +167,83 @@ const body = [
   ...op.end,
 ];
 
+/**
+ * pick(row, n, floor, out, max) -> found: the indexes k < n (n a multiple of 4) of the f32 row at `row` whose
+ * square (in 32 bits) is at least `floor`, in order, written as i32 from `out`, at most `max` of them. Rounding
+ * makes the choice approximate, which is all it has to be: any coordinates give a valid bound (vectorLeaders.ts).
+ */
+const [ROW, N, FLOOR, OUT, MAX] = [0, 1, 2, 3, 4];
+const [K, FOUND, BITS] = [5, 6, 7];
+const [FL, X_PICK] = [8, 9];
+const f32x4 = { mul: simd(0xe6), ge: simd(0x46), splat: simd(0x13) };
+const i32x4bitmask = simd(0xa4);
+const pickBody = [
+  ...vec([
+    [3, I32],
+    [2, V128],
+  ]),
+  ...get(FLOOR), ...f32x4.splat, ...set(FL),
+  ...block, // $done
+  ...loop, // $coordinates
+  ...get(K), ...get(N), ...i32(2), ...op.shl, ...op.geS, ...brIf(1),
+  ...get(ROW), ...get(K), ...op.add, ...v128load, ...tee(X_PICK), ...get(X_PICK), ...f32x4.mul, ...get(FL), ...f32x4.ge, ...i32x4bitmask, ...set(BITS),
+  ...block, // $bitsDone
+  ...loop, // $bits
+  ...get(BITS), ...op.eqz, ...brIf(1),
+  ...get(OUT), ...get(FOUND), ...i32(2), ...op.shl, ...op.add,
+  ...get(K), ...i32(2), ...op.shrU, ...get(BITS), ...op.ctz, ...op.add,
+  ...i32store(0),
+  ...get(FOUND), ...i32(1), ...op.add, ...tee(FOUND), ...get(MAX), ...op.geS, ...brIf(3),
+  ...get(BITS), ...get(BITS), ...i32(1), ...op.sub, ...op.and, ...set(BITS),
+  ...br(0),
+  ...op.end, // $bits
+  ...op.end, // $bitsDone
+  ...get(K), ...i32(16), ...op.add, ...set(K),
+  ...br(0),
+  ...op.end, // $coordinates
+  ...op.end, // $done
+  ...get(FOUND),
+  ...op.end,
+];
+
+/**
+ * unit(row, n, scale, dst, step): for k < n, the i16 at dst + k * step = trunc(f64(row[k]) * scale), as the
+ * JavaScript `data[at + k * width] = vector[k] * scale` does (an Int16Array store truncates toward 0): the same
+ * integers.
+ */
+const [UROW, UN, USCALE, UDST, USTEP] = [0, 1, 2, 3, 4];
+const UEND = 5;
+const unitBody = [
+  ...vec([[1, I32]]),
+  ...get(UROW), ...get(UN), ...i32(2), ...op.shl, ...op.add, ...set(UEND),
+  ...block, // $done
+  ...loop, // $coordinates
+  ...get(UROW), ...get(UEND), ...op.geU, ...brIf(1),
+  ...get(UDST),
+  ...get(UROW), ...f32load(0), ...f64promote, ...get(USCALE), ...f64mul, ...i32truncSatF64S,
+  ...i32store16(0),
+  ...get(UROW), ...i32(4), ...op.add, ...set(UROW),
+  ...get(UDST), ...get(USTEP), ...op.add, ...set(UDST),
+  ...br(0),
+  ...op.end, // $coordinates
+  ...op.end, // $done
+  ...op.end,
+];
+
 const bytes = [
   ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-  ...section(1, vec([[0x60, ...vec([I32, I32, I32, I32, I32, I32, I32, I32]), ...vec([I32])]])),
-  ...section(3, vec([[0]])),
+  ...section(
+    1,
+    vec([
+      [0x60, ...vec([I32, I32, I32, I32, I32, I32, I32, I32]), ...vec([I32])],
+      [0x60, ...vec([I32, I32, F32, I32, I32]), ...vec([I32])],
+      [0x60, ...vec([I32, I32, F64, I32, I32]), ...vec([])],
+    ]),
+  ),
+  ...section(3, vec([[0], [1], [2]])),
   ...section(5, vec([[0x00, 1]])),
-  ...section(7, vec([[...name('scan'), 0x00, 0], [...name('memory'), 0x02, 0]])),
-  ...section(10, vec([[...uleb(body.length), ...body]])),
+  ...section(7, vec([[...name('scan'), 0x00, 0], [...name('pick'), 0x00, 1], [...name('unit'), 0x00, 2], [...name('memory'), 0x02, 0]])),
+  ...section(10, vec([[...uleb(body.length), ...body], [...uleb(pickBody.length), ...pickBody], [...uleb(unitBody.length), ...unitBody]])),
 ];
 
 const lines = [];

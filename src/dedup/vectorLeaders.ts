@@ -104,6 +104,10 @@ interface ColumnKernel {
   readonly memory: WebAssembly.Memory;
   /** The first leader in [from, end) whose checks pass, or -1 (see scripts/gen-column-scan.mjs). */
   readonly scan: (cols: number, width: number, stride: number, end: number, from: number, first: number, second: number, third: number) => number;
+  /** The indexes of the f32 row at `row` whose square is at least `floor`, written from `out`; how many (up to max). */
+  readonly pick: (row: number, n: number, floor: number, out: number, max: number) => number;
+  /** `data[dst / 2 + k * step / 2] = row[k] * scale` for k < n, truncated to 16 bits as an Int16Array store does. */
+  readonly unit: (row: number, n: number, scale: number, dst: number, step: number) => void;
 }
 
 /** undefined: not tried yet; null: not available here (no WebAssembly, no SIMD, or compiling is not allowed). */
@@ -139,7 +143,12 @@ function columnKernel(): ColumnKernel | undefined {
     try {
       if (typeof WebAssembly === 'object' && WebAssembly.validate(COLUMN_SCAN_WASM)) {
         const { exports } = new WebAssembly.Instance(new WebAssembly.Module(COLUMN_SCAN_WASM));
-        kernel = { memory: exports['memory'] as WebAssembly.Memory, scan: exports['scan'] as ColumnKernel['scan'] };
+        kernel = {
+          memory: exports['memory'] as WebAssembly.Memory,
+          scan: exports['scan'] as ColumnKernel['scan'],
+          pick: exports['pick'] as ColumnKernel['pick'],
+          unit: exports['unit'] as ColumnKernel['unit'],
+        };
       }
     } catch {
       // A runtime that forbids compiling WebAssembly from bytes (a content security policy, some edge runtimes).
@@ -185,13 +194,19 @@ class LeaderColumns {
     this.stride = this.width * dimensions;
   }
 
-  add(id: number, row: number, cosine: CosineRows): void {
+  /**
+   * Adds the row as the next leader; with `wasm`, the row is at byte `rowAt` of the WebAssembly memory (32-bit
+   * rows only), and its column entries are written there (the same integers as `CosineRows.writeUnit`).
+   */
+  add(id: number, row: number, cosine: CosineRows, wasm?: ColumnKernel, rowAt = 0): void {
     const j = this.count++;
     this.ids[j] = id;
     this.rows[j] = row;
     const { width } = this;
     const block = (j / width) | 0;
-    if (!cosine.writeUnit(row, this.data, this.base + block * this.stride + (j - block * width), width)) this.loose.push(j);
+    const at = this.base + block * this.stride + (j - block * width);
+    if (wasm && cosine.bounded[row] === 1) wasm.unit(rowAt, cosine.dimensions, SCALE / cosine.norm[row]!, at * 2, width * 2);
+    else if (!cosine.writeUnit(row, this.data, at, width)) this.loose.push(j);
   }
 
   /**
@@ -265,12 +280,22 @@ function prunedCosineLeaders(
   // deduplicates) runs in JavaScript, and leaves the outer one's columns alone.
   let wasm = kernelBusy ? undefined : columnKernel();
   let data: Int16Array | undefined;
+  // With 32-bit rows (the semantic deduper's), each candidate's row is copied to the WebAssembly memory after the
+  // scratch, its large coordinates picked there (to `picksAt`), and a new leader's columns written from there.
+  let rowAt = 0;
+  let columnsAt = 0;
   if (wasm) {
-    const bytes = SCRATCH_BYTES + cells * 2;
+    const f32 = cosine.float32;
+    rowAt = SCRATCH_BYTES;
+    columnsAt = f32 ? rowAt + ((dimensions + 3) & ~3) * 4 + PICKS * 4 : SCRATCH_BYTES;
+    const bytes = columnsAt + cells * 2;
     try {
       const have = wasm.memory.buffer.byteLength;
       if (bytes > have) wasm.memory.grow(Math.ceil((bytes - have) / 65536));
       data = new Int16Array(wasm.memory.buffer);
+      // The row's padding to a multiple of 4 coordinates: zeros, never picked.
+      if (f32) data.fill(0, rowAt / 2, (rowAt + ((dimensions + 3) & ~3) * 4) / 2);
+      else rowAt = 0;
     } catch {
       wasm = undefined; // out of memory for WebAssembly: this batch goes without
     }
@@ -279,7 +304,7 @@ function prunedCosineLeaders(
 
   if (wasm) kernelBusy = true;
   try {
-    return searchColumns(groups, rows, cosine, threshold, allowMerge, sizes, data, wasm);
+    return searchColumns(groups, rows, cosine, threshold, allowMerge, sizes, data, wasm, rowAt, columnsAt);
   } finally {
     if (wasm) {
       kernelBusy = false;
@@ -298,13 +323,20 @@ function searchColumns(
   sizes: Map<string, number> | undefined,
   data: Int16Array,
   wasm: ColumnKernel | undefined,
+  /** Where each candidate's row is copied in the WebAssembly memory (bytes); 0: not copied (not 32-bit rows). */
+  rowAt: number,
+  /** Where the columns start in the WebAssembly memory (bytes). */
+  columnsAt: number,
 ): number[] {
   const n = groups.length;
   const dimensions = cosine.dimensions;
   // The candidate, where the WebAssembly scan reads it: its coordinates in pairs, and its columns' byte offsets.
   const scratchPairs = wasm ? new Int32Array(data.buffer, 0, TOP / 2) : undefined;
   const scratchOffsets = wasm ? new Int32Array(data.buffer, TOP * 2, TOP) : undefined;
-  let next = wasm ? SCRATCH_BYTES / 2 : 0;
+  const rowMemory = rowAt > 0 ? new Float32Array(data.buffer, rowAt, dimensions) : undefined;
+  const picksAt = rowAt + ((dimensions + 3) & ~3) * 4;
+  const picked = rowAt > 0 ? new Int32Array(data.buffer, picksAt, PICKS) : undefined;
+  let next = columnsAt / 2;
   const leaderOf = new Array<number>(n);
   const tables = new Map<string, LeaderColumns>();
   // The candidate's TOP largest coordinates: their dimensions, and their values over its norm times SCALE, rounded.
@@ -327,8 +359,17 @@ function searchColumns(
     let first = 0;
     let second = 0;
     let third = 0;
+    // The row in the WebAssembly memory, if it was copied there for this candidate.
+    let copied = false;
     if (prune) {
-      cosine.candidate(row, dims, q);
+      if (rowMemory) {
+        rowMemory.set(cosine.row(row) as Float32Array);
+        copied = true;
+        const found = wasm!.pick(rowAt, (dimensions + 3) & ~3, cosine.pickFloor(row), picksAt, PICKS);
+        cosine.candidate(row, dims, q, picked, found);
+      } else {
+        cosine.candidate(row, dims, q);
+      }
       first = cosine.first;
       second = cosine.second;
       third = cosine.third;
@@ -364,7 +405,12 @@ function searchColumns(
       j++;
     }
     if (best === -1) {
-      table.add(i, row, cosine);
+      if (rowMemory && cosine.bounded[row] === 1) {
+        if (!copied) rowMemory.set(cosine.row(row) as Float32Array);
+        table.add(i, row, cosine, wasm, rowAt);
+      } else {
+        table.add(i, row, cosine);
+      }
       leaderOf[i] = i;
     } else {
       leaderOf[i] = best;
@@ -433,6 +479,8 @@ class CosineRows {
   readonly bounded: Uint8Array;
   /** tails[r * stops + k]: norm of row r from checkpoint k to the end; NaN until row r is first scored. */
   private readonly tails: Float64Array;
+  /** Whether every row is a Float32Array (the semantic deduper's rows): the WebAssembly kernel may read copies. */
+  readonly float32: boolean;
 
   constructor(
     private readonly vectors: readonly ArrayLike<number>[],
@@ -450,8 +498,10 @@ class CosineRows {
     this.norm = new Float64Array(rows);
     this.tails = new Float64Array(rows * this.stops).fill(Number.NaN);
     this.bounded = new Uint8Array(rows);
+    let float32 = true;
     for (let r = 0; r < rows; r++) {
       const vector = vectors[r]!;
+      float32 &&= vector instanceof Float32Array;
       let sum = 0;
       for (let d = 0; d < dimensions; d++) {
         const v = vector[d]!;
@@ -461,6 +511,20 @@ class CosineRows {
       this.norm[r] = Math.sqrt(sum);
       this.bounded[r] = sum >= 1e-150 && sum <= 1e150 ? 1 : 0;
     }
+    this.float32 = float32;
+  }
+
+  /** Row r as given. */
+  row(r: number): ArrayLike<number> {
+    return this.vectors[r]!;
+  }
+
+  /**
+   * What a coordinate's square must reach for `candidate` to pick it: 4 / dimensions of the row's squared norm
+   * (2 standard deviations of a random direction: about 17 of 384).
+   */
+  pickFloor(r: number): number {
+    return (this.squaredNorm[r]! * 4) / this.dimensions;
   }
 
   /**
@@ -511,20 +575,25 @@ class CosineRows {
    * limit) implies that the exact u . v is below `bound` = threshold - `marginFor(dimensions)`, and ml-distance's
    * score of the pair, within that margin of u . v for a row in the bounded range, is below the threshold.
    */
-  candidate(r: number, dims: Int32Array, q: Int32Array): void {
+  candidate(r: number, dims: Int32Array, q: Int32Array, picked?: Int32Array, pickedCount = 0): void {
     const vector = this.vectors[r]!;
     const dimensions = this.dimensions;
-    // First the coordinates whose square is at least 4 / dimensions of the squared norm (2 standard deviations of
-    // a random direction: about 17 of 384), in one pass without insertions, up to PICKS of them. Any choice of
-    // coordinates gives a valid bound: this one only has to be good, and cheap.
-    const picks = this.picks;
-    const floor = (this.squaredNorm[r]! * 4) / dimensions;
+    // First the coordinates whose square is at least `pickFloor`, in one pass without insertions, up to PICKS of
+    // them (or those the WebAssembly `pick` found, in 32 bits: `picked`). Any choice of coordinates gives a valid
+    // bound: this one only has to be good, and cheap.
+    let picks: Int32Array = this.picks;
     let found = 0;
-    for (let d = 0; d < dimensions && found < PICKS; d++) {
-      const v = vector[d]!;
-      // Without a branch (one that random data would mispredict): written always, kept when large.
-      picks[found] = d;
-      found += +(v * v >= floor);
+    if (picked) {
+      picks = picked;
+      found = pickedCount;
+    } else {
+      const floor = this.pickFloor(r);
+      for (let d = 0; d < dimensions && found < PICKS; d++) {
+        const v = vector[d]!;
+        // Without a branch (one that random data would mispredict): written always, kept when large.
+        picks[found] = d;
+        found += +(v * v >= floor);
+      }
     }
     // At least SECOND picks: the largest are among them, and the slots they do not fill weigh nothing (any set of
     // coordinates gives a valid bound). Fewer: every coordinate is looked at.
