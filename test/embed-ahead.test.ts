@@ -140,6 +140,17 @@ const WELL_FORMED: Partial<Record<Behaviour, { delayMs: number; dimensions: numb
  * well-formed answer to arrive set (an embedder cannot change its vectors' length in a run; a good answer after a
  * longer one is malformed to the pipeline). Answers due at the same moment arrive in the order of their calls.
  */
+const EXACT = { dedupStrategy: 'exact' } as const;
+const CHANGES = [
+  { dedupThreshold: 0.9 },
+  { dedupStrategy: 'hybrid' },
+  { dedupStrategy: 'embedding' },
+  { embedAhead: false },
+  { windowMs: 3 },
+  EXACT,
+  'embed',
+] as const;
+
 function acceptedCalls(calls: readonly { behaviour: Behaviour; at: number }[]): Set<number> {
   const wellFormed = calls
     .map(({ behaviour, at }, i) => ({ i, answer: WELL_FORMED[behaviour], at }))
@@ -195,15 +206,24 @@ describe('hostile embedders with embed-ahead', () => {
         fc.array(fc.constantFrom(...BEHAVIOURS), { minLength: 1, maxLength: 12 }),
         fc.constantFrom<'embedding' | 'hybrid'>('embedding', 'hybrid'),
         fc.integer({ min: 1, max: 8 }),
-        async (arrivals, behaviours, strategy, windowMs) => {
+        // A live configure() at some moment: of what keeps the embedder (its cache, calls and sessions carry
+        // over), or of what replaces it (a new embed, exact dedup: the old one is retired).
+        fc.option(fc.record({ at: fc.integer({ min: 0, max: 40 }), change: fc.constantFrom(...CHANGES) }), { nil: undefined }),
+        async (arrivals, behaviours, strategy, windowMs, configure) => {
           const clock = virtualClock();
           const tracked = trackTimers(clock.scheduler);
-          const calls: { texts: string[]; behaviour: Behaviour; at: number }[] = [];
-          const embed = ((texts: string[]) => {
-            const behaviour = behaviours[calls.length % behaviours.length]!;
-            calls.push({ texts: [...texts], behaviour, at: clock.scheduler.now() });
-            return answer(behaviour, texts, clock);
-          }) as Embedder;
+          const calls: { texts: string[]; behaviour: Behaviour; at: number; embedder: number }[] = [];
+          const embedder = (id: number) =>
+            ((texts: string[]) => {
+              const behaviour = behaviours[calls.length % behaviours.length]!;
+              calls.push({ texts: [...texts], behaviour, at: clock.scheduler.now(), embedder: id });
+              return answer(behaviour, texts, clock);
+            }) as Embedder;
+          const embed = embedder(0);
+          if (configure !== undefined) {
+            const change = configure.change === 'embed' ? { embed: embedder(1) } : configure.change;
+            clock.scheduler.schedule(() => batcher.configure(change), configure.at);
+          }
           const batcher = createBatcher<string, string>({
             execute: upperAll,
             dedupStrategy: strategy,
@@ -246,12 +266,18 @@ describe('hostile embedders with embed-ahead', () => {
           expect(tracked.pending()).toBe(0);
           // A text is sent again only when no call made before it was, or will be, accepted (one embedding per
           // distinct text): an accepted call still in flight is waited for, one answered is in the cache.
-          const accepted = acceptedCalls(calls);
-          const embedded = new Set<string>();
-          calls.forEach(({ texts }, i) => {
-            for (const text of texts) expect(embedded.has(text)).toBe(false);
-            if (accepted.has(i)) for (const text of texts) embedded.add(text);
-          });
+          // Per embedder: a new one embeds again what the old one did.
+          for (const id of [0, 1]) {
+            const own = calls.filter((call) => call.embedder === id);
+            const accepted = acceptedCalls(own);
+            const embedded = new Set<string>();
+            own.forEach(({ texts }, i) => {
+              for (const text of texts) expect(embedded.has(text)).toBe(false);
+              if (accepted.has(i)) for (const text of texts) embedded.add(text);
+            });
+          }
+          // Exact dedup from the change on: nothing is embedded after it.
+          if (configure?.change === EXACT) expect(calls.filter((call) => call.at > configure.at)).toEqual([]);
         },
       ),
       { numRuns: 80 },

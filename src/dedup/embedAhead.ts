@@ -32,6 +32,8 @@ export interface EmbedCall {
   /** Told once, when it settles; undefined after (or when its run ended: they are never told). */
   waiters: ((call: EmbedCall) => void)[] | undefined;
   timer: Subscription | undefined;
+  /** When its bound ends, on the pipeline's clock (`Infinity`: none). */
+  readonly deadline: number;
   readonly session: EmbedSession | undefined;
   /**
    * What the embedder's answer reaches: emptied once the call has settled or its run ended, so an embedder that
@@ -47,17 +49,58 @@ export class Embeddings {
   /** True once a call answered with a promise (or any thenable); false when the first one answered synchronously. */
   asynchronous: boolean | undefined;
 
+  /** The session of each pipeline run (engine, dedupBy subscription) it embeds for. */
+  private readonly sessions = new WeakMap<Subscription, EmbedSession>();
+  /** The same sessions, while their run lasts: what `retire` lets go of (a session leaves it as its run ends). */
+  readonly live = new Set<EmbedSession>();
+
   constructor(
-    private readonly embed: Embedder,
+    readonly embed: Embedder,
     readonly cache: EmbeddingCache,
     private readonly scheduler: SchedulerLike,
-    private readonly timeoutMs: number,
+    /** Read when a call is made: `configure({ embedTimeoutMs })` bounds the calls made after it. */
+    public timeoutMs: number,
     /**
      * Whether the vectors of one answer may be views of one buffer: only when nothing keeps them past their batch
      * and its queued requests (no embedding cache, no semantic result cache), as any one of them keeps it alive.
      */
-    private readonly shareBuffers = false,
+    readonly shareBuffers = false,
   ) {}
+
+  /** The end of the bound of a call made now. */
+  private deadline(): number {
+    return this.timeoutMs === Infinity ? Infinity : this.scheduler.now() + this.timeoutMs;
+  }
+
+  /**
+   * Whether a batch formed now may wait for `call`, in flight: when its bound ends no later than that of a call
+   * the batch would make. Always, unless `configure()` shortened `embedTimeoutMs` since the call was made (or the
+   * clock stepped back): such a batch makes its own call, so it waits no longer than the bound in effect.
+   */
+  joinable(call: EmbedCall): boolean {
+    return call.deadline <= this.deadline();
+  }
+
+  /** The session of the run `lifetime` ends: made at first use, unless `existing` (then undefined for none). */
+  sessionOf<T>(lifetime: Subscription, existing?: boolean): EmbedSession<T> | undefined {
+    let session = this.sessions.get(lifetime);
+    if (session === undefined && !existing) {
+      session = new EmbedSession(this, this.scheduler, lifetime);
+      this.sessions.set(lifetime, session);
+      this.live.add(session);
+    }
+    return session as EmbedSession<T> | undefined;
+  }
+
+  /**
+   * `configure()` replaced this embedder's dedup stage by one that embeds otherwise (another `embed`, cache size):
+   * every session lets go of its queued requests and sends none of their texts; its calls in flight still settle,
+   * for the batches waiting for them.
+   */
+  retire(): void {
+    for (const session of this.live) session.retire();
+    this.live.clear();
+  }
 
   /**
    * Calls the embedder for `texts` (distinct, none in flight in `session`). A synchronous answer settles the call
@@ -65,7 +108,7 @@ export class Embeddings {
    * `lifetime`, and the call is in flight in `session` until it settles.
    */
   call(texts: string[], lifetime: Subscription | undefined, session: EmbedSession | undefined): EmbedCall {
-    const call: EmbedCall = { texts, outcome: undefined, waiters: [], timer: undefined, session, link: {} };
+    const call: EmbedCall = { texts, outcome: undefined, waiters: [], timer: undefined, deadline: this.deadline(), session, link: {} };
     if (session) for (const text of texts) session.inFlight.set(text, call);
     let answer: ReturnType<Embedder>;
     let then: unknown;
@@ -185,6 +228,8 @@ export class EmbedSession<T = unknown> {
   private readonly groups = new Map<string, Set<T>>();
   private flush: Subscription | undefined;
   private ended = false;
+  /** Its embedder was replaced: no request is held any more (calls in flight still settle). */
+  private retired = false;
 
   constructor(
     private readonly embeddings: Embeddings,
@@ -196,7 +241,7 @@ export class EmbedSession<T = unknown> {
 
   /** A request was queued, with its text and its group (see the file's comment). */
   arrived(item: T, text: string, group: string): void {
-    if (this.ended || this.holds.has(item)) return;
+    if (this.ended || this.retired || this.holds.has(item)) return;
     const hold: Hold = { group, text, texts: undefined };
     this.holds.set(item, hold);
     const members = this.groups.get(group);
@@ -258,7 +303,7 @@ export class EmbedSession<T = unknown> {
 
   /** A call answered `vector` for `text`: kept for the queued requests that want it. */
   answered(text: string, vector: Float32Array): void {
-    if (!this.ended && this.wanted.has(text)) this.ready.set(text, { vector, error: undefined, used: false });
+    if (this.wanted.has(text)) this.ready.set(text, { vector, error: undefined, used: false });
   }
 
   /**
@@ -304,6 +349,24 @@ export class EmbedSession<T = unknown> {
   }
 
   /**
+   * Its embedder was replaced (see `Embeddings.retire`): the queued requests, the texts they want and the tick's
+   * call are let go; the calls in flight are kept, as batches wait for them, and leave as they settle.
+   */
+  retire(): void {
+    this.retired = true;
+    if (this.flush) {
+      this.flush.unsubscribe();
+      this.lifetime.remove(this.flush);
+      this.flush = undefined;
+    }
+    this.wanted.clear();
+    this.ready.clear();
+    this.tick.clear();
+    this.holds.clear();
+    this.groups.clear();
+  }
+
+  /**
    * The run ended (unsubscription, dispose): the tick's call is not made, calls in flight are let go (their
    * bounds cancelled; an answer that comes later is ignored, and the batches waiting for them never hear back,
    * as their owner no longer listens), and nothing is held any more.
@@ -311,8 +374,7 @@ export class EmbedSession<T = unknown> {
   private end(): void {
     if (this.ended) return;
     this.ended = true;
-    this.flush?.unsubscribe();
-    this.flush = undefined;
+    this.embeddings.live.delete(this);
     for (const call of this.inFlight.values()) {
       call.timer?.unsubscribe();
       call.timer = undefined;
@@ -321,10 +383,6 @@ export class EmbedSession<T = unknown> {
       call.outcome ??= { ok: false, error: undefined }; // nobody is told: the run's owner no longer listens
     }
     this.inFlight.clear();
-    this.wanted.clear();
-    this.ready.clear();
-    this.tick.clear();
-    this.holds.clear();
-    this.groups.clear();
+    this.retire();
   }
 }

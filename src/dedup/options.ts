@@ -69,8 +69,8 @@ export function resolveDedupOptions<T>(where: string, options: DedupOptions<T>):
 
 function similarityOf<T>(settings: SemanticSettings<T>): ResolvedSimilarity<T> {
   return {
-    create: (strategy, grouping, threshold, hooks, probes) => {
-      const deduper = createSemanticDeduper(strategy, grouping, settings, threshold, hooks, probes);
+    create: (strategy, grouping, threshold, hooks, probes, previous) => {
+      const deduper = createSemanticDeduper(strategy, grouping, settings, threshold, hooks, probes, previous);
       // The semantic result cache's index, at the threshold of this deduper's merges.
       return probes ? Object.assign(deduper, { nearIndex: <H>() => new SemanticIndex<H>(settings.metric, threshold, settings.mergeGuard) }) : deduper;
     },

@@ -1,6 +1,6 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import type { DedupedBatch } from '../types.js';
-import { Embeddings, EmbedSession, type EmbedCall } from './embedAhead.js';
+import { Embeddings, type EmbedCall } from './embedAhead.js';
 import { EmbeddingCache, LruCache } from './embeddingCache.js';
 import type { Embedder } from './embedder.js';
 import { dedupExact, describeThrow, type Grouping } from './exact.js';
@@ -68,21 +68,16 @@ export function createSemanticDeduper<T>(
   threshold: number,
   hooks: DeduperHooks,
   probes = false,
+  previous?: Deduper<T>,
 ): Deduper<T> {
-  const cache = new EmbeddingCache(settings.cacheSize);
   // Without an embedding cache or a semantic result cache, vectors live no longer than their batch (and the queued
   // requests embedded ahead): the copies of one answer share one buffer.
-  const embeddings = new Embeddings(settings.embed, cache, settings.scheduler, settings.embedTimeoutMs, settings.cacheSize === 0 && !probes);
+  const shareBuffers = settings.cacheSize === 0 && !probes;
+  const embeddings = embeddingsAfter(previous, settings, shareBuffers) ?? new Embeddings(settings.embed, new EmbeddingCache(settings.cacheSize), settings.scheduler, settings.embedTimeoutMs, shareBuffers);
+  const { cache } = embeddings;
   const customGuard = typeof settings.mergeGuard === 'function' ? settings.mergeGuard : undefined;
   const signature = settings.mergeGuard === true ? cachedSignature(settings.cacheSize) : () => '';
   const groupOf = groupKeyFunction(settings, grouping.scope, signature);
-  // One session per pipeline run (engine, dedupBy subscription): its calls in flight and embed-ahead state.
-  const sessions = new WeakMap<Subscription, EmbedSession<T>>();
-  const sessionOf = (lifetime: Subscription) => {
-    let session = sessions.get(lifetime);
-    if (session === undefined) sessions.set(lifetime, (session = new EmbedSession<T>(embeddings, settings.scheduler, lifetime)));
-    return session;
-  };
 
   const dedup = (items: readonly T[], lifetime?: Subscription): DedupedBatch<T> | Promise<DedupedBatch<T>> => {
     const base = strategy === 'hybrid' ? dedupExact(items, grouping) : undefined;
@@ -110,7 +105,7 @@ export function createSemanticDeduper<T>(
     // A semantic result cache compares every candidate with the cached results: each needs its vector.
     const comparable = probes ? candidates : candidatesSharingAGroup(candidates);
     const texts = distinctTexts(comparable);
-    const session = lifetime === undefined || lifetime.closed ? undefined : sessions.get(lifetime) ?? (texts.length > 0 ? sessionOf(lifetime) : undefined);
+    const session = lifetime === undefined || lifetime.closed ? undefined : embeddings.sessionOf<T>(lifetime, texts.length === 0);
     // Vectors ready now: embedded ahead for these requests (a miss, the first time), or cached (a hit). The
     // others are in flight (waited for) or missing (embedded now, in one call).
     const vectors = new Map<string, Float32Array>();
@@ -134,7 +129,7 @@ export function createSemanticDeduper<T>(
         continue;
       }
       const running = session?.inFlight.get(text);
-      if (running !== undefined) waitFor.add(running);
+      if (running !== undefined && embeddings.joinable(running)) waitFor.add(running);
       else missing.push(text);
     }
     // Batched: what they held for embed-ahead is theirs no more (what they wait for is in `waitFor`).
@@ -185,7 +180,6 @@ export function createSemanticDeduper<T>(
       for (const call of waitFor) call.waiters?.push(onSettled);
     });
   };
-  if (settings.embedAhead === false) return dedup;
 
   /** A request queued in an engine (`batchDedup`, `createBatcher`): its text may be embedded ahead. */
   const arrived = (item: T, lifetime: Subscription): void => {
@@ -201,10 +195,35 @@ export function createSemanticDeduper<T>(
     } catch {
       return; // the batch says what is wrong with it
     }
-    sessionOf(lifetime).arrived(item, text, group);
+    embeddings.sessionOf<T>(lifetime)!.arrived(item, text, group);
   };
-  const left = (item: T, lifetime: Subscription): void => sessions.get(lifetime)?.left(item);
-  return Object.assign(dedup, { arrived, left });
+  // Withdrawals reach the session even with embed-ahead off: requests queued before a configure() turned it off
+  // are held there until they leave.
+  const left = (item: T, lifetime: Subscription): void => embeddings.sessionOf<T>(lifetime, true)?.left(item);
+  const retire = () => embeddings.retire();
+  const deduper = settings.embedAhead === false ? Object.assign(dedup, { left, retire }) : Object.assign(dedup, { arrived, left, retire });
+  stageEmbeddings.set(deduper, embeddings);
+  return deduper;
+}
+
+/** The embedder behind each similarity dedup stage, for the stage a live `configure()` puts in its place. */
+const stageEmbeddings = new WeakMap<object, Embeddings>();
+
+/**
+ * What a stage made by `configure()` takes over from the stage it replaces (`previous`): its embedder's cache,
+ * calls in flight and embed-ahead sessions, when it embeds the same way (same `embed`, cache size and buffer
+ * sharing), as a text's vector depends on nothing else; `embedTimeoutMs` bounds the calls made from then on.
+ * Otherwise the old embedder is retired (it lets go of the queued requests; see `Embeddings.retire`).
+ */
+function embeddingsAfter<T>(previous: Deduper<T> | undefined, settings: SemanticSettings<T>, shareBuffers: boolean): Embeddings | undefined {
+  const before = previous && stageEmbeddings.get(previous);
+  if (before === undefined) return undefined;
+  if (before.embed === settings.embed && before.cache.capacity === settings.cacheSize && before.shareBuffers === shareBuffers) {
+    before.timeoutMs = settings.embedTimeoutMs;
+    return before;
+  }
+  before.retire();
+  return undefined;
 }
 
 /**

@@ -103,6 +103,11 @@ export type Deduper<T> = ((items: readonly T[], lifetime?: Subscription) => Dedu
    * vectors at this deduper's threshold, for each table of what is shared (src/internal/inFlight.ts).
    */
   readonly nearIndex?: <H>() => NearIndex<H>;
+  /**
+   * Similarity dedup only: `configure()` replaced this stage by one that embeds no more (exact, a
+   * `dedupFunction`, dedup off): it lets go of the queued requests it embeds ahead for (src/dedup/embedAhead.ts).
+   */
+  readonly retire?: () => void;
 };
 
 export interface DeduperHooks {
@@ -160,11 +165,19 @@ export interface SimilarityDedup {
 /** Similarity dedup resolved for one set of options. */
 export interface ResolvedSimilarity<T> {
   /**
-   * The deduper of `'embedding'` or `'hybrid'`, with its own embedding cache. With `probes`, every text is
+   * The deduper of `'embedding'` or `'hybrid'`, with its own embedding cache, or the cache of `previous` (the
+   * stage it replaces in a live `configure()`) when it embeds the same way. With `probes`, every text is
    * embedded, each batch carries the probes of its unique items (`ProbedBatch`), and the deduper makes the index
    * they are looked up in (`Deduper.nearIndex`).
    */
-  create(strategy: 'embedding' | 'hybrid', grouping: Grouping<T>, threshold: number, hooks: DeduperHooks, probes?: boolean): Deduper<T>;
+  create(
+    strategy: 'embedding' | 'hybrid',
+    grouping: Grouping<T>,
+    threshold: number,
+    hooks: DeduperHooks,
+    probes?: boolean,
+    previous?: Deduper<T>,
+  ): Deduper<T>;
   /** The same over wrappers of requests: every function is applied to `unwrap(wrapper)`. */
   map<U>(unwrap: (wrapper: U) => T): ResolvedSimilarity<U>;
 }
@@ -244,12 +257,13 @@ export function mapDedup<T, U>(
  * @param probes for a semantic result cache: the similarity deduper embeds every text and returns the probes
  *   of the unique items (`ProbedBatch`)
  */
-export function createDeduper<T>(resolved: ResolvedDedup<T>, hooks: DeduperHooks = {}, probes = false): Deduper<T> {
-  if (!resolved.enabled) return dedupNone;
+export function createDeduper<T>(resolved: ResolvedDedup<T>, hooks: DeduperHooks = {}, probes = false, previous?: Deduper<T>): Deduper<T> {
   const { grouping, dedupFunction, threshold } = resolved;
-  if (!dedupFunction && resolved.semantic && resolved.strategy !== 'exact') {
-    return resolved.semantic.create(resolved.strategy, grouping, threshold, hooks, probes);
+  if (resolved.enabled && !dedupFunction && resolved.semantic && resolved.strategy !== 'exact') {
+    return resolved.semantic.create(resolved.strategy, grouping, threshold, hooks, probes, previous);
   }
+  previous?.retire?.();
+  if (!resolved.enabled) return dedupNone;
   if (!dedupFunction) return (items) => dedupExact(items, grouping);
   const groupOf = scopeGroup(grouping);
   return (items) => {

@@ -421,18 +421,6 @@ export class PipelineConfig<T, R> {
       }),
       executeCopiesItems: true,
     };
-    // Checked by the similarity plug-in (`semanticDedup`): 'embedding' or 'hybrid', no dedupFunction; the lite
-    // entry point refuses it in resolveDedupWith.
-    const semanticCache = this.resultCache?.semantic === true;
-    const deduper = createDeduper<Envelope<T>>(
-      mapped,
-      {
-        onFallback: () => this.stats.recordEmbedFallback(),
-        onEmbedCache: (hits, misses) => this.stats.recordEmbedCache(hits, misses),
-        onTextUnreadable: (requests) => this.stats.recordTextUnreadable(requests),
-      },
-      semanticCache,
-    );
     const exactKeyDecides = dedup.enabled && dedup.dedupFunction === undefined;
     const joinsWaiting = exactKeyDecides && dedup.strategy !== 'embedding';
     // Joins are by exact key: only where the exact key decides equality (exact or hybrid dedup).
@@ -457,6 +445,20 @@ export class PipelineConfig<T, R> {
     const signal = check.optionalFunction<(request: T) => unknown>(where, 'signal', raw.signal);
     const costPerRequestUsd =
       raw.costPerRequestUsd === undefined ? undefined : check.nonNegative(where, 'costPerRequestUsd', raw.costPerRequestUsd);
+    // Last, once every option is checked: a stage made by `configure()` takes over the embedder's work of the
+    // stage in effect (or retires it), which a change refused further down would have undone.
+    // `resultCache.semantic` is checked by the similarity plug-in (`semanticDedup`): 'embedding' or 'hybrid', no
+    // dedupFunction; the lite entry point refuses it in resolveDedupWith.
+    const deduper = createDeduper<Envelope<T>>(
+      mapped,
+      {
+        onFallback: () => this.stats.recordEmbedFallback(),
+        onEmbedCache: (hits, misses) => this.stats.recordEmbedCache(hits, misses),
+        onTextUnreadable: (requests) => this.stats.recordTextUnreadable(requests),
+      },
+      this.resultCache?.semantic === true,
+      this.dedupStage as Deduper<Envelope<T>> | undefined,
+    );
     return {
       window,
       adaptiveSettings: adaptive,

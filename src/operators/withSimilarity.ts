@@ -72,7 +72,8 @@ export function batchDedup<T, R>(options: BatchDedupOptions<T, R>): OperatorFunc
  * - `'hybrid'`: exact first, then embedding among the remaining leaders (one `embed` call per batch).
  * - `dedupFunction(a, b)`: your similarity in [0, 1], compared against `dedupThreshold`.
  *
- * Requests of different `scope`s are never merged. One output per input batch, always: an item whose `key`,
+ * Requests of different `scope`s are never merged. One output per non-empty input batch, always (an empty one, as
+ * `bufferTime` emits, has nothing to execute and is dropped): an item whose `key`,
  * `scope` or `text` throws is carried in `failures` instead of being dropped; an embedder that fails, or has not
  * answered within `embedTimeoutMs`, makes that batch fall back to exact dedup (counted in `embedFallbacks`). Completion and errors wait for batches still
  * being deduplicated (embedding is asynchronous when the embedder is).
@@ -87,7 +88,7 @@ export function batchDedup<T, R>(options: BatchDedupOptions<T, R>): OperatorFunc
  *
  * @param options `dedupStrategy`, `dedupThreshold`, `dedupFunction`, `key`, `scope`, `text`, `embed`, `metric`,
  * `mergeGuard`, `embedCacheSize`, `embedTimeoutMs` (5000), `scheduler`, `enableDedup`, `stats`.
- * @return A function that returns an Observable of `DedupedBatch`es, one per source batch.
+ * @return A function that returns an Observable of `DedupedBatch`es, one per non-empty source batch.
  */
 export function dedupBy<T>(options: DedupByOptions<T> = {}): OperatorFunction<readonly T[], DedupedBatch<T>> {
   return dedupByWith(options, semanticDedup);
