@@ -698,14 +698,16 @@ export class MalformedEmbeddingError extends Error {
  * @param shared Whether the copies may share one buffer (views of it, one allocation for the whole answer): only
  *   for vectors that are not kept beyond the batch and its queued requests (no embedding cache), as any one of
  *   them keeps the whole buffer alive. Otherwise each vector gets its own.
- * @return The vectors' length and the copies.
+ * @param reuse With `shared`, a buffer no one reads any more, used instead of a new one when it is large enough.
+ * @return The vectors' length, the copies, and the buffer they share (with `shared`).
  */
 export function copyVectors(
   vectors: unknown,
   expectedCount: number,
   dimensions: number | undefined,
   shared: boolean,
-): { readonly length: number; readonly vectors: Float32Array[] } {
+  reuse?: Float32Array,
+): { readonly length: number; readonly vectors: Float32Array[]; readonly buffer: Float32Array | undefined } {
   if (!Array.isArray(vectors)) throw new MalformedEmbeddingError(`expected an array of vectors, got ${typeof vectors}`);
   if (vectors.length !== expectedCount) {
     throw new MalformedEmbeddingError(`expected ${expectedCount} vectors, got ${vectors.length}`);
@@ -724,7 +726,7 @@ export function copyVectors(
     }
     let copy: Float32Array;
     if (shared) {
-      buffer ??= new Float32Array(vectors.length * length);
+      buffer ??= reuse !== undefined && reuse.length >= vectors.length * length ? reuse : new Float32Array(vectors.length * length);
       copy = buffer.subarray(i * length, (i + 1) * length);
     } else {
       copy = new Float32Array(length);
@@ -755,5 +757,5 @@ export function copyVectors(
     }
     copies[i] = copy;
   }
-  return { length: length ?? 0, vectors: copies };
+  return { length: length ?? 0, vectors: copies, buffer };
 }
