@@ -6,14 +6,15 @@ import type { ResolvedMetric } from './metric.js';
  * of its group scoring at least `threshold` (the earliest on a tie), or becomes a leader. The result is exactly
  * that of the naive loop scoring every (leader, candidate) pair; only the work differs.
  *
- * For cosine (see docs/decisions.md, "Exact pruning of semantic dedup" and "Semantic dedup: the candidate's
- * coordinates against leader columns"): each row's norm is computed once, each candidate picks its 8 largest
- * coordinates (by magnitude), and each leader is stored as a unit vector in 32 bits, dimension by dimension. A
- * pair is first checked on the candidate's coordinates only: their part of the dot product plus the
- * Cauchy-Schwarz bound of the rest is an upper bound of the cosine, and below the threshold (less a margin for
- * rounding) it proves the pair cannot merge. At a high threshold this refuses about 93 % of unrelated pairs after
- * 4 multiplications and 99.7 % after 8; the limit depends on the candidate alone, so the check runs down the
- * leaders' columns, four leaders at a time in WebAssembly SIMD (in JavaScript where WebAssembly is missing). A
+ * For cosine (see docs/decisions.md, "Exact pruning of semantic dedup", "Semantic dedup: the candidate's
+ * coordinates against leader columns" and "16-bit leader columns"): each row's norm is computed once, each
+ * candidate picks its 16 largest coordinates (by magnitude), and each leader is stored as a unit vector in 16-bit
+ * integers, dimension by dimension. A pair is first checked on the candidate's coordinates only: their part of
+ * the dot product plus the Cauchy-Schwarz bound of the rest is an upper bound of the cosine, and below the
+ * threshold (less a margin for rounding) it proves the pair cannot merge. At a high threshold this refuses about
+ * 93 % of unrelated pairs after 4 multiplications, 99.7 % after 8 and nearly all after 16; the limit depends on
+ * the candidate alone, so the check runs down the leaders' columns, eight leaders at a time in WebAssembly SIMD
+ * (in JavaScript where WebAssembly is missing, with the same integers). A
  * pair it does not refuse is scored (`CosineRows.score`), with early exits at checkpoints, and in ml-distance's
  * order so the score agrees with ml-distance's `cosine` to the last bit. Rows whose squared norm is tiny or huge,
  * where that formula is not the cosine, are scored in full. With a threshold of 0 no bound can refuse anything,
@@ -99,7 +100,10 @@ const SCALE = 32767;
 /** A memory grown past this for a batch is let go after it (the next batch makes a new one), not kept for ever. */
 const KEEP_MEMORY_BYTES = 64 * 2 ** 20;
 
-/** The first checks of the search, four leaders at a time in WebAssembly SIMD (scripts/gen-column-scan.mjs). */
+/**
+ * The first checks of the search, eight leaders at a time in WebAssembly SIMD, and the per-row work around them
+ * (scripts/gen-column-scan.mjs).
+ */
 interface ColumnKernel {
   readonly memory: WebAssembly.Memory;
   /** The first leader in [from, end) whose checks pass, or -1 (see scripts/gen-column-scan.mjs). */
@@ -252,8 +256,8 @@ function widthOf(capacity: number): number {
  * `CosineRows.candidate`) scores below the threshold in the naive loop too: there it could neither merge nor be
  * best, and skipping it changes nothing. The limit depends on the candidate alone, and the leaders' coordinates
  * on T are read column by column (`LeaderColumns`), in WebAssembly SIMD where it runs, in JavaScript elsewhere.
- * The check is made with the HALF largest coordinates of u, then the TOP largest; a pair that passes both is
- * scored (`CosineRows.score`, itself with early exits, and in ml-distance's order). Leaders are visited in
+ * The check is made with the HALF largest coordinates of u, then the SECOND largest, then the TOP largest; a
+ * pair that passes all three is scored (`CosineRows.score`, itself with early exits, and in ml-distance's order). Leaders are visited in
  * arrival order, and the guard is asked for the same pairs in the same order as in the naive loop.
  */
 function prunedCosineLeaders(
