@@ -46,6 +46,11 @@ describe('vectorLeaders (cosine with early exit)', () => {
   });
 });
 
+/** The vectors rounded to 32 bits (as numbers, for the naive loop) when `f32`, else as they are. */
+function as32(f32: boolean, vectors: number[][]): number[][] {
+  return f32 ? vectors.map((v) => Array.from(Float32Array.from(v))) : vectors;
+}
+
 /** The naive loop for any metric: every (leader, candidate) pair of a group scored with it, clamped to [0, 1]. */
 function naiveWith(score: (a: number[], b: number[]) => number, groups: string[], vectors: number[][], threshold: number, allow?: (l: number, c: number) => boolean): number[] {
   const leaderOf: number[] = [];
@@ -133,17 +138,18 @@ describe.each([
     expect(columnKernelInUse()).toBe(wasm);
   });
 
-  it('cosine with several leaders above the threshold per candidate, across blocks of 64 and partial blocks of 4', () => {
+  it('cosine with several leaders above the threshold per candidate, across blocks of 64 and partial groups of 8', () => {
     // Candidates near a few centres: each meets several leaders at or near the threshold, so the scan restarts
-    // after each leader it returns (mid-block, mid-group of 4), in groups whose sizes are not multiples of 4.
+    // after each leader it returns (mid-block, mid-group of 8), in groups whose sizes are not multiples of 8. As
+    // numbers or as Float32Array rows (whose candidates are picked, and leaders written, by the WebAssembly kernel).
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 60, max: 150 }), fc.integer({ min: 3, max: 24 }), fc.constantFrom(0.8, 0.9, 0.95), (seed, size, dims, threshold) => {
+      fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 60, max: 150 }), fc.integer({ min: 3, max: 24 }), fc.constantFrom(0.8, 0.9, 0.95), fc.boolean(), (seed, size, dims, threshold, f32) => {
         let state = seed;
         const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
         const centres = Array.from({ length: 6 }, () => Array.from({ length: dims }, random));
-        const vectors = Array.from({ length: size }, () => centres[Math.floor(((random() + 1) / 2) * centres.length) % centres.length]!.map((x) => x + 0.4 * random()));
+        const vectors = as32(f32, Array.from({ length: size }, () => centres[Math.floor(((random() + 1) / 2) * centres.length) % centres.length]!.map((x) => x + 0.4 * random())));
         const groups = vectors.map((_, i) => (i % 5 === 0 ? 'g2' : 'g1'));
-        const fast = vectorLeaders(groups, vectors.map((_, i) => i), vectors, dims, cosine, threshold);
+        const fast = vectorLeaders(groups, vectors.map((_, i) => i), f32 ? vectors.map((v) => Float32Array.from(v)) : vectors, dims, cosine, threshold);
         expect(fast).toEqual(naiveLeaders(groups, vectors, threshold));
       }),
       { numRuns: 40 },
@@ -178,9 +184,9 @@ describe.each([
     );
   });
 
-  it('cosine in many dimensions (1,000 to 5,000), with near copies at the edge of the threshold', () => {
+  it('cosine in many dimensions (1,000 to 5,000), with near copies at the edge of the threshold, as numbers or Float32Array rows', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1000, max: 5000 }), fc.integer({ min: 1, max: 1_000_000 }), fc.constantFrom(0.9, 0.98, 0.999), (dims, seed, threshold) => {
+      fc.property(fc.integer({ min: 1000, max: 5000 }), fc.integer({ min: 1, max: 1_000_000 }), fc.constantFrom(0.9, 0.98, 0.999), fc.boolean(), (dims, seed, threshold, f32) => {
         let state = seed;
         const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
         const vectors: number[][] = [];
@@ -188,29 +194,29 @@ describe.each([
           const base = i > 0 && i % 2 === 0 ? vectors[i - 1]! : Array.from({ length: dims }, random);
           // Noise picked so that some pairs land just above and some just below the threshold.
           const noise = [0, 0.05, 0.1, 0.15, 0.2, 0.3][i % 6]!;
-          vectors.push(base.map((x) => x + noise * random()));
+          vectors.push(as32(f32, [base.map((x) => x + noise * random())])[0]!);
         }
         const groups = vectors.map(() => 'g');
-        const fast = vectorLeaders(groups, vectors.map((_, i) => i), vectors, dims, cosine, threshold);
+        const fast = vectorLeaders(groups, vectors.map((_, i) => i), f32 ? vectors.map((v) => Float32Array.from(v)) : vectors, dims, cosine, threshold);
         expect(fast).toEqual(naiveLeaders(groups, vectors, threshold));
       }),
       { numRuns: 25 },
     );
   });
 
-  it('cosine with hundreds of leaders in one group (more than any table block or batch of pending leaders), near copies among them', () => {
+  it('cosine with hundreds of leaders in one group (more than any table block or batch of pending leaders), near copies among them, as numbers or Float32Array rows', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 200, max: 600 }), fc.integer({ min: 2, max: 64 }), fc.constantFrom(0.5, 0.9, 0.98), (seed, size, dims, threshold) => {
+      fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 200, max: 600 }), fc.integer({ min: 2, max: 64 }), fc.constantFrom(0.5, 0.9, 0.98), fc.boolean(), (seed, size, dims, threshold, f32) => {
         let state = seed;
         const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
         const vectors: number[][] = [];
         for (let i = 0; i < size; i++) {
           // One in four a near copy of an earlier vector (some merge, some just miss), the others fresh: most lead.
           const original = i > 0 && random() > 0.5 ? vectors[Math.floor(((random() + 1) / 2) * i)] : undefined;
-          vectors.push(original ? original.map((x) => x + 0.05 * random()) : Array.from({ length: dims }, random));
+          vectors.push(as32(f32, [original ? original.map((x) => x + 0.05 * random()) : Array.from({ length: dims }, random)])[0]!);
         }
         const groups = vectors.map((_, i) => (i % 7 === 0 ? 'g2' : 'g1'));
-        const fast = vectorLeaders(groups, vectors.map((_, i) => i), vectors, dims, cosine, threshold);
+        const fast = vectorLeaders(groups, vectors.map((_, i) => i), f32 ? vectors.map((v) => Float32Array.from(v)) : vectors, dims, cosine, threshold);
         expect(fast).toEqual(naiveLeaders(groups, vectors, threshold));
       }),
       { numRuns: 12 },

@@ -34,6 +34,14 @@ export interface EmbedCall {
   timer: Subscription | undefined;
   /** When its bound ends, on the pipeline's clock (`Infinity`: none). */
   readonly deadline: number;
+  /**
+   * The batches that read its vectors and have not finished (see `Embeddings.release`); with `kept` (a vector went
+   * to a session's ready vectors) and `buffer` (the one buffer its vectors are views of, when shared), what decides
+   * whether that buffer may serve the next answer.
+   */
+  holders: number;
+  kept: boolean;
+  buffer: Float32Array | undefined;
   readonly session: EmbedSession | undefined;
   /**
    * What the embedder's answer reaches: emptied once the call has settled or its run ended, so an embedder that
@@ -66,6 +74,22 @@ export class Embeddings {
      */
     readonly shareBuffers = false,
   ) {}
+
+  /** A shared buffer no batch reads any more, for the next answer (see `release`). */
+  private spare: Float32Array | undefined;
+
+  /**
+   * A batch that counted itself in `call.holders` is done with its vectors (its leaders are found). When no other
+   * batch reads them and none was kept for queued requests (nor cached: buffers are shared only without a cache),
+   * nothing can see them any more, and their buffer serves the next answer instead of a new one (buffers over
+   * 64 MB are let go). Only with the built-in cosine: a custom metric is handed the vectors and might keep them.
+   */
+  release(call: EmbedCall): void {
+    if (--call.holders > 0 || call.kept) return;
+    const buffer = call.buffer;
+    call.buffer = undefined;
+    if (buffer !== undefined && buffer.length <= 2 ** 24 && (this.spare === undefined || this.spare.length < buffer.length)) this.spare = buffer;
+  }
 
   /** The end of the bound of a call made now. */
   private deadline(): number {
@@ -107,8 +131,8 @@ export class Embeddings {
    * before this returns. An asynchronous one is bounded by `embedTimeoutMs` from now; its timer ends with
    * `lifetime`, and the call is in flight in `session` until it settles.
    */
-  call(texts: string[], lifetime: Subscription | undefined, session: EmbedSession | undefined): EmbedCall {
-    const call: EmbedCall = { texts, outcome: undefined, waiters: [], timer: undefined, deadline: this.deadline(), session, link: {} };
+  call(texts: string[], lifetime: Subscription | undefined, session: EmbedSession | undefined, holders = 0): EmbedCall {
+    const call: EmbedCall = { texts, outcome: undefined, waiters: [], timer: undefined, deadline: this.deadline(), session, link: {}, holders, kept: false, buffer: undefined };
     if (session) for (const text of texts) session.inFlight.set(text, call);
     let answer: ReturnType<Embedder>;
     let then: unknown;
@@ -176,12 +200,16 @@ export class Embeddings {
       session?.failed(texts, value);
     } else {
       try {
-        const { length, vectors } = copyVectors(value, texts.length, this.dimensions, this.shareBuffers);
+        const spare = this.spare;
+        this.spare = undefined;
+        const { length, vectors, buffer } = copyVectors(value, texts.length, this.dimensions, this.shareBuffers, spare);
+        if (buffer !== spare) this.spare = spare; // too small for this answer: kept for another
+        call.buffer = buffer;
         if (length > 0) this.dimensions = length;
         for (let i = 0; i < texts.length; i++) {
           const vector = vectors[i]!;
           this.cache.set(texts[i]!, vector);
-          session?.answered(texts[i]!, vector);
+          if (session?.answered(texts[i]!, vector)) call.kept = true;
         }
         call.outcome = { ok: true, vectors };
       } catch (error) {
@@ -301,9 +329,11 @@ export class EmbedSession<T = unknown> {
     return this.ready.get(text);
   }
 
-  /** A call answered `vector` for `text`: kept for the queued requests that want it. */
-  answered(text: string, vector: Float32Array): void {
-    if (this.wanted.has(text)) this.ready.set(text, { vector, error: undefined, used: false });
+  /** A call answered `vector` for `text`: kept for the queued requests that want it (then true). */
+  answered(text: string, vector: Float32Array): boolean {
+    if (!this.wanted.has(text)) return false;
+    this.ready.set(text, { vector, error: undefined, used: false });
+    return true;
   }
 
   /**

@@ -129,8 +129,13 @@ export function createSemanticDeduper<T>(
         continue;
       }
       const running = session?.inFlight.get(text);
-      if (running !== undefined && embeddings.joinable(running)) waitFor.add(running);
-      else missing.push(text);
+      if (running !== undefined && embeddings.joinable(running)) {
+        // Counted once per batch: it reads the call's vectors until it finishes (see Embeddings.release).
+        if (!waitFor.has(running)) running.holders++;
+        waitFor.add(running);
+      } else {
+        missing.push(text);
+      }
     }
     // Batched: what they held for embed-ahead is theirs no more (what they wait for is in `waitFor`).
     if (session) for (const item of items) session.left(item);
@@ -152,12 +157,15 @@ export function createSemanticDeduper<T>(
         return probes ? withProbes(batch, comparable, vectors, mergedInto) : batch;
       } catch (error) {
         return fallBack(error);
+      } finally {
+        // Done with the vectors: a shared buffer no other batch reads serves the next answer.
+        if (settings.metric.kind === 'cosine') for (const call of waitFor) embeddings.release(call);
       }
     };
 
     // A call made ahead for these requests failed: the batch falls back now, without a second call.
     if (failedAhead !== undefined) return fallBack(failedAhead.error);
-    if (missing.length > 0) waitFor.add(embeddings.call(missing, lifetime, session));
+    if (missing.length > 0) waitFor.add(embeddings.call(missing, lifetime, session, 1));
     let unsettled = 0;
     for (const call of waitFor) {
       if (call.outcome === undefined) unsettled++;

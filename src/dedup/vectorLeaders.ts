@@ -6,14 +6,15 @@ import type { ResolvedMetric } from './metric.js';
  * of its group scoring at least `threshold` (the earliest on a tie), or becomes a leader. The result is exactly
  * that of the naive loop scoring every (leader, candidate) pair; only the work differs.
  *
- * For cosine (see docs/decisions.md, "Exact pruning of semantic dedup" and "Semantic dedup: the candidate's
- * coordinates against leader columns"): each row's norm is computed once, each candidate picks its 8 largest
- * coordinates (by magnitude), and each leader is stored as a unit vector in 32 bits, dimension by dimension. A
- * pair is first checked on the candidate's coordinates only: their part of the dot product plus the
- * Cauchy-Schwarz bound of the rest is an upper bound of the cosine, and below the threshold (less a margin for
- * rounding) it proves the pair cannot merge. At a high threshold this refuses about 93 % of unrelated pairs after
- * 4 multiplications and 99.7 % after 8; the limit depends on the candidate alone, so the check runs down the
- * leaders' columns, four leaders at a time in WebAssembly SIMD (in JavaScript where WebAssembly is missing). A
+ * For cosine (see docs/decisions.md, "Exact pruning of semantic dedup", "Semantic dedup: the candidate's
+ * coordinates against leader columns" and "16-bit leader columns"): each row's norm is computed once, each
+ * candidate picks its 16 largest coordinates (by magnitude), and each leader is stored as a unit vector in 16-bit
+ * integers, dimension by dimension. A pair is first checked on the candidate's coordinates only: their part of
+ * the dot product plus the Cauchy-Schwarz bound of the rest is an upper bound of the cosine, and below the
+ * threshold (less a margin for rounding) it proves the pair cannot merge. At a high threshold this refuses about
+ * 93 % of unrelated pairs after 4 multiplications, 99.7 % after 8 and nearly all after 16; the limit depends on
+ * the candidate alone, so the check runs down the leaders' columns, eight leaders at a time in WebAssembly SIMD
+ * (in JavaScript where WebAssembly is missing, with the same integers). A
  * pair it does not refuse is scored (`CosineRows.score`), with early exits at checkpoints, and in ml-distance's
  * order so the score agrees with ml-distance's `cosine` to the last bit. Rows whose squared norm is tiny or huge,
  * where that formula is not the cosine, are scored in full. With a threshold of 0 no bound can refuse anything,
@@ -75,22 +76,42 @@ function naiveLeaders(
   return leaderOf;
 }
 
-/** How many of a candidate's largest coordinates (by magnitude) the first checks read: two stages of TOP / 2. */
-const TOP = 8;
-const HALF = TOP / 2;
-/** At most how many large coordinates of a candidate `CosineRows.candidate` picks its TOP largest from. */
+/**
+ * How many of a candidate's largest coordinates (by magnitude) the first checks read: three stages, of its HALF,
+ * SECOND and TOP largest.
+ */
+const TOP = 16;
+const HALF = 4;
+const SECOND = 8;
+/** At most how many large coordinates of a candidate `CosineRows.candidate` picks its largest from. */
 const PICKS = 32;
-/** Leaders per block of `LeaderColumns` (fewer in a smaller group); a multiple of 4, for the WebAssembly scan. */
+/** Leaders per block of `LeaderColumns` (fewer in a smaller group); a multiple of 8, for the WebAssembly scan. */
 const BLOCK = 64;
-/** Bytes at the start of the WebAssembly memory for the candidate: TOP coordinates (f32), TOP column offsets (i32). */
-const SCRATCH_BYTES = TOP * 8;
+/**
+ * Bytes at the start of the WebAssembly memory for the candidate: its TOP coordinates in 16-bit pairs (TOP / 2
+ * i32), then TOP column offsets (i32).
+ */
+const SCRATCH_BYTES = TOP * 6;
+/**
+ * The columns hold unit vectors' coordinates times SCALE, rounded to integers (16 bits), and so do a candidate's
+ * TOP coordinates: the first checks sum exact integer products (see `CosineRows.candidate`).
+ */
+const SCALE = 32767;
 /** A memory grown past this for a batch is let go after it (the next batch makes a new one), not kept for ever. */
 const KEEP_MEMORY_BYTES = 64 * 2 ** 20;
 
-/** The first checks of the search, four leaders at a time in WebAssembly SIMD (scripts/gen-column-scan.mjs). */
+/**
+ * The first checks of the search, eight leaders at a time in WebAssembly SIMD, and the per-row work around them
+ * (scripts/gen-column-scan.mjs).
+ */
 interface ColumnKernel {
   readonly memory: WebAssembly.Memory;
-  readonly scan: (cols: number, width: number, stride: number, count: number, from: number, first: number, second: number) => number;
+  /** The first leader in [from, end) whose checks pass, or -1 (see scripts/gen-column-scan.mjs). */
+  readonly scan: (cols: number, width: number, stride: number, end: number, from: number, first: number, second: number, third: number) => number;
+  /** The indexes of the f32 row at `row` whose square is at least `floor`, written from `out`; how many (up to max). */
+  readonly pick: (row: number, n: number, floor: number, out: number, max: number) => number;
+  /** `data[dst / 2 + k * step / 2] = row[k] * scale` for k < n, truncated to 16 bits as an Int16Array store does. */
+  readonly unit: (row: number, n: number, scale: number, dst: number, step: number) => void;
 }
 
 /** undefined: not tried yet; null: not available here (no WebAssembly, no SIMD, or compiling is not allowed). */
@@ -126,7 +147,12 @@ function columnKernel(): ColumnKernel | undefined {
     try {
       if (typeof WebAssembly === 'object' && WebAssembly.validate(COLUMN_SCAN_WASM)) {
         const { exports } = new WebAssembly.Instance(new WebAssembly.Module(COLUMN_SCAN_WASM));
-        kernel = { memory: exports['memory'] as WebAssembly.Memory, scan: exports['scan'] as ColumnKernel['scan'] };
+        kernel = {
+          memory: exports['memory'] as WebAssembly.Memory,
+          scan: exports['scan'] as ColumnKernel['scan'],
+          pick: exports['pick'] as ColumnKernel['pick'],
+          unit: exports['unit'] as ColumnKernel['unit'],
+        };
       }
     } catch {
       // A runtime that forbids compiling WebAssembly from bytes (a content security policy, some edge runtimes).
@@ -137,11 +163,11 @@ function columnKernel(): ColumnKernel | undefined {
 }
 
 /**
- * The leaders of one group, as unit vectors rounded to 32 bits, stored dimension by dimension in blocks of
- * `width` leaders: coordinate d of leader j is `data[base + (j / width) * stride + d * width + j % width]`. A
- * candidate's first checks read, block by block, the columns of its own TOP largest coordinates: contiguous runs,
- * no index array. A leader the bounds do not hold for (`CosineRows.bounded`) is stored as NaN, which no check
- * refuses.
+ * The leaders of one group, as unit vectors times SCALE rounded to 16-bit integers, stored dimension by dimension
+ * in blocks of `width` leaders: coordinate d of leader j is `data[base + (j / width) * stride + d * width + j %
+ * width]`. A candidate's first checks read, block by block, the columns of its own TOP largest coordinates:
+ * contiguous runs, no index array. A leader the bounds do not hold for (`CosineRows.bounded`) is listed in
+ * `loose`: the scans stop before it, and it is scored whatever the checks would say.
  */
 class LeaderColumns {
   count = 0;
@@ -150,8 +176,10 @@ class LeaderColumns {
   /** Row (in `vectors`) of each leader. */
   readonly rows: Int32Array;
   readonly width: number;
-  /** Floats per block. */
+  /** Coordinates per block. */
   readonly stride: number;
+  /** The leaders the bounds do not hold for, in order: never refused. */
+  readonly loose: number[] = [];
 
   /**
    * @param capacity the candidates of the group: at most that many lead
@@ -161,7 +189,7 @@ class LeaderColumns {
   constructor(
     capacity: number,
     dimensions: number,
-    readonly data: Float32Array,
+    readonly data: Int16Array,
     readonly base: number,
   ) {
     this.ids = new Int32Array(capacity);
@@ -170,41 +198,50 @@ class LeaderColumns {
     this.stride = this.width * dimensions;
   }
 
-  add(id: number, row: number, cosine: CosineRows): void {
+  /**
+   * Adds the row as the next leader; with `wasm`, the row is at byte `rowAt` of the WebAssembly memory (32-bit
+   * rows only), and its column entries are written there (the same integers as `CosineRows.writeUnit`).
+   */
+  add(id: number, row: number, cosine: CosineRows, wasm?: ColumnKernel, rowAt = 0): void {
     const j = this.count++;
     this.ids[j] = id;
     this.rows[j] = row;
     const { width } = this;
     const block = (j / width) | 0;
-    cosine.writeUnit(row, this.data, this.base + block * this.stride + (j - block * width), width);
+    const at = this.base + block * this.stride + (j - block * width);
+    if (wasm && cosine.bounded[row] === 1) wasm.unit(rowAt, cosine.dimensions, SCALE / cosine.norm[row]!, at * 2, width * 2);
+    else if (!cosine.writeUnit(row, this.data, at, width)) this.loose.push(j);
   }
 
   /**
-   * The first leader from `from` on that the first checks (see `prunedCosineLeaders`) do not refuse, for a
-   * candidate with the largest coordinates `u` in dimensions `dims` and the limits `first` and `second`; -1 when
-   * none is left. The plain JavaScript scan; `ColumnKernel.scan` does the same four leaders at a time.
+   * The first leader in [from, end) that the first checks (see `prunedCosineLeaders`) do not refuse, for a
+   * candidate with the largest coordinates `q` (times SCALE, rounded) in dimensions `dims` and the integer limits
+   * `first` and `second`; -1 when none is. The plain JavaScript scan; `ColumnKernel.scan` does the same eight
+   * leaders at a time, with the same integers, so both return the same leader.
    */
-  unrefuted(from: number, u: Float64Array, dims: Int32Array, first: number, second: number): number {
-    const { count, width, data, stride, base } = this;
-    for (let j = from; j < count; j++) {
+  unrefuted(from: number, end: number, q: Int32Array, dims: Int32Array, first: number, second: number, third: number): number {
+    const { width, data, stride, base } = this;
+    for (let j = from; j < end; j++) {
       const block = (j / width) | 0;
       const at = base + block * stride + j - block * width;
-      // A NaN (a leader outside the bounds) compares false: it is never refused.
+      // Exact: products below 2^30, sums below 2^31 (see `CosineRows.candidate`).
       let a = 0;
       let t = 0;
-      for (; t < HALF; t++) a += u[t]! * data[at + dims[t]! * width]!;
+      for (; t < HALF; t++) a += q[t]! * data[at + dims[t]! * width]!;
       if (a < first) continue;
-      for (; t < TOP; t++) a += u[t]! * data[at + dims[t]! * width]!;
+      for (; t < SECOND; t++) a += q[t]! * data[at + dims[t]! * width]!;
       if (a < second) continue;
+      for (; t < TOP; t++) a += q[t]! * data[at + dims[t]! * width]!;
+      if (a < third) continue;
       return j;
     }
     return -1;
   }
 }
 
-/** Leaders per block for a group of `capacity` candidates: a multiple of 4, at most BLOCK. */
+/** Leaders per block for a group of `capacity` candidates: a multiple of 8, at most BLOCK. */
 function widthOf(capacity: number): number {
-  return Math.min(BLOCK, (capacity + 3) & ~3);
+  return Math.min(BLOCK, (capacity + 7) & ~7);
 }
 
 /**
@@ -219,8 +256,8 @@ function widthOf(capacity: number): number {
  * `CosineRows.candidate`) scores below the threshold in the naive loop too: there it could neither merge nor be
  * best, and skipping it changes nothing. The limit depends on the candidate alone, and the leaders' coordinates
  * on T are read column by column (`LeaderColumns`), in WebAssembly SIMD where it runs, in JavaScript elsewhere.
- * The check is made with the HALF largest coordinates of u, then the TOP largest; a pair that passes both is
- * scored (`CosineRows.score`, itself with early exits, and in ml-distance's order). Leaders are visited in
+ * The check is made with the HALF largest coordinates of u, then the SECOND largest, then the TOP largest; a
+ * pair that passes all three is scored (`CosineRows.score`, itself with early exits, and in ml-distance's order). Leaders are visited in
  * arrival order, and the guard is asked for the same pairs in the same order as in the naive loop.
  */
 function prunedCosineLeaders(
@@ -241,27 +278,37 @@ function prunedCosineLeaders(
       break;
     }
   }
-  let floats = 0;
-  for (const size of sizes ? sizes.values() : [n]) floats += Math.ceil(size / widthOf(size)) * widthOf(size) * dimensions;
+  let cells = 0;
+  for (const size of sizes ? sizes.values() : [n]) cells += Math.ceil(size / widthOf(size)) * widthOf(size) * dimensions;
   // One search at a time in the WebAssembly memory: a search started from inside another (a custom guard that
   // deduplicates) runs in JavaScript, and leaves the outer one's columns alone.
   let wasm = kernelBusy ? undefined : columnKernel();
-  let data: Float32Array | undefined;
+  let data: Int16Array | undefined;
+  // With 32-bit rows (the semantic deduper's), each candidate's row is copied to the WebAssembly memory after the
+  // scratch, its large coordinates picked there (to `picksAt`), and a new leader's columns written from there.
+  let rowAt = 0;
+  let columnsAt = 0;
   if (wasm) {
-    const bytes = SCRATCH_BYTES + floats * 4;
+    const f32 = cosine.float32;
+    rowAt = SCRATCH_BYTES;
+    columnsAt = f32 ? rowAt + ((dimensions + 3) & ~3) * 4 + PICKS * 4 : SCRATCH_BYTES;
+    const bytes = columnsAt + cells * 2;
     try {
       const have = wasm.memory.buffer.byteLength;
       if (bytes > have) wasm.memory.grow(Math.ceil((bytes - have) / 65536));
-      data = new Float32Array(wasm.memory.buffer);
+      data = new Int16Array(wasm.memory.buffer);
+      // The row's padding to a multiple of 4 coordinates: zeros, never picked.
+      if (f32) data.fill(0, rowAt / 2, (rowAt + ((dimensions + 3) & ~3) * 4) / 2);
+      else rowAt = 0;
     } catch {
       wasm = undefined; // out of memory for WebAssembly: this batch goes without
     }
   }
-  data ??= new Float32Array(floats);
+  data ??= new Int16Array(cells);
 
   if (wasm) kernelBusy = true;
   try {
-    return searchColumns(groups, rows, cosine, threshold, allowMerge, sizes, data, wasm);
+    return searchColumns(groups, rows, cosine, threshold, allowMerge, sizes, data, wasm, rowAt, columnsAt);
   } finally {
     if (wasm) {
       kernelBusy = false;
@@ -278,19 +325,27 @@ function searchColumns(
   threshold: number,
   allowMerge: ((leader: number, candidate: number) => boolean) | undefined,
   sizes: Map<string, number> | undefined,
-  data: Float32Array,
+  data: Int16Array,
   wasm: ColumnKernel | undefined,
+  /** Where each candidate's row is copied in the WebAssembly memory (bytes); 0: not copied (not 32-bit rows). */
+  rowAt: number,
+  /** Where the columns start in the WebAssembly memory (bytes). */
+  columnsAt: number,
 ): number[] {
   const n = groups.length;
   const dimensions = cosine.dimensions;
-  const scratchU = wasm ? new Float32Array(data.buffer, 0, TOP) : undefined;
-  const scratchOffsets = wasm ? new Int32Array(data.buffer, TOP * 4, TOP) : undefined;
-  let next = wasm ? SCRATCH_BYTES / 4 : 0;
+  // The candidate, where the WebAssembly scan reads it: its coordinates in pairs, and its columns' byte offsets.
+  const scratchPairs = wasm ? new Int32Array(data.buffer, 0, TOP / 2) : undefined;
+  const scratchOffsets = wasm ? new Int32Array(data.buffer, TOP * 2, TOP) : undefined;
+  const rowMemory = rowAt > 0 ? new Float32Array(data.buffer, rowAt, dimensions) : undefined;
+  const picksAt = rowAt + ((dimensions + 3) & ~3) * 4;
+  const picked = rowAt > 0 ? new Int32Array(data.buffer, picksAt, PICKS) : undefined;
+  let next = columnsAt / 2;
   const leaderOf = new Array<number>(n);
   const tables = new Map<string, LeaderColumns>();
-  // The candidate's TOP largest coordinates: their dimensions, and their values over its norm.
+  // The candidate's TOP largest coordinates: their dimensions, and their values over its norm times SCALE, rounded.
   const dims = new Int32Array(TOP);
-  const u = new Float64Array(TOP);
+  const q = new Int32Array(TOP);
   for (let i = 0; i < n; i++) {
     const group = groups[i]!;
     let table = tables.get(group);
@@ -302,27 +357,47 @@ function searchColumns(
     const row = rows[i]!;
     let best = -1;
     let bestScore = -Infinity;
-    const { count, width } = table;
+    const { count, width, loose } = table;
     // Outside the rows the bounds hold for, every leader is scored, as in the naive loop.
     const prune = count > 0 && cosine.bounded[row] === 1;
     let first = 0;
     let second = 0;
+    let third = 0;
+    // The row in the WebAssembly memory, if it was copied there for this candidate.
+    let copied = false;
     if (prune) {
-      cosine.candidate(row, dims, u);
+      if (rowMemory) {
+        rowMemory.set(cosine.row(row) as Float32Array);
+        copied = true;
+        const found = wasm!.pick(rowAt, (dimensions + 3) & ~3, cosine.pickFloor(row), picksAt, PICKS);
+        cosine.candidate(row, dims, q, picked, found);
+      } else {
+        cosine.candidate(row, dims, q);
+      }
       first = cosine.first;
       second = cosine.second;
+      third = cosine.third;
       if (wasm) {
-        for (let t = 0; t < TOP; t++) {
-          scratchU![t] = u[t]!;
-          scratchOffsets![t] = dims[t]! * width * 4;
-        }
+        for (let k = 0; k < TOP / 2; k++) scratchPairs![k] = (q[2 * k]! & 0xffff) | (q[2 * k + 1]! << 16);
+        for (let t = 0; t < TOP; t++) scratchOffsets![t] = dims[t]! * width * 2;
       }
     }
     const tableRows = table.rows;
-    const base = table.base * 4;
-    const stride = table.stride * 4;
-    let j = !prune ? 0 : wasm ? wasm.scan(base, width, stride, count, 0, first, second) : table.unrefuted(0, u, dims, first, second);
-    while (j >= 0 && j < count) {
+    const base = table.base * 2;
+    const stride = table.stride * 2;
+    // The scans stop before the next loose leader (never refused: it is scored).
+    let nextLoose = 0;
+    let j = 0;
+    while (j < count) {
+      if (prune) {
+        while (nextLoose < loose.length && loose[nextLoose]! < j) nextLoose++;
+        const end = nextLoose < loose.length ? loose[nextLoose]! : count;
+        if (j < end) {
+          j = wasm ? wasm.scan(base, width, stride, end, j, first, second, third) : table.unrefuted(j, end, q, dims, first, second, third);
+          if (j < 0) j = end;
+          if (j === count) break;
+        }
+      }
       const score = cosine.score(tableRows[j]!, row);
       if (score >= threshold && score > bestScore) {
         const leader = table.ids[j]!;
@@ -332,10 +407,14 @@ function searchColumns(
         }
       }
       j++;
-      if (prune) j = wasm ? wasm.scan(base, width, stride, count, j, first, second) : table.unrefuted(j, u, dims, first, second);
     }
     if (best === -1) {
-      table.add(i, row, cosine);
+      if (rowMemory && cosine.bounded[row] === 1) {
+        if (!copied) rowMemory.set(cosine.row(row) as Float32Array);
+        table.add(i, row, cosine, wasm, rowAt);
+      } else {
+        table.add(i, row, cosine);
+      }
       leaderOf[i] = i;
     } else {
       leaderOf[i] = best;
@@ -357,8 +436,16 @@ function clampScore(score: number): number {
  */
 const PRUNE_MARGIN = 1e-9;
 
-/** What the first checks lose to rounding, the 32-bit columns first: see `CosineRows.candidate`. */
-const COLUMN_MARGIN = 2 ** -18;
+/** What the first checks lose to rounding, the 16-bit columns first: see `CosineRows.candidate`. */
+const COLUMN_MARGIN = 2 ** -11;
+
+/**
+ * The integer limit of a check for a limit x of the exact sum: an integer sum A below it is below SCALE^2 * x (the
+ * product's rounding is far below 1), in 32 bits (x is within [-2, 1]).
+ */
+function integerLimit(x: number): number {
+  return Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.floor(x * SCALE * SCALE)));
+}
 
 function marginFor(dimensions: number): number {
   return PRUNE_MARGIN + dimensions * 2 ** -50;
@@ -396,6 +483,8 @@ class CosineRows {
   readonly bounded: Uint8Array;
   /** tails[r * stops + k]: norm of row r from checkpoint k to the end; NaN until row r is first scored. */
   private readonly tails: Float64Array;
+  /** Whether every row is a Float32Array (the semantic deduper's rows): the WebAssembly kernel may read copies. */
+  readonly float32: boolean;
 
   constructor(
     private readonly vectors: readonly ArrayLike<number>[],
@@ -413,8 +502,10 @@ class CosineRows {
     this.norm = new Float64Array(rows);
     this.tails = new Float64Array(rows * this.stops).fill(Number.NaN);
     this.bounded = new Uint8Array(rows);
+    let float32 = true;
     for (let r = 0; r < rows; r++) {
       const vector = vectors[r]!;
+      float32 &&= vector instanceof Float32Array;
       let sum = 0;
       for (let d = 0; d < dimensions; d++) {
         const v = vector[d]!;
@@ -424,97 +515,130 @@ class CosineRows {
       this.norm[r] = Math.sqrt(sum);
       this.bounded[r] = sum >= 1e-150 && sum <= 1e150 ? 1 : 0;
     }
+    this.float32 = float32;
+  }
+
+  /** Row r as given. */
+  row(r: number): ArrayLike<number> {
+    return this.vectors[r]!;
   }
 
   /**
-   * Writes row r over its norm, rounded to 32 bits, into `data` from `at`, `width` apart (a leader's slot in its
-   * block, see `LeaderColumns`); NaN for a row the bounds do not hold for (a zero row, among others), which no
-   * check refuses.
+   * What a coordinate's square must reach for `candidate` to pick it: 4 / dimensions of the row's squared norm
+   * (2 standard deviations of a random direction: about 17 of 384).
    */
-  writeUnit(r: number, data: Float32Array, at: number, width: number): void {
+  pickFloor(r: number): number {
+    return (this.squaredNorm[r]! * 4) / this.dimensions;
+  }
+
+  /**
+   * Writes row r over its norm, times SCALE and rounded to an integer, into `data` from `at`, `width` apart (a
+   * leader's slot in its block, see `LeaderColumns`), and returns true; for a row the bounds do not hold for (a
+   * zero row, among others), writes zeros and returns false: such a leader must be scored, never refused.
+   */
+  writeUnit(r: number, data: Int16Array, at: number, width: number): boolean {
     const { dimensions } = this;
     if (!this.bounded[r]) {
-      for (let d = 0; d < dimensions; d++) data[at + d * width] = Number.NaN;
-      return;
+      for (let d = 0; d < dimensions; d++) data[at + d * width] = 0;
+      return false;
     }
     const vector = this.vectors[r]!;
-    const scale = 1 / this.norm[r]!;
+    // |vector[d]| <= norm (to rounding): every value is within [-SCALE, SCALE], so it fits 16 bits. Truncated
+    // toward 0 by the store (a Math.round here tripled the cost of the whole loop).
+    const scale = SCALE / this.norm[r]!;
     for (let d = 0; d < dimensions; d++) data[at + d * width] = vector[d]! * scale;
+    return true;
   }
 
   /** Dimensions of a candidate's large coordinates (see `candidate`). */
   private readonly picks = new Int32Array(PICKS);
   private readonly top = new Float64Array(TOP);
-  /** The limits of the first checks of the last `candidate`: see there. */
-  first = -Infinity;
-  second = -Infinity;
+  /** The integer limits of the first checks of the last `candidate`: see there. */
+  first = 0;
+  second = 0;
+  third = 0;
 
   /**
    * For row r as a candidate (a row the bounds hold for): writes the dimensions of its TOP largest coordinates by
-   * magnitude into `dims`, largest first (dimension 0 and value 0 for slots past the last dimension), and those
-   * coordinates over its norm into `u`; sets `first` and `second`, the limits of the checks on its HALF and TOP
-   * largest coordinates: `bound - |u without them| - COLUMN_MARGIN`.
+   * magnitude into `dims`, largest first, and those coordinates over its norm, times SCALE and truncated, into
+   * `q` (dimension 0 and value 0 for slots not filled: fewer dimensions than TOP, or picked among fewer); sets
+   * `first`, `second` and `third`, the integer limits of the checks on its HALF, SECOND and TOP largest
+   * coordinates: floor(SCALE^2 * (`bound` - |u without them| - COLUMN_MARGIN)).
    *
-   * Why the limits are conservative. With u the candidate over its norm and v a leader over its norm, exact, the
-   * check computes a = sum over t of u'[t] * c[t], where u'[t] is u[t] rounded (relative error at most
-   * (dimensions + 4) * 2^-53: the sum of squares, its root, the division) and c[t] is v[t] rounded twice, to 64
-   * bits by the scaling (the same, plus 2^-53 for the multiplication by 1 / norm) and to 32 bits (2^-24 relative,
-   * or 2^-149 absolute below the 32-bit normal range). Summing 8 products adds 8 * 2^-53 relative. As the sum of
-   * |u[t] * v[t]| is at most |u| * |v| = 1, a differs from the exact sum over T by less than
-   * 2^-24 + (2 * dimensions + 24) * 2^-53 + 8 * 2^-149 < 2^-22 = COLUMN_MARGIN (for up to 2^27 dimensions). The
-   * rest's norm is over-estimated (the slack below), so a < `first` implies that the exact u . v is below
-   * `bound` = threshold - `marginFor(dimensions)`, and ml-distance's score of the pair, within that margin of
-   * u . v for a row in the bounded range, is below the threshold.
+   * Why the limits are conservative. Let u be the candidate over its norm and v a leader over its norm, exact.
+   * The check sums, exactly (integers), A = sum over t of q[t] * c[t], where q[t] / SCALE = u[t] (1 + r) + e and
+   * c[t] / SCALE = v[t] (1 + r') + e' (c: the leader's column), with |e|, |e'| < 1 / SCALE for the truncation to
+   * integers and |r|, |r'| <= (dimensions + 6) * 2^-53 < 2^-26 for the floating-point sums, root and division
+   * (for up to 2^27 dimensions). So |u[t] v[t] - q[t] c[t] / SCALE^2| <= |u[t] v[t]| (2r + r^2) + |u[t]| |e'| (1 +
+   * r) + |v[t]| |e| (1 + r') + |e e'|, and over the 16 terms, as the sum of |u[t] v[t]| is at most |u| |v| = 1 and
+   * the sums of |u[t]| and of |v[t]| at most sqrt(16) each, A / SCALE^2 differs from the exact sum over T by less
+   * than 2^-25 + (1 + 2^-25) 2 sqrt(16) / SCALE + 16 / SCALE^2 < 2.5e-4 < COLUMN_MARGIN (2^-11 = 4.9e-4). And as
+   * truncation never makes a magnitude larger, |q[t]| <= SCALE |u[t]| (1 + r) and |c[t]| <= SCALE |v[t]| (1 + r'),
+   * so A and every partial sum of it are at most SCALE^2 (1 + 2^-25) < 2^31 in magnitude: no 32-bit sum overflows. The
+   * rest's norm is over-estimated (the slack below), so A < `first` (an integer no greater than SCALE^2 times the
+   * limit) implies that the exact u . v is below `bound` = threshold - `marginFor(dimensions)`, and ml-distance's
+   * score of the pair, within that margin of u . v for a row in the bounded range, is below the threshold.
    */
-  candidate(r: number, dims: Int32Array, u: Float64Array): void {
+  candidate(r: number, dims: Int32Array, q: Int32Array, picked?: Int32Array, pickedCount = 0): void {
     const vector = this.vectors[r]!;
     const dimensions = this.dimensions;
-    // First the coordinates whose square is at least 4 / dimensions of the squared norm (2 standard deviations of
-    // a random direction: about 17 of 384), in one pass without insertions; the largest are among them when at
-    // least TOP are found. Otherwise every coordinate is looked at. Any choice of coordinates gives a valid bound:
-    // this one only has to be good, and cheap.
-    const picks = this.picks;
-    const floor = (this.squaredNorm[r]! * 4) / dimensions;
+    // First the coordinates whose square is at least `pickFloor`, in one pass without insertions, up to PICKS of
+    // them (or those the WebAssembly `pick` found, in 32 bits: `picked`). Any choice of coordinates gives a valid
+    // bound: this one only has to be good, and cheap.
+    let picks: Int32Array = this.picks;
     let found = 0;
-    for (let d = 0; d < dimensions && found < PICKS; d++) {
-      const v = vector[d]!;
-      // Without a branch (one that random data would mispredict): written always, kept when large.
-      picks[found] = d;
-      found += +(v * v >= floor);
+    if (picked) {
+      picks = picked;
+      found = pickedCount;
+    } else {
+      const floor = this.pickFloor(r);
+      for (let d = 0; d < dimensions && found < PICKS; d++) {
+        const v = vector[d]!;
+        // Without a branch (one that random data would mispredict): written always, kept when large.
+        picks[found] = d;
+        found += +(v * v >= floor);
+      }
     }
-    const among = found >= TOP ? found : dimensions;
+    // At least SECOND picks: the largest are among them, and the slots they do not fill weigh nothing (any set of
+    // coordinates gives a valid bound). Fewer: every coordinate is looked at.
+    const fromPicks = found >= SECOND;
+    const among = fromPicks ? found : dimensions;
     // The TOP largest magnitudes seen so far, largest first (-1: none yet), by insertion.
     const top = this.top.fill(-1);
     dims.fill(0);
-    for (let q = 0; q < among; q++) {
-      const d = found >= TOP ? picks[q]! : q;
+    for (let k = 0; k < among; k++) {
+      const d = fromPicks ? picks[k]! : k;
       const m = Math.abs(vector[d]!);
-      let k = TOP - 1;
-      if (m <= top[k]!) continue;
-      for (; k > 0 && top[k - 1]! < m; k--) {
-        top[k] = top[k - 1]!;
-        dims[k] = dims[k - 1]!;
+      let t = TOP - 1;
+      if (m <= top[t]!) continue;
+      for (; t > 0 && top[t - 1]! < m; t--) {
+        top[t] = top[t - 1]!;
+        dims[t] = dims[t - 1]!;
       }
-      top[k] = m;
-      dims[k] = d;
+      top[t] = m;
+      dims[t] = d;
     }
-    const filled = Math.min(TOP, dimensions);
     const norm = this.norm[r]!;
     let head = 0;
     let next = 0;
+    let third = 0;
     for (let k = 0; k < TOP; k++) {
-      // Slots past the last dimension (fewer dimensions than TOP) weigh 0: they add nothing.
-      const v = k < filled ? vector[dims[k]!]! : 0;
-      u[k] = v / norm;
+      // Slots not filled weigh 0: they add nothing.
+      const v = top[k]! >= 0 ? vector[dims[k]!]! : 0;
+      // |v| <= norm (to rounding): within [-SCALE, SCALE]. Truncated toward 0, as the columns are.
+      q[k] = (v / norm) * SCALE;
       if (k < HALF) head += v * v;
-      else next += v * v;
+      else if (k < SECOND) next += v * v;
+      else third += v * v;
     }
     // The rest's squared norm by difference, widened by a bound of the rounding of the sums so that it stays an
     // upper bound (a norm mostly in the top coordinates would otherwise lose its rest to cancellation).
     const sum = this.squaredNorm[r]!;
     const slack = (dimensions + TOP) * 2 ** -52 * sum;
-    this.first = this.bound - COLUMN_MARGIN - Math.sqrt(Math.max(0, sum - head) + slack) / norm;
-    this.second = this.bound - COLUMN_MARGIN - Math.sqrt(Math.max(0, sum - head - next) + slack) / norm;
+    const limit = this.bound - COLUMN_MARGIN;
+    this.first = integerLimit(limit - Math.sqrt(Math.max(0, sum - head) + slack) / norm);
+    this.second = integerLimit(limit - Math.sqrt(Math.max(0, sum - head - next) + slack) / norm);
+    this.third = integerLimit(limit - Math.sqrt(Math.max(0, sum - head - next - third) + slack) / norm);
   }
 
   private tailsOf(r: number): void {
@@ -578,14 +702,16 @@ export class MalformedEmbeddingError extends Error {
  * @param shared Whether the copies may share one buffer (views of it, one allocation for the whole answer): only
  *   for vectors that are not kept beyond the batch and its queued requests (no embedding cache), as any one of
  *   them keeps the whole buffer alive. Otherwise each vector gets its own.
- * @return The vectors' length and the copies.
+ * @param reuse With `shared`, a buffer no one reads any more, used instead of a new one when it is large enough.
+ * @return The vectors' length, the copies, and the buffer they share (with `shared`).
  */
 export function copyVectors(
   vectors: unknown,
   expectedCount: number,
   dimensions: number | undefined,
   shared: boolean,
-): { readonly length: number; readonly vectors: Float32Array[] } {
+  reuse?: Float32Array,
+): { readonly length: number; readonly vectors: Float32Array[]; readonly buffer: Float32Array | undefined } {
   if (!Array.isArray(vectors)) throw new MalformedEmbeddingError(`expected an array of vectors, got ${typeof vectors}`);
   if (vectors.length !== expectedCount) {
     throw new MalformedEmbeddingError(`expected ${expectedCount} vectors, got ${vectors.length}`);
@@ -604,7 +730,7 @@ export function copyVectors(
     }
     let copy: Float32Array;
     if (shared) {
-      buffer ??= new Float32Array(vectors.length * length);
+      buffer ??= reuse !== undefined && reuse.length >= vectors.length * length ? reuse : new Float32Array(vectors.length * length);
       copy = buffer.subarray(i * length, (i + 1) * length);
     } else {
       copy = new Float32Array(length);
@@ -635,5 +761,5 @@ export function copyVectors(
     }
     copies[i] = copy;
   }
-  return { length: length ?? 0, vectors: copies };
+  return { length: length ?? 0, vectors: copies, buffer };
 }
