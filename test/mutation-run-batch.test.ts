@@ -6,7 +6,7 @@
  */
 import { from } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { BatchResult, DedupedBatch } from '../src/index.js';
+import { createBatchStats, type BatchResult, type DedupedBatch } from '../src/index.js';
 import { fanOut } from '../src/operators/index.js';
 
 afterEach(() => {
@@ -40,5 +40,34 @@ describe('a timed-out batch retried item by item, one retry answering at once', 
       ['b', 'rejected'],
     ]);
     expect(calls.map((call) => call.signal.aborted)).toEqual([true, false, true]);
+  });
+});
+
+describe('the stats of a batch whose every request failed before execution', () => {
+  // executor's pump: `if (run.executedItems > 0)` before recordBatch made true: a batch that sent nothing to the
+  // backend (every request carried in failures) was counted in totalBatches, and its size in the average.
+  it('count no batch: totalBatches counts calls of the backend only', () => {
+    const stats = createBatchStats();
+    const failed: DedupedBatch<string> = {
+      items: ['x', 'y'],
+      unique: [],
+      leaderOf: [-1, -1],
+      failures: new Map<number, unknown>([
+        [0, new TypeError('x')],
+        [1, new TypeError('y')],
+      ]),
+    };
+    const executed: string[][] = [];
+    const results: BatchResult<string, string>[] = [];
+    from([failed, { items: ['a'], unique: ['a'], leaderOf: [0] }])
+      .pipe(fanOut<string, string>({ execute: (items) => (executed.push([...items]), items), stats }))
+      .subscribe((result) => results.push(result));
+    expect(executed).toEqual([['a']]);
+    expect(results.map((r) => [r.request, r.status])).toEqual([
+      ['x', 'rejected'],
+      ['y', 'rejected'],
+      ['a', 'fulfilled'],
+    ]);
+    expect(stats.snapshot()).toMatchObject({ totalBatches: 1, executedItems: 1 });
   });
 });
