@@ -161,6 +161,7 @@ export class BatchExecutor<T, R> {
       if (run.executedItems > 0) config.stats?.recordBatch(batch.items.length, run.executedItems);
       run.start();
     }
+    // Stryker disable next-line ConditionalExpression: made true, onIdle is also called when something runs or waits, and both of its callers (fanOut's finishIfIdle, the engine's checkEnd) check `idle` again first.
     if (this.idle) this.onIdle();
   }
 }
