@@ -40,6 +40,7 @@ const fallbackSlotKey = /* @__PURE__ */ customSlotKey('dedupBy');
  */
 export function slotOf<T, E>(grouping: Grouping<T>, item: T): PendingSlot<E> {
   const { key, scope } = grouping;
+  // Stryker disable next-line ConditionalExpression: made false, scope(item) is called anyway, and every grouping slotOf is given (the engine's, mapped over envelopes) has a scope function; made true it is killed (every scope ignored).
   const itemScope = scope === undefined ? undefined : scope(item);
   const raw = key(item);
   // Stryker disable next-line ConditionalExpression,StringLiteral: without this fast path a string goes through slotKey, which returns it as it is, and isEncoded, false for it: the same slot.
@@ -70,6 +71,7 @@ class SlotMap<V> {
     const map = encoded ? maps.encoded : maps.plain;
     const before = map.size;
     map.set(key, value);
+    // Stryker disable next-line ConditionalExpression: made true, overwriting a held slot counts as a new one too, which only sweeps the table sooner (a sweep keeps every pending slot); made false it is killed (never swept).
     return map.size > before;
   }
 
