@@ -71,7 +71,7 @@ class SlotMap<V> {
     const map = encoded ? maps.encoded : maps.plain;
     const before = map.size;
     map.set(key, value);
-    // Stryker disable next-line ConditionalExpression: made true, overwriting a held slot counts as a new one too, which only sweeps the table sooner (a sweep keeps every pending slot); made false it is killed (never swept).
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: made true (or `>=`, true as a set never shrinks a map), overwriting a held slot counts as a new one too, which only sweeps the table sooner (a sweep keeps every pending slot); made false it is killed (never swept).
     return map.size > before;
   }
 
