@@ -63,8 +63,9 @@ const TEST_SETS = {
     'test/dedup-batcher.test.ts', 'test/request-path.test.ts', 'marbles/fanOut.marble.test.ts', 'marbles/batchDedup.marble.test.ts',
     'marbles/engine.marble.test.ts', 'marbles/resultCache.marble.test.ts', 'marbles/longTimers.marble.test.ts',
     'marbles/feedback.marble.test.ts', 'marbles/sharedTier.marble.test.ts', 'test/defect.test.ts',
-    // this set's own files to come (vitest takes each name as a part of a path): test/mutation-run-*.test.ts, ...
-    'test/mutation-run-', 'test/mutation-batcher-', 'marbles/mutation-run',
+    'test/mutation-batcher-calls.test.ts', 'test/mutation-batcher-close.test.ts', 'test/mutation-batcher-slots.test.ts',
+    'test/mutation-run-batch.test.ts', 'test/mutation-run-cache.test.ts', 'marbles/mutation-run-batch.marble.test.ts',
+    'marbles/mutation-run-executor.marble.test.ts',
   ],
 };
 const testSet = process.env.STRYKER_TESTS;
