@@ -9,8 +9,10 @@ import { settleAll } from './support.js';
 
 describe('the result cache bound, for requests with a scope', () => {
   // inFlight's SlotMap.delete: `scope === undefined` made true: evicting an entry of a scope (past maxEntries)
-  // deleted the entry without a scope under the same key instead, and the cached result was executed again.
-  it('evicting an entry of a scope keeps the entry without a scope under the same key; the evicted one is executed again', async () => {
+  // deleted the entry without a scope under the same key instead, and the cached result was executed again;
+  // SlotMap.delete dropping a scope's maps while they still hold entries (its check made true, an `&&` made `||`,
+  // or `maps.plain.size === 0` made true): the scope's other cached result was executed again.
+  it('evicting an entry of a scope keeps the scope\'s other entry and the entry without a scope under the same key', async () => {
     const clock = virtualClock();
     const executed: string[] = [];
     const batcher = createBatcher<string, string>({
@@ -26,6 +28,7 @@ describe('the result cache bound, for requests with a scope', () => {
     // A third entry evicts the least recently used: 'a' in scope s.
     await expect(ask('b', 's')).resolves.toEqual({ status: 'fulfilled', value: 'b #3' });
     await expect(ask('a')).resolves.toEqual({ status: 'fulfilled', value: 'a #1' });
+    await expect(ask('b', 's')).resolves.toEqual({ status: 'fulfilled', value: 'b #3' });
     await expect(ask('a', 's')).resolves.toEqual({ status: 'fulfilled', value: 'a #4' });
     expect(executed).toEqual(['a', 'a', 'b', 'a']);
     await batcher.close();

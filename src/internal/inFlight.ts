@@ -78,8 +78,10 @@ class SlotMap<V> {
   /** A scope's maps go when they are empty, so scopes that come and go leave nothing behind. */
   delete({ scope, encoded, key }: Slot): void {
     const maps = scope === undefined ? this.unscoped : this.byScope.get(scope);
+    // Stryker disable next-line ConditionalExpression: made false it never matters: an entry is forgotten only while it is cached, so its scope's maps exist; made true it is killed (evicted entries stay findable).
     if (!maps) return;
     (encoded ? maps.encoded : maps.plain).delete(key);
+    // Stryker disable next-line EqualityOperator: `scope === undefined` never deletes a scope's maps (memory only: an empty map finds nothing) and deletes the key undefined, which byScope never holds.
     if (scope !== undefined && maps.plain.size === 0 && maps.encoded.size === 0) this.byScope.delete(scope);
   }
 
