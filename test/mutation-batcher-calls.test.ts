@@ -62,11 +62,11 @@ describe('a signal that is not an AbortSignal', () => {
   // createBatcher's checkProcessOptions: each part of `!s || typeof s.aborted !== 'boolean' ||
   // typeof s.addEventListener !== 'function'` made false, or an `||` made `&&`: a signal missing one of the two
   // was accepted (and then failed inside the call, or aborted nothing).
-  it.each([
+  it.each<[string, unknown]>([
     ['null', null],
     ['an object without addEventListener', { aborted: false }],
-    ['an object whose aborted is not a boolean', { aborted: 'no', addEventListener: () => undefined }],
-    ['an object without aborted', { addEventListener: () => undefined }],
+    ['an object whose aborted is not a boolean', { aborted: 'no', addEventListener: (): void => undefined }],
+    ['an object without aborted', { addEventListener: (): void => undefined }],
   ])('%s: process() is refused with a TypeError that says so', async (_, signal) => {
     const { batcher, executed } = setup();
     await expect(batcher.process('a', { signal: signal as never })).rejects.toThrow(
