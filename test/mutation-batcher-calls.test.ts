@@ -89,3 +89,23 @@ describe('processStreaming', () => {
     expect(seen).toEqual(['p', 'q', 'r']);
   });
 });
+
+describe('a call\'s timeoutMs in place of requestTimeoutMs', () => {
+  // createBatcher's Submission `get timeoutMs()` emptied: the call's own timeoutMs no longer replaced
+  // requestTimeoutMs, and a request the caller would wait for was withdrawn from the queue at requestTimeoutMs.
+  it('a longer timeoutMs keeps the request queued past requestTimeoutMs: it is sent with its batch and answered', async () => {
+    const clock = virtualClock();
+    const executed: string[][] = [];
+    const batcher = createBatcher<string, string>({
+      scheduler: clock.scheduler,
+      windowMs: 50,
+      requestTimeoutMs: 10,
+      execute: (items) => {
+        executed.push([...items]);
+        return items.map((item) => `value of ${item}`);
+      },
+    });
+    await expect(settleAll(clock, batcher.process('a', { timeoutMs: 1000 }))).resolves.toEqual({ status: 'fulfilled', value: 'value of a' });
+    expect(executed).toEqual([['a']]);
+  });
+});
