@@ -51,6 +51,22 @@ const TEST_SETS = {
   ],
   // src/store/*.ts and src/stats/percentiles.ts (the tests over a real Redis, test/redis.*, are left out: seconds each)
   store: ['test/mutation-store.test.ts', 'test/mutation-percentiles.test.ts', 'test/adaptiveWindow.test.ts', 'test/otel.test.ts'],
+  // src/internal/batchRun.ts, executor.ts, inFlight.ts and src/batcher/createBatcher.ts: the unit and marble tests of
+  // the batch run and the promise bridge (a mutant in 2 to 4 s at load 12). The property files of the request path
+  // (reliability.properties, reliability.composed, trust-exec.properties, trust-inputs*) are left out: with them
+  // every survivor cost 13 s and a file of 340 mutants over an hour; a survivor is checked against them by hand.
+  run: [
+    'test/mutation-batchRun.test.ts', 'test/mutation-run.test.ts', 'test/mutation-executor.test.ts', 'test/mutation-batcher.test.ts',
+    'test/mutation-sharing.test.ts', 'test/mutation-fanOut-batch.test.ts', 'test/mutation-fanOut-stream.test.ts',
+    'test/mutation-feedback.test.ts', 'test/createBatcher.test.ts', 'test/trust-exec.test.ts', 'test/trust-timers.test.ts',
+    'test/unsubscribe-inside-result.test.ts', 'test/reliability.batcher.test.ts', 'test/bad-input.test.ts',
+    'test/dedup-batcher.test.ts', 'test/request-path.test.ts', 'marbles/fanOut.marble.test.ts', 'marbles/batchDedup.marble.test.ts',
+    'marbles/engine.marble.test.ts', 'marbles/resultCache.marble.test.ts', 'marbles/longTimers.marble.test.ts',
+    'marbles/feedback.marble.test.ts', 'marbles/sharedTier.marble.test.ts', 'test/defect.test.ts',
+    'test/mutation-batcher-calls.test.ts', 'test/mutation-batcher-close.test.ts', 'test/mutation-batcher-slots.test.ts',
+    'test/mutation-run-batch.test.ts', 'test/mutation-run-cache.test.ts', 'marbles/mutation-run-batch.marble.test.ts',
+    'marbles/mutation-run-executor.marble.test.ts',
+  ],
 };
 const testSet = process.env.STRYKER_TESTS;
 if (testSet !== undefined && !(testSet in TEST_SETS)) {

@@ -94,9 +94,12 @@ class Call<T, R> {
     this.scope = options.scope;
     this.timeoutMs = timeoutMs;
     this.signal = signal;
+    // Stryker disable next-line ConditionalExpression: either side made true only makes a call with other options (priority, scope) withdrawable: it lists its requests for a withdrawal that never comes (no timer, no listener); the whole made false is killed (test/createBatcher.test.ts).
     this.withdrawable = timeoutMs !== undefined || signal !== undefined;
+    // Stryker disable next-line ConditionalExpression: `!signal.aborted` made true adds a listener to a signal that aborted already, which never fires and is removed when the call settles (at once: its requests are refused as they are submitted); the whole made true or false is killed.
     if (signal && !signal.aborted) {
       this.onAbort = () => this.withdrawAll(signal.reason);
+      // Stryker disable next-line ObjectLiteral,BooleanLiteral: without `once` the listener stays after the abort until the call settles, which the abort makes happen (every request withdrawn), and then it is removed; a signal aborts once.
       signal.addEventListener('abort', this.onAbort, { once: true });
     }
     if (timeoutMs !== undefined) {
@@ -109,6 +112,7 @@ class Call<T, R> {
   }
 
   add(submission: Submission<T, R>): void {
+    // Stryker disable next-line ConditionalExpression: made false, a call that cannot withdraw lists its requests too, which nothing reads (it has no timer and no listener, and settled() returns first for it); made true it is killed.
     if (!this.withdrawable) return;
     this.members.push(submission);
     this.places.push(undefined);
@@ -117,6 +121,7 @@ class Call<T, R> {
 
   /** The last request added waits at `place` in the queue. */
   placed(place: QueueEntry<Submission<T, R>>): void {
+    // Stryker disable next-line ConditionalExpression: made true, a call that cannot withdraw (it lists nothing) writes places[-1], a property nothing reads; made false it is killed (withdrawn requests still sent).
     if (this.withdrawable) this.places[this.places.length - 1] = place;
   }
 
@@ -134,6 +139,7 @@ class Call<T, R> {
 
   private withdrawAll(error: unknown): void {
     const { members, places } = this;
+    // Stryker disable next-line ConditionalExpression: made true, answered requests are withdrawn too, and the engine's withdraw() returns at once for an answered request.
     for (let i = 0; i < members.length; i++) if (!members[i]!.answered) this.withdraw(members[i]!, places[i], error);
   }
 }
@@ -228,6 +234,7 @@ export function createBatcherWith<T, R>(options: BatchDedupOptions<T, R>, simila
     answer: (submission, ok, valueOrError, batchId, deduplicated, latencyMs) => {
       if (submission.settle(ok, valueOrError, batchId, deduplicated, latencyMs)) answered();
     },
+    // Stryker disable next-line ArrowFunction: the engine drains only after every accepted request is answered, and the last answer after close() has resolved close() already (answered() calls closeNow()).
     drained: () => drained(),
     failed: (error, held) => failAll(error, held),
   });
@@ -282,6 +289,7 @@ export function createBatcherWith<T, R>(options: BatchDedupOptions<T, R>, simila
     }
     try {
       const place = engine.push(submission);
+      // Stryker disable next-line ConditionalExpression: made true, placed(undefined) writes undefined where undefined is; made false it is killed (withdrawn requests still sent).
       if (place !== undefined) call?.placed(place);
     } catch (error) {
       const held = engine.dispose();

@@ -127,7 +127,7 @@ function isIdentity(batch: DedupedBatch<unknown>): boolean {
   const { leaderOf, unique } = batch;
   // Stryker disable next-line ConditionalExpression: isIdentity answering false only sends the batch down the member-list path, which gives every request the same answer (and an item in failures has leaderOf -1, so the loop says false too).
   if (batch.failures || unique.length !== leaderOf.length) return false;
-  // Stryker disable next-line UpdateOperator,EqualityOperator: (`i--`, `<=` reading past the end, `===` stopping at the first entry that is its own leader) isIdentity answering false only sends the batch down the member-list path, which gives every request the same answer.
+  // Stryker disable next-line UpdateOperator,EqualityOperator,ConditionalExpression: (`i--`, `<=` reading past the end, `===` stopping at the first entry that is its own leader, the check made true; the loop's condition made false is killed, by the permutation test of test/mutation-batchRun.test.ts) isIdentity answering false only sends the batch down the member-list path, which gives every request the same answer.
   for (let i = 0; i < leaderOf.length; i++) if (leaderOf[i] !== i) return false;
   // Stryker disable next-line BooleanLiteral: isIdentity answering false only sends the batch down the member-list path, which gives every request the same answer.
   return true;
@@ -226,6 +226,7 @@ export class BatchRun<T, R> {
     // reactions of a promise that was resolved already come first, so a backend that answers at once (a
     // resolved promise, an array, a cache) costs no timer set and cleared. A virtual clock (a TestScheduler,
     // also one patched into asyncScheduler by `run()`) runs no microtasks while it advances: armed now.
+    // Stryker disable next-line EqualityOperator: `< 1000` differs only when the clocks are exactly 1000 ms apart, where arming now instead of a microtask later sets the same deadline (it counts from launchedAt either way).
     const late = scheduler === asyncScheduler && Math.abs(launchedAt - Date.now()) <= 1000;
     if (!late) this.armTimer(execution, launchedAt);
     this.call(execution, individual);
@@ -238,7 +239,7 @@ export class BatchRun<T, R> {
     const { execute } = this.config;
     const { indices } = execution;
     const { unique } = this.batch;
-    // Stryker disable next-line ConditionalExpression: made false, the whole batch's items are picked by their indices, [0, ..., n - 1]: the same items, in a new array (made true it is killed, but one mutator name covers both).
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,BooleanLiteral,EqualityOperator: made false (or `!==`), the whole batch's items are picked by their indices, [0, ..., n - 1]: the same items, in a new array (made true it is killed, but one mutator name covers both); `||`, or `!individual` made `individual`, differ only for a call that is not the whole batch's (picked by indices, a new array of the same items) or a retry of a batch of one (its one item either way).
     const whole = !individual && indices.length === unique.length;
     const items = !whole ? indices.map((u) => unique[u]!) : this.config.executeCopiesItems ? (unique as T[]) : unique.slice();
     let output: ReturnType<ExecuteFn<T, R>>;

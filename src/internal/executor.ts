@@ -53,11 +53,13 @@ export class BatchExecutor<T, R> {
   }
 
   get idle(): boolean {
+    // Stryker disable next-line ConditionalExpression: `waiting.length === 0` made true changes nothing read: pump() starts waiting batches while fewer than the limit (at least 1) run, so where nothing runs nothing waits (in the engine the collector emits only into a free slot, so nothing waits at all).
     return this.running.size === 0 && this.waiting.length === 0;
   }
 
   submit(batch: DedupedBatch<T>): void {
     const config = this.current();
+    // Stryker disable next-line OptionalChaining: reservesSlots is set (by fanOut) only with a feedback channel.
     if (config.reservesSlots) config.feedback?.reserve();
     // The time a batch came in stands for its requests' arrival only when they carry no time of their own.
     this.waiting.push({ batch, receivedAt: config.enqueuedAt ? 0 : config.scheduler.now() });
@@ -110,13 +112,16 @@ export class BatchExecutor<T, R> {
     const { feedback, stats, scheduler } = this.current();
     const settledAt = scheduler.now();
     // Nothing was measured: an empty report frees the slot and adds nothing to the adaptive window's samples.
+    // Stryker disable next-line OptionalChaining: freeSlots runs for the engine only (stopUnowed, forgo), whose fanOut configuration always has a feedback channel.
     for (let k = 0; k < count; k++) feedback?.release({ size: 0, executedItems: 0, durationMs: 0, latenciesMs: [], settledAt });
+    // Stryker disable next-line OptionalChaining: freeSlots runs for the engine only, whose fanOut configuration always has its stats recorder.
     stats?.changed(settledAt);
     this.pump();
   }
 
   /** The configuration of one batch's run; shared by every batch while the configuration stays the same. */
   private runConfig(config: FanOutConfig<T, R>, receivedAt: number): BatchRunConfig<T, R> {
+    // Stryker disable next-line ConditionalExpression: made false, every batch gets a run configuration of its own, with the same values (made true it is killed: `shared` is undefined at first).
     if (this.shared?.source === config) return this.shared.runConfig;
     const { stats, feedback } = config;
     const runConfig: BatchRunConfig<T, R> = {
@@ -126,7 +131,9 @@ export class BatchExecutor<T, R> {
       onTimeout: config.onTimeout,
       enqueuedAt: config.enqueuedAt ?? (() => receivedAt),
       answer: this.answer,
+      // Stryker disable next-line BooleanLiteral: both stages that make an executor (fanOut, the engine) set reportLatencies, so the default is never read.
       reportLatencies: config.reportLatencies ?? false,
+      // Stryker disable next-line LogicalOperator: `&&` turns the engine's `true` into false, and batchRun then passes execute a copy of the items, which the engine's execute copies again: the same items, one more array.
       executeCopiesItems: config.executeCopiesItems ?? false,
       onItemsStarted: config.onItemsStarted,
       onItemSettled: config.onItemSettled,
@@ -138,6 +145,7 @@ export class BatchExecutor<T, R> {
       },
     };
     // Without `enqueuedAt` the run config holds this batch's own arrival time, so it cannot be shared.
+    // Stryker disable next-line ObjectLiteral: `{}` holds no source, so it is never reused: every batch gets a run configuration of its own, with the same values.
     this.shared = config.enqueuedAt ? { source: config, runConfig } : undefined;
     return runConfig;
   }
@@ -153,6 +161,7 @@ export class BatchExecutor<T, R> {
       if (run.executedItems > 0) config.stats?.recordBatch(batch.items.length, run.executedItems);
       run.start();
     }
+    // Stryker disable next-line ConditionalExpression: made true, onIdle is also called when something runs or waits, and both of its callers (fanOut's finishIfIdle, the engine's checkEnd) check `idle` again first.
     if (this.idle) this.onIdle();
   }
 }

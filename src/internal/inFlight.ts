@@ -40,6 +40,7 @@ const fallbackSlotKey = /* @__PURE__ */ customSlotKey('dedupBy');
  */
 export function slotOf<T, E>(grouping: Grouping<T>, item: T): PendingSlot<E> {
   const { key, scope } = grouping;
+  // Stryker disable next-line ConditionalExpression: made false, scope(item) is called anyway, and every grouping slotOf is given (the engine's, mapped over envelopes) has a scope function; made true it is killed (every scope ignored).
   const itemScope = scope === undefined ? undefined : scope(item);
   const raw = key(item);
   // Stryker disable next-line ConditionalExpression,StringLiteral: without this fast path a string goes through slotKey, which returns it as it is, and isEncoded, false for it: the same slot.
@@ -70,14 +71,17 @@ class SlotMap<V> {
     const map = encoded ? maps.encoded : maps.plain;
     const before = map.size;
     map.set(key, value);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: made true (or `>=`, true as a set never shrinks a map), overwriting a held slot counts as a new one too, which only sweeps the table sooner (a sweep keeps every pending slot); made false it is killed (never swept).
     return map.size > before;
   }
 
   /** A scope's maps go when they are empty, so scopes that come and go leave nothing behind. */
   delete({ scope, encoded, key }: Slot): void {
     const maps = scope === undefined ? this.unscoped : this.byScope.get(scope);
+    // Stryker disable next-line ConditionalExpression: made false it never matters: an entry is forgotten only while it is cached, so its scope's maps exist; made true it is killed (evicted entries stay findable).
     if (!maps) return;
     (encoded ? maps.encoded : maps.plain).delete(key);
+    // Stryker disable next-line EqualityOperator: `scope === undefined` never deletes a scope's maps (memory only: an empty map finds nothing) and deletes the key undefined, which byScope never holds.
     if (scope !== undefined && maps.plain.size === 0 && maps.encoded.size === 0) this.byScope.delete(scope);
   }
 
