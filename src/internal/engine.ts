@@ -269,11 +269,15 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     const held = this.collector.dispose();
     for (const batch of this.deduping) for (const envelope of batch) held.push(envelope);
     this.deduping.clear();
-    for (const envelope of this.executor.dispose()) held.push(envelope);
+    const stopped = this.executor.dispose();
+    for (const envelope of stopped) held.push(envelope);
     for (const envelope of this.shared.dispose()) held.push(envelope);
     for (const stop of this.teardown) stop();
     this.teardown.length = 0;
     this.lifetime.unsubscribe();
+    // A batch stopped here never reports, yet it may have answered (the last answer owed after close() disposes
+    // the engine from inside that batch's run): stats$ is told, as the run would have told it.
+    if (stopped.length > 0) this.config.stats.changed();
     return held;
   }
 
