@@ -53,7 +53,7 @@ const TEST_SETS = {
   store: ['test/mutation-store.test.ts', 'test/mutation-percentiles.test.ts', 'test/adaptiveWindow.test.ts', 'test/otel.test.ts'],
   // src/internal/engine.ts and src/internal/subscribeSource.ts (about 10 s a mutant at load 2)
   engine: [
-    'test/mutation-engine.test.ts', 'marbles/engine.marble.test.ts', 'marbles/batchDedup.marble.test.ts',
+    'test/mutation-engine*.test.ts', 'marbles/mutation-engine*.marble.test.ts', 'marbles/engine.marble.test.ts', 'marbles/batchDedup.marble.test.ts',
     'marbles/formingBatch.marble.test.ts', 'marbles/priorityQueue.marble.test.ts', 'marbles/resultCache.marble.test.ts',
     'marbles/sharedTier.marble.test.ts', 'marbles/semanticCache.marble.test.ts', 'marbles/embedTimeout.marble.test.ts',
     'marbles/embedAhead.marble.test.ts', 'marbles/adaptiveFeedback.marble.test.ts', 'marbles/fanOut.marble.test.ts',
