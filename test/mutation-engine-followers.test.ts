@@ -29,6 +29,23 @@ describe('a follower and maxQueueSize', () => {
     expect(backend.calls.map((c) => c.items)).toEqual([['a']]);
   });
 
+  it('followers count against the bound too: a distinct request finding the queue full of them is refused', async () => {
+    const { clock, backend, batcher } = setup({ maxQueueSize: 2 });
+    const answers = Promise.all([batcher.process('a'), batcher.process('a')]);
+    const refused = await settleAll(clock, batcher.process('b'));
+    expect((refused as PromiseRejectedResult).reason).toBeInstanceOf(QueueFullError);
+    expect(await settleAll(clock, answers)).toEqual({ status: 'fulfilled', value: ['A', 'A'] });
+    expect(backend.calls.map((c) => c.items)).toEqual([['a']]);
+  });
+
+  it('a refusal by the bound is not counted as an expiry', async () => {
+    const { clock, batcher } = setup({ maxQueueSize: 1 });
+    const answer = batcher.process('a');
+    await settleAll(clock, batcher.process('b'));
+    await settleAll(clock, answer);
+    expect(batcher.getStats()).toMatchObject({ expired: 0, totalRequests: 2 });
+  });
+
   it('a follower promoted in place of its withdrawn leader takes the place it freed, even past a bound lowered meanwhile', async () => {
     const { clock, backend, batcher } = setup({ maxQueueSize: 3 });
     const controller = new AbortController();
