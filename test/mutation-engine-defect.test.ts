@@ -4,7 +4,7 @@
  * (docs/testing.md): a batch whose dedup step answers after the defect is never sent to the backend.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { batchDedup } from '../src/index.js';
+import { batchDedup, createBatcher } from '../src/index.js';
 import { PipelineConfig } from '../src/internal/pipelineConfig.js';
 import type { DedupedBatch } from '../src/types.js';
 import { Subject } from 'rxjs';
@@ -53,6 +53,32 @@ describe('batchDedup after a defect in its dedup stage', () => {
     expect(errors).toEqual([defect]);
     answerFirst!();
     await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(executed).toEqual([]);
+  });
+
+  it('when the dedup stage throws, a request that joined an equal one waiting in that batch is rejected too', async () => {
+    const defect = new Error('dedup stage throws');
+    const realDeduper = Object.getOwnPropertyDescriptor(PipelineConfig.prototype, 'deduper')!;
+    restore = () => Object.defineProperty(PipelineConfig.prototype, 'deduper', realDeduper);
+    Object.defineProperty(PipelineConfig.prototype, 'deduper', {
+      configurable: true,
+      get() {
+        return () => {
+          throw defect;
+        };
+      },
+    });
+    const executed: string[][] = [];
+    const batcher = createBatcher<string, string>({
+      execute: (items) => (executed.push([...items]), items),
+      maxSize: 2,
+      windowMs: 1000,
+      dedupStrategy: 'hybrid',
+    });
+    const outcome = (p: Promise<string>) => p.then((value) => ({ value }), (error: unknown) => ({ error }));
+    // 'a' leads, the second 'a' joins it, 'b' fills the batch: the dedup stage throws on [a, b].
+    const all = await Promise.all([outcome(batcher.process('a')), outcome(batcher.process('a')), outcome(batcher.process('b'))]);
+    expect(all).toEqual([{ error: defect }, { error: defect }, { error: defect }]);
     expect(executed).toEqual([]);
   });
 });
