@@ -67,6 +67,21 @@ const TEST_SETS = {
     'test/mutation-run-batch.test.ts', 'test/mutation-run-cache.test.ts', 'marbles/mutation-run-batch.marble.test.ts',
     'marbles/mutation-run-executor.marble.test.ts',
   ],
+  // src/internal/engine.ts and src/internal/subscribeSource.ts (about 10 s a mutant at load 2)
+  engine: [
+    'test/mutation-engine*.test.ts', 'marbles/mutation-engine*.marble.test.ts', 'marbles/engine.marble.test.ts', 'marbles/batchDedup.marble.test.ts',
+    'marbles/formingBatch.marble.test.ts', 'marbles/priorityQueue.marble.test.ts', 'marbles/resultCache.marble.test.ts',
+    'marbles/sharedTier.marble.test.ts', 'marbles/semanticCache.marble.test.ts', 'marbles/embedTimeout.marble.test.ts',
+    'marbles/embedAhead.marble.test.ts', 'marbles/adaptiveFeedback.marble.test.ts', 'marbles/fanOut.marble.test.ts',
+    'marbles/dedupBy.marble.test.ts', 'test/createBatcher.test.ts', 'test/dedup-batcher.test.ts', 'test/defect.test.ts',
+    'test/mutation-sharing.test.ts', 'test/mutation-batcher.test.ts', 'test/mutation-executor.test.ts',
+    'test/mutation-fanOut-stream.test.ts', 'test/reliability.batcher.test.ts', 'test/reliability.composed.test.ts',
+    'test/reliability.properties.test.ts', 'test/request-path.test.ts', 'test/trust-exec.test.ts',
+    'test/trust-exec.properties.test.ts', 'test/trust-timers.test.ts', 'test/trust-timers.properties.test.ts',
+    'test/trust-inputs.test.ts', 'test/trust-inputs.properties.test.ts', 'test/properties.test.ts', 'test/options.test.ts',
+    'test/unsubscribe-inside-result.test.ts', 'test/bad-input.test.ts', 'test/semantic-cache.test.ts',
+    'test/formingBatch.test.ts',
+  ],
 };
 const testSet = process.env.STRYKER_TESTS;
 if (testSet !== undefined && !(testSet in TEST_SETS)) {

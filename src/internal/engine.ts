@@ -95,6 +95,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     // (even when its own caller was answered already, by its deadline say: they still want theirs).
     const answerFromBatch: AnswerFn<E> = (envelope, ok, valueOrError, batchId, deduplicated, latencyMs) => {
       answer(envelope, ok, valueOrError, batchId, deduplicated, latencyMs);
+      // Stryker disable next-line ConditionalExpression,LogicalOperator: settled() ignores a request that leads no slot, and after dispose() no batch answers (executions aborted, slots disposed)
       if (envelope.shared !== undefined && !this.ended) shared.settled(envelope, ok, valueOrError, batchId, deduplicated);
     };
 
@@ -126,6 +127,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       },
     });
     const collector = this.collector;
+    // Stryker disable next-line BlockStatement: plainArrivals only picks a fast path for requests with nothing to admit; left false, they take queue() with the same outcome
     const refreshArrivals = () => {
       this.plainArrivals =
         !config.sharing.atArrival && !config.prioritized && config.requestTimeoutMs === undefined && config.maxQueueSize === Infinity;
