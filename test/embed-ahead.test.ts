@@ -10,29 +10,14 @@ import { createBatcher, createBatchStats, dedupBy, type Embedder } from '../src/
 import { Embeddings, EmbedSession } from '../src/dedup/embedAhead.js';
 import { EmbeddingCache } from '../src/dedup/embeddingCache.js';
 import { trackTimers, virtualClock, type VirtualClock } from '../src/testing/index.js';
-import { axis, DIMENSIONS, POOL, turn } from './support.js';
+import { axis, DIMENSIONS, POOL, runFor, slowAxis, turn } from './support.js';
 
 const upperAll = (qs: string[]) => qs.map((q) => q.toUpperCase());
 
 /** Vectors that would merge everything: used or cached when they must not be, answers would be shared. */
 const allEqual = (texts: string[]) => texts.map(() => axis(POOL[0]!));
 
-async function runFor(clock: VirtualClock, ms: number): Promise<void> {
-  for (let t = 0; t < ms; t++) {
-    clock.advanceBy(1);
-    await turn();
-  }
-}
 
-/** An embedder that answers the axis vectors `delayMs` after each call, noting each call's texts. */
-function slowAxis(clock: VirtualClock, delayMs: number) {
-  const calls: string[][] = [];
-  const embed: Embedder = (texts) => {
-    calls.push([...texts]);
-    return new Promise((resolve) => clock.scheduler.schedule(() => resolve(texts.map((t) => axis(t))), delayMs));
-  };
-  return { embed, calls };
-}
 
 describe('embed-ahead uses the embedding cache and the calls in flight', () => {
   const batcherWith = (clock: VirtualClock, embed: Embedder, extra: { embedCacheSize?: number } = {}) => {

@@ -10,26 +10,11 @@ import { createBatcher, createBatchStats, type Embedder } from '../src/index.js'
 import { Embeddings } from '../src/dedup/embedAhead.js';
 import { EmbeddingCache } from '../src/dedup/embeddingCache.js';
 import { virtualClock, type VirtualClock } from '../src/testing/index.js';
-import { axis } from './support.js';
+import { axis, runFor, slowAxis } from './support.js';
 
 const upperAll = (qs: string[]) => qs.map((q) => q.toUpperCase());
 
-async function runFor(clock: VirtualClock, ms: number): Promise<void> {
-  for (let t = 0; t < ms; t++) {
-    clock.advanceBy(1);
-    await new Promise<void>((resolve) => setTimeout(resolve, 0));
-  }
-}
 
-/** An embedder that answers the axis vectors `delayMs` after each call, noting each call's texts. */
-function slowAxis(clock: VirtualClock, delayMs: number) {
-  const calls: string[][] = [];
-  const embed: Embedder = (texts) => {
-    calls.push([...texts]);
-    return new Promise((resolve) => clock.scheduler.schedule(() => resolve(texts.map((t) => axis(t))), delayMs));
-  };
-  return { embed, calls };
-}
 
 function batcherWith(clock: VirtualClock, embed: Embedder, embedAhead = true) {
   const stats = createBatchStats({ scheduler: clock.scheduler });

@@ -18,7 +18,7 @@ import {
   type VirtualTimeScheduler,
 } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import type { DedupKey, DedupScope } from '../src/index.js';
+import type { DedupKey, DedupScope, Embedder } from '../src/index.js';
 import type { VirtualClock } from '../src/testing/index.js';
 
 /** Lets pending promise callbacks run (one macrotask turn), e.g. after a virtual clock moved. */
@@ -500,4 +500,22 @@ export function arrivalsOf<R extends { readonly at: number }>(requests: readonly
       }),
     ),
   );
+}
+
+/** Advances `clock` `ms` times by 1 ms, letting promise callbacks run after each step. */
+export async function runFor(clock: VirtualClock, ms: number): Promise<void> {
+  for (let t = 0; t < ms; t++) {
+    clock.advanceBy(1);
+    await turn();
+  }
+}
+
+/** An embedder that answers the `axis` vectors `delayMs` after each call, on `clock`, noting each call's texts. */
+export function slowAxis(clock: VirtualClock, delayMs: number): { embed: Embedder; calls: string[][] } {
+  const calls: string[][] = [];
+  const embed: Embedder = (texts) => {
+    calls.push([...texts]);
+    return new Promise((resolve) => clock.scheduler.schedule(() => resolve(texts.map((t) => axis(t))), delayMs));
+  };
+  return { embed, calls };
 }
