@@ -48,9 +48,6 @@ export interface BatchRunConfig<T, R> {
   readonly executeCopiesItems?: boolean;
   /** Collect every request's latency into the report (the adaptive window needs them). */
   readonly reportLatencies?: boolean;
-  /** Told when the batch's unique items start executing, and when each one has its outcome (in-flight dedup). */
-  readonly onItemsStarted?: (items: readonly T[]) => void;
-  readonly onItemSettled?: (item: T, outcome: Outcome<R>, batchId: number) => void;
 }
 
 export type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
@@ -199,7 +196,6 @@ export class BatchRun<T, R> {
       this.finish();
       return;
     }
-    this.config.onItemsStarted?.(this.batch.unique);
     this.launch(allIndices(this.open), false, this.startedAt);
   }
 
@@ -379,8 +375,8 @@ export class BatchRun<T, R> {
     this.endExecution(execution);
     const now = this.config.scheduler.now();
     const { indices } = execution;
-    // Stryker disable next-line ConditionalExpression,BooleanLiteral,BlockStatement: made false (or `!onItemSettled` made `onItemSettled`, false while no stage sets that hook, or the block emptied), every batch takes the settle loop below, which gives every request the same answer; `open === expected` made true is killed (test/mutation-batchRun.test.ts).
-    if (!this.firstMember && !this.config.onItemSettled && this.open === expected && expected === this.batch.unique.length) {
+    // Stryker disable next-line ConditionalExpression,BooleanLiteral,BlockStatement: made false (or the block emptied), every batch takes the settle loop below, which gives every request the same answer; `open === expected` made true is killed (test/mutation-batchRun.test.ts).
+    if (!this.firstMember && this.open === expected && expected === this.batch.unique.length) {
       this.answerAll(results, now);
       return;
     }
@@ -505,14 +501,6 @@ export class BatchRun<T, R> {
       for (let i = firstMember[u]!, first = true; i >= 0; i = nextMember![i]!, first = false) {
         this.emit(i, ok, valueOrError, !first, now);
       }
-    }
-    const { onItemSettled } = this.config;
-    if (onItemSettled) {
-      onItemSettled(
-        this.batch.unique[u]!,
-        ok ? { ok: true, value: valueOrError as R } : { ok: false, error: valueOrError },
-        this.batchId,
-      );
     }
     if (this.open === 0) this.finish();
     return true;

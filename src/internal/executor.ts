@@ -14,9 +14,6 @@ export interface FanOutConfig<T, R> {
   readonly feedback: BatchFeedback | undefined;
   readonly stats: BatchStatsRecorder | undefined;
   readonly enqueuedAt: ((request: T) => number) | undefined;
-  /** @internal In-flight dedup hooks (batchDedup's `dedupInFlight`, `resultCache`). */
-  readonly onItemsStarted?: BatchRunConfig<T, R>['onItemsStarted'];
-  readonly onItemSettled?: BatchRunConfig<T, R>['onItemSettled'];
   /**
    * @internal `execute` makes an array of its own from the one it is given (batchDedup maps envelopes to
    * requests), so a batch's array can be passed without a copy.
@@ -135,8 +132,6 @@ export class BatchExecutor<T, R> {
       reportLatencies: config.reportLatencies ?? false,
       // Stryker disable next-line LogicalOperator: `&&` turns the engine's `true` into false, and batchRun then passes execute a copy of the items, which the engine's execute copies again: the same items, one more array.
       executeCopiesItems: config.executeCopiesItems ?? false,
-      onItemsStarted: config.onItemsStarted,
-      onItemSettled: config.onItemSettled,
       onSettled: (settledRun, report) => {
         this.running.delete(settledRun);
         stats?.changed(report.settledAt);
