@@ -445,15 +445,17 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
         distinct = false;
         continue;
       }
-      // Led under other settings: under these, it may equal another leader.
-      if (pending.table !== table) distinct = false;
+      // Led under other settings: under these, it may equal another leader (what joined it then follows it as
+      // `~i`: see joinFollowers).
+      const older = pending.table !== table;
+      if (older) distinct = false;
       const joined = shared.sent(pending);
       if (joined === undefined) continue;
       followers ??= [];
       followed ??= [];
       for (const follower of joined) {
         followers.push(follower);
-        followed.push(i);
+        followed.push(older ? ~i : i);
       }
     }
     let out: DedupedBatch<E> | Promise<DedupedBatch<E>>;
@@ -554,13 +556,25 @@ function joinFollowers<E>(batch: ProbedBatch<E>, followers: readonly E[], follow
   const n = batch.items.length;
   const items = batch.items.concat(followers);
   const leaderOf = batch.leaderOf.slice();
+  let unique = batch.unique;
   const failed = batch.failures;
   const failures = failed && new Map(failed);
   for (let k = 0; k < followers.length; k++) {
-    const leader = followed[k]!;
-    leaderOf.push(batch.leaderOf[leader]!);
+    let leader = followed[k]!;
+    if (leader < 0) {
+      // Joined under settings a configure() has changed since (`~leader`): equal to its leader under those
+      // only. A leader these settings merged into another request is executed on its own, so that what joined
+      // it is answered with its leader's result, not with that other request's (test/configure-followers.test.ts).
+      leader = ~leader;
+      const u = leaderOf[leader]!;
+      if (u >= 0 && unique[u] !== batch.items[leader]) {
+        if (unique === batch.unique) unique = unique.slice();
+        leaderOf[leader] = (unique as E[]).push(batch.items[leader]!) - 1;
+      }
+    }
+    leaderOf.push(leaderOf[leader]!);
     if (failures !== undefined && failed!.has(leader)) failures.set(n + k, failed!.get(leader));
   }
-  // The unique items are the same: so are their probes (semantic result cache), kept by the spread.
-  return failures ? { ...batch, items, leaderOf, failures } : { ...batch, items, leaderOf };
+  // The unique items that were there are the same: so are their probes (semantic result cache), kept by the spread.
+  return failures ? { ...batch, items, unique, leaderOf, failures } : { ...batch, items, unique, leaderOf };
 }
