@@ -15,19 +15,25 @@ interface Req {
   readonly b: number;
 }
 
+/** A batcher keyed by `a` that answers each request with itself, noting each call's items. */
+function keyedByA() {
+  const clock = virtualClock();
+  const calls: Req[][] = [];
+  const batcher = createBatcher<Req, Req>({
+    key: (r) => r.a,
+    windowMs: 5,
+    scheduler: clock.scheduler,
+    execute: (items) => {
+      calls.push([...items]);
+      return items;
+    },
+  });
+  return { clock, calls, batcher };
+}
+
 describe('followers joined under settings configure() changed', () => {
   it('are answered with their own leader\'s result: a leader merged into another under the new settings runs on its own', async () => {
-    const clock = virtualClock();
-    const calls: Req[][] = [];
-    const batcher = createBatcher<Req, Req>({
-      key: (r) => r.a,
-      windowMs: 5,
-      scheduler: clock.scheduler,
-      execute: (items) => {
-        calls.push([...items]);
-        return items;
-      },
-    });
+    const { clock, calls, batcher } = keyedByA();
     const first = batcher.process({ a: 0, b: 0 });
     const second = batcher.process({ a: 1, b: 0 });
     const third = batcher.process({ a: 1, b: 1 }); // joins the second: equal under the key a
@@ -42,17 +48,7 @@ describe('followers joined under settings configure() changed', () => {
   });
 
   it('that equal their leader\'s new group under the new settings still share it when nothing joined under the old', async () => {
-    const clock = virtualClock();
-    const calls: Req[][] = [];
-    const batcher = createBatcher<Req, Req>({
-      key: (r) => r.a,
-      windowMs: 5,
-      scheduler: clock.scheduler,
-      execute: (items) => {
-        calls.push([...items]);
-        return items;
-      },
-    });
+    const { clock, calls, batcher } = keyedByA();
     const first = batcher.process({ a: 0, b: 0 });
     const second = batcher.process({ a: 1, b: 0 }); // nothing joins it
     batcher.configure({ key: (r) => r.b });
@@ -63,17 +59,7 @@ describe('followers joined under settings configure() changed', () => {
   });
 
   it('still share their leader\'s execution when the settings did not change', async () => {
-    const clock = virtualClock();
-    const calls: Req[][] = [];
-    const batcher = createBatcher<Req, Req>({
-      key: (r) => r.a,
-      windowMs: 5,
-      scheduler: clock.scheduler,
-      execute: (items) => {
-        calls.push([...items]);
-        return items;
-      },
-    });
+    const { clock, calls, batcher } = keyedByA();
     const answers = Promise.all([batcher.process({ a: 0, b: 0 }), batcher.process({ a: 1, b: 0 }), batcher.process({ a: 1, b: 1 })]);
     batcher.configure({ windowMs: 5 });
     await runFor(clock, 10);
