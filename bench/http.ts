@@ -159,8 +159,15 @@ async function main(): Promise<void> {
   // The peak of each mode whatever its latency: on a loaded machine no batched run may stay within the bound.
   const peak = (mode: Mode) => runs.filter((r) => r.mode === mode && r.failed === 0).sort((a, b) => b.requestsPerSecond - a.requestsPerSecond)[0];
   const describe = (run: Run | undefined) => (run ? `${run.requestsPerSecond.toFixed(0)} req/s (${run.connections} conn, p99 ${run.p99} ms)` : '-');
+  // A mode with no run within the bound has no ratio: say so rather than print a dash where a figure belongs.
+  const within = (mode: Mode) => (best(mode) ? undefined : `${MODE_NAMES[mode]}: no run within the bound`);
+  const missing = modes.map(within).filter((s) => s !== undefined);
+  const ratios =
+    missing.length > 0
+      ? missing.join(', ')
+      : `createBatcher ${ratio(batched, direct)} the unbatched throughput and ${ratio(batched, dataLoader)} DataLoader per batch's`;
   const verdict =
-    `bench:http: at p99 <= ${bound} ms createBatcher ${ratio(batched, direct)} the unbatched throughput and ${ratio(batched, dataLoader)} DataLoader per batch's; ` +
+    `bench:http: at p99 <= ${bound} ms ${ratios}; ` +
     `peaks: createBatcher ${describe(peak('batched'))}, DataLoader per batch ${describe(peak('dataloader'))}, unbatched ${describe(peak('direct'))}`;
   console.log(`\n${lines.join('\n')}\n\n${verdict}`);
   if (fullRun) {
