@@ -8,7 +8,7 @@
  * - `configure({ key })` from inside `key(request)` left that request keyed under the old key in the new
  *   settings' table, so a later request equal to it under the old key only was answered with its result.
  */
-import { Subject } from 'rxjs';
+import { map, Subject, timer } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { batchDedup, createBatcher, type BatchResult, type Batcher } from '../src/index.js';
 import { createBatcher as createLiteBatcher } from '../src/lite/index.js';
@@ -107,6 +107,41 @@ describe('batchDedup: the source completing from inside a user function', () => 
   });
 });
 
+describe('batchDedup: the source completing from inside a user function that then fails', () => {
+  it.each(['key', 'priority'] as const)('%s(request) throwing after the source completed: its request is rejected, then the output completes', (hook) => {
+    const clock = virtualClock();
+    const source = new Subject<string>();
+    const results: BatchResult<string, string>[] = [];
+    let resultsAtCompletion = -1;
+    source
+      .pipe(
+        batchDedup<string, string>({
+          scheduler: clock.scheduler,
+          windowMs: 5,
+          execute: (items) => items.map((q) => q.toUpperCase()),
+          ...(hook === 'priority' ? { enablePriorities: true } : {}),
+          [hook]: (request: string) => {
+            if (request === 'last') {
+              source.complete();
+              throw new Error('broken after the end');
+            }
+            return hook === 'key' ? request : 0;
+          },
+        }),
+      )
+      .subscribe({ next: (r) => results.push(r), complete: () => (resultsAtCompletion = results.length) });
+    source.next('first');
+    source.next('last');
+    clock.runAll();
+    expect(resultsAtCompletion).toBe(2);
+    expect(results.map((r) => [r.request, r.status])).toEqual([
+      ['first', 'fulfilled'],
+      ['last', 'rejected'],
+    ]);
+    expect(String(results[1]!.status === 'rejected' && results[1]!.error)).toContain(`${hook}(request) threw`);
+  });
+});
+
 describe.each(ENTRIES)('createBatcher (%s): configure() from inside a user function', (_, make) => {
   it.each(HOOKS)('a request keyed while %s(request) changes the key is never answered with a request unequal to it under the new key', async (hook) => {
     const clock = virtualClock();
@@ -146,5 +181,40 @@ describe.each(ENTRIES)('createBatcher (%s): configure() from inside a user funct
     await expect(changer).resolves.toBe('CHANGER');
     await expect(later).resolves.toBe('X');
     await batcher.close();
+  });
+});
+
+describe('createBatcher: close() from inside key(request) while every execution slot is taken', () => {
+  it('answers that request once a slot frees, and close() resolves after it', async () => {
+    const clock = virtualClock();
+    let closing: Promise<void> | undefined;
+    const calls: string[][] = [];
+    const batcher: Batcher<string, string> = createBatcher<string, string>({
+      scheduler: clock.scheduler,
+      windowMs: 0,
+      concurrency: 1,
+      execute: (items) => {
+        calls.push([...items]);
+        return timer(10, clock.scheduler).pipe(map(() => items.map((q) => q.toUpperCase())));
+      },
+      key: (request) => {
+        if (request === 'closer' && closing === undefined) closing = batcher.close();
+        return request;
+      },
+    });
+    const first = batcher.process('first');
+    await runFor(clock, 2); // 'first' executes, holding the only slot
+    let answer: unknown = 'none yet';
+    const closer = batcher.process('closer').then(
+      (value) => (answer = value),
+      (error: unknown) => (answer = error),
+    );
+    let closedFirst = false;
+    await drain(clock, closing!.then(() => (closedFirst = answer === 'none yet')));
+    await drain(clock, closer.then(() => undefined));
+    await expect(first).resolves.toBe('FIRST');
+    expect(answer).toBe('CLOSER');
+    expect(closedFirst).toBe(false);
+    expect(calls).toEqual([['first'], ['closer']]);
   });
 });
