@@ -11,7 +11,8 @@ import { scheduleAfter } from '../base/timer.js';
 import type { QueueEntry } from '../internal/waitingQueue.js';
 import type { BatchStats } from '../stats/batchStats.js';
 import { isScope, SCOPE_TYPES, type DedupScope } from '../dedup/keys.js';
-import { describeValue } from '../base/describeValue.js';
+import { describeThrown, describeValue } from '../base/describeValue.js';
+import { forget } from '../internal/collector.js';
 import type { SimilarityPlugIn } from '../internal/nearCache.js';
 import type { BatchResult } from '../types.js';
 
@@ -99,8 +100,12 @@ class Call<T, R> {
     // Stryker disable next-line ConditionalExpression: `!signal.aborted` made true adds a listener to a signal that aborted already, which never fires and is removed when the call settles (at once: its requests are refused as they are submitted); the whole made true or false is killed.
     if (signal && !signal.aborted) {
       this.onAbort = () => this.withdrawAll(signal.reason);
-      // Stryker disable next-line ObjectLiteral,BooleanLiteral: without `once` the listener stays after the abort until the call settles, which the abort makes happen (every request withdrawn), and then it is removed; a signal aborts once.
-      signal.addEventListener('abort', this.onAbort, { once: true });
+      try {
+        // Stryker disable next-line ObjectLiteral,BooleanLiteral: without `once` the listener stays after the abort until the call settles, which the abort makes happen (every request withdrawn), and then it is removed; a signal aborts once.
+        signal.addEventListener('abort', this.onAbort, { once: true });
+      } catch (error) {
+        throw new TypeError(`createBatcher.process: signal.addEventListener('abort') threw: ${describeThrown(error)}`, { cause: error });
+      }
     }
     if (timeoutMs !== undefined) {
       this.timer = scheduleAfter(
@@ -134,7 +139,7 @@ class Call<T, R> {
   settled(): void {
     if (!this.withdrawable || --this.open > 0) return;
     this.timer?.unsubscribe();
-    if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
+    if (this.onAbort) forget(this.signal!, this.onAbort);
   }
 
   private withdrawAll(error: unknown): void {
@@ -397,7 +402,7 @@ function checkProcessOptions(options: ProcessOptions): ProcessOptions {
   if (!isScope(o.scope)) check.fail(where, `scope must be ${SCOPE_TYPES}, got ${describeValue(o.scope)}`, TypeError);
   if (o.signal !== undefined) {
     const s = o.signal as Partial<AbortSignal> | null;
-    if (!s || typeof s.aborted !== 'boolean' || typeof s.addEventListener !== 'function') {
+    if (!s || typeof s.aborted !== 'boolean' || typeof s.addEventListener !== 'function' || typeof s.removeEventListener !== 'function') {
       check.fail(where, 'signal must be an AbortSignal', TypeError);
     }
   }
