@@ -59,8 +59,8 @@ export interface Batcher<T, R> {
 }
 
 /**
- * How a caller is answered: its promise's resolve (a failure resolves it with a rejected promise, so the reject
- * function need not be kept), or a callback taking the whole result.
+ * How a caller is answered: its promise's resolve (with the reject function beside it, in the submission), or a
+ * callback taking the whole result.
  */
 type Answer<T, R> = ((value: R | PromiseLike<R>) => void) | { readonly onResult: (result: BatchResult<T, R>) => void };
 
@@ -165,6 +165,11 @@ class Submission<T, R> implements Envelope<T> {
     /** Undefined once the caller has been answered. */
     private answer: Answer<T, R> | undefined,
     private readonly call: Call<T, R> | undefined,
+    /**
+     * The promise's reject, with `answer` its resolve. Resolving with a rejected promise instead would settle it
+     * two microtask turns late: after close() resolves, when it is the last answer (test/attack-batcher-close).
+     */
+    private readonly reject?: (error: unknown) => void,
   ) {}
 
   get priority(): number | undefined {
@@ -195,7 +200,7 @@ class Submission<T, R> implements Envelope<T> {
     if (typeof answer !== 'function') {
       answer.onResult(toBatchResult(this.request, ok, valueOrError, batchId, deduplicated, latencyMs));
     } else if (ok) answer(valueOrError as R);
-    else answer(Promise.reject(valueOrError));
+    else this.reject!(valueOrError);
     return true;
   }
 }
@@ -279,9 +284,9 @@ export function createBatcherWith<T, R>(options: BatchDedupOptions<T, R>, simila
     return options === undefined ? undefined : new Call<T, R>(checkProcessOptions(options), scheduler, withdraw);
   }
 
-  function submit(request: T, call: Call<T, R> | undefined, answer: Answer<T, R>): void {
+  function submit(request: T, call: Call<T, R> | undefined, answer: Answer<T, R>, fail?: (error: unknown) => void): void {
     if (closed) throw failure ? failure.error : new BatcherClosedError();
-    const submission = new Submission<T, R>(request, clock(), answer, call);
+    const submission = new Submission<T, R>(request, clock(), answer, call, fail);
     pending++;
     if (call !== undefined) {
       call.add(submission);
@@ -304,10 +309,10 @@ export function createBatcherWith<T, R>(options: BatchDedupOptions<T, R>, simila
   }
 
   function process(request: T, options?: ProcessOptions): Promise<R> {
-    return new Promise<R>((resolve) => {
+    return new Promise<R>((resolve, fail) => {
       const call = openCall(options);
       try {
-        submit(request, call, resolve);
+        submit(request, call, resolve, fail);
       } finally {
         call?.sealed();
       }
@@ -325,7 +330,7 @@ export function createBatcherWith<T, R>(options: BatchDedupOptions<T, R>, simila
       }
       try {
         return Promise.all(
-          Array.from(requests, (request) => new Promise<R>((resolve) => submit(request, call, resolve))),
+          Array.from(requests, (request) => new Promise<R>((resolve, fail) => submit(request, call, resolve, fail))),
         );
       } finally {
         call?.sealed();
