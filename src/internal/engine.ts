@@ -157,11 +157,19 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
    * @return where it waits, for `withdraw`, when it is `withdrawable` and was queued
    */
   push(envelope: E): QueueEntry<E> | undefined {
-    // A user function called here (key, scope, priority, text) may close the engine (close(), a source that
-    // ends) or push again: the engine does not end before this request is queued (test/attack-batcher-reentrant).
+    return this.pushMade(envelope);
+  }
+
+  /**
+   * `push(make(request))`, where making the envelope calls a user function (`signal(request)`).
+   *
+   * A user function called here (signal, key, scope, priority, text) may close the engine (close(), a source
+   * that ends) or push again: the engine does not end before this request is queued (test/attack-*).
+   */
+  pushMade<V>(value: V, make?: (value: V) => E): QueueEntry<E> | undefined {
     this.pushing++;
     try {
-      return this.take(envelope);
+      return this.take(make === undefined ? (value as unknown as E) : make(value));
     } finally {
       if (--this.pushing === 0 && this.closed) this.checkEnd();
     }
@@ -212,6 +220,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
         return undefined;
       }
     }
+    // Unsubscribed from inside key, scope or priority: nothing is owed any more, and nothing may be set.
+    if (this.ended) return undefined;
     // A configure() from inside key, scope or priority: the slot is of the settings before it. The request
     // shares nothing at arrival; the batch's dedup, under the settings in effect, decides.
     if (config.grouping !== grouping) return this.queue(envelope, undefined);
@@ -310,6 +320,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       this.refuse(envelope, how.refuse);
       return undefined;
     }
+    // Unsubscribed from inside priority(request) (admit): no timer or listener may be set for it.
+    if (this.ended) return undefined;
     // Led before it is queued: a batch it fills at once must find its slot. Its record is kept from now on only
     // when a follower's priority may need its place in the queue; otherwise it is made when one joins.
     const kept = slot !== undefined && this.shared.lead(slot, envelope, this.config.prioritized);
