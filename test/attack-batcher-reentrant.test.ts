@@ -60,7 +60,9 @@ describe.each(ENTRIES)('createBatcher (%s): close() from inside a user function'
       (error: unknown) => (answer = error),
     );
     let closedFirst = false;
-    await drain(clock, closing!.then(() => (closedFirst = answer === 'none yet')));
+    await drain(clock, closing!.then(() => {
+      closedFirst = answer === 'none yet';
+    }));
     await drain(clock, closer.then(() => undefined));
     await expect(first).resolves.toBe('FIRST');
     expect(answer).toBe('CLOSER');
@@ -210,7 +212,9 @@ describe('createBatcher: close() from inside key(request) while every execution 
       (error: unknown) => (answer = error),
     );
     let closedFirst = false;
-    await drain(clock, closing!.then(() => (closedFirst = answer === 'none yet')));
+    await drain(clock, closing!.then(() => {
+      closedFirst = answer === 'none yet';
+    }));
     await drain(clock, closer.then(() => undefined));
     await expect(first).resolves.toBe('FIRST');
     expect(answer).toBe('CLOSER');
