@@ -11,7 +11,8 @@ import { scheduleAfter } from '../base/timer.js';
 import type { QueueEntry } from '../internal/waitingQueue.js';
 import type { BatchStats } from '../stats/batchStats.js';
 import { isScope, SCOPE_TYPES, type DedupScope } from '../dedup/keys.js';
-import { describeValue } from '../base/describeValue.js';
+import { describeThrown, describeValue } from '../base/describeValue.js';
+import { forget } from '../internal/collector.js';
 import type { SimilarityPlugIn } from '../internal/nearCache.js';
 import type { BatchResult } from '../types.js';
 
@@ -58,8 +59,8 @@ export interface Batcher<T, R> {
 }
 
 /**
- * How a caller is answered: its promise's resolve (a failure resolves it with a rejected promise, so the reject
- * function need not be kept), or a callback taking the whole result.
+ * How a caller is answered: its promise's resolve (with the reject function beside it, in the submission), or a
+ * callback taking the whole result.
  */
 type Answer<T, R> = ((value: R | PromiseLike<R>) => void) | { readonly onResult: (result: BatchResult<T, R>) => void };
 
@@ -99,8 +100,12 @@ class Call<T, R> {
     // Stryker disable next-line ConditionalExpression: `!signal.aborted` made true adds a listener to a signal that aborted already, which never fires and is removed when the call settles (at once: its requests are refused as they are submitted); the whole made true or false is killed.
     if (signal && !signal.aborted) {
       this.onAbort = () => this.withdrawAll(signal.reason);
-      // Stryker disable next-line ObjectLiteral,BooleanLiteral: without `once` the listener stays after the abort until the call settles, which the abort makes happen (every request withdrawn), and then it is removed; a signal aborts once.
-      signal.addEventListener('abort', this.onAbort, { once: true });
+      try {
+        // Stryker disable next-line ObjectLiteral,BooleanLiteral: without `once` the listener stays after the abort until the call settles, which the abort makes happen (every request withdrawn), and then it is removed; a signal aborts once.
+        signal.addEventListener('abort', this.onAbort, { once: true });
+      } catch (error) {
+        throw new TypeError(`createBatcher.process: signal.addEventListener('abort') threw: ${describeThrown(error)}`, { cause: error });
+      }
     }
     if (timeoutMs !== undefined) {
       this.timer = scheduleAfter(
@@ -134,7 +139,7 @@ class Call<T, R> {
   settled(): void {
     if (!this.withdrawable || --this.open > 0) return;
     this.timer?.unsubscribe();
-    if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
+    if (this.onAbort) forget(this.signal!, this.onAbort);
   }
 
   private withdrawAll(error: unknown): void {
@@ -160,6 +165,11 @@ class Submission<T, R> implements Envelope<T> {
     /** Undefined once the caller has been answered. */
     private answer: Answer<T, R> | undefined,
     private readonly call: Call<T, R> | undefined,
+    /**
+     * The promise's reject, with `answer` its resolve. Resolving with a rejected promise instead would settle it
+     * two microtask turns late: after close() resolves, when it is the last answer (test/attack-batcher-close).
+     */
+    private readonly reject?: (error: unknown) => void,
   ) {}
 
   get priority(): number | undefined {
@@ -190,7 +200,7 @@ class Submission<T, R> implements Envelope<T> {
     if (typeof answer !== 'function') {
       answer.onResult(toBatchResult(this.request, ok, valueOrError, batchId, deduplicated, latencyMs));
     } else if (ok) answer(valueOrError as R);
-    else answer(Promise.reject(valueOrError));
+    else this.reject!(valueOrError);
     return true;
   }
 }
@@ -274,9 +284,9 @@ export function createBatcherWith<T, R>(options: BatchDedupOptions<T, R>, simila
     return options === undefined ? undefined : new Call<T, R>(checkProcessOptions(options), scheduler, withdraw);
   }
 
-  function submit(request: T, call: Call<T, R> | undefined, answer: Answer<T, R>): void {
+  function submit(request: T, call: Call<T, R> | undefined, answer: Answer<T, R>, fail?: (error: unknown) => void): void {
     if (closed) throw failure ? failure.error : new BatcherClosedError();
-    const submission = new Submission<T, R>(request, clock(), answer, call);
+    const submission = new Submission<T, R>(request, clock(), answer, call, fail);
     pending++;
     if (call !== undefined) {
       call.add(submission);
@@ -299,10 +309,10 @@ export function createBatcherWith<T, R>(options: BatchDedupOptions<T, R>, simila
   }
 
   function process(request: T, options?: ProcessOptions): Promise<R> {
-    return new Promise<R>((resolve) => {
+    return new Promise<R>((resolve, fail) => {
       const call = openCall(options);
       try {
-        submit(request, call, resolve);
+        submit(request, call, resolve, fail);
       } finally {
         call?.sealed();
       }
@@ -320,7 +330,7 @@ export function createBatcherWith<T, R>(options: BatchDedupOptions<T, R>, simila
       }
       try {
         return Promise.all(
-          Array.from(requests, (request) => new Promise<R>((resolve) => submit(request, call, resolve))),
+          Array.from(requests, (request) => new Promise<R>((resolve, fail) => submit(request, call, resolve, fail))),
         );
       } finally {
         call?.sealed();
@@ -397,7 +407,7 @@ function checkProcessOptions(options: ProcessOptions): ProcessOptions {
   if (!isScope(o.scope)) check.fail(where, `scope must be ${SCOPE_TYPES}, got ${describeValue(o.scope)}`, TypeError);
   if (o.signal !== undefined) {
     const s = o.signal as Partial<AbortSignal> | null;
-    if (!s || typeof s.aborted !== 'boolean' || typeof s.addEventListener !== 'function') {
+    if (!s || typeof s.aborted !== 'boolean' || typeof s.addEventListener !== 'function' || typeof s.removeEventListener !== 'function') {
       check.fail(where, 'signal must be an AbortSignal', TypeError);
     }
   }

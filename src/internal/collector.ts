@@ -2,6 +2,7 @@ import type { SchedulerLike, Subscription } from 'rxjs';
 import { BatchTimeoutError } from '../errors.js';
 import type { BatchFeedback } from './feedback.js';
 import { scheduleAfter } from '../base/timer.js';
+import { describeThrown } from '../base/describeValue.js';
 import { WaitingQueue, type QueueEntry } from './waitingQueue.js';
 
 import type { WindowSettings } from './windowSettings.js';
@@ -350,9 +351,30 @@ export function watchWaiting(
       Math.max(0, deadline - now),
     );
   }
-  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal !== undefined) {
+    try {
+      signal.addEventListener('abort', onAbort, { once: true });
+    } catch (error) {
+      // A signal that cannot be listened to (a signal-shaped object whose method throws): its request leaves now.
+      timer?.unsubscribe();
+      leave(new TypeError(`batchDedup: signal(request) returned a signal whose addEventListener('abort') threw: ${describeThrown(error)}`, { cause: error }));
+      return undefined;
+    }
+  }
   return () => {
     timer?.unsubscribe();
-    signal?.removeEventListener('abort', onAbort);
+    if (signal !== undefined) forget(signal, onAbort);
   };
+}
+
+/**
+ * Removes an abort listener. A signal-shaped object whose `removeEventListener` throws keeps it: the listener
+ * then finds its request answered, and the answer is not held up by the signal.
+ */
+export function forget(signal: AbortSignal, onAbort: () => void): void {
+  try {
+    signal.removeEventListener('abort', onAbort);
+  } catch {
+    // kept, harmlessly (see above)
+  }
 }

@@ -55,6 +55,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   /** True while a request without options of its own goes straight to the queue (see `push`). */
   private plainArrivals = false;
   private closed = false;
+  /** Calls of `push` under way (a user function it calls may push again). */
+  private pushing = 0;
   private collectorDrained = false;
   private ended = false;
 
@@ -155,6 +157,25 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
    * @return where it waits, for `withdraw`, when it is `withdrawable` and was queued
    */
   push(envelope: E): QueueEntry<E> | undefined {
+    return this.pushMade(envelope);
+  }
+
+  /**
+   * `push(make(request))`, where making the envelope calls a user function (`signal(request)`).
+   *
+   * A user function called here (signal, key, scope, priority, text) may close the engine (close(), a source
+   * that ends) or push again: the engine does not end before this request is queued (test/attack-*).
+   */
+  pushMade<V>(value: V, make?: (value: V) => E): QueueEntry<E> | undefined {
+    this.pushing++;
+    try {
+      return this.take(make === undefined ? (value as unknown as E) : make(value));
+    } finally {
+      if (--this.pushing === 0 && this.closed) this.checkEnd();
+    }
+  }
+
+  private take(envelope: E): QueueEntry<E> | undefined {
     const { config } = this;
     if (
       this.plainArrivals &&
@@ -180,9 +201,10 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       this.refuse(envelope, signal.reason);
       return undefined;
     }
+    const { grouping } = config;
     let slot: PendingSlot<E>;
     try {
-      slot = slotOf(config.grouping, envelope);
+      slot = slotOf(grouping, envelope);
     } catch (error) {
       // Its key or scope is unusable: the request is rejected here, where that is first found.
       this.refuse(envelope, error);
@@ -198,6 +220,11 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
         return undefined;
       }
     }
+    // Unsubscribed from inside key, scope or priority: nothing is owed any more, and nothing may be set.
+    if (this.ended) return undefined;
+    // A configure() from inside key, scope or priority: the slot is of the settings before it. The request
+    // shares nothing at arrival; the batch's dedup, under the settings in effect, decides.
+    if (config.grouping !== grouping) return this.queue(envelope, undefined);
     const table = this.shared.current;
     if (table.caches) {
       const hit = table.cached(slot, config.scheduler.now());
@@ -293,6 +320,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       this.refuse(envelope, how.refuse);
       return undefined;
     }
+    // Unsubscribed from inside priority(request) (admit): no timer or listener may be set for it.
+    if (this.ended) return undefined;
     // Led before it is queued: a batch it fills at once must find its slot. Its record is kept from now on only
     // when a follower's priority may need its place in the queue; otherwise it is made when one joins.
     const kept = slot !== undefined && this.shared.lead(slot, envelope, this.config.prioritized);
@@ -533,7 +562,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   }
 
   private checkEnd(): void {
-    if (this.ended || !this.closed || !this.collectorDrained || this.deduping.size > 0 || !this.executor.idle) return;
+    if (this.ended || !this.closed || !this.collectorDrained || this.pushing > 0 || this.deduping.size > 0 || !this.executor.idle) return;
     this.ended = true;
     this.dispose();
     this.output.drained();

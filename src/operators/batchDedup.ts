@@ -1,4 +1,4 @@
-import { map, Observable, type OperatorFunction } from 'rxjs';
+import { Observable, type OperatorFunction } from 'rxjs';
 import { BatchEngine } from '../internal/engine.js';
 import { toBatchResult } from '../internal/batchRun.js';
 import { subscribeSource } from '../internal/subscribeSource.js';
@@ -62,15 +62,15 @@ export function batchDedupWith<T, R>(
   similarity: SimilarityPlugIn | undefined,
 ): OperatorFunction<T, BatchResult<T, R>> {
   const config = new PipelineConfig<T, R>('batchDedup', options, similarity);
-  return (source) =>
-    source.pipe(
-      map((request) => config.envelope(request)),
-      enginePipeline(config),
-    );
+  return enginePipeline(config);
 }
 
-/** The engine as an operator over envelopes; each answer becomes the `BatchResult` of the envelope's request. */
-function enginePipeline<T, R>(config: PipelineConfig<T, R>): OperatorFunction<Envelope<T>, BatchResult<T, R>> {
+/**
+ * The engine as an operator over requests; each answer becomes the `BatchResult` of the envelope's request. The
+ * envelope is made inside the engine's push: `signal(request)` may end the source (test/attack-engine.properties).
+ */
+function enginePipeline<T, R>(config: PipelineConfig<T, R>): OperatorFunction<T, BatchResult<T, R>> {
+  const envelope = (request: T) => config.envelope(request);
   return (source) =>
     new Observable<BatchResult<T, R>>((subscriber) => {
       let ending: { error: unknown } | undefined;
@@ -84,7 +84,7 @@ function enginePipeline<T, R>(config: PipelineConfig<T, R>): OperatorFunction<En
         subscriber,
         source,
         {
-          next: (envelope) => engine.push(envelope),
+          next: (request) => engine.pushMade(request, envelope),
           error: (error) => {
             ending = { error };
             engine.close();
