@@ -39,8 +39,7 @@ export function vectorLeaders(
     const cosine = new CosineRows(vectors, dimensions, threshold);
     try {
       if (cosine.prunes && groups.length > smallBatch) return prunedCosineLeaders(groups, rows, cosine, threshold, allowMerge);
-      // A small batch (or no pruning): every pair, each refused by its head when that is enough (see `headRefutes`).
-      if (cosine.prunes) return naiveLeaders(groups, rows, (a, b) => (cosine.headRefutes(a, b) ? -1 : cosine.score(a, b)), threshold, allowMerge);
+      if (cosine.prunes) return smallCosineLeaders(groups, rows, cosine, threshold, allowMerge);
       return naiveLeaders(groups, rows, (a, b) => cosine.score(a, b), threshold, allowMerge);
     } finally {
       cosine.release();
@@ -70,6 +69,68 @@ function naiveLeaders(
       if (s >= threshold && s > bestScore && (!allowMerge || allowMerge(leader, i))) {
         best = leader;
         bestScore = s;
+      }
+    }
+    if (best === -1) {
+      leaders.push(i);
+      leaderOf[i] = i;
+    } else {
+      leaderOf[i] = best;
+    }
+  }
+  return leaderOf;
+}
+
+/**
+ * The greedy assignment of `naiveLeaders` for cosine in a small batch: each (leader, candidate) pair is first
+ * checked on its head (`CosineRows.headRefutes`), then, if not refused, on its whole dot product summed four ways
+ * (`CosineRows.sureOf`), which settles most pairs without ml-distance's sequential sum: below the threshold by
+ * more than the margin (no merge, as in the naive loop), or above it by more. A candidate with exactly one leader
+ * left, and that one surely above the threshold, joins it if the guard allows (the naive loop asks the guard for
+ * that pair alone, and nothing else can be best). Otherwise the leaders left are scored exactly, in order, as the
+ * naive loop scores them: the pairs skipped score below the threshold there, so they could neither merge nor be
+ * best, and the guard is asked the same pairs in the same order.
+ */
+function smallCosineLeaders(
+  groups: readonly string[],
+  rows: readonly number[],
+  cosine: CosineRows,
+  threshold: number,
+  allowMerge?: (leader: number, candidate: number) => boolean,
+): number[] {
+  const n = groups.length;
+  const leaderOf = new Array<number>(n);
+  const leadersByGroup = new Map<string, number[]>();
+  // The leaders of the candidate that no bound refused, in order.
+  const left: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let leaders = leadersByGroup.get(groups[i]!);
+    if (!leaders) leadersByGroup.set(groups[i]!, (leaders = []));
+    const row = rows[i]!;
+    left.length = 0;
+    // Whether the last leader left is surely above the threshold.
+    let sure = false;
+    for (let k = 0; k < leaders.length; k++) {
+      const leader = leaders[k]!;
+      const other = rows[leader]!;
+      if (cosine.headRefutes(other, row)) continue;
+      const where = cosine.sureOf(other, row);
+      if (where < 0) continue;
+      left.push(leader);
+      sure = where > 0;
+    }
+    let best = -1;
+    if (left.length === 1 && sure) {
+      if (!allowMerge || allowMerge(left[0]!, i)) best = left[0]!;
+    } else {
+      let bestScore = -Infinity;
+      for (let k = 0; k < left.length; k++) {
+        const leader = left[k]!;
+        const s = cosine.score(rows[leader]!, row);
+        if (s >= threshold && s > bestScore && (!allowMerge || allowMerge(leader, i))) {
+          best = leader;
+          bestScore = s;
+        }
       }
     }
     if (best === -1) {
@@ -516,6 +577,8 @@ class CosineRows {
   readonly prunes: boolean;
   /** threshold less the rounding margin. */
   readonly bound: number;
+  /** threshold plus the rounding margin. */
+  private readonly above: number;
   private readonly checkpoints: Int32Array;
   private readonly stops: number;
   readonly squaredNorm: Float64Array;
@@ -543,6 +606,7 @@ class CosineRows {
     const checkpoints = checkpointsOf(dimensions);
     this.checkpoints = checkpoints;
     this.bound = threshold - marginFor(dimensions);
+    this.above = threshold + marginFor(dimensions);
     this.prunes = this.bound > 0;
     // Without pruning (a threshold within the margin of 0), no checkpoint either: every pair is scored in full.
     this.stops = this.prunes ? checkpoints.length : 0;
@@ -773,6 +837,36 @@ class CosineRows {
     for (; d < stop; d++) p0 += va[d]! * vb[d]!;
     const { stops, tails } = this;
     return p0 + p1 + (p2 + p3) + tails[a * stops]! * tails[b * stops]! < this.bound * this.norm[a]! * this.norm[b]!;
+  }
+
+  /**
+   * Where ml-distance's score of rows a and b stands against the threshold, from their dot product summed in
+   * four sums side by side (a quarter of the sequential sum's latency): 1 when it is surely at or above it, -1
+   * when surely below, 0 when within the margin of it (or for a pair the bounds do not hold for), where only the
+   * score can tell. Sure because the two sums of the same products differ by at most 2 n u |a| |b| (u = 2^-53),
+   * and the score's division and root by a few u more, all within `marginFor(dimensions)` (at least 8 n u + 1e-9)
+   * of the threshold, times the product of the norms (to 2 n u).
+   */
+  sureOf(a: number, b: number): number {
+    if ((this.bounded[a]! & this.bounded[b]!) === 0) return 0;
+    const { dimensions } = this;
+    const va = this.vectors[a]!;
+    const vb = this.vectors[b]!;
+    let p0 = 0;
+    let p1 = 0;
+    let p2 = 0;
+    let p3 = 0;
+    let d = 0;
+    for (; d + 3 < dimensions; d += 4) {
+      p0 += va[d]! * vb[d]!;
+      p1 += va[d + 1]! * vb[d + 1]!;
+      p2 += va[d + 2]! * vb[d + 2]!;
+      p3 += va[d + 3]! * vb[d + 3]!;
+    }
+    for (; d < dimensions; d++) p0 += va[d]! * vb[d]!;
+    const dot = p0 + p1 + (p2 + p3);
+    const norms = Math.sqrt(this.squaredNorm[a]! * this.squaredNorm[b]!);
+    return dot >= this.above * norms ? 1 : dot < this.bound * norms ? -1 : 0;
   }
 
   /**
