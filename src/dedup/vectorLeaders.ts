@@ -82,10 +82,10 @@ function naiveLeaders(
 }
 
 /**
- * The greedy assignment of `naiveLeaders` for cosine in a small batch: each (leader, candidate) pair is first
- * checked on its head (`CosineRows.headRefutes`), then, if not refused, on its whole dot product summed four ways
- * (`CosineRows.sureOf`), which settles most pairs without ml-distance's sequential sum: below the threshold by
- * more than the margin (no merge, as in the naive loop), or above it by more. A candidate with exactly one leader
+ * The greedy assignment of `naiveLeaders` for cosine in a small batch: each (leader, candidate) pair is checked
+ * on its dot product summed four ways (`CosineRows.classify`), with the checkpoints' bounds on the way, which
+ * settles most pairs without ml-distance's sequential sum: below the threshold by more than the margin (no merge,
+ * as in the naive loop), or above it by more. A candidate with exactly one leader
  * left, and that one surely above the threshold, joins it if the guard allows (the naive loop asks the guard for
  * that pair alone, and nothing else can be best). Otherwise the leaders left are scored exactly, in order, as the
  * naive loop scores them: the pairs skipped score below the threshold there, so they could neither merge nor be
@@ -113,8 +113,7 @@ function smallCosineLeaders(
     for (let k = 0; k < leaders.length; k++) {
       const leader = leaders[k]!;
       const other = rows[leader]!;
-      if (cosine.headRefutes(other, row)) continue;
-      const where = cosine.sureOf(other, row);
+      const where = cosine.classify(other, row);
       if (where < 0) continue;
       left.push(leader);
       sure = where > 0;
@@ -188,8 +187,8 @@ interface ColumnKernel {
 }
 
 /**
- * Up to how many candidates a batch skips the leader columns: every (leader, candidate) pair is checked on the
- * first checkpoint's head of coordinates (`CosineRows.headRefutes`), with nothing set up per batch or per leader.
+ * Up to how many candidates a batch skips the leader columns: every (leader, candidate) pair is checked on its
+ * coordinates in order, with the checkpoints' bounds (`CosineRows.classify`), with nothing set up per leader.
  * Below this the columns' set-up (each leader's unit vector written, each candidate's largest coordinates sorted)
  * costs more than the pairs they spare; see docs/decisions.md, "Semantic dedup of a small batch".
  */
@@ -812,58 +811,37 @@ class CosineRows {
   }
 
   /**
-   * Whether the first checkpoint proves the pair of rows a and b below the threshold: the dot product of their
-   * first `checkpoints[0]` coordinates plus the product of the bounds of their tails' norms below `bound` times
-   * their norms (Cauchy-Schwarz on the tail, as `score` checks there). The head is summed in four sums side by
-   * side, not in ml-distance's order: a check, not a score, whose rounding (at most about n u of the product of the
-   * norms) is within the margin `bound` leaves, as the score's own is. False for a pair the bounds do not hold for.
+   * Where ml-distance's score of rows a and b stands against the threshold, from their dot product summed in four
+   * sums side by side (a quarter of the sequential sum's latency): -1 when surely below it, 1 when surely at or
+   * above it, 0 when within the margin of it (or for a pair the bounds do not hold for), where only the score can
+   * tell. At each checkpoint, as `score` does, the sum so far plus the product of the bounds of the tails' norms
+   * (Cauchy-Schwarz on the rest) below `bound` times the norms proves it below, without the rest. Sure because two
+   * sums of the same products, in any order, differ by at most 2 n u |a| |b| (u = 2^-53), and the score's division
+   * and root by a few u more, all within `marginFor(dimensions)` (at least 8 n u + 1e-9) of the threshold, times
+   * the product of the norms (itself within 2 n u of that of the computed squared norms).
    */
-  headRefutes(a: number, b: number): boolean {
-    if (this.stops === 0 || (this.bounded[a]! & this.bounded[b]!) === 0) return false;
-    const stop = this.checkpoints[0]!;
-    const va = this.vectors[a]!;
-    const vb = this.vectors[b]!;
-    let p0 = 0;
-    let p1 = 0;
-    let p2 = 0;
-    let p3 = 0;
-    let d = 0;
-    for (; d + 3 < stop; d += 4) {
-      p0 += va[d]! * vb[d]!;
-      p1 += va[d + 1]! * vb[d + 1]!;
-      p2 += va[d + 2]! * vb[d + 2]!;
-      p3 += va[d + 3]! * vb[d + 3]!;
-    }
-    for (; d < stop; d++) p0 += va[d]! * vb[d]!;
-    const { stops, tails } = this;
-    return p0 + p1 + (p2 + p3) + tails[a * stops]! * tails[b * stops]! < this.bound * this.norm[a]! * this.norm[b]!;
-  }
-
-  /**
-   * Where ml-distance's score of rows a and b stands against the threshold, from their dot product summed in
-   * four sums side by side (a quarter of the sequential sum's latency): 1 when it is surely at or above it, -1
-   * when surely below, 0 when within the margin of it (or for a pair the bounds do not hold for), where only the
-   * score can tell. Sure because the two sums of the same products differ by at most 2 n u |a| |b| (u = 2^-53),
-   * and the score's division and root by a few u more, all within `marginFor(dimensions)` (at least 8 n u + 1e-9)
-   * of the threshold, times the product of the norms (to 2 n u).
-   */
-  sureOf(a: number, b: number): number {
+  classify(a: number, b: number): number {
     if ((this.bounded[a]! & this.bounded[b]!) === 0) return 0;
-    const { dimensions } = this;
+    const { checkpoints, stops, tails, dimensions } = this;
     const va = this.vectors[a]!;
     const vb = this.vectors[b]!;
+    const floor = this.bound * this.norm[a]! * this.norm[b]!;
     let p0 = 0;
     let p1 = 0;
     let p2 = 0;
     let p3 = 0;
     let d = 0;
-    for (; d + 3 < dimensions; d += 4) {
-      p0 += va[d]! * vb[d]!;
-      p1 += va[d + 1]! * vb[d + 1]!;
-      p2 += va[d + 2]! * vb[d + 2]!;
-      p3 += va[d + 3]! * vb[d + 3]!;
+    for (let k = 0; k <= stops; k++) {
+      const stop = k < stops ? checkpoints[k]! : dimensions;
+      for (; d + 3 < stop; d += 4) {
+        p0 += va[d]! * vb[d]!;
+        p1 += va[d + 1]! * vb[d + 1]!;
+        p2 += va[d + 2]! * vb[d + 2]!;
+        p3 += va[d + 3]! * vb[d + 3]!;
+      }
+      for (; d < stop; d++) p0 += va[d]! * vb[d]!;
+      if (k < stops && p0 + p1 + (p2 + p3) + tails[a * stops + k]! * tails[b * stops + k]! < floor) return -1;
     }
-    for (; d < dimensions; d++) p0 += va[d]! * vb[d]!;
     const dot = p0 + p1 + (p2 + p3);
     const norms = Math.sqrt(this.squaredNorm[a]! * this.squaredNorm[b]!);
     return dot >= this.above * norms ? 1 : dot < this.bound * norms ? -1 : 0;
