@@ -39,8 +39,8 @@ export function vectorLeaders(
     const cosine = new CosineRows(vectors, dimensions, threshold);
     try {
       if (cosine.prunes && groups.length > smallBatch) return prunedCosineLeaders(groups, rows, cosine, threshold, allowMerge);
-      if (cosine.prunes) return smallCosineLeaders(groups, rows, cosine, threshold, allowMerge);
-      return naiveLeaders(groups, rows, (a, b) => cosine.score(a, b), threshold, allowMerge);
+      // A small batch (or no bound): every pair, most settled by `classify` without the exact score.
+      return naiveLeaders(groups, rows, (a, b) => cosine.score(a, b), threshold, allowMerge, cosine.prunes ? cosine : undefined);
     } finally {
       cosine.release();
     }
@@ -49,83 +49,44 @@ export function vectorLeaders(
   return naiveLeaders(groups, rows, (a, b) => clampScore(score(vectors[a]!, vectors[b]!)), threshold, allowMerge);
 }
 
-/** The specification: every (leader, candidate) pair of a group scored, in arrival order. */
+/**
+ * The specification: every (leader, candidate) pair of a group scored, in arrival order. With `bounds` (cosine
+ * in a small batch: `CosineRows.classify`), a pair they put surely below the threshold is skipped, and a candidate
+ * left with one leader, surely above it, joins that one if the guard allows, without its score: the pairs skipped
+ * score below the threshold in the naive loop, so they could neither merge nor be best there, and it asks the guard
+ * about the one pair left alone. The leaders left otherwise are scored as the naive loop scores them, in order.
+ */
 function naiveLeaders(
   groups: readonly string[],
   rows: readonly number[],
   score: (a: number, b: number) => number,
   threshold: number,
   allowMerge?: (leader: number, candidate: number) => boolean,
+  bounds?: CosineRows,
 ): number[] {
   const leaderOf = new Array<number>(groups.length);
   const leadersByGroup = new Map<string, number[]>();
+  // The candidate's leaders not skipped, in order, and whether the last of them is surely above the threshold.
+  const left: number[] = [];
+  let sure = false;
   for (let i = 0; i < groups.length; i++) {
     let leaders = leadersByGroup.get(groups[i]!);
     if (!leaders) leadersByGroup.set(groups[i]!, (leaders = []));
-    let best = -1;
-    let bestScore = -Infinity;
+    left.length = 0;
     for (const leader of leaders) {
-      const s = score(rows[leader]!, rows[i]!);
-      if (s >= threshold && s > bestScore && (!allowMerge || allowMerge(leader, i))) {
-        best = leader;
-        bestScore = s;
+      const where = bounds ? bounds.classify(rows[leader]!, rows[i]!) : 0;
+      if (where >= 0) {
+        left.push(leader);
+        sure = where > 0;
       }
     }
-    if (best === -1) {
-      leaders.push(i);
-      leaderOf[i] = i;
-    } else {
-      leaderOf[i] = best;
-    }
-  }
-  return leaderOf;
-}
-
-/**
- * The greedy assignment of `naiveLeaders` for cosine in a small batch: each (leader, candidate) pair is checked
- * on its dot product summed four ways (`CosineRows.classify`), with the checkpoints' bounds on the way, which
- * settles most pairs without ml-distance's sequential sum: below the threshold by more than the margin (no merge,
- * as in the naive loop), or above it by more. A candidate with exactly one leader
- * left, and that one surely above the threshold, joins it if the guard allows (the naive loop asks the guard for
- * that pair alone, and nothing else can be best). Otherwise the leaders left are scored exactly, in order, as the
- * naive loop scores them: the pairs skipped score below the threshold there, so they could neither merge nor be
- * best, and the guard is asked the same pairs in the same order.
- */
-function smallCosineLeaders(
-  groups: readonly string[],
-  rows: readonly number[],
-  cosine: CosineRows,
-  threshold: number,
-  allowMerge?: (leader: number, candidate: number) => boolean,
-): number[] {
-  const n = groups.length;
-  const leaderOf = new Array<number>(n);
-  const leadersByGroup = new Map<string, number[]>();
-  // The leaders of the candidate that no bound refused, in order.
-  const left: number[] = [];
-  for (let i = 0; i < n; i++) {
-    let leaders = leadersByGroup.get(groups[i]!);
-    if (!leaders) leadersByGroup.set(groups[i]!, (leaders = []));
-    const row = rows[i]!;
-    left.length = 0;
-    // Whether the last leader left is surely above the threshold.
-    let sure = false;
-    for (let k = 0; k < leaders.length; k++) {
-      const leader = leaders[k]!;
-      const other = rows[leader]!;
-      const where = cosine.classify(other, row);
-      if (where < 0) continue;
-      left.push(leader);
-      sure = where > 0;
-    }
     let best = -1;
+    let bestScore = -Infinity;
     if (left.length === 1 && sure) {
       if (!allowMerge || allowMerge(left[0]!, i)) best = left[0]!;
     } else {
-      let bestScore = -Infinity;
-      for (let k = 0; k < left.length; k++) {
-        const leader = left[k]!;
-        const s = cosine.score(rows[leader]!, row);
+      for (const leader of left) {
+        const s = score(rows[leader]!, rows[i]!);
         if (s >= threshold && s > bestScore && (!allowMerge || allowMerge(leader, i))) {
           best = leader;
           bestScore = s;
@@ -490,7 +451,8 @@ function searchColumns(
           if (j === count) break;
         }
       }
-      const score = cosine.score(tableRows[j]!, row);
+      const other = tableRows[j]!;
+      const score = cosine.classify(other, row) < 0 ? -1 : cosine.score(other, row);
       if (score >= threshold && score > bestScore) {
         const leader = table.ids[j]!;
         if (!allowMerge || allowMerge(leader, i)) {
@@ -848,24 +810,14 @@ class CosineRows {
   }
 
   /**
-   * The cosine of rows a and b, or -1 once a checkpoint proves it below the threshold. The dot product is summed
-   * in ml-distance's order; the checkpoints only read it on the way.
+   * The cosine of rows a and b as ml-distance computes it (the same sums in the same order, so the same double);
+   * the bounds are `classify`'s, asked first.
    */
   score(a: number, b: number): number {
-    const { checkpoints, tails, dimensions } = this;
-    // Checkpoints only for a pair the bounds hold for.
-    const stops = this.bounded[a]! & this.bounded[b]! ? this.stops : 0;
-    const floor = this.bound * this.norm[a]! * this.norm[b]!;
     const va = this.vectors[a]!;
     const vb = this.vectors[b]!;
     let dot = 0;
-    let d = 0;
-    for (let k = 0; k < stops; k++) {
-      const stop = checkpoints[k]!;
-      for (; d < stop; d++) dot += va[d]! * vb[d]!;
-      if (dot + tails[a * stops + k]! * tails[b * stops + k]! < floor) return -1;
-    }
-    for (; d < dimensions; d++) dot += va[d]! * vb[d]!;
+    for (let d = 0; d < this.dimensions; d++) dot += va[d]! * vb[d]!;
     // A zero vector is similar to nothing (its cosine is 0/0).
     if (this.norm[a] === 0 || this.norm[b] === 0) return 0;
     return clampScore(dot / Math.sqrt(this.squaredNorm[a]! * this.squaredNorm[b]!));
