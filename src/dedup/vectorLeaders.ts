@@ -14,11 +14,14 @@ import type { ResolvedMetric } from './metric.js';
  * threshold (less a margin for rounding) it proves the pair cannot merge. At a high threshold this refuses about
  * 93 % of unrelated pairs after 4 multiplications, 99.7 % after 8 and nearly all after 16; the limit depends on
  * the candidate alone, so the check runs down the leaders' columns, eight leaders at a time in WebAssembly SIMD
- * (in JavaScript where WebAssembly is missing, with the same integers). A
- * pair it does not refuse is scored (`CosineRows.score`), with early exits at checkpoints, and in ml-distance's
- * order so the score agrees with ml-distance's `cosine` to the last bit. Rows whose squared norm is tiny or huge,
- * where that formula is not the cosine, are scored in full. With a threshold of 0 no bound can refuse anything,
- * and every pair is scored. Any other metric is called on every pair (no bound is known for it).
+ * (in JavaScript where WebAssembly is missing, with the same integers). A pair it does not refuse is checked on
+ * its coordinates in order, summed four ways with bounds at checkpoints (`CosineRows.classify`), and scored
+ * (`CosineRows.score`) in ml-distance's order, so the score agrees with ml-distance's `cosine` to the last bit.
+ * A batch of up to 64 candidates skips the columns: each pair goes to `classify` directly, and a candidate left
+ * with a single leader surely above the threshold joins it without the score (docs/decisions.md, "Semantic dedup
+ * of a small batch"). Rows whose squared norm is tiny or huge, where that formula is not the cosine, are scored
+ * in full. With a threshold of 0 no bound can refuse anything, and every pair is scored. Any other metric is
+ * called on every pair (no bound is known for it).
  *
  * @param groups Group of each candidate; only candidates of equal group are compared.
  * @param rows Row of each candidate in `vectors`.
@@ -310,7 +313,7 @@ function widthOf(capacity: number): number {
  * best, and skipping it changes nothing. The limit depends on the candidate alone, and the leaders' coordinates
  * on T are read column by column (`LeaderColumns`), in WebAssembly SIMD where it runs, in JavaScript elsewhere.
  * The check is made with the HALF largest coordinates of u, then the SECOND largest, then the TOP largest; a
- * pair that passes all three is scored (`CosineRows.score`, itself with early exits, and in ml-distance's order). Leaders are visited in
+ * pair that passes all three is checked by `CosineRows.classify` and, unless it refuses, scored (`CosineRows.score`, in ml-distance's order). Leaders are visited in
  * arrival order, and the guard is asked for the same pairs in the same order as in the naive loop.
  */
 function prunedCosineLeaders(
