@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { similarity } from 'ml-distance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricByName } from '../src/dedup/metric.js';
-import { allowColumnKernel, columnKernelInUse, copyVectors, MalformedEmbeddingError, vectorLeaders } from '../src/dedup/vectorLeaders.js';
+import { allowColumnKernel, columnKernelInUse, copyVectors, MalformedEmbeddingError, setSmallBatch, vectorLeaders } from '../src/dedup/vectorLeaders.js';
 
 /** The specification, written the obvious way: all pairs with ml-distance's cosine, greedy in arrival order. */
 function naiveLeaders(groups: string[], vectors: number[][], threshold: number): number[] {
@@ -127,11 +127,15 @@ describe.each([
 ])('vectorLeaders with %s: identical to the naive loop on hostile batches (the pruning of vectorLeaders.ts)', (_scan, wasm) => {
   const cosine = metricByName('cosine')!;
   let allowed = true;
+  let small = 0;
   beforeAll(() => {
     allowed = allowColumnKernel(wasm);
+    // Every batch through the leader columns, however small (test/dedup-small.test.ts checks the small-batch path).
+    small = setSmallBatch(0);
   });
   afterAll(() => {
     allowColumnKernel(allowed);
+    setSmallBatch(small);
   });
 
   it('runs the scan it says it checks (WebAssembly SIMD is there in Node 20)', () => {

@@ -104,7 +104,8 @@ export function createSemanticDeduper<T>(
     }
     // A semantic result cache compares every candidate with the cached results: each needs its vector.
     const comparable = probes ? candidates : candidatesSharingAGroup(candidates);
-    const texts = distinctTexts(comparable);
+    const distinct = distinctTexts(comparable);
+    const texts = distinct.texts;
     const session = lifetime === undefined || lifetime.closed ? undefined : embeddings.sessionOf<T>(lifetime, texts.length === 0);
     // Vectors ready now: embedded ahead for these requests (a miss, the first time), or cached (a hit). The
     // others are in flight (waited for) or missing (embedded now, in one call).
@@ -152,7 +153,7 @@ export function createSemanticDeduper<T>(
           if (!outcome.ok) return fallBack(outcome.error);
           call.texts.forEach((text, i) => vectors.set(text, outcome.vectors[i]!));
         }
-        mergeBySimilarity(comparable, vectors, embeddings.dimensions ?? 0, settings.metric, threshold, customGuard, settings.mergeGuard === true, mergedInto);
+        mergeBySimilarity(comparable, distinct, vectors, embeddings.dimensions ?? 0, settings.metric, threshold, customGuard, settings.mergeGuard === true, mergedInto);
         const batch = assemble(items, base, representatives, failures, mergedInto);
         return probes ? withProbes(batch, comparable, vectors, mergedInto) : batch;
       } catch (error) {
@@ -331,19 +332,36 @@ function firstOfEachGroup<T>(base: DedupedBatch<T>): number[] {
   return first;
 }
 
-function candidatesSharingAGroup(candidates: readonly Candidate[]): Candidate[] {
+function candidatesSharingAGroup(candidates: readonly Candidate[]): readonly Candidate[] {
+  // All in one group (the common case: no scope, one rest of the request, one guard signature): all of them.
+  if (candidates.length > 1 && candidates.every((c) => c.group === candidates[0]!.group)) return candidates;
   const sizes = new Map<string, number>();
   for (const c of candidates) sizes.set(c.group, (sizes.get(c.group) ?? 0) + 1);
   return candidates.filter((c) => sizes.get(c.group)! > 1);
 }
 
-function distinctTexts(candidates: readonly Candidate[]): string[] {
-  return [...new Set(candidates.map((c) => c.text))];
+/** The candidates' distinct texts, in order of first appearance, and the index among them of each one's text. */
+function distinctTexts(candidates: readonly Candidate[]): { readonly texts: string[]; readonly rowOf: number[] } {
+  const indexOf = new Map<string, number>();
+  const texts: string[] = [];
+  const rowOf = new Array<number>(candidates.length);
+  for (let k = 0; k < candidates.length; k++) {
+    const text = candidates[k]!.text;
+    let row = indexOf.get(text);
+    if (row === undefined) {
+      indexOf.set(text, (row = texts.length));
+      texts.push(text);
+    }
+    rowOf[k] = row;
+  }
+  return { texts, rowOf };
 }
 
 /** Records in `mergedInto`, for each comparable candidate's item that merges, the item of its leader. */
 function mergeBySimilarity(
   comparable: readonly Candidate[],
+  /** The distinct texts of `comparable` and the index of each one's text among them (`distinctTexts`). */
+  { texts, rowOf }: { readonly texts: readonly string[]; readonly rowOf: readonly number[] },
   vectors: Map<string, Float32Array>,
   dimensions: number,
   metric: ResolvedMetric,
@@ -352,20 +370,13 @@ function mergeBySimilarity(
   builtInGuard: boolean,
   mergedInto: Map<number, number>,
 ): void {
-  const rowOfText = new Map<string, number>();
-  const rows: Float32Array[] = [];
-  for (const c of comparable) {
-    if (!rowOfText.has(c.text)) {
-      rowOfText.set(c.text, rows.length);
-      rows.push(vectors.get(c.text)!);
-    }
-  }
+  const rows = texts.map((text) => vectors.get(text)!);
   const allowMerge = customGuard
     ? (a: number, b: number) => customGuard(comparable[a]!.text, comparable[b]!.text)
     : builtInGuard ? orderGuard(comparable) : undefined;
   const leaders = vectorLeaders(
     comparable.map((c) => c.group),
-    comparable.map((c) => rowOfText.get(c.text)!),
+    rowOf,
     rows,
     dimensions,
     metric,

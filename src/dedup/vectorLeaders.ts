@@ -14,11 +14,14 @@ import type { ResolvedMetric } from './metric.js';
  * threshold (less a margin for rounding) it proves the pair cannot merge. At a high threshold this refuses about
  * 93 % of unrelated pairs after 4 multiplications, 99.7 % after 8 and nearly all after 16; the limit depends on
  * the candidate alone, so the check runs down the leaders' columns, eight leaders at a time in WebAssembly SIMD
- * (in JavaScript where WebAssembly is missing, with the same integers). A
- * pair it does not refuse is scored (`CosineRows.score`), with early exits at checkpoints, and in ml-distance's
- * order so the score agrees with ml-distance's `cosine` to the last bit. Rows whose squared norm is tiny or huge,
- * where that formula is not the cosine, are scored in full. With a threshold of 0 no bound can refuse anything,
- * and every pair is scored. Any other metric is called on every pair (no bound is known for it).
+ * (in JavaScript where WebAssembly is missing, with the same integers). A pair it does not refuse is checked on
+ * its coordinates in order, summed four ways with bounds at checkpoints (`CosineRows.classify`), and scored
+ * (`CosineRows.score`) in ml-distance's order, so the score agrees with ml-distance's `cosine` to the last bit.
+ * A batch of up to 64 candidates skips the columns: each pair goes to `classify` directly, and a candidate left
+ * with a single leader surely above the threshold joins it without the score (docs/decisions.md, "Semantic dedup
+ * of a small batch"). Rows whose squared norm is tiny or huge, where that formula is not the cosine, are scored
+ * in full. With a threshold of 0 no bound can refuse anything, and every pair is scored. Any other metric is
+ * called on every pair (no bound is known for it).
  *
  * @param groups Group of each candidate; only candidates of equal group are compared.
  * @param rows Row of each candidate in `vectors`.
@@ -37,33 +40,60 @@ export function vectorLeaders(
 ): number[] {
   if (metric.kind === 'cosine') {
     const cosine = new CosineRows(vectors, dimensions, threshold);
-    if (cosine.prunes) return prunedCosineLeaders(groups, rows, cosine, threshold, allowMerge);
-    return naiveLeaders(groups, rows, (a, b) => cosine.score(a, b), threshold, allowMerge);
+    try {
+      if (cosine.prunes && groups.length > smallBatch) return prunedCosineLeaders(groups, rows, cosine, threshold, allowMerge);
+      // A small batch (or no bound): every pair, most settled by `classify` without the exact score.
+      return naiveLeaders(groups, rows, (a, b) => cosine.score(a, b), threshold, allowMerge, cosine.prunes ? cosine : undefined);
+    } finally {
+      cosine.release();
+    }
   }
   const score = metric.score;
   return naiveLeaders(groups, rows, (a, b) => clampScore(score(vectors[a]!, vectors[b]!)), threshold, allowMerge);
 }
 
-/** The specification: every (leader, candidate) pair of a group scored, in arrival order. */
+/**
+ * The specification: every (leader, candidate) pair of a group scored, in arrival order. With `bounds` (cosine
+ * in a small batch: `CosineRows.classify`), a pair they put surely below the threshold is skipped, and a candidate
+ * left with one leader, surely above it, joins that one if the guard allows, without its score: the pairs skipped
+ * score below the threshold in the naive loop, so they could neither merge nor be best there, and it asks the guard
+ * about the one pair left alone. The leaders left otherwise are scored as the naive loop scores them, in order.
+ */
 function naiveLeaders(
   groups: readonly string[],
   rows: readonly number[],
   score: (a: number, b: number) => number,
   threshold: number,
   allowMerge?: (leader: number, candidate: number) => boolean,
+  bounds?: CosineRows,
 ): number[] {
   const leaderOf = new Array<number>(groups.length);
   const leadersByGroup = new Map<string, number[]>();
+  // The candidate's leaders not skipped, in order, and whether the last of them is surely above the threshold.
+  const left: number[] = [];
+  let sure = false;
   for (let i = 0; i < groups.length; i++) {
     let leaders = leadersByGroup.get(groups[i]!);
     if (!leaders) leadersByGroup.set(groups[i]!, (leaders = []));
+    left.length = 0;
+    for (const leader of leaders) {
+      const where = bounds ? bounds.classify(rows[leader]!, rows[i]!) : 0;
+      if (where >= 0) {
+        left.push(leader);
+        sure = where > 0;
+      }
+    }
     let best = -1;
     let bestScore = -Infinity;
-    for (const leader of leaders) {
-      const s = score(rows[leader]!, rows[i]!);
-      if (s >= threshold && s > bestScore && (!allowMerge || allowMerge(leader, i))) {
-        best = leader;
-        bestScore = s;
+    if (left.length === 1 && sure) {
+      if (!allowMerge || allowMerge(left[0]!, i)) best = left[0]!;
+    } else {
+      for (const leader of left) {
+        const s = score(rows[leader]!, rows[i]!);
+        if (s >= threshold && s > bestScore && (!allowMerge || allowMerge(leader, i))) {
+          best = leader;
+          bestScore = s;
+        }
       }
     }
     if (best === -1) {
@@ -99,6 +129,12 @@ const SCRATCH_BYTES = TOP * 6;
 const SCALE = 32767;
 /** A memory grown past this for a batch is let go after it (the next batch makes a new one), not kept for ever. */
 const KEEP_MEMORY_BYTES = 64 * 2 ** 20;
+/**
+ * Scratch of `CosineRows.candidate`, which calls nothing that could start another search: the dimensions of a
+ * candidate's large coordinates, and the largest magnitudes.
+ */
+const PICKED = new Int32Array(PICKS);
+const TOP_MAGNITUDES = new Float64Array(TOP);
 
 /**
  * The first checks of the search, eight leaders at a time in WebAssembly SIMD, and the per-row work around them
@@ -112,6 +148,26 @@ interface ColumnKernel {
   readonly pick: (row: number, n: number, floor: number, out: number, max: number) => number;
   /** `data[dst / 2 + k * step / 2] = row[k] * scale` for k < n, truncated to 16 bits as an Int16Array store does. */
   readonly unit: (row: number, n: number, scale: number, dst: number, step: number) => void;
+}
+
+/**
+ * Up to how many candidates a batch skips the leader columns: every (leader, candidate) pair is checked on its
+ * coordinates in order, with the checkpoints' bounds (`CosineRows.classify`), with nothing set up per leader.
+ * Below this the columns' set-up (each leader's unit vector written, each candidate's largest coordinates sorted)
+ * costs more than the pairs they spare; see docs/decisions.md, "Semantic dedup of a small batch".
+ */
+const SMALL_BATCH = 64;
+let smallBatch = SMALL_BATCH;
+
+/**
+ * Sets up to how many candidates a batch takes the small-batch path (SMALL_BATCH by default; 0: never), and returns
+ * the previous setting. Only for tests, which hold both paths to the naive loop at every size.
+ * @internal
+ */
+export function setSmallBatch(limit: number | undefined): number {
+  const was = smallBatch;
+  smallBatch = limit ?? SMALL_BATCH;
+  return was;
 }
 
 /** undefined: not tried yet; null: not available here (no WebAssembly, no SIMD, or compiling is not allowed). */
@@ -257,7 +313,7 @@ function widthOf(capacity: number): number {
  * best, and skipping it changes nothing. The limit depends on the candidate alone, and the leaders' coordinates
  * on T are read column by column (`LeaderColumns`), in WebAssembly SIMD where it runs, in JavaScript elsewhere.
  * The check is made with the HALF largest coordinates of u, then the SECOND largest, then the TOP largest; a
- * pair that passes all three is scored (`CosineRows.score`, itself with early exits, and in ml-distance's order). Leaders are visited in
+ * pair that passes all three is checked by `CosineRows.classify` and, unless it refuses, scored (`CosineRows.score`, in ml-distance's order). Leaders are visited in
  * arrival order, and the guard is asked for the same pairs in the same order as in the naive loop.
  */
 function prunedCosineLeaders(
@@ -398,7 +454,8 @@ function searchColumns(
           if (j === count) break;
         }
       }
-      const score = cosine.score(tableRows[j]!, row);
+      const other = tableRows[j]!;
+      const score = cosine.classify(other, row) < 0 ? -1 : cosine.score(other, row);
       if (score >= threshold && score > bestScore) {
         const leader = table.ids[j]!;
         if (!allowMerge || allowMerge(leader, i)) {
@@ -455,14 +512,28 @@ function marginFor(dimensions: number): number {
  * Where a pair that passed the first checks pauses to check its bound again, in coordinate order: after 1/16,
  * 1/8, 1/4 and 1/2 of the dimensions. At a lower threshold most pairs get here, and most stop at one of these.
  */
-function checkpointsOf(dimensions: number): number[] {
-  return [...new Set([dimensions >> 4, dimensions >> 3, dimensions >> 2, dimensions >> 1])].filter((c) => c > 0);
+function checkpointsOf(dimensions: number): Int32Array {
+  if (dimensions !== lastCheckpoints.dimensions) {
+    const distinct = [...new Set([dimensions >> 4, dimensions >> 3, dimensions >> 2, dimensions >> 1])].filter((c) => c > 0);
+    lastCheckpoints = { dimensions, checkpoints: Int32Array.from(distinct) };
+  }
+  return lastCheckpoints.checkpoints;
 }
+/** The checkpoints of the last length asked for (read only): batches of one pipeline all have the same. */
+let lastCheckpoints = { dimensions: -1, checkpoints: new Int32Array(0) };
 
 /**
- * Cosine over the vectors, with what the bounds need computed once per row: its norm (for every row), its TOP
- * largest coordinates (for a row that leads, when it starts to), the norms of its tails at the checkpoints (for a
- * row that gets scored, when it first is). The full score is computed as ml-distance's `cosine` does (same sums
+ * The numbers a search keeps per row (squared norms, norms, tails), in one array: taken by a search (a search
+ * started from inside another, by a guard, finds none and makes its own), given back when it ends, and kept for
+ * the next one unless it is over 2^17 numbers (1 MB). A new typed array per batch costs more than a small batch's
+ * whole search of the pairs.
+ */
+let spareNumbers: Float64Array | undefined;
+
+/**
+ * Cosine over the vectors, with what the bounds need computed once per row: its norm and bounds of the norms of
+ * its tails at the checkpoints (for every row, in one pass), its TOP largest coordinates (for a row that is a
+ * candidate, when it is). The full score is computed as ml-distance's `cosine` does (same sums
  * in the same order), so both agree to the last bit. The rows are read where they are, not copied.
  */
 class CosineRows {
@@ -470,6 +541,8 @@ class CosineRows {
   readonly prunes: boolean;
   /** threshold less the rounding margin. */
   readonly bound: number;
+  /** threshold plus the rounding margin. */
+  private readonly above: number;
   private readonly checkpoints: Int32Array;
   private readonly stops: number;
   readonly squaredNorm: Float64Array;
@@ -481,7 +554,10 @@ class CosineRows {
    * 0 or Infinity (clamped to 1) where the cosine is something else, and the naive loop goes by the formula.
    */
   readonly bounded: Uint8Array;
-  /** tails[r * stops + k]: norm of row r from checkpoint k to the end; NaN until row r is first scored. */
+  /**
+   * tails[r * stops + k]: an upper bound of the norm of row r from checkpoint k to the end (for a row the bounds
+   * hold for; see the constructor).
+   */
   private readonly tails: Float64Array;
   /** Whether every row is a Float32Array (the semantic deduper's rows): the WebAssembly kernel may read copies. */
   readonly float32: boolean;
@@ -492,30 +568,91 @@ class CosineRows {
     threshold: number,
   ) {
     const checkpoints = checkpointsOf(dimensions);
-    this.checkpoints = Int32Array.from(checkpoints);
+    this.checkpoints = checkpoints;
     this.bound = threshold - marginFor(dimensions);
+    this.above = threshold + marginFor(dimensions);
     this.prunes = this.bound > 0;
     // Without pruning (a threshold within the margin of 0), no checkpoint either: every pair is scored in full.
     this.stops = this.prunes ? checkpoints.length : 0;
     const rows = vectors.length;
-    this.squaredNorm = new Float64Array(rows);
-    this.norm = new Float64Array(rows);
-    this.tails = new Float64Array(rows * this.stops).fill(Number.NaN);
+    const stops = this.stops;
+    // Padded to a multiple of 4 rows: the sums are taken four rows at a time.
+    const padded = (rows + 3) & ~3;
+    const length = padded * (2 + stops);
+    let numbers = spareNumbers;
+    if (numbers !== undefined && numbers.length >= length) spareNumbers = undefined;
+    else numbers = new Float64Array(length);
+    this.numbers = numbers;
+    const squaredNorm = (this.squaredNorm = numbers.subarray(0, padded));
+    this.norm = numbers.subarray(padded, 2 * padded);
+    const tails = (this.tails = numbers.subarray(2 * padded, length));
     this.bounded = new Uint8Array(rows);
     let float32 = true;
-    for (let r = 0; r < rows; r++) {
-      const vector = vectors[r]!;
-      float32 &&= vector instanceof Float32Array;
-      let sum = 0;
-      for (let d = 0; d < dimensions; d++) {
-        const v = vector[d]!;
-        sum += v * v;
+    for (let r = 0; r < rows; r++) float32 &&= vectors[r] instanceof Float32Array;
+    // Each row's sum of squares in coordinate order (ml-distance's, so the score's denominator is its own to the
+    // bit), four rows side by side: four chains of additions that do not wait on each other, each the same sums
+    // in the same order as one row alone. The partial sums at the checkpoints are kept on the way (in `tails`,
+    // turned into the tails' norms below).
+    for (let r = 0; r < rows; r += 4) {
+      const v0 = vectors[r]!;
+      const v1 = vectors[r + 1 < rows ? r + 1 : r]!;
+      const v2 = vectors[r + 2 < rows ? r + 2 : r]!;
+      const v3 = vectors[r + 3 < rows ? r + 3 : r]!;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let d = 0;
+      for (let k = 0; k <= stops; k++) {
+        const stop = k < stops ? checkpoints[k]! : dimensions;
+        for (; d < stop; d++) {
+          const a = v0[d]!;
+          const b = v1[d]!;
+          const c = v2[d]!;
+          const e = v3[d]!;
+          s0 += a * a;
+          s1 += b * b;
+          s2 += c * c;
+          s3 += e * e;
+        }
+        if (k < stops) {
+          tails[r * stops + k] = s0;
+          tails[(r + 1) * stops + k] = s1;
+          tails[(r + 2) * stops + k] = s2;
+          tails[(r + 3) * stops + k] = s3;
+        }
       }
-      this.squaredNorm[r] = sum;
+      squaredNorm[r] = s0;
+      squaredNorm[r + 1] = s1;
+      squaredNorm[r + 2] = s2;
+      squaredNorm[r + 3] = s3;
+    }
+    for (let r = 0; r < rows; r++) {
+      const sum = squaredNorm[r]!;
       this.norm[r] = Math.sqrt(sum);
-      this.bounded[r] = sum >= 1e-150 && sum <= 1e150 ? 1 : 0;
+      const bounded = sum >= 1e-150 && sum <= 1e150;
+      this.bounded[r] = bounded ? 1 : 0;
+      if (!bounded) continue;
+      // The norm of the row from checkpoint k on, from the sums: sqrt(S - P_k + slack), an upper bound of the
+      // exact one. With S and P_k the computed sums of n and c_k terms (products and additions each rounded, u =
+      // 2^-53), |S - S*| <= n u S* (1 + n u) and |P_k - P_k*| <= n u S* (1 + n u), so the exact tail S* - P_k* is at
+      // most S - P_k + 2 n u S (1 + 2 n u); the subtraction, the addition of the slack and the root lose at most
+      // 3 u (S + slack) more, and terms that underflow at most n 2^-1074 in all (below 1e-320, next to a slack of
+      // at least 1e-165 in this range). The slack (4 n + 32) u S covers all of it for any n below 2^40. It only
+      // ever makes a checkpoint refuse less.
+      const slack = (dimensions + 8) * 2 ** -51 * sum;
+      for (let k = 0; k < stops; k++) tails[r * stops + k] = Math.sqrt(Math.max(0, sum - tails[r * stops + k]!) + slack);
     }
     this.float32 = float32;
+  }
+
+  /** Where `squaredNorm`, `norm` and `tails` are (see `spareNumbers`). */
+  private readonly numbers: Float64Array;
+
+  /** Gives the numbers back for the next search: this one is over (nothing may be asked of it any more). */
+  release(): void {
+    const numbers = this.numbers;
+    if (numbers.length <= 2 ** 17 && (spareNumbers === undefined || spareNumbers.length < numbers.length)) spareNumbers = numbers;
   }
 
   /** Row r as given. */
@@ -550,9 +687,6 @@ class CosineRows {
     return true;
   }
 
-  /** Dimensions of a candidate's large coordinates (see `candidate`). */
-  private readonly picks = new Int32Array(PICKS);
-  private readonly top = new Float64Array(TOP);
   /** The integer limits of the first checks of the last `candidate`: see there. */
   first = 0;
   second = 0;
@@ -585,7 +719,7 @@ class CosineRows {
     // First the coordinates whose square is at least `pickFloor`, in one pass without insertions, up to PICKS of
     // them (or those the WebAssembly `pick` found, in 32 bits: `picked`). Any choice of coordinates gives a valid
     // bound: this one only has to be good, and cheap.
-    let picks: Int32Array = this.picks;
+    let picks: Int32Array = PICKED;
     let found = 0;
     if (picked) {
       picks = picked;
@@ -604,7 +738,7 @@ class CosineRows {
     const fromPicks = found >= SECOND;
     const among = fromPicks ? found : dimensions;
     // The TOP largest magnitudes seen so far, largest first (-1: none yet), by insertion.
-    const top = this.top.fill(-1);
+    const top = TOP_MAGNITUDES.fill(-1);
     dims.fill(0);
     for (let k = 0; k < among; k++) {
       const d = fromPicks ? picks[k]! : k;
@@ -641,45 +775,52 @@ class CosineRows {
     this.third = integerLimit(limit - Math.sqrt(Math.max(0, sum - head - next - third) + slack) / norm);
   }
 
-  private tailsOf(r: number): void {
+  /**
+   * Where ml-distance's score of rows a and b stands against the threshold, from their dot product summed in four
+   * sums side by side (a quarter of the sequential sum's latency): -1 when surely below it, 1 when surely at or
+   * above it, 0 when within the margin of it (or for a pair the bounds do not hold for), where only the score can
+   * tell. At each checkpoint, as `score` does, the sum so far plus the product of the bounds of the tails' norms
+   * (Cauchy-Schwarz on the rest) below `bound` times the norms proves it below, without the rest. Sure because two
+   * sums of the same products, in any order, differ by at most 2 n u |a| |b| (u = 2^-53), and the score's division
+   * and root by a few u more, all within `marginFor(dimensions)` (at least 8 n u + 1e-9) of the threshold, times
+   * the product of the norms (itself within 2 n u of that of the computed squared norms).
+   */
+  classify(a: number, b: number): number {
+    if ((this.bounded[a]! & this.bounded[b]!) === 0) return 0;
     const { checkpoints, stops, tails, dimensions } = this;
-    const vector = this.vectors[r]!;
-    let suffix = 0;
-    let d = dimensions;
-    for (let k = stops - 1; k >= 0; k--) {
-      const stop = checkpoints[k]!;
-      for (d--; d >= stop; d--) {
-        const v = vector[d]!;
-        suffix += v * v;
+    const va = this.vectors[a]!;
+    const vb = this.vectors[b]!;
+    const floor = this.bound * this.norm[a]! * this.norm[b]!;
+    let p0 = 0;
+    let p1 = 0;
+    let p2 = 0;
+    let p3 = 0;
+    let d = 0;
+    for (let k = 0; k <= stops; k++) {
+      const stop = k < stops ? checkpoints[k]! : dimensions;
+      for (; d + 3 < stop; d += 4) {
+        p0 += va[d]! * vb[d]!;
+        p1 += va[d + 1]! * vb[d + 1]!;
+        p2 += va[d + 2]! * vb[d + 2]!;
+        p3 += va[d + 3]! * vb[d + 3]!;
       }
-      d++;
-      tails[r * stops + k] = Math.sqrt(suffix);
+      for (; d < stop; d++) p0 += va[d]! * vb[d]!;
+      if (k < stops && p0 + p1 + (p2 + p3) + tails[a * stops + k]! * tails[b * stops + k]! < floor) return -1;
     }
+    const dot = p0 + p1 + (p2 + p3);
+    const norms = Math.sqrt(this.squaredNorm[a]! * this.squaredNorm[b]!);
+    return dot >= this.above * norms ? 1 : dot < this.bound * norms ? -1 : 0;
   }
 
   /**
-   * The cosine of rows a and b, or -1 once a checkpoint proves it below the threshold. The dot product is summed
-   * in ml-distance's order; the checkpoints only read it on the way.
+   * The cosine of rows a and b as ml-distance computes it (the same sums in the same order, so the same double);
+   * the bounds are `classify`'s, asked first.
    */
   score(a: number, b: number): number {
-    const { checkpoints, tails, dimensions } = this;
-    // Checkpoints only for a pair the bounds hold for.
-    const stops = this.bounded[a]! & this.bounded[b]! ? this.stops : 0;
-    if (stops > 0) {
-      if (Number.isNaN(tails[a * stops])) this.tailsOf(a);
-      if (Number.isNaN(tails[b * stops])) this.tailsOf(b);
-    }
-    const floor = this.bound * this.norm[a]! * this.norm[b]!;
     const va = this.vectors[a]!;
     const vb = this.vectors[b]!;
     let dot = 0;
-    let d = 0;
-    for (let k = 0; k < stops; k++) {
-      const stop = checkpoints[k]!;
-      for (; d < stop; d++) dot += va[d]! * vb[d]!;
-      if (dot + tails[a * stops + k]! * tails[b * stops + k]! < floor) return -1;
-    }
-    for (; d < dimensions; d++) dot += va[d]! * vb[d]!;
+    for (let d = 0; d < this.dimensions; d++) dot += va[d]! * vb[d]!;
     // A zero vector is similar to nothing (its cosine is 0/0).
     if (this.norm[a] === 0 || this.norm[b] === 0) return 0;
     return clampScore(dot / Math.sqrt(this.squaredNorm[a]! * this.squaredNorm[b]!));
