@@ -1,4 +1,5 @@
 import { Observable, Subscription, type OperatorFunction } from 'rxjs';
+import { describeGiven } from '../base/describeGiven.js';
 import { createDeduper, resolveDedupWith, type Deduper, type DedupOptions, type SimilarityDedup } from '../dedup/strategy.js';
 import * as check from '../base/validate.js';
 import { subscribeSource } from '../internal/subscribeSource.js';
@@ -92,11 +93,23 @@ export function dedupWith<T>(
         if (ending === 'complete') subscriber.complete();
         else subscriber.error(ending.error);
       };
-      subscribeSource(
+      // Set when the source sent something that is not an array: the rest of the source is not listened to, and
+      // the error follows the batches still being deduplicated (as in fanOut).
+      let refused = false;
+      let subscription: Subscription | undefined;
+      subscription = subscribeSource(
         subscriber,
         source,
         {
           next: (items) => {
+            if (refused) return;
+            if (!Array.isArray(items)) {
+              refused = true;
+              ending = { error: new TypeError(`dedupBy: expected a batch (an array of requests), got ${describeGiven(items)}`) };
+              subscription?.unsubscribe();
+              finishIfIdle();
+              return;
+            }
             if (items.length === 0) return;
             const out = current()(items, lifetime);
             if (!(out instanceof Promise)) {
@@ -115,15 +128,19 @@ export function dedupWith<T>(
             );
           },
           error: (error) => {
+            if (refused) return;
             ending = { error };
             finishIfIdle();
           },
           complete: () => {
+            if (refused) return;
             ending = 'complete';
             finishIfIdle();
           },
         },
         () => lifetime.unsubscribe(),
       );
+      // Refused while a synchronous source was still sending: the rest of it is not listened to.
+      if (refused) subscription.unsubscribe();
     });
 }
