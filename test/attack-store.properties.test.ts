@@ -194,7 +194,7 @@ describe('two replicas sharing a hostile store', () => {
           process.off('unhandledRejection', onUnhandled);
         }
       }),
-      { numRuns: Number(process.env['ATK_RUNS'] ?? 60) },
+      { numRuns: Number(process.env['ATK_RUNS'] ?? 150) },
     );
   }, 120_000);
 });
