@@ -4,10 +4,12 @@
  * length: a short answer shifted every entry onto the key before it, so a request was answered with the stored
  * result of another key, in another scope; a string answer was read character by character (`'12'` answered
  * two keys with 1 and 2). Now an answer that is not one entry per key fails the read: the batch goes on without
- * the store (`storeFallbacks`), as for any store failure.
+ * the store (`storeFallbacks`), as for any store failure. `redisStore` read its MGET answers the same way (a
+ * client is structural: a wrapper or a mock may answer short): the same check there.
  */
 import { describe, expect, it } from 'vitest';
 import { createBatcher, createBatchStats, keyvStore, type KeyvLike } from '../src/index.js';
+import { redisStore, type RedisClientLike } from '../src/redis/index.js';
 
 /** A Keyv over a Map whose getMany answers `shape(keys, entries)`. */
 function keyvWithGetMany(data: Map<string, string>, shape: (entries: (string | undefined)[]) => unknown): KeyvLike {
@@ -59,5 +61,36 @@ describe('keyvStore given a getMany of the wrong shape', () => {
     expect(answers[0]).toMatch(/^(answer for x \(t1\)|fresh x)$/);
     expect(answers[1]).toMatch(/^(answer for x \(t2\)|fresh x)$/);
     expect(stats.snapshot().storeFallbacks).toBeGreaterThan(0);
+  });
+});
+
+describe('redisStore given a client whose mget answers the wrong shape', () => {
+  /** A stand-in for an ioredis client over a Map: mget answers `shape(entries)`. */
+  function client(data: Map<string, string>, shape: (entries: (string | null)[]) => unknown) {
+    return {
+      status: 'ready',
+      mget: async (...keys: string[]) => shape(keys.map((key) => data.get(key) ?? null)),
+      set: async () => 'OK',
+      eval: async () => [],
+    } as unknown as RedisClientLike;
+  }
+  const data = () =>
+    new Map([
+      ['p:r:a', '"stored for a"'],
+      ['p:r:b', '"stored for b"'],
+    ]);
+
+  it.each([
+    ['one entry short', (entries: unknown[]) => entries.slice(1)],
+    ['one entry too many', (entries: unknown[]) => ['"intruder"', ...entries]],
+    ['a string', () => '12'],
+  ])('get, %s: the read fails instead of answering a key with another entry', async (_, shape) => {
+    const store = redisStore({ client: client(data(), shape), prefix: 'p:' });
+    await expect(store.get(['a', 'b'])).rejects.toThrow(/^redisStore: mget answered .* for 2 keys; it must answer one entry per key$/);
+  });
+
+  it('wait, one entry short: the wait fails instead of reading a lease as a result or a result as another key', async () => {
+    const store = redisStore({ client: client(data(), (entries) => entries.slice(1)), prefix: 'p:', pollMs: 1 });
+    await expect(store.leases!.wait(['a', 'b'], 10)).rejects.toThrow(/^redisStore: mget answered .* for 4 keys; it must answer one entry per key$/);
   });
 });
