@@ -93,20 +93,16 @@ export function dedupWith<T>(
         if (ending === 'complete') subscriber.complete();
         else subscriber.error(ending.error);
       };
-      // Set when the source sent something that is not an array: the rest of the source is not listened to, and
-      // the error follows the batches still being deduplicated (as in fanOut).
-      let refused = false;
-      let subscription: Subscription | undefined;
-      subscription = subscribeSource(
+      subscribeSource(
         subscriber,
         source,
         {
           next: (items) => {
-            if (refused) return;
+            // Set by something that is not a batch: the rest of the source is ignored.
+            if (ending) return;
             if (!Array.isArray(items)) {
-              refused = true;
+              // Its error follows the batches still being deduplicated, as in fanOut.
               ending = { error: new TypeError(`dedupBy: expected a batch (an array of requests), got ${describeGiven(items)}`) };
-              subscription?.unsubscribe();
               finishIfIdle();
               return;
             }
@@ -128,19 +124,15 @@ export function dedupWith<T>(
             );
           },
           error: (error) => {
-            if (refused) return;
-            ending = { error };
+            ending ??= { error };
             finishIfIdle();
           },
           complete: () => {
-            if (refused) return;
-            ending = 'complete';
+            ending ??= 'complete';
             finishIfIdle();
           },
         },
         () => lifetime.unsubscribe(),
       );
-      // Refused while a synchronous source was still sending: the rest of it is not listened to.
-      if (refused) subscription.unsubscribe();
     });
 }
