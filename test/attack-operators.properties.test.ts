@@ -96,6 +96,9 @@ const scenarioArb = fc
   .map(({ minSizeRaw, ...o }) => ({ ...o, minSize: Math.min(minSizeRaw, o.maxSize) }));
 type Scenario = typeof scenarioArb extends fc.Arbitrary<infer S> ? S : never;
 
+/** Backends whose every end the test sees (answered, failed) before the library can start another call. */
+const WELL_FORMED: ReadonlySet<BackendKind> = new Set<BackendKind>(['ok', 'array', 'throw', 'stream-all', 'stream-error-null', 'error-later', 'defer-throws']);
+
 const behavioursArb = fc.array(
   fc.oneof(
     { weight: 3, arbitrary: fc.constantFrom<BackendKind>('ok', 'array', 'throw') },
@@ -144,7 +147,7 @@ async function run(generated: Generated[], s: Scenario, behaviours: BackendKind[
   const reached = new Set<number>();
   let seq = 0;
   let leftAtSeq = -1;
-  let active = 0;
+  const released = new Set<Call>();
   let overConcurrency = 0;
   let terminal: { kind: 'complete' } | { kind: 'error'; error: unknown } | undefined;
   let pendingAtEnd = -1;
@@ -157,13 +160,14 @@ async function run(generated: Generated[], s: Scenario, behaviours: BackendKind[
     const c: Call = { items, signal: context.signal, seq: seq++, finished: false };
     calls.push(c);
     if (kind === 'throw') c.finished = true;
-    if (!context.individual && active >= concurrency) overConcurrency++;
+    // Calls still owing answers (not finished, aborted or let go): never `concurrency` of them when another starts.
+    const owing = calls.filter((other) => other !== c && !other.finished && !other.signal.aborted && !released.has(other)).length;
+    if (!context.individual && owing >= concurrency) overConcurrency++;
     const made = backendCall<Echo>(kind, items.map((item) => ({ item })), vts, durationMs, processingTimeoutMs + 5);
     const counted = new Observable<unknown>((subscriber) => {
-      if (!context.individual) active++;
       const inner = watchedCall((Array.isArray(made) ? of(made) : made) as Observable<unknown>, c).subscribe(subscriber);
       return () => {
-        if (!context.individual) active--;
+        released.add(c);
         inner.unsubscribe();
       };
     });
@@ -311,7 +315,9 @@ function expectOwnAnswers({ results, metaOf }: Run): void {
 
 function expectEmbedderUse(r: Run, s: Scenario): void {
   for (const call of r.embedCalls) expect(new Set(call.texts).size, `texts sent twice in one call: ${JSON.stringify(call.texts)}`).toBe(call.texts.length);
-  if (s.embedCacheSize > 0 && s.embedKinds.every((k) => WELL.has(k))) {
+  // An answer as late as embedTimeoutMs may lose to it: that call failed, and its texts are asked again.
+  const inTime = s.embedDelayMs < s.embedTimeoutMs || !s.embedKinds.includes('async');
+  if (s.embedCacheSize > 0 && inTime && s.embedKinds.every((k) => WELL.has(k))) {
     const sent = r.embedCalls.flatMap((c) => c.texts);
     expect(new Set(sent).size, `a text embedded twice: ${JSON.stringify(r.embedCalls.map((c) => c.texts))}`).toBe(sent.length);
   }
@@ -328,10 +334,12 @@ describe('composed by hand, with a feedback channel, adaptiveBuffer, a stage in 
         expectOwnAnswers(r);
         expect(r.terminal).toEqual(ending.kind === 'error' ? { kind: 'error', error: SOURCE_ERROR } : { kind: 'complete' });
         expect(r.pendingAtEnd).toBe(0);
-        if (s.onTimeout === 'reject') expect(r.overConcurrency).toBe(0);
+        // Judged where the test sees a call end before the library moves on: well-formed answers and failures.
+        // (Retries of `'individual'` are not counted against it: the docs do not say whether they hold a slot.)
+        if (s.onTimeout === 'reject' && behaviours.every((b) => WELL_FORMED.has(b))) expect(r.overConcurrency).toBe(0);
         expectEmbedderUse(r, s);
       }),
-      { numRuns: 150 },
+      { numRuns: Number(process.env['ATK_RUNS'] ?? 150) },
     );
   });
 
@@ -349,7 +357,7 @@ describe('composed by hand, with a feedback channel, adaptiveBuffer, a stage in 
         expect(r.pendingAfterTeardown).toBe(0);
         for (const c of r.calls) expect(c.finished || c.signal.aborted).toBe(true);
       }),
-      { numRuns: 150 },
+      { numRuns: Number(process.env['ATK_RUNS'] ?? 150) },
     );
   });
 });
