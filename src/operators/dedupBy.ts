@@ -102,7 +102,7 @@ export function dedupWith<T>(
             if (ending) return;
             if (!Array.isArray(items)) {
               // Its error follows the batches still being deduplicated, as in fanOut.
-              ending = { error: new TypeError(`dedupBy: expected a batch (an array of requests), got ${describeGiven(items)}`) };
+              ending = { error: new TypeError(`dedupBy: expected an array of requests, got ${describeGiven(items)}`) };
               finishIfIdle();
               return;
             }
