@@ -407,6 +407,7 @@ function checkProcessOptions(options: ProcessOptions): ProcessOptions {
   if (!isScope(o.scope)) check.fail(where, `scope must be ${SCOPE_TYPES}, got ${describeValue(o.scope)}`, TypeError);
   if (o.signal !== undefined) {
     const s = o.signal as Partial<AbortSignal> | null;
+    // removeEventListener too: the call removes its listener when answered (a signal without it left it unsettled).
     if (!s || typeof s.aborted !== 'boolean' || typeof s.addEventListener !== 'function' || typeof s.removeEventListener !== 'function') {
       check.fail(where, 'signal must be an AbortSignal', TypeError);
     }

@@ -233,7 +233,14 @@ export class WindowCollector<T> {
       return;
     }
     let at = this.queue.oldestArrivedAt()! + s.maxWaitMs;
-    if (this.queue.size >= s.minSize) at = Math.min(at, this.windowEnd!);
+    // The longest this timer need be: what is due is due within maxWaitMs of an arrival, or within the open
+    // window's length of its opening, both at or before now. Only a clock that stepped back since makes `at - now`
+    // longer; the timer then fires at this bound, never early (and `at` counts as reached).
+    let bound = s.maxWaitMs;
+    if (this.queue.size >= s.minSize) {
+      at = Math.min(at, this.windowEnd!);
+      bound = Math.min(bound, this.windowEnd! - this.openedAt);
+    }
     this.decisionAt = at;
     this.evaluateAtSize = this.queue.size < s.minSize ? s.minSize : s.maxSize;
     // A timer due no later than needed stays: when it fires, evaluation re-arms for the rest.
@@ -249,7 +256,7 @@ export class WindowCollector<T> {
         this.firedAt = Math.max(firedAt, at);
         this.evaluate(firedAt);
       },
-      Math.max(0, at - now),
+      Math.max(0, Math.min(at - now, bound)),
     );
   }
 

@@ -28,13 +28,14 @@ export class BatchDedupService<T = unknown, R = unknown> {
   process(request: T, options: ProcessOptions = {}): Observable<R> {
     return new Observable<R>((subscriber) => {
       const abort = new AbortController();
-      const outer = options.signal;
-      const onOuterAbort = () => abort.abort(outer?.reason);
-      if (outer?.aborted) onOuterAbort();
-      else outer?.addEventListener('abort', onOuterAbort, { once: true });
+      const outer = callerSignal(options);
+      const onOuterAbort = () => abort.abort(outer && outer.reason);
+      if (outer && outer.aborted) onOuterAbort();
+      else if (outer) outer.addEventListener('abort', onOuterAbort, { once: true });
       let settled = false;
       this.batcher()
-        .process(request, { ...options, signal: abort.signal })
+        // Options whose signal cannot be linked go as given: the batcher refuses them, naming what is wrong.
+        .process(request, outer === false ? options : { ...options, signal: abort.signal })
         .then(
           (value) => {
             settled = true;
@@ -47,7 +48,7 @@ export class BatchDedupService<T = unknown, R = unknown> {
           },
         );
       return () => {
-        outer?.removeEventListener('abort', onOuterAbort);
+        if (outer) outer.removeEventListener('abort', onOuterAbort);
         if (!settled) abort.abort();
       };
     });
@@ -65,4 +66,21 @@ export class BatchDedupService<T = unknown, R = unknown> {
   getStats(): BatchStats {
     return this.batcher().getStats();
   }
+}
+
+/**
+ * The caller's own signal in `options`, to link to the request's; undefined for none; false when `options` is not
+ * an object or its `signal` is not an AbortSignal (as `createBatcher.process` checks it).
+ */
+function callerSignal(options: unknown): AbortSignal | undefined | false {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) return false;
+  const signal = (options as ProcessOptions).signal as Partial<AbortSignal> | null | undefined;
+  if (signal === undefined) return undefined;
+  const linkable =
+    typeof signal === 'object' &&
+    signal !== null &&
+    typeof signal.aborted === 'boolean' &&
+    typeof signal.addEventListener === 'function' &&
+    typeof signal.removeEventListener === 'function';
+  return linkable ? (signal as AbortSignal) : false;
 }

@@ -1,4 +1,5 @@
 import { Observable, Subscription, type OperatorFunction } from 'rxjs';
+import { describeGiven } from '../base/describeGiven.js';
 import { createDeduper, resolveDedupWith, type Deduper, type DedupOptions, type SimilarityDedup } from '../dedup/strategy.js';
 import * as check from '../base/validate.js';
 import { subscribeSource } from '../internal/subscribeSource.js';
@@ -97,6 +98,14 @@ export function dedupWith<T>(
         source,
         {
           next: (items) => {
+            // Set by something that is not a batch: the rest of the source is ignored.
+            if (ending) return;
+            if (!Array.isArray(items)) {
+              // Its error follows the batches still being deduplicated, as in fanOut.
+              ending = { error: new TypeError(`dedupBy: expected an array of requests, got ${describeGiven(items)}`) };
+              finishIfIdle();
+              return;
+            }
             if (items.length === 0) return;
             const out = current()(items, lifetime);
             if (!(out instanceof Promise)) {
@@ -115,11 +124,11 @@ export function dedupWith<T>(
             );
           },
           error: (error) => {
-            ending = { error };
+            ending ??= { error };
             finishIfIdle();
           },
           complete: () => {
-            ending = 'complete';
+            ending ??= 'complete';
             finishIfIdle();
           },
         },

@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { elapsed } from '../base/clock.js';
+import { describeValue } from '../base/describeValue.js';
 import {
   decodeValue,
   encodeValue,
@@ -121,10 +122,19 @@ export function redisStore(options: RedisStoreOptions): SharedStore {
     if (status !== undefined && status !== 'ready') throw new Error(`${where}: the Redis client is ${status}, not ready`);
   };
 
+  /** MGET, checked: entry i must be key i's, or a key would be given the entry of another. */
+  const mget = async (keys: string[]): Promise<unknown[]> => {
+    const texts: unknown = await client.mget(...keys);
+    if (!Array.isArray(texts) || texts.length !== keys.length) {
+      throw new TypeError(`${where}: mget answered ${describeValue(texts)} for ${keys.length} keys; it must answer one entry per key`);
+    }
+    return texts;
+  };
+
   const read = async (keys: readonly string[]) => {
     ready();
-    const texts = await client.mget(...keys.map(resultKey));
-    return keys.map((_, i) => decodeValue(serializer, texts[i]));
+    const texts = await mget(keys.map(resultKey));
+    return texts.map((text) => decodeValue(serializer, text));
   };
 
   const leases: ResultLeases = {
@@ -149,7 +159,7 @@ export function redisStore(options: RedisStoreOptions): SharedStore {
       for (;;) {
         ready();
         // Results and leases in one MGET: one atomic reading, so a result stored just before its lease went is seen.
-        const texts = await client.mget(...open.map((k) => resultKey(keys[k]!)), ...open.map((k) => leaseKey(keys[k]!)));
+        const texts = await mget([...open.map((k) => resultKey(keys[k]!)), ...open.map((k) => leaseKey(keys[k]!))]);
         const still: number[] = [];
         for (let j = 0; j < open.length; j++) {
           const k = open[j]!;

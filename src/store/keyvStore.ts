@@ -1,3 +1,4 @@
+import { describeValue } from '../base/describeValue.js';
 import { decodeValue, encodeValue, resolvePrefix, resolveSerializer, sharedStore, type SharedStore, type StoreSerializer } from './resultStore.js';
 
 /**
@@ -33,8 +34,12 @@ export function keyvStore(keyv: KeyvLike, options: KeyvStoreOptions = {}): Share
   return sharedStore({
     async get(keys) {
       const full = keys.map((key) => prefix + key);
-      const texts = typeof keyv.getMany === 'function' ? await keyv.getMany(full) : await Promise.all(full.map((key) => keyv.get(key)));
-      return keys.map((_, i) => decodeValue(serializer, texts[i]));
+      const texts: unknown = typeof keyv.getMany === 'function' ? await keyv.getMany(full) : await Promise.all(full.map((key) => keyv.get(key)));
+      // Entry i must be key i's: an answer of another length would give a key the entry of another.
+      if (!Array.isArray(texts) || texts.length !== keys.length) {
+        throw new TypeError(`${where}: getMany answered ${describeValue(texts)} for ${keys.length} keys; it must answer one entry per key`);
+      }
+      return texts.map((text) => decodeValue(serializer, text));
     },
     async set(entries, ttlMs) {
       const writes: PromiseLike<unknown>[] = [];
