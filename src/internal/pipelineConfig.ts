@@ -13,8 +13,14 @@ import type { ExecuteFn } from '../types.js';
 import type { Envelope } from './envelope.js';
 import type { Grouping } from '../dedup/exact.js';
 import { slotOf, type ResultCacheOptions } from './inFlight.js';
-import { adaptiveMaxWaitMs, resolveAdaptiveSettings, type AdaptiveOptions, type AdaptiveSettings } from './adaptiveWindow.js';
-import { userFunctionReturned, userFunctionThrew } from '../base/describeValue.js';
+import {
+  adaptiveMaxWaitMs,
+  resolveAdaptiveSettings,
+  type AdaptiveOptions,
+  type AdaptiveSettings,
+  type AdaptiveWindowFeature,
+} from './adaptiveWindow.js';
+import { describeValue, userFunctionReturned, userFunctionThrew } from '../base/describeValue.js';
 import { nearestNames, orList } from '../base/nearestNames.js';
 import * as check from '../base/validate.js';
 import { resolveWindowSettings, type WindowOptions, type WindowSettings } from './windowSettings.js';
@@ -62,8 +68,12 @@ export interface BatchDedupOptions<T, R>
   requestTimeoutMs?: number;
   /** What one backend item costs, for `costSavedUsd`. Default 0. */
   costPerRequestUsd?: number;
-  /** Move the window within [minWindowMs, maxWindowMs] to hold `targetLatencyMs` (see docs/adaptive.md). */
-  adaptive?: boolean;
+  /**
+   * Move the window within [minWindowMs, maxWindowMs] to hold `targetLatencyMs` (see docs/adaptive.md):
+   * `adaptiveWindow({ targetLatencyMs })`, on every entry point; `true` on the main and operators entry points
+   * (with the flat `targetLatencyMs`, `minWindowMs`, `maxWindowMs`), refused by `rxjs-batch-dedup/lite`.
+   */
+  adaptive?: boolean | AdaptiveWindowFeature;
   /** Where counters go. Default: a recorder of the pipeline's own. */
   stats?: BatchStatsRecorder;
   scheduler?: SchedulerLike;
@@ -201,7 +211,8 @@ export class PipelineConfig<T, R> {
   readonly scheduler: SchedulerLike;
   readonly stats: BatchStatsRecorder;
   readonly prioritized: boolean;
-  readonly adaptive: boolean;
+  /** The adaptive window's feature, when it is on. */
+  readonly adaptive: AdaptiveWindowFeature | undefined;
   readonly dedupInFlight: boolean;
   readonly resultCache: Required<ResultCacheOptions> | undefined;
   /** `resultCache.store`: the result store shared with other processes, consulted at the execute boundary. */
@@ -214,11 +225,14 @@ export class PipelineConfig<T, R> {
    * @param similarity similarity dedup (`'embedding'`, `'hybrid'`), with the semantic result cache
    *   (`withNearCache`), where the entry point offers it; without it those strategies are refused at creation
    *   (`rxjs-batch-dedup/lite`)
+   * @param flat turns the flat, seed-style forms of the opt-in features (`adaptive: true`) into their objects,
+   *   where the entry point offers them; without it those forms are refused, naming the factory (`/lite`)
    */
   constructor(
     private readonly where: string,
     options: BatchDedupOptions<T, R>,
     private readonly similarity: SimilarityPlugIn | undefined,
+    private readonly flat?: FlatFeatures,
   ) {
     const raw = check.optionsObject(where, options);
     checkOptionNames(where, raw);
@@ -227,13 +241,14 @@ export class PipelineConfig<T, R> {
     this.scheduler = raw.scheduler ?? asyncScheduler;
     this.prioritized = fixedValue(where, 'enablePriorities', raw.enablePriorities);
     this.priorityAgingPerSecond = fixedValue(where, 'priorityAgingPerSecond', raw.priorityAgingPerSecond);
-    this.adaptive = fixedValue(where, 'adaptive', raw.adaptive);
+    this.adaptive = this.adaptiveOf(where, raw.adaptive);
     this.dedupInFlight = fixedValue(where, 'dedupInFlight', raw.dedupInFlight);
     this.resultCache = resolveResultCache(where, raw.resultCache);
     this.sharedTier = resolveSharedTier(where, raw.resultCache, this.resultCache?.ttlMs);
     this.stats = raw.stats ?? new BatchStatsRecorder({ scheduler: this.scheduler });
-    this.raw = raw;
-    this.apply(this.resolve(raw, where));
+    // The settings given to adaptiveWindow() are the flat options' starting values: configure() changes them.
+    this.raw = this.adaptive ? { ...raw, ...this.adaptive.options } : raw;
+    this.apply(this.resolve(this.raw, where));
   }
 
   // Set by `apply`, from `resolve`: plain fields, replaced whole by each valid change.
@@ -386,10 +401,18 @@ export class PipelineConfig<T, R> {
               tier?.store === this.sharedTier?.store &&
               tier?.timeoutMs === this.sharedTier?.timeoutMs;
       }
+      case 'adaptive':
+        this.adaptiveOf(where, value);
+        return (value || undefined) === (this.raw.adaptive || undefined);
       default:
         // Checked at creation already: its value in effect is checked again only to be compared.
         return fixedValue(where, name, value) === fixedValue(where, name, this.raw[name]);
     }
+  }
+
+  /** `adaptive`: off, the object `adaptiveWindow()` made, or (where the entry point has it) `true`, turned into one. */
+  private adaptiveOf(where: string, value: unknown): AdaptiveWindowFeature | undefined {
+    return featureOf(where, 'adaptive', 'adaptiveWindow', value, this.flat?.adaptive);
   }
 
   /** Calls `listener` after every change, with the names of the options whose value changed. */
@@ -401,7 +424,7 @@ export class PipelineConfig<T, R> {
   /** @param where the call being checked: the creation, or `configure` */
   private resolve(raw: BatchDedupOptions<T, R>, where: string): Resolved<T, R> {
     const adaptive = resolveAdaptiveSettings(where, raw);
-    const window = resolveWindowSettings(where, raw, this.adaptive === true ? adaptiveMaxWaitMs(adaptive) : undefined);
+    const window = resolveWindowSettings(where, raw, this.adaptive ? adaptiveMaxWaitMs(adaptive) : undefined);
     const dedup = resolveDedupWith<T>(where, raw, this.similarity);
     const execute = check.requiredFunction<ExecuteFn<T, R>>(where, 'execute', raw.execute);
     const mapped = mapDedup(dedup, (e: Envelope<T>) => e.request, (e) => e.scope);
@@ -479,7 +502,6 @@ export class PipelineConfig<T, R> {
 interface FixedValues {
   scheduler: SchedulerLike;
   enablePriorities: boolean;
-  adaptive: boolean;
   dedupInFlight: boolean;
   priorityAgingPerSecond: number;
 }
@@ -492,6 +514,36 @@ function fixedValue<N extends keyof FixedValues>(where: string, name: N, value: 
   }
   if (name === 'priorityAgingPerSecond') return check.nonNegative(where, name, value ?? 1) as FixedValues[N];
   return check.boolean(where, name, value ?? name === 'dedupInFlight') as FixedValues[N];
+}
+
+/**
+ * The flat, seed-style forms of the opt-in features, turned into the objects that carry their code: given by the
+ * main, operators and NestJS entry points (src/internal/flatFeatures.ts), absent in `rxjs-batch-dedup/lite`.
+ * Each takes the option's value when it is neither off nor the feature's object, and checks it.
+ */
+export interface FlatFeatures {
+  readonly adaptive: (where: string, value: unknown) => AdaptiveWindowFeature | undefined;
+}
+
+/**
+ * A default-off feature's option: off (undefined, false), the object its factory made, or its flat form, which
+ * `flat` turns into that object where the entry point has it; refused otherwise, naming the factory to import.
+ */
+function featureOf<F>(
+  where: string,
+  name: string,
+  factory: string,
+  value: unknown,
+  flat: ((where: string, value: unknown) => F | undefined) | undefined,
+): F | undefined {
+  if (value === undefined || value === false) return undefined;
+  if ((value as { feature?: unknown } | null)?.feature === factory) return value as F;
+  if (flat !== undefined) return flat(where, value);
+  return check.fail(
+    where,
+    `${name}: ${describeValue(value)} needs ${factory}() in rxjs-batch-dedup/lite: import { ${factory} } from 'rxjs-batch-dedup/lite'`,
+    TypeError,
+  );
 }
 
 function checkStats(where: string, stats: unknown): void {
