@@ -114,7 +114,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
         replanMs: () => controller.current,
         onArrival: (now: number) => controller.observeArrival(now),
       }),
-      prioritized: config.prioritized,
+      // The heap's code comes with the feature object (`priorities()`), where it is given.
+      heap: config.priorities?.heap<E>(),
       agingPerMs: config.agingPerMs,
       feedback,
       emit: (batch) => this.dedup(batch),

@@ -26,6 +26,7 @@ import * as check from '../base/validate.js';
 import { resolveWindowSettings, type WindowOptions, type WindowSettings } from './windowSettings.js';
 import type { NearCache, SimilarityPlugIn } from './nearCache.js';
 import { resolveSharedTier, type SharedStoreOptions, type SharedTierSettings } from './sharedTier.js';
+import type { PrioritiesFeature } from './waitingQueue.js';
 
 /** Options of `batchDedup` and `createBatcher`; the names follow the original Python runtime, in camelCase. */
 export interface BatchDedupOptions<T, R>
@@ -33,7 +34,10 @@ export interface BatchDedupOptions<T, R>
     AdaptiveOptions,
     DedupOptions<T>,
     Omit<FanOutOptions<T, R>, 'feedback' | 'stats' | 'enqueuedAt' | 'scheduler'> {
-  /** Order waiting requests by `priority` (higher first, FIFO within a priority, with aging). Default false. */
+  /**
+   * Order waiting requests by `priority` (higher first, FIFO within a priority, with aging). Default false. The
+   * flat form of `priorities`: the main and operators entry points take it, `rxjs-batch-dedup/lite` refuses it.
+   */
   enablePriorities?: boolean;
   /**
    * A request's priority when `enablePriorities` is on. Default 0 for every request. A call that throws or
@@ -77,6 +81,11 @@ export interface BatchDedupOptions<T, R>
   /** Where counters go. Default: a recorder of the pipeline's own. */
   stats?: BatchStatsRecorder;
   scheduler?: SchedulerLike;
+  /**
+   * Order waiting requests by priority: `priorities({ priority, agingPerSecond })`, on every entry point (the
+   * main and operators ones also take `enablePriorities: true` with `priority` and `priorityAgingPerSecond`).
+   */
+  priorities?: PrioritiesFeature<T>;
 }
 
 /**
@@ -120,6 +129,7 @@ const OPTION_NAMES: Record<keyof BatchDedupOptions<unknown, unknown>, true> = {
   stats: true,
   scheduler: true,
   embedAhead: true,
+  priorities: true,
 };
 /**
  * What an unknown name may be suggested as: every option, and the nested ones a flat name may have meant. Made
@@ -161,6 +171,7 @@ const FIXED = [
   'adaptive',
   'dedupInFlight',
   'resultCache',
+  'priorities',
 ] as const;
 
 type FixedOption = (typeof FIXED)[number];
@@ -211,6 +222,8 @@ export class PipelineConfig<T, R> {
   readonly scheduler: SchedulerLike;
   readonly stats: BatchStatsRecorder;
   readonly prioritized: boolean;
+  /** The priorities' feature, when they are on. */
+  readonly priorities: PrioritiesFeature<T> | undefined;
   /** The adaptive window's feature, when it is on. */
   readonly adaptive: AdaptiveWindowFeature | undefined;
   readonly dedupInFlight: boolean;
@@ -234,21 +247,23 @@ export class PipelineConfig<T, R> {
     private readonly similarity: SimilarityPlugIn | undefined,
     private readonly flat?: FlatFeatures,
   ) {
-    const raw = check.optionsObject(where, options);
+    let raw = check.optionsObject(where, options);
     checkOptionNames(where, raw);
     check.scheduler(where, raw.scheduler);
     checkStats(where, raw.stats);
     this.scheduler = raw.scheduler ?? asyncScheduler;
-    this.prioritized = fixedValue(where, 'enablePriorities', raw.enablePriorities);
-    this.priorityAgingPerSecond = fixedValue(where, 'priorityAgingPerSecond', raw.priorityAgingPerSecond);
+    this.priorities = this.prioritiesOf(where, raw);
+    this.prioritized = this.priorities !== undefined;
     this.adaptive = this.adaptiveOf(where, raw.adaptive);
+    // The settings given to a feature's factory are its flat options' starting values: configure() changes them.
+    if (this.adaptive || this.priorities) raw = { ...raw, ...this.adaptive?.options, ...this.priorities?.options };
+    this.priorityAgingPerSecond = fixedValue(where, 'priorityAgingPerSecond', raw.priorityAgingPerSecond);
     this.dedupInFlight = fixedValue(where, 'dedupInFlight', raw.dedupInFlight);
     this.resultCache = resolveResultCache(where, raw.resultCache);
     this.sharedTier = resolveSharedTier(where, raw.resultCache, this.resultCache?.ttlMs);
     this.stats = raw.stats ?? new BatchStatsRecorder({ scheduler: this.scheduler });
-    // The settings given to adaptiveWindow() are the flat options' starting values: configure() changes them.
-    this.raw = this.adaptive ? { ...raw, ...this.adaptive.options } : raw;
-    this.apply(this.resolve(this.raw, where));
+    this.raw = raw;
+    this.apply(this.resolve(raw, where));
   }
 
   // Set by `apply`, from `resolve`: plain fields, replaced whole by each valid change.
@@ -319,18 +334,8 @@ export class PipelineConfig<T, R> {
    */
   priorityOf(envelope: Envelope<T>): number {
     if (envelope.priority !== undefined) return envelope.priority; // checked by process()
-    const priorityOf = this.priorityFn;
-    if (priorityOf === undefined) return 0;
-    let priority: unknown;
-    try {
-      priority = priorityOf(envelope.request);
-    } catch (error) {
-      throw userFunctionThrew(this.where, 'priority', error);
-    }
-    if (typeof priority !== 'number' || Number.isNaN(priority)) {
-      throw new TypeError(userFunctionReturned(this.where, 'priority', priority, 'it must return a number (higher is more urgent)'));
-    }
-    return priority;
+    // Asked only with priorities on; the check of what priority(request) gives comes with their feature object.
+    return this.priorityFn === undefined ? 0 : this.priorities!.call(this.where, this.priorityFn, envelope.request);
   }
 
   /**
@@ -404,6 +409,9 @@ export class PipelineConfig<T, R> {
       case 'adaptive':
         this.adaptiveOf(where, value);
         return (value || undefined) === (this.raw.adaptive || undefined);
+      case 'priorities':
+        this.prioritiesOf(where, { priorities: value as PrioritiesFeature<T> });
+        return (value || undefined) === (this.raw.priorities || undefined);
       default:
         // Checked at creation already: its value in effect is checked again only to be compared.
         return fixedValue(where, name, value) === fixedValue(where, name, this.raw[name]);
@@ -413,6 +421,16 @@ export class PipelineConfig<T, R> {
   /** `adaptive`: off, the object `adaptiveWindow()` made, or (where the entry point has it) `true`, turned into one. */
   private adaptiveOf(where: string, value: unknown): AdaptiveWindowFeature | undefined {
     return featureOf(where, 'adaptive', 'adaptiveWindow', value, this.flat?.adaptive);
+  }
+
+  /**
+   * `priorities`: off, or the object `priorities()` made; else `enablePriorities`: off, or (where the entry point
+   * has it) `true`, turned into one.
+   */
+  private prioritiesOf(where: string, raw: Partial<BatchDedupOptions<T, R>>): PrioritiesFeature<T> | undefined {
+    return raw.priorities === undefined
+      ? featureOf(where, 'enablePriorities', 'priorities', raw.enablePriorities, this.flat?.priorities)
+      : featureOf(where, 'priorities', 'priorities', raw.priorities, notMadeBy);
   }
 
   /** Calls `listener` after every change, with the names of the options whose value changed. */
@@ -523,6 +541,12 @@ function fixedValue<N extends keyof FixedValues>(where: string, name: N, value: 
  */
 export interface FlatFeatures {
   readonly adaptive: (where: string, value: unknown) => AdaptiveWindowFeature | undefined;
+  readonly priorities: (where: string, value: unknown) => PrioritiesFeature<unknown> | undefined;
+}
+
+/** An option with no flat form, given something its factory did not make. */
+function notMadeBy(where: string, value: unknown): never {
+  return check.fail(where, `priorities must be made by priorities(), got ${describeValue(value)}`, TypeError);
 }
 
 /**

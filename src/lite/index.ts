@@ -15,6 +15,7 @@ export { dedupBy, type DedupByOptions } from '../operators/dedupBy.js';
 export { bufferWindow, type BufferWindowOptions } from '../operators/bufferWindow.js';
 export { adaptiveBuffer, type AdaptiveBufferOptions } from '../operators/adaptiveBuffer.js';
 export { adaptiveWindow, type AdaptiveOptions, type AdaptiveWindowFeature } from '../internal/adaptiveWindow.js';
+export { priorities, type PrioritiesFeature, type PrioritiesOptions } from '../internal/waitingQueue.js';
 export { fanOut, type FanOutOptions } from '../operators/fanOut.js';
 export { createBatchFeedback, type BatchFeedback, type BatchReport } from '../internal/feedback.js';
 export type { WindowOptions } from '../internal/windowSettings.js';
