@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { map, merge, timer } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { batchDedup, createBatcher, type BatchDedupOptions, type BatchResult } from '../src/index.js';
-import { WaitingQueue, type QueueEntry } from '../src/internal/waitingQueue.js';
+import { PriorityHeap, WaitingQueue, type QueueEntry } from '../src/internal/waitingQueue.js';
 import { createTestScheduler, virtualClock } from '../src/testing/index.js';
 import { drain } from './support.js';
 
@@ -280,7 +280,7 @@ describe('WaitingQueue against a model', () => {
         fc.array(opArb, { minLength: 1, maxLength: 200 }),
         fc.integer({ min: 0, max: 1200 }),
         (prioritized, agingPerMs, keepsTimes, ops, rounds) => {
-          const queue = new WaitingQueue<number>(prioritized, agingPerMs, keepsTimes ? undefined : (v) => arrivals.get(v)!);
+          const queue = new WaitingQueue<number>(prioritized ? new PriorityHeap() : undefined, agingPerMs, keepsTimes ? undefined : (v) => arrivals.get(v)!);
           const arrivals = new Map<number, number>();
           let model: ModelEntry[] = []; // waiting, in arrival order
           let now = 0;

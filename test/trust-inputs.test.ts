@@ -5,7 +5,7 @@
 import { from, map, timer } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { batchDedup, createBatcher, createBatchStats, type BatchDedupOptions, type BatchResult } from '../src/index.js';
-import { WaitingQueue } from '../src/internal/waitingQueue.js';
+import { PriorityHeap, WaitingQueue, priorities } from '../src/internal/waitingQueue.js';
 import { createTestScheduler, virtualClock } from '../src/testing/index.js';
 import { settleAll } from './support.js';
 
@@ -130,7 +130,7 @@ const bounded = (queue: { readonly size: number }) => 2 * queue.size + 64;
 
 describe('item 12: one request that never leaves does not keep every request served after it', () => {
   it('prioritized (no aging): 100,000 requests pass a low-priority one; the footprint stays O(waiting)', () => {
-    const queue = new WaitingQueue<number>(true, 0, () => 0);
+    const queue = new WaitingQueue<number>(new PriorityHeap(), 0, () => 0);
     queue.push(-1, 0, -100, false); // never the most urgent, never leaves
     let worst = 0;
     for (let i = 0; i < 100_000; i++) {
@@ -145,7 +145,7 @@ describe('item 12: one request that never leaves does not keep every request ser
   });
 
   it('prioritized with aging, the queue keeping times itself: bounded, and the oldest waiting arrival stays right', () => {
-    const queue = new WaitingQueue<number>(true, 0.000001);
+    const queue = new WaitingQueue<number>(new PriorityHeap(), 0.000001);
     queue.push(-1, 0, -1e9, true);
     let worst = 0;
     for (let i = 0; i < 100_000; i++) {
@@ -160,7 +160,7 @@ describe('item 12: one request that never leaves does not keep every request ser
   });
 
   it('arrival order, withdrawn entries behind a waiting one (deadlines, aborts): bounded', () => {
-    const queue = new WaitingQueue<number>(false, 0);
+    const queue = new WaitingQueue<number>(undefined, 0);
     queue.push(-1, 0, 0, false); // waits (every execution slot busy, say)
     let worst = 0;
     for (let i = 0; i < 100_000; i++) {
@@ -337,6 +337,7 @@ describe('item 14 (issue 12 item 3): unknown option names are refused, naming th
       stats: createBatchStats(),
       scheduler: createTestScheduler(),
       embedAhead: true,
+      priorities: priorities(),
     };
     // createBatcher takes every option but signal(request), which it refuses by name (a caller passes its own).
     const { signal: _perRequest, ...forBatcher } = everything;

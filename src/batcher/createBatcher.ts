@@ -3,7 +3,8 @@ import { arrivalClock } from '../internal/arrivalClock.js';
 import { elapsed } from '../base/clock.js';
 import { BatcherClosedError, BatchTimeoutError } from '../errors.js';
 import type { Envelope } from '../internal/envelope.js';
-import { PipelineConfig, type BatchDedupOptions } from '../internal/pipelineConfig.js';
+import { PipelineConfig, type BatchDedupOptions, type FlatFeatures } from '../internal/pipelineConfig.js';
+import { FLAT_FEATURES } from '../internal/flatFeatures.js';
 import * as check from '../base/validate.js';
 import { toBatchResult } from '../internal/batchRun.js';
 import { BatchEngine } from '../internal/engine.js';
@@ -213,24 +214,31 @@ class Submission<T, R> implements Envelope<T> {
  * app.post('/ask', async (req) => batcher.process(req.body.question, { signal: req.signal }));
  * ```
  *
- * This is the function of `rxjs-batch-dedup/lite`, without similarity dedup: `dedupStrategy: 'embedding'` or
- * `'hybrid'`, and the options only they read, are refused at creation with a `TypeError` that names the entry
- * point that has them (`rxjs-batch-dedup`, whose createBatcher is the same function with similarity dedup wired in).
+ * This one is without similarity dedup: `dedupStrategy: 'embedding'` or `'hybrid'`, and the options only they read,
+ * are refused at creation with a `TypeError` that names the entry point that has them (`rxjs-batch-dedup`, whose
+ * createBatcher is the same function with similarity dedup wired in). It takes the flat forms of the opt-in
+ * features as the main entry point does (`adaptive: true`); that of `rxjs-batch-dedup/lite` (src/lite/lean.ts)
+ * takes only their objects (`adaptive: adaptiveWindow()`).
  *
  * @param options the options of `batchDedup`
  * @return a running batcher; call `close()` to drain it
  */
 export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T, R> {
-  return createBatcherWith(options, undefined);
+  return createBatcherWith(options, undefined, FLAT_FEATURES);
 }
 
 /**
- * @internal `createBatcher` with the given similarity dedup (`'embedding'`, `'hybrid'`), or none. The one above
- * (of `rxjs-batch-dedup/lite`) has none; the main entry point's wires it in (./withSimilarity.ts).
+ * @internal `createBatcher` with the given similarity dedup (`'embedding'`, `'hybrid'`), or none, and the flat forms
+ * of the opt-in features, or none. The one above has none of the first; the main entry point's wires both in
+ * (./withSimilarity.ts); that of `rxjs-batch-dedup/lite` neither (src/lite/lean.ts).
  */
-export function createBatcherWith<T, R>(options: BatchDedupOptions<T, R>, similarity: SimilarityPlugIn | undefined): Batcher<T, R> {
+export function createBatcherWith<T, R>(
+  options: BatchDedupOptions<T, R>,
+  similarity: SimilarityPlugIn | undefined,
+  flat?: FlatFeatures,
+): Batcher<T, R> {
   refuseSignalOption('createBatcher', options);
-  const config = new PipelineConfig<T, R>('createBatcher', options, similarity);
+  const config = new PipelineConfig<T, R>('createBatcher', options, similarity, flat);
   const { scheduler, stats } = config;
   const clock = arrivalClock(scheduler);
   let closed = false;

@@ -2,6 +2,7 @@
  * The promise bridge with similarity dedup wired in: the `createBatcher` of the main entry point (and of the NestJS
  * module). ./createBatcher.ts holds the bridge itself, without similarity dedup, for `rxjs-batch-dedup/lite`.
  */
+import { FLAT_FEATURES } from '../internal/flatFeatures.js';
 import { withNearCache } from '../internal/nearCache.js';
 import type { BatchDedupOptions } from '../internal/pipelineConfig.js';
 import { createBatcherWith, type Batcher } from './createBatcher.js';
@@ -21,5 +22,5 @@ import { createBatcherWith, type Batcher } from './createBatcher.js';
  * @return a running batcher; call `close()` to drain it
  */
 export function createBatcher<T, R>(options: BatchDedupOptions<T, R>): Batcher<T, R> {
-  return createBatcherWith(options, withNearCache);
+  return createBatcherWith(options, withNearCache, FLAT_FEATURES);
 }

@@ -30,6 +30,47 @@ export function resolveAdaptiveSettings(where: string, options: AdaptiveOptions)
   return { targetLatencyMs, minWindowMs, maxWindowMs };
 }
 
+/**
+ * The adaptive window as an opt-in feature: the value of `adaptive` (`adaptive: adaptiveWindow({ targetLatencyMs:
+ * 200 })`). It carries the controller's code, so an app that does not import it does not bundle it. The main entry
+ * point turns `adaptive: true` into one; `rxjs-batch-dedup/lite` takes only this form.
+ */
+export interface AdaptiveWindowFeature {
+  /** @internal Names the factory that made it (the option's value is checked by it). */
+  readonly feature: 'adaptiveWindow';
+  /** @internal The settings given to the factory: the starting values of the flat, live options (`targetLatencyMs`, ...). */
+  readonly options: AdaptiveOptions;
+  /** @internal The controller of one pipeline. */
+  create(scheduler: SchedulerLike, settings: () => AdaptiveSettings, initialWindowMs: number, slots: ExecutionSlots): AdaptiveWindow;
+}
+
+/**
+ * The adaptive window, for the `adaptive` option of `batchDedup` and `createBatcher`: the window moves within
+ * [minWindowMs, maxWindowMs] to hold `targetLatencyMs` (see docs/adaptive.md). The settings given here are where
+ * the pipeline starts: `configure({ targetLatencyMs })` and the like still change them live.
+ *
+ * ```ts
+ * createBatcher({ execute, adaptive: adaptiveWindow({ targetLatencyMs: 200, minWindowMs: 5 }) });
+ * ```
+ *
+ * @throws TypeError or RangeError naming `adaptiveWindow` and the option, when an option is invalid or unknown
+ */
+export function adaptiveWindow(options: AdaptiveOptions = {}): AdaptiveWindowFeature {
+  const where = 'adaptiveWindow';
+  const o = { ...check.optionsObject(where, options) };
+  for (const name in o) {
+    if (!/^(targetLatency|minWindow|maxWindow)Ms$/.test(name)) {
+      check.fail(where, `unknown option ${name}; its options are targetLatencyMs, minWindowMs, maxWindowMs`, TypeError);
+    }
+  }
+  resolveAdaptiveSettings(where, o);
+  return {
+    feature: where,
+    options: o,
+    create: (scheduler, settings, initialWindowMs, slots) => new AdaptiveWindow(scheduler, settings, initialWindowMs, slots),
+  };
+}
+
 /** The default `maxWaitMs` under an adaptive window: room for the widest window it may choose. */
 export function adaptiveMaxWaitMs(settings: AdaptiveSettings): number {
   return Math.max(settings.maxWindowMs, 100);

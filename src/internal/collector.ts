@@ -3,7 +3,7 @@ import { BatchTimeoutError } from '../errors.js';
 import type { BatchFeedback } from './feedback.js';
 import { scheduleAfter } from '../base/timer.js';
 import { describeThrown } from '../base/describeValue.js';
-import { WaitingQueue, type QueueEntry } from './waitingQueue.js';
+import { WaitingQueue, type PriorityHeap, type QueueEntry } from './waitingQueue.js';
 
 import type { WindowSettings } from './windowSettings.js';
 
@@ -46,7 +46,8 @@ export interface WindowCollectorConfig<T> {
 
 /** The engine's collector also orders by priority and lets values leave unbatched. */
 export interface CollectorConfig<T> extends WindowCollectorConfig<T> {
-  readonly prioritized?: boolean;
+  /** Order by priority in this heap (made by `priorities()`); none: arrival order. */
+  readonly heap?: PriorityHeap<T>;
   readonly agingPerMs?: number;
   /** A value left the queue without being batched (deadline passed or aborted). */
   readonly onDrop?: (value: T, error: unknown) => void;
@@ -269,7 +270,7 @@ export class WindowCollector<T> {
 
 /**
  * The engine's collector: a `WindowCollector` over a `WaitingQueue`, so values are taken by priority when
- * `prioritized` says so, a value leaves unbatched when its deadline passes or its signal aborts (`onDrop`), and its
+ * it has a `heap`, a value leaves unbatched when its deadline passes or its signal aborts (`onDrop`), and its
  * caller may take it back (`withdraw`) or queue it again in its old place (`readmit`).
  */
 export class BatchCollector<T> extends WindowCollector<T> {
@@ -277,7 +278,7 @@ export class BatchCollector<T> extends WindowCollector<T> {
   declare protected readonly queue: WaitingQueue<T>;
 
   constructor(config: CollectorConfig<T>) {
-    super(config, new WaitingQueue<T>(config.prioritized ?? false, config.agingPerMs ?? 0, config.arrivedAt));
+    super(config, new WaitingQueue<T>(config.heap, config.agingPerMs ?? 0, config.arrivedAt));
   }
 
   /** @param arrivedAt for a value queued again (`readmit`), its own arrival, earlier than `now` */

@@ -3,7 +3,6 @@ import { BatchTimeoutError, QueueFullError } from '../errors.js';
 import { dedupNone } from '../dedup/exact.js';
 import type { ProbedBatch } from '../dedup/strategy.js';
 import type { DedupedBatch } from '../types.js';
-import { AdaptiveWindow } from './adaptiveWindow.js';
 import { allIndices, type AnswerFn, type Outcome } from './batchRun.js';
 import { elapsed } from '../base/clock.js';
 import { BatchCollector, watchWaiting, type PushOptions } from './collector.js';
@@ -66,9 +65,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   ) {
     const { scheduler, stats } = config;
     const feedback = createBatchFeedback(config.fanOut.concurrency);
-    const controller = config.adaptive
-      ? new AdaptiveWindow(scheduler, () => config.adaptiveSettings, config.window.windowMs, feedback)
-      : undefined;
+    // The adaptive window's code comes with its feature object (`adaptiveWindow()`), where it is given.
+    const controller = config.adaptive?.create(scheduler, () => config.adaptiveSettings, config.window.windowMs, feedback);
     // Registered before the collector's own listener, so the window is updated before the next batch forms.
     if (controller) this.teardown.push(feedback.onRelease((report) => controller.observe(report)));
     this.priorities = config.prioritized ? new WeakMap() : undefined;
@@ -118,7 +116,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
         replanMs: () => controller.current,
         onArrival: (now: number) => controller.observeArrival(now),
       }),
-      prioritized: config.prioritized,
+      // The heap's code comes with the feature object (`priorities()`), where it is given.
+      heap: config.priorities?.heap<E>(),
       agingPerMs: config.agingPerMs,
       feedback,
       emit: (batch) => this.dedup(batch),

@@ -13,13 +13,20 @@ import type { ExecuteFn } from '../types.js';
 import type { Envelope } from './envelope.js';
 import type { Grouping } from '../dedup/exact.js';
 import { slotOf, type ResultCacheOptions } from './inFlight.js';
-import { adaptiveMaxWaitMs, resolveAdaptiveSettings, type AdaptiveOptions, type AdaptiveSettings } from './adaptiveWindow.js';
-import { userFunctionReturned, userFunctionThrew } from '../base/describeValue.js';
+import {
+  adaptiveMaxWaitMs,
+  resolveAdaptiveSettings,
+  type AdaptiveOptions,
+  type AdaptiveSettings,
+  type AdaptiveWindowFeature,
+} from './adaptiveWindow.js';
+import { describeValue, userFunctionReturned, userFunctionThrew } from '../base/describeValue.js';
 import { nearestNames, orList } from '../base/nearestNames.js';
 import * as check from '../base/validate.js';
 import { resolveWindowSettings, type WindowOptions, type WindowSettings } from './windowSettings.js';
 import type { NearCache, SimilarityPlugIn } from './nearCache.js';
 import { resolveSharedTier, type SharedStoreOptions, type SharedTierSettings } from './sharedTier.js';
+import type { PrioritiesFeature } from './waitingQueue.js';
 
 /** Options of `batchDedup` and `createBatcher`; the names follow the original Python runtime, in camelCase. */
 export interface BatchDedupOptions<T, R>
@@ -27,7 +34,10 @@ export interface BatchDedupOptions<T, R>
     AdaptiveOptions,
     DedupOptions<T>,
     Omit<FanOutOptions<T, R>, 'feedback' | 'stats' | 'enqueuedAt' | 'scheduler'> {
-  /** Order waiting requests by `priority` (higher first, FIFO within a priority, with aging). Default false. */
+  /**
+   * Order waiting requests by `priority` (higher first, FIFO within a priority, with aging). Default false. The
+   * flat form of `priorities`: the main and operators entry points take it, `rxjs-batch-dedup/lite` refuses it.
+   */
   enablePriorities?: boolean;
   /**
    * A request's priority when `enablePriorities` is on. Default 0 for every request. A call that throws or
@@ -62,11 +72,20 @@ export interface BatchDedupOptions<T, R>
   requestTimeoutMs?: number;
   /** What one backend item costs, for `costSavedUsd`. Default 0. */
   costPerRequestUsd?: number;
-  /** Move the window within [minWindowMs, maxWindowMs] to hold `targetLatencyMs` (see docs/adaptive.md). */
-  adaptive?: boolean;
+  /**
+   * Move the window within [minWindowMs, maxWindowMs] to hold `targetLatencyMs` (see docs/adaptive.md):
+   * `adaptiveWindow({ targetLatencyMs })`, on every entry point; `true` on the main and operators entry points
+   * (with the flat `targetLatencyMs`, `minWindowMs`, `maxWindowMs`), refused by `rxjs-batch-dedup/lite`.
+   */
+  adaptive?: boolean | AdaptiveWindowFeature;
   /** Where counters go. Default: a recorder of the pipeline's own. */
   stats?: BatchStatsRecorder;
   scheduler?: SchedulerLike;
+  /**
+   * Order waiting requests by priority: `priorities({ priority, agingPerSecond })`, on every entry point (the
+   * main and operators ones also take `enablePriorities: true` with `priority` and `priorityAgingPerSecond`).
+   */
+  priorities?: PrioritiesFeature<T>;
 }
 
 /**
@@ -110,6 +129,7 @@ const OPTION_NAMES: Record<keyof BatchDedupOptions<unknown, unknown>, true> = {
   stats: true,
   scheduler: true,
   embedAhead: true,
+  priorities: true,
 };
 /**
  * What an unknown name may be suggested as: every option, and the nested ones a flat name may have meant. Made
@@ -151,6 +171,7 @@ const FIXED = [
   'adaptive',
   'dedupInFlight',
   'resultCache',
+  'priorities',
 ] as const;
 
 type FixedOption = (typeof FIXED)[number];
@@ -201,7 +222,10 @@ export class PipelineConfig<T, R> {
   readonly scheduler: SchedulerLike;
   readonly stats: BatchStatsRecorder;
   readonly prioritized: boolean;
-  readonly adaptive: boolean;
+  /** The priorities' feature, when they are on. */
+  readonly priorities: PrioritiesFeature<T> | undefined;
+  /** The adaptive window's feature, when it is on. */
+  readonly adaptive: AdaptiveWindowFeature | undefined;
   readonly dedupInFlight: boolean;
   readonly resultCache: Required<ResultCacheOptions> | undefined;
   /** `resultCache.store`: the result store shared with other processes, consulted at the execute boundary. */
@@ -214,20 +238,26 @@ export class PipelineConfig<T, R> {
    * @param similarity similarity dedup (`'embedding'`, `'hybrid'`), with the semantic result cache
    *   (`withNearCache`), where the entry point offers it; without it those strategies are refused at creation
    *   (`rxjs-batch-dedup/lite`)
+   * @param flat turns the flat, seed-style forms of the opt-in features (`adaptive: true`) into their objects,
+   *   where the entry point offers them; without it those forms are refused, naming the factory (`/lite`)
    */
   constructor(
     private readonly where: string,
     options: BatchDedupOptions<T, R>,
     private readonly similarity: SimilarityPlugIn | undefined,
+    private readonly flat?: FlatFeatures,
   ) {
-    const raw = check.optionsObject(where, options);
+    let raw = check.optionsObject(where, options);
     checkOptionNames(where, raw);
     check.scheduler(where, raw.scheduler);
     checkStats(where, raw.stats);
     this.scheduler = raw.scheduler ?? asyncScheduler;
-    this.prioritized = fixedValue(where, 'enablePriorities', raw.enablePriorities);
+    this.priorities = this.prioritiesOf(where, raw);
+    this.prioritized = this.priorities !== undefined;
+    this.adaptive = this.adaptiveOf(where, raw.adaptive);
+    // The settings given to a feature's factory are its flat options' starting values: configure() changes them.
+    if (this.adaptive || this.priorities) raw = { ...raw, ...this.adaptive?.options, ...this.priorities?.options };
     this.priorityAgingPerSecond = fixedValue(where, 'priorityAgingPerSecond', raw.priorityAgingPerSecond);
-    this.adaptive = fixedValue(where, 'adaptive', raw.adaptive);
     this.dedupInFlight = fixedValue(where, 'dedupInFlight', raw.dedupInFlight);
     this.resultCache = resolveResultCache(where, raw.resultCache);
     this.sharedTier = resolveSharedTier(where, raw.resultCache, this.resultCache?.ttlMs);
@@ -304,18 +334,8 @@ export class PipelineConfig<T, R> {
    */
   priorityOf(envelope: Envelope<T>): number {
     if (envelope.priority !== undefined) return envelope.priority; // checked by process()
-    const priorityOf = this.priorityFn;
-    if (priorityOf === undefined) return 0;
-    let priority: unknown;
-    try {
-      priority = priorityOf(envelope.request);
-    } catch (error) {
-      throw userFunctionThrew(this.where, 'priority', error);
-    }
-    if (typeof priority !== 'number' || Number.isNaN(priority)) {
-      throw new TypeError(userFunctionReturned(this.where, 'priority', priority, 'it must return a number (higher is more urgent)'));
-    }
-    return priority;
+    // Asked only with priorities on; the check of what priority(request) gives comes with their feature object.
+    return this.priorityFn === undefined ? 0 : this.priorities!.call(this.where, this.priorityFn, envelope.request);
   }
 
   /**
@@ -386,10 +406,31 @@ export class PipelineConfig<T, R> {
               tier?.store === this.sharedTier?.store &&
               tier?.timeoutMs === this.sharedTier?.timeoutMs;
       }
+      case 'adaptive':
+        this.adaptiveOf(where, value);
+        return (value || undefined) === (this.raw.adaptive || undefined);
+      case 'priorities':
+        this.prioritiesOf(where, { priorities: value as PrioritiesFeature<T> });
+        return (value || undefined) === (this.raw.priorities || undefined);
       default:
         // Checked at creation already: its value in effect is checked again only to be compared.
         return fixedValue(where, name, value) === fixedValue(where, name, this.raw[name]);
     }
+  }
+
+  /** `adaptive`: off, the object `adaptiveWindow()` made, or (where the entry point has it) `true`, turned into one. */
+  private adaptiveOf(where: string, value: unknown): AdaptiveWindowFeature | undefined {
+    return featureOf(where, 'adaptive', 'adaptiveWindow', value, this.flat?.adaptive);
+  }
+
+  /**
+   * `priorities`: off, or the object `priorities()` made; else `enablePriorities`: off, or (where the entry point
+   * has it) `true`, turned into one.
+   */
+  private prioritiesOf(where: string, raw: Partial<BatchDedupOptions<T, R>>): PrioritiesFeature<T> | undefined {
+    return raw.priorities === undefined
+      ? featureOf(where, 'enablePriorities', 'priorities', raw.enablePriorities, this.flat?.priorities)
+      : featureOf(where, 'priorities', 'priorities', raw.priorities, notMadeBy);
   }
 
   /** Calls `listener` after every change, with the names of the options whose value changed. */
@@ -401,7 +442,7 @@ export class PipelineConfig<T, R> {
   /** @param where the call being checked: the creation, or `configure` */
   private resolve(raw: BatchDedupOptions<T, R>, where: string): Resolved<T, R> {
     const adaptive = resolveAdaptiveSettings(where, raw);
-    const window = resolveWindowSettings(where, raw, this.adaptive === true ? adaptiveMaxWaitMs(adaptive) : undefined);
+    const window = resolveWindowSettings(where, raw, this.adaptive ? adaptiveMaxWaitMs(adaptive) : undefined);
     const dedup = resolveDedupWith<T>(where, raw, this.similarity);
     const execute = check.requiredFunction<ExecuteFn<T, R>>(where, 'execute', raw.execute);
     const mapped = mapDedup(dedup, (e: Envelope<T>) => e.request, (e) => e.scope);
@@ -479,7 +520,6 @@ export class PipelineConfig<T, R> {
 interface FixedValues {
   scheduler: SchedulerLike;
   enablePriorities: boolean;
-  adaptive: boolean;
   dedupInFlight: boolean;
   priorityAgingPerSecond: number;
 }
@@ -492,6 +532,42 @@ function fixedValue<N extends keyof FixedValues>(where: string, name: N, value: 
   }
   if (name === 'priorityAgingPerSecond') return check.nonNegative(where, name, value ?? 1) as FixedValues[N];
   return check.boolean(where, name, value ?? name === 'dedupInFlight') as FixedValues[N];
+}
+
+/**
+ * The flat, seed-style forms of the opt-in features, turned into the objects that carry their code: given by the
+ * main, operators and NestJS entry points (src/internal/flatFeatures.ts), absent in `rxjs-batch-dedup/lite`.
+ * Each takes the option's value when it is neither off nor the feature's object, and checks it.
+ */
+export interface FlatFeatures {
+  readonly adaptive: (where: string, value: unknown) => AdaptiveWindowFeature | undefined;
+  readonly priorities: (where: string, value: unknown) => PrioritiesFeature<unknown> | undefined;
+}
+
+/** An option with no flat form, given something its factory did not make. */
+function notMadeBy(where: string, value: unknown): never {
+  return check.fail(where, `priorities must be made by priorities(), got ${describeValue(value)}`, TypeError);
+}
+
+/**
+ * A default-off feature's option: off (undefined, false), the object its factory made, or its flat form, which
+ * `flat` turns into that object where the entry point has it; refused otherwise, naming the factory to import.
+ */
+function featureOf<F>(
+  where: string,
+  name: string,
+  factory: string,
+  value: unknown,
+  flat: ((where: string, value: unknown) => F | undefined) | undefined,
+): F | undefined {
+  if (value === undefined || value === false) return undefined;
+  if ((value as { feature?: unknown } | null)?.feature === factory) return value as F;
+  if (flat !== undefined) return flat(where, value);
+  return check.fail(
+    where,
+    `${name}: ${describeValue(value)} needs ${factory}() in rxjs-batch-dedup/lite: import { ${factory} } from 'rxjs-batch-dedup/lite'`,
+    TypeError,
+  );
 }
 
 function checkStats(where: string, stats: unknown): void {

@@ -18,6 +18,9 @@
  * adds O(1) amortised per value, and one value that never leaves cannot hold every value served after it.
  */
 
+import * as check from '../base/validate.js';
+import { userFunctionReturned, userFunctionThrew } from '../base/describeValue.js';
+
 const WAITING = 0;
 const TAKEN = 1;
 const REMOVED = 2;
@@ -46,7 +49,7 @@ export class WaitingQueue<T> {
   private slots: (T | QueueEntry<T>)[] = [];
   private times: number[] = [];
   private head = 0;
-  private readonly heap: QueueEntry<T>[] | undefined;
+  private readonly heap: PriorityHeap<T> | undefined;
   private seq = 0;
   private waiting = 0;
   /** Entries among `slots`; while there are none, a take is a plain slice. */
@@ -58,16 +61,17 @@ export class WaitingQueue<T> {
   private epoch: number | undefined;
 
   /**
-   * @param prioritized order by priority (with aging) instead of arrival
+   * @param heap order by priority (with aging) in this heap instead of arrival (`priorities()` makes it, so the
+   *   heap's code is bundled only where priorities are imported)
    * @param agingPerMs priority units a waiting request gains per millisecond
    */
   constructor(
-    prioritized: boolean,
+    heap: PriorityHeap<T> | undefined,
     private readonly agingPerMs: number,
     /** Where a plain value keeps its arrival time; without it the queue keeps the times alongside. */
     private readonly arrivalOf?: (value: T) => number,
   ) {
-    this.heap = prioritized ? [] : undefined;
+    this.heap = heap;
   }
 
   get size(): number {
@@ -105,7 +109,7 @@ export class WaitingQueue<T> {
     this.entries++;
     const entry = new QueueEntry(value, arrivedAt, this.seq++, priority - this.agingPerMs * (arrivedAt - this.epoch));
     this.slots.push(entry);
-    if (this.heap) this.heapPush(entry);
+    this.heap?.push(entry);
     return entry;
   }
 
@@ -137,7 +141,7 @@ export class WaitingQueue<T> {
     this.entries++;
     const entry = new QueueEntry(value, arrivedAt, this.seq++, priority - this.agingPerMs * (arrivedAt - this.epoch));
     slots.splice(lo, 0, entry);
-    if (this.heap) this.heapPush(entry);
+    this.heap?.push(entry);
     return entry;
   }
 
@@ -150,7 +154,7 @@ export class WaitingQueue<T> {
     const rank = priority - this.agingPerMs * (arrivedAt - (this.epoch ?? arrivedAt));
     if (!(rank > entry.rank)) return;
     entry.rank = rank;
-    this.siftUp(entry.heapIndex);
+    this.heap.siftUp(entry.heapIndex);
   }
 
   /** Arrival time of the value in slot `i` of the arrival order (waiting or gone). */
@@ -167,7 +171,7 @@ export class WaitingQueue<T> {
     entry.unwatch?.();
     this.waiting--;
     this.gone++;
-    if (this.heap) this.heapRemove(entry);
+    this.heap?.remove(entry);
     this.reclaim();
     return true;
   }
@@ -185,9 +189,10 @@ export class WaitingQueue<T> {
     const limit = Math.min(n, this.waiting);
     if (!this.heap && this.entries === 0) return this.takePlain(limit);
     const out = new Array<T>(limit);
-    if (this.heap) {
+    const heap = this.heap;
+    if (heap) {
       for (let k = 0; k < limit; k++) {
-        const entry = this.heapPop();
+        const entry = heap.pop();
         entry.state = TAKEN;
         entry.unwatch?.();
         out[k] = entry.value;
@@ -249,7 +254,7 @@ export class WaitingQueue<T> {
     this.waiting = 0;
     this.entries = 0;
     this.gone = 0;
-    if (this.heap) this.heap.length = 0;
+    if (this.heap) this.heap.items.length = 0;
     return out;
   }
 
@@ -304,27 +309,36 @@ export class WaitingQueue<T> {
     this.gone = 0;
     this.entries = entries;
   }
+}
+
+/**
+ * The urgency order of the waiting entries, a binary max-heap on (rank desc, seq asc): the queue's order when
+ * priorities are on. A class of its own, made by `priorities()`, so that a pipeline without priorities does not
+ * bundle it (the queue calls it only when it has one).
+ */
+export class PriorityHeap<T> {
+  readonly items: QueueEntry<T>[] = [];
 
   // Max-heap on (rank desc, seq asc).
   private before(a: QueueEntry<T>, b: QueueEntry<T>): boolean {
     return a.rank > b.rank || (a.rank === b.rank && a.seq < b.seq);
   }
 
-  private heapPush(entry: QueueEntry<T>): void {
-    const heap = this.heap!;
+  push(entry: QueueEntry<T>): void {
+    const heap = this.items;
     entry.heapIndex = heap.length;
     heap.push(entry);
     this.siftUp(entry.heapIndex);
   }
 
-  private heapPop(): QueueEntry<T> {
-    const top = this.heap![0]!;
-    this.heapRemove(top);
+  pop(): QueueEntry<T> {
+    const top = this.items[0]!;
+    this.remove(top);
     return top;
   }
 
-  private heapRemove(entry: QueueEntry<T>): void {
-    const heap = this.heap!;
+  remove(entry: QueueEntry<T>): void {
+    const heap = this.items;
     const i = entry.heapIndex;
     const last = heap.pop()!;
     entry.heapIndex = -1;
@@ -335,8 +349,8 @@ export class WaitingQueue<T> {
     this.siftDown(last.heapIndex);
   }
 
-  private siftUp(i: number): void {
-    const heap = this.heap!;
+  siftUp(i: number): void {
+    const heap = this.items;
     const entry = heap[i]!;
     while (i > 0) {
       const parent = (i - 1) >> 1;
@@ -351,7 +365,7 @@ export class WaitingQueue<T> {
   }
 
   private siftDown(i: number): void {
-    const heap = this.heap!;
+    const heap = this.items;
     const n = heap.length;
     const entry = heap[i]!;
     for (;;) {
@@ -375,4 +389,68 @@ export class WaitingQueue<T> {
     heap[i] = entry;
     entry.heapIndex = i;
   }
+}
+
+/** Options of `priorities()`: those of the flat form, `priority` and `priorityAgingPerSecond`, by shorter names. */
+export interface PrioritiesOptions<T> {
+  /**
+   * A request's priority, higher first. Default 0 for every request. A call that throws or returns anything but
+   * a number (NaN included) rejects that request alone with a `TypeError`. Live: `configure({ priority })`.
+   */
+  priority?: (request: T) => number;
+  /** Priority a waiting request gains per second of waiting, so nothing starves. Default 1. Fixed at creation. */
+  agingPerSecond?: number;
+}
+
+/**
+ * Priorities as an opt-in feature: the value of the `priorities` option. It carries the heap's code, so an app
+ * that does not import it does not bundle it. The main entry point turns `enablePriorities: true` into one;
+ * `rxjs-batch-dedup/lite` takes only this form.
+ */
+export interface PrioritiesFeature<T> {
+  /** @internal Names the factory that made it. */
+  readonly feature: 'priorities';
+  /** @internal The flat options it stands for (`priority`, `priorityAgingPerSecond`): their starting values. */
+  readonly options: { priority?: (request: T) => number; priorityAgingPerSecond?: number };
+  /** @internal The heap of one pipeline's queue. */
+  heap<E>(): PriorityHeap<E>;
+  /** @internal `priority(request)`, checked: a number (NaN refused), else a `TypeError` naming it. */
+  call<U>(where: string, priority: (request: U) => number, request: U): number;
+}
+
+/**
+ * Waiting requests leave by priority (higher first, FIFO within a priority, with aging), for the `priorities`
+ * option of `batchDedup` and `createBatcher`; `process(request, { priority })` then sets a call's own.
+ *
+ * ```ts
+ * createBatcher({ execute, priorities: priorities({ priority: (r) => r.urgency, agingPerSecond: 1 }) });
+ * ```
+ *
+ * @throws TypeError or RangeError naming `priorities` and the option, when an option is invalid or unknown
+ */
+export function priorities<T>(options: PrioritiesOptions<T> = {}): PrioritiesFeature<T> {
+  const where = 'priorities';
+  const o = check.optionsObject(where, options);
+  for (const name in o) {
+    if (name !== 'priority' && name !== 'agingPerSecond') {
+      check.fail(where, `unknown option ${name}; its options are priority, agingPerSecond`, TypeError);
+    }
+  }
+  const flat: PrioritiesFeature<T>['options'] = {};
+  if (o.priority !== undefined) flat.priority = check.optionalFunction<(request: T) => number>(where, 'priority', o.priority);
+  if (o.agingPerSecond !== undefined) flat.priorityAgingPerSecond = check.nonNegative(where, 'agingPerSecond', o.agingPerSecond);
+  return { feature: where, options: flat, heap: () => new PriorityHeap(), call: callPriority };
+}
+
+function callPriority<T>(where: string, priorityOf: (request: T) => number, request: T): number {
+  let priority: unknown;
+  try {
+    priority = priorityOf(request);
+  } catch (error) {
+    throw userFunctionThrew(where, 'priority', error);
+  }
+  if (typeof priority !== 'number' || Number.isNaN(priority)) {
+    throw new TypeError(userFunctionReturned(where, 'priority', priority, 'it must return a number (higher is more urgent)'));
+  }
+  return priority;
 }

@@ -4,14 +4,18 @@
  * embedder, the merge guard nor `ml-distance` is loaded. `createBatcher`, `batchDedup` and `dedupBy` take the same
  * options as the main entry's, and refuse `dedupStrategy: 'embedding' | 'hybrid'` and the options only those read
  * (`embed`, `text`, `metric`, `mergeGuard`, `embedCacheSize`, `embedTimeoutMs`) with a `TypeError` naming the
- * entry point that has them. See docs/decisions.md, "Pay for what you use".
+ * entry point that has them. The opt-in features are given as the objects that carry their code
+ * (`adaptive: adaptiveWindow()`), never in their flat form (`adaptive: true`), so a bundler drops those not
+ * imported. See docs/decisions.md, "Pay for what you use" and "Opt-in features: objects that carry their code".
  */
-export { createBatcher, type Batcher, type ProcessOptions } from '../batcher/createBatcher.js';
-export { batchDedup, type BatchDedupOptions } from '../operators/batchDedup.js';
+export { createBatcher, batchDedup } from './lean.js';
+export type { Batcher, ProcessOptions } from '../batcher/createBatcher.js';
+export type { BatchDedupOptions } from '../operators/batchDedup.js';
 export { dedupBy, type DedupByOptions } from '../operators/dedupBy.js';
 export { bufferWindow, type BufferWindowOptions } from '../operators/bufferWindow.js';
 export { adaptiveBuffer, type AdaptiveBufferOptions } from '../operators/adaptiveBuffer.js';
-export type { AdaptiveOptions } from '../internal/adaptiveWindow.js';
+export { adaptiveWindow, type AdaptiveOptions, type AdaptiveWindowFeature } from '../internal/adaptiveWindow.js';
+export { priorities, type PrioritiesFeature, type PrioritiesOptions } from '../internal/waitingQueue.js';
 export { fanOut, type FanOutOptions } from '../operators/fanOut.js';
 export { createBatchFeedback, type BatchFeedback, type BatchReport } from '../internal/feedback.js';
 export type { WindowOptions } from '../internal/windowSettings.js';

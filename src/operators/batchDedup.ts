@@ -3,7 +3,8 @@ import { BatchEngine } from '../internal/engine.js';
 import { toBatchResult } from '../internal/batchRun.js';
 import { subscribeSource } from '../internal/subscribeSource.js';
 import type { Envelope } from '../internal/envelope.js';
-import { PipelineConfig, type BatchDedupOptions } from '../internal/pipelineConfig.js';
+import { PipelineConfig, type BatchDedupOptions, type FlatFeatures } from '../internal/pipelineConfig.js';
+import { FLAT_FEATURES } from '../internal/flatFeatures.js';
 import type { SimilarityPlugIn } from '../internal/nearCache.js';
 import type { BatchResult } from '../types.js';
 
@@ -42,26 +43,30 @@ export type { BatchDedupOptions };
  * ).subscribe(({ request, value, error }) => reply(request, value ?? error));
  * ```
  *
- * This is the function of `rxjs-batch-dedup/lite`, without similarity dedup: `dedupStrategy: 'embedding'` or
- * `'hybrid'`, and the options only they read, are refused at creation with a `TypeError` that names the entry
- * point that has them (`rxjs-batch-dedup`, whose batchDedup is the same function with similarity dedup wired in).
+ * This one is without similarity dedup: `dedupStrategy: 'embedding'` or `'hybrid'`, and the options only they read,
+ * are refused at creation with a `TypeError` that names the entry point that has them (`rxjs-batch-dedup`, whose
+ * batchDedup is the same function with similarity dedup wired in). It takes the flat forms of the opt-in features
+ * as the main entry point does (`adaptive: true`); that of `rxjs-batch-dedup/lite` (src/lite/lean.ts) takes only
+ * their objects (`adaptive: adaptiveWindow()`).
  *
  * @param options see `BatchDedupOptions`; `execute` is required.
  * @return A function that returns an Observable of `BatchResult`s, exactly one per source request.
  */
 export function batchDedup<T, R>(options: BatchDedupOptions<T, R>): OperatorFunction<T, BatchResult<T, R>> {
-  return batchDedupWith(options, undefined);
+  return batchDedupWith(options, undefined, FLAT_FEATURES);
 }
 
 /**
- * @internal `batchDedup` with the given similarity dedup (`'embedding'`, `'hybrid'`), or none. The one above (of
- * `rxjs-batch-dedup/lite`) has none; the main and operators entry points' wire it in (./withSimilarity.ts).
+ * @internal `batchDedup` with the given similarity dedup (`'embedding'`, `'hybrid'`), or none, and the flat forms of
+ * the opt-in features, or none. The one above has none of the first; the main and operators entry points' wire
+ * both in (./withSimilarity.ts); that of `rxjs-batch-dedup/lite` neither (src/lite/lean.ts).
  */
 export function batchDedupWith<T, R>(
   options: BatchDedupOptions<T, R>,
   similarity: SimilarityPlugIn | undefined,
+  flat?: FlatFeatures,
 ): OperatorFunction<T, BatchResult<T, R>> {
-  const config = new PipelineConfig<T, R>('batchDedup', options, similarity);
+  const config = new PipelineConfig<T, R>('batchDedup', options, similarity, flat);
   return enginePipeline(config);
 }
 

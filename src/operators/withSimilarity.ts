@@ -5,6 +5,7 @@
  */
 import type { OperatorFunction } from 'rxjs';
 import { semanticDedup } from '../dedup/options.js';
+import { FLAT_FEATURES } from '../internal/flatFeatures.js';
 import { withNearCache } from '../internal/nearCache.js';
 import type { BatchResult, DedupedBatch } from '../types.js';
 import { batchDedupWith, type BatchDedupOptions } from './batchDedup.js';
@@ -50,7 +51,7 @@ import { dedupByWith, type DedupByOptions } from './dedupBy.js';
  * @return A function that returns an Observable of `BatchResult`s, exactly one per source request.
  */
 export function batchDedup<T, R>(options: BatchDedupOptions<T, R>): OperatorFunction<T, BatchResult<T, R>> {
-  return batchDedupWith(options, withNearCache);
+  return batchDedupWith(options, withNearCache, FLAT_FEATURES);
 }
 
 /**
