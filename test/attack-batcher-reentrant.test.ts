@@ -14,6 +14,7 @@ import { batchDedup, createBatcher, type BatchResult, type Batcher } from '../sr
 import { createBatcher as createLiteBatcher } from '../src/lite/index.js';
 import { virtualClock } from '../src/testing/index.js';
 import { drain, runFor } from './support.js';
+import { priorities } from '../src/lite/index.js';
 
 type Hook = 'key' | 'scope' | 'priority';
 const HOOKS: readonly Hook[] = ['key', 'scope', 'priority'];
@@ -37,7 +38,7 @@ function batcherWithHook(
       calls.push([...items]);
       return items.map((q) => q.toUpperCase());
     },
-    ...(hook === 'priority' ? { enablePriorities: true } : {}),
+    ...(hook === 'priority' ? { priorities: priorities() } : {}),
     [hook]: (request: string) => {
       onHook(batcher, request);
       return hook === 'key' ? request : hook === 'scope' ? undefined : 0;
@@ -83,7 +84,7 @@ describe('batchDedup: the source completing from inside a user function', () => 
           scheduler: clock.scheduler,
           windowMs: 5,
           execute: (items) => items.map((q) => q.toUpperCase()),
-          ...(hook === 'priority' ? { enablePriorities: true } : {}),
+          ...(hook === 'priority' ? { priorities: priorities() } : {}),
           [hook]: (request: string) => {
             if (request === 'last') source.complete();
             return hook === 'key' ? request : hook === 'scope' ? undefined : 0;
@@ -121,7 +122,7 @@ describe('batchDedup: the source completing from inside a user function that the
           scheduler: clock.scheduler,
           windowMs: 5,
           execute: (items) => items.map((q) => q.toUpperCase()),
-          ...(hook === 'priority' ? { enablePriorities: true } : {}),
+          ...(hook === 'priority' ? { priorities: priorities() } : {}),
           [hook]: (request: string) => {
             if (request === 'last') {
               source.complete();
@@ -164,7 +165,7 @@ describe.each(ENTRIES)('createBatcher (%s): configure() from inside a user funct
         }
         return 'x';
       },
-      ...(hook === 'priority' ? { enablePriorities: true } : {}),
+      ...(hook === 'priority' ? { priorities: priorities() } : {}),
       ...(hook === 'key'
         ? {}
         : {

@@ -16,6 +16,7 @@ import { BatcherClosedError, BatchTimeoutError, createBatcher, type Batcher, typ
 import { createBatcher as createLiteBatcher } from '../src/lite/index.js';
 import { trackTimers, virtualClock } from '../src/testing/index.js';
 import { hostClock, keyArb, runMoments, sameKey, sameScope, turn } from './support.js';
+import { priorities } from '../src/lite/index.js';
 
 /** Keys that read like the names an object already has, on top of the usual hostile keys. */
 const PROTO_NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'prototype'];
@@ -262,8 +263,7 @@ describe.each(ENTRIES)('createBatcher (%s) over re-entrant calls, look-alike key
               : {}),
             ...(o.enablePriorities
               ? {
-                  enablePriorities: true,
-                  priorityAgingPerSecond: Number.MAX_VALUE,
+                  priorities: priorities({ agingPerSecond: Number.MAX_VALUE }),
                   priority: (r: Req) => {
                     act('priority');
                     return r.id % 5 === 0 ? Infinity : r.id % 5 === 1 ? -Infinity : r.id % 5 === 2 ? -0 : r.id;

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { batchDedup, type BatchResult, type BatchDedupOptions } from '../src/index.js';
 import { batchDedup as liteBatchDedup } from '../src/lite/index.js';
 import { trackTimers, virtualClock } from '../src/testing/index.js';
+import { priorities } from '../src/lite/index.js';
 
 const up = (items: string[]) => items.map((q) => q.toUpperCase());
 
@@ -49,7 +50,7 @@ describe.each([
 
   it.each<[string, (leave: () => void) => Partial<BatchDedupOptions<string, string>>]>([
     ['key(request)', (leave) => ({ key: (r) => (leave(), r) })],
-    ['priority(request), dedup off', (leave) => ({ enableDedup: false, enablePriorities: true, priority: () => (leave(), 0) })],
+    ['priority(request), dedup off', (leave) => ({ enableDedup: false, priorities: priorities(), priority: () => (leave(), 0) })],
   ])('leaves no timer when unsubscribed from inside %s', (_name, hooked) => {
     const clock = virtualClock();
     const tracked = trackTimers(clock.scheduler);

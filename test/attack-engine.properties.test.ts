@@ -14,6 +14,7 @@ import { batchDedup, createBatchStats, type BatchResult, type DedupKey, type Ded
 import { batchDedup as liteBatchDedup } from '../src/lite/index.js';
 import { trackTimers, virtualClock } from '../src/testing/index.js';
 import { hostClock, keyArb, runNextMoment, sameKey, sameScope } from './support.js';
+import { priorities } from '../src/lite/index.js';
 
 const PROTO_NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'];
 const keyOfArb: fc.Arbitrary<DedupKey> = fc.oneof(
@@ -135,8 +136,7 @@ describe.each(ENTRIES)('batchDedup (%s) with its source driven from inside its o
             },
             ...(o.enablePriorities
               ? {
-                  enablePriorities: true,
-                  priorityAgingPerSecond: Number.MAX_VALUE,
+                  priorities: priorities({ agingPerSecond: Number.MAX_VALUE }),
                   priority: (r: Req) => {
                     act('priority');
                     return [Infinity, -Infinity, -0, 1][r.id % 4]!;
