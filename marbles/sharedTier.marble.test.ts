@@ -10,7 +10,7 @@ import { map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { batchDedup, createBatchStats, sharedStore, type ResultLeases, type ResultStore } from '../src/index.js';
 import { MAX_LEASE_ROUNDS } from '../src/internal/sharedTier.js';
-import { simulatedBackend, type TestScheduler } from '../src/testing/index.js';
+import { simulatedBackend, trackTimers, type TestScheduler } from '../src/testing/index.js';
 import { testScheduler } from './helpers.js';
 
 /** A store call's answer: `value` after `ms` frames, a failure, or nothing ever. */
@@ -227,5 +227,42 @@ describe('resultCache.store: a store that answers at once', () => {
         .subscribe((line) => answers.push(line));
     });
     expect(answers).toEqual(['1: stored']);
+  });
+});
+
+describe('resultCache.store: a write under way when the stream ends', () => {
+  /**
+   * One request through `batchDedup` whose store never finishes `set`; returns the frames at which the stream
+   * completed and at which the library's last timer went, and whether `set` was called.
+   */
+  function writeOutlivingTheStream(storeTimeoutMs: number) {
+    const scheduler = testScheduler();
+    const tracked = trackTimers(scheduler);
+    const liveAt: [number, number][] = [];
+    let completedAt = -1;
+    let sets = 0;
+    const store = sharedStore({
+      get: (keys) => thenable(scheduler, { after: 0, value: keys.map(() => undefined) }),
+      set: () => (sets++, thenable<void>(scheduler, 'never')),
+    });
+    scheduler.run(({ cold }) => {
+      cold('a|')
+        .pipe(batchDedup<string, string>({ execute: (items) => items.map((q) => `${q}!`), windowMs: 1, scheduler: tracked.scheduler, resultCache: { ttlMs: 100, store, storeTimeoutMs } }))
+        .subscribe({ complete: () => (completedAt = scheduler.now()) });
+      // Sample the live timers at every frame up to well past the bound.
+      for (let frame = 0; frame <= storeTimeoutMs + 10; frame++) scheduler.schedule(() => liveAt.push([frame, tracked.pending()]), frame);
+    });
+    const lastLive = Math.max(...liveAt.filter(([, live]) => live > 0).map(([frame]) => frame));
+    return { completedAt, lastLive, sets };
+  }
+
+  it('is let finish after the stream completes, bounded by storeTimeoutMs: its timer is gone at that bound', () => {
+    const { completedAt, lastLive, sets } = writeOutlivingTheStream(20);
+    expect(sets).toBe(1);
+    expect(completedAt).toBe(1);
+    // The write starts when the batch's results are in (frame 1) and is cut 20 frames later: its timer fires in
+    // frame 21 (sampled there before it fires), and nothing is left from frame 22 on.
+    expect(lastLive).toBeGreaterThan(completedAt);
+    expect(lastLive).toBe(1 + 20);
   });
 });
