@@ -1,0 +1,167 @@
+/**
+ * The engine's waiting queue (src/internal/waitingQueue.ts) against a model, found unguarded by mutation testing
+ * (issue 17, docs/testing.md): values leave in arrival order, or by priority with aging (ties by arrival), an
+ * earlier arrival queued again (`insert`) takes the place its time gives it, `raise` only moves an entry up,
+ * `remove` takes out only what waits, every entry is unwatched exactly once as it leaves, the oldest waiting
+ * arrival stays right, and memory and compaction work stay bounded by what waits and what left.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { QueueEntry, WaitingQueue } from '../src/internal/waitingQueue.js';
+
+type Op =
+  | { kind: 'push'; gap: number; priority: number; trackable: boolean; count: number }
+  | { kind: 'insert'; back: number; priority: number; trackable: boolean }
+  | { kind: 'take'; n: number }
+  | { kind: 'remove'; pick: number }
+  | { kind: 'raise'; pick: number; priority: number }
+  | { kind: 'drain' };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('push' as const),
+      gap: fc.integer({ min: 0, max: 3 }),
+      priority: fc.integer({ min: -3, max: 3 }),
+      trackable: fc.boolean(),
+      count: fc.integer({ min: 1, max: 30 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('insert' as const),
+      back: fc.integer({ min: 0, max: 8 }),
+      priority: fc.integer({ min: -3, max: 3 }),
+      trackable: fc.boolean(),
+    }),
+  },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('take' as const), n: fc.integer({ min: 1, max: 40 }) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('raise' as const), pick: fc.nat(), priority: fc.integer({ min: -3, max: 6 }) }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('drain' as const) }) },
+);
+
+interface Item {
+  value: number;
+  arrivedAt: number;
+  rank: number;
+  seq: number;
+  entry: QueueEntry<number> | undefined;
+  waiting: boolean;
+}
+
+function run(ops: readonly Op[], prioritized: boolean, agingPerMs: number, keepsTimes: boolean): void {
+  const arrival = new Map<number, number>();
+  const queue = new WaitingQueue<number>(prioritized, agingPerMs, keepsTimes ? undefined : (v) => arrival.get(v)!);
+  const all: Item[] = [];
+  /** Waiting items in arrival order (ties: order of queueing). */
+  let waiting: Item[] = [];
+  const unwatched = new Map<number, number>();
+  let now = 0;
+  let next = 0;
+  let seq = 0;
+  let left = 0;
+  const add = (arrivedAt: number, priority: number, trackable: boolean, earlier: boolean) => {
+    const value = next++;
+    arrival.set(value, arrivedAt);
+    const entry = earlier
+      ? queue.insert(value, arrivedAt, priority, trackable)
+      : queue.push(value, arrivedAt, priority, trackable);
+    if (prioritized || trackable) {
+      expect(entry).toBeInstanceOf(QueueEntry);
+      expect(entry!.value).toBe(value);
+      entry!.unwatch = () => unwatched.set(value, (unwatched.get(value) ?? 0) + 1);
+    } else {
+      expect(entry).toBeUndefined();
+    }
+    const item: Item = { value, arrivedAt, rank: priority - agingPerMs * arrivedAt, seq: entry ? seq++ : -1, entry, waiting: true };
+    all.push(item);
+    let at = waiting.length;
+    while (at > 0 && waiting[at - 1]!.arrivedAt > arrivedAt) at--;
+    waiting.splice(at, 0, item);
+  };
+  const leave = (item: Item) => {
+    item.waiting = false;
+    left++;
+    waiting = waiting.filter((w) => w !== item);
+  };
+  const tracked = () => all.filter((item) => item.entry !== undefined);
+  for (const op of ops) {
+    switch (op.kind) {
+      case 'push':
+        now += op.gap;
+        for (let i = 0; i < op.count; i++) add(now, op.priority, op.trackable, false);
+        break;
+      case 'insert':
+        add(Math.max(0, now - op.back), op.priority, op.trackable, true);
+        break;
+      case 'take': {
+        const order = prioritized
+          ? [...waiting].sort((a, b) => b.rank - a.rank || a.seq - b.seq)
+          : waiting;
+        const expected = order.slice(0, op.n);
+        expect(queue.take(op.n)).toEqual(expected.map((item) => item.value));
+        for (const item of expected) leave(item);
+        break;
+      }
+      case 'remove': {
+        const candidates = tracked();
+        if (candidates.length === 0) break;
+        const item = candidates[op.pick % candidates.length]!;
+        const wasWaiting = item.waiting;
+        expect(queue.remove(item.entry!)).toBe(wasWaiting);
+        if (wasWaiting) leave(item);
+        break;
+      }
+      case 'raise': {
+        const candidates = tracked();
+        if (candidates.length === 0) break;
+        const item = candidates[op.pick % candidates.length]!;
+        queue.raise(item.entry!, op.priority, now);
+        const rank = op.priority - agingPerMs * now;
+        if (prioritized && item.waiting && rank > item.rank) item.rank = rank;
+        break;
+      }
+      case 'drain':
+        expect(queue.drainAll()).toEqual(waiting.map((item) => item.value));
+        for (const item of [...waiting]) leave(item);
+        break;
+    }
+    expect(queue.size).toBe(waiting.length);
+    expect(queue.oldestArrivedAt()).toBe(waiting[0]?.arrivedAt);
+    expect(queue.footprint).toBeLessThanOrEqual(2 * queue.size + 34);
+    expect(queue.compactionWork).toBeLessThanOrEqual(2 * left + 34);
+    for (const item of tracked()) expect(unwatched.get(item.value) ?? 0).toBe(item.waiting ? 0 : 1);
+  }
+  expect(queue.drainAll()).toEqual(waiting.map((item) => item.value));
+  expect([queue.size, queue.footprint, queue.oldestArrivedAt()]).toEqual([0, 0, undefined]);
+  for (const item of tracked()) expect(unwatched.get(item.value)).toBe(1);
+}
+
+const opsArb = fc.array(opArb, { minLength: 1, maxLength: 60 });
+
+describe('WaitingQueue against a model', () => {
+  it('in arrival order, keeping the times itself', () => {
+    fc.assert(fc.property(opsArb, (ops) => run(ops, false, 0, true)), { numRuns: 100 });
+  });
+
+  it('in arrival order, reading the times from the values', () => {
+    fc.assert(fc.property(opsArb, (ops) => run(ops, false, 0, false)), { numRuns: 100 });
+  });
+
+  it('by priority without aging (ties by arrival)', () => {
+    fc.assert(fc.property(opsArb, (ops) => run(ops, true, 0, true)), { numRuns: 100 });
+  });
+
+  it('by priority with aging, reading the times from the values', () => {
+    fc.assert(
+      fc.property(opsArb, fc.integer({ min: 1, max: 3 }), (ops, aging) => run(ops, true, aging, false)),
+      { numRuns: 100 },
+    );
+  });
+});
