@@ -99,6 +99,14 @@ const TEST_SETS = {
     'marbles/engine.marble.test.ts', 'marbles/batchDedup.marble.test.ts', 'marbles/formingBatch.marble.test.ts',
     'test/bad-input.test.ts',
   ],
+  // src/dedup/embedAhead.ts and semantic.ts: the embedder's calls, embed-ahead and similarity dedup (H-MUTC)
+  embed: [
+    'test/mutation-embed*.test.ts', 'test/embed-ahead.test.ts', 'marbles/embedAhead.marble.test.ts', 'test/embed-configure.test.ts',
+    'marbles/embedTimeout.marble.test.ts', 'test/dedup-semantic.test.ts', 'test/dedup-embedders.test.ts', 'test/dedup-cache.test.ts',
+    'test/trust-embed.test.ts', 'marbles/dedupBy.semantic.marble.test.ts', 'test/semantic-cache.test.ts',
+    'marbles/semanticCache.marble.test.ts', 'test/mutation-semantic.test.ts', 'test/dedup-leaders.test.ts',
+    'test/dedup-guard.test.ts', 'test/mutation-dedupBy-stats.test.ts',
+  ],
 };
 const testSet = process.env.STRYKER_TESTS;
 if (testSet !== undefined && !(testSet in TEST_SETS)) {
