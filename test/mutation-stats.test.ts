@@ -195,6 +195,21 @@ describe('requestsPerSecond', () => {
     expect(stats.snapshot().requestsPerSecond).toBe(4);
   });
 
+  it('after reset(), a result of a request accepted before it gives no rate until a request comes after it', () => {
+    const clock = virtualClock();
+    const stats = createBatchStats({ scheduler: clock.scheduler });
+    stats.recordRequests(1);
+    clock.advanceBy(100);
+    stats.recordResult(1);
+    stats.changed();
+    stats.recordRequests(1); // still executing at the reset
+    stats.reset();
+    clock.advanceBy(100);
+    stats.recordResult(1);
+    stats.changed();
+    expect(stats.snapshot().requestsPerSecond).toBe(0);
+  });
+
   it('a snapshot stamps results that were not stamped yet', () => {
     const clock = virtualClock();
     const stats = createBatchStats({ scheduler: clock.scheduler });
