@@ -2,6 +2,7 @@
  * The window rules of the collector (src/internal/collector.ts) that mutation testing found unguarded (issue 17,
  * docs/testing.md), through the public operators on a virtual clock.
  */
+import { Subject, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { bufferWindow } from '../src/operators/bufferWindow.js';
 import { dedupBy } from '../src/operators/dedupBy.js';
@@ -54,5 +55,31 @@ describe('a full buffer that waited for a free slot', () => {
       [25, 'bc'],
       [27, 'd'],
     ]);
+  });
+});
+
+describe('a window timer that fires late (the event loop was busy)', () => {
+  // The clock is moved past the window's end without running the timer due at it, as a busy event loop does.
+  function lateTimer() {
+    const scheduler = new VirtualTimeScheduler();
+    const source = new Subject<string>();
+    const batches: [number, string[]][] = [];
+    source.pipe(bufferWindow<string>({ windowMs: 10, scheduler })).subscribe((batch) => batches.push([scheduler.now(), batch]));
+    source.next('a'); // at 0: the window ends at 10
+    scheduler.frame = 25; // the timer due at 10 has not run yet
+    return { scheduler, source, batches };
+  }
+
+  it('an arrival after the window ended emits the batch at once, without waiting for the timer', () => {
+    const { source, batches } = lateTimer();
+    source.next('b');
+    expect(batches).toEqual([[25, ['a', 'b']]]);
+  });
+
+  it('the late timer, when it runs, finds nothing more to send', () => {
+    const { scheduler, source, batches } = lateTimer();
+    source.next('b');
+    scheduler.flush();
+    expect(batches).toEqual([[25, ['a', 'b']]]);
   });
 });
