@@ -28,6 +28,7 @@ const COMPACT_SLACK = 32;
 /** A value that can be withdrawn while it waits, or that is ordered by priority. */
 export class QueueEntry<T> {
   state: typeof WAITING | typeof TAKEN | typeof REMOVED = WAITING;
+  // Stryker disable next-line UnaryOperator: heapPush sets it before the heap reads it, and an entry of a queue without priorities is never in a heap.
   heapIndex = -1;
   /** Cancels what watches the value (its deadline timer, its abort listener): called by the queue as the value leaves. */
   unwatch: (() => void) | undefined;
