@@ -92,6 +92,11 @@ const TEST_SETS = {
     'test/trust-inputs.test.ts', 'test/trust-clock.test.ts', 'test/createBatcher.test.ts', 'test/mutation-batcher-calls.test.ts',
     'test/mutation-engine-deadlines.test.ts', 'test/mutation-engine-followers.test.ts',
   ],
+  // src/internal/waitingQueue.ts alone: the queue's model test and the tests of what the engine does with it (H-MUTC)
+  waiting: [
+    'test/mutation-queue*.test.ts', 'test/trust-inputs.test.ts', 'marbles/priorityQueue.marble.test.ts',
+    'marbles/formingBatch.marble.test.ts', 'test/formingBatch.test.ts', 'marbles/batchDedup.marble.test.ts', 'test/createBatcher.test.ts',
+  ],
   // src/stats/batchStats.ts (H-MUTC)
   stats: [
     'test/mutation-stats*.test.ts', 'test/mutation-percentiles.test.ts', 'test/trust-clock.test.ts', 'test/mutation-executor.test.ts',
