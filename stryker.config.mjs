@@ -94,7 +94,7 @@ const TEST_SETS = {
   ],
   // src/internal/waitingQueue.ts alone: the queue's model test and the tests of what the engine does with it (H-MUTC)
   waiting: [
-    'test/mutation-queue*.test.ts', 'test/trust-inputs.test.ts', 'marbles/priorityQueue.marble.test.ts',
+    'test/mutation-queue*.test.ts', 'marbles/priorityQueue.marble.test.ts',
     'marbles/formingBatch.marble.test.ts', 'test/formingBatch.test.ts', 'marbles/batchDedup.marble.test.ts', 'test/createBatcher.test.ts',
   ],
   // src/stats/batchStats.ts (H-MUTC)
