@@ -165,3 +165,15 @@ describe('WaitingQueue against a model', () => {
     );
   });
 });
+
+describe('WaitingQueue, cases the model rarely reaches', () => {
+  it('after a compaction that keeps one withdrawable value, a take still answers values, not their entries', () => {
+    const queue = new WaitingQueue<string>(false, 0);
+    for (let i = 0; i < 40; i++) queue.push(`p${i}`, i, 0, false);
+    queue.push('e', 40, 0, true);
+    expect(queue.take(40)).toHaveLength(40); // 40 dead slots before the one left: compacted
+    expect(queue.footprint).toBe(1);
+    queue.push('f', 41, 0, true);
+    expect(queue.take(2)).toEqual(['e', 'f']);
+  });
+});
