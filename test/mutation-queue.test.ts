@@ -176,4 +176,17 @@ describe('WaitingQueue, cases the model rarely reaches', () => {
     queue.push('f', 41, 0, true);
     expect(queue.take(2)).toEqual(['e', 'f']);
   });
+
+  it.each([
+    ['keeping the times itself', undefined],
+    ['reading the times from the values', (v: string) => Number(v.slice(1))],
+  ] as const)('an earlier arrival queued again goes before the later ones (%s)', (_, arrivalOf) => {
+    const queue = new WaitingQueue<string>(false, 0, arrivalOf);
+    queue.push('t10', 10, 0, false);
+    queue.push('t30', 30, 0, true);
+    queue.insert('t20', 20, 0, false);
+    queue.insert('t5', 5, 0, true);
+    expect(queue.oldestArrivedAt()).toBe(5);
+    expect(queue.take(4)).toEqual(['t5', 't10', 't20', 't30']);
+  });
 });
