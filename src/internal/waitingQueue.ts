@@ -119,6 +119,7 @@ export class WaitingQueue<T> {
    */
   insert(value: T, arrivedAt: number, priority: number, trackable: boolean): QueueEntry<T> | undefined {
     const slots = this.slots;
+    // Stryker disable next-line BlockStatement: emptied, an arrival no earlier than the latest takes the binary search below, which finds the end of the arrival order: the place push() gives it.
     if (this.waiting === 0 || slots.length === 0 || !(arrivedAt < this.arrivalAt(slots.length - 1))) {
       return this.push(value, arrivedAt, priority, trackable);
     }
