@@ -189,4 +189,22 @@ describe('WaitingQueue, cases the model rarely reaches', () => {
     expect(queue.oldestArrivedAt()).toBe(5);
     expect(queue.take(4)).toEqual(['t5', 't10', 't20', 't30']);
   });
+
+  it('a withdrawable value queued again after such a compaction is answered as a value too', () => {
+    const queue = new WaitingQueue<string>(false, 0);
+    for (let i = 0; i < 40; i++) queue.push(`p${i}`, i, 0, false);
+    queue.push('e', 40, 0, true);
+    expect(queue.take(40)).toHaveLength(40);
+    queue.insert('f', 35, 0, true); // earlier than e: placed before it
+    expect(queue.take(2)).toEqual(['f', 'e']);
+  });
+
+  it('by priority, equal ranks leave in the order the values were queued, a value queued again included', () => {
+    const queue = new WaitingQueue<string>(true, 0);
+    queue.push('a', 10, 1, false);
+    queue.insert('b', 5, 1, false);
+    queue.push('c', 11, 1, false);
+    queue.push('d', 12, 1, false);
+    expect(queue.take(4)).toEqual(['a', 'b', 'c', 'd']);
+  });
 });

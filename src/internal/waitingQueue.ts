@@ -131,6 +131,7 @@ export class WaitingQueue<T> {
       else hi = mid;
     }
     this.waiting++;
+    // Stryker disable next-line ConditionalExpression: made true, a queue that reads arrival times from its values also keeps them here, where nothing reads them (as in push()); made false it is killed.
     if (!this.arrivalOf) this.times.splice(lo, 0, arrivedAt);
     if (!this.heap && !trackable) {
       slots.splice(lo, 0, value);
