@@ -207,4 +207,29 @@ describe('WaitingQueue, cases the model rarely reaches', () => {
     queue.push('d', 12, 1, false);
     expect(queue.take(4)).toEqual(['a', 'b', 'c', 'd']);
   });
+
+  it('with aging, a value queued again ranks by its own arrival: priority less the aging since the first arrival', () => {
+    const queue = new WaitingQueue<string>(true, 1);
+    queue.push('a', 100, 0, false); // rank 0
+    queue.push('c', 110, 9, false); // rank 9 - 10 = -1
+    queue.insert('b', 104, 0, false); // rank -4
+    expect(queue.take(3)).toEqual(['a', 'c', 'b']);
+  });
+
+  it('raise() moves an entry up to the rank an equal request arriving now would have', () => {
+    const queue = new WaitingQueue<string>(true, 1);
+    queue.push('a', 100, 0, false); // rank 0
+    const b = queue.push('b', 101, 0, false)!; // rank -1
+    queue.raise(b, 3, 102); // 3 - 2 = 1
+    expect(queue.take(2)).toEqual(['b', 'a']);
+  });
+
+  it('raise() never moves an entry down, nor up for a request whose aged rank is no higher', () => {
+    const queue = new WaitingQueue<string>(true, 1);
+    queue.push('a', 100, 0, false); // rank 0
+    const b = queue.push('b', 101, 0, false)!; // rank -1
+    queue.raise(b, 1, 102); // 1 - 2 = -1: no higher
+    queue.raise(b, -5, 102);
+    expect(queue.take(2)).toEqual(['a', 'b']);
+  });
 });
