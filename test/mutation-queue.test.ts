@@ -7,7 +7,18 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import * as waitingQueue from '../src/internal/waitingQueue.js';
 import { QueueEntry, WaitingQueue } from '../src/internal/waitingQueue.js';
+
+/**
+ * A queue by priority or in arrival order. The constructor's first argument is the priority heap where the file
+ * exports `PriorityHeap` (the opt-in priorities of issue 18), the flag before that: this file runs on both.
+ */
+function makeQueue<T>(prioritized: boolean, agingPerMs: number, arrivalOf?: (value: T) => number): WaitingQueue<T> {
+  const Heap = (waitingQueue as Record<string, unknown>)['PriorityHeap'] as (new () => unknown) | undefined;
+  const order = Heap === undefined ? prioritized : prioritized ? new Heap() : undefined;
+  return new WaitingQueue<T>(order as never, agingPerMs, arrivalOf);
+}
 
 type Op =
   | { kind: 'push'; gap: number; priority: number; trackable: boolean; count: number }
@@ -57,7 +68,7 @@ interface Item {
 
 function run(ops: readonly Op[], prioritized: boolean, agingPerMs: number, keepsTimes: boolean): void {
   const arrival = new Map<number, number>();
-  const queue = new WaitingQueue<number>(prioritized, agingPerMs, keepsTimes ? undefined : (v) => arrival.get(v)!);
+  const queue = makeQueue<number>(prioritized, agingPerMs, keepsTimes ? undefined : (v) => arrival.get(v)!);
   const all: Item[] = [];
   /** Waiting items in arrival order (ties: order of queueing). */
   let waiting: Item[] = [];
@@ -168,7 +179,7 @@ describe('WaitingQueue against a model', () => {
 
 describe('WaitingQueue, cases the model rarely reaches', () => {
   it('after a compaction that keeps one withdrawable value, a take still answers values, not their entries', () => {
-    const queue = new WaitingQueue<string>(false, 0);
+    const queue = makeQueue<string>(false, 0);
     for (let i = 0; i < 40; i++) queue.push(`p${i}`, i, 0, false);
     queue.push('e', 40, 0, true);
     expect(queue.take(40)).toHaveLength(40); // 40 dead slots before the one left: compacted
@@ -181,7 +192,7 @@ describe('WaitingQueue, cases the model rarely reaches', () => {
     ['keeping the times itself', undefined],
     ['reading the times from the values', (v: string) => Number(v.slice(1))],
   ] as const)('an earlier arrival queued again goes before the later ones (%s)', (_, arrivalOf) => {
-    const queue = new WaitingQueue<string>(false, 0, arrivalOf);
+    const queue = makeQueue<string>(false, 0, arrivalOf);
     queue.push('t10', 10, 0, false);
     queue.push('t30', 30, 0, true);
     queue.insert('t20', 20, 0, false);
@@ -191,7 +202,7 @@ describe('WaitingQueue, cases the model rarely reaches', () => {
   });
 
   it('a withdrawable value queued again after such a compaction is answered as a value too', () => {
-    const queue = new WaitingQueue<string>(false, 0);
+    const queue = makeQueue<string>(false, 0);
     for (let i = 0; i < 40; i++) queue.push(`p${i}`, i, 0, false);
     queue.push('e', 40, 0, true);
     expect(queue.take(40)).toHaveLength(40);
@@ -200,7 +211,7 @@ describe('WaitingQueue, cases the model rarely reaches', () => {
   });
 
   it('by priority, equal ranks leave in the order the values were queued, a value queued again included', () => {
-    const queue = new WaitingQueue<string>(true, 0);
+    const queue = makeQueue<string>(true, 0);
     queue.push('a', 10, 1, false);
     queue.insert('b', 5, 1, false);
     queue.push('c', 11, 1, false);
@@ -209,7 +220,7 @@ describe('WaitingQueue, cases the model rarely reaches', () => {
   });
 
   it('with aging, a value queued again ranks by its own arrival: priority less the aging since the first arrival', () => {
-    const queue = new WaitingQueue<string>(true, 1);
+    const queue = makeQueue<string>(true, 1);
     queue.push('a', 100, 0, false); // rank 0
     queue.push('c', 110, 9, false); // rank 9 - 10 = -1
     queue.insert('b', 104, 0, false); // rank -4
@@ -217,7 +228,7 @@ describe('WaitingQueue, cases the model rarely reaches', () => {
   });
 
   it('raise() moves an entry up to the rank an equal request arriving now would have', () => {
-    const queue = new WaitingQueue<string>(true, 1);
+    const queue = makeQueue<string>(true, 1);
     queue.push('a', 100, 0, false); // rank 0
     const b = queue.push('b', 101, 0, false)!; // rank -1
     queue.raise(b, 3, 102); // 3 - 2 = 1
@@ -225,7 +236,7 @@ describe('WaitingQueue, cases the model rarely reaches', () => {
   });
 
   it('raise() never moves an entry down, nor up for a request whose aged rank is no higher', () => {
-    const queue = new WaitingQueue<string>(true, 1);
+    const queue = makeQueue<string>(true, 1);
     queue.push('a', 100, 0, false); // rank 0
     const b = queue.push('b', 101, 0, false)!; // rank -1
     queue.raise(b, 1, 102); // 1 - 2 = -1: no higher
