@@ -82,6 +82,36 @@ const TEST_SETS = {
     'test/unsubscribe-inside-result.test.ts', 'test/bad-input.test.ts', 'test/semantic-cache.test.ts',
     'test/formingBatch.test.ts',
   ],
+  // src/internal/collector.ts, waitingQueue.ts, fifoQueue.ts: the window rules, the queues and their marbles (H-MUTC)
+  queue: [
+    'test/mutation-queue*.test.ts', 'marbles/mutation-queue*.marble.test.ts', 'test/fifoQueue.test.ts',
+    'test/formingBatch.test.ts', 'marbles/formingBatch.marble.test.ts', 'marbles/priorityQueue.marble.test.ts',
+    'marbles/bufferWindow.marble.test.ts', 'marbles/adaptiveBuffer.marble.test.ts', 'marbles/batchDedup.marble.test.ts',
+    'marbles/engine.marble.test.ts', 'marbles/feedback.marble.test.ts', 'marbles/adaptiveFeedback.marble.test.ts',
+    'marbles/adaptiveSaturation.marble.test.ts', 'marbles/longTimers.marble.test.ts', 'marbles/mutation-engine-plain.marble.test.ts',
+    'test/trust-inputs.test.ts', 'test/trust-clock.test.ts', 'test/createBatcher.test.ts', 'test/mutation-batcher-calls.test.ts',
+    'test/mutation-engine-deadlines.test.ts', 'test/mutation-engine-followers.test.ts',
+  ],
+  // src/internal/waitingQueue.ts alone: the queue's model test and the tests of what the engine does with it (H-MUTC)
+  waiting: [
+    'test/mutation-queue*.test.ts', 'marbles/priorityQueue.marble.test.ts',
+    'marbles/formingBatch.marble.test.ts', 'test/formingBatch.test.ts', 'marbles/batchDedup.marble.test.ts', 'test/createBatcher.test.ts',
+  ],
+  // src/stats/batchStats.ts (H-MUTC)
+  stats: [
+    'test/mutation-stats*.test.ts', 'test/mutation-percentiles.test.ts', 'test/trust-clock.test.ts', 'test/mutation-executor.test.ts',
+    'test/mutation-dedupBy-stats.test.ts', 'test/mutation-run-batch.test.ts', 'test/otel.test.ts', 'test/types.test.ts',
+    'marbles/engine.marble.test.ts', 'marbles/batchDedup.marble.test.ts', 'marbles/formingBatch.marble.test.ts',
+    'test/bad-input.test.ts',
+  ],
+  // src/dedup/embedAhead.ts and semantic.ts: the embedder's calls, embed-ahead and similarity dedup (H-MUTC)
+  embed: [
+    'test/mutation-embed*.test.ts', 'test/embed-ahead.test.ts', 'marbles/embedAhead.marble.test.ts', 'test/embed-configure.test.ts',
+    'marbles/embedTimeout.marble.test.ts', 'test/dedup-semantic.test.ts', 'test/dedup-embedders.test.ts', 'test/dedup-cache.test.ts',
+    'test/trust-embed.test.ts', 'marbles/dedupBy.semantic.marble.test.ts', 'test/semantic-cache.test.ts',
+    'marbles/semanticCache.marble.test.ts', 'test/mutation-semantic.test.ts', 'test/dedup-leaders.test.ts',
+    'test/dedup-guard.test.ts', 'test/mutation-dedupBy-stats.test.ts',
+  ],
 };
 const testSet = process.env.STRYKER_TESTS;
 if (testSet !== undefined && !(testSet in TEST_SETS)) {

@@ -87,6 +87,7 @@ export class WindowCollector<T> {
   /** The queue size at which an arrival must be evaluated (`minSize` brings the window's end in, `maxSize` fills). */
   private evaluateAtSize = 0;
   /** When the latest timer fired, since the current window opened. */
+  // Stryker disable next-line UnaryOperator: openWindow sets it before anything reads it (a value is queued only in an open window, and reached() is read only with values queued).
   private firedAt = -Infinity;
   private evaluating = false;
   private closed = false;
@@ -99,6 +100,7 @@ export class WindowCollector<T> {
   ) {
     // A freed slot matters only to values waiting for one (an empty queue was evaluated when it emptied).
     this.stopListening = config.feedback?.onRelease(() => {
+      // Stryker disable next-line ConditionalExpression: made false, a release with nothing waiting evaluates an empty queue, which finds it as it was left when it emptied (and an onDrained again reaches an owner that ended once); made true it is killed.
       if (this.queue.size === 0) return;
       this.replan(); // an adaptive window may have shortened on the report
       this.evaluate();
@@ -116,6 +118,7 @@ export class WindowCollector<T> {
     const replanned = this.config.onArrival?.(now) === true && this.replan();
     if (this.queue.size === 0) this.openWindow(now);
     const entry = this.enqueue(value, now, options);
+    // Stryker disable next-line ConditionalExpression: made true, every arrival is evaluated, which decides the same (the fast path only skips evaluations whose outcome it knows); made false it is killed (a timeout).
     if (replanned || !this.unchangedBy(now)) this.evaluate(now);
     return entry;
   }
@@ -132,7 +135,9 @@ export class WindowCollector<T> {
    * bring the window's end into play). Saves a full evaluation per arrival. The sizes are those of the latest
    * evaluation; a change of settings re-evaluates (`refresh`).
    */
+  // Stryker disable next-line BlockStatement: emptied, it answers undefined (false): every arrival is evaluated, which decides the same (the fast path only skips evaluations whose outcome it knows).
   private unchangedBy(now: number): boolean {
+    // Stryker disable next-line BooleanLiteral: `this.evaluating` then skips only arrivals during an evaluation, where evaluate() returns at once anyway: every other arrival is evaluated, which decides the same.
     return this.timer !== undefined && !this.evaluating && now <= this.decisionAt && this.queue.size < this.evaluateAtSize;
   }
 
@@ -149,6 +154,7 @@ export class WindowCollector<T> {
 
   /** Cancels every timer and listener and returns the values still waiting. */
   dispose(): T[] {
+    // Stryker disable next-line BooleanLiteral: dispose() is the last call a collector gets (its timer and release listener are gone, its owner no longer pushes, withdraws find their entries drained); an evaluation it interrupts finds the queue empty.
     this.disposed = true;
     this.cancelTimer();
     this.stopListening?.();
@@ -157,8 +163,10 @@ export class WindowCollector<T> {
 
   /** The open window ends no later than `replanMs` (an adaptive window that shrank) says now. */
   private replan(): boolean {
+    // Stryker disable next-line ConditionalExpression,BooleanLiteral: without a window (`windowEnd === undefined` made false), `end < undefined` below is false and returns false the same; returning true only makes an arrival skip the fast path, which decides the same. The other mutants of this line are killed.
     if (!this.config.replanMs || this.windowEnd === undefined) return false;
     const end = this.openedAt + this.config.replanMs();
+    // Stryker disable next-line EqualityOperator,BooleanLiteral: `<=` differs only when the end is unchanged, and returning true only makes an arrival skip the fast path: the same decision either way. `>=` and the `!` removed are killed.
     if (!(end < this.windowEnd)) return false;
     this.windowEnd = end;
     return true;

@@ -31,6 +31,7 @@ const COMPACT_SLACK = 32;
 /** A value that can be withdrawn while it waits, or that is ordered by priority. */
 export class QueueEntry<T> {
   state: typeof WAITING | typeof TAKEN | typeof REMOVED = WAITING;
+  // Stryker disable next-line UnaryOperator: heapPush sets it before the heap reads it, and an entry of a queue without priorities is never in a heap.
   heapIndex = -1;
   /** Cancels what watches the value (its deadline timer, its abort listener): called by the queue as the value leaves. */
   unwatch: (() => void) | undefined;
@@ -99,6 +100,7 @@ export class WaitingQueue<T> {
    */
   push(value: T, arrivedAt: number, priority: number, trackable: boolean): QueueEntry<T> | undefined {
     this.waiting++;
+    // Stryker disable next-line ConditionalExpression: made true, a queue that reads arrival times from its values also keeps them here, where nothing reads them (arrivalAt asks arrivalOf first): memory only, which the footprint does not count; made false it is killed.
     if (!this.arrivalOf) this.times.push(arrivedAt);
     if (!this.heap && !trackable) {
       this.slots.push(value);
@@ -121,6 +123,7 @@ export class WaitingQueue<T> {
    */
   insert(value: T, arrivedAt: number, priority: number, trackable: boolean): QueueEntry<T> | undefined {
     const slots = this.slots;
+    // Stryker disable next-line BlockStatement: emptied, an arrival no earlier than the latest takes the binary search below, which finds the end of the arrival order: the place push() gives it.
     if (this.waiting === 0 || slots.length === 0 || !(arrivedAt < this.arrivalAt(slots.length - 1))) {
       return this.push(value, arrivedAt, priority, trackable);
     }
@@ -132,6 +135,7 @@ export class WaitingQueue<T> {
       else hi = mid;
     }
     this.waiting++;
+    // Stryker disable next-line ConditionalExpression: made true, a queue that reads arrival times from its values also keeps them here, where nothing reads them (as in push()); made false it is killed.
     if (!this.arrivalOf) this.times.splice(lo, 0, arrivedAt);
     if (!this.heap && !trackable) {
       slots.splice(lo, 0, value);
