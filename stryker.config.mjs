@@ -82,6 +82,18 @@ const TEST_SETS = {
     'test/unsubscribe-inside-result.test.ts', 'test/bad-input.test.ts', 'test/semantic-cache.test.ts',
     'test/formingBatch.test.ts',
   ],
+  // src/internal/pipelineConfig.ts, by the line ranges of its functions (its tables run at import: see docs/testing.md)
+  pipelineConfig: [
+    'test/mutation-pipeline.test.ts', 'test/options.test.ts', 'test/bad-input.test.ts', 'test/createBatcher.test.ts',
+    'test/mutation-engine-configure.test.ts', 'test/configure-followers.test.ts', 'test/trust-inputs.test.ts',
+    'test/semantic-cache.test.ts', 'test/lite.test.ts', 'test/mutation-batcher-calls.test.ts', 'test/embed-configure.test.ts',
+    'test/formingBatch.test.ts', 'test/dedup-batcher.test.ts', 'test/dedup-semantic.test.ts', 'test/embed-ahead.test.ts',
+    'test/mutation-engine-deadlines.test.ts', 'test/mutation-executor.test.ts', 'test/trust-timers.test.ts',
+    'test/adaptiveWindow.test.ts', 'test/mutation-sharing.test.ts', 'test/request-path.test.ts',
+    'marbles/priorityQueue.marble.test.ts', 'marbles/formingBatch.marble.test.ts', 'marbles/batchDedup.marble.test.ts',
+    'marbles/resultCache.marble.test.ts', 'marbles/sharedTier.marble.test.ts', 'marbles/adaptiveFeedback.marble.test.ts',
+    'marbles/semanticCache.marble.test.ts', 'marbles/mutation-engine-plain.marble.test.ts', 'marbles/engine.marble.test.ts',
+  ],
 };
 const testSet = process.env.STRYKER_TESTS;
 if (testSet !== undefined && !(testSet in TEST_SETS)) {
