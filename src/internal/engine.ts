@@ -331,6 +331,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
 
   /** A follower's deadline passed or its signal aborted before its leader's batch formed: it leaves alone. */
   private followerLeft(envelope: E, error: unknown): void {
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: a follower's watcher is stopped whenever it stops following (leave(), its leader's batch, dispose()), and a follower is answered only after it leaves, so here leave() is true and the request unanswered; the whole made true is killed (marbles/formingBatch.marble.test.ts).
     if (!this.shared.leave(envelope) || envelope.answered === true) return;
     this.refuse(envelope, error);
   }
@@ -339,6 +340,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   private dropped(envelope: E, error: unknown): void {
     this.config.deduper.left?.(envelope, this.lifetime);
     this.refuse(envelope, error);
+    // Stryker disable next-line ConditionalExpression: made false, dropped() is also asked about a request that leads nothing, and returns undefined for it (no record); made true it is killed (no promotion).
     const pending = envelope.shared === undefined ? undefined : this.shared.dropped(envelope);
     if (pending !== undefined) this.promote(pending);
   }
@@ -358,11 +360,14 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
         continue;
       }
       const place = this.collector.readmit(follower, follower.arrivedAt, how);
+      // Stryker disable next-line ConditionalExpression,LogicalOperator: promoteNext() has just made this follower the leader, and a place left stale is read by nothing (withdraw() and follow() use it only for a withdrawable or prioritized leader, which readmit() always gives a place); made false it is killed.
       if (pending.leader === follower && place !== undefined) pending.place = place;
       const followers = pending.followers;
+      // Stryker disable next-line ConditionalExpression: made true (the whole with priorities on, or the place or followers check): with priorities readmit() always gives a place, and a promoted record has its followers array; made false it is killed (test/mutation-engine2.test.ts).
       if (place !== undefined && followers !== undefined && this.config.prioritized) {
         for (const other of followers) {
           const priority = this.priorities!.get(other);
+          // Stryker disable next-line ConditionalExpression: with priorities on, every request's priority is recorded at its arrival (push), so a follower's is never undefined; made false it is killed (test/mutation-engine2.test.ts).
           if (priority !== undefined) this.collector.raise(place, priority, other.arrivedAt);
         }
       }

@@ -1,0 +1,59 @@
+/**
+ * The engine's second half (src/internal/engine.ts from `followerLeft` on: promotion, admission, batch-time dedup,
+ * execution, the end), where mutation testing looked for promises no test guarded (docs/testing.md, issue 17).
+ * Through createBatcher only, on a virtual clock, so these tests hold whatever the engine's internals become.
+ */
+import { describe, expect, it } from 'vitest';
+import { BatchTimeoutError, createBatcher, type BatchDedupOptions } from '../src/index.js';
+import { simulatedBackend, virtualClock, type VirtualClock } from '../src/testing/index.js';
+
+const upper = (s: string) => s.toUpperCase();
+
+/** Lets `promise` settle on the virtual clock; 'pending' when it has not after `ms` of virtual time. */
+async function settleWithin<V>(clock: VirtualClock, promise: Promise<V>, ms = 1000): Promise<PromiseSettledResult<V> | 'pending'> {
+  let done: PromiseSettledResult<V> | undefined;
+  void Promise.allSettled([promise]).then(([r]) => (done = r));
+  for (let t = 0; t < ms && done === undefined; t++) {
+    for (let k = 0; k < 5; k++) await Promise.resolve();
+    clock.advanceBy(1);
+  }
+  for (let k = 0; k < 5; k++) await Promise.resolve();
+  return done ?? 'pending';
+}
+
+function setup(options: Partial<BatchDedupOptions<string, string>> = {}, durationMs = 100) {
+  const clock = virtualClock();
+  const backend = simulatedBackend({ scheduler: clock.scheduler, durationMs: () => durationMs, compute: upper });
+  const batcher = createBatcher<string, string>({ scheduler: clock.scheduler, windowMs: 5, execute: backend.execute, ...options });
+  return { clock, backend, batcher };
+}
+
+describe('a follower promoted in place of its withdrawn leader', () => {
+  it('keeps the priority of the followers still behind it: it is batched before a request of lower priority', async () => {
+    const { clock, backend, batcher } = setup({ enablePriorities: true, priorityAgingPerSecond: 0, maxSize: 1, concurrency: 1 });
+    const block = batcher.process('block'); // takes the one slot until t = 100
+    const controller = new AbortController();
+    const leader = batcher.process('x', { priority: 0, signal: controller.signal });
+    const promoted = batcher.process('x', { priority: 0 });
+    const urgent = batcher.process('x', { priority: 10 }); // raises what it follows to 10
+    const middle = batcher.process('y', { priority: 5 });
+    controller.abort('leader left');
+    await expect(leader).rejects.toBe('leader left');
+    expect(await settleWithin(clock, Promise.all([block, promoted, urgent, middle]))).toEqual({
+      status: 'fulfilled',
+      value: ['BLOCK', 'X', 'X', 'Y'],
+    });
+    expect(backend.calls.map((c) => c.items)).toEqual([['block'], ['x'], ['y']]);
+  });
+
+  it('without priorities, a withdrawable one with a follower still behind it is queued and answered with it', async () => {
+    const { clock, backend, batcher } = setup({}, 1);
+    const leader = batcher.process('x', { timeoutMs: 3 }); // leaves at t = 3, before its batch forms at t = 5
+    const promoted = batcher.process('x', { timeoutMs: 500 });
+    const last = batcher.process('x');
+    const outcomes = await settleWithin(clock, Promise.allSettled([leader, promoted, last]));
+    expect(outcomes).toMatchObject({ status: 'fulfilled', value: [{ status: 'rejected' }, { status: 'fulfilled', value: 'X' }, { status: 'fulfilled', value: 'X' }] });
+    expect(((outcomes as PromiseFulfilledResult<PromiseSettledResult<string>[]>).value[0] as PromiseRejectedResult).reason).toBeInstanceOf(BatchTimeoutError);
+    expect(backend.calls.map((c) => c.items)).toEqual([['x']]);
+  });
+});
