@@ -57,3 +57,30 @@ describe('a follower promoted in place of its withdrawn leader', () => {
     expect(backend.calls.map((c) => c.items)).toEqual([['x']]);
   });
 });
+
+describe('admission with priorities on', () => {
+  // admit()'s `timeoutMs === undefined && !signal && !withdrawable` made true on the prioritized path: a request
+  // was queued with its priority only, and requestTimeoutMs never took it out of the queue.
+  it('requestTimeoutMs still takes a waiting request out: rejected with BatchTimeoutError, never sent', async () => {
+    const { clock, backend, batcher } = setup({ enablePriorities: true, maxSize: 1, concurrency: 1, requestTimeoutMs: 50 });
+    const block = batcher.process('block'); // takes the one slot until t = 100
+    const late = batcher.process('late');
+    const outcome = await settleWithin(clock, late);
+    expect(outcome).toMatchObject({ status: 'rejected' });
+    expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(BatchTimeoutError);
+    expect(await settleWithin(clock, block)).toEqual({ status: 'fulfilled', value: 'BLOCK' });
+    expect(backend.calls.map((c) => c.items)).toEqual([['block']]);
+  });
+
+  // admit()'s `priority === undefined` made true: priority(request), computed at arrival, was called again when
+  // the request was queued.
+  it('priority(request) is called once per request', async () => {
+    const seen: string[] = [];
+    const { clock, batcher } = setup({ enablePriorities: true, priority: (q) => (seen.push(q), q.length) }, 1);
+    expect(await settleWithin(clock, Promise.all([batcher.process('a'), batcher.process('bb'), batcher.process('a')]))).toEqual({
+      status: 'fulfilled',
+      value: ['A', 'BB', 'A'],
+    });
+    expect(seen).toEqual(['a', 'bb', 'a']);
+  });
+});

@@ -388,6 +388,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     const timeoutMs = envelope.timeoutMs === undefined ? config.requestTimeoutMs : undefined;
     const withdrawable = envelope.withdrawable;
     if (!config.prioritized) {
+      // Stryker disable next-line ConditionalExpression: made false, a request with nothing to watch is queued with an options object that asks for nothing (no deadline, signal, withdrawal or priority), as with none; made true it is killed (deadlines ignored).
       if (timeoutMs === undefined && !signal && !withdrawable) return undefined;
       return { timeoutMs, deadline: timeoutMs === undefined ? undefined : envelope.arrivedAt + timeoutMs, signal, withdrawable };
     }
