@@ -3,7 +3,7 @@
  * execution, the end), where mutation testing looked for promises no test guarded (docs/testing.md, issue 17).
  * Through createBatcher only, on a virtual clock, so these tests hold whatever the engine's internals become.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { BatchTimeoutError, createBatcher, type BatchDedupOptions } from '../src/index.js';
 import { simulatedBackend, virtualClock, type VirtualClock } from '../src/testing/index.js';
 
@@ -82,5 +82,23 @@ describe('admission with priorities on', () => {
       value: ['A', 'BB', 'A'],
     });
     expect(seen).toEqual(['a', 'bb', 'a']);
+  });
+
+  // admit()'s `timeoutMs === undefined ? undefined : ...` on the prioritized path made false: a request with a
+  // deadline of its own (so no requestTimeoutMs) was queued with the deadline NaN, and on the host's clock a
+  // timer of NaN ms fires at once: it was rejected with BatchTimeoutError about a millisecond after it arrived.
+  // Under fake timers (no real time passes); a virtual clock holds a NaN timer back instead.
+  it('on the default scheduler, a call with its own timeoutMs is not expired early', async () => {
+    vi.useFakeTimers();
+    try {
+      const batcher = createBatcher<string, string>({ enablePriorities: true, windowMs: 50, execute: (qs) => qs.map(upper) });
+      let outcome: PromiseSettledResult<string> | undefined;
+      void Promise.allSettled([batcher.process('a', { timeoutMs: 1000 })]).then(([r]) => (outcome = r));
+      await vi.advanceTimersByTimeAsync(100);
+      expect(outcome).toEqual({ status: 'fulfilled', value: 'A' });
+      await batcher.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

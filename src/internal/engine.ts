@@ -402,6 +402,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       }
       this.priorities!.set(envelope, priority);
     }
+    // Stryker disable next-line ConditionalExpression: made false, a request with nothing to watch is queued with an options object that asks for nothing more than its priority, as with { priority }; made true (or `!signal` made true) it is killed (test/mutation-engine2.test.ts, marbles/mutation-engine2.marble.test.ts).
     if (timeoutMs === undefined && !signal && !withdrawable) return { priority };
     return {
       priority,
@@ -435,6 +436,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     const table = shared.current;
     for (let i = 0; i < leaders.length; i++) {
       const leader = leaders[i]!;
+      // Stryker disable next-line ConditionalExpression: made false, a leader of no slot goes down the checks below, which find no record for it (sentBare and ledBy return undefined) and clear `distinct` the same; made true it is killed (followers never joined).
       if (leader.shared === undefined) {
         // Leads no slot (nothing was shared at its arrival): it may equal another leader.
         distinct = false;
