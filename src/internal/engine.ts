@@ -436,15 +436,17 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     const table = shared.current;
     for (let i = 0; i < leaders.length; i++) {
       const leader = leaders[i]!;
-      // Stryker disable next-line ConditionalExpression: made false, a leader of no slot goes down the checks below, which find no record for it (sentBare and ledBy return undefined) and clear `distinct` the same; made true it is killed (followers never joined).
+      // Stryker disable next-line ConditionalExpression,BlockStatement: made false (or its block emptied), a leader of no slot goes down the checks below, which find no record for it (sentBare and ledBy return undefined) and clear `distinct` the same; made true it is killed (followers never joined).
       if (leader.shared === undefined) {
         // Leads no slot (nothing was shared at its arrival): it may equal another leader.
         distinct = false;
         continue;
       }
       const bare = shared.sentBare(leader);
+      // Stryker disable next-line ConditionalExpression,BlockStatement: made false (or its block emptied), a leader sent bare goes on to ledBy(), which finds no record for it (nothing joined it), so `distinct` is cleared and the batch is deduplicated again: the same answer, only slower; made true it is killed.
       if (bare !== undefined) {
         // Led bare: nothing joined it. Led under other settings, it may equal another leader under these.
+        // Stryker disable next-line ConditionalExpression: made true, a leader sent bare under the settings in effect also clears `distinct`, and the batch is deduplicated again: the same answer, only slower; made false it is killed.
         if (bare !== table) distinct = false;
         continue;
       }
