@@ -55,3 +55,29 @@ describe('a defect while a request is pushed', () => {
     await expect(batcher.process('b')).rejects.toBe(defect);
   });
 });
+
+describe('a defect while requests already answered are still held', () => {
+  // Submission.settle()'s `answer === undefined` guard made false: the defect's rejection of every request held
+  // reached one already answered (its deadline passed while its batch ran), threw there, and left the requests
+  // after it unanswered.
+  it('every request still waiting is rejected with the error, past one answered already', async () => {
+    const clock = virtualClock();
+    const stats = createBatchStats({ scheduler: clock.scheduler });
+    const batcher = createBatcher<string, string>({
+      execute: () => new Promise<string[]>(() => undefined), // never answers
+      windowMs: 1,
+      scheduler: clock.scheduler,
+      stats,
+    });
+    const early = batcher.process('a', { timeoutMs: 5 });
+    const waiting = batcher.process('b');
+    expect(await settleWithin(clock, early)).toMatchObject({ status: 'rejected', reason: { name: 'BatchTimeoutError' } });
+    const defect = new Error('recorder broke');
+    stats.recordRequests = () => {
+      throw defect;
+    };
+    expect(await settleWithin(clock, batcher.process('c'))).toEqual({ status: 'rejected', reason: defect });
+    expect(await settleWithin(clock, waiting)).toEqual({ status: 'rejected', reason: defect });
+  });
+});
+
