@@ -102,3 +102,32 @@ describe('admission with priorities on', () => {
     }
   });
 });
+
+describe('batch-time dedup after a configure() of the key', () => {
+  // dedup()'s `if (older) distinct = false` made false: a batch holding a leader that others joined under the old
+  // key was taken as distinct under the new one, and a request arriving after the change, equal to that leader
+  // under the new key, was sent as an item of its own.
+  it('a request equal, under the new key, to a leader that others joined under the old one shares its item', async () => {
+    const clock = virtualClock();
+    const calls: string[][] = [];
+    const batcher = createBatcher<{ id: number; v: string }, string>({
+      scheduler: clock.scheduler,
+      windowMs: 10,
+      key: (q) => `${q.id}${q.v}`,
+      execute: (items) => {
+        calls.push(items.map((q) => `${q.id}${q.v}`));
+        return items.map((q) => `for ${q.id}${q.v}`);
+      },
+    });
+    const leader = batcher.process({ id: 1, v: 'a' });
+    const follower = batcher.process({ id: 1, v: 'a' }); // joins it under the old key
+    batcher.configure({ key: (q) => String(q.id) });
+    const later = batcher.process({ id: 1, v: 'b' }); // equal to the leader under the new key only
+    expect(await settleWithin(clock, Promise.all([leader, follower, later]))).toEqual({
+      status: 'fulfilled',
+      value: ['for 1a', 'for 1a', 'for 1a'],
+    });
+    expect(calls).toEqual([['1a']]);
+  });
+});
+
