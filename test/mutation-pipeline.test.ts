@@ -146,3 +146,36 @@ describe("batchDedup's signal(request): what passes for an AbortSignal", () => {
     expect(result).toMatchObject({ status: 'fulfilled', value: 'answer x' });
   });
 });
+
+describe("the pipeline's own stats recorder", () => {
+  // resolve()'s `onTextUnreadable` made `() => undefined`: requests whose text similarity dedup cannot read were
+  // not counted in textUnreadable (test/text-shapes.properties.test.ts covers it too, outside the Stryker sets).
+  it('counts the requests whose text similarity dedup cannot read', async () => {
+    const clock = virtualClock();
+    const batcher = createBatcher<{ n: number } | string, string>({
+      execute: (items) => items.map((item) => JSON.stringify(item)),
+      windowMs: 2,
+      dedupStrategy: 'embedding',
+      scheduler: clock.scheduler,
+    });
+    const answers = Promise.all([batcher.process({ n: 1 }), batcher.process({ n: 2 }), batcher.process('readable text')]);
+    expect(await settleAll(clock, answers)).toMatchObject({ status: 'fulfilled' });
+    expect(batcher.getStats().textUnreadable).toBe(2);
+  });
+
+  // The recorder made when no `stats` is given reads the pipeline's scheduler: made with `{}`, it read the host's
+  // clock, and requestsPerSecond measured no virtual time at all.
+  it('measures requestsPerSecond on the pipeline scheduler', async () => {
+    const clock = virtualClock();
+    const batcher = createBatcher<string, string>({
+      execute: (items) => new Promise((resolve) => clock.scheduler.schedule(() => resolve(items.map((s) => s.toUpperCase())), 98)),
+      windowMs: 2,
+      scheduler: clock.scheduler,
+    });
+    const answers = Promise.all(['a', 'b', 'c', 'd'].map((q) => batcher.process(q)));
+    expect(await settleAll(clock, answers)).toEqual({ status: 'fulfilled', value: ['A', 'B', 'C', 'D'] });
+    // Four results 100 ms of virtual time after the first request arrived.
+    expect(batcher.getStats().requestsPerSecond).toBeCloseTo(40, 6);
+  });
+});
+
