@@ -131,3 +131,39 @@ describe('batch-time dedup after a configure() of the key', () => {
   });
 });
 
+describe('a batch whose dedup answers later (an asynchronous embedder)', () => {
+  // dedupLater()'s `followers === undefined ? leaders : leaders.concat(followers)` made true: the batch's
+  // followers were left out of what it holds, so once its leaders' callers had all left (a deadline) the batch was
+  // dropped as owed to nobody, and a follower still waiting was never answered.
+  it('is still executed for a follower when every leader has left meanwhile', async () => {
+    const clock = virtualClock();
+    const embeds: (() => void)[] = [];
+    const calls: string[][] = [];
+    const batcher = createBatcher<string, string>({
+      scheduler: clock.scheduler,
+      windowMs: 1,
+      dedupStrategy: 'hybrid',
+      embedTimeoutMs: Infinity,
+      embed: (texts: string[]) => new Promise<number[][]>((resolve) => embeds.push(() => resolve(texts.map((_, i) => [1, i])))),
+      execute: (items) => {
+        calls.push([...items]);
+        return items.map(upper);
+      },
+    });
+    // Two texts close enough for the embedder to be asked whether they are the same question.
+    const leader = batcher.process('What is the capital of France?', { timeoutMs: 5 });
+    const follower = batcher.process('What is the capital of France?'); // joins the leader at arrival
+    const other = batcher.process('what is the capital of france', { timeoutMs: 5 });
+    clock.advanceBy(2); // the batch forms and waits for its embeddings
+    expect(embeds).toHaveLength(1);
+    expect(await settleWithin(clock, Promise.allSettled([leader, other]), 10)).toMatchObject({
+      status: 'fulfilled',
+      value: [{ status: 'rejected' }, { status: 'rejected' }],
+    });
+    embeds[0]!();
+    expect(await settleWithin(clock, follower)).toEqual({ status: 'fulfilled', value: 'WHAT IS THE CAPITAL OF FRANCE?' });
+    // Executed whole (the embeddings said the two texts differ): the follower is owed its leader's item.
+    expect(calls).toEqual([['What is the capital of France?', 'what is the capital of france']]);
+  });
+});
+
