@@ -165,5 +165,38 @@ describe('a batch whose dedup answers later (an asynchronous embedder)', () => {
     // Executed whole (the embeddings said the two texts differ): the follower is owed its leader's item.
     expect(calls).toEqual([['What is the capital of France?', 'what is the capital of france']]);
   });
+
+  // dedupLater()'s `if (this.unowed(items))` made false: the batch was sent though nobody waited for it any more;
+  // its block emptied: it was neither sent nor given its slot back, and with concurrency 1 nothing ran after it.
+  it('is not sent when every caller left meanwhile, and gives its slot back', async () => {
+    const clock = virtualClock();
+    const embeds: (() => void)[] = [];
+    const calls: string[][] = [];
+    const batcher = createBatcher<string, string>({
+      scheduler: clock.scheduler,
+      windowMs: 1,
+      concurrency: 1,
+      dedupStrategy: 'hybrid',
+      embedTimeoutMs: Infinity,
+      embed: (texts: string[]) => new Promise<number[][]>((resolve) => embeds.push(() => resolve(texts.map((_, i) => [1, i])))),
+      execute: (items) => {
+        calls.push([...items]);
+        return items.map(upper);
+      },
+    });
+    const left = [
+      batcher.process('What is the capital of France?', { timeoutMs: 5 }),
+      batcher.process('what is the capital of france', { timeoutMs: 5 }),
+    ];
+    clock.advanceBy(2);
+    expect(embeds).toHaveLength(1);
+    expect(await settleWithin(clock, Promise.allSettled(left), 10)).toMatchObject({
+      status: 'fulfilled',
+      value: [{ status: 'rejected' }, { status: 'rejected' }],
+    });
+    embeds[0]!();
+    expect(await settleWithin(clock, batcher.process('refund order 1234'))).toEqual({ status: 'fulfilled', value: 'REFUND ORDER 1234' });
+    expect(calls).toEqual([['refund order 1234']]);
+  });
 });
 
