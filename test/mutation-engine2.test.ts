@@ -200,3 +200,38 @@ describe('a batch whose dedup answers later (an asynchronous embedder)', () => {
   });
 });
 
+describe('a follower whose leader cannot be keyed under the settings a configure() put in effect', () => {
+  // joinFollowers()'s `failures !== undefined && failed!.has(leader)` made false (or the follower's index
+  // `n + k` made `n - k`): the follower was not given its leader's failure.
+  it("is rejected with its leader's error, as its leader is", async () => {
+    const clock = virtualClock();
+    const calls: string[][] = [];
+    const batcher = createBatcher<{ id: string }, string>({
+      scheduler: clock.scheduler,
+      windowMs: 10,
+      key: (q) => q.id,
+      execute: (items) => {
+        calls.push(items.map((q) => q.id));
+        return items.map((q) => `for ${q.id}`);
+      },
+    });
+    const other = batcher.process({ id: 'ok' });
+    const otherFollower = batcher.process({ id: 'ok' }); // so that the follower below is not the first one
+    const leader = batcher.process({ id: 'bad' });
+    const follower = batcher.process({ id: 'bad' }); // joins it under the old key
+    batcher.configure({
+      key: (q) => {
+        if (q.id === 'bad') throw new Error('no key for bad');
+        return q.id;
+      },
+    });
+    expect(await settleWithin(clock, Promise.all([other, otherFollower]))).toEqual({ status: 'fulfilled', value: ['for ok', 'for ok'] });
+    const outcomes = await settleWithin(clock, Promise.allSettled([leader, follower]));
+    expect(outcomes).toMatchObject({ status: 'fulfilled', value: [{ status: 'rejected' }, { status: 'rejected' }] });
+    const [l, f] = (outcomes as PromiseFulfilledResult<PromiseSettledResult<string>[]>).value as PromiseRejectedResult[];
+    expect(f!.reason).toBe(l!.reason);
+    expect(String(l!.reason)).toMatch(/no key for bad/);
+    expect(calls).toEqual([['ok']]);
+  });
+});
+
