@@ -331,7 +331,6 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
 
   /** A follower's deadline passed or its signal aborted before its leader's batch formed: it leaves alone. */
   private followerLeft(envelope: E, error: unknown): void {
-    // Stryker disable next-line ConditionalExpression,LogicalOperator: a follower's watcher is stopped whenever it stops following (leave(), its leader's batch, dispose()), and a follower is answered only after it leaves, so here leave() is true and the request unanswered; the whole made true is killed (marbles/formingBatch.marble.test.ts).
     if (!this.shared.leave(envelope) || envelope.answered === true) return;
     this.refuse(envelope, error);
   }
@@ -340,7 +339,6 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   private dropped(envelope: E, error: unknown): void {
     this.config.deduper.left?.(envelope, this.lifetime);
     this.refuse(envelope, error);
-    // Stryker disable next-line ConditionalExpression: made false, dropped() is also asked about a request that leads nothing, and returns undefined for it (no record); made true it is killed (no promotion).
     const pending = envelope.shared === undefined ? undefined : this.shared.dropped(envelope);
     if (pending !== undefined) this.promote(pending);
   }
@@ -388,7 +386,6 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     const timeoutMs = envelope.timeoutMs === undefined ? config.requestTimeoutMs : undefined;
     const withdrawable = envelope.withdrawable;
     if (!config.prioritized) {
-      // Stryker disable next-line ConditionalExpression: made false, a request with nothing to watch is queued with an options object that asks for nothing (no deadline, signal, withdrawal or priority), as with none; made true it is killed (deadlines ignored).
       if (timeoutMs === undefined && !signal && !withdrawable) return undefined;
       return { timeoutMs, deadline: timeoutMs === undefined ? undefined : envelope.arrivedAt + timeoutMs, signal, withdrawable };
     }
@@ -402,7 +399,6 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       }
       this.priorities!.set(envelope, priority);
     }
-    // Stryker disable next-line ConditionalExpression: made false, a request with nothing to watch is queued with an options object that asks for nothing more than its priority, as with { priority }; made true (or `!signal` made true) it is killed (test/mutation-engine2.test.ts, marbles/mutation-engine2.marble.test.ts).
     if (timeoutMs === undefined && !signal && !withdrawable) return { priority };
     return {
       priority,
@@ -446,7 +442,6 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       // Stryker disable next-line ConditionalExpression,BlockStatement: made false (or its block emptied), a leader sent bare goes on to ledBy(), which finds no record for it (nothing joined it), so `distinct` is cleared and the batch is deduplicated again: the same answer, only slower; made true it is killed.
       if (bare !== undefined) {
         // Led bare: nothing joined it. Led under other settings, it may equal another leader under these.
-        // Stryker disable next-line ConditionalExpression: made true, a leader sent bare under the settings in effect also clears `distinct`, and the batch is deduplicated again: the same answer, only slower; made false it is killed.
         if (bare !== table) distinct = false;
         continue;
       }
