@@ -386,11 +386,14 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
         continue;
       }
       const place = this.collector.readmit(follower, follower.arrivedAt, how);
+      // Stryker disable next-line ConditionalExpression,LogicalOperator: promoteNext() has just made this follower the leader, and a place left stale is read by nothing (withdraw() and follow() use it only for a withdrawable or prioritized leader, which readmit() always gives a place); made false it is killed.
       if (pending.leader === follower && place !== undefined) pending.place = place;
       const followers = pending.followers;
+      // Stryker disable next-line ConditionalExpression: made true (the whole with priorities on, or the place or followers check): with priorities readmit() always gives a place, and a promoted record has its followers array; made false it is killed (test/mutation-engine2.test.ts).
       if (place !== undefined && followers !== undefined && this.config.prioritized) {
         for (const other of followers) {
           const priority = this.priorities!.get(other);
+          // Stryker disable next-line ConditionalExpression: with priorities on, every request's priority is recorded at its arrival (push), so a follower's is never undefined; made false it is killed (test/mutation-engine2.test.ts).
           if (priority !== undefined) this.collector.raise(place, priority, other.arrivedAt);
         }
       }
@@ -457,19 +460,23 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     const table = shared.current;
     for (let i = 0; i < leaders.length; i++) {
       const leader = leaders[i]!;
+      // Stryker disable next-line ConditionalExpression,BlockStatement: made false (or its block emptied), a leader of no slot goes down the checks below, which find no record for it (sentBare and ledBy return undefined) and clear `distinct` the same; made true it is killed (followers never joined).
       if (leader.shared === undefined) {
         // Leads no slot (nothing was shared at its arrival): it may equal another leader.
         distinct = false;
         continue;
       }
       const bare = shared.sentBare(leader);
+      // Stryker disable next-line ConditionalExpression,BlockStatement: made false (or its block emptied), a leader sent bare goes on to ledBy(), which finds no record for it (nothing joined it), so `distinct` is cleared and the batch is deduplicated again: the same answer, only slower; made true it is killed.
       if (bare !== undefined) {
         // Led bare: nothing joined it. Led under other settings, it may equal another leader under these.
         if (bare !== table) distinct = false;
         continue;
       }
       const pending = shared.ledBy(leader);
+      // Stryker disable next-line ConditionalExpression,LogicalOperator,BlockStatement: never true: a leader in a forming batch that holds `shared` and was not sent bare leads its record (ledBy), which stays QUEUED until shared.sent() below; made false the tests pass, as `pending.table` would throw if it ever were.
       if (pending === undefined || pending.state !== QUEUED) {
+        // Stryker disable next-line BooleanLiteral: never reached (see the line above).
         distinct = false;
         continue;
       }
