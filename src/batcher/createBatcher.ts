@@ -337,13 +337,21 @@ export function createBatcherWith<T, R>(
       } catch (error) {
         return Promise.reject(error);
       }
+      const answers: Promise<R>[] = [];
       try {
-        return Promise.all(
-          Array.from(requests, (request) => new Promise<R>((resolve) => submit(request, call, resolve))),
-        );
+        if (typeof (requests as Partial<Iterable<T>> | null)?.[Symbol.iterator] !== 'function') {
+          check.fail('createBatcher.processAll', `requests must be iterable, got ${describeValue(requests)}`, TypeError);
+        }
+        for (const request of requests) answers.push(new Promise<R>((resolve) => submit(request, call, resolve)));
+      } catch (error) {
+        // The requests taken in before the iterable failed still run; their answers reach no caller, so none may
+        // surface as an unhandled rejection (which ends a Node process).
+        for (const answer of answers) answer.catch(ignore);
+        return Promise.reject(error);
       } finally {
         call?.sealed();
       }
+      return Promise.all(answers);
     },
     processStreaming(requests, options) {
       return {
@@ -423,3 +431,5 @@ function checkProcessOptions(options: ProcessOptions): ProcessOptions {
   }
   return o;
 }
+
+function ignore(): void {}
