@@ -75,9 +75,13 @@ function bounded<V>(
 }
 
 /** The results a store call returned, checked: an array with one entry per key. */
-function perKey(values: unknown, count: number): readonly unknown[] {
+/**
+ * A store's answer for `count` keys, checked: entry i must be key i's, or a key would be given the entry of another
+ * (also used by the stores themselves on what their client answers: `who` names that call).
+ */
+export function perKey(values: unknown, count: number, who = 'the store'): unknown[] {
   if (!Array.isArray(values) || values.length !== count) {
-    throw new TypeError(`the store answered ${describeValue(values)} for ${count} keys; it must answer one entry per key`);
+    throw new TypeError(`${who} answered ${describeValue(values)} for ${count} keys; it must answer one entry per key`);
   }
   return values;
 }

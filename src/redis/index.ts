@@ -5,10 +5,10 @@
  */
 import type { Redis } from 'ioredis';
 import { elapsed } from '../base/clock.js';
-import { describeValue } from '../base/describeValue.js';
 import {
   decodeValue,
   encodeValue,
+  perKey,
   resolvePrefix,
   resolveSerializer,
   sharedStore,
@@ -123,13 +123,7 @@ export function redisStore(options: RedisStoreOptions): SharedStore {
   };
 
   /** MGET, checked: entry i must be key i's, or a key would be given the entry of another. */
-  const mget = async (keys: string[]): Promise<unknown[]> => {
-    const texts: unknown = await client.mget(...keys);
-    if (!Array.isArray(texts) || texts.length !== keys.length) {
-      throw new TypeError(`${where}: mget answered ${describeValue(texts)} for ${keys.length} keys; it must answer one entry per key`);
-    }
-    return texts;
-  };
+  const mget = async (keys: string[]): Promise<unknown[]> => perKey(await client.mget(...keys), keys.length, `${where}: mget`);
 
   const read = async (keys: readonly string[]) => {
     ready();

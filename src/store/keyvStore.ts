@@ -1,5 +1,4 @@
-import { describeValue } from '../base/describeValue.js';
-import { decodeValue, encodeValue, resolvePrefix, resolveSerializer, sharedStore, type SharedStore, type StoreSerializer } from './resultStore.js';
+import { decodeValue, encodeValue, perKey, resolvePrefix, resolveSerializer, sharedStore, type SharedStore, type StoreSerializer } from './resultStore.js';
 
 /**
  * What `keyvStore` needs of a Keyv instance (structural: the core imports nothing of keyv). Keyv 4 and 5 have it,
@@ -35,11 +34,7 @@ export function keyvStore(keyv: KeyvLike, options: KeyvStoreOptions = {}): Share
     async get(keys) {
       const full = keys.map((key) => prefix + key);
       const texts: unknown = typeof keyv.getMany === 'function' ? await keyv.getMany(full) : await Promise.all(full.map((key) => keyv.get(key)));
-      // Entry i must be key i's: an answer of another length would give a key the entry of another.
-      if (!Array.isArray(texts) || texts.length !== keys.length) {
-        throw new TypeError(`${where}: getMany answered ${describeValue(texts)} for ${keys.length} keys; it must answer one entry per key`);
-      }
-      return texts.map((text) => decodeValue(serializer, text));
+      return perKey(texts, keys.length, `${where}: getMany`).map((text) => decodeValue(serializer, text));
     },
     async set(entries, ttlMs) {
       const writes: PromiseLike<unknown>[] = [];

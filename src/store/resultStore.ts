@@ -6,6 +6,8 @@
  * `ResultStore` of your own into what `resultCache.store` takes.
  */
 import { sharedExecute } from '../internal/sharedExecute.js';
+
+export { perKey } from '../internal/sharedExecute.js';
 import type { ResultLeases, ResultStore, SharedStore } from '../internal/sharedTier.js';
 
 export type { ResultLeases, ResultStore, SharedStore } from '../internal/sharedTier.js';
