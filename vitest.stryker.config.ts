@@ -37,6 +37,8 @@ export default mergeConfig(
     },
     test: {
       isolate: false,
+      // Stryker's own setup file is put before these; this one hands its per-test coverage over (see the file).
+      setupFiles: [fileURLToPath(new URL('./test/support-stryker-coverage.ts', import.meta.url))],
       testTimeout: 30_000,
       hookTimeout: 30_000,
       exclude: [
