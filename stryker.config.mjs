@@ -17,6 +17,22 @@ const REQUEST_PATH = [
   'src/dedup/exact.ts',
 ];
 
+/** The whole core of issue 17: src/ less the NestJS, OpenTelemetry and test-helper entries and the re-export files. */
+const CORE = [
+  'src/**/*.ts',
+  '!src/nestjs/**',
+  '!src/otel/**',
+  '!src/testing/**',
+  '!src/**/index.ts',
+];
+
+/** What `STRYKER_SCOPE=<name> npm run test:mutation` mutates; `--mutate` on the command line overrides it. */
+const SCOPES = { request: REQUEST_PATH, core: CORE };
+const scope = process.env.STRYKER_SCOPE ?? 'request';
+if (!(scope in SCOPES)) {
+  throw new Error(`STRYKER_SCOPE must be one of ${Object.keys(SCOPES).join(', ')}, got ${scope}`);
+}
+
 /**
  * The tests that can kill the mutants of a file, by name: `STRYKER_TESTS=exact npm run test:mutation -- --mutate
  * src/dedup/exact.ts`. With StrykerJS 9.5.1 and vitest 4.1 the runner collects no per-test coverage (upstream
@@ -155,7 +171,7 @@ const concurrency = Number(process.env.STRYKER_CONCURRENCY ?? 1);
 export default {
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.stryker.config.ts' },
-  mutate: REQUEST_PATH,
+  mutate: SCOPES[/** @type {keyof typeof SCOPES} */ (scope)],
   ...(testSet === undefined ? {} : { testFiles: TEST_SETS[/** @type {keyof typeof TEST_SETS} */ (testSet)] }),
   coverageAnalysis: 'perTest',
   // Mutants of module-level constants would rerun the whole suite each; their behaviour shows in the others.
