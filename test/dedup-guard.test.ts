@@ -87,12 +87,12 @@ describe('the built-in merge guard', () => {
   });
 
   it('reads a chunk of any length in linear time (a text is anyone\'s input)', () => {
-    const started = performance.now();
-    // Each is one chunk of 200,000 characters; trimming them one bracket at a time, recounting each time, took minutes.
+    // Each is one chunk of 200,000 characters; trimming them one bracket at a time, recounting each time, took
+    // minutes, which the test's time limit catches. No timing assertion of its own: linear reading takes tens of
+    // ms alone and seconds on a loaded machine or under mutation testing (3.6 s once), and a suite asserts no times.
     expect(codeToken(')'.repeat(200_000))).toBeUndefined(); // closers without partners: prose, all trimmed
     expect(codeToken(`${'('.repeat(100_000)}x${')'.repeat(100_000)}`)).toBeUndefined(); // brackets around a word
     expect(guardSignature(`${'('.repeat(100_000)}==`)).toBe('`==');
-    expect(performance.now() - started).toBeLessThan(2_000);
   });
 
   it('a capitalised first word of a sentence is not taken for a name; numbers compare by value', () => {

@@ -105,4 +105,12 @@ export function scheduler(where: string, value: unknown): void {
   if (!s || typeof s.now !== 'function' || typeof s.schedule !== 'function') {
     fail(where, 'scheduler must be an RxJS SchedulerLike (with now() and schedule())', TypeError);
   }
+  // Every timing rule compares its readings: a clock that gives no time is refused here rather than never batching.
+  let now: unknown;
+  try {
+    now = (s.now as () => unknown).call(s);
+  } catch (error) {
+    now = error;
+  }
+  if (!Number.isFinite(now)) fail(where, `scheduler.now() must give a finite number of ms, got ${describe(now)}`, TypeError);
 }

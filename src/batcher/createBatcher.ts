@@ -14,8 +14,11 @@ import type { BatchStats } from '../stats/batchStats.js';
 import { isScope, SCOPE_TYPES, type DedupScope } from '../dedup/keys.js';
 import { describeThrown, describeValue } from '../base/describeValue.js';
 import { forget } from '../internal/collector.js';
+import { abortReason, abortState } from '../base/signal.js';
 import type { SimilarityPlugIn } from '../internal/nearCache.js';
 import type { BatchResult } from '../types.js';
+
+const PROCESS = 'createBatcher.process';
 
 export interface ProcessOptions {
   /** Priority of this request (with `enablePriorities`); overrides `priority(request)`. */
@@ -98,9 +101,9 @@ class Call<T, R> {
     this.signal = signal;
     // Stryker disable next-line ConditionalExpression: either side made true only makes a call with other options (priority, scope) withdrawable: it lists its requests for a withdrawal that never comes (no timer, no listener); the whole made false is killed (test/createBatcher.test.ts).
     this.withdrawable = timeoutMs !== undefined || signal !== undefined;
-    // Stryker disable next-line ConditionalExpression: `!signal.aborted` made true adds a listener to a signal that aborted already, which never fires and is removed when the call settles (at once: its requests are refused as they are submitted); the whole made true or false is killed.
-    if (signal && !signal.aborted) {
-      this.onAbort = () => this.withdrawAll(signal.reason);
+    // Stryker disable next-line ConditionalExpression: `abortState(...) === undefined` made true adds a listener to a signal that aborted already, which never fires and is removed when the call settles (at once: its requests are refused as they are submitted); the whole made true or false is killed.
+    if (signal && abortState(signal, PROCESS) === undefined) {
+      this.onAbort = () => this.withdrawAll(abortReason(signal, PROCESS));
       try {
         // Stryker disable next-line ObjectLiteral,BooleanLiteral: without `once` the listener stays after the abort until the call settles, which the abort makes happen (every request withdrawn), and then it is removed; a signal aborts once.
         signal.addEventListener('abort', this.onAbort, { once: true });
@@ -299,10 +302,11 @@ export function createBatcherWith<T, R>(
     pending++;
     if (call !== undefined) {
       call.add(submission);
-      if (call.signal?.aborted) {
+      const aborted = call.signal && abortState(call.signal, PROCESS);
+      if (aborted) {
         // Refused before cache or queue, and counted as batchDedup counts it: a request, answered with an error.
         stats.recordRequests(1);
-        withdraw(submission, undefined, call.signal.reason);
+        withdraw(submission, undefined, aborted.reason);
         return;
       }
     }
@@ -417,7 +421,7 @@ function refuseSignalOption(where: string, options: unknown): void {
 }
 
 function checkProcessOptions(options: ProcessOptions): ProcessOptions {
-  const where = 'createBatcher.process';
+  const where = PROCESS;
   const o = check.optionsObject(where, options);
   if (o.priority !== undefined) check.finite(where, 'priority', o.priority);
   if (o.timeoutMs !== undefined) check.durationOrNever(where, 'timeoutMs', o.timeoutMs);
@@ -425,11 +429,20 @@ function checkProcessOptions(options: ProcessOptions): ProcessOptions {
   if (o.signal !== undefined) {
     const s = o.signal as Partial<AbortSignal> | null;
     // removeEventListener too: the call removes its listener when answered (a signal without it left it unsettled).
-    if (!s || typeof s.aborted !== 'boolean' || typeof s.addEventListener !== 'function' || typeof s.removeEventListener !== 'function') {
+    if (!s || !abortedIsBoolean(s) || typeof s.addEventListener !== 'function' || typeof s.removeEventListener !== 'function') {
       check.fail(where, 'signal must be an AbortSignal', TypeError);
     }
   }
   return o;
+}
+
+/** A throwing `aborted` passes here: the call is then refused with a TypeError naming it (`abortState`). */
+function abortedIsBoolean(signal: Partial<AbortSignal>): boolean {
+  try {
+    return typeof signal.aborted === 'boolean';
+  } catch {
+    return true;
+  }
 }
 
 function ignore(): void {}

@@ -1,4 +1,5 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { steadyClock } from '../base/clock.js';
 
 /**
  * The clock for arrival times. On the real clock a synchronous burst of `process()` calls shares one reading,
@@ -10,7 +11,7 @@ import { asyncScheduler, type SchedulerLike } from 'rxjs';
  * from arrival times are taken with `elapsed`, which never goes below 0.
  */
 export function arrivalClock(scheduler: SchedulerLike): () => number {
-  if (scheduler !== asyncScheduler) return () => scheduler.now();
+  if (scheduler !== asyncScheduler) return steadyClock(scheduler);
   let cached: number | undefined;
   let reads = 0;
   const forget = () => (cached = undefined);

@@ -2,7 +2,9 @@ import type { SchedulerLike, Subscription } from 'rxjs';
 import { BatchTimeoutError } from '../errors.js';
 import type { BatchFeedback } from './feedback.js';
 import { scheduleAfter } from '../base/timer.js';
+import { steadyClock } from '../base/clock.js';
 import { describeThrown } from '../base/describeValue.js';
+import { abortReason } from '../base/signal.js';
 import { WaitingQueue, type PriorityHeap, type QueueEntry } from './waitingQueue.js';
 
 import type { WindowSettings } from './windowSettings.js';
@@ -93,11 +95,14 @@ export class WindowCollector<T> {
   private closed = false;
   private disposed = false;
   private readonly stopListening: (() => void) | undefined;
+  /** The scheduler's clock; a broken reading counts as the last good one (`steadyClock`). */
+  protected readonly now: () => number;
 
   constructor(
     protected readonly config: WindowCollectorConfig<T>,
     protected readonly queue: CollectorQueue<T>,
   ) {
+    this.now = steadyClock(config.scheduler);
     // A freed slot matters only to values waiting for one (an empty queue was evaluated when it emptied).
     this.stopListening = config.feedback?.onRelease(() => {
       // Stryker disable next-line ConditionalExpression: made false, a release with nothing waiting evaluates an empty queue, which finds it as it was left when it emptied (and an onDrained again reaches an owner that ended once); made true it is killed.
@@ -113,7 +118,7 @@ export class WindowCollector<T> {
 
   /** @return the value's entry, for `withdraw`, when the options made it withdrawable (`BatchCollector`) */
   push(value: T, options?: PushOptions): QueueEntry<T> | undefined {
-    const now = this.config.arrivedAt ? this.config.arrivedAt(value) : this.config.scheduler.now();
+    const now = this.config.arrivedAt ? this.config.arrivedAt(value) : this.now();
     // true: the adaptive window shrank (a batch overdue), and the open window ends no later than it now says.
     const replanned = this.config.onArrival?.(now) === true && this.replan();
     if (this.queue.size === 0) this.openWindow(now);
@@ -195,7 +200,7 @@ export class WindowCollector<T> {
     return size >= s.minSize && this.reached(this.windowEnd!, now);
   }
 
-  protected evaluate(now = this.config.scheduler.now()): void {
+  protected evaluate(now = this.now()): void {
     if (this.evaluating || this.disposed) return;
     this.evaluating = true;
     const { feedback } = this.config;
@@ -206,7 +211,7 @@ export class WindowCollector<T> {
         this.flush(now, s);
         // Emitting may have run anything downstream, reconfiguration and new arrivals included. (With nothing
         // left waiting, the time is not needed.)
-        if (this.queue.size > 0) now = this.config.scheduler.now();
+        if (this.queue.size > 0) now = this.now();
         s = this.config.settings();
       }
     } finally {
@@ -261,7 +266,7 @@ export class WindowCollector<T> {
       () => {
         this.timer = undefined;
         this.timerAt = Infinity;
-        const firedAt = this.config.scheduler.now();
+        const firedAt = this.now();
         this.firedAt = Math.max(firedAt, at);
         this.evaluate(firedAt);
       },
@@ -318,7 +323,7 @@ export class BatchCollector<T> extends WindowCollector<T> {
    * @return the value's entry, for `withdraw`, when the options made it withdrawable
    */
   readmit(value: T, arrivedAt: number, options?: PushOptions): QueueEntry<T> | undefined {
-    const now = this.config.scheduler.now();
+    const now = this.now();
     if (this.windowEnd === undefined) this.openWindow(now);
     const entry = this.enqueue(value, now, options, arrivedAt);
     this.evaluate(now);
@@ -358,7 +363,7 @@ export function watchWaiting(
   const { deadline, signal } = options;
   if (deadline === undefined && signal === undefined) return undefined; // withdrawn by its caller only
   let timer: Subscription | undefined;
-  const onAbort = () => leave(signal!.reason);
+  const onAbort = () => leave(abortReason(signal!, 'batchDedup: signal(request)'));
   if (deadline !== undefined) {
     const timeoutMs = options.timeoutMs ?? deadline - now;
     timer = scheduleAfter(

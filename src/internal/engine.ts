@@ -5,6 +5,7 @@ import type { ProbedBatch } from '../dedup/strategy.js';
 import type { DedupedBatch } from '../types.js';
 import { allIndices, type AnswerFn, type Outcome } from './batchRun.js';
 import { elapsed } from '../base/clock.js';
+import { abortState } from '../base/signal.js';
 import { BatchCollector, watchWaiting, type PushOptions } from './collector.js';
 import type { Envelope } from './envelope.js';
 import { BatchExecutor, type FanOutConfig } from './executor.js';
@@ -195,9 +196,9 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       return undefined;
     }
     if (!config.sharing.atArrival) return this.queue(envelope, undefined);
-    const { signal } = envelope;
-    if (signal?.aborted) {
-      this.refuse(envelope, signal.reason);
+    const aborted = envelope.signal && abortState(envelope.signal, config.where);
+    if (aborted) {
+      this.refuse(envelope, aborted.reason);
       return undefined;
     }
     const { grouping } = config;
@@ -408,7 +409,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   private admit(envelope: E, promoted: boolean): PushOptions | { refuse: unknown } | undefined {
     const { config } = this;
     const { signal } = envelope;
-    if (signal?.aborted) return { refuse: signal.reason };
+    const aborted = signal && abortState(signal, config.where);
+    if (aborted) return { refuse: aborted.reason };
     if (!promoted && this.waiting >= config.maxQueueSize) return { refuse: new QueueFullError(config.maxQueueSize) };
     // A deadline of the request's own is kept by its owner, and replaces requestTimeoutMs.
     const timeoutMs = envelope.timeoutMs === undefined ? config.requestTimeoutMs : undefined;

@@ -22,6 +22,8 @@ import {
 } from './adaptiveWindow.js';
 import { describeValue, userFunctionReturned, userFunctionThrew } from '../base/describeValue.js';
 import { nearestNames, orList } from '../base/nearestNames.js';
+import { abortState } from '../base/signal.js';
+import { steadyClock } from '../base/clock.js';
 import * as check from '../base/validate.js';
 import { resolveWindowSettings, type WindowOptions, type WindowSettings } from './windowSettings.js';
 import type { NearCache, SimilarityPlugIn } from './nearCache.js';
@@ -220,6 +222,8 @@ export interface Sharing {
  */
 export class PipelineConfig<T, R> {
   readonly scheduler: SchedulerLike;
+  /** Arrival times: the scheduler's clock, a broken reading counting as the last good one (`steadyClock`). */
+  private readonly clock: () => number;
   readonly stats: BatchStatsRecorder;
   readonly prioritized: boolean;
   /** The priorities' feature, when they are on. */
@@ -242,7 +246,7 @@ export class PipelineConfig<T, R> {
    *   where the entry point offers them; without it those forms are refused, naming the factory (`/lite`)
    */
   constructor(
-    private readonly where: string,
+    readonly where: string,
     options: BatchDedupOptions<T, R>,
     private readonly similarity: SimilarityPlugIn | undefined,
     private readonly flat?: FlatFeatures,
@@ -252,6 +256,7 @@ export class PipelineConfig<T, R> {
     check.scheduler(where, raw.scheduler);
     checkStats(where, raw.stats);
     this.scheduler = raw.scheduler ?? asyncScheduler;
+    this.clock = steadyClock(this.scheduler);
     this.priorities = this.prioritiesOf(where, raw);
     this.prioritized = this.priorities !== undefined;
     this.adaptive = this.adaptiveOf(where, raw.adaptive);
@@ -301,7 +306,7 @@ export class PipelineConfig<T, R> {
 
   /** The envelope `batchDedup` makes for a request arriving now. */
   envelope(request: T): Envelope<T> {
-    const arrivedAt = this.scheduler.now();
+    const arrivedAt = this.clock();
     const signalOf = this.signalFn;
     // One shape for every envelope, `shared` (the engine's) included.
     if (signalOf === undefined) return { request, arrivedAt, signal: undefined, shared: undefined };
@@ -322,7 +327,11 @@ export class PipelineConfig<T, R> {
       return AbortSignal.abort(userFunctionThrew(this.where, 'signal', error));
     }
     if (signal === undefined || signal === null) return undefined;
-    if (isAbortSignal(signal)) return signal;
+    if (isAbortSignal(signal)) {
+      // A getter that throws now refuses the request now, as an aborted signal would.
+      const aborted = abortState(signal, `${this.where}: signal(request)`);
+      return aborted === undefined ? signal : AbortSignal.abort(aborted.reason);
+    }
     return AbortSignal.abort(
       new TypeError(userFunctionReturned(this.where, 'signal', signal, 'it must return an AbortSignal or undefined')),
     );
@@ -586,13 +595,24 @@ function resolveResultCache(where: string, value: ResultCacheOptions | undefined
   };
 }
 
-/** Duck-typed, so that signals of another realm or a polyfill are accepted; getters that throw say no. */
+/**
+ * Duck-typed, so that signals of another realm or a polyfill are accepted; a method getter that throws says no. A
+ * throwing `aborted` says yes: the request is then refused with a TypeError naming it (`abortState`).
+ */
 function isAbortSignal(value: unknown): value is AbortSignal {
   if (typeof value !== 'object' || value === null) return false;
   try {
     const s = value as Partial<AbortSignal>;
-    return typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function' && typeof s.removeEventListener === 'function';
+    return typeof s.addEventListener === 'function' && typeof s.removeEventListener === 'function' && abortedIsBoolean(s);
   } catch {
     return false;
+  }
+}
+
+function abortedIsBoolean(signal: Partial<AbortSignal>): boolean {
+  try {
+    return typeof signal.aborted === 'boolean';
+  } catch {
+    return true;
   }
 }
