@@ -12,8 +12,9 @@
  */
 import { afterAll, inject } from 'vitest';
 
+type HitCounts = Record<string, number>;
 interface StrykerGlobal {
-  mutantCoverage?: unknown;
+  mutantCoverage?: { static: HitCounts; perTest: Record<string, HitCounts> };
   hitCount?: number;
 }
 
@@ -23,7 +24,16 @@ if (typeof namespace === 'string') {
   afterAll(({}, suite) => {
     const recorded = (globalThis as unknown as Record<string, StrykerGlobal | undefined>)[namespace];
     const meta = suite.meta as Record<string, unknown>;
-    if (recorded?.mutantCoverage !== undefined) meta.mutantCoverage = recorded.mutantCoverage;
+    const coverage = recorded?.mutantCoverage;
+    if (coverage !== undefined) {
+      // What this file recorded, and then the record emptied in place: the test files share one module graph
+      // (isolate: false), so the record grows over the run, and a copy of it on each file's meta ran the runner
+      // out of memory in the whole core's initial run. Emptied in place because each instrumented module holds
+      // the record itself; Stryker adds up the files' parts.
+      meta.mutantCoverage = { static: { ...coverage.static }, perTest: { ...coverage.perTest } };
+      for (const id of Object.keys(coverage.static)) delete coverage.static[id];
+      for (const test of Object.keys(coverage.perTest)) delete coverage.perTest[test];
+    }
     if (recorded?.hitCount !== undefined) meta.hitCount = recorded.hitCount;
   });
 }
