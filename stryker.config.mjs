@@ -187,10 +187,11 @@ export default {
   // Reruns test only the mutants whose code or covering tests changed since the last run (reports/, not committed).
   incremental: true,
   incrementalFile: 'reports/stryker-incremental.json',
-  // event-recorder writes each mutant's result as it is tested (reports/mutation/events/*-onMutantTested.json),
-  // so a run stopped before its end still tells what it found; the other reports are written at the end only.
-  reporters: ['clear-text', 'progress', 'html', 'json', 'event-recorder'],
-  eventReporter: { baseDir: 'reports/mutation/events' },
+  // mutant-log (scripts/stryker-mutant-log.mjs) appends each mutant's result as it is tested to
+  // reports/mutation/mutants.jsonl, so a run stopped before its end still tells what it found; the other reports are
+  // written at the end only.
+  reporters: ['clear-text', 'progress', 'html', 'json', 'mutant-log'],
+  plugins: ['@stryker-mutator/*', './scripts/stryker-mutant-log.mjs'],
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   clearTextReporter: { allowColor: false, reportTests: false, reportScoreTable: true },
