@@ -24,7 +24,7 @@ class MutantLog {
     const line = {
       file: path.relative(process.cwd(), fileName).replace(/\\/g, '/'),
       line: location.start.line,
-      column: location.start.column + 1,
+      column: location.start.column,
       mutator: mutatorName,
       replacement,
       status,
