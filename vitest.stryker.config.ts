@@ -7,7 +7,9 @@
  *   seconds building;
  * - tests that read the source or docs as text (layers, links, snippets): Stryker instruments the sandbox's
  *   source, so they would check the instrumented text rather than the code;
- * - the integration tests over real sockets and wall-clock time (HTTP recipes, Nest over TCP, the soak):
+ * - the integration tests over real sockets and wall-clock time (HTTP recipes, Nest over TCP, the soak, two
+ *   replicas over a real Redis, the HTTP embedder against a local server; with per-test coverage, every mutant of
+ *   the engine they reach cost their seconds):
  *   each takes up to seconds and, with a mutant that stalls, runs into the timeout instead of failing. A
  *   mutant only they could kill is a promise that a unit or marble test should guard.
  *
@@ -54,6 +56,8 @@ export default mergeConfig(
         'test/http.test.ts',
         'test/nestjs.e2e.test.ts',
         'test/soak.test.ts',
+        'test/redis.replicas.test.ts',
+        'test/embed-http.test.ts',
       ],
     },
   }),
