@@ -16,6 +16,7 @@ export { bufferWindow, type BufferWindowOptions } from '../operators/bufferWindo
 export { adaptiveBuffer, type AdaptiveBufferOptions } from '../operators/adaptiveBuffer.js';
 export { adaptiveWindow, type AdaptiveOptions, type AdaptiveWindowFeature } from '../internal/adaptiveWindow.js';
 export { priorities, type PrioritiesFeature, type PrioritiesOptions } from '../internal/waitingQueue.js';
+export { resultCache, type ResultCacheFeature, type ResultCacheFeatureOptions } from '../internal/resultCache.js';
 export { fanOut, type FanOutOptions } from '../operators/fanOut.js';
 export { createBatchFeedback, type BatchFeedback, type BatchReport } from '../internal/feedback.js';
 export type { WindowOptions } from '../internal/windowSettings.js';
