@@ -356,10 +356,22 @@ export class PipelineConfig<T, R> {
    * once that nothing orders the queue.
    */
   unusedPriority(priority: number): TypeError {
+    const [off, on] = this.prioritiesOff('priorities()');
     return new TypeError(
-      `${this.where}.process: priority ${priority} was given but enablePriorities is off, so nothing would order ` +
-        `by it; create the batcher with enablePriorities: true to order requests by priority, or leave priority out`,
+      `${this.where}.process: priority ${priority} was given but ${off}, so nothing would order ` +
+        `by it; create the batcher with ${on} to order requests by priority, or leave priority out`,
     );
+  }
+
+  /**
+   * How to say that priorities are off, and how to turn them on, on this entry point: `enablePriorities` where it
+   * takes the flat forms, else (`/lite`) `priorities(...)` and its import.
+   * @param call the factory's call to suggest (`priorities({ priority })`, say)
+   */
+  private prioritiesOff(call: string): [off: string, on: string] {
+    return this.flat
+      ? ['enablePriorities is off', 'enablePriorities: true']
+      : ['no priorities() is given', `priorities: ${call} (import { priorities } from 'rxjs-batch-dedup/lite')`];
   }
 
   /**
@@ -497,7 +509,8 @@ export class PipelineConfig<T, R> {
     const priority = check.optionalFunction<(request: T) => number>(where, 'priority', raw.priority);
     if (priority !== undefined && !this.prioritized) {
       // It would order nothing: said where it is written, rather than ignored.
-      check.fail(where, 'priority is set but enablePriorities is off, so nothing would order by it; add enablePriorities: true, or leave priority out', TypeError);
+      const [off, on] = this.prioritiesOff('priorities({ priority })');
+      check.fail(where, `priority is set but ${off}, so nothing would order by it; add ${on}, or leave priority out`, TypeError);
     }
     const signal = check.optionalFunction<(request: T) => unknown>(where, 'signal', raw.signal);
     const costPerRequestUsd =

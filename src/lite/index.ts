@@ -8,9 +8,8 @@
  * (`adaptive: adaptiveWindow()`), never in their flat form (`adaptive: true`), so a bundler drops those not
  * imported. See docs/decisions.md, "Pay for what you use" and "Opt-in features: objects that carry their code".
  */
-export { createBatcher, batchDedup } from './lean.js';
-export type { Batcher, ProcessOptions } from '../batcher/createBatcher.js';
-export type { BatchDedupOptions } from '../operators/batchDedup.js';
+export { createBatcher, batchDedup, type Batcher, type BatchDedupOptions } from './lean.js';
+export type { ProcessOptions } from '../batcher/createBatcher.js';
 export { dedupBy, type DedupByOptions } from '../operators/dedupBy.js';
 export { bufferWindow, type BufferWindowOptions } from '../operators/bufferWindow.js';
 export { adaptiveBuffer, type AdaptiveBufferOptions } from '../operators/adaptiveBuffer.js';
