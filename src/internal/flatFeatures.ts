@@ -17,4 +17,5 @@ export const FLAT_FEATURES: FlatFeatures = {
   priorities: (where, value) => (check.boolean(where, 'enablePriorities', value) ? priorities() : undefined),
   // `resultCache: { ttlMs }`: checked as before, errors naming the call and `resultCache.ttlMs`.
   resultCache: resultCacheAt,
+  prioritiesOff: ['enablePriorities is off', 'enablePriorities: true'],
 };

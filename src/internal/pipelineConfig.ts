@@ -368,10 +368,8 @@ export class PipelineConfig<T, R> {
    * takes the flat forms, else (`/lite`) `priorities(...)` and its import.
    * @param call the factory's call to suggest (`priorities({ priority })`, say)
    */
-  private prioritiesOff(call: string): [off: string, on: string] {
-    return this.flat
-      ? ['enablePriorities is off', 'enablePriorities: true']
-      : ['no priorities() is given', `priorities: ${call} (import { priorities } from 'rxjs-batch-dedup/lite')`];
+  private prioritiesOff(call: string): readonly [off: string, on: string] {
+    return this.flat?.prioritiesOff ?? ['no priorities() is given', `priorities: ${call} (import { priorities } from 'rxjs-batch-dedup/lite')`];
   }
 
   /**
@@ -572,6 +570,8 @@ export interface FlatFeatures {
   readonly adaptive: (where: string, value: unknown) => AdaptiveWindowFeature | undefined;
   readonly priorities: (where: string, value: unknown) => PrioritiesFeature<unknown> | undefined;
   readonly resultCache: (where: string, value: unknown) => ResultCacheFeature | undefined;
+  /** How the messages about a `priority` given while priorities are off say so, and how to turn them on. */
+  readonly prioritiesOff: readonly [off: string, on: string];
 }
 
 /** An option with no flat form, given something its factory did not make. */
