@@ -1,7 +1,7 @@
 /**
  * The result cache as an opt-in feature object, `resultCache: resultCache({ ttlMs })` (src/internal/resultCache.ts):
  * `rxjs-batch-dedup/lite` takes it and refuses the plain options object naming the factory and its import; the
- * main entry point takes both. See docs/decisions.md, "Opt-in features: the result cache, and what stays".
+ * main entry point takes both. See docs/decisions.md, "Opt-in features: the result cache, and what stays (issue 18)".
  */
 import { describe, expect, it } from 'vitest';
 import * as full from '../src/index.js';

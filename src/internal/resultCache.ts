@@ -3,7 +3,7 @@
  * the cache's code (its checks, the shared store tier's checks, the cached results of a table), so an app that
  * does not cache does not bundle it. The main, operators and NestJS entry points turn the flat form
  * (`resultCache: { ttlMs }`) into one (src/internal/flatFeatures.ts); `rxjs-batch-dedup/lite` takes only this.
- * See docs/decisions.md, "Opt-in features: the result cache, and what stays".
+ * See docs/decisions.md, "Opt-in features: the result cache, and what stays (issue 18)".
  */
 import type { NearIndex } from '../dedup/strategy.js';
 import * as check from '../base/validate.js';
