@@ -25,7 +25,8 @@ const ENTRIES = [
 
 /** A batcher whose `hook` runs `onHook(request)` before answering as the identity would (key, no scope, priority 0). */
 function batcherWithHook(
-  make: typeof createBatcher,
+  // /lite's type: the main entry's createBatcher takes its options too (the reverse is refused: /lite has no flat forms).
+  make: typeof createLiteBatcher,
   hook: Hook,
   onHook: (batcher: Batcher<string, string>, request: string) => void,
 ) {

@@ -16,7 +16,7 @@ import { BatcherClosedError, BatchTimeoutError, createBatcher, type Batcher, typ
 import { createBatcher as createLiteBatcher } from '../src/lite/index.js';
 import { trackTimers, virtualClock } from '../src/testing/index.js';
 import { hostClock, keyArb, runMoments, sameKey, sameScope, turn } from './support.js';
-import { priorities } from '../src/lite/index.js';
+import { priorities, resultCache } from '../src/lite/index.js';
 
 /** Keys that read like the names an object already has, on top of the usual hostile keys. */
 const PROTO_NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'prototype'];
@@ -248,7 +248,7 @@ describe.each(ENTRIES)('createBatcher (%s) over re-entrant calls, look-alike key
             ...(o.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: o.requestTimeoutMs }),
             onTimeout: o.onTimeout,
             dedupInFlight: o.dedupInFlight,
-            ...(o.cache ? { resultCache: { ttlMs: 2 ** 53 } } : {}),
+            ...(o.cache ? { resultCache: resultCache({ ttlMs: 2 ** 53 }) } : {}),
             key: (r) => {
               act('key');
               return r.key;

@@ -14,7 +14,7 @@ import { batchDedup, createBatchStats, type BatchResult, type DedupKey, type Ded
 import { batchDedup as liteBatchDedup } from '../src/lite/index.js';
 import { trackTimers, virtualClock } from '../src/testing/index.js';
 import { hostClock, keyArb, runNextMoment, sameKey, sameScope } from './support.js';
-import { priorities } from '../src/lite/index.js';
+import { priorities, resultCache } from '../src/lite/index.js';
 
 const PROTO_NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'];
 const keyOfArb: fc.Arbitrary<DedupKey> = fc.oneof(
@@ -125,7 +125,7 @@ describe.each(ENTRIES)('batchDedup (%s) with its source driven from inside its o
             processingTimeoutMs: o.processingTimeoutMs,
             ...(o.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: o.requestTimeoutMs }),
             dedupInFlight: o.dedupInFlight,
-            ...(o.cache ? { resultCache: { ttlMs: Number.MAX_VALUE } } : {}),
+            ...(o.cache ? { resultCache: resultCache({ ttlMs: Number.MAX_VALUE }) } : {}),
             key: (r: Req) => {
               act('key');
               return r.key;

@@ -64,8 +64,8 @@ describe('resultCache.semantic: options', () => {
   });
 
   it.each([
-    ['createBatcher', () => lite.createBatcher<string, string>({ execute: echo, resultCache: { ttlMs: 100, semantic: true } })],
-    ['batchDedup', () => lite.batchDedup<string, string>({ execute: echo, resultCache: { ttlMs: 100, semantic: true } })],
+    ['createBatcher', () => lite.createBatcher<string, string>({ execute: echo, resultCache: lite.resultCache({ ttlMs: 100, semantic: true }) })],
+    ['batchDedup', () => lite.batchDedup<string, string>({ execute: echo, resultCache: lite.resultCache({ ttlMs: 100, semantic: true }) })],
   ])('is refused by rxjs-batch-dedup/lite (%s), naming the entry point that has it', (name, create) => {
     expect(create).toThrow(TypeError);
     expect(create).toThrow(
@@ -96,7 +96,7 @@ describe('resultCache.semantic: options', () => {
   });
 
   it('leaves the exact result cache of rxjs-batch-dedup/lite as it was', () => {
-    expect(() => lite.createBatcher<string, string>({ execute: echo, resultCache: { ttlMs: 100, semantic: false } }).close()).not.toThrow();
+    expect(() => lite.createBatcher<string, string>({ execute: echo, resultCache: lite.resultCache({ ttlMs: 100, semantic: false }) }).close()).not.toThrow();
   });
 });
 

@@ -226,8 +226,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     // shares nothing at arrival; the batch's dedup, under the settings in effect, decides.
     if (config.grouping !== grouping) return this.queue(envelope, undefined);
     const table = this.shared.current;
-    if (table.caches) {
-      const hit = table.cached(slot, config.scheduler.now());
+    if (table.cache) {
+      const hit = table.cache.cached(slot, config.scheduler.now());
       if (hit) {
         config.stats.recordCacheHit();
         this.answerNow(envelope, { ok: true, value: hit.value }, 0, true);

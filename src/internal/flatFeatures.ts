@@ -8,10 +8,14 @@
 import * as check from '../base/validate.js';
 import { adaptiveWindow } from './adaptiveWindow.js';
 import { priorities } from './waitingQueue.js';
+import { resultCacheAt } from './resultCache.js';
 import type { FlatFeatures } from './pipelineConfig.js';
 
 export const FLAT_FEATURES: FlatFeatures = {
   // The flat settings are read by the pipeline itself, live: the object carries none of its own.
   adaptive: (where, value) => (check.boolean(where, 'adaptive', value) ? adaptiveWindow() : undefined),
   priorities: (where, value) => (check.boolean(where, 'enablePriorities', value) ? priorities() : undefined),
+  // `resultCache: { ttlMs }`: checked as before, errors naming the call and `resultCache.ttlMs`.
+  resultCache: resultCacheAt,
+  prioritiesOff: ['enablePriorities is off', 'enablePriorities: true'],
 };

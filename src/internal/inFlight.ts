@@ -55,7 +55,7 @@ type KeyMaps<V> = { readonly plain: Map<unknown, V>; readonly encoded: Map<unkno
  * (scope, key) pair can pose as another: a Map keeps `1`, `'1'` and `1n` apart, and an encoding never meets a
  * string key. Requests without a scope, the common case, skip the lookup by scope.
  */
-class SlotMap<V> {
+export class SlotMap<V> {
   private readonly unscoped: KeyMaps<V> = { plain: new Map(), encoded: new Map() };
   private readonly byScope = new Map<DedupScope, KeyMaps<V>>();
 
@@ -105,6 +105,27 @@ export interface CacheEntry<R> extends Slot {
   readonly value: R;
   /** Scheduler time when it was stored: it is served while `0 <= now - storedAt < ttlMs`. */
   readonly storedAt: number;
+}
+
+/**
+ * The cached results of one table (`resultCache`): made by the feature object `resultCache()` (resultCache.ts),
+ * which carries the code, so a pipeline without a result cache bundles none of it.
+ */
+export interface ResultCache<R> {
+  /** The vectors of the cached results, when the cache is semantic (src/internal/nearCache.ts). */
+  readonly near: NearIndex<CacheEntry<R>> | undefined;
+  /**
+   * A cached result for the slot, stored less than `ttlMs` ago on this clock. An entry from the future (the
+   * clock stepped back past it) is dropped: its age is unknown.
+   */
+  cached(slot: Slot, now: number): CacheEntry<R> | undefined;
+  /** Of an age to be served: `0 <= now - storedAt < ttlMs` (also for the semantic cache). */
+  live(entry: CacheEntry<R>, now: number): boolean;
+  /** `entry` was just served: it is now the most recently used. */
+  used(entry: CacheEntry<R>): CacheEntry<R>;
+  /** Caches a fulfilled result under its slot and, given its probe, under its vector too (semantic cache). */
+  store(slot: Slot, value: R, now: number, probe?: unknown): void;
+  forget(entry: CacheEntry<R>): void;
 }
 
 /** Waiting in the queue: equal requests that arrive join it as followers and go into its batch with it. */
@@ -171,18 +192,12 @@ export class SlotTable<E, R> {
   /** Slots held by `pending`, `DONE` ones included. */
   private held = 0;
   private sweepAt = SWEEP_SLACK;
-  private readonly cache = new SlotMap<CacheEntry<R>>();
-  /** The cached entries, least recently used first (a Set keeps insertion order). */
-  private readonly recency = new Set<CacheEntry<R>>();
 
   /**
-   * @param near the vectors of the cached results, when the cache is semantic: an entry stored with a probe is
-   *   indexed there too, and leaves it when it leaves the cache (one entry, one bound, one age)
+   * @param cache its cached results, when the pipeline has a result cache (one per table: a change of what is
+   *   equal starts both anew)
    */
-  constructor(
-    private readonly cacheOptions: Required<ResultCacheOptions> | undefined,
-    readonly near?: NearIndex<CacheEntry<R>>,
-  ) {}
+  constructor(readonly cache: ResultCache<R> | undefined) {}
 
   /**
    * What holds the slot: a request's record (pending or `DONE`), a request leading it bare (see `add`;
@@ -207,56 +222,6 @@ export class SlotTable<E, R> {
     const size = this.pending.filter((holder) => stateOf(holder, this) !== DONE);
     this.held = size;
     this.sweepAt = 2 * size + SWEEP_SLACK;
-  }
-
-  /**
-   * A cached result for the slot, stored less than `ttlMs` ago on this clock. An entry from the future (the
-   * clock stepped back past it) is dropped: its age is unknown.
-   */
-  cached(slot: Slot, now: number): CacheEntry<R> | undefined {
-    if (!this.cacheOptions) return undefined;
-    const entry = this.cache.get(slot);
-    if (!entry) return undefined;
-    if (!this.live(entry, now)) {
-      this.forget(entry);
-      return undefined;
-    }
-    return this.used(entry);
-  }
-
-  /** Of an age to be served: `0 <= now - storedAt < ttlMs` (also for the semantic cache, src/internal/nearCache.ts). */
-  live(entry: CacheEntry<R>, now: number): boolean {
-    const age = now - entry.storedAt;
-    return age >= 0 && age < this.cacheOptions!.ttlMs;
-  }
-
-  /** `entry` was just served: it is now the most recently used. */
-  used(entry: CacheEntry<R>): CacheEntry<R> {
-    this.recency.delete(entry);
-    this.recency.add(entry);
-    return entry;
-  }
-
-  get caches(): boolean {
-    return this.cacheOptions !== undefined;
-  }
-
-  /** Caches a fulfilled result under its slot and, given its probe, under its vector too (semantic cache). */
-  store(slot: Slot, value: R, now: number, probe?: unknown): void {
-    if (!this.cacheOptions) return;
-    const previous = this.cache.get(slot);
-    if (previous) this.forget(previous);
-    const entry: CacheEntry<R> = { scope: slot.scope, encoded: slot.encoded, key: slot.key, value, storedAt: now };
-    this.cache.set(entry, entry);
-    this.recency.add(entry);
-    if (probe !== undefined) this.near?.add(entry, probe);
-    if (this.recency.size > this.cacheOptions.maxEntries) this.forget(this.recency.values().next().value!);
-  }
-
-  forget(entry: CacheEntry<R>): void {
-    this.recency.delete(entry);
-    this.cache.delete(entry);
-    this.near?.remove(entry);
   }
 }
 

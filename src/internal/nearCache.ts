@@ -45,7 +45,8 @@ export interface SimilarityPlugIn extends SimilarityDedup {
 
 export const nearCache: NearCache = (slots, batch, pipeline, answer) => {
   const table = slots.current;
-  const near = table.near;
+  const cache = table.cache;
+  const near = cache?.near;
   if (near === undefined) return batch;
   const now = pipeline.scheduler.now();
   return near.answer(
@@ -54,12 +55,12 @@ export const nearCache: NearCache = (slots, batch, pipeline, answer) => {
       const pending = slots.ledBy(leader);
       if (pending === undefined || pending.table !== table || pending.state !== SENT) return undefined;
       // An entry found too old, or from the future, is forgotten at once (the index allows it while it looks up).
-      const entry = near.nearest(group, (candidate) => table.live(candidate, now) || (table.forget(candidate), false));
+      const entry = near.nearest(group, (candidate) => cache!.live(candidate, now) || (cache!.forget(candidate), false));
       if (entry === undefined) {
         pending.probe = group[0];
         return undefined;
       }
-      return table.used(entry);
+      return cache!.used(entry);
     },
     (envelope, { value }) => {
       // Its owner may have answered it already (and counted it then).

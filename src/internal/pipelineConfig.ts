@@ -13,6 +13,7 @@ import type { ExecuteFn } from '../types.js';
 import type { Envelope } from './envelope.js';
 import type { Grouping } from '../dedup/exact.js';
 import { slotOf, type ResultCacheOptions } from './inFlight.js';
+import type { ResultCacheFeature } from './resultCache.js';
 import {
   adaptiveMaxWaitMs,
   resolveAdaptiveSettings,
@@ -27,7 +28,7 @@ import { steadyClock } from '../base/clock.js';
 import * as check from '../base/validate.js';
 import { resolveWindowSettings, type WindowOptions, type WindowSettings } from './windowSettings.js';
 import type { NearCache, SimilarityPlugIn } from './nearCache.js';
-import { resolveSharedTier, type SharedStoreOptions, type SharedTierSettings } from './sharedTier.js';
+import type { SharedStoreOptions, SharedTierSettings } from './sharedTier.js';
 import type { PrioritiesFeature } from './waitingQueue.js';
 
 /** Options of `batchDedup` and `createBatcher`; the names follow the original Python runtime, in camelCase. */
@@ -63,8 +64,10 @@ export interface BatchDedupOptions<T, R>
   /**
    * Reuse fulfilled results for `ttlMs` (a semantic cache when combined with similarity dedup). Off by default:
    * only turn it on when a result stays valid for that long for every caller of the same scope.
+   * `resultCache({ ttlMs })`, on every entry point; the plain options object (`{ ttlMs }`) on the main and
+   * operators entry points, refused by `rxjs-batch-dedup/lite`.
    */
-  resultCache?: ResultCacheOptions & SharedStoreOptions;
+  resultCache?: (ResultCacheOptions & SharedStoreOptions) | ResultCacheFeature;
   /** Requests allowed to wait for a batch; past it a request is refused with `QueueFullError`. Default Infinity. */
   maxQueueSize?: number;
   /**
@@ -231,7 +234,8 @@ export class PipelineConfig<T, R> {
   /** The adaptive window's feature, when it is on. */
   readonly adaptive: AdaptiveWindowFeature | undefined;
   readonly dedupInFlight: boolean;
-  readonly resultCache: Required<ResultCacheOptions> | undefined;
+  /** The result cache's feature, when it is on: its settings, checked, and the code of its tables. */
+  readonly resultCache: ResultCacheFeature | undefined;
   /** `resultCache.store`: the result store shared with other processes, consulted at the execute boundary. */
   readonly sharedTier: SharedTierSettings | undefined;
   readonly priorityAgingPerSecond: number;
@@ -264,8 +268,8 @@ export class PipelineConfig<T, R> {
     if (this.adaptive || this.priorities) raw = { ...raw, ...this.adaptive?.options, ...this.priorities?.options };
     this.priorityAgingPerSecond = fixedValue(where, 'priorityAgingPerSecond', raw.priorityAgingPerSecond);
     this.dedupInFlight = fixedValue(where, 'dedupInFlight', raw.dedupInFlight);
-    this.resultCache = resolveResultCache(where, raw.resultCache);
-    this.sharedTier = resolveSharedTier(where, raw.resultCache, this.resultCache?.ttlMs);
+    this.resultCache = this.resultCacheOf(where, raw.resultCache);
+    this.sharedTier = this.resultCache?.sharedTier;
     this.stats = raw.stats ?? new BatchStatsRecorder({ scheduler: this.scheduler });
     this.raw = raw;
     this.apply(this.resolve(raw, where));
@@ -352,10 +356,20 @@ export class PipelineConfig<T, R> {
    * once that nothing orders the queue.
    */
   unusedPriority(priority: number): TypeError {
+    const [off, on] = this.prioritiesOff('priorities()');
     return new TypeError(
-      `${this.where}.process: priority ${priority} was given but enablePriorities is off, so nothing would order ` +
-        `by it; create the batcher with enablePriorities: true to order requests by priority, or leave priority out`,
+      `${this.where}.process: priority ${priority} was given but ${off}, so nothing would order ` +
+        `by it; create the batcher with ${on} to order requests by priority, or leave priority out`,
     );
+  }
+
+  /**
+   * How to say that priorities are off, and how to turn them on, on this entry point: `enablePriorities` where it
+   * takes the flat forms, else (`/lite`) `priorities(...)` and its import.
+   * @param call the factory's call to suggest (`priorities({ priority })`, say)
+   */
+  private prioritiesOff(call: string): readonly [off: string, on: string] {
+    return this.flat?.prioritiesOff ?? ['no priorities() is given', `priorities: ${call} (import { priorities } from 'rxjs-batch-dedup/lite')`];
   }
 
   /**
@@ -404,16 +418,9 @@ export class PipelineConfig<T, R> {
         checkStats(where, value);
         return value === undefined ? this.raw.stats === undefined : value === this.stats;
       case 'resultCache': {
-        const cache = resolveResultCache(where, value as ResultCacheOptions | undefined);
+        const cache = this.resultCacheOf(where, value);
         const now = this.resultCache;
-        const tier = resolveSharedTier(where, value as SharedStoreOptions | undefined, cache?.ttlMs);
-        return cache === undefined || now === undefined
-          ? cache === now
-          : cache.ttlMs === now.ttlMs &&
-              cache.maxEntries === now.maxEntries &&
-              cache.semantic === now.semantic &&
-              tier?.store === this.sharedTier?.store &&
-              tier?.timeoutMs === this.sharedTier?.timeoutMs;
+        return cache === undefined || now === undefined ? cache === now : cache.sameAs(now);
       }
       case 'adaptive':
         this.adaptiveOf(where, value);
@@ -440,6 +447,16 @@ export class PipelineConfig<T, R> {
     return raw.priorities === undefined
       ? featureOf(where, 'enablePriorities', 'priorities', raw.enablePriorities, this.flat?.priorities)
       : featureOf(where, 'priorities', 'priorities', raw.priorities, notMadeBy);
+  }
+
+  /**
+   * `resultCache`: off, the object `resultCache()` made, or (where the entry point has it) an options object,
+   * turned into one. `false` stays what it was on the main entry point, a value refused as no options object.
+   */
+  private resultCacheOf(where: string, value: unknown): ResultCacheFeature | undefined {
+    return value === false
+      ? this.flat?.resultCache(where, value)
+      : featureOf(where, 'resultCache', 'resultCache', value, this.flat?.resultCache);
   }
 
   /** Calls `listener` after every change, with the names of the options whose value changed. */
@@ -490,7 +507,8 @@ export class PipelineConfig<T, R> {
     const priority = check.optionalFunction<(request: T) => number>(where, 'priority', raw.priority);
     if (priority !== undefined && !this.prioritized) {
       // It would order nothing: said where it is written, rather than ignored.
-      check.fail(where, 'priority is set but enablePriorities is off, so nothing would order by it; add enablePriorities: true, or leave priority out', TypeError);
+      const [off, on] = this.prioritiesOff('priorities({ priority })');
+      check.fail(where, `priority is set but ${off}, so nothing would order by it; add ${on}, or leave priority out`, TypeError);
     }
     const signal = check.optionalFunction<(request: T) => unknown>(where, 'signal', raw.signal);
     const costPerRequestUsd =
@@ -551,6 +569,9 @@ function fixedValue<N extends keyof FixedValues>(where: string, name: N, value: 
 export interface FlatFeatures {
   readonly adaptive: (where: string, value: unknown) => AdaptiveWindowFeature | undefined;
   readonly priorities: (where: string, value: unknown) => PrioritiesFeature<unknown> | undefined;
+  readonly resultCache: (where: string, value: unknown) => ResultCacheFeature | undefined;
+  /** How the messages about a `priority` given while priorities are off say so, and how to turn them on. */
+  readonly prioritiesOff: readonly [off: string, on: string];
 }
 
 /** An option with no flat form, given something its factory did not make. */
@@ -583,16 +604,6 @@ function checkStats(where: string, stats: unknown): void {
   if (stats !== undefined && !(stats instanceof BatchStatsRecorder)) {
     check.fail(where, 'stats must be a recorder made by createBatchStats()', TypeError);
   }
-}
-
-function resolveResultCache(where: string, value: ResultCacheOptions | undefined): Required<ResultCacheOptions> | undefined {
-  if (value === undefined) return undefined;
-  const o = check.optionsObject(`${where}: resultCache`, value);
-  return {
-    ttlMs: check.duration(where, 'resultCache.ttlMs', o.ttlMs, 1),
-    maxEntries: check.count(where, 'resultCache.maxEntries', o.maxEntries ?? 1000, 1),
-    semantic: check.boolean(where, 'resultCache.semantic', o.semantic ?? false),
-  };
 }
 
 /**

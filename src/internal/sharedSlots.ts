@@ -10,8 +10,8 @@ import {
   SlotTable,
   stateOf,
   type CacheEntry,
-  type ResultCacheOptions,
 } from './inFlight.js';
+import type { ResultCacheFeature } from './resultCache.js';
 
 /** How a request that shared another's execution is answered: its outcome, the batch, and `deduplicated: true`. */
 export type SharedAnswer<E> = (envelope: E, outcome: Outcome<unknown>, batchId: number) => void;
@@ -48,7 +48,7 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
    *   is semantic (one per table: a change of what is equal starts both anew)
    */
   constructor(
-    private readonly cacheOptions: Required<ResultCacheOptions> | undefined,
+    private readonly resultCache: ResultCacheFeature | undefined,
     private readonly answerShared: SharedAnswer<E>,
     private readonly now: () => number,
     private readonly nearIndex: () => NearIndex<CacheEntry<R>> | undefined = () => undefined,
@@ -57,7 +57,8 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
   }
 
   private newTable(): SlotTable<E, R> {
-    return new SlotTable<E, R>(this.cacheOptions, this.cacheOptions && this.nearIndex());
+    // The cache's code comes with its feature object (`resultCache()`), where it is given.
+    return new SlotTable<E, R>(this.resultCache?.create(this.nearIndex()));
   }
 
   /** The table of the settings in effect. */
@@ -82,7 +83,7 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
    * @return whether `pending` is its record
    */
   lead(pending: PendingSlot<E>, envelope: E, keep: boolean): boolean {
-    if (!keep && !this.table.caches) {
+    if (!keep && this.table.cache === undefined) {
       envelope.shared = this.table;
       this.table.add(pending, envelope);
       return false;
@@ -205,7 +206,7 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
     pending.state = DONE;
     pending.leader = undefined;
     const { table } = pending;
-    if (ok && !deduplicated && table!.caches) table!.store(pending, valueOrError, this.now(), pending.probe);
+    if (ok && !deduplicated) table!.cache?.store(pending, valueOrError, this.now(), pending.probe);
     pending.probe = undefined;
     const waiters = pending.waiters;
     if (waiters === undefined) return;

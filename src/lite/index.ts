@@ -8,14 +8,14 @@
  * (`adaptive: adaptiveWindow()`), never in their flat form (`adaptive: true`), so a bundler drops those not
  * imported. See docs/decisions.md, "Pay for what you use" and "Opt-in features: objects that carry their code".
  */
-export { createBatcher, batchDedup } from './lean.js';
-export type { Batcher, ProcessOptions } from '../batcher/createBatcher.js';
-export type { BatchDedupOptions } from '../operators/batchDedup.js';
+export { createBatcher, batchDedup, type Batcher, type BatchDedupOptions } from './lean.js';
+export type { ProcessOptions } from '../batcher/createBatcher.js';
 export { dedupBy, type DedupByOptions } from '../operators/dedupBy.js';
 export { bufferWindow, type BufferWindowOptions } from '../operators/bufferWindow.js';
 export { adaptiveBuffer, type AdaptiveBufferOptions } from '../operators/adaptiveBuffer.js';
 export { adaptiveWindow, type AdaptiveOptions, type AdaptiveWindowFeature } from '../internal/adaptiveWindow.js';
 export { priorities, type PrioritiesFeature, type PrioritiesOptions } from '../internal/waitingQueue.js';
+export { resultCache, type ResultCacheFeature, type ResultCacheFeatureOptions } from '../internal/resultCache.js';
 export { fanOut, type FanOutOptions } from '../operators/fanOut.js';
 export { createBatchFeedback, type BatchFeedback, type BatchReport } from '../internal/feedback.js';
 export type { WindowOptions } from '../internal/windowSettings.js';

@@ -6,9 +6,33 @@
  * features: objects that carry their code".
  */
 import type { OperatorFunction } from 'rxjs';
-import { createBatcherWith, type Batcher } from '../batcher/createBatcher.js';
-import { batchDedupWith, type BatchDedupOptions } from '../operators/batchDedup.js';
+import { createBatcherWith, type Batcher as FullBatcher } from '../batcher/createBatcher.js';
+import { batchDedupWith, type BatchDedupOptions as FullOptions } from '../operators/batchDedup.js';
+import type { AdaptiveWindowFeature } from '../internal/adaptiveWindow.js';
+import type { ResultCacheFeature } from '../internal/resultCache.js';
 import type { BatchResult } from '../types.js';
+
+/**
+ * The options of `/lite`'s `batchDedup` and `createBatcher`: the main entry point's, with the opt-in features given
+ * only as the objects that carry their code, so the compiler refuses the flat forms the run time refuses.
+ */
+export interface BatchDedupOptions<T, R> extends Omit<FullOptions<T, R>, 'adaptive' | 'enablePriorities' | 'resultCache'> {
+  /** Move the window to hold `targetLatencyMs`: `adaptiveWindow({ targetLatencyMs })` (not `true`). */
+  adaptive?: AdaptiveWindowFeature;
+  /** Not on `/lite`: order by priority with `priorities: priorities({ priority })`. */
+  enablePriorities?: never;
+  /** Reuse fulfilled results for `ttlMs`: `resultCache({ ttlMs })` (not a plain `{ ttlMs }`). */
+  resultCache?: ResultCacheFeature;
+}
+
+/** A batcher of `/lite`: `configure()` takes `/lite`'s options. */
+export interface Batcher<T, R> extends Omit<FullBatcher<T, R>, 'configure'> {
+  /**
+   * Changes options of the running batcher; the structural ones (`adaptive`, `priorities`, `resultCache`, ...)
+   * only to the value in effect. Throws, changing nothing, when any of it is invalid.
+   */
+  configure(options: Partial<BatchDedupOptions<T, R>>): void;
+}
 
 /**
  * A promise front end to the `batchDedup` pipeline, for code that is not reactive end to end (an HTTP handler),

@@ -2,6 +2,7 @@ export { bufferWindow, type BufferWindowOptions } from './bufferWindow.js';
 export { adaptiveBuffer, type AdaptiveBufferOptions } from './adaptiveBuffer.js';
 export { adaptiveWindow, type AdaptiveOptions, type AdaptiveWindowFeature } from '../internal/adaptiveWindow.js';
 export { priorities, type PrioritiesFeature, type PrioritiesOptions } from '../internal/waitingQueue.js';
+export { resultCache, type ResultCacheFeature, type ResultCacheFeatureOptions } from '../internal/resultCache.js';
 export { dedupBy } from './withSimilarity.js';
 export type { DedupByOptions } from './dedupBy.js';
 export type { Embedder } from '../dedup/embedder.js';
