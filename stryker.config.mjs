@@ -12,6 +12,8 @@ const REQUEST_PATH = [
   'src/internal/engine.ts',
   'src/internal/batchRun.ts',
   'src/internal/inFlight.ts',
+  // the result cache, which was part of inFlight.ts when issue 17 named the request path (moved out in stop 16)
+  'src/internal/resultCache.ts',
   'src/internal/executor.ts',
   'src/internal/pipelineConfig.ts',
   'src/dedup/exact.ts',

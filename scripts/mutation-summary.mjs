@@ -18,7 +18,7 @@ const survivorsOf = args.includes('--survivors') ? args[args.indexOf('--survivor
 const REQUEST_PATH = [
   /^src\/operators\/(?!index\.ts$)/,
   /^src\/batcher\//,
-  /^src\/internal\/(engine|batchRun|inFlight|executor|pipelineConfig)\.ts$/,
+  /^src\/internal\/(engine|batchRun|inFlight|resultCache|executor|pipelineConfig)\.ts$/,
   /^src\/dedup\/exact\.ts$/,
 ];
 
