@@ -169,6 +169,8 @@ export class SemanticIndex<H> implements NearIndex<H> {
       score = dot / Math.sqrt(row.squared * query.squared);
     } else {
       score = metric.score(cached, vector);
+      // Not a number ('0.99', true): no match, as NaN (the batch's dedup falls back for it).
+      if (typeof score !== 'number') return undefined;
     }
     score = score > 1 ? 1 : score >= 0 ? score : 0;
     if (!(score >= threshold && score > toBeat)) return undefined;
