@@ -237,9 +237,10 @@ export class BatchRun<T, R> {
     const { unique } = this.batch;
     // Stryker disable next-line ConditionalExpression,LogicalOperator,BooleanLiteral,EqualityOperator: made false (or `!==`), the whole batch's items are picked by their indices, [0, ..., n - 1]: the same items, in a new array (made true it is killed, but one mutator name covers both); `||`, or `!individual` made `individual`, differ only for a call that is not the whole batch's (picked by indices, a new array of the same items) or a retry of a batch of one (its one item either way).
     const whole = !individual && indices.length === unique.length;
-    const items = !whole ? indices.map((u) => unique[u]!) : this.config.executeCopiesItems ? (unique as T[]) : unique.slice();
     let output: ReturnType<ExecuteFn<T, R>>;
     try {
+      // In the try: an entry of a hand-built batch's `unique` may be a getter that throws (fails the call as execute would).
+      const items = !whole ? indices.map((u) => unique[u]!) : this.config.executeCopiesItems ? (unique as T[]) : unique.slice();
       output = execute(items, execution.context);
       if (Array.isArray(output)) {
         this.deliverArray(execution, output);
