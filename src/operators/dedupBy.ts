@@ -64,6 +64,7 @@ export function dedupByWith<T>(
 ): OperatorFunction<readonly T[], DedupedBatch<T>> {
   const where = 'dedupBy';
   const raw = check.optionsObject(where, options);
+  check.statsRecorder(where, raw.stats);
   const resolved = resolveDedupWith(where, raw, similarity);
   const { stats } = raw;
   const dedup = createDeduper(resolved, {
