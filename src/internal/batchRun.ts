@@ -392,7 +392,14 @@ export class BatchRun<T, R> {
     this.open = 0;
     for (let i = 0; i < items.length && !this.finished; i++) {
       const request = items[i]!;
-      const latencyMs = elapsed(enqueuedAt(request), now);
+      let latencyMs: number;
+      try {
+        latencyMs = elapsed(enqueuedAt(request), now);
+      } catch (error) {
+        // A user's enqueuedAt (fanOut) that throws or gives no time: that request alone is rejected with it.
+        answer(request, false, error, batchId, false, 0);
+        continue;
+      }
       // Stryker disable next-line ConditionalExpression: made true, latencies are also collected for reports that nothing reads (reportLatencies is off exactly when no listener reads them); made false it is killed (test/mutation-batchRun.test.ts).
       if (reportLatencies) latencies.push(latencyMs);
       answer(request, true, results[i], batchId, false, latencyMs);
@@ -513,7 +520,14 @@ export class BatchRun<T, R> {
 
   private emit(i: number, ok: boolean, valueOrError: unknown, deduplicated: boolean, now: number): void {
     const request = this.batch.items[i]!;
-    const latencyMs = elapsed(this.config.enqueuedAt(request), now);
+    let latencyMs: number;
+    try {
+      latencyMs = elapsed(this.config.enqueuedAt(request), now);
+    } catch (error) {
+      // As in answerAll: a user's enqueuedAt that throws or gives no time rejects this request alone.
+      this.config.answer(request, false, error, this.batchId, deduplicated, 0);
+      return;
+    }
     if (this.config.reportLatencies) this.latencies.push(latencyMs);
     this.config.answer(request, ok, valueOrError, this.batchId, deduplicated, latencyMs);
   }
