@@ -37,7 +37,7 @@ async function serve(score: unknown, rounds: readonly (readonly string[])[], res
     mergeGuard: false,
     embed,
     metric: () => score as number,
-    ...(resultCache ? { resultCache } : {}),
+    ...(resultCache ? { resultCache: resultCache as never } : {}),
     execute: (items) => {
       calls.push([...items]);
       return answer(items);

@@ -31,7 +31,9 @@ const scenarioArb = fc.record({
   windowMs: fc.constantFrom(0, 3, 10),
 });
 
-async function check(kind: 'dedupFunction' | 'metric', { requests, table, windowMs }: fc.Scenario<typeof scenarioArb>): Promise<void> {
+type Scenario = typeof scenarioArb extends fc.Arbitrary<infer S> ? S : never;
+
+async function check(kind: 'dedupFunction' | 'metric', { requests, table, windowMs }: Scenario): Promise<void> {
   const given = new Map<string, unknown>();
   const score = (a: number, b: number): number => {
     const s = SCORES[table[a * 8 + b]!];
