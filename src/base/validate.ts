@@ -114,3 +114,16 @@ export function scheduler(where: string, value: unknown): void {
   }
   if (!Number.isFinite(now)) fail(where, `scheduler.now() must give a finite number of ms, got ${describe(now)}`, TypeError);
 }
+
+/**
+ * A `stats` recorder (`createBatchStats()`), for the operators composed by hand. Told by its shape, not by
+ * `instanceof`, so that `bufferWindow` alone does not bundle the recorder's class; a snapshot, `{}` or `true`
+ * (the likely mistakes) has neither method.
+ */
+export function statsRecorder(where: string, value: unknown): void {
+  if (value === undefined) return;
+  const r = value as { snapshot?: unknown; recordResult?: unknown } | null;
+  if (!r || typeof r.snapshot !== 'function' || typeof r.recordResult !== 'function') {
+    fail(where, 'stats must be a recorder made by createBatchStats()', TypeError);
+  }
+}

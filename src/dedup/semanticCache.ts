@@ -168,14 +168,27 @@ export class SemanticIndex<H> implements NearIndex<H> {
       // A zero vector is similar to nothing: 0 / 0 is NaN, which scores 0 below.
       score = dot / Math.sqrt(row.squared * query.squared);
     } else {
-      score = metric.score(cached, vector);
+      // A user's metric that throws, or gives no number ('0.99', true): no match, as NaN (the batch's dedup
+      // falls back for it; a batch of one has no pair there, and a throw here would escape the engine's timer).
+      try {
+        score = metric.score(cached, vector);
+      } catch {
+        return undefined;
+      }
+      if (typeof score !== 'number') return undefined;
     }
     score = score > 1 ? 1 : score >= 0 ? score : 0;
     if (!(score >= threshold && score > toBeat)) return undefined;
     if (guard === true) {
       return salientOrderAgrees((row.tokens ??= salientTokens(row.probe.text)), (query.tokens ??= salientTokens(query.probe.text))) ? score : undefined;
     }
-    return guard === false || guard(row.probe.text, query.probe.text) ? score : undefined;
+    if (guard === false) return score;
+    // A user's guard that throws refuses the match, as one that returns false.
+    try {
+      return guard(row.probe.text, query.probe.text) ? score : undefined;
+    } catch {
+      return undefined;
+    }
   }
 }
 

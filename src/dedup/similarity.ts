@@ -1,3 +1,4 @@
+import { describeValue } from '../base/describeValue.js';
 import type { DedupedBatch } from '../types.js';
 import { describeThrow, type Grouping } from './exact.js';
 
@@ -36,7 +37,8 @@ export function greedyLeaders<T>(
     let bestScore = -Infinity;
     for (const leader of leaders) {
       const score = similarity(leader, i);
-      if (!(score >= 0 && score <= 1)) throw new SimilarityError(score);
+      // A number only: '0.99', true, [1] or 1n would be coerced by the comparisons.
+      if (typeof score !== 'number' || !(score >= 0 && score <= 1)) throw new SimilarityError(score);
       if (score >= threshold && score > bestScore) {
         best = leader;
         bestScore = score;
@@ -53,11 +55,11 @@ export function greedyLeaders<T>(
   return failures ? { items, unique, leaderOf, failures } : { items, unique, leaderOf };
 }
 
-/** A similarity returned a value outside [0, 1] (or NaN); the batch falls back to exact dedup. */
+/** A similarity returned something other than a number in [0, 1] (NaN, a string); the batch falls back to exact dedup. */
 export class SimilarityError extends Error {
   override readonly name = 'SimilarityError';
   constructor(score: unknown) {
-    super(`similarity must be a number in [0, 1], got ${String(score)}`);
+    super(`dedupFunction(a, b) must return a number in [0, 1], got ${describeValue(score)}`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { describeValue } from '../base/describeValue.js';
 import { COLUMN_SCAN_WASM } from './columnScanWasm.js';
 import type { ResolvedMetric } from './metric.js';
 
@@ -482,7 +483,8 @@ function searchColumns(
 
 /** Scores above 1 or below 0 (rounding, unbounded metrics, opposite vectors) are clamped; NaN is malformed. */
 function clampScore(score: number): number {
-  if (Number.isNaN(score)) throw new MalformedEmbeddingError(`the metric returned ${score}`);
+  // A number only: '0.99', true or 1n would be coerced by the comparisons with the threshold.
+  if (typeof score !== 'number' || Number.isNaN(score)) throw new MalformedEmbeddingError(`the metric returned ${describeValue(score)}`);
   return score < 0 ? 0 : score > 1 ? 1 : score;
 }
 

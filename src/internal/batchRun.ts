@@ -237,9 +237,10 @@ export class BatchRun<T, R> {
     const { unique } = this.batch;
     // Stryker disable next-line ConditionalExpression,LogicalOperator,BooleanLiteral,EqualityOperator: made false (or `!==`), the whole batch's items are picked by their indices, [0, ..., n - 1]: the same items, in a new array (made true it is killed, but one mutator name covers both); `||`, or `!individual` made `individual`, differ only for a call that is not the whole batch's (picked by indices, a new array of the same items) or a retry of a batch of one (its one item either way).
     const whole = !individual && indices.length === unique.length;
-    const items = !whole ? indices.map((u) => unique[u]!) : this.config.executeCopiesItems ? (unique as T[]) : unique.slice();
     let output: ReturnType<ExecuteFn<T, R>>;
     try {
+      // In the try: an entry of a hand-built batch's `unique` may be a getter that throws (fails the call as execute would).
+      const items = !whole ? indices.map((u) => unique[u]!) : this.config.executeCopiesItems ? (unique as T[]) : unique.slice();
       output = execute(items, execution.context);
       if (Array.isArray(output)) {
         this.deliverArray(execution, output);
@@ -391,7 +392,14 @@ export class BatchRun<T, R> {
     this.open = 0;
     for (let i = 0; i < items.length && !this.finished; i++) {
       const request = items[i]!;
-      const latencyMs = elapsed(enqueuedAt(request), now);
+      let latencyMs: number;
+      try {
+        latencyMs = elapsed(enqueuedAt(request), now);
+      } catch (error) {
+        // A user's enqueuedAt (fanOut) that throws or gives no time: that request alone is rejected with it.
+        answer(request, false, error, batchId, false, 0);
+        continue;
+      }
       // Stryker disable next-line ConditionalExpression: made true, latencies are also collected for reports that nothing reads (reportLatencies is off exactly when no listener reads them); made false it is killed (test/mutation-batchRun.test.ts).
       if (reportLatencies) latencies.push(latencyMs);
       answer(request, true, results[i], batchId, false, latencyMs);
@@ -512,7 +520,14 @@ export class BatchRun<T, R> {
 
   private emit(i: number, ok: boolean, valueOrError: unknown, deduplicated: boolean, now: number): void {
     const request = this.batch.items[i]!;
-    const latencyMs = elapsed(this.config.enqueuedAt(request), now);
+    let latencyMs: number;
+    try {
+      latencyMs = elapsed(this.config.enqueuedAt(request), now);
+    } catch (error) {
+      // As in answerAll: a user's enqueuedAt that throws or gives no time rejects this request alone.
+      this.config.answer(request, false, error, this.batchId, deduplicated, 0);
+      return;
+    }
     if (this.config.reportLatencies) this.latencies.push(latencyMs);
     this.config.answer(request, ok, valueOrError, this.batchId, deduplicated, latencyMs);
   }

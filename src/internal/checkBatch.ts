@@ -1,5 +1,6 @@
 import type { DedupedBatch } from '../types.js';
 import { describeGiven } from '../base/describeGiven.js';
+import { describeThrown } from '../base/describeValue.js';
 
 const SHAPE = '{ items, unique, leaderOf, failures? }';
 
@@ -23,10 +24,27 @@ export function checkBatch<T>(where: string, batch: unknown): DedupedBatch<T> | 
   if (typeof batch !== 'object' || batch === null) {
     return new TypeError(`${where}: expected a DedupedBatch ${SHAPE}, got ${describeGiven(batch)}`);
   }
-  const { items, unique, leaderOf, failures } = batch as Partial<Record<keyof DedupedBatch<T>, unknown>>;
+  let items: unknown;
+  try {
+    items = (batch as { items?: unknown }).items;
+  } catch (error) {
+    // A getter that throws, a revoked proxy: there is no request to give it to.
+    return new TypeError(`${where}: expected a DedupedBatch ${SHAPE} that can be read, got one whose items threw: ${describeThrown(error)}`, { cause: error });
+  }
   if (!Array.isArray(items)) {
     return new TypeError(`${where}: batch.items must be an array, got ${describeGiven(items)}; a DedupedBatch is ${SHAPE}`);
   }
+  try {
+    return checkParts(where, batch, items);
+  } catch (error) {
+    // A part (or an entry, or a method of failures) that throws when read: the batch's requests get the error.
+    return rejectAll(items as T[], new TypeError(`${where}: the batch could not be read (${describeThrown(error)}); a DedupedBatch is ${SHAPE}`, { cause: error }));
+  }
+}
+
+/** The checks past `items`, which may throw when a part cannot be read. */
+function checkParts<T>(where: string, batch: object, items: unknown[]): DedupedBatch<T> {
+  const { unique, leaderOf, failures } = batch as Partial<Record<keyof DedupedBatch<T>, unknown>>;
   const whole = wholeBatchFault(items, unique, leaderOf, failures);
   if (whole !== undefined) return rejectAll(items as T[], new TypeError(`${where}: ${whole}; a DedupedBatch is ${SHAPE}`));
 
@@ -84,11 +102,13 @@ function wholeBatchFault(items: readonly unknown[], unique: unknown, leaderOf: u
 }
 
 function rejectAll<T>(items: readonly T[], error: TypeError): DedupedBatch<T> {
+  // By index, not items.map: that would read the items, and an item's getter may be what threw.
+  const indexes = Array.from({ length: items.length }, (_, i) => i);
   return {
     items,
     unique: [],
     // Stryker disable next-line ArrowFunction,UnaryOperator: every item has its error in failures, which answers it whatever this entry holds.
-    leaderOf: items.map(() => -1),
-    failures: new Map(items.map((_, i) => [i, error])),
+    leaderOf: indexes.map(() => -1),
+    failures: new Map(indexes.map((i) => [i, error])),
   };
 }

@@ -32,6 +32,7 @@ export const DEFAULT_PROCESSING_TIMEOUT_MS = 30_000;
 export function resolveFanOutOptions<T, R>(where: string, options: FanOutOptions<T, R>): FanOutConfig<T, R> {
   const raw = check.optionsObject(where, options);
   check.scheduler(where, raw.scheduler);
+  check.statsRecorder(where, raw.stats);
   const feedback = checkFeedback(where, raw.feedback);
   return {
     execute: check.requiredFunction<ExecuteFn<T, R>>(where, 'execute', raw.execute),

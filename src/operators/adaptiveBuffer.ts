@@ -44,6 +44,7 @@ export function adaptiveBuffer<T>(options: AdaptiveBufferOptions = {}): Operator
   const where = 'adaptiveBuffer';
   const raw = check.optionsObject(where, options);
   check.scheduler(where, raw.scheduler);
+  check.statsRecorder(where, raw.stats);
   const adaptive = resolveAdaptiveSettings(where, raw);
   const settings = resolveWindowSettings(where, raw, adaptiveMaxWaitMs(adaptive));
   const scheduler = raw.scheduler ?? asyncScheduler;

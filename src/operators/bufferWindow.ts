@@ -50,6 +50,7 @@ export function bufferWindow<T>(options: BufferWindowOptions = {}): OperatorFunc
   const where = 'bufferWindow';
   const raw = check.optionsObject(where, options);
   check.scheduler(where, raw.scheduler);
+  check.statsRecorder(where, raw.stats);
   const settings = resolveWindowSettings(where, raw);
   const scheduler = raw.scheduler ?? asyncScheduler;
   const feedback = checkFeedback(where, raw.feedback);

@@ -1,5 +1,6 @@
 import { Observable, Subscription, type OperatorFunction } from 'rxjs';
 import { describeGiven } from '../base/describeGiven.js';
+import { describeThrown } from '../base/describeValue.js';
 import { createDeduper, resolveDedupWith, type Deduper, type DedupOptions, type SimilarityDedup } from '../dedup/strategy.js';
 import * as check from '../base/validate.js';
 import { subscribeSource } from '../internal/subscribeSource.js';
@@ -63,6 +64,7 @@ export function dedupByWith<T>(
 ): OperatorFunction<readonly T[], DedupedBatch<T>> {
   const where = 'dedupBy';
   const raw = check.optionsObject(where, options);
+  check.statsRecorder(where, raw.stats);
   const resolved = resolveDedupWith(where, raw, similarity);
   const { stats } = raw;
   const dedup = createDeduper(resolved, {
@@ -107,7 +109,16 @@ export function dedupWith<T>(
               return;
             }
             if (items.length === 0) return;
-            const out = current()(items, lifetime);
+            let out: ReturnType<Deduper<T>>;
+            try {
+              out = current()(withoutHoles(items), lifetime);
+            } catch (error) {
+              // An entry that throws when read (a getter, a proxy): not a batch; the dedupers catch what user
+              // functions throw. The rest of the source is ignored, as above.
+              ending = { error: new TypeError(`dedupBy: a batch could not be read (${describeThrown(error)})`, { cause: error }) };
+              finishIfIdle();
+              return;
+            }
             if (!(out instanceof Promise)) {
               emit(out);
               return;
@@ -135,4 +146,16 @@ export function dedupWith<T>(
         () => lifetime.unsubscribe(),
       );
     });
+}
+
+/**
+ * A sparse array (`['a', , 'b']`) as a dense one, its holes the request `undefined`; a dense one as it is. Each
+ * entry is read here, so one that throws (a getter, a proxy) throws here, before any deduper reads it.
+ */
+function withoutHoles<T>(items: readonly T[]): readonly T[] {
+  for (let i = 0; i < items.length; i++) {
+    if (!(i in items)) return Array.from(items);
+    void items[i];
+  }
+  return items;
 }

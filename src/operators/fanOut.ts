@@ -1,4 +1,5 @@
 import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
+import { userFunctionReturned, userFunctionThrew } from '../base/describeValue.js';
 import { toBatchResult } from '../internal/batchRun.js';
 import { checkBatch } from '../internal/checkBatch.js';
 import { subscribeSource } from '../internal/subscribeSource.js';
@@ -45,7 +46,8 @@ export function fanOut<T, R>(options: FanOutOptions<T, R>): OperatorFunction<Ded
   // the channel's slot when a batch arrives, so a batch dropped on its way holds none (see feedback.ts).
   // Stryker disable next-line ConditionalExpression: made true, slots are reserved on and latencies reported to a channel that is undefined (`feedback?.`), which does nothing; made false it is killed (marbles/feedback.marble.test.ts).
   const withFeedback = resolved.feedback !== undefined;
-  const config: FanOutConfig<T, R> = { ...resolved, reportLatencies: withFeedback, reservesSlots: withFeedback };
+  const enqueuedAt = resolved.enqueuedAt && checkedTime(resolved.enqueuedAt);
+  const config: FanOutConfig<T, R> = { ...resolved, enqueuedAt, reportLatencies: withFeedback, reservesSlots: withFeedback };
   const { stats } = config;
   return (source) =>
     new Observable<BatchResult<T, R>>((subscriber) => {
@@ -102,3 +104,22 @@ export function fanOut<T, R>(options: FanOutOptions<T, R>): OperatorFunction<Ded
 }
 
 export type { FanOutConfig, FanOutOptions };
+
+/**
+ * The user's `enqueuedAt`, as a per-request user function (like `key`): what it throws, or a time that is not a
+ * finite number, becomes a TypeError naming it, which rejects that request alone (BatchRun answers it so).
+ */
+function checkedTime<T>(enqueuedAt: (request: T) => number): (request: T) => number {
+  return (request) => {
+    let time: unknown;
+    try {
+      time = enqueuedAt(request);
+    } catch (error) {
+      throw userFunctionThrew('fanOut', 'enqueuedAt', error);
+    }
+    if (typeof time !== 'number' || !Number.isFinite(time)) {
+      throw new TypeError(userFunctionReturned('fanOut', 'enqueuedAt', time, "it must return a finite time in ms of the scheduler's clock"));
+    }
+    return time;
+  };
+}

@@ -76,8 +76,7 @@ const GAUGES: readonly { stat: NumericStat; name: string; unit: string; descript
  * @return a handle whose `unregister()` stops publishing
  */
 export function publishBatchStats(source: BatchStatsSource, options: BatchStatsMetricsOptions): BatchStatsMetrics {
-  const { meter, attributes = {} } = options;
-  const prefix = options.prefix ?? 'batch_dedup';
+  const { meter, attributes, prefix } = checkedOptions(options);
   const read = snapshotOf(source);
 
   const counters = COUNTERS.map((spec) => ({
@@ -115,8 +114,30 @@ export function publishBatchStats(source: BatchStatsSource, options: BatchStatsM
   };
 }
 
+/** The options, checked before anything is registered with the meter; `null` stands for a default, as elsewhere. */
+function checkedOptions(options: BatchStatsMetricsOptions): { meter: Meter; attributes: Attributes; prefix: string } {
+  if (!isObject(options)) refuse('options must be an object with a meter', kind(options));
+  const { meter, attributes, prefix } = options;
+  // Its methods that are called here: anything else a Meter has is not needed.
+  if (!isObject(meter) || ['createObservableCounter', 'createObservableGauge', 'addBatchObservableCallback'].some((m) => typeof meter[m] !== 'function')) {
+    refuse('meter must be an OpenTelemetry Meter (metrics.getMeter(name))', kind(meter));
+  }
+  if (prefix != null && typeof prefix !== 'string') refuse('prefix must be a string', kind(prefix));
+  if (attributes != null && !isObject(attributes)) refuse('attributes must be an object', kind(attributes));
+  return { meter, attributes: attributes ?? {}, prefix: prefix ?? 'batch_dedup' };
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+const kind = (value: unknown): string => (value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value);
+
+function refuse(message: string, got: string): never {
+  throw new TypeError(`publishBatchStats: ${message}, got ${got}`);
+}
+
 function snapshotOf(source: BatchStatsSource): () => BatchStats {
   if (typeof source === 'function') return source;
+  if (source === null || typeof source !== 'object') refuse('source must have getStats() or snapshot(), or be a function', kind(source));
   if ('getStats' in source && typeof source.getStats === 'function') return () => source.getStats();
   if ('snapshot' in source && typeof source.snapshot === 'function') return () => source.snapshot();
   throw new TypeError('publishBatchStats: source must have getStats() or snapshot(), or be a function');
