@@ -72,7 +72,8 @@ const optionsArb = fc.record({
 const LIVE: readonly Record<string, unknown>[] = [
   { windowMs: 0 },
   { windowMs: 2 ** 53 },
-  { maxSize: 1 },
+  // minSize with it: after { maxSize: 3, minSize: 2 } a maxSize of 1 alone is rightly refused (minSize above maxSize).
+  { maxSize: 1, minSize: 1 },
   { maxSize: 3, minSize: 2 },
   { concurrency: 1 },
   { concurrency: 3 },
