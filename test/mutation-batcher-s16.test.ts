@@ -1,0 +1,67 @@
+/**
+ * createBatcher's calls and submissions (src/batcher/createBatcher.ts), where the whole-core mutation run of stop 16
+ * found survivors (docs/testing.md, issue 17). Public API only; each `it` names the mutant it kills.
+ */
+import { describe, expect, it } from 'vitest';
+import { createBatcher, createBatchStats, type BatchResult } from '../src/index.js';
+import { virtualClock } from '../src/testing/index.js';
+import { drain } from './support.js';
+
+const up = (items: readonly string[]) => items.map((q) => q.toUpperCase());
+
+/** An AbortSignal-shaped object; `addEventListener` throws `broken` when called. */
+function signalWhoseAddThrows(aborted: boolean, reason: unknown, broken: Error): AbortSignal {
+  return {
+    aborted,
+    reason,
+    addEventListener() {
+      throw broken;
+    },
+    removeEventListener() {},
+  } as unknown as AbortSignal;
+}
+
+describe('createBatcher: a call whose signal has aborted already', () => {
+  // createBatcher.ts:105 `signal && abortState(signal) === undefined` made `signal || ...` (LogicalOperator), and its
+  // right side made true (ConditionalExpression): a listener was added to a signal that had aborted already, and a
+  // signal whose addEventListener throws then refused the call with that TypeError instead of the abort's reason.
+  it('is refused with the signal\'s reason, without adding a listener that could fail', async () => {
+    const clock = virtualClock();
+    const batcher = createBatcher<string, string>({ scheduler: clock.scheduler, windowMs: 5, execute: up });
+    const reason = new Error('caller gave up');
+    const signal = signalWhoseAddThrows(true, reason, new Error('addEventListener is broken'));
+    await expect(batcher.process('a', { signal })).rejects.toBe(reason);
+    expect(await drain(clock, batcher.close())).toBe(true);
+  });
+});
+
+describe('createBatcher: a call whose signal cannot take a listener', () => {
+  // createBatcher.ts:111 `{ cause: error }` made `{}` (ObjectLiteral): the TypeError lost the error that
+  // addEventListener threw.
+  it('is refused with a TypeError whose cause is what addEventListener threw', async () => {
+    const clock = virtualClock();
+    const batcher = createBatcher<string, string>({ scheduler: clock.scheduler, windowMs: 5, execute: up });
+    const broken = new Error('addEventListener is broken');
+    const refused = await batcher.process('a', { signal: signalWhoseAddThrows(false, undefined, broken) }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(TypeError);
+    expect((refused as TypeError).cause).toBe(broken);
+    expect(await drain(clock, batcher.close())).toBe(true);
+  });
+});
+
+describe('createBatcher.processStreaming after a defect in the pipeline', () => {
+  // createBatcher.ts:273 reject()'s `deduplicated` argument `false` made `true` (BooleanLiteral): a request failed by a
+  // defect was reported as having shared an equal request's execution.
+  it('yields the request as rejected with the defect, not deduplicated, in no batch', async () => {
+    const clock = virtualClock();
+    const stats = createBatchStats({ scheduler: clock.scheduler });
+    const batcher = createBatcher<string, string>({ scheduler: clock.scheduler, windowMs: 5, execute: up, stats });
+    const defect = new Error('recorder broke');
+    stats.recordRequests = () => {
+      throw defect;
+    };
+    const results: BatchResult<string, string>[] = [];
+    for await (const result of batcher.processStreaming(['a'])) results.push(result);
+    expect(results).toEqual([{ request: 'a', status: 'rejected', error: defect, batchId: 0, deduplicated: false, latencyMs: 0 }]);
+  });
+});
