@@ -65,3 +65,41 @@ describe('createBatcher.processStreaming after a defect in the pipeline', () => 
     expect(results).toEqual([{ request: 'a', status: 'rejected', error: defect, batchId: 0, deduplicated: false, latencyMs: 0 }]);
   });
 });
+
+describe('createBatcher.processAll given something that is not iterable', () => {
+  // createBatcher.ts:346 the iterable check made false (ConditionalExpression) or its block emptied (BlockStatement), and
+  // :347 its message's `where` or text emptied (StringLiteral): the caller got the engine's own "is not iterable" or
+  // an error naming nothing.
+  it('rejects with a TypeError naming processAll and what it got', async () => {
+    const batcher = createBatcher<string, string>({ windowMs: 1, execute: up });
+    await expect(batcher.processAll(5 as unknown as string[])).rejects.toThrow(
+      new TypeError('createBatcher.processAll: requests must be iterable, got 5'),
+    );
+    await batcher.close();
+  });
+
+  // createBatcher.ts:346 `?.[Symbol.iterator]` made `[Symbol.iterator]` (OptionalChaining): null made the check itself
+  // throw "Cannot read properties of null".
+  it('null: rejects with a TypeError naming processAll and null', async () => {
+    const batcher = createBatcher<string, string>({ windowMs: 1, execute: up });
+    await expect(batcher.processAll(null as unknown as string[])).rejects.toThrow(
+      new TypeError('createBatcher.processAll: requests must be iterable, got null'),
+    );
+    await batcher.close();
+  });
+});
+
+describe('createBatcher given no options object', () => {
+  // createBatcher.ts:418 (refuseSignalOption) `typeof options === 'object'` made true, or `&&` made `||`
+  // (ConditionalExpression, LogicalOperator): reading `signal` of undefined threw "Cannot read properties of undefined"
+  // instead of naming the option that is missing.
+  it('undefined: throws a TypeError saying execute is required', () => {
+    expect(() => createBatcher(undefined as never)).toThrow(new TypeError('createBatcher: execute is required'));
+  });
+
+  // createBatcher.ts:418 `options !== null` made true, or the object check made true (ConditionalExpression): null made
+  // the signal check throw "Cannot read properties of null".
+  it('null: throws a TypeError saying options must be an object', () => {
+    expect(() => createBatcher(null as never)).toThrow(new TypeError('createBatcher: options must be an object, got null'));
+  });
+});

@@ -400,6 +400,7 @@ export function createBatcherWith<T, R>(
       config.update(partial);
     },
     close() {
+      // Stryker disable next-line ConditionalExpression: made true, a second close() (or one after a defect closed the batcher) closes an engine closed or disposed already, which returns at once or finds nothing queued or running, and calls closeNow() again only when nothing is pending, when close() has resolved or is about to; made false it is killed.
       if (!closed) {
         closed = true;
         engine.close();
