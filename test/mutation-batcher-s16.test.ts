@@ -103,3 +103,24 @@ describe('createBatcher given no options object', () => {
     expect(() => createBatcher(null as never)).toThrow(new TypeError('createBatcher: options must be an object, got null'));
   });
 });
+
+describe('createBatcher.process given a priority that is not a finite number', () => {
+  // createBatcher.ts:426 (checkProcessOptions) the priority check made false (ConditionalExpression): with priorities
+  // on, a NaN priority was queued (and answered) as if it were one.
+  it('with priorities on, NaN is refused with a RangeError naming priority', async () => {
+    const batcher = createBatcher<string, string>({ windowMs: 1, execute: up, enablePriorities: true });
+    await expect(batcher.process('a', { priority: Number.NaN })).rejects.toThrow(
+      new RangeError('createBatcher.process: priority must be finite, got NaN'),
+    );
+    await batcher.close();
+  });
+
+  // createBatcher.ts:426 the name 'priority' emptied (StringLiteral): the error named no option.
+  it('a string is refused with a TypeError naming priority', async () => {
+    const batcher = createBatcher<string, string>({ windowMs: 1, execute: up, enablePriorities: true });
+    await expect(batcher.process('a', { priority: 'high' as unknown as number })).rejects.toThrow(
+      new TypeError('createBatcher.process: priority must be a number, got "high"'),
+    );
+    await batcher.close();
+  });
+});
