@@ -124,3 +124,25 @@ describe('createBatcher.process given a priority that is not a finite number', (
     await batcher.close();
   });
 });
+
+describe('createBatcher.process given a signal that is not quite an AbortSignal', () => {
+  const NOT_A_SIGNAL = new TypeError('createBatcher.process: signal must be an AbortSignal');
+
+  // createBatcher.ts:432 `typeof s.addEventListener !== 'function'` made false (ConditionalExpression): a signal
+  // without addEventListener was taken, and the call then failed calling it, with a message about a throw.
+  it('without addEventListener: refused, saying signal must be an AbortSignal', async () => {
+    const batcher = createBatcher<string, string>({ windowMs: 1, execute: up });
+    const signal = { aborted: false, reason: undefined, removeEventListener() {} } as unknown as AbortSignal;
+    await expect(batcher.process('a', { signal })).rejects.toThrow(NOT_A_SIGNAL);
+    await batcher.close();
+  });
+
+  // createBatcher.ts:442 (abortedIsBoolean) `typeof signal.aborted === 'boolean'` made true (ConditionalExpression): a
+  // signal whose `aborted` is no boolean was taken and its request answered.
+  it("whose aborted is not a boolean: refused, saying signal must be an AbortSignal", async () => {
+    const batcher = createBatcher<string, string>({ windowMs: 1, execute: up });
+    const signal = { aborted: 'no', reason: undefined, addEventListener() {}, removeEventListener() {} } as unknown as AbortSignal;
+    await expect(batcher.process('a', { signal })).rejects.toThrow(NOT_A_SIGNAL);
+    await batcher.close();
+  });
+});
