@@ -101,7 +101,6 @@ class Call<T, R> {
     this.signal = signal;
     // Stryker disable next-line ConditionalExpression: either side made true only makes a call with other options (priority, scope) withdrawable: it lists its requests for a withdrawal that never comes (no timer, no listener); the whole made false is killed (test/createBatcher.test.ts).
     this.withdrawable = timeoutMs !== undefined || signal !== undefined;
-    // Stryker disable next-line ConditionalExpression: `abortState(...) === undefined` made true adds a listener to a signal that aborted already, which never fires and is removed when the call settles (at once: its requests are refused as they are submitted); the whole made true or false is killed.
     if (signal && abortState(signal, PROCESS) === undefined) {
       this.onAbort = () => this.withdrawAll(abortReason(signal, PROCESS));
       try {
@@ -143,6 +142,7 @@ class Call<T, R> {
   settled(): void {
     if (!this.withdrawable || --this.open > 0) return;
     this.timer?.unsubscribe();
+    // Stryker disable next-line ConditionalExpression: made true, a call without a listener (no signal, or one aborted already) calls forget(signal, undefined), whose removeEventListener removes nothing, or throws on an undefined signal and is caught there; made false it is killed (test/mutation-batcher.test.ts).
     if (this.onAbort) forget(this.signal!, this.onAbort);
   }
 
@@ -181,6 +181,7 @@ class Submission<T, R> implements Envelope<T> {
     return this.call?.timeoutMs;
   }
   get withdrawable(): boolean {
+    // Stryker disable next-line ConditionalExpression: made true, a request of no call is withdrawable too: it takes the engine's slower path and a findable queue place, which nothing uses (only a call's deadline or signal withdraws, and it has none); made false, or its left side made true, it is killed.
     return this.call !== undefined && this.call.withdrawable;
   }
   get answered(): boolean {
@@ -193,6 +194,7 @@ class Submission<T, R> implements Envelope<T> {
    */
   settle(ok: boolean, valueOrError: unknown, batchId: number, deduplicated: boolean, latencyMs: number): boolean {
     const answer = this.answer;
+    // Stryker disable next-line BooleanLiteral: only failAll() settles a request answered already, after closing the batcher and before resolving close() itself: the extra answered() can only call closeNow() early, which disposes the engine a second time (it was disposed) and resolves close() as failAll() is about to.
     if (answer === undefined) return false;
     this.answer = undefined;
     this.call?.settled();
@@ -293,6 +295,7 @@ export function createBatcherWith<T, R>(
   /** Starts a call: checks its options, and sets its one timer and one listener. Undefined without options. */
   function openCall(options: ProcessOptions | undefined): Call<T, R> | undefined {
     if (closed) throw failure ? failure.error : new BatcherClosedError();
+    // Stryker disable next-line ConditionalExpression: made false, a call without options gets a Call of no priority, no scope, no deadline and no signal, which is not withdrawable and adds nothing: only an allocation more; made true it is killed.
     return options === undefined ? undefined : new Call<T, R>(checkProcessOptions(options), scheduler, withdraw);
   }
 
@@ -397,6 +400,7 @@ export function createBatcherWith<T, R>(
       config.update(partial);
     },
     close() {
+      // Stryker disable next-line ConditionalExpression: made true, a second close() (or one after a defect closed the batcher) closes an engine closed or disposed already, which returns at once or finds nothing queued or running, and calls closeNow() again only when nothing is pending, when close() has resolved or is about to; made false it is killed.
       if (!closed) {
         closed = true;
         engine.close();

@@ -338,6 +338,7 @@ export class BatchRun<T, R> {
       return;
     }
     const n = execution.indices.length;
+    // Stryker disable next-line ConditionalExpression: `typeof index !== 'number'` made false changes nothing: Number.isInteger is false for anything but a number, so the next check refuses it (the typeof is there for TypeScript's narrowing); the whole, and each other part, made true or false is killed (test/trust-exec.test.ts).
     if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= n) {
       this.refuseOutput(
         execution,
@@ -515,6 +516,7 @@ export class BatchRun<T, R> {
   }
 
   private isSettled(u: number): boolean {
+    // Stryker disable next-line ConditionalExpression: `this.open === 0` made false changes nothing: open reaches 0 only in settle() with every flag set, or in answerAll(), from which nothing reaches this run's settle() before finish() (its call has ended, a timed-out call is stopped); after finish() settle() returns on `finished` first. The whole made true or false, and the flags' part, are killed.
     return this.open === 0 || (this.settledFlags !== undefined && this.settledFlags[u] === true);
   }
 
@@ -528,6 +530,7 @@ export class BatchRun<T, R> {
       this.config.answer(request, false, error, this.batchId, deduplicated, 0);
       return;
     }
+    // Stryker disable next-line ConditionalExpression: made true, latencies are also collected for reports that nothing reads (reportLatencies is off exactly when no listener reads them); made false it is killed (test/mutation-batchRun.test.ts).
     if (this.config.reportLatencies) this.latencies.push(latencyMs);
     this.config.answer(request, ok, valueOrError, this.batchId, deduplicated, latencyMs);
   }
@@ -537,6 +540,7 @@ export class BatchRun<T, R> {
     if (this.finished) return;
     this.finished = true;
     settledAt ??= this.config.scheduler.now();
+    // Stryker disable next-line MethodExpression: at most one call is listed when a run finishes (each call but a streaming one is ended before it settles its items, a streaming one right after, and a timed-out call is stopped before its retries start), so iterating the list itself while endExecution() removes from it ends the same calls.
     if (this.executions.length > 0) for (const execution of this.executions.slice()) this.endExecution(execution);
     this.config.onSettled(this, {
       size: this.batch.items.length,
