@@ -1,0 +1,27 @@
+/**
+ * Survivors of the stop-16 Stryker run in the result cache's feature object (src/internal/resultCache.ts, issue 17),
+ * through the public `resultCache()` and `sharedStore()`.
+ */
+import { describe, expect, it } from 'vitest';
+import { resultCache, sharedStore } from '../src/index.js';
+
+const store = sharedStore({ get: async (keys) => keys.map(() => undefined), set: async () => undefined });
+
+describe('resultCache(): its settings, readable as the flat form has them', () => {
+  // Kills resultCache.ts:68 and :69, `o.store !== undefined` / `o.storeTimeoutMs !== undefined` made false
+  // (ConditionalExpression) and `{ store: o.store }` / `{ storeTimeoutMs: o.storeTimeoutMs }` made `{}`
+  // (ObjectLiteral): the store and its bound were not readable on the feature.
+  it('reads back the store and storeTimeoutMs it was made with', () => {
+    const feature = resultCache({ ttlMs: 100, store, storeTimeoutMs: 50 });
+    expect(feature.store).toBe(store);
+    expect(feature.storeTimeoutMs).toBe(50);
+  });
+
+  // Kills resultCache.ts:68 and :69 made true (ConditionalExpression): a feature made without a store carried
+  // `store` and `storeTimeoutMs` fields (undefined), which options without a store do not have.
+  it('has no store or storeTimeoutMs field when made without a store, as its options have none', () => {
+    const feature = resultCache({ ttlMs: 100 });
+    expect(Object.keys(feature)).not.toContain('store');
+    expect(Object.keys(feature)).not.toContain('storeTimeoutMs');
+  });
+});
