@@ -3,7 +3,7 @@
  * through the public `resultCache()` and `sharedStore()`.
  */
 import { describe, expect, it } from 'vitest';
-import { resultCache, sharedStore } from '../src/index.js';
+import { createBatcher, resultCache, sharedStore } from '../src/index.js';
 
 const store = sharedStore({ get: async (keys) => keys.map(() => undefined), set: async () => undefined });
 
@@ -23,5 +23,22 @@ describe('resultCache(): its settings, readable as the flat form has them', () =
     const feature = resultCache({ ttlMs: 100 });
     expect(Object.keys(feature)).not.toContain('store');
     expect(Object.keys(feature)).not.toContain('storeTimeoutMs');
+  });
+});
+
+describe('configure() with the result cache in effect', () => {
+  // Kills resultCache.ts:74 `other.semantic === settings.semantic` made true (ConditionalExpression): a change
+  // from an exact to a semantic result cache (or back) was taken as no change, and silently not applied.
+  it('refuses turning semantic on or off as a change of the result cache', () => {
+    const execute = (items: readonly string[]) => items.map((s) => s.toUpperCase());
+    const exact = createBatcher<string, string>({ execute, dedupStrategy: 'hybrid', resultCache: { ttlMs: 100 } });
+    expect(() => exact.configure({ resultCache: { ttlMs: 100, semantic: true } })).toThrow(
+      /^createBatcher\.configure: resultCache cannot be changed on a running batcher/,
+    );
+    expect(() => exact.configure({ resultCache: { ttlMs: 100, semantic: false } })).not.toThrow();
+    exact.close();
+    const semantic = createBatcher<string, string>({ execute, dedupStrategy: 'hybrid', resultCache: { ttlMs: 100, semantic: true } });
+    expect(() => semantic.configure({ resultCache: { ttlMs: 100 } })).toThrow(/^createBatcher\.configure: resultCache cannot be changed/);
+    semantic.close();
   });
 });
