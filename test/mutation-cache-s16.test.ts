@@ -3,7 +3,9 @@
  * through the public `resultCache()` and `sharedStore()`.
  */
 import { describe, expect, it } from 'vitest';
-import { createBatcher, resultCache, sharedStore } from '../src/index.js';
+import { createBatcher, resultCache, sharedStore, type Embedder } from '../src/index.js';
+import { simulatedBackend, virtualClock } from '../src/testing/index.js';
+import { turn } from './support.js';
 
 const store = sharedStore({ get: async (keys) => keys.map(() => undefined), set: async () => undefined });
 
@@ -40,5 +42,42 @@ describe('configure() with the result cache in effect', () => {
     const semantic = createBatcher<string, string>({ execute, dedupStrategy: 'hybrid', resultCache: { ttlMs: 100, semantic: true } });
     expect(() => semantic.configure({ resultCache: { ttlMs: 100 } })).toThrow(/^createBatcher\.configure: resultCache cannot be changed/);
     semantic.close();
+  });
+});
+
+describe('the semantic result cache when the embedder fails', () => {
+  // Kills resultCache.ts:126 `probe !== undefined` made true (ConditionalExpression): a result computed without
+  // a vector (the embedder failed, so the batch fell back to exact dedup) was indexed by similarity with no
+  // vector, which threw while the answer was being stored: the request that had joined that execution in flight
+  // was never answered. It is cached by its exact key alone, and every request sharing it is answered.
+  it('answers the request that joined the execution in flight, and caches the result by its exact key', async () => {
+    const clock = virtualClock();
+    const backend = simulatedBackend({ scheduler: clock.scheduler, durationMs: () => 5, compute: (s: string) => s.toUpperCase() });
+    const embed: Embedder = () => {
+      throw new Error('embedder down');
+    };
+    const batcher = createBatcher<string, string>({
+      execute: backend.execute,
+      dedupStrategy: 'hybrid',
+      embed,
+      windowMs: 2,
+      scheduler: clock.scheduler,
+      resultCache: { ttlMs: 100, semantic: true },
+    });
+    const answers: string[] = [];
+    const first = batcher.process('a').then((v) => answers.push(`first ${v}`));
+    clock.advanceBy(3); // the window closed at 2: 'a' executes from 2 to 7
+    const joined = batcher.process('a').then((v) => answers.push(`joined ${v}`));
+    for (let i = 0; i < 20; i++) {
+      await turn();
+      clock.advanceBy(1);
+    }
+    expect(answers).toEqual(['first A', 'joined A']);
+    const again = batcher.process('a');
+    clock.runAll();
+    await expect(again).resolves.toBe('A');
+    expect(backend.calls.map((call) => [...call.items])).toEqual([['a']]);
+    await Promise.all([first, joined]);
+    batcher.close();
   });
 });
