@@ -1,0 +1,78 @@
+/**
+ * Survivors of the stop-16 Stryker run in the live configuration (src/internal/pipelineConfig.ts, issue 17), each
+ * killed through the public createBatcher: what is shared at arrival under which dedup settings
+ * (docs/scheduling.md), and what configure() takes as no change.
+ */
+import { describe, expect, it } from 'vitest';
+import { createBatcher, type BatchDedupOptions } from '../src/index.js';
+import { simulatedBackend, virtualClock } from '../src/testing/index.js';
+import { turn } from './support.js';
+
+const upper = (s: string) => s.toUpperCase();
+
+/**
+ * Sends `requests` to a batcher made with `options` (a window of 2 ms, a backend taking 5 ms): each `[at, request]`
+ * at virtual time `at`. Returns the items of each backend call, once every request is answered.
+ */
+async function sent(options: Partial<BatchDedupOptions<string, string>>, requests: readonly (readonly [at: number, request: string])[]) {
+  const clock = virtualClock();
+  const backend = simulatedBackend({ scheduler: clock.scheduler, durationMs: () => 5, compute: upper });
+  const batcher = createBatcher<string, string>({ execute: backend.execute, windowMs: 2, scheduler: clock.scheduler, ...options });
+  const answers: Promise<string>[] = [];
+  let now = 0;
+  for (const [at, request] of requests) {
+    clock.advanceBy(at - now);
+    now = at;
+    answers.push(batcher.process(request));
+  }
+  for (let i = 0; i < 30; i++) {
+    await turn();
+    clock.advanceBy(1);
+  }
+  expect(await Promise.all(answers)).toEqual(requests.map(([, request]) => upper(request)));
+  batcher.close();
+  return backend.calls.map((call) => [...call.items]);
+}
+
+describe('what is shared at arrival', () => {
+  // Kills pipelineConfig.ts:491 `dedup.dedupFunction === undefined` made true (ConditionalExpression): with a
+  // dedupFunction, equality is known only at batch time, so requests with equal exact keys do not join at arrival;
+  // the dedupFunction decides, and here it merges nothing.
+  it('with a dedupFunction, equal requests are not joined by their exact key: the function decides', async () => {
+    expect(await sent({ dedupFunction: () => 0 }, [[0, 'a'], [1, 'a']])).toEqual([['a', 'a']]);
+  });
+
+  // Kills pipelineConfig.ts:492 `dedup.strategy !== 'embedding'` made true (ConditionalExpression) or its
+  // 'embedding' emptied (StringLiteral): under 'embedding' alone nothing joins by exact key, so a request equal
+  // to one executing is sent again (docs/scheduling.md: in-flight joins apply with exact or hybrid dedup only).
+  it("with dedupStrategy 'embedding', a request equal to one executing is sent again", async () => {
+    expect(await sent({ dedupStrategy: 'embedding' }, [[0, 'a'], [3, 'a']])).toEqual([['a'], ['a']]);
+  });
+
+  // Control for the two above: with exact dedup the same arrivals share one backend item.
+  it('with exact dedup, the same arrivals share one backend item', async () => {
+    expect(await sent({}, [[0, 'a'], [1, 'a'], [3, 'a']])).toEqual([['a']]);
+  });
+
+  // Kills pipelineConfig.ts:499 `this.resultCache !== undefined` made false (ConditionalExpression): with nothing
+  // joined at arrival (enableDedup: false), the result cache still answers at arrival.
+  it('with enableDedup: false, the result cache still answers an equal request after the first is answered', async () => {
+    expect(await sent({ enableDedup: false, resultCache: { ttlMs: 100 } }, [[0, 'a'], [20, 'a']])).toEqual([['a']]);
+  });
+
+  // Kills pipelineConfig.ts:499 `joinsWaiting || joinsInFlight` made `&&` (LogicalOperator): with
+  // dedupInFlight: false, a request equal to one waiting still joins it at arrival and takes no place in the
+  // batch, so maxSize counts distinct items (docs/scheduling.md); without the join, a, a filled a batch of 2.
+  it('with dedupInFlight: false, a request equal to one waiting joins it: maxSize counts distinct items', async () => {
+    expect(await sent({ dedupInFlight: false, maxSize: 2 }, [[0, 'a'], [0, 'a'], [0, 'b']])).toEqual([['a', 'b']]);
+  });
+
+  // Kills pipelineConfig.ts:499 made true (ConditionalExpression): with dedup off and no result cache nothing is
+  // computed at arrival, so a key function is never called and cannot refuse a request.
+  it('with enableDedup: false and no result cache, a key that throws refuses nothing', async () => {
+    const key = () => {
+      throw new Error('key broken');
+    };
+    expect(await sent({ enableDedup: false, key }, [[0, 'a'], [1, 'a']])).toEqual([['a', 'a']]);
+  });
+});
