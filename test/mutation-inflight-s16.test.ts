@@ -87,3 +87,26 @@ describe('a slot joined once is joined again', () => {
     expect(executed).toEqual(['x']);
   });
 });
+
+describe('configure() of an option that leaves equality as it was', () => {
+  // Kills inFlight.ts:254 (changesWhatIsShared) `!KEEP_SHARING.has(name)` made true (ConditionalExpression): every
+  // configure() started a new table, so a change of windowMs alone dropped the cached results.
+  it('keeps the cached results: an equal request after configure({ windowMs }) is answered from the cache', async () => {
+    const clock = virtualClock();
+    const executed: string[] = [];
+    const batcher = createBatcher<string, string>({
+      scheduler: clock.scheduler,
+      windowMs: 2,
+      resultCache: { ttlMs: 1000 },
+      execute: (items) => {
+        executed.push(...items);
+        return items.map((item) => `value of ${item}`);
+      },
+    });
+    await expect(settleAll(clock, batcher.process('x'))).resolves.toEqual({ status: 'fulfilled', value: 'value of x' });
+    batcher.configure({ windowMs: 5 });
+    await expect(settleAll(clock, batcher.process('x'))).resolves.toEqual({ status: 'fulfilled', value: 'value of x' });
+    expect(executed).toEqual(['x']);
+    expect(batcher.getStats().cacheHits).toBe(1);
+  });
+});
