@@ -265,7 +265,7 @@ export class PipelineConfig<T, R> {
     this.prioritized = this.priorities !== undefined;
     this.adaptive = this.adaptiveOf(where, raw.adaptive);
     // The settings given to a feature's factory are its flat options' starting values: configure() changes them.
-    if (this.adaptive || this.priorities) raw = { ...raw, ...this.adaptive?.options, ...this.priorities?.options };
+    raw = { ...raw, ...this.adaptive?.options, ...this.priorities?.options };
     this.priorityAgingPerSecond = fixedValue(where, 'priorityAgingPerSecond', raw.priorityAgingPerSecond);
     this.dedupInFlight = fixedValue(where, 'dedupInFlight', raw.dedupInFlight);
     this.resultCache = this.resultCacheOf(where, raw.resultCache);
