@@ -76,3 +76,61 @@ describe('what is shared at arrival', () => {
     expect(await sent({ enableDedup: false, key }, [[0, 'a'], [1, 'a']])).toEqual([['a', 'a']]);
   });
 });
+
+describe('configure() of a structural option names the value asked for', () => {
+  const execute = (items: readonly string[]) => items.map(upper);
+
+  // Kills pipelineConfig.ts:403 `typeof value === 'boolean'` made false (ConditionalExpression): a boolean asked
+  // for was named "the new dedupInFlight" instead of its value.
+  it('a boolean: "with dedupInFlight: false"', () => {
+    const batcher = createBatcher<string, string>({ execute });
+    expect(() => batcher.configure({ dedupInFlight: false })).toThrow(
+      /^createBatcher\.configure: dedupInFlight cannot be changed on a running batcher: .*To run with dedupInFlight: false, create a new batcher/,
+    );
+    batcher.close();
+  });
+
+  // Kills pipelineConfig.ts:403 `typeof value === 'number'` made false (ConditionalExpression): likewise a number.
+  it('a number: "with priorityAgingPerSecond: 2"', () => {
+    const batcher = createBatcher<string, string>({ execute, enablePriorities: true });
+    expect(() => batcher.configure({ priorityAgingPerSecond: 2 })).toThrow(
+      /^createBatcher\.configure: priorityAgingPerSecond cannot be changed .*To run with priorityAgingPerSecond: 2, create a new batcher/,
+    );
+    batcher.close();
+  });
+});
+
+describe('configure() restating a value in effect', () => {
+  // Kills pipelineConfig.ts:388 the changed-names filter made true (ConditionalExpression): every name given was
+  // taken as changed, so restating the key function in effect started a new table and dropped the cached results.
+  it('restating the same key function keeps the cached results', async () => {
+    const clock = virtualClock();
+    const executed: string[] = [];
+    const key = (s: string) => s.trim();
+    const batcher = createBatcher<string, string>({
+      execute: (items) => {
+        executed.push(...items);
+        return items.map(upper);
+      },
+      key,
+      windowMs: 2,
+      scheduler: clock.scheduler,
+      resultCache: { ttlMs: 1000 },
+    });
+    const first = batcher.process('a');
+    for (let i = 0; i < 5; i++) {
+      await turn();
+      clock.advanceBy(1);
+    }
+    await expect(first).resolves.toBe('A');
+    batcher.configure({ key });
+    const again = batcher.process('a');
+    for (let i = 0; i < 5; i++) {
+      await turn();
+      clock.advanceBy(1);
+    }
+    await expect(again).resolves.toBe('A');
+    expect(executed).toEqual(['a']);
+    batcher.close();
+  });
+});
