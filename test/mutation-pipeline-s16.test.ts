@@ -134,3 +134,13 @@ describe('configure() restating a value in effect', () => {
     batcher.close();
   });
 });
+
+describe('configure({ stats: undefined })', () => {
+  // Kills pipelineConfig.ts:419 `value === undefined` made false (ConditionalExpression): on a batcher made
+  // without a recorder, restating stats as undefined (its default: a recorder of its own) was refused as a change.
+  it('on a batcher made without a recorder is no change, and accepted', () => {
+    const batcher = createBatcher<string, string>({ execute: (items) => items.map(upper) });
+    expect(() => batcher.configure({ stats: undefined })).not.toThrow();
+    batcher.close();
+  });
+});
