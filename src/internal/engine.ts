@@ -103,6 +103,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     let fanOutConfig: FanOutConfig<E, R>;
     const refreshFanOut = () => {
       feedback.concurrency = config.fanOut.concurrency;
+      // Stryker disable next-line ConditionalExpression: made true, latencies are also collected for the feedback reports of a pipeline without an adaptive window, where only the controller reads them and there is none; made false it is killed (the adaptive window learns nothing).
       fanOutConfig = { ...(config.fanOut as FanOutConfig<E, R>), feedback, reportLatencies: controller !== undefined };
     };
     refreshFanOut();
@@ -171,6 +172,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     try {
       return this.take(make === undefined ? (value as unknown as E) : make(value));
     } finally {
+      // Stryker disable next-line LogicalOperator: `||` only calls checkEnd() more often, and it returns at once unless the engine is closed with no push under way.
       if (--this.pushing === 0 && this.closed) this.checkEnd();
     }
   }
@@ -261,6 +263,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
    * @param place what `push` returned for it
    */
   withdraw(envelope: E, place: QueueEntry<E> | undefined, error: unknown): void {
+    // Stryker disable next-line ConditionalExpression: made false, never reached with an answered request: createBatcher withdraws only requests not yet answered (withdrawAll skips answered ones; an aborted call's are fresh); made true it is killed.
     if (envelope.answered === true) return;
     // A follower promoted in place of its leader waits where the promotion put it.
     const pending = this.shared.ledBy(envelope);
@@ -283,6 +286,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
    * aborted now, and later ones as soon as that becomes true, so closing never waits for them.
    */
   close(): void {
+    // Stryker disable next-line ConditionalExpression: made false, a second close() would close the collector and stop unowed executions again, but its owners close once (createBatcher behind its own closed flag, batchDedup on its source's one end); made true it is killed.
     if (this.closed) return;
     this.closed = true;
     this.collector.close();
