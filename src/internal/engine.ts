@@ -350,6 +350,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     const timeoutMs = envelope.timeoutMs === undefined ? config.requestTimeoutMs : undefined;
     const { signal } = envelope;
     const unwatch =
+      // Stryker disable next-line ConditionalExpression: made false, watchWaiting() is called with neither a deadline nor a signal, and returns no watcher for that (collector.ts); made true it is killed (a follower's own deadline and signal ignored).
       timeoutMs === undefined && signal === undefined
         ? undefined
         : watchWaiting(
@@ -359,6 +360,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
             (error) => this.followerLeft(envelope, error),
           );
     this.shared.follow(pending, envelope, unwatch);
+    // Stryker disable next-line ConditionalExpression: made true, raise() is reached without priorities too, where the queue has no heap and returns at once (with them every request's priority is recorded at arrival and a kept leader has its place); made false it is killed (test/mutation-engine-s16.test.ts).
     if (priority !== undefined && pending.place !== undefined) this.collector.raise(pending.place, priority, envelope.arrivedAt);
   }
 
