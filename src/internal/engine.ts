@@ -366,6 +366,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
 
   /** A follower's deadline passed or its signal aborted before its leader's batch formed: it leaves alone. */
   private followerLeft(envelope: E, error: unknown): void {
+    // Stryker disable next-line LogicalOperator: `&&` refuses also a request that no longer follows, but its watcher is stopped when it stops following (shared.leave, sent with its leader), so leave() is true whenever this runs.
     if (!this.shared.leave(envelope) || envelope.answered === true) return;
     this.refuse(envelope, error);
   }
