@@ -4,7 +4,7 @@
  * (docs/scheduling.md), and what configure() takes as no change.
  */
 import { describe, expect, it } from 'vitest';
-import { createBatcher, type BatchDedupOptions } from '../src/index.js';
+import { createBatcher, createBatchStats, type BatchDedupOptions } from '../src/index.js';
 import { simulatedBackend, virtualClock } from '../src/testing/index.js';
 import { turn } from './support.js';
 
@@ -141,6 +141,47 @@ describe('configure({ stats: undefined })', () => {
   it('on a batcher made without a recorder is no change, and accepted', () => {
     const batcher = createBatcher<string, string>({ execute: (items) => items.map(upper) });
     expect(() => batcher.configure({ stats: undefined })).not.toThrow();
+    batcher.close();
+  });
+});
+
+describe('configure() of stats and resultCache, turned on, off or swapped', () => {
+  const execute = (items: readonly string[]) => items.map(upper);
+
+  // Kills pipelineConfig.ts:419 `value === this.stats` made true (ConditionalExpression): another recorder was
+  // taken as no change, and silently not used.
+  it('another recorder than the one in effect is refused', () => {
+    const batcher = createBatcher<string, string>({ execute, stats: createBatchStats() });
+    expect(() => batcher.configure({ stats: createBatchStats() })).toThrow(/^createBatcher\.configure: stats cannot be changed on a running batcher/);
+    batcher.close();
+  });
+
+  // Kills pipelineConfig.ts:423 `cache === now` made true, the whole condition made false or its `now ===
+  // undefined` made false, and `||` made `&&` (ConditionalExpression, LogicalOperator): turning a result cache
+  // on was accepted as no change, or failed with a TypeError of the comparison instead of saying what to do.
+  it('turning a result cache on is refused, saying how to get one', () => {
+    const batcher = createBatcher<string, string>({ execute });
+    expect(() => batcher.configure({ resultCache: { ttlMs: 100 } })).toThrow(
+      /^createBatcher\.configure: resultCache cannot be changed on a running batcher: .*To run with the new resultCache, create a new batcher/,
+    );
+    batcher.close();
+  });
+
+  // Kills pipelineConfig.ts:423 `cache === undefined` made false (ConditionalExpression): turning the cache off
+  // failed with a TypeError of the comparison instead of saying what to do.
+  it('turning the result cache off is refused, saying how to run without it', () => {
+    const batcher = createBatcher<string, string>({ execute, resultCache: { ttlMs: 100 } });
+    expect(() => batcher.configure({ resultCache: undefined })).toThrow(
+      /^createBatcher\.configure: resultCache cannot be changed on a running batcher: .*To run without resultCache, create a new batcher/,
+    );
+    batcher.close();
+  });
+
+  // Kills pipelineConfig.ts:423 `cache === now` made false (ConditionalExpression): restating no result cache was
+  // refused as a change.
+  it('restating no result cache is no change, and accepted', () => {
+    const batcher = createBatcher<string, string>({ execute });
+    expect(() => batcher.configure({ resultCache: undefined })).not.toThrow();
     batcher.close();
   });
 });
