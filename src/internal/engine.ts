@@ -506,6 +506,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     try {
       // With dedup off too every item leads itself: the shared [0, ..., n - 1] instead of dedupNone's own.
       out =
+        // Stryker disable next-line ConditionalExpression: made false (or either side), the batch goes through the deduper, which finds the same leaders (dedupNone leads each item by itself; exact dedup finds no two equal among requests that did not join at arrival); made true it is killed.
         distinct || config.deduper === dedupNone
           ? everyItemLeads(leaders)
           : (config.deduper(leaders, this.lifetime) as DedupedBatch<E> | Promise<DedupedBatch<E>>);
