@@ -185,3 +185,36 @@ describe('configure() of stats and resultCache, turned on, off or swapped', () =
     batcher.close();
   });
 });
+
+describe('options as the pipeline holds them', () => {
+  // Kills pipelineConfig.ts:457 `value === false` made false (ConditionalExpression) and its `false` made `true`
+  // (BooleanLiteral): `resultCache: false` is refused on the main entry point as no options object, as before the
+  // feature objects, rather than taken as off.
+  it('resultCache: false is refused at creation as no options object', () => {
+    expect(() => createBatcher<string, string>({ execute: (items) => items.map(upper), resultCache: false as never })).toThrow(TypeError);
+  });
+
+  // Kills pipelineConfig.ts:524 `onEmbedCache` made `() => undefined` (ArrowFunction): the pipeline's stats did
+  // not count the embedding cache's hits and misses.
+  it("counts the embedding cache's hits and misses in the batcher's stats", async () => {
+    const clock = virtualClock();
+    const batcher = createBatcher<string, string>({
+      execute: (items) => items.map(upper),
+      dedupStrategy: 'embedding',
+      windowMs: 2,
+      scheduler: clock.scheduler,
+    });
+    // Two texts to compare in each batch; the second batch's are embedded already.
+    for (let round = 0; round < 2; round++) {
+      const answers = batcher.processAll(['what is a cat', 'how tall is mount everest']);
+      for (let i = 0; i < 5; i++) {
+        await turn();
+        clock.advanceBy(1);
+      }
+      await expect(answers).resolves.toEqual(['WHAT IS A CAT', 'HOW TALL IS MOUNT EVEREST']);
+    }
+    expect(batcher.getStats()).toMatchObject({ embedCacheMisses: 2, embedCacheHits: 2 });
+    batcher.close();
+  });
+});
+});
