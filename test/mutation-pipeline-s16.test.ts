@@ -217,4 +217,3 @@ describe('options as the pipeline holds them', () => {
     batcher.close();
   });
 });
-});
