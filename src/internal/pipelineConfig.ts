@@ -486,6 +486,7 @@ export class PipelineConfig<T, R> {
         stats: this.stats,
         enqueuedAt: (envelope) => envelope.arrivedAt,
       }),
+      // Stryker disable next-line BooleanLiteral: made false, batchRun gives execute a copy of the envelopes, which `local` maps to a new array of requests anyway (and sharedExecute reads them alike): the same requests, one more array.
       executeCopiesItems: true,
     };
     const exactKeyDecides = dedup.enabled && dedup.dedupFunction === undefined;
