@@ -3,9 +3,10 @@
  * killed through the public createBatcher: what is shared at arrival under which dedup settings
  * (docs/scheduling.md), and what configure() takes as no change.
  */
+import { from } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { createBatcher, createBatchStats, type BatchDedupOptions } from '../src/index.js';
-import { simulatedBackend, virtualClock } from '../src/testing/index.js';
+import { batchDedup, createBatcher, createBatchStats, type BatchDedupOptions, type BatchResult } from '../src/index.js';
+import { createTestScheduler, simulatedBackend, virtualClock } from '../src/testing/index.js';
 import { turn } from './support.js';
 
 const upper = (s: string) => s.toUpperCase();
@@ -215,5 +216,20 @@ describe('options as the pipeline holds them', () => {
     }
     expect(batcher.getStats()).toMatchObject({ embedCacheMisses: 2, embedCacheHits: 2 });
     batcher.close();
+  });
+});
+
+describe("batchDedup's signal(request) returning null", () => {
+  // Kills pipelineConfig.ts:333 `signal === null` made false (ConditionalExpression): null, documented as "no
+  // signal" like undefined, was refused as something that is not an AbortSignal.
+  it('is no signal: the request is executed and answered', () => {
+    const scheduler = createTestScheduler();
+    const results: BatchResult<string, string>[] = [];
+    scheduler.run(() => {
+      from(['a'])
+        .pipe(batchDedup<string, string>({ execute: (items) => items.map(upper), signal: () => null, windowMs: 1 }))
+        .subscribe((r) => results.push(r));
+    });
+    expect(results.map((r) => [r.status, r.value])).toEqual([['fulfilled', 'A']]);
   });
 });
