@@ -360,7 +360,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
             (error) => this.followerLeft(envelope, error),
           );
     this.shared.follow(pending, envelope, unwatch);
-    // Stryker disable next-line ConditionalExpression: made true, raise() is reached without priorities too, where the queue has no heap and returns at once (with them every request's priority is recorded at arrival and a kept leader has its place); made false it is killed (test/mutation-engine-s16.test.ts).
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: made true (or `||`), raise() is reached without priorities too, where the queue has no heap and returns at once (with them every request's priority is recorded at arrival and a kept leader has its place); made false it is killed (test/mutation-engine-s16.test.ts).
     if (priority !== undefined && pending.place !== undefined) this.collector.raise(pending.place, priority, envelope.arrivedAt);
   }
 
@@ -479,6 +479,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       // Stryker disable next-line ConditionalExpression,BlockStatement: made false (or its block emptied), a leader sent bare goes on to ledBy(), which finds no record for it (nothing joined it), so `distinct` is cleared and the batch is deduplicated again: the same answer, only slower; made true it is killed.
       if (bare !== undefined) {
         // Led bare: nothing joined it. Led under other settings, it may equal another leader under these.
+        // Stryker disable next-line ConditionalExpression: made true, `distinct` is cleared and the batch goes through the deduper, which finds the same leaders: the same answer, slower; made false it is killed (test/configure-followers.test.ts).
         if (bare !== table) distinct = false;
         continue;
       }
@@ -492,6 +493,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       // Led under other settings: under these, it may equal another leader (what joined it then follows it as
       // `~i`: see joinFollowers).
       const older = pending.table !== table;
+      // Stryker disable next-line ConditionalExpression: made true, `distinct` is cleared and the batch goes through the deduper, which finds the same leaders: the same answer, slower; made false it is killed (test/mutation-engine2.test.ts).
       if (older) distinct = false;
       const joined = shared.sent(pending);
       if (joined === undefined) continue;
