@@ -103,6 +103,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     let fanOutConfig: FanOutConfig<E, R>;
     const refreshFanOut = () => {
       feedback.concurrency = config.fanOut.concurrency;
+      // Stryker disable next-line ConditionalExpression: made true, latencies are also collected for the feedback reports of a pipeline without an adaptive window, where only the controller reads them and there is none; made false it is killed (the adaptive window learns nothing).
       fanOutConfig = { ...(config.fanOut as FanOutConfig<E, R>), feedback, reportLatencies: controller !== undefined };
     };
     refreshFanOut();
@@ -171,6 +172,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     try {
       return this.take(make === undefined ? (value as unknown as E) : make(value));
     } finally {
+      // Stryker disable next-line LogicalOperator: `||` only calls checkEnd() more often, and it returns at once unless the engine is closed with no push under way.
       if (--this.pushing === 0 && this.closed) this.checkEnd();
     }
   }
@@ -261,6 +263,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
    * @param place what `push` returned for it
    */
   withdraw(envelope: E, place: QueueEntry<E> | undefined, error: unknown): void {
+    // Stryker disable next-line ConditionalExpression: made false, never reached with an answered request: createBatcher withdraws only requests not yet answered (withdrawAll skips answered ones; an aborted call's are fresh); made true it is killed.
     if (envelope.answered === true) return;
     // A follower promoted in place of its leader waits where the promotion put it.
     const pending = this.shared.ledBy(envelope);
@@ -283,6 +286,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
    * aborted now, and later ones as soon as that becomes true, so closing never waits for them.
    */
   close(): void {
+    // Stryker disable next-line ConditionalExpression: made false, a second close() would close the collector and stop unowed executions again, but its owners close once (createBatcher behind its own closed flag, batchDedup on its source's one end); made true it is killed.
     if (this.closed) return;
     this.closed = true;
     this.collector.close();
@@ -346,6 +350,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     const timeoutMs = envelope.timeoutMs === undefined ? config.requestTimeoutMs : undefined;
     const { signal } = envelope;
     const unwatch =
+      // Stryker disable next-line ConditionalExpression: made false, watchWaiting() is called with neither a deadline nor a signal, and returns no watcher for that (collector.ts); made true it is killed (a follower's own deadline and signal ignored).
       timeoutMs === undefined && signal === undefined
         ? undefined
         : watchWaiting(
@@ -355,11 +360,13 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
             (error) => this.followerLeft(envelope, error),
           );
     this.shared.follow(pending, envelope, unwatch);
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: made true (or `||`), raise() is reached without priorities too, where the queue has no heap and returns at once (with them every request's priority is recorded at arrival and a kept leader has its place); made false it is killed (test/mutation-engine-s16.test.ts).
     if (priority !== undefined && pending.place !== undefined) this.collector.raise(pending.place, priority, envelope.arrivedAt);
   }
 
   /** A follower's deadline passed or its signal aborted before its leader's batch formed: it leaves alone. */
   private followerLeft(envelope: E, error: unknown): void {
+    // Stryker disable next-line LogicalOperator: `&&` refuses also a request that no longer follows, but its watcher is stopped when it stops following (shared.leave, sent with its leader), so leave() is true whenever this runs.
     if (!this.shared.leave(envelope) || envelope.answered === true) return;
     this.refuse(envelope, error);
   }
@@ -472,6 +479,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       // Stryker disable next-line ConditionalExpression,BlockStatement: made false (or its block emptied), a leader sent bare goes on to ledBy(), which finds no record for it (nothing joined it), so `distinct` is cleared and the batch is deduplicated again: the same answer, only slower; made true it is killed.
       if (bare !== undefined) {
         // Led bare: nothing joined it. Led under other settings, it may equal another leader under these.
+        // Stryker disable next-line ConditionalExpression: made true, `distinct` is cleared and the batch goes through the deduper, which finds the same leaders: the same answer, slower; made false it is killed (test/configure-followers.test.ts).
         if (bare !== table) distinct = false;
         continue;
       }
@@ -485,6 +493,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       // Led under other settings: under these, it may equal another leader (what joined it then follows it as
       // `~i`: see joinFollowers).
       const older = pending.table !== table;
+      // Stryker disable next-line ConditionalExpression: made true, `distinct` is cleared and the batch goes through the deduper, which finds the same leaders: the same answer, slower; made false it is killed (test/mutation-engine2.test.ts).
       if (older) distinct = false;
       const joined = shared.sent(pending);
       if (joined === undefined) continue;
@@ -499,6 +508,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     try {
       // With dedup off too every item leads itself: the shared [0, ..., n - 1] instead of dedupNone's own.
       out =
+        // Stryker disable next-line ConditionalExpression: made false (or either side), the batch goes through the deduper, which finds the same leaders (dedupNone leads each item by itself; exact dedup finds no two equal among requests that did not join at arrival); made true it is killed.
         distinct || config.deduper === dedupNone
           ? everyItemLeads(leaders)
           : (config.deduper(leaders, this.lifetime) as DedupedBatch<E> | Promise<DedupedBatch<E>>);

@@ -123,6 +123,7 @@ class CachedResults<R> implements ResultCache<R> {
     const entry: CacheEntry<R> = { scope: slot.scope, encoded: slot.encoded, key: slot.key, value, storedAt: now };
     this.cache.set(entry, entry);
     this.recency.add(entry);
+    // Stryker disable next-line OptionalChaining: a probe is recorded for a slot only by the near cache's lookup (src/internal/nearCache.ts), which runs only where the slot's table has a near index, so `near` is set whenever `probe` is.
     if (probe !== undefined) this.near?.add(entry, probe);
     if (this.recency.size > this.options.maxEntries) this.forget(this.recency.values().next().value!);
   }
