@@ -33,6 +33,18 @@ export function abortReason(signal: AbortSignal, where: string): unknown {
   }
 }
 
+/**
+ * Whether a signal's `aborted` is a boolean, for the shape checks. A throwing getter passes: the request is then
+ * refused with a TypeError naming it (`abortState`), which says more than "not a signal".
+ */
+export function abortedIsBoolean(signal: Partial<AbortSignal>): boolean {
+  try {
+    return typeof signal.aborted === 'boolean';
+  } catch {
+    return true;
+  }
+}
+
 function getterThrew(where: string, getter: 'aborted' | 'reason', error: unknown): TypeError {
   return new TypeError(`${where}: signal.${getter} threw: ${describeThrown(error)}`, { cause: error });
 }

@@ -14,7 +14,7 @@ import type { BatchStats } from '../stats/batchStats.js';
 import { isScope, SCOPE_TYPES, type DedupScope } from '../dedup/keys.js';
 import { describeThrown, describeValue } from '../base/describeValue.js';
 import { forget } from '../internal/collector.js';
-import { abortReason, abortState } from '../base/signal.js';
+import { abortedIsBoolean, abortReason, abortState } from '../base/signal.js';
 import type { SimilarityPlugIn } from '../internal/nearCache.js';
 import type { BatchResult } from '../types.js';
 
@@ -438,15 +438,6 @@ function checkProcessOptions(options: ProcessOptions): ProcessOptions {
     }
   }
   return o;
-}
-
-/** A throwing `aborted` passes here: the call is then refused with a TypeError naming it (`abortState`). */
-function abortedIsBoolean(signal: Partial<AbortSignal>): boolean {
-  try {
-    return typeof signal.aborted === 'boolean';
-  } catch {
-    return true;
-  }
 }
 
 function ignore(): void {}

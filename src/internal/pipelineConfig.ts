@@ -23,7 +23,7 @@ import {
 } from './adaptiveWindow.js';
 import { describeValue, userFunctionReturned, userFunctionThrew } from '../base/describeValue.js';
 import { nearestNames, orList } from '../base/nearestNames.js';
-import { abortState } from '../base/signal.js';
+import { abortedIsBoolean, abortState } from '../base/signal.js';
 import { steadyClock } from '../base/clock.js';
 import * as check from '../base/validate.js';
 import { resolveWindowSettings, type WindowOptions, type WindowSettings } from './windowSettings.js';
@@ -620,13 +620,5 @@ function isAbortSignal(value: unknown): value is AbortSignal {
     // Stryker disable next-line BlockStatement: emptied, the function returns undefined, which its one caller (`if (isAbortSignal(signal))`) reads as false; `return true` there is killed (test/mutation-signal-s16.test.ts).
   } catch {
     return false;
-  }
-}
-
-function abortedIsBoolean(signal: Partial<AbortSignal>): boolean {
-  try {
-    return typeof signal.aborted === 'boolean';
-  } catch {
-    return true;
   }
 }
