@@ -2,9 +2,9 @@
  * Regression examples for what the widened property tests (issue 11, last requirement) found in the library.
  * Each is the property's counterexample, shrunk and written out.
  */
-import { of, VirtualTimeScheduler } from 'rxjs';
+import { of, Subject, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { batchDedup, createBatcher, createBatchStats, dedupBy } from '../src/index.js';
+import { batchDedup, bufferWindow, createBatcher, createBatchStats, dedupBy } from '../src/index.js';
 import { trackTimers } from '../src/testing/index.js';
 import { hostClock, runMoments } from './support.js';
 
@@ -133,4 +133,41 @@ describe('every caller of a batch leaves while it waits for embed() (found by re
     expect(answered).toBe('answer to a later question');
     await batcher.close();
   });
+});
+
+describe('a stream that ends while an embed call no batch waits for is pending (found by attack-operators.properties)', () => {
+  // Batch [a, a] at 0 embeds 'alpha' (call A); batch [a, b] at 7 waits for A and embeds 'bravo' (call B). Neither
+  // answers. At embedTimeoutMs A times out; the second batch falls back too, so the stream can end while B still
+  // has its bound. dedupBy used to tell the ending first and end B's timer in the teardown that follows it.
+  const texts = ['alpha question', 'alpha question', 'alpha question', 'bravo question'];
+  for (const ending of ['complete', 'error'] as const) {
+    it(`dedupBy: no embedTimeoutMs timer is left when it tells the ending (${ending})`, async () => {
+      const clock = new VirtualTimeScheduler();
+      const tracked = trackTimers(clock);
+      const source = new Subject<{ text: string }>();
+      const told: number[] = [];
+      const embedCalls: string[][] = [];
+      source
+        .pipe(
+          bufferWindow({ windowMs: 0, maxSize: 2, scheduler: tracked.scheduler }),
+          dedupBy({
+            dedupStrategy: 'embedding',
+            key: () => [],
+            embed: (batch) => {
+              embedCalls.push([...batch]);
+              return new Promise(() => undefined);
+            },
+            mergeGuard: false,
+            embedTimeoutMs: 100,
+            scheduler: tracked.scheduler,
+          }),
+        )
+        .subscribe({ error: () => told.push(tracked.pending()), complete: () => told.push(tracked.pending()) });
+      texts.forEach((text, i) => clock.schedule(() => source.next({ text }), i < 2 ? 0 : 7));
+      clock.schedule(() => (ending === 'complete' ? source.complete() : source.error(new Error('source failed'))), 8);
+      await runMoments(clock, () => told.length > 0);
+      expect(embedCalls).toEqual([['alpha question'], ['bravo question']]);
+      expect(told).toEqual([0]);
+    });
+  }
 });

@@ -92,6 +92,9 @@ export function dedupWith<T>(
       };
       const finishIfIdle = () => {
         if (pending > 0 || !ending) return;
+        // Before the ending is told: an embed call that no batch waits for any more (its batch fell back when
+        // another call failed) would otherwise keep its timer until the teardown that follows the ending.
+        lifetime.unsubscribe();
         if (ending === 'complete') subscriber.complete();
         else subscriber.error(ending.error);
       };
