@@ -45,3 +45,9 @@ function editDistance(a: string, b: string): number {
 export function orList(names: readonly string[]): string {
   return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
 }
+
+/** What an error says of an unknown option name: the nearest known names, or that none is close. */
+export function unknownOption(name: string, known: readonly string[]): string {
+  const { names, close } = nearestNames(name, known);
+  return `unknown option ${name}; ${close ? `did you mean ${orList(names)}?` : `no option is close (the nearest is ${orList(names)})`}`;
+}

@@ -99,6 +99,19 @@ export function optionsObject<O extends object>(where: string, value: O | undefi
   return value;
 }
 
+/**
+ * Refuses an own enumerable name of `options` that is not in `known`, listing the known ones: a typo would
+ * otherwise be ignored, silently (`dedupTreshold` leaving the threshold at its default).
+ */
+export function optionNames(where: string, options: object, known: Readonly<Record<string, true>>): void {
+  for (const name of Object.keys(options)) {
+    if (!Object.prototype.hasOwnProperty.call(known, name)) {
+      // All of them rather than the nearest: a dozen names read at a glance, and bufferWindow alone stays small.
+      fail(where, `unknown option ${name}; the options are ${Object.keys(known).join(', ')}`, TypeError);
+    }
+  }
+}
+
 export function scheduler(where: string, value: unknown): void {
   if (value === undefined) return;
   const s = value as { now?: unknown; schedule?: unknown } | null;

@@ -22,7 +22,7 @@ import {
   type AdaptiveWindowFeature,
 } from './adaptiveWindow.js';
 import { describeValue, userFunctionReturned, userFunctionThrew } from '../base/describeValue.js';
-import { nearestNames, orList } from '../base/nearestNames.js';
+import { unknownOption } from '../base/nearestNames.js';
 import { abortedIsBoolean, abortState } from '../base/signal.js';
 import { steadyClock } from '../base/clock.js';
 import * as check from '../base/validate.js';
@@ -161,9 +161,7 @@ function checkOptionNames(where: string, options: object): void {
       const operator = WIRED_BY_THE_PIPELINE[name]!;
       check.fail(where, `unknown option ${name}: it is an option of the standalone ${operator} operator, which this pipeline sets itself`, TypeError);
     }
-    const { names, close } = nearestNames(name, suggestions());
-    const hint = close ? `did you mean ${orList(names)}?` : `no option is close (the nearest is ${orList(names)})`;
-    check.fail(where, `unknown option ${name}; ${hint}`, TypeError);
+    check.fail(where, unknownOption(name, suggestions()), TypeError);
   }
 }
 

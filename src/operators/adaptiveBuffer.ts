@@ -4,9 +4,16 @@ import { collect } from '../internal/collect.js';
 import { checkFeedback } from '../internal/feedback.js';
 import * as check from '../base/validate.js';
 import { resolveWindowSettings } from '../internal/windowSettings.js';
-import type { BufferWindowOptions } from './bufferWindow.js';
+import { BUFFER_WINDOW_OPTIONS, type BufferWindowOptions } from './bufferWindow.js';
 
 export interface AdaptiveBufferOptions extends BufferWindowOptions, AdaptiveOptions {}
+
+const ADAPTIVE_BUFFER_OPTIONS: Readonly<Record<keyof AdaptiveBufferOptions, true>> = {
+  ...BUFFER_WINDOW_OPTIONS,
+  targetLatencyMs: true,
+  minWindowMs: true,
+  maxWindowMs: true,
+};
 
 /**
  * Collects values into batches like `bufferWindow`, with a window that moves to hold a latency target.
@@ -43,6 +50,7 @@ export interface AdaptiveBufferOptions extends BufferWindowOptions, AdaptiveOpti
 export function adaptiveBuffer<T>(options: AdaptiveBufferOptions = {}): OperatorFunction<T, T[]> {
   const where = 'adaptiveBuffer';
   const raw = check.optionsObject(where, options);
+  check.optionNames(where, raw, ADAPTIVE_BUFFER_OPTIONS);
   check.scheduler(where, raw.scheduler);
   check.statsRecorder(where, raw.stats);
   const adaptive = resolveAdaptiveSettings(where, raw);

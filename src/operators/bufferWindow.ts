@@ -17,6 +17,17 @@ export interface BufferWindowOptions extends WindowOptions {
   stats?: BatchStatsRecorder;
 }
 
+/** Its option names, for the check of unknown ones (the type keeps the list whole). */
+export const BUFFER_WINDOW_OPTIONS: Readonly<Record<keyof BufferWindowOptions, true>> = {
+  windowMs: true,
+  maxSize: true,
+  minSize: true,
+  maxWaitMs: true,
+  scheduler: true,
+  feedback: true,
+  stats: true,
+};
+
 /**
  * Collects source values into batches bounded by time and size.
  *
@@ -49,6 +60,7 @@ export interface BufferWindowOptions extends WindowOptions {
 export function bufferWindow<T>(options: BufferWindowOptions = {}): OperatorFunction<T, T[]> {
   const where = 'bufferWindow';
   const raw = check.optionsObject(where, options);
+  check.optionNames(where, raw, BUFFER_WINDOW_OPTIONS);
   check.scheduler(where, raw.scheduler);
   check.statsRecorder(where, raw.stats);
   const settings = resolveWindowSettings(where, raw);

@@ -12,6 +12,24 @@ export interface DedupByOptions<T> extends DedupOptions<T> {
   stats?: BatchStatsRecorder;
 }
 
+const DEDUP_BY_OPTIONS: Readonly<Record<keyof DedupByOptions<unknown>, true>> = {
+  enableDedup: true,
+  dedupStrategy: true,
+  dedupThreshold: true,
+  dedupFunction: true,
+  key: true,
+  scope: true,
+  embed: true,
+  text: true,
+  metric: true,
+  mergeGuard: true,
+  embedCacheSize: true,
+  embedTimeoutMs: true,
+  embedAhead: true,
+  scheduler: true,
+  stats: true,
+};
+
 /**
  * Maps each batch to its unique items and, for every item, the unique item that stands for it.
  *
@@ -64,6 +82,7 @@ export function dedupByWith<T>(
 ): OperatorFunction<readonly T[], DedupedBatch<T>> {
   const where = 'dedupBy';
   const raw = check.optionsObject(where, options);
+  check.optionNames(where, raw, DEDUP_BY_OPTIONS);
   check.statsRecorder(where, raw.stats);
   const resolved = resolveDedupWith(where, raw, similarity);
   const { stats } = raw;

@@ -6,6 +6,18 @@ import { subscribeSource } from '../internal/subscribeSource.js';
 import { BatchExecutor, type FanOutConfig } from '../internal/executor.js';
 import { resolveFanOutOptions, type FanOutOptions } from '../internal/fanOutSettings.js';
 import type { BatchResult, DedupedBatch } from '../types.js';
+import * as check from '../base/validate.js';
+
+const FAN_OUT_OPTIONS: Readonly<Record<keyof FanOutOptions<unknown, unknown>, true>> = {
+  execute: true,
+  concurrency: true,
+  processingTimeoutMs: true,
+  onTimeout: true,
+  scheduler: true,
+  feedback: true,
+  stats: true,
+  enqueuedAt: true,
+};
 
 /**
  * Executes each deduplicated batch and emits one result per original request.
@@ -41,6 +53,7 @@ import type { BatchResult, DedupedBatch } from '../types.js';
  * @return A function that returns an Observable of `BatchResult`s, exactly one per request.
  */
 export function fanOut<T, R>(options: FanOutOptions<T, R>): OperatorFunction<DedupedBatch<T>, BatchResult<T, R>> {
+  check.optionNames('fanOut', check.optionsObject('fanOut', options), FAN_OUT_OPTIONS);
   const resolved = resolveFanOutOptions('fanOut', options);
   // Latencies go into the feedback reports only for a collector that reads them. Composed by hand, fanOut takes
   // the channel's slot when a batch arrives, so a batch dropped on its way holds none (see feedback.ts).
