@@ -372,7 +372,8 @@ function mergeBySimilarity(
 ): void {
   const rows = texts.map((text) => vectors.get(text)!);
   const allowMerge = customGuard
-    ? (a: number, b: number) => customGuard(comparable[a]!.text, comparable[b]!.text)
+    ? // Only `true` allows a merge: an answer that is no boolean ('no', 1) is not taken as permission.
+      (a: number, b: number) => customGuard(comparable[a]!.text, comparable[b]!.text) === true
     : builtInGuard ? orderGuard(comparable) : undefined;
   const leaders = vectorLeaders(
     comparable.map((c) => c.group),

@@ -183,9 +183,9 @@ export class SemanticIndex<H> implements NearIndex<H> {
       return salientOrderAgrees((row.tokens ??= salientTokens(row.probe.text)), (query.tokens ??= salientTokens(query.probe.text))) ? score : undefined;
     }
     if (guard === false) return score;
-    // A user's guard that throws refuses the match, as one that returns false.
+    // A user's guard that throws, or answers anything but `true`, refuses the match, as one that returns false.
     try {
-      return guard(row.probe.text, query.probe.text) ? score : undefined;
+      return guard(row.probe.text, query.probe.text) === true ? score : undefined;
     } catch {
       return undefined;
     }
