@@ -88,6 +88,7 @@ function buildLexicon(): Map<string, string> {
 // Digits with their decimal and thousands separators, so "1,000" and "1000" are one number.
 const NUMBER = /\p{Nd}+(?:[.,]\p{Nd}+)*/gu;
 const WORD = /[\p{L}']+/gu;
+const APOSTROPHES = /[’']/g;
 const SUFFIX = /(?:ing|ed|es|s|d)$/;
 
 /** The lexicon token of a word or of its stem ("disabled", "disabling" -> "disable"), if any. */
@@ -110,13 +111,17 @@ function lexiconToken(word: string): string | undefined {
 export function guardSignature(text: string): string {
   const lower = text.normalize('NFKC').toLowerCase();
   const tokens: string[] = [];
-  for (const match of lower.matchAll(NUMBER)) {
+  // exec over one global expression, not matchAll: matchAll copies the expression at every call, and this runs
+  // for every text of every batch (twice the time of the rest of the signature).
+  NUMBER.lastIndex = 0;
+  for (let match = NUMBER.exec(lower); match !== null; match = NUMBER.exec(lower)) {
     tokens.push(`#${canonicalNumber(match[0])}`);
   }
-  for (const match of lower.matchAll(WORD)) {
+  WORD.lastIndex = 0;
+  for (let match = WORD.exec(lower); match !== null; match = WORD.exec(lower)) {
+    const found = match[0];
     // "don't" and "dont" are the same negation; "n't" glued to any verb is one too.
-    const word = match[0].replace(/[’']/g, '');
-    const token = match[0].endsWith("n't") ? '!not' : lexiconToken(word);
+    const token = found.endsWith("n't") ? '!not' : lexiconToken(found.replace(APOSTROPHES, ''));
     if (token !== undefined) tokens.push(token);
   }
   for (const chunk of lower.split(/\s+/)) {
@@ -174,7 +179,9 @@ export function salientTokens(text: string): SalientTokens {
       sentenceStart = /[.!?]$/.test(chunk) && !code.endsWith(chunk[chunk.length - 1]!);
       continue;
     }
-    for (const [token] of chunk.matchAll(TOKEN)) {
+    TOKEN.lastIndex = 0;
+    for (let match = TOKEN.exec(chunk); match !== null; match = TOKEN.exec(chunk)) {
+      const token = match[0];
       if (token === '.' || token === '!' || token === '?') {
         sentenceStart = true;
         continue;
