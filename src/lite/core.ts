@@ -148,9 +148,8 @@ export interface LeanEntry<T> {
   /** Its slot key and scope, read once at arrival. */
   k?: unknown;
   s?: DedupScope;
-  /** The batch it went into, and its unique item's index there. */
+  /** The batch it went into. */
   run?: Run<T> | undefined;
-  u?: number;
   /** It shares the execution of an earlier equal request. */
   f?: boolean;
   /** Ends its waiting watch (deadline timer, abort listener). */
@@ -160,10 +159,9 @@ export interface LeanEntry<T> {
 /** One executing batch. */
 export interface Run<T> {
   id: number;
-  readonly entries: LeanEntry<T>[];
+  /** The requests of each unique item, its leader first, then in arrival order (late joiners last). */
+  readonly members: LeanEntry<T>[][];
   readonly unique: T[];
-  /** The entry that leads each unique item (its key and scope, for the joins' table). */
-  readonly leaders: LeanEntry<T>[];
   readonly control: AbortController;
   sub?: Subscription | undefined;
   timer?: Subscription | undefined;
@@ -261,10 +259,9 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
       if (joined && !joined[0].done) {
         const [run, u] = joined;
         entry.run = run;
-        entry.u = u;
         entry.f = true;
         counts.deduplicated++;
-        run.entries.push(entry);
+        run.members[u]!.push(entry);
         return;
       }
     }
@@ -321,16 +318,15 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
     const run = entry.run;
     answer(entry, false, error, run ? run.id : 0);
     // A batch that nobody waits for any more is stopped, and its slot freed.
-    if (run && !run.done && run.entries.every((e) => e.done)) end(run, error, true);
+    if (run && !run.done && run.members.every((m) => m.every((e) => e.done))) end(run, error, true);
   }
 
   /** A batch is due: dedup it and execute its unique requests. */
   function form(batch: E[]): void {
-    const entries: LeanEntry<T>[] = [];
+    const members: LeanEntry<T>[][] = [];
     const unique: T[] = [];
-    const leaders: LeanEntry<T>[] = [];
     const table: Table = new Map();
-    const run: Run<T> = { id: 0, entries, unique, leaders, control: new AbortController() };
+    const run: Run<T> = { id: 0, members, unique, control: new AbortController() };
     for (const entry of batch) {
       if (entry.done) continue; // withdrawn while it waited: never executed
       entry.stop?.();
@@ -338,24 +334,23 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
       if (u === undefined) {
         u = unique.length;
         unique.push(entry.request);
-        leaders.push(entry);
+        members.push([]);
       } else {
         entry.f = true;
         counts.deduplicated++;
       }
       entry.run = run;
-      entry.u = u;
-      entries.push(entry);
+      members[u]!.push(entry);
     }
-    if (entries.length === 0) {
+    if (unique.length === 0) {
       running--; // every request of it left while it waited: nothing to send
       return;
     }
     run.id = ++counts.totalBatches;
     runs.add(run);
     if (settings.joins) {
-      for (let u = 0; u < leaders.length; u++) {
-        const { s, k } = leaders[u]!;
+      for (let u = 0; u < members.length; u++) {
+        const { s, k } = members[u]![0]!;
         let keys = inFlight.get(s);
         if (!keys) inFlight.set(s, (keys = new Map()));
         keys.set(k, [run, u]);
@@ -418,8 +413,12 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
       end(run, mismatch(run, array ? `returned ${results.length} results` : `produced ${describeValue(output)}`, array ? results.length : undefined), true);
       return;
     }
-    // Answered in arrival order; a request that joined the execution late comes after.
-    for (const entry of run.entries) answer(entry, true, results[entry.u!], run.id);
+    // No more joins: an equal request arriving while these answers run (re-entrant) is queued anew.
+    unlist(run);
+    // By unique item, as the engine answers: its leader, then its followers in arrival order.
+    run.members.forEach((m, u) => {
+      for (const entry of m) answer(entry, true, results[u], run.id);
+    });
     end(run);
   }
 
@@ -433,15 +432,20 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
     run.timer?.unsubscribe();
     run.sub?.unsubscribe();
     if (stop) run.control.abort(error);
-    for (const { s, k } of run.leaders) {
-      const keys = inFlight.get(s);
-      if (keys?.get(k)?.[0] === run) keys.delete(k);
-    }
-    for (const entry of run.entries) answer(entry, false, error, run.id);
+    unlist(run);
+    for (const m of run.members) for (const entry of m) answer(entry, false, error, run.id);
     runs.delete(run);
     running--;
     release?.();
     checkEnd();
+  }
+
+  /** Its unique items take no more joins. */
+  function unlist(run: Run<T>): void {
+    for (const [{ s, k }] of run.members as [LeanEntry<T>][]) {
+      const keys = inFlight.get(s);
+      if (keys?.get(k)?.[0] === run) keys.delete(k);
+    }
   }
 
   function checkEnd(): void {
