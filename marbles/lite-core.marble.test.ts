@@ -252,6 +252,21 @@ describe('lean core: ending', () => {
     expect(tracked.pending()).toBe(0);
   });
 
+  it('ends the deadline timer of a request as soon as its signal withdraws it', () => {
+    const scheduler = testScheduler();
+    const tracked = trackTimers(scheduler);
+    const controller = new AbortController();
+    const pending: number[] = [];
+    scheduler.run(({ hot }) => {
+      const source = hot(' a----|');
+      const options = { execute: () => NEVER, windowMs: 50, requestTimeoutMs: 100, scheduler: tracked.scheduler, signal: () => controller.signal };
+      source.pipe(leanBatchDedup(options)).subscribe();
+      scheduler.schedule(() => controller.abort('gone'), 2);
+      scheduler.schedule(() => pending.push(tracked.pending()), 6);
+    });
+    expect(pending).toEqual([0]);
+  });
+
   it('cancels every timer and aborts the execution in flight when unsubscribed', () => {
     const scheduler = testScheduler();
     const tracked = trackTimers(scheduler);
