@@ -4,7 +4,7 @@
  * marbles/lite-core.marble.test.ts.
  */
 import fc from 'fast-check';
-import { from, lastValueFrom, NEVER, of, throwError, toArray } from 'rxjs';
+import { from, lastValueFrom, NEVER, of, Subject, throwError, toArray, type Subscription } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { leanBatcher } from '../src/lite/bridge.js';
 import { leanBatchDedup } from '../src/lite/leanOperator.js';
@@ -484,5 +484,56 @@ describe('lean core: the promise bridge (createBatcher)', () => {
     expect(await drain(clock, closing)).toBe(true);
     await expect(all).resolves.toEqual(['A', 'B', 'A']);
     expect(tracked.pending()).toBe(0);
+  });
+});
+
+describe('lean core: user functions that end the pipeline from inside a push', () => {
+  it('answers a request whose signal(request) completes the source before completing the output', () => {
+    const clock = virtualClock();
+    const source = new Subject<string>();
+    const seen: string[] = [];
+    let completed = false;
+    source
+      .pipe(leanBatchDedup({ scheduler: clock.scheduler, windowMs: 5, execute: (items: string[]) => items.map(upper), signal: () => (source.complete(), undefined) }))
+      .subscribe({ next: (r) => seen.push(String(r.value)), complete: () => (completed = true) });
+    source.next('a');
+    clock.runAll();
+    expect([seen, completed]).toEqual([['A'], true]);
+  });
+
+  it('leaves no timer when unsubscribed from inside key(request), and answers nothing after', () => {
+    const clock = virtualClock();
+    const tracked = trackTimers(clock.scheduler);
+    const source = new Subject<string>();
+    const seen: unknown[] = [];
+    let subscription: Subscription | undefined;
+    const unsubscribingKey = (r: string) => (subscription?.unsubscribe(), r);
+    subscription = source
+      .pipe(leanBatchDedup({ scheduler: tracked.scheduler, windowMs: 5, requestTimeoutMs: 50, execute: (items: string[]) => items, key: unsubscribingKey }))
+      .subscribe((r) => seen.push(r));
+    source.next('a');
+    expect(tracked.pending()).toBe(0);
+    clock.runAll();
+    expect(seen).toEqual([]);
+  });
+
+  it('resolves close() called from inside key(request) only after that request is answered', async () => {
+    const clock = virtualClock();
+    let closing: Promise<void> | undefined;
+    let answer = 'none yet';
+    const batcher = leanBatcher<string, string>({
+      scheduler: clock.scheduler,
+      windowMs: 5,
+      execute: (items) => items.map(upper),
+      key: (r) => {
+        if (r === 'closer') closing ??= batcher.close();
+        return r;
+      },
+    });
+    const closer = batcher.process('closer').then((v) => (answer = v));
+    let answerAtClose = '';
+    expect(await drain(clock, closing!.then(() => void (answerAtClose = answer)))).toBe(true);
+    await closer;
+    expect(answerAtClose).toBe('CLOSER');
   });
 });

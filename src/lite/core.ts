@@ -212,6 +212,8 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
   let running = 0;
   let closing = false;
   let ended = false;
+  /** A push is calling user functions (key, scope, signal), which may close or dispose the core. */
+  let pushing = false;
   let release: (() => void) | undefined;
 
   const collector = new WindowCollector<E>(
@@ -244,6 +246,7 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
   function push(entry: E): void {
     counts.totalRequests++;
     let signal: AbortSignal | undefined;
+    pushing = true;
     try {
       if (key) {
         entry.s = entry.scope ?? scope?.(entry.request);
@@ -252,8 +255,17 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
       signal = signalOf(entry.request);
     } catch (error) {
       answer(entry, false, error, 0);
-      return;
+    } finally {
+      pushing = false;
     }
+    // Disposed from inside one of them (an unsubscription): nothing more may start. Answered: done.
+    if (ended || entry.done) return checkEnd();
+    admit(entry, signal);
+    // Closed from inside one of them: the request is in now, and the end waits for it.
+    checkEnd();
+  }
+
+  function admit(entry: E, signal: AbortSignal | undefined): void {
     if (settings.joins) {
       const joined = inFlight.get(entry.s)?.get(entry.k);
       if (joined && !joined[0].done) {
@@ -449,7 +461,7 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
   }
 
   function checkEnd(): void {
-    if (closing && !ended && collector.size === 0 && runs.size === 0) {
+    if (closing && !ended && !pushing && collector.size === 0 && runs.size === 0) {
       ended = true;
       collector.dispose();
       owner.drained();
