@@ -517,6 +517,30 @@ describe('lean core: user functions that end the pipeline from inside a push', (
     expect(seen).toEqual([]);
   });
 
+  it('resolves close() called from a request pushed from inside scope(request) only after the outer request is answered too', async () => {
+    const clock = virtualClock();
+    let closing: Promise<void> | undefined;
+    const answers: string[] = [];
+    const batcher = leanBatcher<string, string>({
+      scheduler: clock.scheduler,
+      windowMs: 0,
+      maxSize: 1,
+      execute: (items) => items.map(upper),
+      scope: (r) => {
+        if (r === 'outer') void batcher.process('inner').then((v) => answers.push(v));
+        return undefined;
+      },
+      key: (r) => {
+        if (r === 'inner') closing ??= batcher.close();
+        return r;
+      },
+    });
+    void batcher.process('outer').then((v) => answers.push(v));
+    let answersAtClose: string[] = [];
+    expect(await drain(clock, closing!.then(() => void (answersAtClose = answers.slice())))).toBe(true);
+    expect(answersAtClose.sort()).toEqual(['INNER', 'OUTER']);
+  });
+
   it('resolves close() called from inside key(request) only after that request is answered', async () => {
     const clock = virtualClock();
     let closing: Promise<void> | undefined;

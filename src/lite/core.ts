@@ -212,8 +212,8 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
   let running = 0;
   let closing = false;
   let ended = false;
-  /** A push is calling user functions (key, scope, signal), which may close or dispose the core. */
-  let pushing = false;
+  /** Pushes calling user functions (key, scope, signal), which may close or dispose the core, or push again. */
+  let pushing = 0;
   let release: (() => void) | undefined;
 
   const collector = new WindowCollector<E>(
@@ -246,7 +246,7 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
   function push(entry: E): void {
     counts.totalRequests++;
     let signal: AbortSignal | undefined;
-    pushing = true;
+    pushing++;
     try {
       if (key) {
         entry.s = entry.scope ?? scope?.(entry.request);
@@ -256,7 +256,7 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
     } catch (error) {
       answer(entry, false, error, 0);
     } finally {
-      pushing = false;
+      pushing--;
     }
     // Disposed from inside one of them (an unsubscription): nothing more may start. Answered: done.
     if (ended || entry.done) return checkEnd();
