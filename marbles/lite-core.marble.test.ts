@@ -103,6 +103,41 @@ describe('lean core: the window rules', () => {
   });
 });
 
+describe('lean core: equal requests waiting', () => {
+  it('lets a request equal to one waiting ride its slot, counting toward neither maxSize nor minSize', () => {
+    const scheduler = testScheduler();
+    scheduler.run(({ hot, expectObservable }) => {
+      const backend = simulatedBackend({ scheduler, durationMs: () => 0, compute: upper });
+      const source = hot(' a-a-a-b-------|');
+      const expected = '  ------(wxyz)--|';
+      expectObservable(source.pipe(leanBatchDedup({ execute: backend.execute, windowMs: 10, maxSize: 2 }))).toBe(expected, {
+        w: { request: 'a', status: 'fulfilled', value: 'A', batchId: 1, deduplicated: false, latencyMs: 6 },
+        x: { request: 'a', status: 'fulfilled', value: 'A', batchId: 1, deduplicated: true, latencyMs: 4 },
+        y: { request: 'a', status: 'fulfilled', value: 'A', batchId: 1, deduplicated: true, latencyMs: 2 },
+        z: { request: 'b', status: 'fulfilled', value: 'B', batchId: 1, deduplicated: false, latencyMs: 0 },
+      });
+      scheduler.schedule(() => expect(backend.calls.map((c) => [c.at, c.items])).toEqual([[6, ['a', 'b']]]), 12);
+    });
+  });
+
+  it('executes the next equal request in the place of a first one withdrawn while it waited, on its own behalf', () => {
+    const scheduler = testScheduler();
+    const controller = new AbortController();
+    type Q = { id: number; q: string };
+    scheduler.run(({ hot, expectObservable }) => {
+      const backend = simulatedBackend<Q, string>({ scheduler, durationMs: () => 0, compute: (r) => `${r.q}#${r.id}` });
+      const source = hot(' a-b---------|', { a: { id: 1, q: 'x' }, b: { id: 2, q: 'x' } });
+      const expected = '  ---x------y-|';
+      const options = { execute: backend.execute, windowMs: 10, key: (r: Q) => r.q, signal: (r: Q) => (r.id === 1 ? controller.signal : undefined) };
+      scheduler.schedule(() => controller.abort('gone'), 3);
+      expectObservable(source.pipe(leanBatchDedup(options), map((r) => [r.request.id, r.value ?? r.error, r.deduplicated]))).toBe(expected, {
+        x: [1, 'gone', false],
+        y: [2, 'x#2', false],
+      });
+    });
+  });
+});
+
 describe('lean core: timeouts and signals', () => {
   it('rejects a batch past processingTimeoutMs with BatchTimeoutError and aborts its signal', () => {
     const scheduler = testScheduler();
@@ -170,6 +205,19 @@ describe('lean core: joins of a request equal to one executing', () => {
         y: { request: 'a', status: 'fulfilled', value: 'A', batchId: 1, deduplicated: true, latencyMs: 6 },
       });
       scheduler.schedule(() => expect(backend.calls.length).toBe(1), 14);
+    });
+  });
+
+  it('does not hold a request that joined an execution to requestTimeoutMs: it waits for no batch', () => {
+    const scheduler = testScheduler();
+    scheduler.run(({ hot, expectObservable }) => {
+      const backend = simulatedBackend({ scheduler, durationMs: () => 10, compute: upper });
+      const source = hot(' a-----a---------|');
+      const expected = '  ------------(xy)|';
+      expectObservable(source.pipe(leanBatchDedup({ execute: backend.execute, windowMs: 2, requestTimeoutMs: 5 }), map(outcome))).toBe(expected, {
+        x: { request: 'a', value: 'A' },
+        y: { request: 'a', value: 'A' },
+      });
     });
   });
 

@@ -156,6 +156,22 @@ export interface LeanEntry<T> {
   stop?: (() => void) | undefined;
 }
 
+/**
+ * Equal requests (same scope and key) in one place: a slot waits in the queue, then executes; a request equal to
+ * one waiting joins its slot at arrival (so it counts toward neither `maxSize` nor `minSize`), and, with joins,
+ * one equal to a slot executing joins it there.
+ */
+export interface Slot<T> {
+  /** The first arrival's: `maxWaitMs` counts from here. */
+  readonly at: number;
+  readonly s: DedupScope;
+  readonly k: unknown;
+  /** Its requests, in arrival order; the first one still unanswered is the one executed. */
+  m: LeanEntry<T>[];
+  /** The batch it executes in. */
+  run?: Run<T>;
+}
+
 /** One executing batch. */
 export interface Run<T> {
   id: number;
@@ -192,23 +208,12 @@ export interface LeanCore<E> {
   readonly counts: LeanCounts;
 }
 
-type Table = Map<DedupScope, Map<unknown, number>>;
-
-/** The index `u` stored under an entry's scope and key, after `set` when none was. */
-function lookup(table: Table, entry: LeanEntry<unknown>, set?: number): number | undefined {
-  let keys = table.get(entry.s);
-  if (!keys) table.set(entry.s, (keys = new Map()));
-  const found = keys.get(entry.k);
-  if (found === undefined && set !== undefined) keys.set(entry.k, set);
-  return found;
-}
-
 export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T, R>, owner: LeanOwner<E>): LeanCore<E> {
   const { where, scheduler, execute, concurrency, timeoutMs, key, scope, requestTimeoutMs } = settings;
   const counts: LeanCounts = { totalRequests: 0, totalBatches: 0, deduplicated: 0 };
   const runs = new Set<Run<T>>();
-  /** Executing unique items by scope and key, for the joins: their batch and index there. */
-  const inFlight = new Map<DedupScope, Map<unknown, [Run<T>, number]>>();
+  /** The slots of waiting requests, and (with joins) of executing ones, by scope and key. */
+  const slots = new Map<DedupScope, Map<unknown, Slot<T>>>();
   let running = 0;
   let closing = false;
   let ended = false;
@@ -216,11 +221,11 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
   let pushing = 0;
   let release: (() => void) | undefined;
 
-  const collector = new WindowCollector<E>(
+  const collector = new WindowCollector<Slot<T>>(
     {
       scheduler,
       settings: () => settings.window,
-      arrivedAt: (entry) => entry.at,
+      arrivedAt: (slot) => slot.at,
       feedback: {
         hasCapacity: () => running < concurrency,
         reserve: () => void running++,
@@ -233,7 +238,7 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
       emit: form,
       onDrained: checkEnd,
     },
-    new FifoQueue<E>(),
+    new FifoQueue<Slot<T>>(),
   );
 
   function answer(entry: LeanEntry<T>, ok: boolean, valueOrError: unknown, batchId: number): void {
@@ -266,17 +271,9 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
   }
 
   function admit(entry: E, signal: AbortSignal | undefined): void {
-    if (settings.joins) {
-      const joined = inFlight.get(entry.s)?.get(entry.k);
-      if (joined && !joined[0].done) {
-        const [run, u] = joined;
-        entry.run = run;
-        entry.f = true;
-        counts.deduplicated++;
-        run.members[u]!.push(entry);
-        return;
-      }
-    }
+    const slot = key && slots.get(entry.s)?.get(entry.k);
+    // Equal to one executing: shares its execution (only listed with joins on).
+    if (slot && slot.run) return join(slot, entry, slot.run);
     if (signal || (requestTimeoutMs < Infinity && !entry.ownDeadline)) {
       const aborted = signal && abortState(signal, `${where}: signal(request)`);
       if (aborted) {
@@ -290,7 +287,22 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
         return;
       }
     }
-    collector.push(entry);
+    // Equal to one waiting: rides its slot.
+    if (slot) return join(slot, entry);
+    const fresh: Slot<T> = { at: entry.at, s: entry.s, k: entry.k, m: [entry] };
+    if (key) {
+      let keys = slots.get(entry.s);
+      if (!keys) slots.set(entry.s, (keys = new Map()));
+      keys.set(entry.k, fresh);
+    }
+    collector.push(fresh);
+  }
+
+  function join(slot: Slot<T>, entry: E, run?: Run<T>): void {
+    entry.run = run;
+    entry.f = true;
+    counts.deduplicated++;
+    slot.m.push(entry);
   }
 
   /** `signal(request)`, checked: a throw or anything but a signal rejects that request alone. */
@@ -333,26 +345,29 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
     if (run && !run.done && run.members.every((m) => m.every((e) => e.done))) end(run, error, true);
   }
 
-  /** A batch is due: dedup it and execute its unique requests. */
-  function form(batch: E[]): void {
+  /** A batch is due: execute one item per slot (equal requests joined their slot at arrival). */
+  function form(batch: Slot<T>[]): void {
     const members: LeanEntry<T>[][] = [];
     const unique: T[] = [];
-    const table: Table = new Map();
     const run: Run<T> = { id: 0, members, unique, control: new AbortController() };
-    for (const entry of batch) {
-      if (entry.done) continue; // withdrawn while it waited: never executed
-      entry.stop?.();
-      let u = key ? lookup(table, entry, unique.length) : undefined;
-      if (u === undefined) {
-        u = unique.length;
-        unique.push(entry.request);
-        members.push([]);
-      } else {
-        entry.f = true;
-        counts.deduplicated++;
+    for (const slot of batch) {
+      // Withdrawn while they waited: never executed.
+      const live = (slot.m = slot.m.filter((entry) => !entry.done));
+      if (live.length === 0 || !settings.joins) unlist(slot);
+      if (live.length === 0) continue;
+      slot.run = run;
+      const first = live[0]!;
+      // The first to arrive left: the next one is executed in its place, on its own behalf.
+      if (first.f) {
+        first.f = false;
+        counts.deduplicated--;
       }
-      entry.run = run;
-      members[u]!.push(entry);
+      for (const entry of live) {
+        entry.stop?.();
+        entry.run = run;
+      }
+      unique.push(first.request);
+      members.push(live);
     }
     if (unique.length === 0) {
       running--; // every request of it left while it waited: nothing to send
@@ -360,14 +375,6 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
     }
     run.id = ++counts.totalBatches;
     runs.add(run);
-    if (settings.joins) {
-      for (let u = 0; u < members.length; u++) {
-        const { s, k } = members[u]![0]!;
-        let keys = inFlight.get(s);
-        if (!keys) inFlight.set(s, (keys = new Map()));
-        keys.set(k, [run, u]);
-      }
-    }
     run.timer = scheduleAfter(
       scheduler,
       () => end(run, new BatchTimeoutError(`batch ${run.id} took longer than ${timeoutMs} ms (processingTimeoutMs)`, timeoutMs), true),
@@ -426,7 +433,7 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
       return;
     }
     // No more joins: an equal request arriving while these answers run (re-entrant) is queued anew.
-    unlist(run);
+    unlistRun(run);
     // By unique item, as the engine answers: its leader, then its followers in arrival order.
     run.members.forEach((m, u) => {
       for (const entry of m) answer(entry, true, results[u], run.id);
@@ -444,7 +451,7 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
     run.timer?.unsubscribe();
     run.sub?.unsubscribe();
     if (stop) run.control.abort(error);
-    unlist(run);
+    unlistRun(run);
     for (const m of run.members) for (const entry of m) answer(entry, false, error, run.id);
     runs.delete(run);
     running--;
@@ -452,11 +459,17 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
     checkEnd();
   }
 
-  /** Its unique items take no more joins. */
-  function unlist(run: Run<T>): void {
+  /** A slot takes no more joins. */
+  function unlist(slot: Slot<T>): void {
+    const keys = slots.get(slot.s);
+    if (keys?.get(slot.k) === slot) keys.delete(slot.k);
+  }
+
+  /** Its slots take no more joins. */
+  function unlistRun(run: Run<T>): void {
     for (const [{ s, k }] of run.members as [LeanEntry<T>][]) {
-      const keys = inFlight.get(s);
-      if (keys?.get(k)?.[0] === run) keys.delete(k);
+      const keys = slots.get(s);
+      if (keys?.get(k)?.run === run) keys.delete(k);
     }
   }
 
@@ -478,7 +491,7 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
     },
     dispose() {
       ended = true;
-      for (const entry of collector.dispose()) entry.stop?.();
+      for (const slot of collector.dispose()) for (const entry of slot.m) entry.stop?.();
       for (const run of runs) {
         run.done = true;
         run.timer?.unsubscribe();
