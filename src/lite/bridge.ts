@@ -1,0 +1,188 @@
+/**
+ * `createBatcher` over the lean core (spike, issue 18, stop 17; not exported from any entry point): a promise
+ * bridge with `process`, `processAll`, `close()`, per-call `signal`, `timeoutMs` and `scope`, and the core's
+ * counters. What it drops beside the full one: docs/decisions.md, "The lean core for /lite: measured".
+ */
+import type { Subscription } from 'rxjs';
+import { steadyClock } from '../base/clock.js';
+import { scheduleAfter } from '../base/timer.js';
+import * as check from '../base/validate.js';
+import { abortReason, abortState, abortedIsBoolean } from '../base/signal.js';
+import { describeThrown, describeValue } from '../base/describeValue.js';
+import { forget } from '../internal/collector.js';
+import { isScope, SCOPE_TYPES, type DedupScope } from '../dedup/keys.js';
+import { BatcherClosedError, BatchTimeoutError } from '../errors.js';
+import { leanCore, leanSettings, type LeanCounts, type LeanEntry, type LeanOptions } from './core.js';
+
+const PROCESS = 'createBatcher.process';
+
+export interface LeanProcessOptions {
+  /** Reject with `BatchTimeoutError` if no result within this many ms (waiting or executing). */
+  timeoutMs?: number;
+  /** Aborting rejects at once with the signal's reason; a request whose batch has not formed is never executed. */
+  signal?: AbortSignal;
+  /** Overrides `scope(request)`. */
+  scope?: DedupScope;
+}
+
+export interface LeanBatcher<T, R> {
+  process(request: T, options?: LeanProcessOptions): Promise<R>;
+  processAll(requests: Iterable<T>, options?: LeanProcessOptions): Promise<R[]>;
+  /** The counters: `totalRequests`, `totalBatches`, `deduplicated`. */
+  getStats(): LeanCounts;
+  /** Refuses new requests (`BatcherClosedError`), sends what waits, resolves once every request is answered. */
+  close(): Promise<void>;
+  readonly closed: boolean;
+}
+
+/** One call's options, shared by its requests: one timer and one listener, removed when the last is answered. */
+interface Call<T> {
+  readonly scope: DedupScope;
+  readonly own: boolean;
+  readonly aborted: { reason: unknown } | undefined;
+  /** Lists a request of the call, for a withdrawal. */
+  add(entry: Entry<T>): void;
+  /** One of its requests was answered, or it has submitted all of them. */
+  done(): void;
+}
+
+interface Entry<T> extends LeanEntry<T> {
+  readonly resolve: (value: unknown) => void;
+  readonly call: Call<T> | undefined;
+}
+
+export function leanBatcher<T, R>(options: LeanOptions<T, R>): LeanBatcher<T, R> {
+  const settings = leanSettings('createBatcher', options, {
+    signal: 'signal is an option of batchDedup; with createBatcher pass it per call: process(request, { signal })',
+  });
+  const { scheduler } = settings;
+  const clock = steadyClock(scheduler);
+  let closed = false;
+  let pending = 0;
+  let drained!: () => void;
+  // Resolved with a settled promise: every rejection of an answer (two turns) has settled when close() resolves.
+  const whenDrained = new Promise<void>((resolve) => (drained = () => resolve(Promise.resolve())));
+  const core = leanCore<T, R, Entry<T>>(settings, {
+    answer: (entry, ok, valueOrError) => {
+      entry.call?.done();
+      entry.resolve(ok ? valueOrError : Promise.reject(valueOrError));
+      if (--pending === 0 && closed) closeNow();
+    },
+    drained: () => drained(),
+  });
+
+  /** Closed, and every request answered: what still runs is owed to nobody. */
+  function closeNow(): void {
+    core.dispose();
+    drained();
+  }
+
+  function openCall(options: LeanProcessOptions | undefined): Call<T> | undefined {
+    if (closed) throw new BatcherClosedError();
+    if (options === undefined) return undefined;
+    const o = check.optionsObject(PROCESS, options);
+    for (const name in o) {
+      if ((o as Record<string, unknown>)[name] !== undefined && !['timeoutMs', 'signal', 'scope'].includes(name)) {
+        check.fail(PROCESS, `${name} is not an option of the lean core's process; it takes timeoutMs, signal, scope`, TypeError);
+      }
+    }
+    const { timeoutMs, signal, scope } = o;
+    if (timeoutMs !== undefined) check.durationOrNever(PROCESS, 'timeoutMs', timeoutMs);
+    if (!isScope(scope)) check.fail(PROCESS, `scope must be ${SCOPE_TYPES}, got ${describeValue(scope)}`, TypeError);
+    if (signal !== undefined) {
+      const s = signal as Partial<AbortSignal> | null;
+      if (!s || !abortedIsBoolean(s) || typeof s.addEventListener !== 'function' || typeof s.removeEventListener !== 'function') {
+        check.fail(PROCESS, 'signal must be an AbortSignal', TypeError);
+      }
+    }
+    const members: Entry<T>[] = [];
+    const withdrawAll = (error: unknown) => {
+      for (const member of members) core.withdraw(member, error);
+    };
+    const aborted = signal && abortState(signal, PROCESS);
+    let onAbort: (() => void) | undefined;
+    if (signal && !aborted) {
+      onAbort = () => withdrawAll(abortReason(signal, PROCESS));
+      try {
+        signal.addEventListener('abort', onAbort, { once: true });
+      } catch (error) {
+        throw new TypeError(`${PROCESS}: signal.addEventListener('abort') threw: ${describeThrown(error)}`, { cause: error });
+      }
+    }
+    let timer: Subscription | undefined;
+    if (timeoutMs !== undefined) {
+      timer = scheduleAfter(scheduler, () => withdrawAll(new BatchTimeoutError(`no result within ${timeoutMs} ms (timeoutMs)`, timeoutMs)), timeoutMs);
+    }
+    let open = 1;
+    return {
+      scope,
+      own: timeoutMs !== undefined,
+      aborted,
+      add(entry) {
+        members.push(entry);
+        open++;
+      },
+      done() {
+        if (--open > 0) return;
+        timer?.unsubscribe();
+        if (onAbort) forget(signal!, onAbort);
+      },
+    };
+  }
+
+  function submit(request: T, call: Call<T> | undefined, resolve: (value: unknown) => void): void {
+    if (closed) throw new BatcherClosedError();
+    const entry: Entry<T> = { request, at: clock(), scope: call?.scope, ownDeadline: call?.own, resolve, call };
+    pending++;
+    call?.add(entry);
+    if (call?.aborted) {
+      core.counts.totalRequests++;
+      core.withdraw(entry, call.aborted.reason);
+      return;
+    }
+    core.push(entry);
+  }
+
+  return {
+    process(request, options) {
+      return new Promise<R>((resolve) => {
+        const call = openCall(options);
+        try {
+          submit(request, call, resolve as (value: unknown) => void);
+        } finally {
+          call?.done();
+        }
+      });
+    },
+    processAll(requests, options) {
+      let call: Call<T> | undefined;
+      const answers: Promise<R>[] = [];
+      try {
+        call = openCall(options);
+        if (typeof (requests as Partial<Iterable<T>> | null)?.[Symbol.iterator] !== 'function') {
+          check.fail('createBatcher.processAll', `requests must be iterable, got ${describeValue(requests)}`, TypeError);
+        }
+        for (const request of requests) answers.push(new Promise<R>((resolve) => submit(request, call, resolve as (value: unknown) => void)));
+      } catch (error) {
+        // Those taken in before the iterable failed still run; their answers reach no caller.
+        for (const answer of answers) answer.catch(() => undefined);
+        return Promise.reject(error);
+      } finally {
+        call?.done();
+      }
+      return Promise.all(answers);
+    },
+    getStats: () => ({ ...core.counts }),
+    close() {
+      if (!closed) {
+        closed = true;
+        core.close();
+        if (pending === 0) closeNow();
+      }
+      return whenDrained;
+    },
+    get closed() {
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,505 @@
+/**
+ * The lean core: a spike (issue 18, stop 17) measuring how small `/lite`'s default path can be. Not exported from
+ * any entry point. It batches with the operators' `WindowCollector` over a plain `FifoQueue` (the window rules of
+ * `bufferWindow`), dedups each batch exactly by key and scope (the encoding of src/dedup/keys.ts), runs at most
+ * `concurrency` batches, bounds each with `processingTimeoutMs`, and answers every request exactly once with its
+ * own result. What it keeps and drops, with the bytes: docs/decisions.md, "The lean core for /lite: measured".
+ *
+ * Closures rather than classes: the minifier renames local variables, never properties or methods.
+ */
+import { asyncScheduler, from, type ObservableInput, type SchedulerLike, type Subscription } from 'rxjs';
+import { WindowCollector, forget } from '../internal/collector.js';
+import { FifoQueue } from '../internal/fifoQueue.js';
+import { resolveWindowSettings, type WindowOptions, type WindowSettings } from '../internal/windowSettings.js';
+import * as check from '../base/validate.js';
+import { scheduleAfter } from '../base/timer.js';
+import { elapsed } from '../base/clock.js';
+import { abortReason, abortState, abortedIsBoolean } from '../base/signal.js';
+import { describeThrown, describeValue } from '../base/describeValue.js';
+import {
+  checkedKey,
+  checkedScope,
+  customSlotKey,
+  defaultSlotKey,
+  isEncoded,
+  type DedupKey,
+  type DedupScope,
+} from '../dedup/keys.js';
+import { BatchResultMismatchError, BatchTimeoutError } from '../errors.js';
+import type { ExecuteContext } from '../types.js';
+
+/** What the lean core's `execute` may return: the results in the order of `items`, or a promise or observable of them. */
+export type LeanExecuteFn<T, R> = (items: T[], context: ExecuteContext) => R[] | PromiseLike<R[]> | ObservableInput<R[]>;
+
+/** The options the lean core takes; any other option name is refused at creation, naming it. */
+export interface LeanOptions<T, R> extends WindowOptions {
+  /** The backend call for one batch of unique requests. */
+  execute: LeanExecuteFn<T, R>;
+  scheduler?: SchedulerLike;
+  /** Batches executing at once. Default 4. */
+  concurrency?: number;
+  /** A batch unfinished after this long is stopped (its signal aborts) and its requests rejected. Default 30000. */
+  processingTimeoutMs?: number;
+  /** Only 'reject' (the default): the one-by-one retry needs the full engine. */
+  onTimeout?: 'reject';
+  /** The dedup key; default the request itself (`stableKey` rules for objects). */
+  key?: (request: T) => DedupKey;
+  scope?: (request: T) => DedupScope;
+  /** Default true. */
+  enableDedup?: boolean;
+  /** Only 'exact' (the default). */
+  dedupStrategy?: 'exact';
+  /** An equal request arriving while one executes joins it. Default true (when the core is built with joins). */
+  dedupInFlight?: boolean;
+  /** `batchDedup` only: aborting withdraws the request while it waits for a batch. */
+  signal?: (request: T) => AbortSignal | null | undefined;
+  /** A request still waiting for a batch this long after arrival is rejected with `BatchTimeoutError`. */
+  requestTimeoutMs?: number;
+}
+
+const NAMES = [
+  'windowMs',
+  'maxSize',
+  'minSize',
+  'maxWaitMs',
+  'scheduler',
+  'execute',
+  'concurrency',
+  'processingTimeoutMs',
+  'onTimeout',
+  'key',
+  'scope',
+  'enableDedup',
+  'dedupStrategy',
+  'dedupInFlight',
+  'signal',
+  'requestTimeoutMs',
+];
+
+export interface LeanSettings<T, R> {
+  readonly where: string;
+  readonly window: WindowSettings;
+  readonly scheduler: SchedulerLike;
+  readonly execute: LeanExecuteFn<T, R>;
+  readonly concurrency: number;
+  readonly timeoutMs: number;
+  /** The request's slot key (checked), or undefined without dedup. */
+  readonly key: ((request: T) => unknown) | undefined;
+  readonly scope: ((request: T) => DedupScope) | undefined;
+  readonly joins: boolean;
+  readonly signal: ((request: T) => unknown) | undefined;
+  readonly requestTimeoutMs: number;
+}
+
+/**
+ * Checks every option at creation; a wrong one throws naming the operator and the option.
+ * @param refused option names this front end does not take (`signal` for createBatcher), with why
+ */
+export function leanSettings<T, R>(where: string, options: LeanOptions<T, R>, refused?: Record<string, string>): LeanSettings<T, R> {
+  const raw = check.optionsObject(where, options);
+  for (const name in raw) {
+    if ((raw as unknown as Record<string, unknown>)[name] === undefined) continue;
+    if (refused?.[name]) check.fail(where, refused[name], TypeError);
+    if (!NAMES.includes(name)) {
+      check.fail(where, `${name} is not an option of the lean core; it takes ${NAMES.join(', ')}`, TypeError);
+    }
+  }
+  check.scheduler(where, raw.scheduler);
+  const dedup = raw.enableDedup === undefined || check.boolean(where, 'enableDedup', raw.enableDedup);
+  if (raw.dedupStrategy !== undefined) check.oneOf(where, 'dedupStrategy', raw.dedupStrategy, ['exact']);
+  if (raw.onTimeout !== undefined) check.oneOf(where, 'onTimeout', raw.onTimeout, ['reject']);
+  const key = check.optionalFunction<(request: T) => unknown>(where, 'key', raw.key);
+  const scope = check.optionalFunction<(request: T) => unknown>(where, 'scope', raw.scope);
+  const keyOf = key ? checkedKey(where, key) : (request: T) => request;
+  const slotOf = key ? customSlotKey(where) : defaultSlotKey(where);
+  return {
+    where,
+    window: resolveWindowSettings(where, raw),
+    scheduler: raw.scheduler ?? asyncScheduler,
+    execute: check.requiredFunction<LeanExecuteFn<T, R>>(where, 'execute', raw.execute),
+    concurrency: check.count(where, 'concurrency', raw.concurrency ?? 4, 1, true),
+    timeoutMs: check.durationOrNever(where, 'processingTimeoutMs', raw.processingTimeoutMs ?? 30_000, 1),
+    key: dedup
+      ? (request) => {
+          const raw = keyOf(request);
+          const slot = slotOf(raw);
+          // Encodings and plain strings in one table: a mark of their own keeps `'[1]'` apart from `[1]`.
+          return isEncoded(raw) ? `e${slot as string}` : typeof slot === 'string' ? `s${slot}` : slot;
+        }
+      : undefined,
+    scope: scope && checkedScope(where, scope),
+    joins: dedup && (raw.dedupInFlight === undefined || check.boolean(where, 'dedupInFlight', raw.dedupInFlight)),
+    signal: check.optionalFunction<(request: T) => unknown>(where, 'signal', raw.signal),
+    requestTimeoutMs: check.durationOrNever(where, 'requestTimeoutMs', raw.requestTimeoutMs ?? Infinity, 1),
+  };
+}
+
+/** One request in the core. The front end makes it; the core writes the fields below `scope`. */
+export interface LeanEntry<T> {
+  readonly request: T;
+  /** Arrival, in scheduler time: `maxWaitMs` and `latencyMs` count from here. */
+  readonly at: number;
+  /** The caller's own scope (`process(request, { scope })`), over `scope(request)`. */
+  readonly scope?: DedupScope;
+  /** The caller keeps a deadline of its own: `requestTimeoutMs` does not apply. */
+  readonly ownDeadline?: boolean;
+  /** Answered. */
+  done?: boolean;
+  /** Its slot key and scope, read once at arrival. */
+  k?: unknown;
+  s?: DedupScope;
+  /** The batch it went into. */
+  run?: Run<T> | undefined;
+  /** It shares the execution of an earlier equal request. */
+  f?: boolean;
+  /** Ends its waiting watch (deadline timer, abort listener). */
+  stop?: (() => void) | undefined;
+}
+
+/**
+ * Equal requests (same scope and key) in one place: a slot waits in the queue, then executes; a request equal to
+ * one waiting joins its slot at arrival (so it counts toward neither `maxSize` nor `minSize`), and, with joins,
+ * one equal to a slot executing joins it there.
+ */
+export interface Slot<T> {
+  /** The first arrival's: `maxWaitMs` counts from here. */
+  readonly at: number;
+  readonly s: DedupScope;
+  readonly k: unknown;
+  /** Its requests, in arrival order; the first one still unanswered is the one executed. */
+  m: LeanEntry<T>[];
+  /** The batch it executes in. */
+  run?: Run<T>;
+}
+
+/** One executing batch. */
+export interface Run<T> {
+  id: number;
+  /** The requests of each unique item, its leader first, then in arrival order (late joiners last). */
+  readonly members: LeanEntry<T>[][];
+  readonly unique: T[];
+  readonly control: AbortController;
+  sub?: Subscription | undefined;
+  timer?: Subscription | undefined;
+  done?: boolean;
+}
+
+export interface LeanOwner<E> {
+  answer(entry: E, ok: boolean, valueOrError: unknown, batchId: number, deduplicated: boolean, latencyMs: number): void;
+  /** Closed, and every request answered and every batch ended. */
+  drained(): void;
+}
+
+/** The counters of `BatchStats` the core keeps (names as there). */
+export interface LeanCounts {
+  totalRequests: number;
+  totalBatches: number;
+  deduplicated: number;
+}
+
+export interface LeanCore<E> {
+  push(entry: E): void;
+  /** Answers an entry now with `error` (its caller's deadline or signal); a batch nobody waits for any more is stopped. */
+  withdraw(entry: E, error: unknown): void;
+  /** No more pushes: everything waiting is due; `drained` once all is answered. */
+  close(): void;
+  /** Stops everything now: timers, listeners, executions (their signals abort). Unanswered entries stay unanswered. */
+  dispose(): void;
+  readonly counts: LeanCounts;
+}
+
+export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T, R>, owner: LeanOwner<E>): LeanCore<E> {
+  const { where, scheduler, execute, concurrency, timeoutMs, key, scope, requestTimeoutMs } = settings;
+  const counts: LeanCounts = { totalRequests: 0, totalBatches: 0, deduplicated: 0 };
+  const runs = new Set<Run<T>>();
+  /** The slots of waiting requests, and (with joins) of executing ones, by scope and key. */
+  const slots = new Map<DedupScope, Map<unknown, Slot<T>>>();
+  let running = 0;
+  let closing = false;
+  let ended = false;
+  /** Pushes calling user functions (key, scope, signal), which may close or dispose the core, or push again. */
+  let pushing = 0;
+  let release: (() => void) | undefined;
+
+  const collector = new WindowCollector<Slot<T>>(
+    {
+      scheduler,
+      settings: () => settings.window,
+      arrivedAt: (slot) => slot.at,
+      feedback: {
+        hasCapacity: () => running < concurrency,
+        reserve: () => void running++,
+        onRelease: (listener) => {
+          // The collector's listener reads no report (only an adaptive window would).
+          release = listener as () => void;
+          return () => (release = undefined);
+        },
+      },
+      emit: form,
+      onDrained: checkEnd,
+    },
+    new FifoQueue<Slot<T>>(),
+  );
+
+  function answer(entry: LeanEntry<T>, ok: boolean, valueOrError: unknown, batchId: number): void {
+    if (entry.done) return;
+    entry.done = true;
+    entry.stop?.();
+    owner.answer(entry as E, ok, valueOrError, batchId, entry.f === true, elapsed(entry.at, scheduler.now()));
+  }
+
+  function push(entry: E): void {
+    counts.totalRequests++;
+    let signal: AbortSignal | undefined;
+    pushing++;
+    try {
+      if (key) {
+        entry.s = entry.scope ?? scope?.(entry.request);
+        entry.k = key(entry.request);
+      }
+      signal = signalOf(entry.request);
+    } catch (error) {
+      answer(entry, false, error, 0);
+    } finally {
+      pushing--;
+    }
+    // Disposed from inside one of them (an unsubscription): nothing more may start. Answered: done.
+    if (ended || entry.done) return checkEnd();
+    admit(entry, signal);
+    // Closed from inside one of them: the request is in now, and the end waits for it.
+    checkEnd();
+  }
+
+  function admit(entry: E, signal: AbortSignal | undefined): void {
+    const slot = key && slots.get(entry.s)?.get(entry.k);
+    // Equal to one executing: shares its execution (only listed with joins on).
+    if (slot && slot.run) return join(slot, entry, slot.run);
+    if (signal || (requestTimeoutMs < Infinity && !entry.ownDeadline)) {
+      const aborted = signal && abortState(signal, `${where}: signal(request)`);
+      if (aborted) {
+        answer(entry, false, aborted.reason, 0);
+        return;
+      }
+      try {
+        watch(entry, signal);
+      } catch (error) {
+        answer(entry, false, new TypeError(`${where}: signal(request) returned a signal whose addEventListener('abort') threw: ${describeThrown(error)}`, { cause: error }), 0);
+        return;
+      }
+    }
+    // Equal to one waiting: rides its slot.
+    if (slot) return join(slot, entry);
+    const fresh: Slot<T> = { at: entry.at, s: entry.s, k: entry.k, m: [entry] };
+    if (key) {
+      let keys = slots.get(entry.s);
+      if (!keys) slots.set(entry.s, (keys = new Map()));
+      keys.set(entry.k, fresh);
+    }
+    collector.push(fresh);
+  }
+
+  function join(slot: Slot<T>, entry: E, run?: Run<T>): void {
+    entry.run = run;
+    entry.f = true;
+    counts.deduplicated++;
+    slot.m.push(entry);
+  }
+
+  /** `signal(request)`, checked: a throw or anything but a signal rejects that request alone. */
+  function signalOf(request: T): AbortSignal | undefined {
+    const s = settings.signal?.(request) as Partial<AbortSignal> | null | undefined;
+    if (s == null) return undefined;
+    if (!abortedIsBoolean(s) || typeof s.addEventListener !== 'function' || typeof s.removeEventListener !== 'function') {
+      throw new TypeError(`${where}: signal(request) returned ${describeValue(s)}; it must return an AbortSignal, undefined or null`);
+    }
+    return s as AbortSignal;
+  }
+
+  /** While it waits for a batch: its deadline and its signal take it out. */
+  function watch(entry: E, signal: AbortSignal | undefined): void {
+    const onAbort = () => withdraw(entry, abortReason(signal!, `${where}: signal(request)`));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer =
+      entry.ownDeadline || requestTimeoutMs === Infinity
+        ? undefined
+        : scheduleAfter(
+            scheduler,
+            () =>
+              withdraw(
+                entry,
+                new BatchTimeoutError(`request waited longer than ${requestTimeoutMs} ms for a batch (requestTimeoutMs)`, requestTimeoutMs),
+              ),
+            requestTimeoutMs,
+          );
+    entry.stop = () => {
+      entry.stop = undefined;
+      timer?.unsubscribe();
+      if (signal) forget(signal, onAbort);
+    };
+  }
+
+  function withdraw(entry: E, error: unknown): void {
+    const run = entry.run;
+    answer(entry, false, error, run ? run.id : 0);
+    // A batch that nobody waits for any more is stopped, and its slot freed.
+    if (run && !run.done && run.members.every((m) => m.every((e) => e.done))) end(run, error, true);
+  }
+
+  /** A batch is due: execute one item per slot (equal requests joined their slot at arrival). */
+  function form(batch: Slot<T>[]): void {
+    const members: LeanEntry<T>[][] = [];
+    const unique: T[] = [];
+    const run: Run<T> = { id: 0, members, unique, control: new AbortController() };
+    for (const slot of batch) {
+      // Withdrawn while they waited: never executed.
+      const live = (slot.m = slot.m.filter((entry) => !entry.done));
+      if (live.length === 0 || !settings.joins) unlist(slot);
+      if (live.length === 0) continue;
+      slot.run = run;
+      const first = live[0]!;
+      // The first to arrive left: the next one is executed in its place, on its own behalf.
+      if (first.f) {
+        first.f = false;
+        counts.deduplicated--;
+      }
+      for (const entry of live) {
+        entry.stop?.();
+        entry.run = run;
+      }
+      unique.push(first.request);
+      members.push(live);
+    }
+    if (unique.length === 0) {
+      running--; // every request of it left while it waited: nothing to send
+      return;
+    }
+    run.id = ++counts.totalBatches;
+    runs.add(run);
+    run.timer = scheduleAfter(
+      scheduler,
+      () => end(run, new BatchTimeoutError(`batch ${run.id} took longer than ${timeoutMs} ms (processingTimeoutMs)`, timeoutMs), true),
+      timeoutMs,
+    );
+    const context: ExecuteContext = { batchId: run.id, signal: run.control.signal, individual: false };
+    let output: unknown;
+    try {
+      output = execute(unique.slice(), context);
+    } catch (error) {
+      end(run, error);
+      return;
+    }
+    if (Array.isArray(output)) {
+      deliver(run, output);
+      return;
+    }
+    let sub: Subscription;
+    try {
+      sub = from(output as ObservableInput<unknown>).subscribe({
+        next: (value) => deliver(run, value),
+        error: (error: unknown) => end(run, error),
+        complete: () => end(run, mismatch(run, 'completed without results')),
+      });
+    } catch {
+      end(run, mismatch(run, `returned ${describeValue(output)}`), true);
+      return;
+    }
+    if (run.done) sub.unsubscribe();
+    else run.sub = sub;
+  }
+
+  function mismatch(run: Run<T>, what: string, received?: number): BatchResultMismatchError {
+    const n = run.unique.length;
+    return new BatchResultMismatchError(
+      `execute ${what}; expected an array of ${n} results, one per item, or a promise or observable of one`,
+      n,
+      received,
+    );
+  }
+
+  /** The batch's results: each request gets its unique item's. */
+  function deliver(run: Run<T>, output: unknown): void {
+    if (run.done) return;
+    let results: unknown[];
+    try {
+      // Read once: an element that throws when read fails the batch, rather than some of its requests.
+      results = (output as unknown[]).slice();
+    } catch (error) {
+      end(run, Array.isArray(output) ? error : mismatch(run, `produced ${describeValue(output)}`), true);
+      return;
+    }
+    if (!Array.isArray(output) || results.length !== run.unique.length) {
+      const array = Array.isArray(output);
+      end(run, mismatch(run, array ? `returned ${results.length} results` : `produced ${describeValue(output)}`, array ? results.length : undefined), true);
+      return;
+    }
+    // No more joins: an equal request arriving while these answers run (re-entrant) is queued anew.
+    unlistRun(run);
+    // By unique item, as the engine answers: its leader, then its followers in arrival order.
+    run.members.forEach((m, u) => {
+      for (const entry of m) answer(entry, true, results[u], run.id);
+    });
+    end(run);
+  }
+
+  /**
+   * The batch is over: answer what is left with `error`, stop its timer and subscription (and abort its signal
+   * when `stop`), free its slot.
+   */
+  function end(run: Run<T>, error?: unknown, stop?: boolean): void {
+    if (run.done) return;
+    run.done = true;
+    run.timer?.unsubscribe();
+    run.sub?.unsubscribe();
+    if (stop) run.control.abort(error);
+    unlistRun(run);
+    for (const m of run.members) for (const entry of m) answer(entry, false, error, run.id);
+    runs.delete(run);
+    running--;
+    release?.();
+    checkEnd();
+  }
+
+  /** A slot takes no more joins. */
+  function unlist(slot: Slot<T>): void {
+    const keys = slots.get(slot.s);
+    if (keys?.get(slot.k) === slot) keys.delete(slot.k);
+  }
+
+  /** Its slots take no more joins. */
+  function unlistRun(run: Run<T>): void {
+    for (const [{ s, k }] of run.members as [LeanEntry<T>][]) {
+      const keys = slots.get(s);
+      if (keys?.get(k)?.run === run) keys.delete(k);
+    }
+  }
+
+  function checkEnd(): void {
+    if (closing && !ended && !pushing && collector.size === 0 && runs.size === 0) {
+      ended = true;
+      collector.dispose();
+      owner.drained();
+    }
+  }
+
+  return {
+    push,
+    withdraw,
+    close() {
+      closing = true;
+      collector.close();
+      checkEnd();
+    },
+    dispose() {
+      ended = true;
+      for (const slot of collector.dispose()) for (const entry of slot.m) entry.stop?.();
+      for (const run of runs) {
+        run.done = true;
+        run.timer?.unsubscribe();
+        run.sub?.unsubscribe();
+        run.control.abort(undefined);
+      }
+      runs.clear();
+    },
+    counts,
+  };
+}
