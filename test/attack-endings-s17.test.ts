@@ -115,7 +115,7 @@ interface StoreWrite {
 }
 
 /** The pieces both entry points share: embedder, store, executor, and what the test saw of them. */
-function harness(s: Scenario, clock: ReturnType<typeof virtualClock>) {
+function harness(s: Scenario, clock: ReturnType<typeof virtualClock>, onCall: (where: 'embed' | 'execute') => void = () => undefined) {
   const vts = clock.scheduler;
   const tracked = trackTimers(vts);
   const calls: Call[] = [];
@@ -126,6 +126,7 @@ function harness(s: Scenario, clock: ReturnType<typeof virtualClock>) {
     new Promise<V>((resolve, reject) => vts.schedule(() => answer(resolve, reject), ms));
 
   const embed: Embedder = (texts) => {
+    onCall('embed');
     const kind = s.embedKinds[embedCalls++ % s.embedKinds.length]!;
     switch (kind) {
       case 'ok':
@@ -191,6 +192,7 @@ function harness(s: Scenario, clock: ReturnType<typeof virtualClock>) {
   };
 
   const execute = (items: Req[], context: ExecuteContext) => {
+    onCall('execute');
     const kind = s.backends[calls.length % s.backends.length]!;
     const c: Call = { items, signal: context.signal, finished: false };
     calls.push(c);
@@ -301,7 +303,7 @@ describe('createBatcher: what is alive when close() resolves', () => {
         expect(snapshot.queueDepth).toBe(0);
         expect(snapshot.inFlight).toBe(0);
       }),
-      { numRuns: Number(process.env['ATK_RUNS'] ?? 150) },
+      { numRuns: Number(process.env['ATK_RUNS'] ?? 300) },
     );
   }, 120_000);
 });
@@ -371,7 +373,150 @@ describe('batchDedup: what is alive when the output ends or the subscriber leave
           else if (!result.deduplicated) expect(by!.request).toBe(own.request);
         }
       }),
-      { numRuns: Number(process.env['ATK_RUNS'] ?? 150) },
+      { numRuns: Number(process.env['ATK_RUNS'] ?? 300) },
+    );
+  }, 120_000);
+});
+
+/**
+ * `configure()` from inside `embed`, `execute` and a result's callback, with values at the edges (0, -0, 2^31,
+ * huge, Infinity where it means no limit) and values it must refuse (NaN, strings, objects of no prototype or with
+ * a throwing `toString`, a fixed option changed): a refused one throws `createBatcher.configure: ...`, naming the
+ * option; a valid one takes; the promises of the first property hold throughout.
+ */
+const GOOD: readonly Record<string, unknown>[] = [
+  { windowMs: 0 },
+  { windowMs: -0 },
+  { windowMs: 2 ** 31 },
+  { maxWaitMs: 3 },
+  { maxSize: 2 ** 31 },
+  { maxSize: 1 },
+  { concurrency: 1 },
+  { concurrency: 2 ** 31 },
+  { concurrency: Infinity },
+  { processingTimeoutMs: 2 },
+  { onTimeout: 'individual' },
+  { requestTimeoutMs: 5 },
+  { requestTimeoutMs: Infinity },
+  { maxQueueSize: 2 ** 31 },
+  { dedupThreshold: 1 },
+  { dedupThreshold: 0.95 },
+  { enableDedup: false },
+  { enableDedup: true },
+  { embedTimeoutMs: 2 },
+  { embedCacheSize: 0 },
+  { dedupStrategy: 'exact' },
+  { dedupStrategy: 'hybrid' },
+  { key: (r: Req) => `${r.text}!` },
+  { costPerRequestUsd: 1e300 },
+  { windowMs: 1, maxSize: 3, dedupThreshold: 0.99 },
+];
+const noText = Object.create(null) as object;
+const throwsText = { toString: () => { throw new Error('no text'); } };
+const BAD: readonly Record<string, unknown>[] = [
+  { windowMs: Number.NaN },
+  { windowMs: '5' },
+  { maxSize: 0 },
+  { maxSize: 1.5 },
+  { concurrency: -0 },
+  { processingTimeoutMs: -1 },
+  { dedupThreshold: Number.NaN },
+  { dedupThreshold: 1.0000001 },
+  { embedTimeoutMs: noText },
+  { requestTimeoutMs: throwsText },
+  { onTimeout: 'retry' },
+  { maxQueueSize: 0 },
+  { dedupInFlight: 'yes' },
+  { resultCache: { ttlMs: 1 } },
+  { windowMs: 0, maxSize: 0 },
+  { windwMs: 3 },
+];
+const changeArb = fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...GOOD) }, { weight: 1, arbitrary: fc.constantFrom(...BAD) });
+
+describe('createBatcher: configure() from inside embed, execute and a result, at the edges', () => {
+  it('a refused change throws createBatcher.configure: and changes nothing; every call settles once, with an answer of its scope and group; close() leaves nothing', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        scenarioArb,
+        fc.array(fc.tuple(fc.constantFrom('embed' as const, 'execute' as const, 'result' as const), fc.nat({ max: 6 }), changeArb), { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 0, max: 45 }),
+        async (s, plan, closeAt) => {
+          const clock = virtualClock();
+          const vts = clock.scheduler;
+          const seen = { embed: 0, execute: 0, result: 0 };
+          const wrong: string[] = [];
+          let batcher: ReturnType<typeof createBatcher<Req, Echo>> | undefined;
+          const onCall = (where: 'embed' | 'execute' | 'result') => {
+            const count = seen[where]++;
+            for (const [at, n, change] of plan) {
+              if (at !== where || n !== count || !batcher || batcher.closed) continue;
+              const bad = BAD.includes(change);
+              const windowBefore = stats.snapshot().currentWindowMs;
+              try {
+                batcher.configure(change as never);
+                if (bad) wrong.push(`accepted ${fc.stringify(change)}`);
+              } catch (error) {
+                const message = error instanceof Error ? error.message : String(error);
+                // The semantic result cache needs similarity dedup: leaving it is refused, rightly.
+                const needsSimilarity = /^createBatcher\.configure: resultCache\.semantic needs dedupStrategy/.test(message);
+                if (!bad && !needsSimilarity) wrong.push(`refused ${fc.stringify(change)}: ${message}`);
+                else if (!message.startsWith('createBatcher.configure: ')) wrong.push(`refused ${fc.stringify(change)} saying ${message}`);
+                if (stats.snapshot().currentWindowMs !== windowBefore) wrong.push(`refused ${fc.stringify(change)}, yet the window changed`);
+              }
+            }
+          };
+          const h = harness(s, clock, onCall);
+          const stats: ReturnType<typeof createBatchStats> = createBatchStats({ scheduler: h.tracked.scheduler });
+          batcher = createBatcher<Req, Echo>({ ...h.options, stats });
+          const requests = s.picks.map((p, id) => ({ ...p, request: { id, text: TEXTS[p.text]! } as Req, scope: SCOPES[p.scope] }));
+          const byId = new Map(requests.map((r) => [r.request.id, r]));
+          const settled: { id: number; outcome: PromiseSettledResult<Echo> }[] = [];
+          let closed: { pending: number; allowed: number; unaborted: number } | undefined;
+          for (const r of requests) {
+            vts.schedule(() => {
+              const promise = batcher!.process(r.request, {
+                ...(r.scope !== undefined && { scope: r.scope }),
+                ...(r.timeoutMs !== null && { timeoutMs: r.timeoutMs }),
+              });
+              promise.then(
+                (value) => {
+                  settled.push({ id: r.request.id, outcome: { status: 'fulfilled', value } });
+                  onCall('result');
+                },
+                (reason: unknown) => {
+                  settled.push({ id: r.request.id, outcome: { status: 'rejected', reason } });
+                  onCall('result');
+                },
+              );
+            }, r.at);
+          }
+          vts.schedule(() => {
+            void batcher!.close().then(() => (closed = { pending: h.tracked.pending(), allowed: h.allowedAtEnd(), unaborted: h.unaborted() }));
+          }, closeAt);
+          await runMoments(vts, () => closed !== undefined, 3000);
+          expect(wrong).toEqual([]);
+          expect(closed, 'close() resolved').toBeDefined();
+          expect(closed!.pending, `timers left at close() (store writes under way: ${closed!.allowed})`).toBeLessThanOrEqual(closed!.allowed);
+          expect(closed!.unaborted, 'calls that owed answers, not aborted at close()').toBe(0);
+          const ids = settled.map((x) => x.id);
+          expect(new Set(ids).size, 'a call settled twice').toBe(ids.length);
+          for (const r of requests) if (r.at <= closeAt) expect(ids, `request ${r.request.id} never settled`).toContain(r.request.id);
+          for (const { id, outcome } of settled) {
+            const own = byId.get(id)!;
+            if (outcome.status === 'rejected') {
+              expect(outcome.reason).toBeInstanceOf(Error);
+              continue;
+            }
+            const by = byId.get(outcome.value.id)!;
+            const ok = sameScope(by.scope, own.scope) && GROUP[TEXTS.indexOf(by.request.text)] === GROUP[TEXTS.indexOf(own.request.text)];
+            expect(ok, `${show(own.request, own.scope)} answered for ${show(by.request, by.scope)}`).toBe(true);
+          }
+          const snapshot = stats.snapshot();
+          expectSaneStats(snapshot);
+          expect(snapshot.completed).toBe(snapshot.totalRequests);
+        },
+      ),
+      { numRuns: Number(process.env['ATK_RUNS'] ?? 300) },
     );
   }, 120_000);
 });
