@@ -28,6 +28,7 @@ import {
   type ExecuteContext,
   type ResultStore,
 } from '../src/index.js';
+import * as lite from '../src/lite/index.js';
 import { trackTimers, virtualClock } from '../src/testing/index.js';
 import { backendCall, expectSaneStats, runMoments, sameScope, type BackendKind, watchedCall } from './support.js';
 
@@ -247,15 +248,41 @@ function harness(s: Scenario, clock: ReturnType<typeof virtualClock>, onCall: (w
 
 const show = (r: Req, scope: DedupScope) => `request ${r.id} (${JSON.stringify(r.text)}, scope ${fc.stringify(scope)})`;
 
+type Harness = ReturnType<typeof harness>;
+type Stats = ReturnType<typeof createBatchStats>;
+type MakeBatcher = (s: Scenario, h: Harness, stats: Stats) => { process: ReturnType<typeof createBatcher<Req, Echo>>['process']; close(): Promise<void> };
+
+/**
+ * `rxjs-batch-dedup/lite`: exact dedup only, the features as their objects: `resultCache()` with the hostile
+ * store, `priorities()` with a huge aging rate and `adaptiveWindow()`, each drawn through a flag of the scenario.
+ */
+const liteBatcher: MakeBatcher = (s, h, stats) => {
+  const { resultCache: cache, embed: _embed, text: _text, mergeGuard: _guard, dedupThreshold: _threshold, embedTimeoutMs: _bound, embedCacheSize: _size, ...rest } =
+    h.options as typeof h.options & Record<string, unknown>;
+  const rc = cache as { ttlMs: number; store?: unknown; storeTimeoutMs?: number } | undefined;
+  return lite.createBatcher<Req, Echo>({
+    ...(rest as Omit<typeof rest, 'dedupStrategy'>),
+    dedupStrategy: 'exact',
+    stats,
+    ...(rc && { resultCache: lite.resultCache({ ttlMs: rc.ttlMs, ...(rc.store !== undefined && { store: rc.store as never, storeTimeoutMs: rc.storeTimeoutMs }) }) }),
+    ...(s.semanticCache && { priorities: lite.priorities({ priority: (r: Req) => r.id % 3, agingPerSecond: 1e9 }) }),
+    ...(s.embedCacheSize > 0 && { adaptive: lite.adaptiveWindow({ targetLatencyMs: 5, minWindowMs: 0, maxWindowMs: 8 }) }),
+  });
+};
+const mainBatcher: MakeBatcher = (_s, h, stats) => createBatcher<Req, Echo>({ ...h.options, stats });
+
 describe('createBatcher: what is alive when close() resolves', () => {
-  it('no timer (but store writes within their bound), every unfinished call aborted; each call settled once with an answer of its scope and group', async () => {
+  it.each([
+    ['main, with similarity dedup', mainBatcher],
+    ['/lite, with resultCache(), priorities() and adaptiveWindow()', liteBatcher],
+  ] as const)('%s: no timer (but store writes within their bound), every unfinished call aborted; each call settled once with an answer of its scope and group', async (_, make) => {
     await fc.assert(
       fc.asyncProperty(scenarioArb, fc.integer({ min: 0, max: 45 }), async (s, closeAt) => {
         const clock = virtualClock();
         const vts = clock.scheduler;
         const h = harness(s, clock);
         const stats = createBatchStats({ scheduler: h.tracked.scheduler });
-        const batcher = createBatcher<Req, Echo>({ ...h.options, stats });
+        const batcher = make(s, h, stats);
         const requests = s.picks.map((p, id) => ({ ...p, request: { id, text: TEXTS[p.text]! } as Req, scope: SCOPES[p.scope] }));
         const byId = new Map(requests.map((r) => [r.request.id, r]));
         const settled: { id: number; outcome: PromiseSettledResult<Echo> }[] = [];
