@@ -50,13 +50,14 @@ const vectorOf = (text: string): number[] => {
 };
 const SCOPES: readonly DedupScope[] = [1, '1', 1n, undefined];
 
-const EMBED_KINDS = ['ok', 'late', 'never', 'rejects', 'throws', 'nan'] as const;
+const EMBED_KINDS = ['ok', 'late', 'never', 'rejects', 'throws', 'nan', 'nan-one', 'short'] as const;
 type EmbedKind = (typeof EMBED_KINDS)[number];
 const embedKindArb = fc.oneof(
   { weight: 2, arbitrary: fc.constant<EmbedKind>('ok') },
   { weight: 2, arbitrary: fc.constant<EmbedKind>('late') },
   { weight: 3, arbitrary: fc.constant<EmbedKind>('never') },
   { weight: 1, arbitrary: fc.constantFrom<EmbedKind>('rejects', 'throws', 'nan') },
+  { weight: 2, arbitrary: fc.constantFrom<EmbedKind>('nan-one', 'short') },
 );
 const STORE_KINDS = ['ok', 'late', 'never', 'rejects'] as const;
 type StoreKind = (typeof STORE_KINDS)[number];
@@ -142,6 +143,11 @@ function harness(s: Scenario, clock: ReturnType<typeof virtualClock>, onCall: (w
         throw new Error('embed threw');
       case 'nan':
         return texts.map(() => [Number.NaN, 0, 0]);
+      case 'nan-one':
+        // Fails for one text of the call only (late, so batches of other texts wait on it).
+        return later(s.embedDelayMs, (resolve) => resolve(texts.map((t, i) => (i === texts.length - 1 ? [Number.NaN, 1, 0] : vectorOf(t)))));
+      case 'short':
+        return later(1, (resolve) => resolve(texts.slice(1).map(vectorOf)));
     }
   };
 
@@ -327,8 +333,19 @@ describe('createBatcher: what is alive when close() resolves', () => {
         const snapshot = stats.snapshot();
         expectSaneStats(snapshot);
         expect(snapshot.completed).toBe(snapshot.totalRequests);
+        // Calls after close() are refused (BatcherClosedError) and are no requests of the pipeline.
+        const taken = settled.filter((x) => x.outcome.status === 'fulfilled' || (x.outcome.reason as Error).name !== 'BatcherClosedError');
+        expect(snapshot.totalRequests).toBe(taken.length);
         expect(snapshot.queueDepth).toBe(0);
         expect(snapshot.inFlight).toBe(0);
+        // Each rejection counted once, as what it was (docs/stats.md).
+        const rejected = taken.filter((x) => x.outcome.status === 'rejected').map((x) => (x.outcome as PromiseRejectedResult).reason as Error);
+        expect(snapshot.timeouts, 'timeouts').toBe(rejected.filter((e) => e.name === 'BatchTimeoutError').length);
+        expect(snapshot.errors, 'errors').toBe(rejected.filter((e) => e.name !== 'BatchTimeoutError').length);
+        expect(snapshot.dedupRate).toBeLessThanOrEqual(1);
+        expect(snapshot.semanticCacheHits).toBeLessThanOrEqual(snapshot.cacheHits);
+        expect(snapshot.storeHits + snapshot.storeJoins).toBeLessThanOrEqual(snapshot.executedItems);
+        expect(snapshot.expired).toBeLessThanOrEqual(snapshot.timeouts);
       }),
       { numRuns: Number(process.env['ATK_RUNS'] ?? 300) },
     );
