@@ -85,3 +85,69 @@ describe('a follower promoted after the clock stepped back keeps its requestTime
     expect(results[1]!.at).toBeLessThanOrEqual(53);
   });
 });
+
+/**
+ * The same as a property: equal requests (so most join one waiting), leaders leaving by their own deadline or
+ * abort, the wall clock stepping back and forth (up to three days) at random moments, a long window. Every
+ * request gets one answer; one expired by `requestTimeoutMs` is answered within twice that of its arrival (its
+ * wait before a promotion may count twice after a step), and no request is sent later than that.
+ */
+describe('followers promoted on a stepping clock, as a property', () => {
+  it('requestTimeoutMs is kept within twice its length, whatever the steps', async () => {
+    const fc = (await import('fast-check')).default;
+    const { clockStepArb } = await import('./support.js');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({ at: fc.integer({ min: 0, max: 30 }), key: fc.integer({ min: 0, max: 2 }), leave: fc.option(fc.constantFrom('timeout' as const, 'abort' as const), { freq: 2 }), leaveAfter: fc.integer({ min: 0, max: 20 }) }),
+          { minLength: 2, maxLength: 12 },
+        ),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 60 }), clockStepArb), { maxLength: 3 }),
+        fc.integer({ min: 5, max: 40 }),
+        fc.constantFrom(1_000, 10_000),
+        async (picks, steps, requestTimeoutMs, windowMs) => {
+          const clock = new VirtualTimeScheduler();
+          const host = hostClock(clock, 1_700_000_000_000);
+          const sentAt = new Map<number, number>();
+          const batcher = createBatcher<{ id: number; key: number }, number>({
+            windowMs,
+            requestTimeoutMs,
+            key: (r) => r.key,
+            scheduler: host.scheduler,
+            execute: (items) => {
+              for (const item of items) sentAt.set(item.id, clock.now());
+              return items.map((item) => item.id);
+            },
+          });
+          const answered = new Map<number, { at: number; outcome: unknown }>();
+          picks.forEach((p, id) => {
+            clock.schedule(() => {
+              const controller = p.leave === 'abort' ? new AbortController() : undefined;
+              if (controller) clock.schedule(() => controller.abort(new Error('left')), p.leaveAfter);
+              batcher
+                .process({ id, key: p.key }, { ...(p.leave === 'timeout' && { timeoutMs: p.leaveAfter }), ...(controller && { signal: controller.signal }) })
+                .then(
+                  (value) => answered.set(id, { at: clock.now(), outcome: value }),
+                  (error: unknown) => answered.set(id, { at: clock.now(), outcome: error }),
+                );
+            }, p.at);
+          });
+          for (const [at, ms] of steps) clock.schedule(() => host.step(ms), at);
+          await runMoments(clock, () => answered.size === picks.length, 500);
+          expect(answered.size).toBe(picks.length);
+          picks.forEach((p, id) => {
+            const { at, outcome } = answered.get(id)!;
+            if (outcome instanceof Error && outcome.name === 'BatchTimeoutError' && /requestTimeoutMs/.test(outcome.message)) {
+              expect(at, `request ${id} (arrived ${p.at}) expired late`).toBeLessThanOrEqual(p.at + 2 * requestTimeoutMs);
+            }
+            // A call's own timeoutMs replaces requestTimeoutMs (and is kept by its own timer, sent or not).
+            const sent = sentAt.get(id);
+            if (sent !== undefined && p.leave !== 'timeout') expect(sent, `request ${id} (arrived ${p.at}) sent late`).toBeLessThanOrEqual(p.at + 2 * requestTimeoutMs);
+          });
+          await batcher.close();
+        },
+      ),
+      { numRuns: Number(process.env['ATK_RUNS'] ?? 200) },
+    );
+  }, 120_000);
+});
