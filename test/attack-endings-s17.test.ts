@@ -15,7 +15,7 @@
  * (few texts, windows shorter than embedding), a third of the embed calls and store calls never answer.
  */
 import fc from 'fast-check';
-import { Observable, Subject, take } from 'rxjs';
+import { concat, from, mergeMap, NEVER, Observable, Subject, take, timer } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
   batchDedup,
@@ -27,6 +27,7 @@ import {
   type Embedder,
   type ExecuteContext,
   type ResultStore,
+  type SharedStore,
 } from '../src/index.js';
 import * as lite from '../src/lite/index.js';
 import { trackTimers, virtualClock } from '../src/testing/index.js';
@@ -67,10 +68,13 @@ const storeKindArb = fc.oneof(
   { weight: 2, arbitrary: fc.constant<StoreKind>('never') },
   { weight: 1, arbitrary: fc.constant<StoreKind>('rejects') },
 );
+/** Every item streamed, then the stream stays open: the library stops listening after the last item. */
+type Kind = BackendKind | 'stream-open';
 const backendArb = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom<BackendKind>('ok', 'promise', 'stream-all') },
-  { weight: 2, arbitrary: fc.constantFrom<BackendKind>('never', 'slow', 'stream-partial', 'never-promise') },
-  { weight: 1, arbitrary: fc.constantFrom<BackendKind>('throw', 'rejects', 'error-later', 'wrong-length', 'errors-midway') },
+  { weight: 3, arbitrary: fc.constantFrom<Kind>('ok', 'promise', 'stream-all') },
+  { weight: 1, arbitrary: fc.constant<Kind>('stream-open') },
+  { weight: 2, arbitrary: fc.constantFrom<Kind>('never', 'slow', 'stream-partial', 'never-promise') },
+  { weight: 1, arbitrary: fc.constantFrom<Kind>('throw', 'rejects', 'error-later', 'wrong-length', 'errors-midway') },
 );
 
 const scenarioArb = fc.record({
@@ -122,6 +126,7 @@ function harness(s: Scenario, clock: ReturnType<typeof virtualClock>, onCall: (w
   const tracked = trackTimers(vts);
   const calls: Call[] = [];
   const writes: StoreWrite[] = [];
+  let listening = 0;
   let embedCalls = 0;
   let storeCalls = 0;
   const later = <V>(ms: number, answer: (resolve: (v: V) => void, reject: (e: unknown) => void) => void) =>
@@ -204,8 +209,23 @@ function harness(s: Scenario, clock: ReturnType<typeof virtualClock>, onCall: (w
     const c: Call = { items, signal: context.signal, finished: false };
     calls.push(c);
     if (kind === 'throw') c.finished = true;
-    const made = backendCall<Echo>(kind, items.map((r) => ({ id: r.id })), vts, s.durationMs, s.processingTimeoutMs + 5);
-    if (made instanceof Observable) return watchedCall(made, c) as Observable<Echo[]>;
+    const echo = items.map((r) => ({ id: r.id }));
+    const made =
+      kind === 'stream-open'
+        ? concat(timer(s.durationMs, vts).pipe(mergeMap(() => from(echo.map((value, index) => ({ index, value }))))), NEVER)
+        : backendCall<Echo>(kind, echo, vts, s.durationMs, s.processingTimeoutMs + 5);
+    if (made instanceof Observable) {
+      const watched = watchedCall(made, c);
+      // Counted while the library listens: it lets go of every call's output by the ending.
+      return new Observable<unknown>((subscriber) => {
+        listening++;
+        const inner = watched.subscribe(subscriber);
+        return () => {
+          listening--;
+          inner.unsubscribe();
+        };
+      }) as Observable<Echo[]>;
+    }
     if (Array.isArray(made)) c.finished = true;
     else if (made && typeof (made as PromiseLike<unknown>).then === 'function') {
       void Promise.resolve(made as PromiseLike<unknown>).then(
@@ -247,8 +267,8 @@ function harness(s: Scenario, clock: ReturnType<typeof virtualClock>, onCall: (w
 
   /** Library timers allowed at an ending: store writes and lease releases under way, within their bound. */
   const allowedAtEnd = () => writes.filter((w) => !w.settled && vts.now() <= w.at + s.storeTimeoutMs).length;
-  /** Calls that still owed answers and were not aborted. */
-  const unaborted = () => calls.filter((c) => !c.finished && !c.signal.aborted).length;
+  /** Calls that still owed answers and were not aborted, and call outputs still listened to. */
+  const unaborted = () => calls.filter((c) => !c.finished && !c.signal.aborted).length + listening;
   return { tracked, options, calls, allowedAtEnd, unaborted };
 }
 
@@ -263,17 +283,20 @@ type MakeBatcher = (s: Scenario, h: Harness, stats: Stats) => { process: ReturnT
  * store, `priorities()` with a huge aging rate and `adaptiveWindow()`, each drawn through a flag of the scenario.
  */
 const liteBatcher: MakeBatcher = (s, h, stats) => {
-  const { resultCache: cache, embed: _embed, text: _text, mergeGuard: _guard, dedupThreshold: _threshold, embedTimeoutMs: _bound, embedCacheSize: _size, ...rest } =
-    h.options as typeof h.options & Record<string, unknown>;
-  const rc = cache as { ttlMs: number; store?: unknown; storeTimeoutMs?: number } | undefined;
-  return lite.createBatcher<Req, Echo>({
-    ...(rest as Omit<typeof rest, 'dedupStrategy'>),
+  // What /lite does not take (similarity dedup and its options; the flat resultCache) is left out.
+  const rest: Record<string, unknown> = { ...h.options };
+  for (const name of ['resultCache', 'embed', 'text', 'mergeGuard', 'dedupThreshold', 'embedTimeoutMs', 'embedCacheSize']) delete rest[name];
+  const rc = h.options.resultCache as { ttlMs: number; store?: SharedStore; storeTimeoutMs?: number } | undefined;
+  const options = {
+    ...rest,
+    execute: h.options.execute,
     dedupStrategy: 'exact',
     stats,
-    ...(rc && { resultCache: lite.resultCache({ ttlMs: rc.ttlMs, ...(rc.store !== undefined && { store: rc.store as never, storeTimeoutMs: rc.storeTimeoutMs }) }) }),
+    ...(rc && { resultCache: lite.resultCache({ ttlMs: rc.ttlMs, ...(rc.store !== undefined && { store: rc.store, storeTimeoutMs: rc.storeTimeoutMs }) }) }),
     ...(s.semanticCache && { priorities: lite.priorities({ priority: (r: Req) => r.id % 3, agingPerSecond: 1e9 }) }),
     ...(s.embedCacheSize > 0 && { adaptive: lite.adaptiveWindow({ targetLatencyMs: 5, minWindowMs: 0, maxWindowMs: 8 }) }),
-  });
+  } as lite.BatchDedupOptions<Req, Echo>;
+  return lite.createBatcher<Req, Echo>(options);
 };
 const mainBatcher: MakeBatcher = (_s, h, stats) => createBatcher<Req, Echo>({ ...h.options, stats });
 
