@@ -2,12 +2,18 @@
  * Option checks shared by every operator. They run when the operator is created, so a bad option fails at the
  * line that wrote it, with the operator and the option named in the message.
  */
+import { describeValue } from './describeValue.js';
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return 'a function';
-  if (Array.isArray(value)) return 'an array';
-  return String(value);
+  try {
+    if (Array.isArray(value)) return 'an array';
+    return String(value);
+  } catch {
+    // No text of its own (no prototype, a `toString` that throws, a revoked proxy): the message is still made.
+    return describeValue(value);
+  }
 }
 
 export function fail(where: string, message: string, Kind: typeof RangeError | typeof TypeError): never {

@@ -2,7 +2,7 @@
  * What a request's dedup key and scope may be, how they compare, and the canonical encoding that turns a key
  * made of arrays and objects into one string. The rules are in docs/keys.md.
  */
-import { describeValue, userFunctionReturned, userFunctionThrew } from '../base/describeValue.js';
+import { describeThrown, describeValue, userFunctionReturned, userFunctionThrew } from '../base/describeValue.js';
 
 /**
  * What a `key` function may return. Keys are compared by value and type: `'1'`, `1` and `1n` are three keys;
@@ -212,15 +212,19 @@ function encodeOrThrow(
   described = true,
 ): string {
   // The fast pass tracks nothing; on a failure (or a deep structure) the tracked pass finds what and where.
-  const fast = encode(value, rules, removed, 0, undefined);
+  let fast: string | undefined;
+  try {
+    fast = encode(value, rules, removed, 0, undefined);
+  } catch {
+    // A read that threw (a getter, a revoked proxy): the tracked pass says what and where.
+  }
   if (fast !== undefined) return fast;
   const trail: Trail = { ancestors: [], path: [] };
   let encoded: string | undefined;
   try {
     encoded = encode(value, rules, removed, 0, trail);
   } catch (error) {
-    if (!(error instanceof RangeError)) throw error;
-    trail.problem = 'a structure nested too deeply';
+    trail.problem = error instanceof RangeError ? 'a structure nested too deeply' : `a value that threw when read (${describeThrown(error)})`;
   }
   if (encoded !== undefined) return encoded;
   const text = message(trail.problem ?? 'a value', formatPath(trail.path));
@@ -286,9 +290,13 @@ function encode(
     out = '{';
     let first = true;
     for (const field of fields) {
-      const fieldValue = (object as Record<string, unknown>)[field];
-      if (fieldValue === undefined) continue; // as JSON: an undefined field is an absent one
+      // On the path before it is read: a getter that throws is reported at its field.
       trail?.path.push(field);
+      const fieldValue = (object as Record<string, unknown>)[field];
+      if (fieldValue === undefined) {
+        trail?.path.pop();
+        continue; // as JSON: an undefined field is an absent one
+      }
       const encoded = encode(fieldValue, rules, removed, depth + 1, trail);
       if (encoded === undefined) return undefined;
       trail?.path.pop();

@@ -369,7 +369,9 @@ export function watchWaiting(
     timer = scheduleAfter(
       scheduler,
       () => leave(new BatchTimeoutError(`request waited ${timeoutMs} ms in the queue (requestTimeoutMs)`, timeoutMs)),
-      Math.max(0, deadline - now),
+      // Never further than its length from now: a wall clock that stepped back since the arrival (a follower
+      // queued again in its leader's place) would hold the deadline for the length of the step.
+      Math.min(timeoutMs, Math.max(0, deadline - now)),
     );
   }
   if (signal !== undefined) {

@@ -21,7 +21,7 @@ import {
   type AdaptiveSettings,
   type AdaptiveWindowFeature,
 } from './adaptiveWindow.js';
-import { describeValue, userFunctionReturned, userFunctionThrew } from '../base/describeValue.js';
+import { describeThrown, describeValue, userFunctionReturned, userFunctionThrew } from '../base/describeValue.js';
 import { unknownOption } from '../base/nearestNames.js';
 import { abortedIsBoolean, abortState } from '../base/signal.js';
 import { steadyClock } from '../base/clock.js';
@@ -163,6 +163,23 @@ function checkOptionNames(where: string, options: object): void {
     }
     check.fail(where, unknownOption(name, suggestions()), TypeError);
   }
+}
+
+/**
+ * A copy of what `configure()` was given, each field read once: a getter (a live config object, a proxy) that
+ * read differently the second time would put one value in effect and have another compared to tell what
+ * changed (a new `key` left unlisted starts no new in-flight generation). A field that throws is refused here.
+ */
+function readOnce<O extends object>(where: string, given: O): O {
+  const copy: Record<string, unknown> = {};
+  for (const name of Object.keys(given)) {
+    try {
+      copy[name] = (given as Record<string, unknown>)[name];
+    } catch (error) {
+      check.fail(where, `options.${name} could not be read (${describeThrown(error)})`, TypeError);
+    }
+  }
+  return copy as O;
 }
 
 /** Options that shape the pipeline's structure and cannot change while it runs. */
@@ -376,7 +393,7 @@ export class PipelineConfig<T, R> {
    */
   update(partial: Partial<BatchDedupOptions<T, R>>): void {
     const where = `${this.where}.configure`;
-    const changes = check.optionsObject(where, partial);
+    const changes = readOnce(where, check.optionsObject(where, partial));
     checkOptionNames(where, changes);
     for (const name of FIXED) {
       if (name in changes) this.checkUnchanged(where, name, changes[name]);

@@ -108,16 +108,20 @@ function callExecute<T, R>(
   const got = new Array<boolean>(n).fill(false);
   let left = n;
   let ended = false;
+  /** The output's subscription, once `subscribe` has returned it. */
+  let listening: Subscription | undefined;
   const end = () => {
     if (ended) return;
     ended = true;
     onEnd();
   };
-  // Ends at the last outcome, not at completion: a stream that stays open after it holds nothing up.
+  // Ends at the last outcome, not at completion: a stream that stays open after it holds nothing up. The output
+  // is let go before the last outcome is passed on, which may end the whole pipeline (test/attack-store-ending-s17).
   const once: Give = (k, ok, value) => {
     if (got[k]) return;
     got[k] = true;
     left--;
+    if (left === 0) listening?.unsubscribe();
     give(k, ok, value);
     if (left === 0) end();
   };
@@ -155,7 +159,7 @@ function callExecute<T, R>(
     return undefined;
   }
   try {
-    return from(output as Observable<unknown>).subscribe({
+    return (listening = from(output as Observable<unknown>).subscribe({
       next: (emitted) => {
         if (Array.isArray(emitted)) {
           takeArray(emitted);
@@ -176,7 +180,7 @@ function callExecute<T, R>(
       },
       error: (error: unknown) => failRest(error),
       complete: () => failRest(new BatchResultMismatchError('execute completed without a result for every item', n, n - left)),
-    });
+    }));
   } catch (error) {
     failRest(error);
     return undefined;

@@ -124,7 +124,16 @@ export function dedupWith<T>(
           next: (items) => {
             // Set by something that is not a batch: the rest of the source is ignored.
             if (ending) return;
-            if (!Array.isArray(items)) {
+            let isArray: boolean;
+            try {
+              isArray = Array.isArray(items);
+            } catch (error) {
+              // A revoked proxy: not even its kind can be read. Not a batch, as below.
+              ending = { error: unreadable(error) };
+              finishIfIdle();
+              return;
+            }
+            if (!isArray) {
               // Its error follows the batches still being deduplicated, as in fanOut.
               ending = { error: new TypeError(`dedupBy: expected an array of requests, got ${describeGiven(items)}`) };
               finishIfIdle();
@@ -137,7 +146,7 @@ export function dedupWith<T>(
             } catch (error) {
               // An entry that throws when read (a getter, a proxy): not a batch; the dedupers catch what user
               // functions throw. The rest of the source is ignored, as above.
-              ending = { error: new TypeError(`dedupBy: a batch could not be read (${describeThrown(error)})`, { cause: error }) };
+              ending = { error: unreadable(error) };
               finishIfIdle();
               return;
             }
@@ -168,6 +177,11 @@ export function dedupWith<T>(
         () => lifetime.unsubscribe(),
       );
     });
+}
+
+/** The error for a batch that throws when read (a getter, a proxy): the thrown value is its `cause`. */
+function unreadable(error: unknown): TypeError {
+  return new TypeError(`dedupBy: a batch could not be read (${describeThrown(error)})`, { cause: error });
 }
 
 /**
