@@ -17,7 +17,11 @@ interface BatchResultBase<T> {
   readonly request: T;
   /** The batch that answered it (0 for requests refused before batching). */
   readonly batchId: number;
-  /** True when the request shared the execution of an earlier, equal request. */
+  /**
+   * True when the request shared the execution of an earlier, equal request of this pipeline: one of its batch, one
+   * waiting or executing that it joined, or the result cache's. An item answered from the shared store
+   * (`resultCache.store`, another process's execution) is not marked; the stats count those as `storeHits`.
+   */
   readonly deduplicated: boolean;
   /** From enqueue to this result, in ms of scheduler time; never negative. */
   readonly latencyMs: number;
