@@ -436,7 +436,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       }
       this.priorities!.set(envelope, priority);
     }
-    if (timeoutMs === undefined && !signal && !withdrawable) return { priority };
+    // No `{ priority }` alone for a request with neither deadline nor signal: the queue keeps every entry findable
+    // with priorities, and the undefined fields below watch nothing, so the shortcut was the same answer.
     return {
       priority,
       timeoutMs,
