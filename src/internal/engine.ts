@@ -52,8 +52,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   private readonly lifetime = new Subscription();
   /** Batches whose (asynchronous) dedup has not finished. */
   private readonly deduping = new Set<E[]>();
-  /** True while a request without options of its own goes straight to the queue (see `push`). */
-  private plainArrivals = false;
+  /** True while a request without options of its own goes straight to the queue (see `push`); set by the constructor. */
+  private plainArrivals!: boolean;
   private closed = false;
   /** Calls of `push` under way (a user function it calls may push again). */
   private pushing = 0;
