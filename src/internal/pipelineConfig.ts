@@ -613,7 +613,8 @@ function checkStats(where: string, stats: unknown): void {
  * throwing `aborted` says yes: the request is then refused with a TypeError naming it (`abortState`).
  */
 function isAbortSignal(value: unknown): value is AbortSignal {
-  if (typeof value !== 'object' || value === null) return false;
+  // null never comes here (its one caller takes it as no signal), and would throw into the catch below.
+  if (typeof value !== 'object') return false;
   try {
     const s = value as Partial<AbortSignal>;
     return typeof s.addEventListener === 'function' && typeof s.removeEventListener === 'function' && abortedIsBoolean(s);
