@@ -1,0 +1,49 @@
+/**
+ * Survivors of the stop-16 and stop-17 Stryker runs in the engine (src/internal/engine.ts, issue 17), through the
+ * public batchDedup. Each `it` names the mutant it kills (file:line as of dff90e1, mutator).
+ */
+import { Subject, type Subscription } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { batchDedup, createBatchStats, type BatchResult } from '../src/index.js';
+import { virtualClock } from '../src/testing/index.js';
+
+const up = (items: string[]) => items.map((q) => q.toUpperCase());
+
+describe('batchDedup unsubscribed from inside key(request) of a request the result cache holds', () => {
+  // Kills engine.ts:226 `if (this.ended) return undefined` made false (ConditionalExpression): after the
+  // unsubscription the engine went on with that request, found it in the result cache and counted a cache hit
+  // for an answer nobody received (docs/reliability.md: nothing runs after unsubscription; the stats count what
+  // was answered).
+  it('counts no cache hit for it, and answers nothing more', () => {
+    const clock = virtualClock();
+    const stats = createBatchStats({ scheduler: clock.scheduler });
+    const source = new Subject<string>();
+    const results: BatchResult<string, string>[] = [];
+    let leaveOn: string | undefined;
+    let subscription: Subscription | undefined;
+    subscription = source
+      .pipe(
+        batchDedup<string, string>({
+          scheduler: clock.scheduler,
+          windowMs: 5,
+          execute: up,
+          stats,
+          resultCache: { ttlMs: 1000 },
+          key: (request) => {
+            if (request === leaveOn) subscription?.unsubscribe();
+            return request;
+          },
+        }),
+      )
+      .subscribe((r) => results.push(r));
+    source.next('a');
+    clock.runAll();
+    expect(results.map((r) => r.value)).toEqual(['A']);
+    leaveOn = 'a';
+    source.next('a');
+    expect(subscription.closed).toBe(true);
+    clock.runAll();
+    expect(results).toHaveLength(1);
+    expect(stats.snapshot().cacheHits).toBe(0);
+  });
+});
