@@ -47,3 +47,27 @@ describe('batchDedup unsubscribed from inside key(request) of a request the resu
     expect(stats.snapshot().cacheHits).toBe(0);
   });
 });
+
+describe('batchDedup unsubscribed with nothing pending', () => {
+  // Kills engine.ts:313 dispose()'s `if (stopped.length > 0) this.config.stats.changed()` made true
+  // (ConditionalExpression) and `> 0` made `>= 0` (EqualityOperator): unsubscribing with every request answered
+  // sent stats$ subscribers a snapshot in which nothing changed (stats$: one snapshot now, then one per change).
+  it('sends no stats snapshot', () => {
+    const clock = virtualClock();
+    const stats = createBatchStats({ scheduler: clock.scheduler });
+    const source = new Subject<string>();
+    const results: BatchResult<string, string>[] = [];
+    const subscription = source
+      .pipe(batchDedup<string, string>({ scheduler: clock.scheduler, windowMs: 5, execute: up, stats }))
+      .subscribe((r) => results.push(r));
+    source.next('a');
+    clock.runAll();
+    expect(results.map((r) => r.value)).toEqual(['A']);
+    let snapshots = 0;
+    stats.stats$.subscribe(() => snapshots++);
+    expect(snapshots).toBe(1); // the one every subscriber gets at once
+    subscription.unsubscribe();
+    clock.runAll();
+    expect(snapshots).toBe(1);
+  });
+});
