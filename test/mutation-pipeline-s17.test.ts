@@ -5,8 +5,9 @@
  */
 import { from } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { batchDedup, type BatchResult } from '../src/index.js';
-import { createTestScheduler } from '../src/testing/index.js';
+import { batchDedup, createBatcher, createBatchStats, type BatchResult } from '../src/index.js';
+import { createTestScheduler, virtualClock } from '../src/testing/index.js';
+import { drain } from './support.js';
 
 const upper = (s: string) => s.toUpperCase();
 
@@ -46,5 +47,21 @@ describe("batchDedup's signal(request) returning an object without addEventListe
     expect(result!.status).toBe('rejected');
     expect(result!.error).toBeInstanceOf(TypeError);
     expect(String((result!.error as Error).message)).toMatch(/signal.*must return an AbortSignal/);
+  });
+});
+
+describe('a batcher without costPerRequestUsd, given a stats recorder that has one', () => {
+  // Kills pipelineConfig.ts:300 apply()'s `if (resolved.costPerRequestUsd !== undefined)` made true
+  // (ConditionalExpression) and `!==` made `===` (EqualityOperator): the batcher overwrote the recorder's own
+  // price with undefined, so costSavedUsd became NaN (docs/stats.md:
+  // createBatchStats({ costPerRequestUsd }) prices costSavedUsd).
+  it("keeps the recorder's price: costSavedUsd counts the deduplicated request at it", async () => {
+    const clock = virtualClock();
+    const stats = createBatchStats({ scheduler: clock.scheduler, costPerRequestUsd: 0.5 });
+    const batcher = createBatcher<string, string>({ scheduler: clock.scheduler, windowMs: 5, execute: (items) => items.map((s) => s.toUpperCase()), stats });
+    const answers = Promise.all([batcher.process('a'), batcher.process('a')]);
+    expect(await drain(clock, batcher.close())).toBe(true);
+    expect(await answers).toEqual(['A', 'A']);
+    expect(stats.snapshot().costSavedUsd).toBe(0.5);
   });
 });
