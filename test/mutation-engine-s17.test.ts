@@ -4,8 +4,9 @@
  */
 import { Subject, type Subscription } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { batchDedup, createBatchStats, type BatchResult } from '../src/index.js';
-import { virtualClock } from '../src/testing/index.js';
+import { batchDedup, BatchTimeoutError, createBatcher, createBatchStats, type BatchResult } from '../src/index.js';
+import { simulatedBackend, virtualClock } from '../src/testing/index.js';
+import { turn } from './support.js';
 
 const up = (items: string[]) => items.map((q) => q.toUpperCase());
 
@@ -69,5 +70,36 @@ describe('batchDedup unsubscribed with nothing pending', () => {
     subscription.unsubscribe();
     clock.runAll();
     expect(snapshots).toBe(1);
+  });
+});
+
+describe('an execution whose only caller timed out, while the batcher is open', () => {
+  // Kills engine.ts:569 execute()'s `if (this.closed) this.stopUnowed()` made true (ConditionalExpression): the
+  // next batch executed stopped every execution no caller waited for any more, before close(); an equal request
+  // arriving then joined the stopped execution and was never answered (docs/reliability.md: no request is ever
+  // lost; docs/batcher.md: only close() stops the executions nobody waits for).
+  it('keeps running: an equal request arriving later joins it and is answered, and the backend gets that item once', async () => {
+    const clock = virtualClock();
+    const backend = simulatedBackend({ scheduler: clock.scheduler, durationMs: () => 20, compute: (s: string) => s.toUpperCase() });
+    const batcher = createBatcher<string, string>({ scheduler: clock.scheduler, windowMs: 1, concurrency: 4, execute: backend.execute });
+    const gaveUp = batcher.process('a', { timeoutMs: 5 }).catch((error: unknown) => error);
+    for (let t = 0; t < 6; t++) {
+      clock.advanceBy(1);
+      await turn();
+    }
+    expect(await gaveUp).toBeInstanceOf(BatchTimeoutError);
+    const other = batcher.process('b'); // its batch executes while 'a' is still in flight
+    clock.advanceBy(2);
+    await turn();
+    const answered: string[] = [];
+    void other.then((value) => answered.push(value));
+    void batcher.process('a').then((value) => answered.push(value));
+    for (let t = 0; t < 40; t++) {
+      clock.advanceBy(1);
+      await turn();
+    }
+    expect(answered.sort()).toEqual(['A', 'B']);
+    expect(backend.calls.flatMap((call) => [...call.items])).toEqual(['a', 'b']);
+    batcher.close();
   });
 });
