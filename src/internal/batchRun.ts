@@ -541,7 +541,7 @@ export class BatchRun<T, R> {
     this.finished = true;
     settledAt ??= this.config.scheduler.now();
     // Stryker disable next-line MethodExpression: at most one call is listed when a run finishes (each call but a streaming one is ended before it settles its items, a streaming one right after, and a timed-out call is stopped before its retries start), so iterating the list itself while endExecution() removes from it ends the same calls.
-    if (this.executions.length > 0) for (const execution of this.executions.slice()) this.endExecution(execution);
+    for (const execution of this.executions.slice()) this.endExecution(execution);
     this.config.onSettled(this, {
       size: this.batch.items.length,
       executedItems: this.batch.unique.length,

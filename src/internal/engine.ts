@@ -52,8 +52,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   private readonly lifetime = new Subscription();
   /** Batches whose (asynchronous) dedup has not finished. */
   private readonly deduping = new Set<E[]>();
-  /** True while a request without options of its own goes straight to the queue (see `push`). */
-  private plainArrivals = false;
+  /** True while a request without options of its own goes straight to the queue (see `push`); set by the constructor. */
+  private plainArrivals!: boolean;
   private closed = false;
   /** Calls of `push` under way (a user function it calls may push again). */
   private pushing = 0;
@@ -436,7 +436,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       }
       this.priorities!.set(envelope, priority);
     }
-    if (timeoutMs === undefined && !signal && !withdrawable) return { priority };
+    // No `{ priority }` alone for a request with neither deadline nor signal: the queue keeps every entry findable
+    // with priorities, and the undefined fields below watch nothing, so the shortcut was the same answer.
     return {
       priority,
       timeoutMs,
