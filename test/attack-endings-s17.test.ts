@@ -381,6 +381,9 @@ const endingArb = fc.oneof(
   fc.integer({ min: 1, max: 8 }).map((count): Ending => ({ kind: 'take', count })),
 );
 
+/** The counterexample of seed 2050482168 (a red CI run on Node 24), run first in every run of the property below. */
+const FOLLOWER_PROMOTED_AFTER_TAKE = {"picks":[{"at":1,"text":0,"scope":0,"timeoutMs":null,"abortAt":null},{"at":0,"text":0,"scope":0,"timeoutMs":null,"abortAt":null},{"at":0,"text":0,"scope":0,"timeoutMs":null,"abortAt":null}],"strategy":"hybrid","semanticCache":false,"cache":true,"store":"plain","storeKinds":["late"],"storeTimeoutMs":1,"embedKinds":["nan-one"],"embedDelayMs":1,"embedTimeoutMs":1,"embedCacheSize":0,"windowMs":0,"maxSize":1,"concurrency":1,"processingTimeoutMs":1,"onTimeout":"individual","requestTimeoutMs":1,"dedupInFlight":false,"backends":["stream-open"],"durationMs":0} as unknown as Scenario;
+
 describe('batchDedup: what is alive when the output ends or the subscriber leaves from inside a result', () => {
   it('no timer (but store writes within their bound), every unfinished call aborted; each request answered once, of its scope and group', async () => {
     await fc.assert(
@@ -440,7 +443,12 @@ describe('batchDedup: what is alive when the output ends or the subscriber leave
           else if (!result.deduplicated) expect(by!.request).toBe(own.request);
         }
       }),
-      { numRuns: Number(process.env['ATK_RUNS'] ?? 300) },
+      {
+        numRuns: Number(process.env['ATK_RUNS'] ?? 300),
+        // Found in CI (seed 2050482168): a request left by its deadline is refused, the subscriber leaves inside that
+        // answer (take), and the engine went on to promote an equal follower, arming its deadline after the end.
+        examples: [[FOLLOWER_PROMOTED_AFTER_TAKE, { kind: 'take', count: 1 }]],
+      },
     );
   }, 120_000);
 });

@@ -375,6 +375,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   private dropped(envelope: E, error: unknown): void {
     this.config.deduper.left?.(envelope, this.lifetime);
     this.refuse(envelope, error);
+    // Unsubscribed from inside that answer (a `take` downstream): nothing may be queued or armed any more.
+    if (this.ended) return;
     const pending = envelope.shared === undefined ? undefined : this.shared.dropped(envelope);
     if (pending !== undefined) this.promote(pending);
   }
@@ -391,6 +393,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       if (how !== undefined && 'refuse' in how) {
         this.shared.unlead(follower);
         this.refuse(follower, how.refuse);
+        if (this.ended) return;
         continue;
       }
       const place = this.collector.readmit(follower, follower.arrivedAt, how);
