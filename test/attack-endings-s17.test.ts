@@ -162,10 +162,19 @@ function harness(s: Scenario, clock: ReturnType<typeof virtualClock>, onCall: (w
     const kind = s.storeKinds[storeCalls++ % s.storeKinds.length]!;
     const w: StoreWrite | undefined = write ? { at: vts.now(), settled: false } : undefined;
     if (w) writes.push(w);
-    const done = <X>(x: X) => {
+    const made = answerOf(kind, answer);
+    // Settled once the library can have heard it: these callbacks run before the library's own (registered first),
+    // in the promise-callback turn after the moment the store answered. In that moment the library's bound timer
+    // is rightly still there: an ending told in it (a backend's answer of the same moment) used to see a release
+    // answered at once counted as done while its timer waited for that turn.
+    const settle = () => {
       if (w) w.settled = true;
-      return x;
     };
+    made.then(settle, settle);
+    return made;
+  }
+  function answerOf<V>(kind: StoreKind, answer: () => V): Promise<V> {
+    const done = <X>(x: X) => x;
     switch (kind) {
       case 'ok':
         return later(1, (resolve) => resolve(done(answer())));
@@ -383,6 +392,8 @@ const endingArb = fc.oneof(
 
 /** The counterexample of seed 2050482168 (a red CI run on Node 24), run first in every run of the property below. */
 const FOLLOWER_PROMOTED_AFTER_TAKE = {"picks":[{"at":1,"text":0,"scope":0,"timeoutMs":null,"abortAt":null},{"at":0,"text":0,"scope":0,"timeoutMs":null,"abortAt":null},{"at":0,"text":0,"scope":0,"timeoutMs":null,"abortAt":null}],"strategy":"hybrid","semanticCache":false,"cache":true,"store":"plain","storeKinds":["late"],"storeTimeoutMs":1,"embedKinds":["nan-one"],"embedDelayMs":1,"embedTimeoutMs":1,"embedCacheSize":0,"windowMs":0,"maxSize":1,"concurrency":1,"processingTimeoutMs":1,"onTimeout":"individual","requestTimeoutMs":1,"dedupInFlight":false,"backends":["stream-open"],"durationMs":0} as unknown as Scenario;
+/** Seed -936587408 (found locally, 2,000 runs): a lease release answered in the moment the output completes. */
+const RELEASE_ANSWERED_AT_THE_ENDING = {"picks":[{"at":20,"text":0,"scope":0,"timeoutMs":null,"abortAt":null},{"at":1,"text":1,"scope":0,"timeoutMs":null,"abortAt":null},{"at":1,"text":1,"scope":1,"timeoutMs":null,"abortAt":null},{"at":0,"text":0,"scope":1,"timeoutMs":null,"abortAt":null},{"at":0,"text":0,"scope":1,"timeoutMs":null,"abortAt":null}],"strategy":"embedding","semanticCache":true,"cache":true,"store":"leases","storeKinds":["ok"],"storeTimeoutMs":2,"embedKinds":["never","ok"],"embedDelayMs":1,"embedTimeoutMs":8,"embedCacheSize":0,"windowMs":0,"maxSize":1,"concurrency":2,"processingTimeoutMs":7,"onTimeout":"reject","requestTimeoutMs":null,"dedupInFlight":false,"backends":["promise"],"durationMs":3} as unknown as Scenario;
 
 describe('batchDedup: what is alive when the output ends or the subscriber leaves from inside a result', () => {
   it('no timer (but store writes within their bound), every unfinished call aborted; each request answered once, of its scope and group', async () => {
@@ -447,7 +458,10 @@ describe('batchDedup: what is alive when the output ends or the subscriber leave
         numRuns: Number(process.env['ATK_RUNS'] ?? 300),
         // Found in CI (seed 2050482168): a request left by its deadline is refused, the subscriber leaves inside that
         // answer (take), and the engine went on to promote an equal follower, arming its deadline after the end.
-        examples: [[FOLLOWER_PROMOTED_AFTER_TAKE, { kind: 'take', count: 1 }]],
+        examples: [
+          [FOLLOWER_PROMOTED_AFTER_TAKE, { kind: 'take', count: 1 }],
+          [RELEASE_ANSWERED_AT_THE_ENDING, { kind: 'complete' }],
+        ],
       },
     );
   }, 120_000);
