@@ -27,13 +27,15 @@ export class BatchDedupService<T = unknown, R = unknown> {
    */
   process(request: T, options: ProcessOptions = {}): Observable<R> {
     return new Observable<R>((subscriber) => {
+      // First: used before module init it throws (the Observable errors), before a listener goes on `outer`.
+      const batcher = this.batcher();
       const abort = new AbortController();
       const outer = callerSignal(options);
       const onOuterAbort = () => abort.abort(outer && outer.reason);
       if (outer && outer.aborted) onOuterAbort();
       else if (outer) outer.addEventListener('abort', onOuterAbort, { once: true });
       let settled = false;
-      this.batcher()
+      batcher
         // Options whose signal cannot be linked go as given: the batcher refuses them, naming what is wrong.
         .process(request, outer === false ? options : { ...options, signal: abort.signal })
         .then(
