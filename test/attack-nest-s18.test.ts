@@ -38,3 +38,14 @@ describe('BatchDedupService.process before module init', () => {
     expect(listeners.size).toBe(0);
   });
 });
+
+describe('BatchDedupService.processAll given what is not iterable', () => {
+  it.each([[undefined], [null], [42], [{ length: 1, 0: 1 }]])('throws a TypeError naming processAll and the batcher (%s)', (requests) => {
+    const registry = new BatchDedupRegistry({ batchers: { double: { execute: (xs: number[]) => xs.map((x) => 2 * x) } } });
+    registry.onModuleInit();
+    const service = registry.get<number, number>('double');
+    expect(() => service.processAll(requests as unknown as number[])).toThrow(
+      expect.objectContaining({ name: 'TypeError', message: expect.stringMatching(/^BatchDedupService\.processAll \("double"\): requests must be iterable, got /) }),
+    );
+  });
+});

@@ -1,6 +1,8 @@
 import { defer, forkJoin, Observable, of } from 'rxjs';
 import type { Batcher, ProcessOptions } from '../batcher/createBatcher.js';
 import type { BatchStats } from '../stats/batchStats.js';
+import { describeValue } from '../base/describeValue.js';
+import * as check from '../base/validate.js';
 
 /**
  * One named batcher, as Nest code sees it: `process(request)` returns a cold Observable, like `ClientProxy.send`,
@@ -58,6 +60,9 @@ export class BatchDedupService<T = unknown, R = unknown> {
 
   /** Submits every request at once (so they batch together) and emits their results in order, as one array. */
   processAll(requests: Iterable<T>, options?: Omit<ProcessOptions, 'signal'>): Observable<R[]> {
+    if (typeof (requests as Partial<Iterable<T>> | null)?.[Symbol.iterator] !== 'function') {
+      check.fail(`BatchDedupService.processAll ("${this.name}")`, `requests must be iterable, got ${describeValue(requests)}`, TypeError);
+    }
     const items = [...requests];
     return defer(() => (items.length === 0 ? of([]) : forkJoin(items.map((request) => this.process(request, options)))));
   }
