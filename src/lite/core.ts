@@ -9,7 +9,7 @@
  */
 import { asyncScheduler, from, type ObservableInput, type SchedulerLike, type Subscription } from 'rxjs';
 import { WindowCollector, forget } from '../internal/collector.js';
-import { FifoQueue } from '../internal/fifoQueue.js';
+import { slotQueue } from './slotQueue.js';
 import { resolveWindowSettings, type WindowOptions, type WindowSettings } from '../internal/windowSettings.js';
 import * as check from '../base/validate.js';
 import { scheduleAfter } from '../base/timer.js';
@@ -150,6 +150,8 @@ export interface LeanEntry<T> {
   s?: DedupScope;
   /** The batch it went into. */
   run?: Run<T> | undefined;
+  /** The slot it waits in, until its batch forms. */
+  q?: Slot<T> | undefined;
   /** It shares the execution of an earlier equal request. */
   f?: boolean;
   /** Ends its waiting watch (deadline timer, abort listener). */
@@ -170,6 +172,8 @@ export interface Slot<T> {
   m: LeanEntry<T>[];
   /** The batch it executes in. */
   run?: Run<T>;
+  /** Set by the queue: no longer waiting in it. */
+  gone?: boolean;
 }
 
 /** One executing batch. */
@@ -220,6 +224,7 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
   /** Pushes calling user functions (key, scope, signal), which may close or dispose the core, or push again. */
   let pushing = 0;
   let release: (() => void) | undefined;
+  const queue = slotQueue<Slot<T>>();
 
   const collector = new WindowCollector<Slot<T>>(
     {
@@ -238,7 +243,7 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
       emit: form,
       onDrained: checkEnd,
     },
-    new FifoQueue<Slot<T>>(),
+    queue,
   );
 
   function answer(entry: LeanEntry<T>, ok: boolean, valueOrError: unknown, batchId: number): void {
@@ -290,6 +295,7 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
     // Equal to one waiting: rides its slot.
     if (slot) return join(slot, entry);
     const fresh: Slot<T> = { at: entry.at, s: entry.s, k: entry.k, m: [entry] };
+    entry.q = fresh;
     if (key) {
       let keys = slots.get(entry.s);
       if (!keys) slots.set(entry.s, (keys = new Map()));
@@ -300,6 +306,7 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
 
   function join(slot: Slot<T>, entry: E, run?: Run<T>): void {
     entry.run = run;
+    entry.q = slot;
     entry.f = true;
     counts.deduplicated++;
     slot.m.push(entry);
@@ -340,7 +347,19 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
 
   function withdraw(entry: E, error: unknown): void {
     const run = entry.run;
+    const slot = entry.q;
+    // Its slot, waiting with nobody else left in it, leaves the queue now, before the answer runs anything: it no
+    // longer counts toward maxSize or minSize, nor holds maxWaitMs, nor takes joins (as in the engine, row 33).
+    const leaves = !run && slot && !slot.gone && slot.m.every((e) => e === entry || e.done);
+    if (leaves) {
+      queue.remove(slot);
+      unlist(slot);
+    }
     answer(entry, false, error, run ? run.id : 0);
+    if (leaves) {
+      collector.refresh();
+      checkEnd();
+    }
     // A batch that nobody waits for any more is stopped, and its slot freed.
     if (run && !run.done && run.members.every((m) => m.every((e) => e.done))) end(run, error, true);
   }
@@ -352,9 +371,9 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
     const run: Run<T> = { id: 0, members, unique, control: new AbortController() };
     for (const slot of batch) {
       // Withdrawn while they waited: never executed.
+      // (A slot with nobody left in it has left the queue: see withdraw.)
       const live = (slot.m = slot.m.filter((entry) => !entry.done));
-      if (live.length === 0 || !settings.joins) unlist(slot);
-      if (live.length === 0) continue;
+      if (!settings.joins) unlist(slot);
       slot.run = run;
       const first = live[0]!;
       // The first to arrive left: the next one is executed in its place, on its own behalf.
@@ -365,13 +384,10 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
       for (const entry of live) {
         entry.stop?.();
         entry.run = run;
+        entry.q = undefined;
       }
       unique.push(first.request);
       members.push(live);
-    }
-    if (unique.length === 0) {
-      running--; // every request of it left while it waited: nothing to send
-      return;
     }
     run.id = ++counts.totalBatches;
     runs.add(run);
