@@ -76,6 +76,62 @@ const NAMES = [
   'requestTimeoutMs',
 ];
 
+/** Where `/lite` leaves similarity dedup, and how to get it. */
+const SIMILARITY_FIX = "import from 'rxjs-batch-dedup' (or 'rxjs-batch-dedup/operators'), which has it; 'rxjs-batch-dedup/lite' leaves it out to stay small";
+
+/** The options only similarity dedup reads. */
+const SIMILARITY = ['embed', 'text', 'metric', 'mergeGuard', 'embedCacheSize', 'embedTimeoutMs', 'embedAhead'];
+
+/**
+ * The engine's options, by the object of `/lite` that brings the engine with them (any of them brings all: see
+ * src/lite/engine.ts). `false` for a feature is off, as the engine reads it.
+ */
+const BROUGHT_BY: Record<string, string> = {
+  adaptive: 'adaptiveWindow',
+  targetLatencyMs: 'adaptiveWindow',
+  minWindowMs: 'adaptiveWindow',
+  maxWindowMs: 'adaptiveWindow',
+  enablePriorities: 'priorities',
+  priorities: 'priorities',
+  priority: 'priorities',
+  priorityAgingPerSecond: 'priorities',
+  resultCache: 'resultCache',
+  engine: 'engine',
+  stats: 'engine',
+  maxQueueSize: 'engine',
+  dedupFunction: 'engine',
+  dedupThreshold: 'engine',
+  costPerRequestUsd: 'engine',
+  onTimeout: 'engine',
+};
+const FEATURES = ['adaptive', 'enablePriorities', 'priorities', 'resultCache', 'engine'];
+
+/**
+ * An option the lean path does not take: refused naming what to import to get it (the object that brings the
+ * engine, or the entry point with similarity dedup); never ignored.
+ */
+function refuse(where: string, name: string, value: unknown): void {
+  if (SIMILARITY.includes(name)) check.fail(where, `${name} is an option of similarity dedup: ${SIMILARITY_FIX}`, TypeError);
+  const factory = BROUGHT_BY[name];
+  if (!factory) {
+    check.fail(where, `unknown option ${name}; /lite takes ${NAMES.join(', ')}, and the engine's options with engine()`, TypeError);
+  }
+  if (value === false && FEATURES.includes(name)) return;
+  if (name === 'priorities') check.fail(where, `priorities must be made by priorities(), got ${describeValue(value)}`, TypeError);
+  if (name === 'priority') {
+    check.fail(
+      where,
+      "priority is set but no priorities() is given, so nothing would order by it; add priorities: priorities({ priority }) (import { priorities } from 'rxjs-batch-dedup/lite'), or leave priority out",
+      TypeError,
+    );
+  }
+  check.fail(
+    where,
+    `${name}: ${describeValue(value)} needs ${factory}() in rxjs-batch-dedup/lite: import { ${factory} } from 'rxjs-batch-dedup/lite'`,
+    TypeError,
+  );
+}
+
 export interface LeanSettings<T, R> {
   readonly where: string;
   readonly window: WindowSettings;
@@ -98,11 +154,13 @@ export interface LeanSettings<T, R> {
 export function leanSettings<T, R>(where: string, options: LeanOptions<T, R>, refused?: Record<string, string>): LeanSettings<T, R> {
   const raw = check.optionsObject(where, options);
   for (const name in raw) {
-    if ((raw as unknown as Record<string, unknown>)[name] === undefined) continue;
+    const value = (raw as unknown as Record<string, unknown>)[name];
+    if (value === undefined) continue;
     if (refused?.[name]) check.fail(where, refused[name], TypeError);
-    if (!NAMES.includes(name)) {
-      check.fail(where, `${name} is not an option of the lean core; it takes ${NAMES.join(', ')}`, TypeError);
+    if (name === 'dedupStrategy' && (value === 'embedding' || value === 'hybrid')) {
+      check.fail(where, `dedupStrategy '${value}' is similarity dedup: ${SIMILARITY_FIX}. A dedupFunction works with engine()`, TypeError);
     }
+    if (!NAMES.includes(name) || (name === 'onTimeout' && value === 'individual')) refuse(where, name, value);
   }
   check.scheduler(where, raw.scheduler);
   const dedup = raw.enableDedup === undefined || check.boolean(where, 'enableDedup', raw.enableDedup);
@@ -199,6 +257,8 @@ export interface LeanCounts {
   totalRequests: number;
   totalBatches: number;
   deduplicated: number;
+  /** Items sent to the backend (the unique requests of every batch). */
+  executedItems: number;
 }
 
 export interface LeanCore<E> {
@@ -214,7 +274,7 @@ export interface LeanCore<E> {
 
 export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T, R>, owner: LeanOwner<E>): LeanCore<E> {
   const { where, scheduler, execute, concurrency, timeoutMs, key, scope, requestTimeoutMs } = settings;
-  const counts: LeanCounts = { totalRequests: 0, totalBatches: 0, deduplicated: 0 };
+  const counts: LeanCounts = { totalRequests: 0, totalBatches: 0, deduplicated: 0, executedItems: 0 };
   const runs = new Set<Run<T>>();
   /** The slots of waiting requests, and (with joins) of executing ones, by scope and key. */
   const slots = new Map<DedupScope, Map<unknown, Slot<T>>>();
@@ -390,6 +450,7 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
       members.push(live);
     }
     run.id = ++counts.totalBatches;
+    counts.executedItems += unique.length;
     runs.add(run);
     run.timer = scheduleAfter(
       scheduler,
