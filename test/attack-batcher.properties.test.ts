@@ -177,8 +177,8 @@ describe.each(ENTRIES)('createBatcher (%s) over re-entrant calls, look-alike key
               else {
                 const partial = hook.action === 'configure' ? LIVE[n % LIVE.length]! : REFUSED[n % REFUSED.length]!;
                 // In force from inside configure(), where a batch it makes due may already run.
-                if (hook.action === 'configure' && typeof partial.maxSize === 'number') maxSizeEver = Math.max(maxSizeEver, partial.maxSize);
-                if (hook.action === 'configure' && typeof partial.concurrency === 'number') concurrencyEver = Math.max(concurrencyEver, partial.concurrency);
+                if (hook.action === 'configure' && !lean && typeof partial.maxSize === 'number') maxSizeEver = Math.max(maxSizeEver, partial.maxSize);
+                if (hook.action === 'configure' && !lean && typeof partial.concurrency === 'number') concurrencyEver = Math.max(concurrencyEver, partial.concurrency);
                 try {
                   batcher.configure(partial as never);
                   if (hook.action === 'configure-bad' || lean) log.problems.push(`configure(${fc.stringify(partial)}) accepted`);

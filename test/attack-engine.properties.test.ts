@@ -162,7 +162,8 @@ describe.each(ENTRIES)('batchDedup (%s) with its source driven from inside its o
               const answers = items.map((echo) => ({ echo }));
               const backend = backends[executions++ % backends.length]!;
               if (backend === 'sync') return answers;
-              if (backend === 'stream') return from(answers.map((value, index) => ({ index, value })).reverse());
+              // On the lean core, every other one answers with an observable of the array (streamed items fail its batch).
+              if (backend === 'stream') return lean && executions % 2 === 0 ? from([answers]) : from(answers.map((value, index) => ({ index, value })).reverse());
               if (backend === 'throws') throw new Error('backend down');
               owed.push(context.signal);
               return timer(2, clock.scheduler).pipe(map(() => (owed.splice(owed.indexOf(context.signal), 1), answers)));
