@@ -157,6 +157,14 @@ const TEST_SETS = {
     'marbles/mutation-run-executor.marble.test.ts', 'test/mutation-inflight.test.ts', 'test/mutation-executor2.test.ts',
     'test/mutation-batcher2.test.ts', 'test/semantic-cache.test.ts', 'marbles/semanticCache.marble.test.ts',
   ],
+  // src/lite/*.ts: /lite's lean core (core.ts, slotQueue.ts, bridge.ts, leanOperator.ts) and the switch between it
+  // and the engine (lean.ts, engine.ts) (issue 18, stop 18): STRYKER_TESTS=lite npm run test:mutation -- --mutate 'src/lite/*.ts'
+  lite: [
+    'test/lite-core.test.ts', 'marbles/lite-core.marble.test.ts', 'test/lite-slotQueue.test.ts', 'test/lite-switch.test.ts',
+    'test/lite.test.ts', 'test/lite-options.test.ts', 'test/lite-resultCache.test.ts', 'test/attack-batcher.properties.test.ts',
+    'test/attack-engine.properties.test.ts', 'test/attack-batcher-close.test.ts', 'test/attack-batcher-reentrant.test.ts',
+    'test/attack-engine-reentrant.test.ts', 'test/processAll-iterable.test.ts', 'test/attack-option-values-s17.test.ts',
+  ],
 };
 const testSet = process.env.STRYKER_TESTS;
 if (testSet !== undefined && !(testSet in TEST_SETS)) {

@@ -5,6 +5,7 @@
 import { map, NEVER, Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { leanBatchDedup } from '../src/lite/leanOperator.js';
+import { batchDedup } from '../src/operators/batchDedup.js';
 import { outcome, simulatedBackend, trackTimers } from '../src/testing/index.js';
 import type { ExecuteContext } from '../src/types.js';
 import { testScheduler } from './helpers.js';
@@ -135,6 +136,61 @@ describe('lean core: equal requests waiting', () => {
         y: [2, 'x#2', false],
       });
     });
+  });
+});
+
+/**
+ * Reliability row 33 on the lean path: a request withdrawn while it waits takes its slot out of the queue at once.
+ * Each case runs on the lean core and on the engine (the main entry's `batchDedup`), which must agree.
+ */
+describe.each([
+  ['lean core', leanBatchDedup],
+  ['engine', batchDedup],
+] as const)('%s: a withdrawn request leaves the queue at once', (_, operator) => {
+  /** `operator` with `signal(request)` aborting at `abortAt` for the requests named in it. */
+  function run(source: string, options: object, abortAt: Record<string, number>, expected: string, values: object, sent: [number, string[]][]): void {
+    const scheduler = testScheduler();
+    scheduler.run(({ hot, expectObservable }) => {
+      const controllers = new Map(Object.keys(abortAt).map((r) => [r, new AbortController()]));
+      for (const [r, at] of Object.entries(abortAt)) scheduler.schedule(() => controllers.get(r)!.abort('gone'), at);
+      const backend = simulatedBackend({ scheduler, durationMs: () => 0, compute: upper });
+      const all = { execute: backend.execute, signal: (r: string) => controllers.get(r)?.signal, ...options };
+      expectObservable(hot(source).pipe(operator(all), map(outcome))).toBe(expected, values);
+      scheduler.schedule(() => expect(backend.calls.map((c) => [c.at, c.items])).toEqual(sent), 39);
+    });
+  }
+
+  it('no longer counts toward maxSize: the batch fills with the requests still waiting', () => {
+    // Counted, a would fill the batch at c (frame 3) with b and c only; out, the batch waits for d.
+    run(' ab-c-d------|', { windowMs: 20, maxSize: 3 }, { a: 2 }, '  --w--(xyz)--|', {
+      w: { request: 'a', error: 'gone' },
+      x: { request: 'b', value: 'B' },
+      y: { request: 'c', value: 'C' },
+      z: { request: 'd', value: 'D' },
+    }, [[5, ['b', 'c', 'd']]]);
+  });
+
+  it('no longer counts toward minSize: a window left below it is held to maxWaitMs', () => {
+    // Counted, a would bring the window to minSize and b would go at its end (frame 5); out, b waits to 1 + 20.
+    run(' ab-------------------------------|', { windowMs: 5, minSize: 2, maxWaitMs: 20 }, { a: 2 }, '  --w------------------x-----------|', {
+      w: { request: 'a', error: 'gone' },
+      x: { request: 'b', value: 'B' },
+    }, [[21, ['b']]]);
+  });
+
+  it('no longer holds maxWaitMs from its arrival: it counts from the oldest request still waiting', () => {
+    run(' a-----b----------------|', { windowMs: Infinity, maxWaitMs: 10 }, { a: 3 }, '  ---w------------x------|', {
+      w: { request: 'a', error: 'gone' },
+      x: { request: 'b', value: 'B' },
+    }, [[16, ['b']]]);
+  });
+
+  it('takes no join: an equal request arriving after it left waits in a slot of its own, from its own arrival', () => {
+    // A is equal to a by its key; only a has a signal.
+    run(' a---A---------------|', { windowMs: 10, maxWaitMs: 10, key: (r: string) => r.toLowerCase() }, { a: 2 }, '  --w-----------x-----|', {
+      w: { request: 'a', error: 'gone' },
+      x: { request: 'A', value: 'A' },
+    }, [[14, ['A']]]);
   });
 });
 

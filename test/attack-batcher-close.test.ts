@@ -7,13 +7,15 @@
 import { NEVER } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { createBatcher } from '../src/index.js';
-import { createBatcher as createLiteBatcher } from '../src/lite/index.js';
+import { createBatcher as createLiteBatcher, engine } from '../src/lite/index.js';
 import { virtualClock } from '../src/testing/index.js';
 import { turn } from './support.js';
 
 describe.each([
   ['main', createBatcher],
   ['lite', createLiteBatcher],
+  // /lite on the engine (the lean core is its default).
+  ['lite with engine()', ((options: object) => createLiteBatcher({ ...(options as { execute: () => [] }), engine: engine() })) as typeof createLiteBatcher],
 ] as const)('createBatcher (%s): close() after the last request is rejected', (_, make) => {
   it.each([
     ['processingTimeoutMs', { processingTimeoutMs: 1, execute: () => NEVER as never }],

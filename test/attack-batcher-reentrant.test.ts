@@ -14,13 +14,21 @@ import { batchDedup, createBatcher, type BatchResult, type Batcher } from '../sr
 import { createBatcher as createLiteBatcher } from '../src/lite/index.js';
 import { virtualClock } from '../src/testing/index.js';
 import { drain, runFor } from './support.js';
-import { priorities } from '../src/lite/index.js';
+import { engine, priorities } from '../src/lite/index.js';
 
 type Hook = 'key' | 'scope' | 'priority';
 const HOOKS: readonly Hook[] = ['key', 'scope', 'priority'];
+/** /lite on the engine: the object that brings it given to every batcher (the lean core is the `lite` entry). */
+const liteOnEngine = ((options: object) => createLiteBatcher({ ...(options as { execute: () => [] }), engine: engine() })) as typeof createLiteBatcher;
 const ENTRIES = [
   ['main', createBatcher],
   ['lite', createLiteBatcher],
+  ['lite with engine()', liteOnEngine],
+] as const;
+/** configure() is the engine's: /lite's lean core has none (it throws naming engine()). */
+const CONFIGURABLE = [
+  ['main', createBatcher],
+  ['lite with engine()', liteOnEngine],
 ] as const;
 
 /** A batcher whose `hook` runs `onHook(request)` before answering as the identity would (key, no scope, priority 0). */
@@ -45,7 +53,7 @@ function batcherWithHook(
       return hook === 'key' ? request : hook === 'scope' ? undefined : 0;
     },
   };
-  const batcher: Batcher<string, string> = make<string, string>(options);
+  const batcher = make<string, string>(options) as Batcher<string, string>;
   return { clock, calls, batcher };
 }
 
@@ -146,12 +154,12 @@ describe('batchDedup: the source completing from inside a user function that the
   });
 });
 
-describe.each(ENTRIES)('createBatcher (%s): configure() from inside a user function', (_, make) => {
+describe.each(CONFIGURABLE)('createBatcher (%s): configure() from inside a user function', (_, make) => {
   it.each(HOOKS)('a request keyed while %s(request) changes the key is never answered with a request unequal to it under the new key', async (hook) => {
     const clock = virtualClock();
     const calls: string[][] = [];
     let changed = false;
-    const batcher: Batcher<string, string> = make<string, string>({
+    const batcher = make<string, string>({
       scheduler: clock.scheduler,
       windowMs: 5,
       execute: (items) => {
@@ -178,7 +186,7 @@ describe.each(ENTRIES)('createBatcher (%s): configure() from inside a user funct
               return hook === 'scope' ? undefined : 0;
             },
           }),
-    });
+    }) as Batcher<string, string>;
     const changer = batcher.process('changer');
     const later = batcher.process('x'); // arrives under the new key alone: it equals no other request
     await runFor(clock, 10);

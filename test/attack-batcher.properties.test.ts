@@ -7,7 +7,9 @@
  * clock; execute output that throws while read (a `Proxy`), sparse output, synchronous answers. Judged as
  * everywhere: one settlement per accepted request, its own answer (key and scope), `close()` resolving only
  * once every accepted request has settled and leaving no timer, honest stats, `maxSize` and `concurrency` kept,
- * no call holding two equal requests. Both entry points (main and lite).
+ * no call holding two equal requests. Both entry points (main and lite), /lite on both of its paths: the lean core
+ * (its default: without what only the engine has, `configure()` must throw naming `engine()`, and only
+ * `totalRequests` of the stats is there) and the engine (`engine: engine()`).
  */
 import fc from 'fast-check';
 import { map, NEVER, timer } from 'rxjs';
@@ -16,7 +18,7 @@ import { BatcherClosedError, BatchTimeoutError, createBatcher, type Batcher, typ
 import { createBatcher as createLiteBatcher } from '../src/lite/index.js';
 import { trackTimers, virtualClock } from '../src/testing/index.js';
 import { hostClock, keyArb, runMoments, sameKey, sameScope, turn } from './support.js';
-import { priorities, resultCache } from '../src/lite/index.js';
+import { engine, priorities, resultCache } from '../src/lite/index.js';
 
 /** Keys that read like the names an object already has, on top of the usual hostile keys. */
 const PROTO_NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'prototype'];
@@ -118,12 +120,15 @@ interface Log {
   readonly problems: string[];
 }
 
+const liteOnEngine = ((options: object) => createLiteBatcher({ ...(options as { execute: () => [] }), engine: engine() })) as typeof createLiteBatcher;
+/** [name, createBatcher, on the lean core] */
 const ENTRIES = [
-  ['main', createBatcher],
-  ['lite', createLiteBatcher],
+  ['main', createBatcher, false],
+  ['lite, lean core', createLiteBatcher, true],
+  ['lite with engine()', liteOnEngine, false],
 ] as const;
 
-describe.each(ENTRIES)('createBatcher (%s) over re-entrant calls, look-alike keys and huge durations', (_, make) => {
+describe.each(ENTRIES)('createBatcher (%s) over re-entrant calls, look-alike keys and huge durations', (_, make, lean) => {
   it('answers every accepted request once with its own answer; close() waits for exactly them and leaves no timer; stats add up', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -172,12 +177,19 @@ describe.each(ENTRIES)('createBatcher (%s) over re-entrant calls, look-alike key
               else {
                 const partial = hook.action === 'configure' ? LIVE[n % LIVE.length]! : REFUSED[n % REFUSED.length]!;
                 // In force from inside configure(), where a batch it makes due may already run.
-                if (hook.action === 'configure' && typeof partial.maxSize === 'number') maxSizeEver = Math.max(maxSizeEver, partial.maxSize);
-                if (hook.action === 'configure' && typeof partial.concurrency === 'number') concurrencyEver = Math.max(concurrencyEver, partial.concurrency);
+                if (hook.action === 'configure' && !lean && typeof partial.maxSize === 'number') maxSizeEver = Math.max(maxSizeEver, partial.maxSize);
+                if (hook.action === 'configure' && !lean && typeof partial.concurrency === 'number') concurrencyEver = Math.max(concurrencyEver, partial.concurrency);
                 try {
                   batcher.configure(partial as never);
-                  if (hook.action === 'configure-bad') log.problems.push(`configure(${fc.stringify(partial)}) accepted`);
+                  if (hook.action === 'configure-bad' || lean) log.problems.push(`configure(${fc.stringify(partial)}) accepted`);
                 } catch (error) {
+                  if (lean) {
+                    // The lean core has no configure(): refused whatever it is given, naming engine(), open or closed.
+                    if (!(error instanceof TypeError && /^createBatcher\.configure: .*engine: engine\(\)/.test(error.message))) {
+                      log.problems.push(`configure(${fc.stringify(partial)}) on the lean core threw ${String(error)}`);
+                    }
+                    continue;
+                  }
                   const expected = batcher.closed ? error instanceof BatcherClosedError : /^createBatcher\.configure: /.test(String((error as Error).message));
                   if (!expected || (hook.action === 'configure' && !batcher.closed)) log.problems.push(`configure(${fc.stringify(partial)}) threw ${String(error)}`);
                 }
@@ -239,7 +251,8 @@ describe.each(ENTRIES)('createBatcher (%s) over re-entrant calls, look-alike key
             }
           };
 
-          const batcher: Batcher<Req, Echo> = make<Req, Echo>({
+          // The lean core takes none of the engine's: onTimeout 'individual', a result cache, priorities.
+          const batcher = make<Req, Echo>({
             scheduler: tracked.scheduler,
             windowMs: o.windowMs,
             ...(o.maxWaitMs === undefined ? {} : { maxWaitMs: o.maxWaitMs }),
@@ -247,9 +260,9 @@ describe.each(ENTRIES)('createBatcher (%s) over re-entrant calls, look-alike key
             concurrency: o.concurrency,
             processingTimeoutMs: o.processingTimeoutMs,
             ...(o.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: o.requestTimeoutMs }),
-            onTimeout: o.onTimeout,
+            onTimeout: lean ? 'reject' : o.onTimeout,
             dedupInFlight: o.dedupInFlight,
-            ...(o.cache ? { resultCache: resultCache({ ttlMs: 2 ** 53 }) } : {}),
+            ...(o.cache && !lean ? { resultCache: resultCache({ ttlMs: 2 ** 53 }) } : {}),
             key: (r) => {
               act('key');
               return r.key;
@@ -262,7 +275,7 @@ describe.each(ENTRIES)('createBatcher (%s) over re-entrant calls, look-alike key
                   },
                 }
               : {}),
-            ...(o.enablePriorities
+            ...(o.enablePriorities && !lean
               ? {
                   priorities: priorities({ agingPerSecond: Number.MAX_VALUE }),
                   priority: (r: Req) => {
@@ -272,7 +285,7 @@ describe.each(ENTRIES)('createBatcher (%s) over re-entrant calls, look-alike key
                 }
               : {}),
             execute,
-          });
+          }) as Batcher<Req, Echo>;
 
           function submit(
             items: readonly { key: DedupKey; scope: DedupScope; priority: number }[],
@@ -342,6 +355,7 @@ describe.each(ENTRIES)('createBatcher (%s) over re-entrant calls, look-alike key
           const done = all.filter((r) => accepted(r));
           const stats = batcher.getStats();
           expect(stats.totalRequests).toBe(done.length);
+          if (lean) return; // the lean core counts requests, batches, deduplicated and executed items only
           expect(stats.completed).toBe(done.length);
           expect(stats.timeouts).toBe(done.filter((r) => !r.outcome!.ok && r.outcome!.value instanceof BatchTimeoutError).length);
           expect(stats.errors).toBe(done.filter((r) => !r.outcome!.ok && !(r.outcome!.value instanceof BatchTimeoutError)).length);

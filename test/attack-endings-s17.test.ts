@@ -301,6 +301,7 @@ const liteBatcher: MakeBatcher = (s, h, stats) => {
     execute: h.options.execute,
     dedupStrategy: 'exact',
     stats,
+    engine: lite.engine(),
     ...(rc && { resultCache: lite.resultCache({ ttlMs: rc.ttlMs, ...(rc.store !== undefined && { store: rc.store, storeTimeoutMs: rc.storeTimeoutMs }) }) }),
     ...(s.semanticCache && { priorities: lite.priorities({ priority: (r: Req) => r.id % 3, agingPerSecond: 1e9 }) }),
     ...(s.embedCacheSize > 0 && { adaptive: lite.adaptiveWindow({ targetLatencyMs: 5, minWindowMs: 0, maxWindowMs: 8 }) }),
@@ -308,11 +309,20 @@ const liteBatcher: MakeBatcher = (s, h, stats) => {
   return lite.createBatcher<Req, Echo>(options);
 };
 const mainBatcher: MakeBatcher = (_s, h, stats) => createBatcher<Req, Echo>({ ...h.options, stats });
+/** The options /lite's lean core takes (it refuses the others, naming what brings them). */
+const LEAN = ['windowMs', 'maxSize', 'minSize', 'maxWaitMs', 'scheduler', 'execute', 'concurrency', 'processingTimeoutMs', 'key', 'scope', 'enableDedup', 'dedupInFlight', 'requestTimeoutMs'];
+/**
+ * `rxjs-batch-dedup/lite` on its default path, the lean core: the harness's options it takes (no stats recorder,
+ * no result cache or store, onTimeout 'reject'; a streamed answer fails its batch). Its stats are not judged.
+ */
+const liteLeanBatcher: MakeBatcher = (_s, h) =>
+  lite.createBatcher<Req, Echo>(Object.fromEntries(Object.entries(h.options).filter(([name]) => LEAN.includes(name))) as unknown as lite.LeanOptions<Req, Echo>);
 
 describe('createBatcher: what is alive when close() resolves', () => {
   it.each([
     ['main, with similarity dedup', mainBatcher],
-    ['/lite, with resultCache(), priorities() and adaptiveWindow()', liteBatcher],
+    ['/lite with engine(), resultCache(), priorities() and adaptiveWindow()', liteBatcher],
+    ['/lite, lean core', liteLeanBatcher],
   ] as const)('%s: no timer (but store writes within their bound), every unfinished call aborted; each call settled once with an answer of its scope and group', async (_, make) => {
     await fc.assert(
       fc.asyncProperty(scenarioArb, fc.integer({ min: 0, max: 45 }), async (s, closeAt) => {
@@ -362,6 +372,7 @@ describe('createBatcher: what is alive when close() resolves', () => {
           const ok = sameScope(by!.scope, own.scope) && GROUP[TEXTS.indexOf(by!.request.text)] === GROUP[TEXTS.indexOf(own.request.text)];
           expect(ok, `${show(own.request, own.scope)} answered for ${show(by!.request, by!.scope)}`).toBe(true);
         }
+        if (make === liteLeanBatcher) return; // no stats recorder on the lean core
         const snapshot = stats.snapshot();
         expectSaneStats(snapshot);
         expect(snapshot.completed).toBe(snapshot.totalRequests);

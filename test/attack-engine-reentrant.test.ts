@@ -12,13 +12,15 @@ import { describe, expect, it } from 'vitest';
 import { batchDedup, type BatchResult, type BatchDedupOptions } from '../src/index.js';
 import { batchDedup as liteBatchDedup } from '../src/lite/index.js';
 import { trackTimers, virtualClock } from '../src/testing/index.js';
-import { priorities } from '../src/lite/index.js';
+import { engine, priorities } from '../src/lite/index.js';
 
 const up = (items: string[]) => items.map((q) => q.toUpperCase());
 
 describe.each([
   ['main', batchDedup],
   ['lite', liteBatchDedup],
+  // /lite on the engine (the lean core is its default; the priority hook brings the engine with priorities()).
+  ['lite with engine()', ((options: object) => liteBatchDedup({ ...(options as { execute: () => [] }), engine: engine() })) as typeof liteBatchDedup],
 ] as const)('batchDedup (%s)', (_, operator) => {
   it('answers a request whose signal(request) completes the source before it completes the output', () => {
     const clock = virtualClock();

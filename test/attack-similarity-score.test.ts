@@ -9,7 +9,7 @@
 import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { createBatchStats, createBatcher, dedupBy, type DedupedBatch } from '../src/index.js';
-import { createBatcher as createLiteBatcher } from '../src/lite/index.js';
+import { createBatcher as createLiteBatcher, engine } from '../src/lite/index.js';
 import { virtualClock } from '../src/testing/index.js';
 import { drain, expectSaneStats, runFor } from './support.js';
 
@@ -58,7 +58,9 @@ describe('a dedupFunction that returns a non-number', () => {
   });
 
   it.each(NON_NUMBERS)('rxjs-batch-dedup/lite createBatcher, score %s: falls back to exact dedup the same way', async (_, score) => {
-    const { settled, calls, stats } = await throughBatcher(createLiteBatcher as typeof createBatcher, score);
+    // dedupFunction is the engine's: /lite's lean core refuses it naming engine() (test/lite-switch.test.ts).
+    const onEngine = ((options: object) => createLiteBatcher({ ...(options as { execute: () => [] }), engine: engine() })) as typeof createBatcher;
+    const { settled, calls, stats } = await throughBatcher(onEngine, score);
     expect(settled).toEqual(['answer to alpha', 'answer to bravo', 'answer to alpha', 'answer to charlie']);
     expect(calls).toEqual([['alpha', 'bravo', 'charlie']]);
     expect(stats.embedFallbacks).toBe(1);

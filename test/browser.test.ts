@@ -72,6 +72,15 @@ describe('the core in a browser', () => {
     expect(full.code).toMatch(similarity);
   });
 
+  it("the lean page runs /lite's lean core: its bundle holds no fused engine (issue 18, the switch of stop 18)", () => {
+    const { lean, full } = built();
+    const engine = /\b(BatchEngine|PipelineConfig|BatchRun)\b/;
+    expect(lean.code).toMatch(/function leanCore\(/);
+    expect(lean.code).toMatch(/function slotQueue\(/);
+    expect(lean.code).not.toMatch(engine);
+    expect(full.code).toMatch(engine);
+  });
+
   const browserTest = chromium !== undefined || inCI ? it : it.skip;
   if (chromium === undefined) {
     console.warn(`test/browser.test.ts: ${MISSING}; ${inCI ? 'CI=true, so the browser test fails' : 'the browser test is skipped'}`);

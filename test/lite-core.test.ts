@@ -24,17 +24,26 @@ function run<T, R>(requests: T[], options: LeanOptions<T, R>): Promise<BatchResu
 
 describe('lean core: options are checked at creation', () => {
   it.each([
-    [{ adaptive: true }, /batchDedup: adaptive is not an option of the lean core; it takes windowMs, /],
-    [{ priorities: {} }, /priorities is not an option of the lean core/],
-    [{ resultCache: {} }, /resultCache is not an option of the lean core/],
+    // The engine's options name the object of /lite that brings them (the switch, stop 18).
+    [{ adaptive: true }, /^batchDedup: adaptive: true needs adaptiveWindow\(\) in rxjs-batch-dedup\/lite: import \{ adaptiveWindow \} from 'rxjs-batch-dedup\/lite'$/],
+    [{ priorities: {} }, /^batchDedup: priorities must be made by priorities\(\), got an object$/],
+    [{ resultCache: {} }, /^batchDedup: resultCache: an object needs resultCache\(\) in rxjs-batch-dedup\/lite/],
+    [{ stats: {} }, /^batchDedup: stats: an object needs engine\(\) in rxjs-batch-dedup\/lite: import \{ engine \} from 'rxjs-batch-dedup\/lite'$/],
+    [{ maxQueueSize: 5 }, /^batchDedup: maxQueueSize: 5 needs engine\(\)/],
+    [{ dedupFunction: () => 1 }, /^batchDedup: dedupFunction: .* needs engine\(\)/],
+    [{ targetLatencyMs: 50 }, /^batchDedup: targetLatencyMs: 50 needs adaptiveWindow\(\)/],
+    [{ embed: () => [] }, /^batchDedup: embed is an option of similarity dedup: import from 'rxjs-batch-dedup'/],
+    [{ windwMs: 5 }, /^batchDedup: unknown option windwMs; \/lite takes windowMs, maxSize, /],
     [{ windowMs: -1 }, /batchDedup: windowMs must be >= 0 ms/],
     [{ maxSize: 0 }, /batchDedup: maxSize must be >= 1/],
     [{ minSize: 5, maxSize: 2 }, /batchDedup: minSize \(5\) must not exceed maxSize \(2\)/],
     [{ concurrency: 1.5 }, /batchDedup: concurrency must be an integer/],
     [{ processingTimeoutMs: 0 }, /batchDedup: processingTimeoutMs must be >= 1 ms/],
     [{ requestTimeoutMs: 'x' }, /batchDedup: requestTimeoutMs must be a number, got "x"/],
-    [{ onTimeout: 'individual' }, /batchDedup: onTimeout must be one of 'reject', got "individual"/],
-    [{ dedupStrategy: 'hybrid' }, /batchDedup: dedupStrategy must be one of 'exact', got "hybrid"/],
+    [{ onTimeout: 'individual' }, /^batchDedup: onTimeout: "individual" needs engine\(\) in rxjs-batch-dedup\/lite/],
+    [{ onTimeout: 'retry' }, /^batchDedup: onTimeout must be one of 'reject', got "retry"/],
+    [{ dedupStrategy: 'hybrid' }, /^batchDedup: dedupStrategy 'hybrid' is similarity dedup: import from 'rxjs-batch-dedup'/],
+    [{ dedupStrategy: 'fuzzy' }, /^batchDedup: dedupStrategy must be one of 'exact', got "fuzzy"/],
     [{ key: 'id' }, /batchDedup: key must be a function, got "id"/],
     [{ scheduler: {} }, /batchDedup: scheduler must be an RxJS SchedulerLike/],
     [{ enableDedup: 'yes' }, /batchDedup: enableDedup must be true or false/],
@@ -55,6 +64,7 @@ describe('lean core: options are checked at creation', () => {
   });
 
   it("refuses createBatcher's signal option, pointing at the per-call signal", () => {
+    // @ts-expect-error signal is batchDedup's: createBatcher takes it per call
     expect(() => leanBatcher({ execute: () => [], signal: () => undefined })).toThrow(
       /createBatcher: signal is an option of batchDedup; with createBatcher pass it per call/,
     );
@@ -359,7 +369,7 @@ describe('lean core: the promise bridge (createBatcher)', () => {
     const all = batcher.processAll(['x', 'y', 'x']);
     clock.runAll();
     await all;
-    expect(batcher.getStats()).toEqual({ totalRequests: 3, totalBatches: 1, deduplicated: 1 });
+    expect(batcher.getStats()).toEqual({ totalRequests: 3, totalBatches: 1, deduplicated: 1, executedItems: 2 });
   });
 
   it('close() resolves only once every accepted request is answered, then refuses with BatcherClosedError', async () => {
@@ -470,7 +480,8 @@ describe('lean core: the promise bridge (createBatcher)', () => {
     [{ timeoutMs: -1 }, /createBatcher.process: timeoutMs must be >= 0 ms/],
     [{ scope: Number.NaN }, /createBatcher.process: scope must be a string, a number \(not NaN\) or a bigint, got NaN/],
     [{ signal: {} }, /createBatcher.process: signal must be an AbortSignal/],
-    [{ priority: 1 }, /createBatcher.process: priority is not an option of the lean core's process; it takes timeoutMs, signal, scope/],
+    [{ priority: 1 }, /^createBatcher.process: priority 1 was given but no priorities\(\) is given, so nothing would order by it; create the batcher with priorities: priorities\(\) \(import \{ priorities \} from 'rxjs-batch-dedup\/lite'\)/],
+    [{ priorty: 1 }, /^createBatcher.process: unknown option priorty; it takes timeoutMs, signal, scope$/],
   ])('rejects the per-call options %j naming the option', async (bad, message) => {
     const { batcher } = batcherSetup();
     await expect(batcher.process('a', bad as object)).rejects.toThrow(message);

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as full from '../src/index.js';
-import { adaptiveWindow, batchDedup, createBatcher, priorities, resultCache, type BatchDedupOptions } from '../src/lite/index.js';
+import { adaptiveWindow, batchDedup, createBatcher, engine, priorities, resultCache, type BatchDedupOptions } from '../src/lite/index.js';
 
 const echo = async (items: readonly string[]) => items.map((s) => s.toUpperCase());
 const IMPORT = /import \{ priorities \} from 'rxjs-batch-dedup\/lite'/;
@@ -31,7 +31,7 @@ describe('rxjs-batch-dedup/lite: the flat forms refused by its types too', () =>
   });
 
   it('configure() of a /lite batcher: adaptive: true does not compile, and throws', () => {
-    const batcher = createBatcher<string, string>({ execute: echo });
+    const batcher = createBatcher<string, string>({ execute: echo, engine: engine() });
     // @ts-expect-error adaptive takes adaptiveWindow() on /lite
     expect(() => batcher.configure({ adaptive: true })).toThrow(/needs adaptiveWindow\(\)/);
     batcher.close();
@@ -68,13 +68,14 @@ describe('rxjs-batch-dedup/lite: priority without priorities() names priorities(
   });
 
   it('configure({ priority }) without priorities() is refused the same way', () => {
-    const batcher = createBatcher<string, string>({ execute: echo });
+    const batcher = createBatcher<string, string>({ execute: echo, engine: engine() });
     expect(() => batcher.configure({ priority: () => 1 })).toThrow(/^createBatcher\.configure: priority is set but no priorities\(\) is given/);
     batcher.close();
   });
 
   it('process(request, { priority }) without priorities() rejects naming priorities() and its import', async () => {
     const batcher = createBatcher<string, string>({ execute: echo, windowMs: 0 });
+    // @ts-expect-error priority is the engine's: it needs priorities()
     const answer = batcher.process('a', { priority: 2 });
     await expect(answer).rejects.toThrow(
       /^createBatcher\.process: priority 2 was given but no priorities\(\) is given, so nothing would order by it; create the batcher with priorities: priorities\(\)/,

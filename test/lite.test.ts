@@ -6,7 +6,7 @@
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import * as full from '../src/index.js';
-import { adaptiveWindow, batchDedup, createBatcher, dedupBy, priorities } from '../src/lite/index.js';
+import { adaptiveWindow, batchDedup, createBatcher, dedupBy, engine, priorities, type Batcher } from '../src/lite/index.js';
 import { simulatedBackend, virtualClock } from '../src/testing/index.js';
 
 const upper = (s: string) => s.toUpperCase();
@@ -68,6 +68,7 @@ describe('rxjs-batch-dedup/lite', () => {
         return items.map(upper);
       },
       windowMs: 0,
+      engine: engine(), // configure() is the engine's
     });
     expect(() => batcher.configure({ dedupStrategy: 'hybrid' })).toThrow(/^createBatcher\.configure: dedupStrategy 'hybrid' is similarity dedup/);
     await expect(batcher.processAll(['x', 'x'])).resolves.toEqual(['X', 'X']);
@@ -92,7 +93,8 @@ describe('rxjs-batch-dedup/lite', () => {
       const clock = virtualClock();
       const backend = simulatedBackend({ scheduler: clock.scheduler, durationMs: () => 1, compute: upper });
       const batcher = createBatcher<string, string>({ execute: backend.execute, windowMs: 50, scheduler: clock.scheduler, ...options });
-      if (change) batcher.configure(change);
+      // Made with a feature's object: on the engine, which has configure().
+      if (change) (batcher as Batcher<string, string>).configure(change);
       const result = batcher.process('a');
       clock.runAll();
       await expect(result).resolves.toBe('A');
@@ -149,7 +151,8 @@ describe('rxjs-batch-dedup/lite', () => {
           scheduler: clock.scheduler,
           ...options,
         });
-        if (change) batcher.configure(change);
+        // Made with a feature's object: on the engine, which has configure().
+      if (change) (batcher as Batcher<string, string>).configure(change);
         const results = batcher.processAll(['first', 'low', 'high', 'mid']);
         clock.runAll();
         await results;
@@ -171,7 +174,8 @@ describe('rxjs-batch-dedup/lite', () => {
         const batcher = createBatcher<string, string>({ execute: echo, windowMs: 0, priorities: priorities() });
         await expect(batcher.process('a', { priority: 2 })).resolves.toBe('A');
         const plain = createBatcher<string, string>({ execute: echo, windowMs: 0 });
-        await expect(plain.process('a', { priority: 2 })).rejects.toThrow(/priority 2 was given/);
+        // @ts-expect-error priority needs priorities()
+    await expect(plain.process('a', { priority: 2 })).rejects.toThrow(/priority 2 was given/);
       });
 
       it('checks its own options when called, naming itself', () => {

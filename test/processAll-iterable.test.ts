@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBatcher } from '../src/index.js';
-import { createBatcher as createLiteBatcher } from '../src/lite/index.js';
+import { createBatcher as createLiteBatcher, engine } from '../src/lite/index.js';
 import { virtualClock } from '../src/testing/index.js';
 import { turn } from './support.js';
 
@@ -27,6 +27,8 @@ function* failingAfter(requests: string[], error: Error): Generator<string> {
 describe.each([
   ['main', createBatcher],
   ['lite', createLiteBatcher],
+  // /lite on the engine (the lean core is its default).
+  ['lite with engine()', ((options: object) => createLiteBatcher({ ...(options as { execute: () => [] }), engine: engine() })) as typeof createLiteBatcher],
 ] as const)('createBatcher (%s).processAll over an iterable that fails', (_, make) => {
   it('rejects with the iterable\'s error instead of throwing at the call', async () => {
     const clock = virtualClock();

@@ -1,7 +1,9 @@
 /**
- * `createBatcher` over the lean core (spike, issue 18, stop 17; not exported from any entry point): a promise
- * bridge with `process`, `processAll`, `close()`, per-call `signal`, `timeoutMs` and `scope`, and the core's
- * counters. What it drops beside the full one: docs/decisions.md, "The lean core for /lite: measured".
+ * `/lite`'s `createBatcher` on the lean core (its default path, src/lite/lean.ts): a promise bridge with `process`,
+ * `processAll`, `close()`, per-call `signal`, `timeoutMs` and `scope`, and the core's counters. `configure`,
+ * `processStreaming` and `stats$` are the engine's: here they throw a `TypeError` naming `engine()` and its import.
+ * What it drops beside the engine's: docs/decisions.md, "The lean core for /lite: measured" and "The switch of
+ * /lite to the lean core (stop 18)".
  */
 import type { Subscription } from 'rxjs';
 import { steadyClock } from '../base/clock.js';
@@ -25,6 +27,7 @@ export interface LeanProcessOptions {
   scope?: DedupScope;
 }
 
+/** `createBatcher` of `/lite` on the lean core: no `configure`, `processStreaming` nor `stats$` (they need `engine()`). */
 export interface LeanBatcher<T, R> {
   process(request: T, options?: LeanProcessOptions): Promise<R>;
   processAll(requests: Iterable<T>, options?: LeanProcessOptions): Promise<R[]>;
@@ -51,8 +54,18 @@ interface Entry<T> extends LeanEntry<T> {
   readonly call: Call<T> | undefined;
 }
 
-export function leanBatcher<T, R>(options: LeanOptions<T, R>): LeanBatcher<T, R> {
-  const settings = leanSettings('createBatcher', options, {
+/** What the lean batcher lacks: the engine's, named with how to get it. */
+function needsEngine(name: string): () => never {
+  return () =>
+    check.fail(
+      `createBatcher.${name}`,
+      "this batcher runs on /lite's lean core: create it with engine: engine() (import { engine } from 'rxjs-batch-dedup/lite'), or with adaptiveWindow(), priorities() or resultCache(), to have it",
+      TypeError,
+    );
+}
+
+export function leanBatcher<T, R>(options: Omit<LeanOptions<T, R>, 'signal'>): LeanBatcher<T, R> {
+  const settings = leanSettings('createBatcher', options as LeanOptions<T, R>, {
     signal: 'signal is an option of batchDedup; with createBatcher pass it per call: process(request, { signal })',
   });
   const { scheduler } = settings;
@@ -82,9 +95,16 @@ export function leanBatcher<T, R>(options: LeanOptions<T, R>): LeanBatcher<T, R>
     if (options === undefined) return undefined;
     const o = check.optionsObject(PROCESS, options);
     for (const name in o) {
-      if ((o as Record<string, unknown>)[name] !== undefined && !['timeoutMs', 'signal', 'scope'].includes(name)) {
-        check.fail(PROCESS, `${name} is not an option of the lean core's process; it takes timeoutMs, signal, scope`, TypeError);
+      const value = (o as Record<string, unknown>)[name];
+      if (value === undefined || ['timeoutMs', 'signal', 'scope'].includes(name)) continue;
+      if (name === 'priority') {
+        check.fail(
+          PROCESS,
+          `priority ${describeValue(value)} was given but no priorities() is given, so nothing would order by it; create the batcher with priorities: priorities() (import { priorities } from 'rxjs-batch-dedup/lite') to order requests by priority, or leave priority out`,
+          TypeError,
+        );
       }
+      check.fail(PROCESS, `unknown option ${name}; it takes timeoutMs, signal, scope`, TypeError);
     }
     const { timeoutMs, signal, scope } = o;
     if (timeoutMs !== undefined) check.durationOrNever(PROCESS, 'timeoutMs', timeoutMs);
@@ -143,7 +163,8 @@ export function leanBatcher<T, R>(options: LeanOptions<T, R>): LeanBatcher<T, R>
     core.push(entry);
   }
 
-  return {
+  const missing = needsEngine('stats$');
+  const batcher: LeanBatcher<T, R> = {
     process(request, options) {
       return new Promise<R>((resolve) => {
         const call = openCall(options);
@@ -185,4 +206,9 @@ export function leanBatcher<T, R>(options: LeanOptions<T, R>): LeanBatcher<T, R>
       return closed;
     },
   };
+  return Object.defineProperties(batcher, {
+    configure: { value: needsEngine('configure') },
+    processStreaming: { value: needsEngine('processStreaming') },
+    stats$: { get: missing },
+  });
 }

@@ -9,7 +9,7 @@
  */
 import { asyncScheduler, from, type ObservableInput, type SchedulerLike, type Subscription } from 'rxjs';
 import { WindowCollector, forget } from '../internal/collector.js';
-import { FifoQueue } from '../internal/fifoQueue.js';
+import { slotQueue } from './slotQueue.js';
 import { resolveWindowSettings, type WindowOptions, type WindowSettings } from '../internal/windowSettings.js';
 import * as check from '../base/validate.js';
 import { scheduleAfter } from '../base/timer.js';
@@ -76,6 +76,62 @@ const NAMES = [
   'requestTimeoutMs',
 ];
 
+/** Where `/lite` leaves similarity dedup, and how to get it. */
+const SIMILARITY_FIX = "import from 'rxjs-batch-dedup' (or 'rxjs-batch-dedup/operators'), which has it; 'rxjs-batch-dedup/lite' leaves it out to stay small";
+
+/** The options only similarity dedup reads. */
+const SIMILARITY = ['embed', 'text', 'metric', 'mergeGuard', 'embedCacheSize', 'embedTimeoutMs', 'embedAhead'];
+
+/**
+ * The engine's options, by the object of `/lite` that brings the engine with them (any of them brings all: see
+ * src/lite/engine.ts). `false` for a feature is off, as the engine reads it.
+ */
+const BROUGHT_BY: Record<string, string> = {
+  adaptive: 'adaptiveWindow',
+  targetLatencyMs: 'adaptiveWindow',
+  minWindowMs: 'adaptiveWindow',
+  maxWindowMs: 'adaptiveWindow',
+  enablePriorities: 'priorities',
+  priorities: 'priorities',
+  priority: 'priorities',
+  priorityAgingPerSecond: 'priorities',
+  resultCache: 'resultCache',
+  engine: 'engine',
+  stats: 'engine',
+  maxQueueSize: 'engine',
+  dedupFunction: 'engine',
+  dedupThreshold: 'engine',
+  costPerRequestUsd: 'engine',
+  onTimeout: 'engine',
+};
+const FEATURES = ['adaptive', 'enablePriorities', 'priorities', 'resultCache', 'engine'];
+
+/**
+ * An option the lean path does not take: refused naming what to import to get it (the object that brings the
+ * engine, or the entry point with similarity dedup); never ignored.
+ */
+function refuse(where: string, name: string, value: unknown): void {
+  if (SIMILARITY.includes(name)) check.fail(where, `${name} is an option of similarity dedup: ${SIMILARITY_FIX}`, TypeError);
+  const factory = BROUGHT_BY[name];
+  if (!factory) {
+    check.fail(where, `unknown option ${name}; /lite takes ${NAMES.join(', ')}, and the engine's options with engine()`, TypeError);
+  }
+  if (value === false && FEATURES.includes(name)) return;
+  if (name === 'priorities') check.fail(where, `priorities must be made by priorities(), got ${describeValue(value)}`, TypeError);
+  if (name === 'priority') {
+    check.fail(
+      where,
+      "priority is set but no priorities() is given, so nothing would order by it; add priorities: priorities({ priority }) (import { priorities } from 'rxjs-batch-dedup/lite'), or leave priority out",
+      TypeError,
+    );
+  }
+  check.fail(
+    where,
+    `${name}: ${describeValue(value)} needs ${factory}() in rxjs-batch-dedup/lite: import { ${factory} } from 'rxjs-batch-dedup/lite'`,
+    TypeError,
+  );
+}
+
 export interface LeanSettings<T, R> {
   readonly where: string;
   readonly window: WindowSettings;
@@ -98,11 +154,13 @@ export interface LeanSettings<T, R> {
 export function leanSettings<T, R>(where: string, options: LeanOptions<T, R>, refused?: Record<string, string>): LeanSettings<T, R> {
   const raw = check.optionsObject(where, options);
   for (const name in raw) {
-    if ((raw as unknown as Record<string, unknown>)[name] === undefined) continue;
+    const value = (raw as unknown as Record<string, unknown>)[name];
+    if (value === undefined) continue;
     if (refused?.[name]) check.fail(where, refused[name], TypeError);
-    if (!NAMES.includes(name)) {
-      check.fail(where, `${name} is not an option of the lean core; it takes ${NAMES.join(', ')}`, TypeError);
+    if (name === 'dedupStrategy' && (value === 'embedding' || value === 'hybrid')) {
+      check.fail(where, `dedupStrategy '${value}' is similarity dedup: ${SIMILARITY_FIX}. A dedupFunction works with engine()`, TypeError);
     }
+    if (!NAMES.includes(name) || (name === 'onTimeout' && value === 'individual')) refuse(where, name, value);
   }
   check.scheduler(where, raw.scheduler);
   const dedup = raw.enableDedup === undefined || check.boolean(where, 'enableDedup', raw.enableDedup);
@@ -150,6 +208,8 @@ export interface LeanEntry<T> {
   s?: DedupScope;
   /** The batch it went into. */
   run?: Run<T> | undefined;
+  /** The slot it waits in, until its batch forms. */
+  q?: Slot<T> | undefined;
   /** It shares the execution of an earlier equal request. */
   f?: boolean;
   /** Ends its waiting watch (deadline timer, abort listener). */
@@ -170,6 +230,8 @@ export interface Slot<T> {
   m: LeanEntry<T>[];
   /** The batch it executes in. */
   run?: Run<T>;
+  /** Set by the queue: no longer waiting in it. */
+  gone?: boolean;
 }
 
 /** One executing batch. */
@@ -195,6 +257,8 @@ export interface LeanCounts {
   totalRequests: number;
   totalBatches: number;
   deduplicated: number;
+  /** Items sent to the backend (the unique requests of every batch). */
+  executedItems: number;
 }
 
 export interface LeanCore<E> {
@@ -210,7 +274,7 @@ export interface LeanCore<E> {
 
 export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T, R>, owner: LeanOwner<E>): LeanCore<E> {
   const { where, scheduler, execute, concurrency, timeoutMs, key, scope, requestTimeoutMs } = settings;
-  const counts: LeanCounts = { totalRequests: 0, totalBatches: 0, deduplicated: 0 };
+  const counts: LeanCounts = { totalRequests: 0, totalBatches: 0, deduplicated: 0, executedItems: 0 };
   const runs = new Set<Run<T>>();
   /** The slots of waiting requests, and (with joins) of executing ones, by scope and key. */
   const slots = new Map<DedupScope, Map<unknown, Slot<T>>>();
@@ -220,6 +284,7 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
   /** Pushes calling user functions (key, scope, signal), which may close or dispose the core, or push again. */
   let pushing = 0;
   let release: (() => void) | undefined;
+  const queue = slotQueue<Slot<T>>();
 
   const collector = new WindowCollector<Slot<T>>(
     {
@@ -238,7 +303,7 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
       emit: form,
       onDrained: checkEnd,
     },
-    new FifoQueue<Slot<T>>(),
+    queue,
   );
 
   function answer(entry: LeanEntry<T>, ok: boolean, valueOrError: unknown, batchId: number): void {
@@ -290,6 +355,7 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
     // Equal to one waiting: rides its slot.
     if (slot) return join(slot, entry);
     const fresh: Slot<T> = { at: entry.at, s: entry.s, k: entry.k, m: [entry] };
+    entry.q = fresh;
     if (key) {
       let keys = slots.get(entry.s);
       if (!keys) slots.set(entry.s, (keys = new Map()));
@@ -300,6 +366,7 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
 
   function join(slot: Slot<T>, entry: E, run?: Run<T>): void {
     entry.run = run;
+    entry.q = slot;
     entry.f = true;
     counts.deduplicated++;
     slot.m.push(entry);
@@ -340,7 +407,19 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
 
   function withdraw(entry: E, error: unknown): void {
     const run = entry.run;
+    const slot = entry.q;
+    // Its slot, waiting with nobody else left in it, leaves the queue now, before the answer runs anything: it no
+    // longer counts toward maxSize or minSize, nor holds maxWaitMs, nor takes joins (as in the engine, row 33).
+    const leaves = !run && slot && !slot.gone && slot.m.every((e) => e === entry || e.done);
+    if (leaves) {
+      queue.remove(slot);
+      unlist(slot);
+    }
     answer(entry, false, error, run ? run.id : 0);
+    if (leaves) {
+      collector.refresh();
+      checkEnd();
+    }
     // A batch that nobody waits for any more is stopped, and its slot freed.
     if (run && !run.done && run.members.every((m) => m.every((e) => e.done))) end(run, error, true);
   }
@@ -352,9 +431,9 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
     const run: Run<T> = { id: 0, members, unique, control: new AbortController() };
     for (const slot of batch) {
       // Withdrawn while they waited: never executed.
+      // (A slot with nobody left in it has left the queue: see withdraw.)
       const live = (slot.m = slot.m.filter((entry) => !entry.done));
-      if (live.length === 0 || !settings.joins) unlist(slot);
-      if (live.length === 0) continue;
+      if (!settings.joins) unlist(slot);
       slot.run = run;
       const first = live[0]!;
       // The first to arrive left: the next one is executed in its place, on its own behalf.
@@ -365,15 +444,13 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
       for (const entry of live) {
         entry.stop?.();
         entry.run = run;
+        entry.q = undefined;
       }
       unique.push(first.request);
       members.push(live);
     }
-    if (unique.length === 0) {
-      running--; // every request of it left while it waited: nothing to send
-      return;
-    }
     run.id = ++counts.totalBatches;
+    counts.executedItems += unique.length;
     runs.add(run);
     run.timer = scheduleAfter(
       scheduler,
