@@ -840,6 +840,12 @@ export class MalformedEmbeddingError extends Error {
 }
 
 /**
+ * The views `copyVectors` made of each shared buffer, by vector index, and their length: kept as long as the buffer
+ * is (a WeakMap), so a buffer reused for the next answer is not cut into new views (see there).
+ */
+const viewsOf = new WeakMap<Float32Array, { readonly length: number; readonly views: Float32Array[] }>();
+
+/**
  * Checks the embedder's answer and copies it to 32-bit vectors, in one pass: one array-like of finite numbers per
  * text, all of `dimensions` length (the first vector's length when undefined). The first fault met, vector by
  * vector and dimension by dimension, is the one reported.
@@ -863,6 +869,7 @@ export function copyVectors(
   }
   let length = dimensions;
   let buffer: Float32Array | undefined;
+  let views: { readonly length: number; readonly views: Float32Array[] } | undefined;
   const copies = new Array<Float32Array>(vectors.length);
   for (let i = 0; i < vectors.length; i++) {
     const vector = vectors[i] as ArrayLike<number> | null | undefined;
@@ -875,8 +882,14 @@ export function copyVectors(
     }
     let copy: Float32Array;
     if (shared) {
-      buffer ??= reuse !== undefined && reuse.length >= vectors.length * length ? reuse : new Float32Array(vectors.length * length);
-      copy = buffer.subarray(i * length, (i + 1) * length);
+      if (buffer === undefined) {
+        buffer = reuse !== undefined && reuse.length >= vectors.length * length ? reuse : new Float32Array(vectors.length * length);
+        // A reused buffer keeps the views made of it last time (nobody reads them any more, or it would not be
+        // reused): the same memory at the same places, so they are taken again instead of made anew.
+        views = viewsOf.get(buffer);
+        if (views === undefined || views.length !== length) viewsOf.set(buffer, (views = { length, views: [] }));
+      }
+      copy = views!.views[i] ??= buffer.subarray(i * length, (i + 1) * length);
     } else {
       copy = new Float32Array(length);
     }
