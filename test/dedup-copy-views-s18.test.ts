@@ -20,6 +20,13 @@ describe('copyVectors, views of a reused buffer', () => {
     expect(second.vectors.every((v) => v.buffer === first.buffer!.buffer)).toBe(true);
   });
 
+  it('a reused buffer of the same length lends the views made of it last time, not new ones', () => {
+    const first = copyVectors([f32(1, 2), f32(3, 4)], 2, undefined, true);
+    const second = copyVectors([f32(5, 6), f32(7, 8)], 2, undefined, true, first.buffer);
+    expect(second.vectors[0]).toBe(first.vectors[0]);
+    expect(second.vectors[1]).toBe(first.vectors[1]);
+  });
+
   it('a reused buffer cut for another vector length gives views of the new length', () => {
     const first = copyVectors([f32(1, 2), f32(3, 4)], 2, undefined, true);
     // Four numbers of room: two vectors of 2 before, four vectors of 1 now.
