@@ -19,6 +19,8 @@ import { bufferTime, filter, from, mergeMap, Subject, type Observable, type Oper
 import { availableParallelism, loadavg } from 'node:os';
 import { Bench } from 'tinybench';
 import { batchDedup, createBatcher } from '../src/index.js';
+// The lean core (issue 18) behind `/lite`'s createBatcher: measured here beside the main one (issue 15).
+import { leanBatcher } from '../src/lite/bridge.js';
 import { consoleTable, formatInteger, markdownTable, type BenchSection } from './lib/report.js';
 import { barChart } from './lib/svg.js';
 
@@ -37,6 +39,8 @@ const DATALOADER_CACHE = 'DataLoader (cache as dedup)';
 const BRIDGE = 'createBatcher().process';
 const OPERATOR = 'batchDedup (operator)';
 const DEDUP_OFF = 'createBatcher, dedup off';
+const LEAN = 'createBatcher from /lite (lean core)';
+const LEAN_OFF = 'createBatcher from /lite (lean core), dedup off';
 /** What the harness itself costs: a promise per request settled from one echo per round, no batcher at all. */
 const FLOOR = 'floor: promises only, no batcher';
 /** The floor plus the least exact dedup can do: one Map insert per request. No deduplicating batcher beats it. */
@@ -162,7 +166,28 @@ const contenders: Contender[] = [
   },
   { name: FLOOR, ours: false, setup: (keys) => floorRound(keys, false) },
   { name: FLOOR_DEDUP, ours: false, setup: (keys) => floorRound(keys, true) },
+  // Added at the end (issue 15, stop 18): the lean core of `/lite` (src/lite/core.ts), same options as the main rows.
+  leanContender(LEAN, true),
+  leanContender(LEAN_OFF, false),
 ];
+
+/** The promise bridge over the lean core (`/lite`'s createBatcher, issue 18), with or without exact dedup. */
+function leanContender(name: string, enableDedup: boolean): Contender {
+  return {
+    name,
+    ours: true,
+    setup: (keys) => {
+      const batcher = leanBatcher<string, string>({
+        execute: (items) => echo(items),
+        maxSize: keys.length,
+        windowMs: 1,
+        concurrency: 4,
+        enableDedup,
+      });
+      return promiseRound(keys, (key) => batcher.process(key), { dispose: () => batcher.close() });
+    },
+  };
+}
 
 /** A promise per request, settled from one echo per round; with `dedup`, one Map insert per request first. */
 function floorRound(keys: readonly string[], dedup: boolean): Round {
@@ -286,7 +311,12 @@ export default async function overheadBench(): Promise<BenchSection> {
   const sameWorkLine =
     `same work: dedup ${SIZES.map((n) => `N=${n} ${sameWork(BRIDGE, DATALOADER_CACHE, n)}`).join(', ')}; ` +
     `dedup off ${SIZES.map((n) => `N=${n} ${sameWork(DEDUP_OFF, DATALOADER, n)}`).join(', ')}`;
-  console.log(`\n${sameWorkLine}`);
+  // The same comparison for the lean core of `/lite` (issue 18's "speed per request"), printed before the issue's line.
+  const leanLine =
+    `lean core (/lite createBatcher), same work: dedup ${SIZES.map((n) => `N=${n} ${sameWork(LEAN, DATALOADER_CACHE, n)}`).join(', ')}; ` +
+    `dedup off ${SIZES.map((n) => `N=${n} ${sameWork(LEAN_OFF, DATALOADER, n)}`).join(', ')}`;
+  console.log(`\n${leanLine}`);
+  console.log(sameWorkLine);
   return {
     lastLine: sameWorkLine,
     summary:
@@ -294,7 +324,8 @@ export default async function overheadBench(): Promise<BenchSection> {
       `DataLoader's requests/s (N = ${SIZES.join(' / ')}), \`batchDedup\` at ${SIZES.map((n) => `${ratio(OPERATOR, n).toFixed(2)}x`).join(' / ')}; ` +
       `per request above the bare-promise floor: ours ${above(BRIDGE)} ns, DataLoader ${above(DATALOADER)} ns, ` +
       `DataLoader deduplicating through its cache ${above(DATALOADER_CACHE)} ns; ` +
-      `the floor with one Map insert per request runs at ${SIZES.map((n) => `${ratio(FLOOR_DEDUP, n).toFixed(2)}x`).join(' / ')} DataLoader.`,
+      `the floor with one Map insert per request runs at ${SIZES.map((n) => `${ratio(FLOOR_DEDUP, n).toFixed(2)}x`).join(' / ')} DataLoader; ` +
+      `the lean core of \`/lite\` (issue 18) per request above the floor: ${above(LEAN)} ns (dedup off ${above(LEAN_OFF)} ns).`,
     title: 'Pipeline overhead against DataLoader, batshit and plain RxJS',
     markdown: [
       'N distinct requests per round, all submitted at once, to an executor that echoes through a resolved promise;',
@@ -316,7 +347,8 @@ export default async function overheadBench(): Promise<BenchSection> {
       '',
       `Same work side by side (issue 15; ours / DataLoader's requests/s): \`${sameWorkLine.replace('same work: ', '')}\`, where`,
       '"dedup" is `createBatcher().process` with exact dedup against DataLoader with its cache as dedup, and "dedup',
-      'off" is `createBatcher` with `enableDedup: false` against DataLoader with its cache off.',
+      'off" is `createBatcher` with `enableDedup: false` against DataLoader with its cache off. The same ratios for the',
+      `promise bridge over the lean core that \`/lite\` switches to (issue 18; src/lite/bridge.ts, same options): \`${leanLine.replace('lean core (/lite createBatcher), same work: ', '')}\`.`,
       '',
       ...SIZES.map((size) => `![overhead, N = ${size}](benchmarks-overhead-${size}.svg)`),
       '',

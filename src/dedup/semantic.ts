@@ -148,12 +148,18 @@ export function createSemanticDeduper<T>(
     };
     const finish = (): DedupedBatch<T> => {
       try {
+        // Every text missing (no cache, nothing embedded ahead): one call was made, for `texts` in their order,
+        // and its vectors are the rows as they are; a Map by text is made only where the rows come from several
+        // places, or for the probes.
+        let rows: readonly Float32Array[] | undefined;
         for (const call of waitFor) {
           const outcome = call.outcome!;
           if (!outcome.ok) return fallBack(outcome.error);
-          call.texts.forEach((text, i) => vectors.set(text, outcome.vectors[i]!));
+          if (missing.length === texts.length && !probes) rows = outcome.vectors;
+          else call.texts.forEach((text, i) => vectors.set(text, outcome.vectors[i]!));
         }
-        mergeBySimilarity(comparable, distinct, vectors, embeddings.dimensions ?? 0, settings.metric, threshold, customGuard, settings.mergeGuard === true, mergedInto);
+        rows ??= texts.map((text) => vectors.get(text)!);
+        mergeBySimilarity(comparable, distinct, rows, embeddings.dimensions ?? 0, settings.metric, threshold, customGuard, settings.mergeGuard === true, mergedInto);
         const batch = assemble(items, base, representatives, failures, mergedInto);
         return probes ? withProbes(batch, comparable, vectors, mergedInto) : batch;
       } catch (error) {
@@ -361,8 +367,9 @@ function distinctTexts(candidates: readonly Candidate[]): { readonly texts: stri
 function mergeBySimilarity(
   comparable: readonly Candidate[],
   /** The distinct texts of `comparable` and the index of each one's text among them (`distinctTexts`). */
-  { texts, rowOf }: { readonly texts: readonly string[]; readonly rowOf: readonly number[] },
-  vectors: Map<string, Float32Array>,
+  { rowOf }: { readonly texts: readonly string[]; readonly rowOf: readonly number[] },
+  /** The vector of each distinct text, in the order of `texts`. */
+  rows: readonly Float32Array[],
   dimensions: number,
   metric: ResolvedMetric,
   threshold: number,
@@ -370,7 +377,6 @@ function mergeBySimilarity(
   builtInGuard: boolean,
   mergedInto: Map<number, number>,
 ): void {
-  const rows = texts.map((text) => vectors.get(text)!);
   const allowMerge = customGuard
     ? // Only `true` allows a merge: an answer that is no boolean ('no', 1) is not taken as permission.
       (a: number, b: number) => customGuard(comparable[a]!.text, comparable[b]!.text) === true
@@ -407,10 +413,11 @@ function assemble<T>(
   mergedInto: Map<number, number>,
 ): DedupedBatch<T> {
   const unique: T[] = [];
-  const uniqueOf = new Map<number, number>();
+  // By item (an index into `items`): the index in `unique` of each representative kept.
+  const uniqueOf = new Array<number>(items.length);
   for (const item of representatives) {
     if (failures.has(item) || mergedInto.has(item)) continue;
-    uniqueOf.set(item, unique.length);
+    uniqueOf[item] = unique.length;
     unique.push(items[item]!);
   }
   const leaderOf = new Array<number>(items.length);
@@ -422,7 +429,7 @@ function assemble<T>(
       leaderOf[i] = -1;
       continue;
     }
-    leaderOf[i] = uniqueOf.get(mergedInto.get(representative) ?? representative)!;
+    leaderOf[i] = uniqueOf[mergedInto.get(representative) ?? representative]!;
   }
   return failures.size > 0 ? { items, unique, leaderOf, failures } : { items, unique, leaderOf };
 }
