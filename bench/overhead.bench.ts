@@ -19,8 +19,8 @@ import { bufferTime, filter, from, mergeMap, Subject, type Observable, type Oper
 import { availableParallelism, loadavg } from 'node:os';
 import { Bench } from 'tinybench';
 import { batchDedup, createBatcher } from '../src/index.js';
-// The lean core (issue 18) behind `/lite`'s createBatcher: measured here beside the main one (issue 15).
-import { leanBatcher } from '../src/lite/bridge.js';
+// `/lite`'s createBatcher, on the lean core by default since stop 18 (issue 18): measured beside the main one.
+import { createBatcher as createLiteBatcher } from '../src/lite/index.js';
 import { consoleTable, formatInteger, markdownTable, type BenchSection } from './lib/report.js';
 import { barChart } from './lib/svg.js';
 
@@ -177,7 +177,7 @@ function leanContender(name: string, enableDedup: boolean): Contender {
     name,
     ours: true,
     setup: (keys) => {
-      const batcher = leanBatcher<string, string>({
+      const batcher = createLiteBatcher<string, string>({
         execute: (items) => echo(items),
         maxSize: keys.length,
         windowMs: 1,
