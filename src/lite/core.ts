@@ -57,6 +57,11 @@ export interface LeanOptions<T, R> extends WindowOptions {
   requestTimeoutMs?: number;
 }
 
+/**
+ * Unlisted keys the slot tables may hold beyond twice the listed ones before they are rebuilt (see `unlistKey`).
+ */
+export const SWEEP_SLACK = 1024;
+
 const NAMES = [
   'windowMs',
   'maxSize',
@@ -277,7 +282,10 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
   const counts: LeanCounts = { totalRequests: 0, totalBatches: 0, deduplicated: 0, executedItems: 0 };
   const runs = new Set<Run<T>>();
   /** The slots of waiting requests, and (with joins) of executing ones, by scope and key. */
-  const slots = new Map<DedupScope, Map<unknown, Slot<T>>>();
+  const slots = new Map<DedupScope, Map<unknown, Slot<T> | undefined>>();
+  /** Keys the slot tables hold, unlisted ones included (see `unlistKey`), and those with a slot. */
+  let held = 0;
+  let listed = 0;
   let running = 0;
   let closing = false;
   let ended = false;
@@ -359,7 +367,10 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
     if (key) {
       let keys = slots.get(entry.s);
       if (!keys) slots.set(entry.s, (keys = new Map()));
+      held -= keys.size;
       keys.set(entry.k, fresh);
+      held += keys.size;
+      listed++;
     }
     collector.push(fresh);
   }
@@ -539,14 +550,34 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
   /** A slot takes no more joins. */
   function unlist(slot: Slot<T>): void {
     const keys = slots.get(slot.s);
-    if (keys?.get(slot.k) === slot) keys.delete(slot.k);
+    if (keys?.get(slot.k) === slot) unlistKey(keys, slot.k);
   }
 
   /** Its slots take no more joins. */
   function unlistRun(run: Run<T>): void {
     for (const [{ s, k }] of run.members as [LeanEntry<T>][]) {
       const keys = slots.get(s);
-      if (keys?.get(k)?.run === run) keys.delete(k);
+      if (keys?.get(k)?.run === run) unlistKey(keys, k);
+    }
+  }
+
+  /**
+   * Empties a key's entry rather than deleting it: a Map that deletes rebuilds its table as the holes pile up, and
+   * every table it discards in old space keeps the slots it held, and all they reach, alive through young-generation
+   * collections until the next full one (10-20x the cost per request: docs/decisions.md, "The lean core's cost per
+   * request"). The next equal request takes the entry over; the tables are rebuilt with their listed slots once the
+   * empty entries outnumber those (and a slack), so memory stays in proportion to what is listed.
+   */
+  function unlistKey(keys: Map<unknown, Slot<T> | undefined>, k: unknown): void {
+    keys.set(k, undefined);
+    if (--listed * 2 + SWEEP_SLACK < held) {
+      held = listed;
+      for (const [s, old] of slots) {
+        const live = new Map<unknown, Slot<T> | undefined>();
+        for (const [other, slot] of old) if (slot) live.set(other, slot);
+        if (live.size > 0) slots.set(s, live);
+        else slots.delete(s);
+      }
     }
   }
 
