@@ -4,7 +4,8 @@
  */
 import { describeValue } from './describeValue.js';
 
-function describe(value: unknown): string {
+/** A value for an option's error message: a string quoted, anything else as `String` gives it, never throwing. */
+export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return 'a function';
   try {
