@@ -6,7 +6,7 @@
 import { from, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { DedupedBatch } from '../src/index.js';
-import { fanOut } from '../src/operators/index.js';
+import { bufferWindow, fanOut } from '../src/operators/index.js';
 import { checkBatch } from '../src/internal/checkBatch.js';
 import { collectorSide, createBatchFeedback } from '../src/internal/feedback.js';
 
@@ -44,5 +44,21 @@ describe("the collector's side of a channel", () => {
     expect(side.hasCapacity()).toBe(true);
     feedback.reserve();
     expect(side.hasCapacity()).toBe(false);
+  });
+});
+
+describe('a feedback option', () => {
+  it('a function carrying every member of a channel is not a channel: refused', () => {
+    const feedback = createBatchFeedback(1);
+    const callable = Object.assign(() => undefined, {
+      concurrency: 1,
+      hasCapacity: () => feedback.hasCapacity(),
+      reserve: () => feedback.reserve(),
+      release: feedback.release,
+      onRelease: feedback.onRelease,
+    });
+    expect(() => bufferWindow({ feedback: callable as never })).toThrow(
+      new TypeError('bufferWindow: feedback must be a channel made by createBatchFeedback()'),
+    );
   });
 });
