@@ -51,3 +51,9 @@ describe('metric and mergeGuard: a value that is neither is refused naming the o
     expect(refusal(() => createBatcher({ execute, dedupStrategy: 'embedding', metric: 5 as never }))).toMatch(/, got 5$/);
   });
 });
+
+describe('a count that may not be Infinity', () => {
+  it('latencySamples: Infinity is refused as not finite', () => {
+    expect(refusal(() => createBatchStats({ latencySamples: Infinity }))).toBe('RangeError: createBatchStats: latencySamples must be finite, got Infinity');
+  });
+});
