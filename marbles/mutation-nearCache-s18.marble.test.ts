@@ -17,7 +17,7 @@ const embed: Embedder = (texts) => texts.map((text) => VECTORS[text]!);
 type Seen = [frame: number, query: string, batchId: number, deduplicated: boolean, answer: string];
 
 /** Strings through batchDedup ('embedding', threshold 0.95, a semantic result cache of `ttlMs`), 5 frames a batch. */
-function run(arrivals: string, values: Record<string, string>, ttlMs = 100): { seen: Seen[]; stats: BatchStats; executed: string[] } {
+function run(arrivals: string, values: Record<string, string>, ttlMs = 100, windowMs = 1): { seen: Seen[]; stats: BatchStats; executed: string[] } {
   const scheduler = testScheduler();
   const seen: Seen[] = [];
   const executed: string[] = [];
@@ -28,7 +28,11 @@ function run(arrivals: string, values: Record<string, string>, ttlMs = 100): { s
       .pipe(
         batchDedup<string, string>({
           execute: backend.execute,
-          windowMs: 1,
+          windowMs,
+          text: (q) => {
+            if (q === 'bad') throw new Error('no text for bad');
+            return q;
+          },
           dedupStrategy: 'embedding',
           dedupThreshold: 0.95,
           mergeGuard: false,
@@ -37,7 +41,7 @@ function run(arrivals: string, values: Record<string, string>, ttlMs = 100): { s
           stats,
           scheduler,
         }),
-        map((r): Seen => [scheduler.now(), r.request, r.batchId, r.deduplicated, r.status === 'fulfilled' ? r.value : 'error']),
+        map((r): Seen => [scheduler.now(), r.request, r.batchId, r.deduplicated, r.status === 'fulfilled' ? r.value : `error: ${(r.error as Error).message}`]),
       )
       .subscribe((entry) => seen.push(entry));
   });
@@ -73,5 +77,17 @@ describe('a request answered from a near cached result', () => {
       [36, 'a~', 2, false, 'a~#2'],
     ]);
     expect(executed).toEqual(['a', 'a~']);
+  });
+});
+
+describe('a batch that holds a near hit and a request whose text threw', () => {
+  it('the hit is answered from the cache, the other request is rejected with its own error, nothing is executed', () => {
+    // a runs 1-6 and is stored at 6; a~ and bad arrive at 10 and 11 and form one batch at 12.
+    const { seen, executed } = run('a---------bc|', { a: 'a', b: 'a~', c: 'bad' }, 100, 3);
+    expect(seen.slice(1).sort()).toEqual([
+      [12, 'a~', 0, true, 'a#1'],
+      [12, 'bad', expect.any(Number) as number, false, expect.stringMatching(/^error: .*no text for bad/) as string],
+    ].sort());
+    expect(executed).toEqual(['a']);
   });
 });
