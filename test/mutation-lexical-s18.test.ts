@@ -28,3 +28,22 @@ describe('brackets stripped from the end of a chunk are counted', () => {
     expect(normalizeText(`call ${chunk}`)).toBe('call f ()');
   });
 });
+
+describe('prose around a code token is trimmed, the token kept', () => {
+  it.each([
+    ['a leading ellipsis of dots', '...a&&b', 'a&&b'],
+    ['a leading ellipsis of two dots', '..a&&b', 'a&&b'],
+    ['a leading ellipsis character', '\u2026a&&b', 'a&&b'],
+    ['brackets around the whole token, twice', '((a&&b))', 'a&&b'],
+    ['a wrapping pair, then an opener left without partner', '((f())', 'f()'],
+    ['a closer first and an opener last: no pair, kept', ')a&&b(', ')a&&b('],
+    ['dots inside a token: kept', 'x...a&&b', 'x...a&&b'],
+  ])('%s: %s is %s', (_, chunk, token) => {
+    expect(codeToken(chunk)).toBe(token);
+  });
+
+  it('an empty pair alone is prose: nothing is left of it', () => {
+    expect(codeToken('()')).toBeUndefined();
+    expect(normalizeText('a () b')).toBe('a b');
+  });
+});
