@@ -79,15 +79,3 @@ describe('a request answered from a near cached result', () => {
     expect(executed).toEqual(['a', 'a~']);
   });
 });
-
-describe('a batch that holds a near hit and a request whose text threw', () => {
-  it('the hit is answered from the cache, the other request is rejected with its own error, nothing is executed', () => {
-    // a runs 1-6 and is stored at 6; a~ and bad arrive at 10 and 11 and form one batch at 12.
-    const { seen, executed } = run('a---------bc|', { a: 'a', b: 'a~', c: 'bad' }, 100, 3);
-    expect(seen.slice(1).sort()).toEqual([
-      [12, 'a~', 0, true, 'a#1'],
-      [12, 'bad', expect.any(Number) as number, false, expect.stringMatching(/^error: .*no text for bad/) as string],
-    ].sort());
-    expect(executed).toEqual(['a']);
-  });
-});
