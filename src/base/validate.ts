@@ -4,7 +4,8 @@
  */
 import { describeValue } from './describeValue.js';
 
-function describe(value: unknown): string {
+/** A value for an option's error message: a string quoted, anything else as `String` gives it, never throwing. */
+export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return 'a function';
   try {
@@ -38,7 +39,7 @@ export function duration(where: string, name: string, value: unknown, min = 0): 
  * honoured: timers longer than the host's limit of 2^31-1 ms are chained (see `scheduleAfter`).
  */
 export function durationOrNever(where: string, name: string, value: unknown, min = 0): number {
-  if (value === Infinity) return Infinity;
+  // Infinity passes both checks below as it is: no fast path for it.
   if (typeof value !== 'number') fail(where, `${name} must be a number, got ${describe(value)}`, TypeError);
   if (!(value >= min)) {
     fail(where, `${name} must be >= ${min} ms, or Infinity for no limit; got ${describe(value)}`, RangeError);

@@ -99,7 +99,8 @@ export function codeToken(chunk: string): string | undefined {
   if (PUNCTUATION_OPERATORS.has(chunk)) return chunk;
   if (!/[^\p{L}\p{M}\p{N}]/u.test(chunk)) return undefined;
   const core = trimProse(chunk);
-  if (core === '' || PROSE_ONLY.test(core)) return undefined;
+  // An empty core ends up undefined below as well (nothing is left to be a symbol).
+  if (PROSE_ONLY.test(core)) return undefined;
   let rest = core;
   for (const prose of PROSE_INSIDE) rest = rest.replace(prose, '');
   return /[^\p{L}\p{M}\p{N}]/u.test(rest) ? core : undefined;
@@ -112,11 +113,10 @@ function trimProse(chunk: string): string {
   // Brackets left in chunk[start, end), kept up to date as characters are stripped: one pass, so a chunk of any
   // length (a request's text is anyone's input) is trimmed in linear time.
   const brackets = new Map<string, number>();
-  for (const ch of chunk) if (ch in PAIRS) brackets.set(ch, (brackets.get(ch) ?? 0) + 1);
+  // Every character is counted (only the brackets' counts are read): a check per character would be one more test.
+  for (const ch of chunk) brackets.set(ch, (brackets.get(ch) ?? 0) + 1);
   const count = (ch: string) => brackets.get(ch) ?? 0;
-  const drop = (ch: string) => {
-    if (ch in PAIRS) brackets.set(ch, count(ch) - 1);
-  };
+  const drop = (ch: string) => brackets.set(ch, count(ch) - 1);
   // A bracket is prose when its partner is not in the chunk, or when the two wrap it: "(in" and "Linux)?" lose
   // theirs, "f()" keeps both.
   const strippable = (ch: string) => !(ch in PAIRS) || count(PAIRS[ch]!) < count(ch);

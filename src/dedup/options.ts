@@ -92,7 +92,7 @@ function resolveSemantic<T>(where: string, options: DedupOptions<T>): SemanticSe
   check.scheduler(where, options.scheduler);
   const guard = options.mergeGuard ?? true;
   if (typeof guard !== 'boolean' && typeof guard !== 'function') {
-    check.fail(where, `mergeGuard must be true, false or a function, got ${String(guard)}`, TypeError);
+    check.fail(where, `mergeGuard must be true, false or a function, got ${check.describe(guard)}`, TypeError);
   }
   return {
     text: customText ? checkedText(where, customText) : defaultText,
@@ -124,11 +124,13 @@ function checkedText<T>(where: string, text: (request: T) => string): (request: 
 
 function resolveMetric(where: string, metric: unknown): ResolvedMetric {
   if (metric === undefined) return { kind: 'cosine' };
-  if (typeof metric === 'function') return { kind: 'function', name: metric.name || 'custom', score: metric as VectorSimilarity };
-  const resolved = typeof metric === 'string' ? metricByName(metric) : undefined;
+  // Nothing reads a metric's name: a nameless function keeps its empty one.
+  if (typeof metric === 'function') return { kind: 'function', name: metric.name, score: metric as VectorSimilarity };
+  // metricByName knows names only: anything but a string is unknown to it too.
+  const resolved = metricByName(metric as string);
   if (!resolved) {
-    const got = typeof metric === 'string' ? JSON.stringify(metric) : String(metric);
-    check.fail(where, `metric must be a function or one of the ml-distance similarities ${METRIC_NAMES.map((m) => `'${m}'`).join(', ')}, got ${got}`, TypeError);
+    // check.describe, not String: a value without prototype has no text, and String would throw its own TypeError.
+    check.fail(where, `metric must be a function or one of the ml-distance similarities ${METRIC_NAMES.map((m) => `'${m}'`).join(', ')}, got ${check.describe(metric)}`, TypeError);
   }
   return resolved;
 }

@@ -18,12 +18,15 @@ import { isPlainObject, restEncoding, TEXT_REMOVED } from './keys.js';
  */
 export function restKeyOf<T>(where: string, customText: boolean): (request: T, requestText: string) => string {
   if (!customText) {
+    // The default text is read only from a string or an object (defaultText): nothing else gets here.
     return (request) => {
-      if (typeof request !== 'object' || request === null) return '';
+      // A string request is all text: what is left of it is the mark alone.
+      if (typeof request === 'string') return restEncoding(where, TEXT_REMOVED);
       // A class instance is refused as a whole (its state may hide from its fields), not copied into a plain one.
-      if (!isPlainObject(request)) return restEncoding(where, request);
+      if (!isPlainObject(request as object)) return restEncoding(where, request);
       const source = textSource(request);
-      if (source === undefined || source === 'request') return restEncoding(where, request);
+      // None: a getter that gave the text when it was read and nothing now. The request is encoded whole.
+      if (source === undefined) return restEncoding(where, request);
       const record = request as Record<string, unknown>;
       const removed = source === 'messages' ? withoutLastMessageText(record['messages'] as unknown[]) : TEXT_REMOVED;
       return restEncoding(where, { ...record, [source]: removed });
@@ -38,13 +41,11 @@ export function restKeyOf<T>(where: string, customText: boolean): (request: T, r
  */
 function withoutLastMessageText(messages: readonly unknown[]): unknown[] {
   const last = messages.length - 1;
-  const copy = new Array<unknown>(messages.length);
-  for (let i = 0; i < last; i++) copy[i] = messages[i];
   const message = messages[last] as { content: string | Record<string, unknown>[] };
   const content = message.content;
-  copy[last] = {
-    ...message,
-    content: typeof content === 'string' ? TEXT_REMOVED : content.map((part) => ({ ...part, text: TEXT_REMOVED })),
-  };
-  return copy;
+  // The earlier messages as they are, then the last one's copy (a loop into a presized array had equivalent mutants).
+  return [
+    ...messages.slice(0, last),
+    { ...message, content: typeof content === 'string' ? TEXT_REMOVED : content.map((part) => ({ ...part, text: TEXT_REMOVED })) },
+  ];
 }

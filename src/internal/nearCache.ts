@@ -69,8 +69,9 @@ export const nearCache: NearCache = (slots, batch, pipeline, answer) => {
         pipeline.stats.recordCount('semanticCacheHits', 1);
         answer(envelope, { ok: true, value }, 0, true);
       }
-      // Its result is another request's: never stored again under its own key (see `settled`).
-      if (envelope.shared !== undefined) slots.settled(envelope, true, value, 0, true);
+      // Its result is another request's: never stored again under its own key (see `settled`, which does nothing
+      // for a request that holds no slot).
+      slots.settled(envelope, true, value, 0, true);
     },
   );
 };
