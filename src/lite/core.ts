@@ -5,7 +5,8 @@
  * `concurrency` batches, bounds each with `processingTimeoutMs`, and answers every request exactly once with its
  * own result. What it keeps and drops, with the bytes: docs/decisions.md, "The lean core for /lite: measured".
  *
- * Closures rather than classes: the minifier renames local variables, never properties or methods.
+ * Closures rather than classes: the minifier renames local variables, never properties or methods (save `LeanContext`,
+ * one per batch, whose getter is shared on its prototype).
  */
 import { asyncScheduler, from, type ObservableInput, type SchedulerLike, type Subscription } from 'rxjs';
 import { WindowCollector, forget } from '../internal/collector.js';
@@ -239,13 +240,45 @@ export interface Slot<T> {
   gone?: boolean;
 }
 
+/**
+ * A batch's `context`, its AbortController made on the first read of `signal` (most backends never read it): a
+ * class, so every context shares one hidden class and the getter sits on the prototype. A context stopped before
+ * its signal is read hands out a signal aborted with the stop's reason.
+ */
+export class LeanContext implements ExecuteContext {
+  readonly individual = false;
+  /** Its controller, once `signal` was read. */
+  private c: AbortController | undefined;
+  /** Stopped, with `r` the reason. */
+  private s = false;
+  private r: unknown;
+
+  constructor(readonly batchId: number) {}
+
+  get signal(): AbortSignal {
+    if (!this.c) {
+      this.c = new AbortController();
+      if (this.s) this.c.abort(this.r);
+    }
+    return this.c.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.s) return;
+    this.s = true;
+    this.r = reason;
+    this.c?.abort(reason);
+  }
+}
+
 /** One executing batch. */
 export interface Run<T> {
   id: number;
   /** The requests of each unique item, its leader first, then in arrival order (late joiners last). */
   readonly members: LeanEntry<T>[][];
   readonly unique: T[];
-  readonly control: AbortController;
+  /** Its `context`, made as it executes. */
+  control?: LeanContext;
   sub?: Subscription | undefined;
   timer?: Subscription | undefined;
   done?: boolean;
@@ -439,7 +472,7 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
   function form(batch: Slot<T>[]): void {
     const members: LeanEntry<T>[][] = [];
     const unique: T[] = [];
-    const run: Run<T> = { id: 0, members, unique, control: new AbortController() };
+    const run: Run<T> = { id: 0, members, unique, control: undefined };
     for (const slot of batch) {
       // Withdrawn while they waited: never executed.
       // (A slot with nobody left in it has left the queue: see withdraw.)
@@ -463,12 +496,12 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
     run.id = ++counts.totalBatches;
     counts.executedItems += unique.length;
     runs.add(run);
+    const context = (run.control = new LeanContext(run.id));
     run.timer = scheduleAfter(
       scheduler,
       () => end(run, new BatchTimeoutError(`batch ${run.id} took longer than ${timeoutMs} ms (processingTimeoutMs)`, timeoutMs), true),
       timeoutMs,
     );
-    const context: ExecuteContext = { batchId: run.id, signal: run.control.signal, individual: false };
     let output: unknown;
     try {
       output = execute(unique.slice(), context);
@@ -538,7 +571,7 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
     run.done = true;
     run.timer?.unsubscribe();
     run.sub?.unsubscribe();
-    if (stop) run.control.abort(error);
+    if (stop) run.control?.abort(error);
     unlistRun(run);
     for (const m of run.members) for (const entry of m) answer(entry, false, error, run.id);
     runs.delete(run);
@@ -604,7 +637,7 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
         run.done = true;
         run.timer?.unsubscribe();
         run.sub?.unsubscribe();
-        run.control.abort(undefined);
+        run.control?.abort(undefined);
       }
       runs.clear();
     },

@@ -1,0 +1,135 @@
+/**
+ * The lean core's per-batch costs (src/lite/core.ts, stop 18): a batch's AbortController is made only when its
+ * signal is read, and still aborts as before for a signal read after the stop. Counted, never timed: everything
+ * runs synchronously on a virtual clock.
+ */
+import { VirtualTimeScheduler } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { leanCore, leanSettings, type LeanEntry, type LeanExecuteFn } from '../src/lite/core.js';
+import { BatchTimeoutError } from '../src/errors.js';
+import type { ExecuteContext } from '../src/types.js';
+
+interface Answer {
+  request: string;
+  ok: boolean;
+  value: unknown;
+}
+
+const RealAbortController = globalThis.AbortController;
+let controllersMade = 0;
+
+/** Counts the AbortControllers made from now on. */
+function countControllers(): void {
+  controllersMade = 0;
+  globalThis.AbortController = class extends RealAbortController {
+    constructor() {
+      super();
+      controllersMade++;
+    }
+  };
+}
+
+afterEach(() => {
+  globalThis.AbortController = RealAbortController;
+});
+
+/** A lean core on a virtual clock: a batch forms inside the `maxSize`th push, or 5 ms after the first. */
+function core(execute: LeanExecuteFn<string, string>, options: { maxSize?: number; processingTimeoutMs?: number } = {}) {
+  const scheduler = new VirtualTimeScheduler();
+  const answers: Answer[] = [];
+  const lean = leanCore<string, string, LeanEntry<string>>(
+    leanSettings('test', { execute, scheduler, maxSize: options.maxSize ?? 2, windowMs: 5, processingTimeoutMs: options.processingTimeoutMs }),
+    {
+      answer: (entry, ok, value) => void answers.push({ request: entry.request, ok, value }),
+      drained: () => undefined,
+    },
+  );
+  const push = (request: string) => lean.push({ request, at: scheduler.now() });
+  const advanceTo = (frame: number) => {
+    scheduler.maxFrames = frame;
+    scheduler.flush();
+  };
+  return { lean, push, answers, scheduler, advanceTo };
+}
+
+describe('lean core: the batch context', () => {
+  it('makes no AbortController for batches whose execute never reads the signal', () => {
+    countControllers();
+    const { push, answers } = core((items) => items.map((item) => `=${item}`));
+    for (let i = 0; i < 10; i++) push(`k${i}`);
+    expect(answers).toHaveLength(10);
+    expect(controllersMade).toBe(0);
+  });
+
+  it('makes no AbortController when a batch whose signal was never read times out', () => {
+    countControllers();
+    const { push, answers, advanceTo } = core(() => new Promise<string[]>(() => undefined), { processingTimeoutMs: 50 });
+    push('a');
+    push('b');
+    advanceTo(100);
+    expect(answers.map((a) => a.value instanceof BatchTimeoutError)).toEqual([true, true]);
+    expect(controllersMade).toBe(0);
+  });
+
+  it('hands out a signal aborted with the BatchTimeoutError when it is first read after the timeout', () => {
+    let context: ExecuteContext | undefined;
+    const { push, answers, advanceTo } = core(
+      (_items, c) => {
+        context = c;
+        return new Promise<string[]>(() => undefined);
+      },
+      { processingTimeoutMs: 50 },
+    );
+    push('a');
+    push('b');
+    advanceTo(100);
+    expect(answers).toHaveLength(2);
+    const signal = context!.signal;
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBeInstanceOf(BatchTimeoutError);
+    expect(signal.reason).toBe(answers[0]!.value);
+  });
+
+  it('aborts a signal read before the timeout with the BatchTimeoutError when the timeout passes', () => {
+    let signal: AbortSignal | undefined;
+    const { push, answers, advanceTo } = core(
+      (_items, c) => {
+        signal = c.signal;
+        return new Promise<string[]>(() => undefined);
+      },
+      { processingTimeoutMs: 50 },
+    );
+    push('a');
+    push('b');
+    expect(signal!.aborted).toBe(false);
+    advanceTo(100);
+    expect(signal!.aborted).toBe(true);
+    expect(signal!.reason).toBe(answers[0]!.value);
+    expect(signal!.reason).toBeInstanceOf(BatchTimeoutError);
+  });
+
+  it('hands out a signal aborted (reason undefined) when first read after dispose', () => {
+    let context: ExecuteContext | undefined;
+    const { lean, push } = core((_items, c) => {
+      context = c;
+      return new Promise<string[]>(() => undefined);
+    });
+    push('a');
+    push('b');
+    lean.dispose();
+    expect(context!.signal.aborted).toBe(true);
+  });
+
+  it('reads the same signal twice, and gives each batch its own batchId', () => {
+    const contexts: ExecuteContext[] = [];
+    const { push } = core((items, c) => {
+      contexts.push(c);
+      return items;
+    });
+    for (const k of ['a', 'b', 'c', 'd']) push(k);
+    expect(contexts.map((c) => c.batchId)).toEqual([1, 2]);
+    expect(contexts[0]!.signal).toBe(contexts[0]!.signal);
+    expect(contexts[0]!.signal).not.toBe(contexts[1]!.signal);
+    expect(contexts[0]!.individual).toBe(false);
+  });
+});
