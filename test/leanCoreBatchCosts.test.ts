@@ -133,3 +133,105 @@ describe('lean core: the batch context', () => {
     expect(contexts[0]!.individual).toBe(false);
   });
 });
+
+/** A thenable whose `then` getter is counted, and that runs `body` with the callbacks when called. */
+function thenable(body: (resolve: (value: unknown) => void, reject: (error: unknown) => void) => void) {
+  const reads = { count: 0 };
+  const output = {
+    get then() {
+      reads.count++;
+      return (resolve: (value: unknown) => void, reject: (error: unknown) => void) => body(resolve, reject);
+    },
+  };
+  return { output, reads };
+}
+
+describe('lean core: a promise answer', () => {
+  it('reads the `then` of a thenable once and calls it directly (from() read it twice)', () => {
+    const { output, reads } = thenable((resolve) => resolve(['=a', '=b']));
+    const { push, answers } = core(() => output as unknown as string[]);
+    push('a');
+    push('b');
+    expect(reads.count).toBe(1);
+    expect(answers).toEqual([
+      { request: 'a', ok: true, value: '=a' },
+      { request: 'b', ok: true, value: '=b' },
+    ]);
+  });
+
+  it('takes the first outcome of a thenable that calls back twice and then throws', () => {
+    const { output } = thenable((resolve, reject) => {
+      resolve(['=a', '=b']);
+      resolve(['x', 'y']);
+      reject(new Error('late'));
+      throw new Error('after');
+    });
+    const { push, answers } = core(() => output as unknown as string[]);
+    push('a');
+    push('b');
+    expect(answers.map((a) => [a.ok, a.value])).toEqual([
+      [true, '=a'],
+      [true, '=b'],
+    ]);
+  });
+
+  it('fails the batch with what a `then` throws before calling back', () => {
+    const boom = new Error('boom');
+    const { output } = thenable(() => {
+      throw boom;
+    });
+    const { push, answers } = core(() => output as unknown as string[]);
+    push('a');
+    push('b');
+    expect(answers.map((a) => a.value)).toEqual([boom, boom]);
+  });
+
+  it('fails the batch with a BatchResultMismatchError when the `then` getter throws', async () => {
+    const { BatchResultMismatchError } = await import('../src/errors.js');
+    const output = {
+      get then(): unknown {
+        throw new Error('getter');
+      },
+    };
+    const { push, answers } = core(() => output as unknown as string[]);
+    push('a');
+    push('b');
+    expect(answers.map((a) => a.value instanceof BatchResultMismatchError)).toEqual([true, true]);
+  });
+
+  it('fails the batch with a BatchResultMismatchError when a promise resolves to the wrong number of results', async () => {
+    const { BatchResultMismatchError } = await import('../src/errors.js');
+    const { push, answers } = core(() => Promise.resolve(['only one']));
+    push('a');
+    push('b');
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(answers.map((a) => a.value instanceof BatchResultMismatchError)).toEqual([true, true]);
+  });
+
+  it('answers a rejected promise with its reason', async () => {
+    const reason = new Error('down');
+    const { push, answers } = core(() => Promise.reject(reason));
+    push('a');
+    push('b');
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(answers.map((a) => [a.ok, a.value])).toEqual([
+      [false, reason],
+      [false, reason],
+    ]);
+  });
+
+  it('ignores a promise that resolves after the batch timed out', async () => {
+    let resolve: (value: string[]) => void = () => undefined;
+    const { push, answers, advanceTo } = core(() => new Promise<string[]>((r) => (resolve = r)), { processingTimeoutMs: 50 });
+    push('a');
+    push('b');
+    advanceTo(100);
+    resolve(['=a', '=b']);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(answers).toHaveLength(2);
+    expect(answers.every((a) => a.value instanceof BatchTimeoutError)).toBe(true);
+  });
+});

@@ -513,6 +513,32 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
       deliver(run, output);
       return;
     }
+    if (output !== null && (typeof output === 'object' || typeof output === 'function')) {
+      // A promise (any thenable): its `then` called directly, as the engine does, rather than `from(promise)` and a
+      // Subscriber per batch. Read once: a getter could answer differently, or throw (a malformed answer, as `from`
+      // found it).
+      let then: unknown;
+      try {
+        then = (output as { then?: unknown }).then;
+      } catch {
+        end(run, mismatch(run, `returned ${describeValue(output)}`), true);
+        return;
+      }
+      if (typeof then === 'function') {
+        try {
+          // `deliver` and `end` turn away whatever comes after the first outcome, or after the batch was stopped.
+          (then as PromiseLike<unknown>['then']).call(
+            output,
+            (value) => deliver(run, value),
+            (error: unknown) => end(run, error),
+          );
+        } catch (error) {
+          // A `then` that throws (before or after calling back): what it had not answered gets what it threw.
+          end(run, error);
+        }
+        return;
+      }
+    }
     let sub: Subscription;
     try {
       sub = from(output as ObservableInput<unknown>).subscribe({
