@@ -3,8 +3,8 @@
  * signal is read, and still aborts as before for a signal read after the stop. Counted, never timed: everything
  * runs synchronously on a virtual clock.
  */
-import { VirtualTimeScheduler } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { VirtualTimeScheduler, type SchedulerLike, type Subscription } from 'rxjs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { leanCore, leanSettings, type LeanEntry, type LeanExecuteFn } from '../src/lite/core.js';
 import { BatchTimeoutError } from '../src/errors.js';
 import type { ExecuteContext } from '../src/types.js';
@@ -31,6 +31,7 @@ function countControllers(): void {
 
 afterEach(() => {
   globalThis.AbortController = RealAbortController;
+  vi.restoreAllMocks();
 });
 
 /** A lean core on a virtual clock: a batch forms inside the `maxSize`th push, or 5 ms after the first. */
@@ -233,5 +234,93 @@ describe('lean core: a promise answer', () => {
     await Promise.resolve();
     expect(answers).toHaveLength(2);
     expect(answers.every((a) => a.value instanceof BatchTimeoutError)).toBe(true);
+  });
+});
+
+describe('lean core: the processing timeout', () => {
+  /** The testing helpers' tracked scheduler over a virtual clock, recording the timers of `processingTimeoutMs` 777. */
+  async function trackedClock() {
+    const { trackTimers } = await import('../src/testing/index.js');
+    const tracked = trackTimers(new VirtualTimeScheduler());
+    const processing: Subscription[] = [];
+    const scheduler: SchedulerLike = {
+      now: () => tracked.scheduler.now(),
+      schedule: ((work, delay, state) => {
+        const subscription = tracked.scheduler.schedule(work, delay, state);
+        if (delay === 777) processing.push(subscription);
+        return subscription;
+      }) as SchedulerLike['schedule'],
+    };
+    return { scheduler, processing, tracked };
+  }
+
+  it('schedules no processing timer for a batch answered synchronously (tracked scheduler)', async () => {
+    const { scheduler, processing } = await trackedClock();
+    const answers: unknown[] = [];
+    const lean = leanCore<string, string, LeanEntry<string>>(
+      leanSettings('test', { execute: (items: string[]) => items, scheduler, maxSize: 2, windowMs: 5, processingTimeoutMs: 777 }),
+      { answer: (_entry, _ok, value) => void answers.push(value), drained: () => undefined },
+    );
+    for (const k of ['a', 'b', 'c', 'd']) lean.push({ request: k, at: scheduler.now() });
+    expect(answers).toEqual(['a', 'b', 'c', 'd']);
+    expect(processing).toHaveLength(0);
+  });
+
+  it('schedules the processing timer for a batch still running after the call, and cancels it when it answers', async () => {
+    const { scheduler, processing, tracked } = await trackedClock();
+    let resolve: (value: string[]) => void = () => undefined;
+    const answers: unknown[] = [];
+    const lean = leanCore<string, string, LeanEntry<string>>(
+      leanSettings('test', {
+        execute: () => new Promise<string[]>((r) => (resolve = r)),
+        scheduler,
+        maxSize: 2,
+        windowMs: 5,
+        processingTimeoutMs: 777,
+      }),
+      { answer: (_entry, _ok, value) => void answers.push(value), drained: () => undefined },
+    );
+    lean.push({ request: 'a', at: 0 });
+    lean.push({ request: 'b', at: 0 });
+    expect(processing.map((s) => s.closed)).toEqual([false]);
+    resolve(['=a', '=b']);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(answers).toEqual(['=a', '=b']);
+    expect(processing.map((s) => s.closed)).toEqual([true]);
+    lean.close();
+    expect(tracked.pending()).toBe(0);
+  });
+
+  it('on asyncScheduler, schedules no processing timer for a batch answered by a resolved promise', async () => {
+    const { asyncScheduler } = await import('rxjs');
+    const schedule = vi.spyOn(asyncScheduler, 'schedule');
+    const answers: unknown[] = [];
+    const lean = leanCore<string, string, LeanEntry<string>>(
+      leanSettings('test', { execute: (items: string[]) => Promise.resolve(items), maxSize: 2, windowMs: 5, processingTimeoutMs: 777 }),
+      { answer: (_entry, _ok, value) => void answers.push(value), drained: () => undefined },
+    );
+    lean.push({ request: 'a', at: asyncScheduler.now() });
+    lean.push({ request: 'b', at: asyncScheduler.now() });
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    expect(answers).toEqual(['a', 'b']);
+    expect(schedule.mock.calls.filter(([, delay]) => delay === 777)).toEqual([]);
+    lean.dispose();
+  });
+
+  it('on asyncScheduler, arms the processing timer a microtask after the call for a batch still running', async () => {
+    const { asyncScheduler } = await import('rxjs');
+    const schedule = vi.spyOn(asyncScheduler, 'schedule');
+    const lean = leanCore<string, string, LeanEntry<string>>(
+      leanSettings('test', { execute: () => new Promise<string[]>(() => undefined), maxSize: 2, windowMs: 5, processingTimeoutMs: 777 }),
+      { answer: () => undefined, drained: () => undefined },
+    );
+    lean.push({ request: 'a', at: asyncScheduler.now() });
+    lean.push({ request: 'b', at: asyncScheduler.now() });
+    const timers = () => schedule.mock.calls.filter(([, delay]) => typeof delay === 'number' && delay > 700 && delay <= 777).length;
+    expect(timers()).toBe(0);
+    for (let i = 0; i < 3; i++) await Promise.resolve();
+    expect(timers()).toBe(1);
+    lean.dispose();
   });
 });

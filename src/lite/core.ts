@@ -497,11 +497,13 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
     counts.executedItems += unique.length;
     runs.add(run);
     const context = (run.control = new LeanContext(run.id));
-    run.timer = scheduleAfter(
-      scheduler,
-      () => end(run, new BatchTimeoutError(`batch ${run.id} took longer than ${timeoutMs} ms (processingTimeoutMs)`, timeoutMs), true),
-      timeoutMs,
-    );
+    // The processing timeout counts from here, but is armed only for a call still running after its synchronous
+    // part, as the engine does (src/internal/batchRun.ts, `launch`): on the real clock a microtask later, after the
+    // reactions of a promise resolved already, so a backend that answers at once (an array, a resolved promise)
+    // costs no timer set and cleared; on any other clock (a TestScheduler, a virtual one) right after the call, with
+    // the same deadline.
+    const launchedAt = scheduler.now();
+    const late = scheduler === asyncScheduler && Math.abs(launchedAt - Date.now()) <= 1000;
     let output: unknown;
     try {
       output = execute(unique.slice(), context);
@@ -536,6 +538,7 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
           // A `then` that throws (before or after calling back): what it had not answered gets what it threw.
           end(run, error);
         }
+        arm(run, launchedAt, late);
         return;
       }
     }
@@ -552,6 +555,25 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
     }
     if (run.done) sub.unsubscribe();
     else run.sub = sub;
+    arm(run, launchedAt, late);
+  }
+
+  /** Arms the processing timeout of a batch launched at `launchedAt` still running, now or (`late`) a microtask later. */
+  function arm(run: Run<T>, launchedAt: number, late: boolean): void {
+    // A timeout of Infinity (never) arms nothing.
+    if (run.done || timeoutMs === Infinity) return;
+    // A reaction to a settled promise rather than queueMicrotask, which in Node makes an AsyncResource per call.
+    if (late) void Promise.resolve().then(() => armNow(run, launchedAt));
+    else armNow(run, launchedAt);
+  }
+
+  function armNow(run: Run<T>, launchedAt: number): void {
+    if (run.done) return;
+    run.timer = scheduleAfter(
+      scheduler,
+      () => end(run, new BatchTimeoutError(`batch ${run.id} took longer than ${timeoutMs} ms (processingTimeoutMs)`, timeoutMs), true),
+      Math.max(0, timeoutMs - elapsed(launchedAt, scheduler.now())),
+    );
   }
 
   function mismatch(run: Run<T>, what: string, received?: number): BatchResultMismatchError {
