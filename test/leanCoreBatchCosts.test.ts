@@ -3,7 +3,7 @@
  * signal is read, and still aborts as before for a signal read after the stop. Counted, never timed: everything
  * runs synchronously on a virtual clock.
  */
-import { VirtualTimeScheduler, type SchedulerLike, type Subscription } from 'rxjs';
+import { VirtualTimeScheduler, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { leanCore, leanSettings, type LeanEntry, type LeanExecuteFn } from '../src/lite/core.js';
 import { BatchTimeoutError } from '../src/errors.js';
@@ -245,11 +245,11 @@ describe('lean core: the processing timeout', () => {
     const processing: Subscription[] = [];
     const scheduler: SchedulerLike = {
       now: () => tracked.scheduler.now(),
-      schedule: ((work, delay, state) => {
-        const subscription = tracked.scheduler.schedule(work, delay, state);
+      schedule<S>(work: (this: SchedulerAction<S>, state?: S) => void, delay?: number, state?: S): Subscription {
+        const subscription = tracked.scheduler.schedule<S>(work, delay, state);
         if (delay === 777) processing.push(subscription);
         return subscription;
-      }) as SchedulerLike['schedule'],
+      },
     };
     return { scheduler, processing, tracked };
   }
