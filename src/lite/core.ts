@@ -5,7 +5,8 @@
  * `concurrency` batches, bounds each with `processingTimeoutMs`, and answers every request exactly once with its
  * own result. What it keeps and drops, with the bytes: docs/decisions.md, "The lean core for /lite: measured".
  *
- * Closures rather than classes: the minifier renames local variables, never properties or methods.
+ * Closures rather than classes: the minifier renames local variables, never properties or methods (save `LeanContext`,
+ * one per batch, whose getter is shared on its prototype).
  */
 import { asyncScheduler, from, type ObservableInput, type SchedulerLike, type Subscription } from 'rxjs';
 import { WindowCollector, forget } from '../internal/collector.js';
@@ -239,13 +240,45 @@ export interface Slot<T> {
   gone?: boolean;
 }
 
+/**
+ * A batch's `context`, its AbortController made on the first read of `signal` (most backends never read it): a
+ * class, so every context shares one hidden class and the getter sits on the prototype. A context stopped before
+ * its signal is read hands out a signal aborted with the stop's reason.
+ */
+export class LeanContext implements ExecuteContext {
+  readonly individual = false;
+  /** Its controller, once `signal` was read. */
+  private c: AbortController | undefined;
+  /** Stopped, with `r` the reason. */
+  private s = false;
+  private r: unknown;
+
+  constructor(readonly batchId: number) {}
+
+  get signal(): AbortSignal {
+    if (!this.c) {
+      this.c = new AbortController();
+      if (this.s) this.c.abort(this.r);
+    }
+    return this.c.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.s) return;
+    this.s = true;
+    this.r = reason;
+    this.c?.abort(reason);
+  }
+}
+
 /** One executing batch. */
 export interface Run<T> {
   id: number;
   /** The requests of each unique item, its leader first, then in arrival order (late joiners last). */
   readonly members: LeanEntry<T>[][];
   readonly unique: T[];
-  readonly control: AbortController;
+  /** Its `context`, made as it executes. */
+  control?: LeanContext;
   sub?: Subscription | undefined;
   timer?: Subscription | undefined;
   done?: boolean;
@@ -439,7 +472,7 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
   function form(batch: Slot<T>[]): void {
     const members: LeanEntry<T>[][] = [];
     const unique: T[] = [];
-    const run: Run<T> = { id: 0, members, unique, control: new AbortController() };
+    const run: Run<T> = { id: 0, members, unique, control: undefined };
     for (const slot of batch) {
       // Withdrawn while they waited: never executed.
       // (A slot with nobody left in it has left the queue: see withdraw.)
@@ -463,12 +496,14 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
     run.id = ++counts.totalBatches;
     counts.executedItems += unique.length;
     runs.add(run);
-    run.timer = scheduleAfter(
-      scheduler,
-      () => end(run, new BatchTimeoutError(`batch ${run.id} took longer than ${timeoutMs} ms (processingTimeoutMs)`, timeoutMs), true),
-      timeoutMs,
-    );
-    const context: ExecuteContext = { batchId: run.id, signal: run.control.signal, individual: false };
+    const context = (run.control = new LeanContext(run.id));
+    // The processing timeout counts from here, but is armed only for a call still running after its synchronous
+    // part, as the engine does (src/internal/batchRun.ts, `launch`): on the real clock a microtask later, after the
+    // reactions of a promise resolved already, so a backend that answers at once (an array, a resolved promise)
+    // costs no timer set and cleared; on any other clock (a TestScheduler, a virtual one) right after the call, with
+    // the same deadline.
+    const launchedAt = scheduler.now();
+    const late = scheduler === asyncScheduler && Math.abs(launchedAt - Date.now()) <= 1000;
     let output: unknown;
     try {
       output = execute(unique.slice(), context);
@@ -479,6 +514,33 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
     if (Array.isArray(output)) {
       deliver(run, output);
       return;
+    }
+    if (output !== null && (typeof output === 'object' || typeof output === 'function')) {
+      // A promise (any thenable): its `then` called directly, as the engine does, rather than `from(promise)` and a
+      // Subscriber per batch. Read once: a getter could answer differently, or throw (a malformed answer, as `from`
+      // found it).
+      let then: unknown;
+      try {
+        then = (output as { then?: unknown }).then;
+      } catch {
+        end(run, mismatch(run, `returned ${describeValue(output)}`), true);
+        return;
+      }
+      if (typeof then === 'function') {
+        try {
+          // `deliver` and `end` turn away whatever comes after the first outcome, or after the batch was stopped.
+          (then as PromiseLike<unknown>['then']).call(
+            output,
+            (value) => deliver(run, value),
+            (error: unknown) => end(run, error),
+          );
+        } catch (error) {
+          // A `then` that throws (before or after calling back): what it had not answered gets what it threw.
+          end(run, error);
+        }
+        arm(run, launchedAt, late);
+        return;
+      }
     }
     let sub: Subscription;
     try {
@@ -493,6 +555,25 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
     }
     if (run.done) sub.unsubscribe();
     else run.sub = sub;
+    arm(run, launchedAt, late);
+  }
+
+  /** Arms the processing timeout of a batch launched at `launchedAt` still running, now or (`late`) a microtask later. */
+  function arm(run: Run<T>, launchedAt: number, late: boolean): void {
+    // A timeout of Infinity (never) arms nothing.
+    if (run.done || timeoutMs === Infinity) return;
+    // A reaction to a settled promise rather than queueMicrotask, which in Node makes an AsyncResource per call.
+    if (late) void Promise.resolve().then(() => armNow(run, launchedAt));
+    else armNow(run, launchedAt);
+  }
+
+  function armNow(run: Run<T>, launchedAt: number): void {
+    if (run.done) return;
+    run.timer = scheduleAfter(
+      scheduler,
+      () => end(run, new BatchTimeoutError(`batch ${run.id} took longer than ${timeoutMs} ms (processingTimeoutMs)`, timeoutMs), true),
+      Math.max(0, timeoutMs - elapsed(launchedAt, scheduler.now())),
+    );
   }
 
   function mismatch(run: Run<T>, what: string, received?: number): BatchResultMismatchError {
@@ -538,7 +619,7 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
     run.done = true;
     run.timer?.unsubscribe();
     run.sub?.unsubscribe();
-    if (stop) run.control.abort(error);
+    if (stop) run.control?.abort(error);
     unlistRun(run);
     for (const m of run.members) for (const entry of m) answer(entry, false, error, run.id);
     runs.delete(run);
@@ -604,7 +685,7 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
         run.done = true;
         run.timer?.unsubscribe();
         run.sub?.unsubscribe();
-        run.control.abort(undefined);
+        run.control?.abort(undefined);
       }
       runs.clear();
     },
