@@ -584,7 +584,9 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   }
 
   private checkEnd(): void {
-    if (this.ended || !this.closed || !this.collectorDrained || this.pushing > 0 || this.deduping.size > 0 || !this.executor.idle) return;
+    // `collector.size` as well as the flag: a push under way when the source ended (from inside `key` or
+    // `signal`) queues after the collector reported itself drained.
+    if (this.ended || !this.closed || !this.collectorDrained || this.collector.size > 0 || this.pushing > 0 || this.deduping.size > 0 || !this.executor.idle) return;
     this.ended = true;
     this.dispose();
     this.output.drained();
