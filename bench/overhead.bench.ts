@@ -86,13 +86,13 @@ function streamRound(keys: readonly string[], operator: OperatorFunction<string,
   return { run, dispose: () => subscription.unsubscribe() };
 }
 
-/** The promise bridge, with or without its dedup stage. */
-function batcherContender(name: string, enableDedup: boolean): Contender {
+/** The promise bridge, with or without its dedup stage; main's, or `/lite`'s (the lean core, issue 18). */
+function batcherContender(name: string, enableDedup: boolean, create: typeof createLiteBatcher = createBatcher): Contender {
   return {
     name,
     ours: true,
     setup: (keys) => {
-      const batcher = createBatcher<string, string>({
+      const batcher = create<string, string>({
         execute: (items) => echo(items),
         maxSize: keys.length,
         windowMs: 1,
@@ -167,27 +167,9 @@ const contenders: Contender[] = [
   { name: FLOOR, ours: false, setup: (keys) => floorRound(keys, false) },
   { name: FLOOR_DEDUP, ours: false, setup: (keys) => floorRound(keys, true) },
   // Added at the end (issue 15, stop 18): the lean core of `/lite` (src/lite/core.ts), same options as the main rows.
-  leanContender(LEAN, true),
-  leanContender(LEAN_OFF, false),
+  batcherContender(LEAN, true, createLiteBatcher),
+  batcherContender(LEAN_OFF, false, createLiteBatcher),
 ];
-
-/** The promise bridge over the lean core (`/lite`'s createBatcher, issue 18), with or without exact dedup. */
-function leanContender(name: string, enableDedup: boolean): Contender {
-  return {
-    name,
-    ours: true,
-    setup: (keys) => {
-      const batcher = createLiteBatcher<string, string>({
-        execute: (items) => echo(items),
-        maxSize: keys.length,
-        windowMs: 1,
-        concurrency: 4,
-        enableDedup,
-      });
-      return promiseRound(keys, (key) => batcher.process(key), { dispose: () => batcher.close() });
-    },
-  };
-}
 
 /** A promise per request, settled from one echo per round; with `dedup`, one Map insert per request first. */
 function floorRound(keys: readonly string[], dedup: boolean): Round {
