@@ -165,6 +165,7 @@ const TEST_SETS = {
     'test/attack-engine.properties.test.ts', 'test/attack-batcher-close.test.ts', 'test/attack-batcher-reentrant.test.ts',
     'test/attack-engine-reentrant.test.ts', 'test/processAll-iterable.test.ts', 'test/attack-option-values-s17.test.ts',
     'test/leanCoreSlots.test.ts', 'test/leanCoreBatchCosts.test.ts', 'test/attack-endings-s17.test.ts', 'test/attack-engine-ending-s18.test.ts',
+    'test/mutation-lite-s18.test.ts',
   ],
 };
 const testSet = process.env.STRYKER_TESTS;
