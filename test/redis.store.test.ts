@@ -270,6 +270,42 @@ describeRedis('the adapters on a real Redis', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(50);
   });
 
+  it('redisStore: wait stops polling when its signal aborts, long before its timeout, and answers what it has', async () => {
+    const [a, client] = [await redis.client(), await redis.client()];
+    let polls = 0;
+    // Counts the MGETs of b's polls; every other call goes to the client as is.
+    const counted = new Proxy(client, {
+      get(target, name) {
+        const value = Reflect.get(target, name, target) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (name === 'mget') polls++;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const holder = redisStore({ client: a, prefix: 'ws:' });
+    const b = redisStore({ client: counted, prefix: 'ws:', pollMs: 5 });
+    await holder.leases!.claim(['k']);
+    const stop = new AbortController();
+    const started = Date.now();
+    const waiting = b.leases!.wait(['k'], 5000, stop.signal);
+    setTimeout(() => stop.abort(), 50);
+    expect(await waiting).toEqual([undefined]);
+    expect(Date.now() - started).toBeLessThan(1000);
+    const pollsAtAbort = polls;
+    expect(pollsAtAbort).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(polls).toBe(pollsAtAbort);
+  });
+
+  it('redisStore: wait given a signal aborted already reads nothing', async () => {
+    const b = redisStore({ client: await redis.client(), prefix: 'wa:' });
+    const stop = new AbortController();
+    stop.abort();
+    expect(await b.leases!.wait(['k'], 5000, stop.signal)).toEqual([undefined]);
+  });
+
   it('property: no answer crosses scopes, across batchers sharing one Redis', async () => {
     const clients = await Promise.all([0, 1, 2].map(() => redis.client()));
     let run = 0;

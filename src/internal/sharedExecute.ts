@@ -41,7 +41,8 @@ function isSharedStore(value: unknown): value is SharedStore {
 /**
  * Calls `call()` and hands its result to `ok`, or its failure (a throw, a rejection, no answer within `ms`) to
  * `fail`; the first of them decides. The store's thenable is called back directly, so a store that answers at
- * once is followed at once (and marble tests run on virtual time).
+ * once is followed at once (and marble tests run on virtual time). `stop` runs when the call is given up before
+ * it answered: its bound passed, or the returned subscription was unsubscribed.
  */
 function bounded<V>(
   scheduler: SchedulerLike,
@@ -49,6 +50,7 @@ function bounded<V>(
   call: () => PromiseLike<V>,
   ok: (value: V) => void,
   fail: (error: unknown) => void,
+  stop?: () => void,
 ): Subscription | undefined {
   let settled = false;
   let timer: Subscription | undefined;
@@ -62,7 +64,10 @@ function bounded<V>(
     const pending = call();
     const then = (pending as { then?: unknown } | null | undefined)?.then;
     if (typeof then !== 'function') throw new TypeError(`the store returned ${describeValue(pending)}, not a promise`);
-    if (!settled) timer = scheduleAfter(scheduler, () => decide(() => fail(new Error(`no answer from the store within ${ms} ms`))), ms);
+    if (!settled) {
+      timer = scheduleAfter(scheduler, () => decide(() => (stop?.(), fail(new Error(`no answer from the store within ${ms} ms`)))), ms);
+      if (stop) timer.add(() => settled || stop());
+    }
     then.call(
       pending,
       (value: V) => decide(() => ok(value)),
@@ -284,7 +289,7 @@ class TierRun<T, R> {
     return indices.map((i) => this.keys[i]!);
   }
 
-  private call<V>(ms: number, call: () => PromiseLike<V>, ok: (value: V) => void, fail: (error: unknown) => void): void {
+  private call<V>(ms: number, call: () => PromiseLike<V>, ok: (value: V) => void, fail: (error: unknown) => void, stop?: () => void): void {
     // Declared first: a store that answers at once calls back before `bounded` returns.
     let timer: Subscription | undefined = undefined;
     timer = bounded(
@@ -299,6 +304,7 @@ class TierRun<T, R> {
         if (timer) this.subscriptions.delete(timer);
         if (!this.closed) fail(error);
       },
+      stop,
     );
     if (timer && !timer.closed) this.subscriptions.add(timer);
   }
@@ -350,9 +356,11 @@ class TierRun<T, R> {
   private wait(indices: number[], round: number): void {
     const leases = this.settings.store.leases!;
     const { leaseMs } = leases;
+    // Aborted when this run stops waiting first (its bound, or close()), so a store polling for the keys stops too.
+    const stopWaiting = new AbortController();
     this.call(
       leaseMs + this.settings.timeoutMs,
-      () => leases.wait(this.keysOf(indices), leaseMs),
+      () => leases.wait(this.keysOf(indices), leaseMs, stopWaiting.signal),
       (values) => {
         const found = perKeyOrFail(values, indices.length, () => this.fallBack(indices));
         if (!found) return;
@@ -373,6 +381,7 @@ class TierRun<T, R> {
         else this.fallBack(rest);
       },
       () => this.fallBack(indices),
+      () => stopWaiting.abort(),
     );
   }
 

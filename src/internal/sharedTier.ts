@@ -43,8 +43,10 @@ export interface ResultLeases {
   /**
    * Waits for the results of keys leased by others, at most `timeoutMs`. For each key: its result, or
    * `undefined` when its lease ended with no result or the time ran out (the caller then claims it or executes).
+   * `signal` aborts when the pipeline stops waiting before that (its bound passed, or the batch was let go):
+   * stop polling then; what the call answers afterwards is not read.
    */
-  wait(keys: readonly string[], timeoutMs: number): PromiseLike<readonly unknown[]>;
+  wait(keys: readonly string[], timeoutMs: number, signal?: AbortSignal): PromiseLike<readonly unknown[]>;
 }
 
 /** The tier's counters, in the pipeline's stats. */

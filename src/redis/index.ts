@@ -78,6 +78,19 @@ function positive(where: string, name: string, value: unknown, fallback: number)
   return value;
 }
 
+/** Waits `ms`, or less when `signal` aborts first; leaves no timer or listener behind either way. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done);
+  });
+}
+
 function randomToken(): string {
   const crypto = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
   return crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
@@ -143,7 +156,7 @@ export function redisStore(options: RedisStoreOptions): SharedStore {
       ready();
       await client.eval(RELEASE, keys.length, ...keys.map(leaseKey), token);
     },
-    async wait(keys, timeoutMs) {
+    async wait(keys, timeoutMs, signal) {
       const found: unknown[] = new Array<unknown>(keys.length).fill(undefined);
       let open = keys.map((_, k) => k);
       // Time spent counted reading by reading, a step back of the wall clock as none: a clock set back an hour
@@ -151,6 +164,7 @@ export function redisStore(options: RedisStoreOptions): SharedStore {
       let spent = 0;
       let readAt = Date.now();
       for (;;) {
+        if (signal?.aborted) return found;
         ready();
         // Results and leases in one MGET: one atomic reading, so a result stored just before its lease went is seen.
         const texts = await mget([...open.map((k) => resultKey(keys[k]!)), ...open.map((k) => leaseKey(keys[k]!))]);
@@ -167,7 +181,7 @@ export function redisStore(options: RedisStoreOptions): SharedStore {
         spent += elapsed(readAt, now);
         readAt = now;
         if (open.length === 0 || spent + pollMs > timeoutMs) return found;
-        await new Promise((resolve) => setTimeout(resolve, pollMs));
+        await pause(pollMs, signal);
       }
     },
   };
