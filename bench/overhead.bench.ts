@@ -16,7 +16,9 @@
 import { create as createBatshit, indexedResolver, windowedFiniteBatchScheduler } from '@yornaath/batshit';
 import DataLoader from 'dataloader';
 import { bufferTime, filter, from, mergeMap, Subject, type Observable, type OperatorFunction } from 'rxjs';
+import { spawn } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { batchDedup, createBatcher } from '../src/index.js';
 // `/lite`'s createBatcher, on the lean core by default since stop 18 (issue 18): measured beside the main one.
@@ -26,6 +28,10 @@ import { barChart } from './lib/svg.js';
 
 const SIZES = [32, 1024] as const;
 const TIME_MS = 700;
+/** Each contender's measuring time in a process of its own (bench/lib/overheadSolo.ts), after 250 ms of warm-up. */
+export const SOLO_TIME_MS = 600;
+/** Rounds of the isolated measure: each runs every contender and size once, in a rotated order; figures are medians. */
+const SOLO_ROUNDS = 3;
 
 /** One iteration (N requests in, N answers out), and how to release the front end afterwards. */
 interface Round {
@@ -46,7 +52,7 @@ const FLOOR = 'floor: promises only, no batcher';
 /** The floor plus the least exact dedup can do: one Map insert per request. No deduplicating batcher beats it. */
 const FLOOR_DEDUP = 'floor + one Map insert per request';
 
-interface Contender {
+export interface Contender {
   readonly name: string;
   readonly ours: boolean;
   /** Builds the long-lived front end once. */
@@ -104,7 +110,7 @@ function batcherContender(name: string, enableDedup: boolean, create: typeof cre
   };
 }
 
-const contenders: Contender[] = [
+export const contenders: Contender[] = [
   {
     name: OPERATOR,
     ours: true,
@@ -243,31 +249,82 @@ async function measure(size: number): Promise<Figure[]> {
   }));
 }
 
+/** Every contender and size, each in a fresh process (bench/lib/overheadSolo.ts), SOLO_ROUNDS times; medians. */
+async function measureAlone(): Promise<Figure[]> {
+  const solo = fileURLToPath(new URL('./lib/overheadSolo.ts', import.meta.url));
+  const cases = SIZES.flatMap((size) => contenders.map((contender) => ({ contender, size })));
+  const runs = cases.map(() => [] as { requestsPerSecond: number; rme: number }[]);
+  for (let round = 0; round < SOLO_ROUNDS; round++) {
+    for (let k = 0; k < cases.length; k++) {
+      const i = (k + round * 7) % cases.length;
+      const { contender, size } = cases[i]!;
+      runs[i]!.push(await runAlone(solo, contender.name, size));
+    }
+  }
+  const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+  return cases.map(({ contender, size }, i) => ({
+    name: contender.name,
+    ours: contender.ours,
+    size,
+    requestsPerSecond: median(runs[i]!.map((r) => r.requestsPerSecond)),
+    rme: median(runs[i]!.map((r) => r.rme)),
+  }));
+}
+
+async function runAlone(solo: string, name: string, size: number): Promise<{ requestsPerSecond: number; rme: number }> {
+  const child = spawn(process.execPath, [...process.execArgv, solo, name, String(size)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const last = out.trim().split('\n').pop() ?? '';
+  if (code !== 0) throw new Error(`${name} (N = ${size}) alone exited with ${code}: ${out}`);
+  return JSON.parse(last) as { requestsPerSecond: number; rme: number };
+}
+
+/** The table, ratios and same-work lines of one set of figures (measured alone, or all in one process). */
+function readFigures(figures: readonly Figure[]) {
+  const find = (name: string, size: number) => figures.find((f) => f.name === name && f.size === size)!;
+  const nsAboveFloor = (f: Figure) => 1e9 / f.requestsPerSecond - 1e9 / find(FLOOR, f.size).requestsPerSecond;
+  const rows = figures.map((f) => [
+    f.name,
+    String(f.size),
+    formatInteger(f.requestsPerSecond),
+    f.rme.toFixed(1),
+    `${(f.requestsPerSecond / find(DATALOADER, f.size).requestsPerSecond).toFixed(2)}x`,
+    f.name === FLOOR ? '-' : nsAboveFloor(f).toFixed(0),
+  ]);
+  const ratio = (name: string, size: number) => find(name, size).requestsPerSecond / find(DATALOADER, size).requestsPerSecond;
+  const above = (name: string) => SIZES.map((n) => nsAboveFloor(find(name, n)).toFixed(0)).join(' / ');
+  // Issue 15's comparison, same work side by side: exact dedup against DataLoader deduplicating through its cache,
+  // and dedup off against DataLoader with its cache off.
+  const sameWork = (ours: string, theirs: string, n: number) =>
+    (find(ours, n).requestsPerSecond / find(theirs, n).requestsPerSecond).toFixed(2);
+  const pairs = (dedup: string, off: string) =>
+    `dedup ${SIZES.map((n) => `N=${n} ${sameWork(dedup, DATALOADER_CACHE, n)}`).join(', ')}; ` +
+    `dedup off ${SIZES.map((n) => `N=${n} ${sameWork(off, DATALOADER, n)}`).join(', ')}`;
+  return { find, rows, ratio, above, main: pairs(BRIDGE, DEDUP_OFF), lean: pairs(LEAN, LEAN_OFF) };
+}
+
+const HEADER = ['contender', 'N', 'requests/s', '± %', 'vs DataLoader', 'ns/request above the floor'];
+
 export default async function overheadBench(): Promise<BenchSection> {
-  console.log(`pipeline overhead: N distinct requests, echo executor, ${TIME_MS} ms per contender in ${PASSES} interleaved passes (tinybench)\n`);
-  const figures: Figure[] = [];
-  for (const size of SIZES) figures.push(...(await measure(size)));
-  const header = ['contender', 'N', 'requests/s', '± %', 'vs DataLoader', 'ns/request above the floor'];
-  const nsAboveFloor = (f: Figure) => {
-    const floor = figures.find((g) => g.size === f.size && g.name === FLOOR)!;
-    return 1e9 / f.requestsPerSecond - 1e9 / floor.requestsPerSecond;
-  };
-  const rows = figures.map((f) => {
-    const dataLoader = figures.find((g) => g.size === f.size && g.name === DATALOADER)!;
-    return [
-      f.name,
-      String(f.size),
-      formatInteger(f.requestsPerSecond),
-      f.rme.toFixed(1),
-      `${(f.requestsPerSecond / dataLoader.requestsPerSecond).toFixed(2)}x`,
-      f.name === FLOOR ? '-' : nsAboveFloor(f).toFixed(0),
-    ];
-  });
-  console.log(consoleTable(header, rows));
+  console.log(
+    `pipeline overhead: N distinct requests, echo executor; each contender alone in a fresh process (${SOLO_ROUNDS} rounds of ` +
+      `${SOLO_TIME_MS} ms, medians), then all of them in one process (${PASSES} interleaved passes, ${TIME_MS} ms each; tinybench)\n`,
+  );
+  const figures = await measureAlone();
+  const together: Figure[] = [];
+  for (const size of SIZES) together.push(...(await measure(size)));
+  const alone = readFigures(figures);
+  const shared = readFigures(together);
+  console.log('each contender alone in a fresh process:');
+  console.log(consoleTable(HEADER, alone.rows));
+  console.log('\nall contenders in one process, interleaved (they share the heap and the JIT):');
+  console.log(consoleTable(HEADER, shared.rows));
 
   const plots: Record<string, string> = {};
   for (const size of SIZES) {
-    const dataLoader = figures.find((g) => g.size === size && g.name === DATALOADER)!.requestsPerSecond;
+    const dataLoader = alone.find(DATALOADER, size).requestsPerSecond;
     plots[`benchmarks-overhead-${size}.svg`] = barChart(
       figures
         .filter((f) => f.size === size)
@@ -277,37 +334,26 @@ export default async function overheadBench(): Promise<BenchSection> {
           note: `${formatInteger(f.requestsPerSecond)}/s (${(f.requestsPerSecond / dataLoader).toFixed(2)}x)`,
           ours: f.ours,
         })),
-      { title: `Pipeline overhead: requests/s, ${size} distinct requests per round (higher is better)`, unit: 'requests/s', reference: { value: dataLoader, label: 'DataLoader' } },
+      { title: `Pipeline overhead: requests/s, ${size} distinct requests per round, each contender alone (higher is better)`, unit: 'requests/s', reference: { value: dataLoader, label: 'DataLoader' } },
     );
   }
-  const ratio = (name: string, size: number) =>
-    figures.find((f) => f.name === name && f.size === size)!.requestsPerSecond /
-    figures.find((f) => f.name === DATALOADER && f.size === size)!.requestsPerSecond;
-  const above = (name: string) =>
-    SIZES.map((n) => nsAboveFloor(figures.find((f) => f.name === name && f.size === n)!).toFixed(0)).join(' / ');
-  // Issue 15's comparison, same work side by side: exact dedup against DataLoader deduplicating through its cache,
-  // and dedup off against DataLoader with its cache off.
-  const sameWork = (ours: string, theirs: string, n: number) =>
-    (figures.find((f) => f.name === ours && f.size === n)!.requestsPerSecond /
-      figures.find((f) => f.name === theirs && f.size === n)!.requestsPerSecond).toFixed(2);
-  const sameWorkLine =
-    `same work: dedup ${SIZES.map((n) => `N=${n} ${sameWork(BRIDGE, DATALOADER_CACHE, n)}`).join(', ')}; ` +
-    `dedup off ${SIZES.map((n) => `N=${n} ${sameWork(DEDUP_OFF, DATALOADER, n)}`).join(', ')}`;
+  const sameWorkLine = `same work: ${alone.main}`;
+  const sharedLine = `same work, all contenders in one process: ${shared.main}`;
   // The same comparison for the lean core of `/lite` (issue 18's "speed per request"), printed before the issue's line.
-  const leanLine =
-    `lean core (/lite createBatcher), same work: dedup ${SIZES.map((n) => `N=${n} ${sameWork(LEAN, DATALOADER_CACHE, n)}`).join(', ')}; ` +
-    `dedup off ${SIZES.map((n) => `N=${n} ${sameWork(LEAN_OFF, DATALOADER, n)}`).join(', ')}`;
-  console.log(`\n${leanLine}`);
+  const leanLine = `lean core (/lite createBatcher), same work: ${alone.lean}`;
+  console.log(`\n${sharedLine}`);
+  console.log(leanLine);
   console.log(sameWorkLine);
+  const { ratio, above } = alone;
   return {
     lastLine: sameWorkLine,
     summary:
-      `Pipeline overhead: \`createBatcher().process\` runs at ${SIZES.map((n) => `${ratio(BRIDGE, n).toFixed(2)}x`).join(' / ')} ` +
+      `Pipeline overhead (each contender alone in a fresh process): \`createBatcher().process\` runs at ${SIZES.map((n) => `${ratio(BRIDGE, n).toFixed(2)}x`).join(' / ')} ` +
       `DataLoader's requests/s (N = ${SIZES.join(' / ')}), \`batchDedup\` at ${SIZES.map((n) => `${ratio(OPERATOR, n).toFixed(2)}x`).join(' / ')}; ` +
+      `same work: ${alone.main} (all contenders in one process: ${shared.main}); ` +
       `per request above the bare-promise floor: ours ${above(BRIDGE)} ns, DataLoader ${above(DATALOADER)} ns, ` +
       `DataLoader deduplicating through its cache ${above(DATALOADER_CACHE)} ns; ` +
-      `the floor with one Map insert per request runs at ${SIZES.map((n) => `${ratio(FLOOR_DEDUP, n).toFixed(2)}x`).join(' / ')} DataLoader; ` +
-      `the lean core of \`/lite\` (issue 18) per request above the floor: ${above(LEAN)} ns (dedup off ${above(LEAN_OFF)} ns).`,
+      `the lean core of \`/lite\` per request above the floor: ${above(LEAN)} ns (dedup off ${above(LEAN_OFF)} ns).`,
     title: 'Pipeline overhead against DataLoader, batshit and plain RxJS',
     markdown: [
       'N distinct requests per round, all submitted at once, to an executor that echoes through a resolved promise;',
@@ -315,24 +361,34 @@ export default async function overheadBench(): Promise<BenchSection> {
       'leaves at once and no window has to run out; DataLoader batches per tick with its cache off.',
       '`batchDedup` and `createBatcher` run exact dedup (the default key: a string request is its own Map key) and',
       'keep full stats; the keys are distinct, so no contender saves work by deduplicating.',
-      `tinybench, ${TIME_MS} ms per contender, run in turns: ${PASSES} passes of ${TIME_MS / PASSES} ms, each running every`,
-      'contender once (in a rotated order); each figure is the contender\'s median pass, so every ratio compares',
-      'stretches of the same few seconds (± % is the median pass\'s). Load average (1 min) when the run ended: ' +
-        `${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores.`,
+      '',
+      `**Each contender alone** (the figures that count): every contender and size runs in a fresh Node process`,
+      `(bench/lib/overheadSolo.ts: 250 ms of warm-up, then tinybench for ${SOLO_TIME_MS} ms), ${SOLO_ROUNDS} rounds, each running every`,
+      'process once in a rotated order; each figure is the median of its rounds (± % is the median round\'s).',
+      'Load average (1 min) when the run ended: ' + `${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores.`,
       'Diagnostic rows: our batcher with dedup off (the cost of the dedup stage), DataLoader with its cache on and',
       'cleared every round (how DataLoader deduplicates), and two floors. The first is a promise per request settled',
       'from one echo per round with no batcher at all, which is what the harness itself costs; the second adds one',
       'Map insert per request and nothing else, the least any batcher that deduplicates exactly can add. Ratios are to',
       'DataLoader with its cache off; the last column is each row\'s cost per request above the first floor.',
       '',
-      markdownTable(header, rows),
+      markdownTable(HEADER, alone.rows),
       '',
-      `Same work side by side (issue 15; ours / DataLoader's requests/s): \`${sameWorkLine.replace('same work: ', '')}\`, where`,
+      `Same work side by side (issue 15; ours / DataLoader's requests/s): \`${alone.main}\`, where`,
       '"dedup" is `createBatcher().process` with exact dedup against DataLoader with its cache as dedup, and "dedup',
       'off" is `createBatcher` with `enableDedup: false` against DataLoader with its cache off. The same ratios for the',
-      `promise bridge over the lean core that \`/lite\` switches to (issue 18; src/lite/bridge.ts, same options): \`${leanLine.replace('lean core (/lite createBatcher), same work: ', '')}\`.`,
+      `promise bridge over the lean core of \`/lite\` (src/lite/bridge.ts, same options): \`${alone.lean}\`.`,
       '',
       ...SIZES.map((size) => `![overhead, N = ${size}](benchmarks-overhead-${size}.svg)`),
+      '',
+      `**All contenders in one process** (how this bench measured until stop 19): ${PASSES} passes of ${TIME_MS / PASSES} ms,`,
+      'each running every contender once in a rotated order, median pass. The contenders share one heap and one JIT, and',
+      'change each other\'s figures: the heap the others leave makes every scavenge dearer for a contender that keeps',
+      'its promises alive longer (DataLoader with its cache, N = 1024, runs at a fraction of its speed alone), and a',
+      'call site that saw eleven contenders is slower for all of them. Kept as a diagnostic, not a result:',
+      `\`${shared.main}\`.`,
+      '',
+      markdownTable(HEADER, shared.rows),
       '',
       'Reading it: DataLoader with its cache off runs within a few nanoseconds of the first floor: it adds almost',
       'nothing to a bare promise. The second floor, a bare promise plus one Map insert, runs at ' +
