@@ -601,27 +601,27 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
       end(run, mismatch(run, array ? `returned ${results.length} results` : `produced ${describeValue(output)}`, array ? results.length : undefined), true);
       return;
     }
-    // No more joins: an equal request arriving while these answers run (re-entrant) is queued anew.
-    unlistRun(run);
-    // By unique item, as the engine answers: its leader, then its followers in arrival order.
-    run.members.forEach((m, u) => {
-      for (const entry of m) answer(entry, true, results[u], run.id);
-    });
-    end(run);
+    end(run, undefined, false, results);
   }
 
   /**
-   * The batch is over: answer what is left with `error`, stop its timer and subscription (and abort its signal
-   * when `stop`), free its slot.
+   * The batch is over: answer its requests (each with its unique item's entry of `results` when given, else with
+   * `error`), stop its timer and subscription (and abort its signal when `stop`), free its slot. Marked done before
+   * any answer runs: an answer may dispose the core (the last one owed at `close()`), which must not abort a call
+   * that has answered.
    */
-  function end(run: Run<T>, error?: unknown, stop?: boolean): void {
+  function end(run: Run<T>, error?: unknown, stop?: boolean, results?: unknown[]): void {
     if (run.done) return;
     run.done = true;
     run.timer?.unsubscribe();
     run.sub?.unsubscribe();
     if (stop) run.control?.abort(error);
+    // No more joins: an equal request arriving while these answers run (re-entrant) is queued anew.
     unlistRun(run);
-    for (const m of run.members) for (const entry of m) answer(entry, false, error, run.id);
+    // By unique item, as the engine answers: its leader, then its followers in arrival order.
+    run.members.forEach((m, u) => {
+      for (const entry of m) answer(entry, results !== undefined, results ? results[u] : error, run.id);
+    });
     runs.delete(run);
     running--;
     release?.();
@@ -682,6 +682,8 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
       ended = true;
       for (const slot of collector.dispose()) for (const entry of slot.m) entry.stop?.();
       for (const run of runs) {
+        // Ending already (its answers run): it is over, not stopped.
+        if (run.done) continue;
         run.done = true;
         run.timer?.unsubscribe();
         run.sub?.unsubscribe();
