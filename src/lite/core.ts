@@ -505,13 +505,16 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
     const launchedAt = scheduler.now();
     const late = scheduler === asyncScheduler && Math.abs(launchedAt - Date.now()) <= 1000;
     let output: unknown;
+    let array: boolean;
     try {
       output = execute(unique.slice(), context);
+      // In the try: a revoked Proxy throws here too, and fails its batch.
+      array = Array.isArray(output);
     } catch (error) {
       end(run, error);
       return;
     }
-    if (Array.isArray(output)) {
+    if (array) {
       deliver(run, output);
       return;
     }
@@ -589,15 +592,17 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
   function deliver(run: Run<T>, output: unknown): void {
     if (run.done) return;
     let results: unknown[];
+    let array: boolean | undefined;
     try {
-      // Read once: an element that throws when read fails the batch, rather than some of its requests.
+      // Read once: an element that throws when read fails the batch, rather than some of its requests. A revoked
+      // Proxy throws at `isArray`: the batch fails with that TypeError, as in the engine.
+      array = Array.isArray(output);
       results = (output as unknown[]).slice();
     } catch (error) {
-      end(run, Array.isArray(output) ? error : mismatch(run, `produced ${describeValue(output)}`), true);
+      end(run, array === false ? mismatch(run, `produced ${describeValue(output)}`) : error, true);
       return;
     }
-    if (!Array.isArray(output) || results.length !== run.unique.length) {
-      const array = Array.isArray(output);
+    if (!array || results.length !== run.unique.length) {
       end(run, mismatch(run, array ? `returned ${results.length} results` : `produced ${describeValue(output)}`, array ? results.length : undefined), true);
       return;
     }
