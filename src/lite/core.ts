@@ -377,15 +377,16 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
   }
 
   function admit(entry: E, signal: AbortSignal | undefined): void {
+    // Aborted before it arrived: refused, even when an equal request executes (as the engine refuses it).
+    const aborted = signal && abortState(signal, `${where}: signal(request)`);
+    if (aborted) {
+      answer(entry, false, aborted.reason, 0);
+      return;
+    }
     const slot = key && slots.get(entry.s)?.get(entry.k);
     // Equal to one executing: shares its execution (only listed with joins on).
     if (slot && slot.run) return join(slot, entry, slot.run);
     if (signal || (requestTimeoutMs < Infinity && !entry.ownDeadline)) {
-      const aborted = signal && abortState(signal, `${where}: signal(request)`);
-      if (aborted) {
-        answer(entry, false, aborted.reason, 0);
-        return;
-      }
       try {
         watch(entry, signal);
       } catch (error) {
