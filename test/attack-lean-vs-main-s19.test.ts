@@ -21,6 +21,8 @@ interface Req {
   readonly scope: string | number;
   readonly at: number;
   readonly abortedBefore: boolean;
+  /** When its signal aborts (after `at`), if ever. */
+  readonly abortAt?: number | undefined;
   signal?: AbortSignal;
 }
 
@@ -32,6 +34,20 @@ const optionsArb = fc.record({
   dedupInFlight: fc.boolean(),
   enableDedup: fc.boolean(),
   delays: fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 1, maxLength: 5 }),
+  maxWaitMs: fc.constant<number | undefined>(undefined),
+  requestTimeoutMs: fc.constant<number | undefined>(undefined),
+});
+/** Dedup off (no follower to promote): withdrawals by `requestTimeoutMs` and by signal at any moment, `maxWaitMs`. */
+const withdrawingArb = fc.record({
+  windowMs: fc.integer({ min: 0, max: 5 }),
+  maxSize: fc.integer({ min: 1, max: 4 }),
+  concurrency: fc.integer({ min: 1, max: 3 }),
+  processingTimeoutMs: fc.integer({ min: 1, max: 15 }),
+  dedupInFlight: fc.boolean(),
+  enableDedup: fc.constant(false),
+  delays: fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 1, maxLength: 5 }),
+  maxWaitMs: fc.option(fc.integer({ min: 1, max: 8 }), { nil: undefined }),
+  requestTimeoutMs: fc.option(fc.integer({ min: 1, max: 20 }), { nil: undefined }),
 });
 type Options = typeof optionsArb extends fc.Arbitrary<infer O> ? O : never;
 
@@ -42,6 +58,20 @@ const requestsArb = fc
       scope: fc.constantFrom<string | number>('x', 1, '1'),
       at: fc.integer({ min: 0, max: 20 }),
       abortedBefore: fc.boolean(),
+      abortAt: fc.constant<number | undefined>(undefined),
+    }),
+    { minLength: 1, maxLength: 12 },
+  )
+  .map((requests) => requests.map((r, id): Req => ({ ...r, id })));
+
+const withdrawnArb = fc
+  .array(
+    fc.record({
+      key: fc.constantFrom('a', 'b', 'boom'),
+      scope: fc.constantFrom<string | number>('x', 1),
+      at: fc.integer({ min: 0, max: 20 }),
+      abortedBefore: fc.constant(false),
+      abortAt: fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined }),
     }),
     { minLength: 1, maxLength: 12 },
   )
@@ -64,6 +94,8 @@ function run(batchDedup: BatchDedup, o: Options, requests: readonly Req[]): { ou
         maxSize: o.maxSize,
         concurrency: o.concurrency,
         processingTimeoutMs: o.processingTimeoutMs,
+        maxWaitMs: o.maxWaitMs,
+        requestTimeoutMs: o.requestTimeoutMs,
         dedupInFlight: o.dedupInFlight,
         enableDedup: o.enableDedup,
         key: (r) => r.key,
@@ -93,6 +125,11 @@ function run(batchDedup: BatchDedup, o: Options, requests: readonly Req[]): { ou
       const controller = new AbortController();
       controller.abort(new Error(`request ${r.id} left`));
       sent.signal = controller.signal;
+    } else if (r.abortAt !== undefined) {
+      const controller = new AbortController();
+      sent.signal = controller.signal;
+      // A quarter off the integer grid, spread by id: never due with another timer.
+      scheduler.schedule(() => controller.abort(new Error(`request ${r.id} left`)), r.abortAt + 0.25 + r.id / 1000);
     }
     // Spread by id: no two arrivals at one instant, nor an arrival with a timer.
     scheduler.schedule(() => source.next(sent), r.at + (r.id + 1) / 1000);
@@ -106,6 +143,19 @@ describe('the lean core and the engine answer alike', () => {
   it('every request: the same value or error at the same moment, once', () => {
     fc.assert(
       fc.property(optionsArb, requestsArb, (o, requests) => {
+        const lean = run(liteBatchDedup as BatchDedup, o, requests);
+        const engine = run(mainBatchDedup, o, requests);
+        expect(lean.twice).toEqual([]);
+        expect(engine.twice).toEqual([]);
+        expect(lean.outcomes).toEqual(engine.outcomes);
+      }),
+      { numRuns: Number(process.env['ATK_RUNS'] ?? 400) },
+    );
+  });
+
+  it('dedup off, requests withdrawn by requestTimeoutMs or their signal at any moment: the same value or error at the same moment, once', () => {
+    fc.assert(
+      fc.property(withdrawingArb, withdrawnArb, (o, requests) => {
         const lean = run(liteBatchDedup as BatchDedup, o, requests);
         const engine = run(mainBatchDedup, o, requests);
         expect(lean.twice).toEqual([]);
