@@ -20,7 +20,7 @@ interface Made {
 
 const makers: [string, (options: { scheduler: unknown; windowMs: number; execute: Execute }) => Made][] = [
   ['/lite lean core', (options) => createLiteBatcher(options as never) as unknown as Made],
-  ['/lite with engine()', (options) => createLiteBatcher({ ...(options as never), engine: engine() }) as unknown as Made],
+  ['/lite with engine()', (options) => createLiteBatcher({ ...options, engine: engine() } as never) as unknown as Made],
   ['main', (options) => createMainBatcher(options as never) as unknown as Made],
 ];
 

@@ -44,6 +44,8 @@ const optionsArb = fc.record({
   seed: fc.integer({ min: 1, max: 2 ** 30 }),
 });
 
+type Options = typeof optionsArb extends fc.Arbitrary<infer O> ? O : never;
+
 /** A key of its own for the `i`th request, of one of three types. */
 function freshKey(i: number): DedupKey {
   switch (i % 3) {
@@ -59,7 +61,7 @@ function freshKey(i: number): DedupKey {
 async function run(
   make: (options: object) => Made,
   pools: { keys: unknown[]; scopes: DedupScope[] },
-  o: fc.RecordValue<typeof optionsArb> extends never ? never : typeof optionsArb extends fc.Arbitrary<infer V> ? V : never,
+  o: Options,
   fresh: number,
 ): Promise<void> {
   const clock = virtualClock();
