@@ -424,9 +424,17 @@ function refuseSignalOption(where: string, options: unknown): void {
   }
 }
 
+/** The per-call options; any other name is refused (a typo such as `timeOutMs` would otherwise set no deadline). */
+const PROCESS_OPTIONS = ['priority', 'timeoutMs', 'signal', 'scope'];
+
 function checkProcessOptions(options: ProcessOptions): ProcessOptions {
   const where = PROCESS;
   const o = check.optionsObject(where, options);
+  for (const name in o) {
+    if ((o as Record<string, unknown>)[name] !== undefined && !PROCESS_OPTIONS.includes(name)) {
+      check.fail(where, `unknown option ${name}; it takes ${PROCESS_OPTIONS.join(', ')}`, TypeError);
+    }
+  }
   if (o.priority !== undefined) check.finite(where, 'priority', o.priority);
   if (o.timeoutMs !== undefined) check.durationOrNever(where, 'timeoutMs', o.timeoutMs);
   if (!isScope(o.scope)) check.fail(where, `scope must be ${SCOPE_TYPES}, got ${describeValue(o.scope)}`, TypeError);

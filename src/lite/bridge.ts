@@ -119,10 +119,14 @@ export function leanBatcher<T, R>(options: Omit<LeanOptions<T, R>, 'signal'>): L
     const withdrawAll = (error: unknown) => {
       for (const member of members) core.withdraw(member, error);
     };
-    const aborted = signal && abortState(signal, PROCESS);
+    let aborted = signal && abortState(signal, PROCESS);
     let onAbort: (() => void) | undefined;
     if (signal && !aborted) {
-      onAbort = () => withdrawAll(abortReason(signal, PROCESS));
+      onAbort = () => {
+        // Kept for the requests the call submits after this (an iterable that aborts while read): refused at once.
+        aborted = { reason: abortReason(signal, PROCESS) };
+        withdrawAll(aborted.reason);
+      };
       try {
         signal.addEventListener('abort', onAbort, { once: true });
       } catch (error) {
@@ -137,7 +141,9 @@ export function leanBatcher<T, R>(options: Omit<LeanOptions<T, R>, 'signal'>): L
     return {
       scope,
       own: timeoutMs !== undefined,
-      aborted,
+      get aborted() {
+        return aborted;
+      },
       add(entry) {
         members.push(entry);
         open++;

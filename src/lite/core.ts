@@ -377,15 +377,16 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
   }
 
   function admit(entry: E, signal: AbortSignal | undefined): void {
+    // Aborted before it arrived: refused, even when an equal request executes (as the engine refuses it).
+    const aborted = signal && abortState(signal, `${where}: signal(request)`);
+    if (aborted) {
+      answer(entry, false, aborted.reason, 0);
+      return;
+    }
     const slot = key && slots.get(entry.s)?.get(entry.k);
     // Equal to one executing: shares its execution (only listed with joins on).
     if (slot && slot.run) return join(slot, entry, slot.run);
     if (signal || (requestTimeoutMs < Infinity && !entry.ownDeadline)) {
-      const aborted = signal && abortState(signal, `${where}: signal(request)`);
-      if (aborted) {
-        answer(entry, false, aborted.reason, 0);
-        return;
-      }
       try {
         watch(entry, signal);
       } catch (error) {
@@ -505,13 +506,16 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
     const launchedAt = scheduler.now();
     const late = scheduler === asyncScheduler && Math.abs(launchedAt - Date.now()) <= 1000;
     let output: unknown;
+    let array: boolean;
     try {
       output = execute(unique.slice(), context);
+      // In the try: a revoked Proxy throws here too, and fails its batch.
+      array = Array.isArray(output);
     } catch (error) {
       end(run, error);
       return;
     }
-    if (Array.isArray(output)) {
+    if (array) {
       deliver(run, output);
       return;
     }
@@ -589,39 +593,41 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
   function deliver(run: Run<T>, output: unknown): void {
     if (run.done) return;
     let results: unknown[];
+    let array: boolean | undefined;
     try {
-      // Read once: an element that throws when read fails the batch, rather than some of its requests.
+      // Read once: an element that throws when read fails the batch, rather than some of its requests. A revoked
+      // Proxy throws at `isArray`: the batch fails with that TypeError, as in the engine.
+      array = Array.isArray(output);
       results = (output as unknown[]).slice();
     } catch (error) {
-      end(run, Array.isArray(output) ? error : mismatch(run, `produced ${describeValue(output)}`), true);
+      end(run, array === false ? mismatch(run, `produced ${describeValue(output)}`) : error, true);
       return;
     }
-    if (!Array.isArray(output) || results.length !== run.unique.length) {
-      const array = Array.isArray(output);
+    if (!array || results.length !== run.unique.length) {
       end(run, mismatch(run, array ? `returned ${results.length} results` : `produced ${describeValue(output)}`, array ? results.length : undefined), true);
       return;
     }
-    // No more joins: an equal request arriving while these answers run (re-entrant) is queued anew.
-    unlistRun(run);
-    // By unique item, as the engine answers: its leader, then its followers in arrival order.
-    run.members.forEach((m, u) => {
-      for (const entry of m) answer(entry, true, results[u], run.id);
-    });
-    end(run);
+    end(run, undefined, false, results);
   }
 
   /**
-   * The batch is over: answer what is left with `error`, stop its timer and subscription (and abort its signal
-   * when `stop`), free its slot.
+   * The batch is over: answer its requests (each with its unique item's entry of `results` when given, else with
+   * `error`), stop its timer and subscription (and abort its signal when `stop`), free its slot. Marked done before
+   * any answer runs: an answer may dispose the core (the last one owed at `close()`), which must not abort a call
+   * that has answered.
    */
-  function end(run: Run<T>, error?: unknown, stop?: boolean): void {
+  function end(run: Run<T>, error?: unknown, stop?: boolean, results?: unknown[]): void {
     if (run.done) return;
     run.done = true;
     run.timer?.unsubscribe();
     run.sub?.unsubscribe();
     if (stop) run.control?.abort(error);
+    // No more joins: an equal request arriving while these answers run (re-entrant) is queued anew.
     unlistRun(run);
-    for (const m of run.members) for (const entry of m) answer(entry, false, error, run.id);
+    // By unique item, as the engine answers: its leader, then its followers in arrival order.
+    run.members.forEach((m, u) => {
+      for (const entry of m) answer(entry, results !== undefined, results ? results[u] : error, run.id);
+    });
     runs.delete(run);
     running--;
     release?.();
@@ -682,6 +688,8 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
       ended = true;
       for (const slot of collector.dispose()) for (const entry of slot.m) entry.stop?.();
       for (const run of runs) {
+        // Ending already (its answers run): it is over, not stopped.
+        if (run.done) continue;
         run.done = true;
         run.timer?.unsubscribe();
         run.sub?.unsubscribe();
