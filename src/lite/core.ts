@@ -621,9 +621,10 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
     run.done = true;
     run.timer?.unsubscribe();
     run.sub?.unsubscribe();
-    if (stop) run.control?.abort(error);
-    // No more joins: an equal request arriving while these answers run (re-entrant) is queued anew.
+    // No more joins: an equal request arriving while the abort listeners or these answers run (re-entrant) is
+    // queued anew, never answered with this batch's outcome.
     unlistRun(run);
+    if (stop) run.control?.abort(error);
     // By unique item, as the engine answers: its leader, then its followers in arrival order.
     run.members.forEach((m, u) => {
       for (const entry of m) answer(entry, results !== undefined, results ? results[u] : error, run.id);
