@@ -7,12 +7,11 @@
  * error. The lean core now stops taking joins before the signal aborts (the abort still comes before the answers,
 as every ending property requires: a call owing answers is aborted by the time they are seen).
 
-Main's engine (and `/lite` with `engine()`) has the same fault and is NOT fixed here: its timed-out or refused call
-aborts while its slot is still `SENT`, so the new request joins it and gets its error. Answering before the abort
-(tried, in src/internal/batchRun.ts `timeout` and `refuseOutput`) breaks test/attack-endings-s17 and
-test/attack-batcher.properties (a call owing answers must be aborted when they are seen); the fix belongs to the
-engine's owner: mark the slot done (no joins) before the abort. Its cases are `it.fails` below, so that they turn
-red, to be made plain `it`, once it is fixed.
+Main's engine (and `/lite` with `engine()`) had the same fault: its timed-out or refused call aborted while its
+slot was still `SENT`. Answering before the abort would break test/attack-endings-s17 (a call owing answers must be
+aborted when they are seen); instead the run now tells the engine's shared slots before the abort
+(`BatchRunConfig.stopping`, `SharedSlots.stopping`): the slot takes no join from then on (`STOPPING`), and those
+that joined before still get the call's error.
  */
 import { describe, expect, it } from 'vitest';
 import { createBatcher as createLiteBatcher, engine } from '../src/lite/index.js';
@@ -37,8 +36,7 @@ const settle = (answer: Promise<string>) =>
   );
 
 describe.each(makers)('%s: an equal request sent from the abort listener of a stopped batch', (name, make) => {
-  /** Known to fail on the engine (see the header): recorded, not fixed. */
-  const test = name === '/lite lean core' ? it : it.fails;
+    const test = it;
   /**
    * The first call never settles (or, `malformed`, answers one result too many at 5 ms), and sends 'a' again when
    * its signal aborts; the later calls answer at once.
@@ -69,6 +67,22 @@ describe.each(makers)('%s: an equal request sent from the abort listener of a st
     clock.advanceBy(1); // the batch starts
     clock.advanceBy(10); // ... and times out
     expect(await first).toMatch(/^!BatchTimeoutError/);
+    expect(retries).toHaveLength(1);
+    clock.advanceBy(2);
+    expect(await retries[0]).toBe('=A');
+    await batcher.close();
+    expect(calls).toEqual([['a'], ['a']]);
+  });
+
+  test('a request that joined the call before it was stopped gets its error; the one sent from the listener does not', async () => {
+    const { clock, calls, retries, batcher } = setup();
+    const first = settle(batcher.process('a'));
+    clock.advanceBy(1); // the batch starts
+    clock.advanceBy(4);
+    const joined = settle(batcher.process('a')); // joins the call in flight
+    clock.advanceBy(6); // the call times out at 11
+    expect(await first).toMatch(/^!BatchTimeoutError/);
+    expect(await joined).toMatch(/^!BatchTimeoutError/);
     expect(retries).toHaveLength(1);
     clock.advanceBy(2);
     expect(await retries[0]).toBe('=A');

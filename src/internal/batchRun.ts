@@ -48,6 +48,11 @@ export interface BatchRunConfig<T, R> {
   readonly executeCopiesItems?: boolean;
   /** Collect every request's latency into the report (the adaptive window needs them). */
   readonly reportLatencies?: boolean;
+  /**
+   * Called for each request of a call about to be stopped whose outcome will be the stop's error, before its
+   * signal aborts (the engine's shared slots then take no join for it: see `SharedSlots.stopping`).
+   */
+  readonly stopping?: (request: T) => void;
 }
 
 export type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
@@ -448,6 +453,7 @@ export class BatchRun<T, R> {
   private refuseOutput(execution: Execution, error: BatchResultMismatchError): void {
     // Stryker disable next-line ConditionalExpression: never reached for a call that is done (receive() returns first for one, and launch() refuses only a fresh call).
     if (execution.done) return;
+    this.stopping(execution);
     this.stop(execution, error);
     this.forget(execution);
     for (const u of execution.indices) this.settle(u, false, error);
@@ -463,10 +469,13 @@ export class BatchRun<T, R> {
         : `batch ${this.batchId} took longer than ${timeoutMs} ms (processingTimeoutMs)`,
       timeoutMs,
     );
+    const retried = !individual && onTimeout === 'individual';
+    // Retried one by one, its items keep their slots: an equal request may join a retry.
+    if (!retried) this.stopping(execution);
     this.stop(execution, error);
     this.forget(execution);
     const unsettled = execution.indices.filter((u) => !this.isSettled(u));
-    if (!individual && onTimeout === 'individual') {
+    if (retried) {
       const now = this.config.scheduler.now();
       for (const u of unsettled) if (!this.finished) this.launch([u], true, now);
     } else {
@@ -488,6 +497,18 @@ export class BatchRun<T, R> {
     const i = this.executions.indexOf(execution);
     // Stryker disable next-line ConditionalExpression,EqualityOperator: a call is forgotten once, while listed, so `true` never splices at -1; `i > 0` only keeps the whole batch's call (always first, forgotten when it timed out) listed, and stopping it again aborts nothing new. Never removing (false, `i < 0`) is killed (test/mutation-batchRun.test.ts).
     if (i >= 0) this.executions.splice(i, 1);
+  }
+
+  /** Tells `config.stopping` of every request of `execution`'s items not yet answered. */
+  private stopping(execution: Execution): void {
+    const { stopping } = this.config;
+    if (stopping === undefined) return;
+    const { firstMember, nextMember } = this;
+    for (const u of execution.indices) {
+      if (this.isSettled(u)) continue;
+      if (!firstMember) stopping(this.batch.items[u]!);
+      else for (let i = firstMember[u]!; i >= 0; i = nextMember![i]!) stopping(this.batch.items[i]!);
+    }
   }
 
   private stop(execution: Execution, reason: unknown): void {

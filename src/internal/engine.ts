@@ -107,7 +107,14 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       fanOutConfig = { ...(config.fanOut as FanOutConfig<E, R>), feedback, reportLatencies: controller !== undefined };
     };
     refreshFanOut();
-    this.executor = new BatchExecutor<E, R>(() => fanOutConfig, answerFromBatch, () => this.checkEnd());
+    this.executor = new BatchExecutor<E, R>(
+      () => fanOutConfig,
+      answerFromBatch,
+      () => this.checkEnd(),
+      (envelope) => {
+        if (envelope.shared !== undefined && !this.ended) shared.stopping(envelope);
+      },
+    );
 
     this.collector = new BatchCollector<E>({
       scheduler,

@@ -45,6 +45,8 @@ export class BatchExecutor<T, R> {
     private readonly answer: AnswerFn<T>,
     /** Called whenever a batch settles and nothing more is running or waiting. */
     private readonly onIdle: () => void,
+    /** See `BatchRunConfig.stopping`. */
+    private readonly stopping?: (request: T) => void,
   ) {
     this.detachStats = current().stats?.attach({ inFlight: () => this.running.size });
   }
@@ -128,6 +130,7 @@ export class BatchExecutor<T, R> {
       onTimeout: config.onTimeout,
       enqueuedAt: config.enqueuedAt ?? (() => receivedAt),
       answer: this.answer,
+      ...(this.stopping && { stopping: this.stopping }),
       // Stryker disable next-line BooleanLiteral: both stages that make an executor (fanOut, the engine) set reportLatencies, so the default is never read.
       reportLatencies: config.reportLatencies ?? false,
       // Stryker disable next-line LogicalOperator: `&&` turns the engine's `true` into false, and batchRun then passes execute a copy of the items, which the engine's execute copies again: the same items, one more array.

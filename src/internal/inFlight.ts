@@ -136,6 +136,11 @@ export const QUEUED = 0;
 export const SENT = 1;
 /** Answered, or withdrawn with nobody left to promote: nothing joins it, and a new request may take its slot. */
 export const DONE = 2;
+/**
+ * Its execution is being stopped and its outcome will be that error (processing timeout, output refused): nothing
+ * joins it any more (a new request takes its slot), and the requests that joined it before get that outcome.
+ */
+export const STOPPING = 3;
 
 /**
  * A request that equal requests share, by its slot: computed at its arrival, so nothing is keyed twice. It is
@@ -143,7 +148,7 @@ export const DONE = 2;
  * most requests are never joined, and their slot's table entry holds the request itself.
  */
 export class PendingSlot<E> implements Slot {
-  state: typeof QUEUED | typeof SENT | typeof DONE = QUEUED;
+  state: typeof QUEUED | typeof SENT | typeof DONE | typeof STOPPING = QUEUED;
   /** The request whose place in the queue (or execution) it is; a follower promoted in its stead replaces it. */
   leader: E | undefined = undefined;
   /** The table of the settings it was computed under (see `changesWhatIsShared`). */
@@ -169,7 +174,7 @@ export class PendingSlot<E> implements Slot {
  * field: the table while it waits (`QUEUED`), `SENT` once sent, anything else once it is answered, dropped, or
  * led under another table (`DONE`).
  */
-export function stateOf(holder: unknown, table: object): typeof QUEUED | typeof SENT | typeof DONE {
+export function stateOf(holder: unknown, table: object): typeof QUEUED | typeof SENT | typeof DONE | typeof STOPPING {
   if (holder instanceof PendingSlot) return holder.state;
   const shared = (holder as { shared?: unknown }).shared;
   return shared === table ? QUEUED : shared === SENT ? SENT : DONE;

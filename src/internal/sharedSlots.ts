@@ -7,6 +7,7 @@ import {
   PendingSlot,
   QUEUED,
   SENT,
+  STOPPING,
   SlotTable,
   stateOf,
   type CacheEntry,
@@ -192,6 +193,20 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
   }
 
   /**
+   * The execution `envelope` leads is being stopped, and its requests will be answered with the error that stops
+   * it: called before its signal aborts, so an equal request sent from an abort listener (a retry) takes the slot
+   * and is executed anew instead of joining, and getting, that error. Those that joined before still get it.
+   */
+  stopping(envelope: E): void {
+    if (envelope.shared === SENT) {
+      envelope.shared = undefined;
+      return;
+    }
+    const pending = recordOf(envelope);
+    if (pending !== undefined && pending.leader === envelope && pending.state === SENT) pending.state = STOPPING;
+  }
+
+  /**
    * A request of a batch has its outcome. When it leads a slot, the slot is done, the outcome is cached (a
    * fulfilled one of a request that was not itself a duplicate), and every waiter gets it.
    */
@@ -201,7 +216,7 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
       return;
     }
     const pending = recordOf(envelope);
-    if (pending === undefined || pending.leader !== envelope || pending.state !== SENT) return;
+    if (pending === undefined || pending.leader !== envelope || (pending.state !== SENT && pending.state !== STOPPING)) return;
     envelope.shared = undefined;
     pending.state = DONE;
     pending.leader = undefined;
