@@ -208,18 +208,18 @@ export class AdaptiveWindow {
     const starts = this.starts;
     if (starts.length > slots.outstanding) starts.splice(0, starts.length - slots.outstanding);
     while (starts.length < slots.outstanding) starts.push(now);
-    if (starts.length === 0 || this.lastSize === 0) return false;
+    if (starts.length === 0) return false;
     const { a, b } = this.fitted();
-    const predicted = a * this.lastSize + b;
-    if (!(predicted > 0)) return false;
-    const k = elapsed(starts[0]!, now) / predicted;
+    // With no batch fitted yet (lastSize 0, the fit 0) the prediction is 0: k is Infinity or NaN, never overdue.
+    const k = elapsed(starts[0]!, now) / (a * this.lastSize + b);
     if (!(k > OVERDUE && k > this.slower && k < Infinity)) return false;
     this.slower = k;
     const s = this.settings();
     const w = within(this.held(this.window, this.rateAt(now), s, 0), s);
-    if (!(w < this.window)) return false;
-    this.window = w;
-    return true;
+    // Only ever shrinks: saturated, the floor may lie above the window.
+    const shrinks = w < this.window;
+    if (shrinks) this.window = w;
+    return shrinks;
   }
 
   /** The window for a window opening now. */
@@ -275,7 +275,8 @@ export class AdaptiveWindow {
   private speedUp(n: number, d: number): void {
     const { a, b } = this.fitted();
     const predicted = a * n + b;
-    if (!(predicted > 0) || !(d > 0) || d * SPEED_UP > predicted) return;
+    // (A prediction of 0 is no faster than any d > 0.)
+    if (!(d > 0) || d * SPEED_UP > predicted) return;
     const k = d / predicted;
     this.sd *= k;
     this.snd *= k;
