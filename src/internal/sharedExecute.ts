@@ -8,6 +8,7 @@ import { BatchResultMismatchError } from '../errors.js';
 import type { ExecuteContext, ExecuteFn, StreamedResult } from '../types.js';
 import { scheduleAfter } from '../base/timer.js';
 import { describeValue } from '../base/describeValue.js';
+import { describeGiven } from '../base/describeGiven.js';
 import type { Slot } from './inFlight.js';
 import {
   MAX_LEASE_ROUNDS,
@@ -137,9 +138,11 @@ function callExecute<T, R>(
     }
     for (let k = 0; k < n; k++) once(k, true, results[k]);
   };
-  const mismatch = (what: string) =>
+  // The same errors as a batch of its own (batchRun.ts): the kind, and the cause of an output from() refused.
+  const mismatch = (what: string, cause?: unknown) =>
     new BatchResultMismatchError(
-      `execute produced ${what}; expected an array of ${n} results, a promise or observable of one, or a stream of { index, value }`,
+      `execute produced ${what}; expected an array of ${n} results, a promise or observable of one, or a stream of { index, value }` +
+        (cause instanceof Error ? ` (${cause.message})` : ''),
       n,
       undefined,
     );
@@ -171,7 +174,14 @@ function callExecute<T, R>(
         }
         const { index } = emitted;
         if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= n) {
-          failRest(new BatchResultMismatchError(`execute streamed a result for index ${describeValue(index)}, but the batch has ${n} items`, n, undefined));
+          failRest(
+            new BatchResultMismatchError(
+              `execute streamed a result for index ${describeGiven(index)}, but the batch has ${n} items; an index is the ` +
+                `item's position, an integer from 0 to ${n - 1}`,
+              n,
+              undefined,
+            ),
+          );
           return;
         }
         const error = (emitted as { error?: unknown }).error;
@@ -182,7 +192,8 @@ function callExecute<T, R>(
       complete: () => failRest(new BatchResultMismatchError('execute completed without a result for every item', n, n - left)),
     }));
   } catch (error) {
-    failRest(error);
+    // from() refused the output (an object or function that is no observable, promise or iterable).
+    failRest(mismatch(typeof output, error));
     return undefined;
   }
 }
