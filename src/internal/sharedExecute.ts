@@ -21,11 +21,14 @@ import {
   type TierStats,
 } from './sharedTier.js';
 
-/** Whether `value` has the whole shape of a `SharedStore` (`resultCache.store`; the pipeline checked `sharedExecute`). */
+/**
+ * Whether `value` has the whole shape of a `SharedStore` (`resultCache.store`). The pipeline checked that it carries
+ * a `sharedExecute` function (so it is neither null nor undefined), and called it: that is not checked again.
+ */
 function isSharedStore(value: unknown): value is SharedStore {
-  if (typeof value !== 'object' || value === null) return false;
+  if (typeof value !== 'object') return false;
   const store = value as Partial<SharedStore>;
-  if (typeof store.get !== 'function' || typeof store.set !== 'function' || typeof store.sharedExecute !== 'function') return false;
+  if (typeof store.get !== 'function' || typeof store.set !== 'function') return false;
   const leases = store.leases as Partial<ResultLeases> | undefined;
   return (
     leases === undefined ||
