@@ -13,32 +13,46 @@ import { EMPTY, map, of, throwError, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { batchDedup, createBatchStats, sharedStore, type ResultStore } from '../src/index.js';
 import type { ExecuteFn } from '../src/types.js';
+import type { TestScheduler } from '../src/testing/index.js';
 import { testScheduler } from './helpers.js';
 
 const misses: ResultStore['get'] = (keys) => ({ then: (ok: (v: unknown[]) => void) => ok(keys.map(() => undefined)) }) as PromiseLike<unknown[]>;
 const stored: ResultStore['set'] = () => ({ then: (ok: () => void) => ok() }) as PromiseLike<void>;
 
-function run(execute: (items: string[]) => unknown, options: { requests?: string; get?: ResultStore['get']; noStore?: boolean } = {}) {
+interface RunOptions {
+  requests?: string;
+  get?: ResultStore['get'];
+  noStore?: boolean;
+  key?: (request: string) => string;
+}
+
+function run(execute: (items: string[], scheduler: TestScheduler) => unknown, options: RunOptions = {}) {
   const scheduler = testScheduler();
   const answers: string[] = [];
+  const errors: unknown[] = [];
+  const log: string[] = [];
+  const get: ResultStore['get'] = (keys) => (log.push(`get ${keys.join(',')}`), (options.get ?? misses)(keys));
+  const set: ResultStore['set'] = (entries, ttlMs) => (log.push(`set ${entries.map(([k, v]) => `${k}=${String(v)}`).join(',')}`), stored(entries, ttlMs));
   const stats = createBatchStats({ scheduler });
   scheduler.run(({ cold }) => {
     cold(`(${options.requests ?? 'a'}|)`)
       .pipe(
         batchDedup<string, string>({
-          execute: execute as ExecuteFn<string, string>,
+          execute: ((items: string[]) => execute(items, scheduler)) as ExecuteFn<string, string>,
           windowMs: 1,
           stats,
           scheduler,
-          resultCache: options.noStore ? { ttlMs: 1000 } : { ttlMs: 1000, store: sharedStore({ get: options.get ?? misses, set: stored }) },
+          resultCache: options.noStore ? { ttlMs: 1000 } : { ttlMs: 1000, store: sharedStore({ get, set }) },
+          ...(options.key && { key: options.key }),
         }),
+        map((r) => (r.status === 'rejected' && errors.push(r.error), r)),
         map((r) =>
           r.status === 'fulfilled' ? `${scheduler.now()}: ${r.request}=${r.value}` : `${scheduler.now()}: ${r.request} ${(r.error as Error).name} ${(r.error as Error).message}`,
         ),
       )
       .subscribe((line) => answers.push(line));
   });
-  return { answers, stats: stats.snapshot() };
+  return { answers, errors, log, stats: stats.snapshot() };
 }
 
 const MISMATCH = 'expected an array of 1 results, a promise or observable of one, or a stream of { index, value }';
@@ -143,5 +157,59 @@ describe("resultCache.store: execute's output for the store's misses", () => {
     const plain = run(output, { noStore: true }).answers;
     expect(plain).toHaveLength(1);
     expect(run(output).answers).toEqual(plain);
+  });
+
+  it.each([
+    ['an array of the wrong length', () => []],
+    ['a throw', () => {
+      throw new EvalError('execute threw');
+    }],
+  ])('%s fails the batch under the store as without one', (_, output) => {
+    const plain = run(output, { noStore: true }).answers;
+    expect(plain).toHaveLength(1);
+    expect(run(output).answers).toEqual(plain);
+  });
+});
+
+describe("resultCache.store: execute's outcomes, each once", () => {
+  it('an index streamed twice: its first outcome counts, and the other item is still answered', () => {
+    const { answers, log } = run(() => of({ index: 0, value: 'x' }, { index: 0, value: 'y' }, { index: 1, value: 'z' }), { requests: 'ab' });
+    expect(answers).toEqual(['0: a=x', '0: b=z']);
+    expect(log).toEqual(['get -sa,-sb', 'set -sa=x,-sb=z']);
+  });
+
+  it('a stream that keeps sending after its first outcome is listened to until the last', () => {
+    const { answers } = run((_, scheduler) =>
+      scheduler.createColdObservable('-x-z|', { x: { index: 0, value: 'x' }, z: { index: 1, value: 'z' } }),
+      { requests: 'ab' },
+    );
+    expect(answers).toEqual(['1: a=x', '3: b=z']);
+  });
+
+  it('the results of a stream are stored once, all of them, after the last', () => {
+    const { log } = run(() => of({ index: 1, value: 'second' }, { index: 0, value: 'first' }), { requests: 'ab' });
+    expect(log).toEqual(['get -sa,-sb', 'set -sb=second,-sa=first']);
+  });
+
+  it('a stream that completes with one of two items answered: the error counts 1 received of 2 expected', () => {
+    const { answers, errors } = run(() => of({ index: 0, value: 'x' }), { requests: 'ab' });
+    expect(answers).toEqual(['0: a=x', '0: b BatchResultMismatchError execute completed without a result for every item']);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ expected: 2, received: 1 });
+  });
+});
+
+describe('resultCache.store: an item whose key cannot be composed at the store', () => {
+  it('a key function that throws when the store tier reads it again: executed here, neither looked up nor stored', () => {
+    let reads = 0;
+    const key = (request: string) => {
+      reads++;
+      if (reads > 1) throw new Error('key read twice');
+      return request;
+    };
+    const { answers, log } = run((items) => items.map((x) => `${x}!`), { key });
+    expect(answers).toEqual(['0: a=a!']);
+    expect(log).toEqual([]);
+    expect(reads).toBeGreaterThan(1);
   });
 });

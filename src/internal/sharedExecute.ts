@@ -109,16 +109,11 @@ function callExecute<T, R>(
   onEnd: () => void,
 ): Subscription | undefined {
   const n = items.length;
-  const got = new Array<boolean>(n).fill(false);
+  /** Whether item k's outcome is in (a hole until it is). */
+  const got: boolean[] = [];
   let left = n;
-  let ended = false;
   /** The output's subscription, once `subscribe` has returned it. */
   let listening: Subscription | undefined;
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    onEnd();
-  };
   // Ends at the last outcome, not at completion: a stream that stays open after it holds nothing up. The output
   // is let go before the last outcome is passed on, which may end the whole pipeline (test/attack-store-ending-s17).
   const once: Give = (k, ok, value) => {
@@ -127,7 +122,7 @@ function callExecute<T, R>(
     left--;
     if (left === 0) listening?.unsubscribe();
     give(k, ok, value);
-    if (left === 0) end();
+    if (left === 0) onEnd(); // once: `left` reaches 0 once, each k counting once
   };
   const failRest = (error: unknown) => {
     for (let k = 0; k < n; k++) once(k, false, error);
@@ -235,6 +230,7 @@ export const sharedExecute: SharedExecute = <T, R>(
 
 /** One call of the shared tier: one batch's items through the store, the leases and `execute`. */
 class TierRun<T, R> {
+  /** Whether item i has been answered (a hole until it is). */
   private readonly answered: boolean[];
   private owed: number;
   private closed = false;
@@ -254,13 +250,13 @@ class TierRun<T, R> {
     private readonly scheduler: SchedulerLike,
     private readonly stats: TierStats,
   ) {
-    this.answered = new Array<boolean>(items.length).fill(false);
+    this.answered = [];
     this.owed = items.length;
     this.keys = items.map((item) => {
       try {
         return keyOf(item);
       } catch {
-        return undefined; // keyed at arrival already; a key function that throws now is executed locally
+        // Keyed at arrival already; a key function that throws now: undefined, the item is executed locally.
       }
     });
   }
