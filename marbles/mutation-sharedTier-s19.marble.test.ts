@@ -9,7 +9,7 @@
  * that answers every `get` with misses at once, unless told otherwise; answers are `frame: value` or
  * `frame: ErrorName message`.
  */
-import { EMPTY, map, of, throwError, type Observable } from 'rxjs';
+import { EMPTY, map, NEVER, of, throwError, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { batchDedup, createBatchStats, sharedStore, type ResultStore } from '../src/index.js';
 import type { ExecuteFn } from '../src/types.js';
@@ -24,6 +24,9 @@ interface RunOptions {
   get?: ResultStore['get'];
   noStore?: boolean;
   key?: (request: string) => string;
+  /** With leases: every claim granted at once; `release` logged. */
+  leases?: boolean;
+  processingTimeoutMs?: number;
 }
 
 function run(execute: (items: string[], scheduler: TestScheduler) => unknown, options: RunOptions = {}) {
@@ -42,7 +45,24 @@ function run(execute: (items: string[], scheduler: TestScheduler) => unknown, op
           windowMs: 1,
           stats,
           scheduler,
-          resultCache: options.noStore ? { ttlMs: 1000 } : { ttlMs: 1000, store: sharedStore({ get, set }) },
+          resultCache: options.noStore
+            ? { ttlMs: 1000 }
+            : {
+                ttlMs: 1000,
+                store: sharedStore({
+                  get,
+                  set,
+                  ...(options.leases && {
+                    leases: {
+                      leaseMs: 50,
+                      claim: (keys: readonly string[]) => (log.push(`${scheduler.now()} claim ${keys.join(',')}`), ({ then: (ok: (v: boolean[]) => void) => ok(keys.map(() => true)) }) as PromiseLike<boolean[]>),
+                      release: (keys: readonly string[]) => (log.push(`${scheduler.now()} release ${keys.join(',')}`), stored([], 0)),
+                      wait: misses,
+                    },
+                  }),
+                }),
+              },
+          ...(options.processingTimeoutMs !== undefined && { processingTimeoutMs: options.processingTimeoutMs }),
           ...(options.key && { key: options.key }),
         }),
         map((r) => (r.status === 'rejected' && errors.push(r.error), r)),
@@ -211,5 +231,74 @@ describe('resultCache.store: an item whose key cannot be composed at the store',
     expect(answers).toEqual(['0: a=a!']);
     expect(log).toEqual([]);
     expect(reads).toBeGreaterThan(1);
+  });
+});
+
+describe('resultCache.store: a batch stopped before its items are answered (processingTimeoutMs 10)', () => {
+  it('releases the leases it holds at once, so that another process takes over', () => {
+    const { answers, log } = run(() => NEVER, { leases: true, processingTimeoutMs: 10 });
+    expect(answers).toEqual(['10: a BatchTimeoutError batch 1 took longer than 10 ms (processingTimeoutMs)']);
+    expect(log).toEqual(['get -sa', '0 claim -sa', '10 release -sa']);
+  });
+
+  it('holding no lease yet (the store not answering its get), releases nothing', () => {
+    const silent: ResultStore['get'] = () => ({ then: () => undefined }) as unknown as PromiseLike<unknown[]>;
+    const { answers, log } = run(() => NEVER, { leases: true, get: silent, processingTimeoutMs: 10 });
+    expect(answers).toEqual(['10: a BatchTimeoutError batch 1 took longer than 10 ms (processingTimeoutMs)']);
+    expect(log).toEqual(['get -sa']);
+  });
+
+  it('a store answer that comes after the stop is ignored: nothing executed', () => {
+    let executed = 0;
+    const late: ResultStore['get'] = (keys) =>
+      ({ then: (ok: (v: unknown[]) => void) => void (pending = () => ok(keys.map(() => undefined))) }) as PromiseLike<unknown[]>;
+    let pending: (() => void) | undefined;
+    const { answers } = run(
+      (_, scheduler) => {
+        executed++;
+        return scheduler.createColdObservable('|');
+      },
+      {
+        get: (keys) => {
+          const answer = late(keys);
+          return answer;
+        },
+        processingTimeoutMs: 10,
+      },
+    );
+    expect(answers).toEqual(['10: a BatchTimeoutError batch 1 took longer than 10 ms (processingTimeoutMs)']);
+    pending!(); // the store answers now, after the stop
+    expect(executed).toBe(0);
+  });
+
+  it('a store failure that comes after the stop is ignored: nothing executed', () => {
+    let executed = 0;
+    let pending: (() => void) | undefined;
+    const { answers } = run(
+      (_, scheduler) => {
+        executed++;
+        return scheduler.createColdObservable('|');
+      },
+      {
+        get: () =>
+          ({
+            then: (_ok: unknown, fail: (e: unknown) => void) => void (pending = () => fail(new Error('store down, late'))),
+          }) as unknown as PromiseLike<unknown[]>,
+        processingTimeoutMs: 10,
+      },
+    );
+    expect(answers).toEqual(['10: a BatchTimeoutError batch 1 took longer than 10 ms (processingTimeoutMs)']);
+    pending!(); // the store fails now, after the stop
+    expect(executed).toBe(0);
+  });
+
+  it('a store that threw at once, its item executing when the batch stops: the stop answers it with the timeout', () => {
+    const { answers } = run(() => NEVER, {
+      get: () => {
+        throw new Error('store down');
+      },
+      processingTimeoutMs: 10,
+    });
+    expect(answers).toEqual(['10: a BatchTimeoutError batch 1 took longer than 10 ms (processingTimeoutMs)']);
   });
 });
