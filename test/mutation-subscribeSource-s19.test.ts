@@ -13,13 +13,17 @@ import { batchDedup as leanBatchDedup } from '../src/lite/index.js';
 const tenfold = (items: readonly number[]) => items.map((x) => x * 10);
 
 let stopped: ObservableNotification<unknown>[] = [];
+/** Every kind of notification that reached a stopped subscriber. */
+let stoppedKinds: string[] = [];
 let previous: typeof config.onStoppedNotification;
 beforeEach(() => {
   stopped = [];
+  stoppedKinds = [];
   previous = config.onStoppedNotification;
   // RxJS reports a stopped notification from a timeout: fake timers, flushed by each test.
   vi.useFakeTimers();
   config.onStoppedNotification = (notification: ObservableNotification<unknown>, _subscriber: Subscriber<unknown>) => {
+    stoppedKinds.push(notification.kind);
     // Only errors: a completion reaches a stopped subscriber in RxJS's own take(1) chain here, library or not.
     if (notification.kind === 'E') stopped.push(notification);
   };
@@ -76,5 +80,27 @@ describe('a source error after the subscriber left (take(1) inside the first ans
     expect(errors).toEqual([]);
     vi.runAllTimers();
     expect(stopped).toEqual([]);
+  });
+});
+
+describe('a source completion after the subscriber left (take(1) inside the first answer)', () => {
+  it('dedupBy: reaches no stopped subscriber', () => {
+    const batches: unknown[] = [];
+    of([1], [2])
+      .pipe(dedupBy<number>({}), take(1))
+      .subscribe((b) => batches.push(b.items));
+    vi.runAllTimers();
+    expect(batches).toEqual([[1]]);
+    expect(stoppedKinds).toEqual([]);
+  });
+
+  it('fanOut: reaches no stopped subscriber', () => {
+    const results: unknown[] = [];
+    of([1], [2])
+      .pipe(dedupBy<number>({}), fanOut<number, number>({ execute: tenfold }), take(1))
+      .subscribe((r) => results.push(r.value));
+    vi.runAllTimers();
+    expect(results).toEqual([10]);
+    expect(stoppedKinds).toEqual([]);
   });
 });
