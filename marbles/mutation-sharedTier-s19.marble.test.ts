@@ -250,19 +250,16 @@ describe('resultCache.store: a batch stopped before its items are answered (proc
 
   it('a store answer that comes after the stop is ignored: nothing executed', () => {
     let executed = 0;
-    const late: ResultStore['get'] = (keys) =>
-      ({ then: (ok: (v: unknown[]) => void) => void (pending = () => ok(keys.map(() => undefined))) }) as PromiseLike<unknown[]>;
     let pending: (() => void) | undefined;
+    const late: ResultStore['get'] = (keys) =>
+      ({ then: (ok: (v: unknown[]) => void) => void (pending = () => ok(keys.map(() => undefined))) }) as unknown as PromiseLike<unknown[]>;
     const { answers } = run(
       (_, scheduler) => {
         executed++;
         return scheduler.createColdObservable('|');
       },
       {
-        get: (keys) => {
-          const answer = late(keys);
-          return answer;
-        },
+        get: late,
         processingTimeoutMs: 10,
       },
     );
