@@ -146,7 +146,8 @@ export class AdaptiveWindow {
   private slower = 1;
   /** The share of the target the model spends: HEADROOM, raised by the feedback while p95 is comfortably under. */
   private headroom = HEADROOM;
-  private lastArrival: number | undefined;
+  /** Read only with `rate` above 0, set by an arrival (before any, `rate` is 0 and so is the estimate). */
+  private lastArrival = 0;
 
   constructor(
     private readonly scheduler: SchedulerLike,
@@ -166,21 +167,24 @@ export class AdaptiveWindow {
 
   /**
    * Estimated arrivals per ms at `now`. A reading before the last arrival (the clock stepped back) decays nothing:
-   * as a negative time it would grow the estimate exponentially, to Infinity after about 71 s.
+   * as a negative time it would grow the estimate exponentially, to Infinity after about 71 s. Before the first
+   * arrival the rate is 0, and so is the estimate.
    */
   rateAt(now: number): number {
-    return this.lastArrival === undefined ? 0 : this.rate * Math.exp(-elapsed(this.lastArrival, now) / RATE_TAU_MS);
+    return this.rate * Math.exp(-elapsed(this.lastArrival, now) / RATE_TAU_MS);
   }
 
-  /** The model in effect: the fit, times how much slower an overdue batch shows the backend to be now. */
+  /** The model in effect: the fit, times how much slower an overdue batch shows the backend to be now (1: not). */
   model(): { a: number; b: number } {
     const { a, b } = this.fitted();
-    return this.slower > 1 ? { a: a * this.slower, b: b * this.slower } : { a, b };
+    return { a: a * this.slower, b: b * this.slower };
   }
 
-  /** The fitted `d(n) = a * n + b`, both >= 0; `a` is 0 until two batch sizes have been seen. */
+  /**
+   * The fitted `d(n) = a * n + b`, both >= 0; `a` is 0 until two batch sizes have been seen. Before any batch
+   * (every sum 0) `det` is 0 and `b` is 0 / 0, NaN: both come out 0.
+   */
   private fitted(): { a: number; b: number } {
-    if (this.sw === 0) return { a: 0, b: 0 };
     const det = this.sw * this.snn - this.sn * this.sn;
     const a = nonNegative(det > 1e-9 * this.sw * this.snn ? (this.sw * this.snd - this.sn * this.sd) / det : 0);
     const b = nonNegative((this.sd - a * this.sn) / this.sw);
@@ -191,7 +195,7 @@ export class AdaptiveWindow {
   observeArrival(now: number): boolean {
     this.rate = this.rateAt(now) + 1 / RATE_TAU_MS;
     this.lastArrival = now;
-    return this.overdue(now);
+    return this.slots !== undefined && this.overdue(now, this.slots);
   }
 
   /**
@@ -200,24 +204,22 @@ export class AdaptiveWindow {
    * before any report says so: the model is taken as that much slower until the next report, and the window
    * shrinks to what that model allows (the collector then brings the open window's end in).
    */
-  private overdue(now: number): boolean {
-    const slots = this.slots;
-    if (slots === undefined) return false;
+  private overdue(now: number, slots: ExecutionSlots): boolean {
     const starts = this.starts;
     if (starts.length > slots.outstanding) starts.splice(0, starts.length - slots.outstanding);
     while (starts.length < slots.outstanding) starts.push(now);
-    if (starts.length === 0 || this.lastSize === 0) return false;
+    if (starts.length === 0) return false;
     const { a, b } = this.fitted();
-    const predicted = a * this.lastSize + b;
-    if (!(predicted > 0)) return false;
-    const k = elapsed(starts[0]!, now) / predicted;
+    // With no batch fitted yet (lastSize 0, the fit 0) the prediction is 0: k is Infinity or NaN, never overdue.
+    const k = elapsed(starts[0]!, now) / (a * this.lastSize + b);
     if (!(k > OVERDUE && k > this.slower && k < Infinity)) return false;
     this.slower = k;
     const s = this.settings();
     const w = within(this.held(this.window, this.rateAt(now), s, 0), s);
-    if (!(w < this.window)) return false;
-    this.window = w;
-    return true;
+    // Only ever shrinks: saturated, the floor may lie above the window.
+    const shrinks = w < this.window;
+    if (shrinks) this.window = w;
+    return shrinks;
   }
 
   /** The window for a window opening now. */
@@ -273,7 +275,8 @@ export class AdaptiveWindow {
   private speedUp(n: number, d: number): void {
     const { a, b } = this.fitted();
     const predicted = a * n + b;
-    if (!(predicted > 0) || !(d > 0) || d * SPEED_UP > predicted) return;
+    // (A prediction of 0 is no faster than any d > 0.)
+    if (!(d > 0) || d * SPEED_UP > predicted) return;
     const k = d / predicted;
     this.sd *= k;
     this.snd *= k;

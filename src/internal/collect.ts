@@ -33,10 +33,8 @@ export function collect<T>(config: CollectConfig<T>): OperatorFunction<T, T[]> {
             reserve: () => undefined,
           },
           emit: (batch) => subscriber.next(batch),
-          onDrained: () => {
-            if (ending === 'complete') subscriber.complete();
-            else if (ending) subscriber.error(ending.error);
-          },
+          // Drained only after close(), which the source's end calls once it has set `ending`.
+          onDrained: () => (ending === 'complete' ? subscriber.complete() : subscriber.error(ending!.error)),
         },
         new FifoQueue<T>(),
       );

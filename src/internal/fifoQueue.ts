@@ -43,19 +43,14 @@ export class FifoQueue<T> {
     return this.times[this.head];
   }
 
-  /** Removes and returns up to `n` values, oldest first: a slice, or the array itself when all of it leaves. */
+  /** Removes and returns up to `n` values, oldest first: a slice, or (`drainAll`) the array itself when all of it leaves. */
   take(n: number): T[] {
     const { head, slots } = this;
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: the fast path's check made false, `n > length`, `head !== 0` or `head === 0` made true only send a take of everything down the slice below, or hand drainAll a queue whose every value leaves anyway: the same values in the same order. Made true as a whole, or `n < length`, or `||`, is killed.
-    if (head === 0 && n >= slots.length) return this.drainAll();
     const end = Math.min(head + n, slots.length);
+    if (end === slots.length) return this.drainAll();
     const out = slots.slice(head, end);
     this.head = end;
-    if (end === slots.length) {
-      slots.length = 0;
-      this.times.length = 0;
-      this.head = 0;
-    } else if (end > COMPACT_SLACK && end > slots.length - end) {
+    if (end > COMPACT_SLACK && end > slots.length - end) {
       // The dead front outnumbers what waits: cut it off (a splice of fewer than twice the slots it frees).
       slots.splice(0, end);
       this.times.splice(0, end);
@@ -66,8 +61,8 @@ export class FifoQueue<T> {
 
   /** Every waiting value in arrival order, emptying the queue (for teardown, or a take of everything). */
   drainAll(): T[] {
-    // Stryker disable next-line ConditionalExpression: made false, a queue with no taken front is returned as a copy (slice(0)) instead of itself: the same values; made true it is killed.
-    const out = this.head === 0 ? this.slots : this.slots.slice(this.head);
+    const out = this.slots;
+    out.splice(0, this.head); // the taken front, if any: the array itself leaves (no copy when nothing was taken)
     this.slots = [];
     this.times = [];
     this.head = 0;

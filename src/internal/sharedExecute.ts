@@ -8,6 +8,7 @@ import { BatchResultMismatchError } from '../errors.js';
 import type { ExecuteContext, ExecuteFn, StreamedResult } from '../types.js';
 import { scheduleAfter } from '../base/timer.js';
 import { describeValue } from '../base/describeValue.js';
+import { describeGiven } from '../base/describeGiven.js';
 import type { Slot } from './inFlight.js';
 import {
   MAX_LEASE_ROUNDS,
@@ -20,11 +21,14 @@ import {
   type TierStats,
 } from './sharedTier.js';
 
-/** Whether `value` has the whole shape of a `SharedStore` (`resultCache.store`; the pipeline checked `sharedExecute`). */
+/**
+ * Whether `value` has the whole shape of a `SharedStore` (`resultCache.store`). The pipeline checked that it carries
+ * a `sharedExecute` function (so it is neither null nor undefined), and called it: that is not checked again.
+ */
 function isSharedStore(value: unknown): value is SharedStore {
-  if (typeof value !== 'object' || value === null) return false;
+  if (typeof value !== 'object') return false;
   const store = value as Partial<SharedStore>;
-  if (typeof store.get !== 'function' || typeof store.set !== 'function' || typeof store.sharedExecute !== 'function') return false;
+  if (typeof store.get !== 'function' || typeof store.set !== 'function') return false;
   const leases = store.leases as Partial<ResultLeases> | undefined;
   return (
     leases === undefined ||
@@ -110,16 +114,11 @@ function callExecute<T, R>(
   onEnd: () => void,
 ): Subscription | undefined {
   const n = items.length;
-  const got = new Array<boolean>(n).fill(false);
+  /** Whether item k's outcome is in (a hole until it is). */
+  const got: boolean[] = [];
   let left = n;
-  let ended = false;
   /** The output's subscription, once `subscribe` has returned it. */
   let listening: Subscription | undefined;
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    onEnd();
-  };
   // Ends at the last outcome, not at completion: a stream that stays open after it holds nothing up. The output
   // is let go before the last outcome is passed on, which may end the whole pipeline (test/attack-store-ending-s17).
   const once: Give = (k, ok, value) => {
@@ -128,7 +127,7 @@ function callExecute<T, R>(
     left--;
     if (left === 0) listening?.unsubscribe();
     give(k, ok, value);
-    if (left === 0) end();
+    if (left === 0) onEnd(); // once: `left` reaches 0 once, each k counting once
   };
   const failRest = (error: unknown) => {
     for (let k = 0; k < n; k++) once(k, false, error);
@@ -142,9 +141,11 @@ function callExecute<T, R>(
     }
     for (let k = 0; k < n; k++) once(k, true, results[k]);
   };
-  const mismatch = (what: string) =>
+  // The same errors as a batch of its own (batchRun.ts): the kind, and the cause of an output from() refused.
+  const mismatch = (what: string, cause?: unknown) =>
     new BatchResultMismatchError(
-      `execute produced ${what}; expected an array of ${n} results, a promise or observable of one, or a stream of { index, value }`,
+      `execute produced ${what}; expected an array of ${n} results, a promise or observable of one, or a stream of { index, value }` +
+        (cause instanceof Error ? ` (${cause.message})` : ''),
       n,
       undefined,
     );
@@ -176,7 +177,14 @@ function callExecute<T, R>(
         }
         const { index } = emitted;
         if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= n) {
-          failRest(new BatchResultMismatchError(`execute streamed a result for index ${describeValue(index)}, but the batch has ${n} items`, n, undefined));
+          failRest(
+            new BatchResultMismatchError(
+              `execute streamed a result for index ${describeGiven(index)}, but the batch has ${n} items; an index is the ` +
+                `item's position, an integer from 0 to ${n - 1}`,
+              n,
+              undefined,
+            ),
+          );
           return;
         }
         const error = (emitted as { error?: unknown }).error;
@@ -187,7 +195,8 @@ function callExecute<T, R>(
       complete: () => failRest(new BatchResultMismatchError('execute completed without a result for every item', n, n - left)),
     }));
   } catch (error) {
-    failRest(error);
+    // from() refused the output (an object or function that is no observable, promise or iterable).
+    failRest(mismatch(typeof output, error));
     return undefined;
   }
 }
@@ -226,6 +235,7 @@ export const sharedExecute: SharedExecute = <T, R>(
 
 /** One call of the shared tier: one batch's items through the store, the leases and `execute`. */
 class TierRun<T, R> {
+  /** Whether item i has been answered (a hole until it is). */
   private readonly answered: boolean[];
   private owed: number;
   private closed = false;
@@ -245,13 +255,13 @@ class TierRun<T, R> {
     private readonly scheduler: SchedulerLike,
     private readonly stats: TierStats,
   ) {
-    this.answered = new Array<boolean>(items.length).fill(false);
+    this.answered = [];
     this.owed = items.length;
     this.keys = items.map((item) => {
       try {
         return keyOf(item);
       } catch {
-        return undefined; // keyed at arrival already; a key function that throws now is executed locally
+        // Keyed at arrival already; a key function that throws now: undefined, the item is executed locally.
       }
     });
   }

@@ -75,9 +75,11 @@ export interface Batcher<T, R> extends Omit<FullBatcher<T, R>, 'configure'> {
 /** The objects that may bring the engine, by option. */
 const CARRIERS = ['engine', 'adaptive', 'priorities', 'resultCache'];
 
-/** The engine an option's object brings, if any. */
+/**
+ * The engine an option's object brings, if any. Options that are not an object bring none: reading from undefined or
+ * null throws, which the `try` catches, and a primitive has no carrier (the lean path's checks name what is wrong).
+ */
 function engineOf(options: unknown): EngineFactories | undefined {
-  if (typeof options !== 'object' || options === null) return undefined;
   for (const name of CARRIERS) {
     try {
       const factories = (options as Record<string, { [ENGINE]?: EngineFactories } | undefined>)[name]?.[ENGINE];
