@@ -12,6 +12,8 @@ describe('textSource and defaultText on the last chat message', () => {
     ['a last message that is a string', { messages: ['hi'] }],
     ['a last message whose content is an empty array', { messages: [{ role: 'user', content: [] }] }],
     ['a last message of a class', { messages: [new (class Message { content = 'hi'; })()] }],
+    ['a content part that is undefined', { messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, undefined] }] }],
+    ['a content part that is a string', { messages: [{ role: 'user', content: ['a'] }] }],
   ])('%s: no text, and no throw', (_, request) => {
     expect(textSource(request)).toBeUndefined();
     expect(defaultText(request)).toBeUndefined();
