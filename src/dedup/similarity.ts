@@ -1,6 +1,6 @@
 import { describeValue } from '../base/describeValue.js';
 import type { DedupedBatch } from '../types.js';
-import { describeThrow, type Grouping } from './exact.js';
+import type { Grouping } from './exact.js';
 
 
 /**
@@ -63,14 +63,10 @@ export class SimilarityError extends Error {
   }
 }
 
-/** A grouping function of scope alone, naming `scope` when it throws. */
+/**
+ * A grouping function of scope alone. A grouping's `scope` is checked already (`checkedScope`: a throw names
+ * `scope`), so it is used as it is: a wrapper that named its throws again passed them on unchanged.
+ */
 export function scopeGroup<T>({ scope }: Pick<Grouping<T>, 'scope'>): (item: T) => unknown {
-  if (!scope) return () => undefined;
-  return (item) => {
-    try {
-      return scope(item);
-    } catch (error) {
-      throw describeThrow('scope', error);
-    }
-  };
+  return scope ?? (() => undefined);
 }
