@@ -250,7 +250,7 @@ function encode(
       return value === removed ? '~' : JSON.stringify(value);
     case 'number':
       if (rules === CUSTOM_RULES && value - value !== 0) return fail(trail, String(value));
-      return value === 0 ? '0' : String(value); // -0 is 0
+      return String(value); // String(-0) is '0': -0 is 0
     case 'bigint':
       return `${value}n`;
     case 'boolean':
