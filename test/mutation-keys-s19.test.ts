@@ -4,7 +4,7 @@
  */
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { restEncoding, stableKey } from '../src/dedup/keys.js';
+import { restEncoding, stableKey, TEXT_REMOVED } from '../src/dedup/keys.js';
 import { createBatcher } from '../src/index.js';
 import { virtualClock } from '../src/testing/index.js';
 import { settleAll } from './support.js';
@@ -103,5 +103,23 @@ describe("the rest of a request that similarity dedup cannot encode", () => {
 
   it('-0 and 0 are one key', () => {
     expect(stableKey([-0, { n: -0 }])).toBe('[0,{"n":0}]');
+  });
+});
+
+describe('encodings that no other value shares', () => {
+  it('[false] is not [] (false has an encoding of its own)', () => {
+    expect(stableKey([false])).not.toBe(stableKey([]));
+    expect(stableKey({ a: false })).toBe('{"a":false}');
+  });
+
+  it('the removed text, as a string or as the mark, is not nothing', () => {
+    expect(restEncoding('dedupBy', { tags: ['hi'] }, 'hi')).not.toBe(restEncoding('dedupBy', { tags: [] }, 'hi'));
+    expect(restEncoding('dedupBy', [TEXT_REMOVED])).not.toBe(restEncoding('dedupBy', []));
+    expect(restEncoding('dedupBy', [TEXT_REMOVED, 'hi'], 'hi')).toBe('[~,~]');
+  });
+
+  it('a function is refused as a function, at its path', () => {
+    expect(() => stableKey({ f: function named() {} })).toThrow(new TypeError('the default key cannot encode a function at request.f; pass a key function'));
+    expect(() => stableKey([() => 1])).toThrow(new TypeError('the default key cannot encode a function at request[0]; pass a key function'));
   });
 });
