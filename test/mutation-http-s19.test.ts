@@ -39,8 +39,10 @@ function scripted(...steps: Step[]) {
   return { fetch, calls };
 }
 
-function embedder(fetch: FetchLike, options: Partial<HttpEmbedderOptions> = {}) {
-  return createHttpEmbedder({ url: URL, fetch, ...options });
+/** The embedder, as a function answering a Promise (createHttpEmbedder's always does). */
+function embedder(fetch: FetchLike, options: Partial<HttpEmbedderOptions> = {}): (texts: string[]) => Promise<ArrayLike<number>[]> {
+  const embed = createHttpEmbedder({ url: URL, fetch, ...options });
+  return (texts) => Promise.resolve(embed(texts));
 }
 
 /** The rejection of `promise`, which must reject. */
@@ -317,7 +319,7 @@ describe('createHttpEmbedder: retry waits and timeoutMs (fake timers)', () => {
   it('a slow answer without timeoutMs is waited for, whatever it takes', async () => {
     const { fetch } = scripted(() => new Promise<Answer>((resolve) => setTimeout(() => resolve(ok([[9]])), 60_000)));
     let settled: unknown;
-    const out = embedder(fetch)(['a']).then((v) => (settled = v), (e: unknown) => (settled = e));
+    const out = embedder(fetch)(['a']).then((v: unknown) => (settled = v), (e: unknown) => (settled = e));
     await vi.advanceTimersByTimeAsync(60_000);
     await out;
     expect(settled).toEqual([[9]]);
