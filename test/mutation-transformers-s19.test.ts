@@ -4,7 +4,7 @@
  * given reach the pipeline.
  */
 import { describe, expect, it } from 'vitest';
-import { fromFeatureExtractor, type FeatureExtractor } from '../src/dedup/adapters/transformers.js';
+import { fromFeatureExtractor, loadTransformersEmbedder, type FeatureExtractor } from '../src/dedup/adapters/transformers.js';
 
 /** An extractor answering a fixed tensor, recording the options it was called with. */
 function fixed(dims: number[], data: number[]) {
@@ -39,5 +39,17 @@ describe('fromFeatureExtractor', () => {
     const { extractor, options } = fixed([1, 1], [1]);
     await fromFeatureExtractor(extractor, { pooling: 'cls', normalize: false })(['a']);
     expect(options).toEqual([{ pooling: 'cls', normalize: false }]);
+  });
+});
+
+describe('loadTransformersEmbedder', () => {
+  it("keeps the import's error as cause when the package cannot be loaded", async () => {
+    const missing = new Error("Cannot find package '@huggingface/transformers'");
+    const error = await loadTransformersEmbedder({ model: 'm', localModelPath: '.', importModule: () => Promise.reject(missing) }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.message).toBe('loadTransformersEmbedder: cannot load @huggingface/transformers; install it to use local models');
+    expect(error?.cause).toBe(missing);
   });
 });
