@@ -12,3 +12,13 @@ describe('keyvStore', () => {
     expect(() => keyvStore(callable as never)).toThrow(/^keyvStore: expected a Keyv instance \(an object with get\(key\) and set\(key, value, ttl\)\)/);
   });
 });
+
+describe('a result that is undefined', () => {
+  it('is not written, even by a serializer that would give it a text', async () => {
+    const writes: string[] = [];
+    const keyv = { get: async () => undefined, set: async (key: string, value: unknown) => void writes.push(`${key}=${String(value)}`) };
+    const store = keyvStore(keyv, { prefix: '', serialize: (v) => (v === undefined ? 'u' : JSON.stringify(v)) });
+    await store.set([['a', undefined], ['b', 1]], 10);
+    expect(writes).toEqual(['b=1']);
+  });
+});
