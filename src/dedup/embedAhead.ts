@@ -93,7 +93,8 @@ export class Embeddings {
 
   /** The end of the bound of a call made now. */
   private deadline(): number {
-    return this.timeoutMs === Infinity ? Infinity : this.scheduler.now() + this.timeoutMs;
+    // now + Infinity is Infinity: no case for it (the case was an equivalent mutant).
+    return this.scheduler.now() + this.timeoutMs;
   }
 
   /**
@@ -139,7 +140,9 @@ export class Embeddings {
     try {
       // A copy: the embedder may do what it likes with its argument.
       answer = this.embed(texts.slice());
-      then = (answer as { then?: unknown } | null | undefined)?.then;
+      // Read without `?.`: an answer of null or undefined throws here and fails the call, as the malformed answer
+      // it is (the `?.` only moved that failure to the check of the vectors: an equivalent mutant).
+      then = (answer as { then?: unknown }).then;
     } catch (error) {
       this.settle(call, lifetime, false, error);
       return call;

@@ -1,0 +1,52 @@
+/**
+ * The embedder's calls (src/dedup/embedAhead.ts) on promises the stop-19 mutation run found unguarded (issue 17,
+ * H-MUT6): two batches formed at the same moment share the call in flight (its bound ends no later than theirs),
+ * and an embedder that empties the array it is given changes nothing (it is handed a copy).
+ */
+import { of, Subject, Subscription } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { createBatchStats, dedupBy, type DedupedBatch, type Embedder } from '../src/index.js';
+import { virtualClock } from '../src/testing/index.js';
+import { axis, POOL, runFor, slowAxis } from './support.js';
+
+describe('a call in flight', () => {
+  it.each([Infinity, 50])('is shared by a batch formed at the same moment (embedTimeoutMs %s)', async (embedTimeoutMs) => {
+    const clock = virtualClock();
+    const { embed, calls } = slowAxis(clock, 10);
+    const out: DedupedBatch<string>[] = [];
+    const source = new Subject<string[]>();
+    const run = new Subscription();
+    run.add(
+      source
+        .pipe(dedupBy({ dedupStrategy: 'embedding', embed, embedTimeoutMs, mergeGuard: false, scheduler: clock.scheduler }))
+        .subscribe((b) => out.push(b)),
+    );
+    source.next(['alpha question', 'bravo question']);
+    source.next(['bravo question', 'alpha question', 'charlie question']);
+    await runFor(clock, 20);
+    expect(calls).toEqual([['alpha question', 'bravo question'], ['charlie question']]);
+    expect(out.map((b) => b.unique)).toEqual([
+      ['alpha question', 'bravo question'],
+      ['bravo question', 'alpha question', 'charlie question'],
+    ]);
+    run.unsubscribe();
+  });
+});
+
+describe('an embedder that empties the array it is given', () => {
+  it('still has its vectors used: near-duplicates merge, no fallback', () => {
+    const stats = createBatchStats();
+    const embed: Embedder = (texts) => {
+      const vectors = texts.map(() => axis(POOL[0]!));
+      texts.length = 0;
+      return vectors;
+    };
+    let batch: DedupedBatch<string> | undefined;
+    of(['alpha question', 'alpha question?', 'alpha question!'])
+      .pipe(dedupBy({ dedupStrategy: 'embedding', embed, mergeGuard: false, stats }))
+      .subscribe((b) => (batch = b));
+    expect(batch!.unique).toEqual(['alpha question']);
+    expect(batch!.leaderOf).toEqual([0, 0, 0]);
+    expect(stats.snapshot().embedFallbacks).toBe(0);
+  });
+});
