@@ -50,3 +50,65 @@ describe('an embedder that empties the array it is given', () => {
     expect(stats.snapshot().embedFallbacks).toBe(0);
   });
 });
+
+/** Near-duplicates under vectors that merge everything: unique ['alpha question'] when the vectors are used. */
+const TEXTS = ['alpha question', 'alpha question?'];
+const merging = (texts: string[]) => texts.map(() => axis(POOL[0]!));
+
+function dedupOnce(embed: Embedder, embedTimeoutMs = Infinity) {
+  const clock = virtualClock();
+  const stats = createBatchStats({ scheduler: clock.scheduler });
+  const out: DedupedBatch<string>[] = [];
+  const run = of(TEXTS)
+    .pipe(dedupBy({ dedupStrategy: 'embedding', embed, embedTimeoutMs, mergeGuard: false, stats, scheduler: clock.scheduler }))
+    .subscribe((b) => out.push(b));
+  return { clock, stats, out, run };
+}
+
+describe('an embedder answering a thenable of its own', () => {
+  it('whose then throws: the batch falls back at once, without waiting for a bound', async () => {
+    const { stats, out, run } = dedupOnce(() => ({ then: () => { throw new Error('then broke'); } }) as never);
+    await Promise.resolve();
+    expect(out.map((b) => b.unique)).toEqual([TEXTS]);
+    expect(stats.snapshot().embedFallbacks).toBe(1);
+    run.unsubscribe();
+  });
+
+  it('whose then answers at once and throws after: the answer decides, the vectors are used', async () => {
+    const { stats, out, run } = dedupOnce(
+      (texts) =>
+        ({
+          then: (onFulfilled: (v: unknown) => void) => {
+            onFulfilled(merging(texts));
+            throw new Error('then broke after answering');
+          },
+        }) as never,
+    );
+    await Promise.resolve();
+    expect(out.map((b) => b.unique)).toEqual([['alpha question']]);
+    expect(stats.snapshot().embedFallbacks).toBe(0);
+    run.unsubscribe();
+  });
+
+  it('that rejects after its bound ended: the late rejection reaches nothing and throws nothing', async () => {
+    let reject: ((error: unknown) => void) | undefined;
+    let resolveLate: ((value: unknown) => void) | undefined;
+    const { clock, stats, out, run } = dedupOnce(
+      () =>
+        ({
+          then: (onFulfilled: (v: unknown) => void, onRejected: (e: unknown) => void) => {
+            resolveLate = onFulfilled;
+            reject = onRejected;
+          },
+        }) as never,
+      10,
+    );
+    clock.advanceBy(10);
+    await Promise.resolve();
+    expect(out.map((b) => b.unique)).toEqual([TEXTS]);
+    expect(() => reject!(new Error('late'))).not.toThrow();
+    expect(() => resolveLate!(merging(TEXTS))).not.toThrow();
+    expect(stats.snapshot().embedFallbacks).toBe(1);
+    run.unsubscribe();
+  });
+});

@@ -54,8 +54,11 @@ export interface EmbedCall {
 export class Embeddings {
   /** The vectors' length, learned from the first well-formed answer: a later answer of another length is malformed. */
   dimensions: number | undefined;
-  /** True once a call answered with a promise (or any thenable); false when the first one answered synchronously. */
-  asynchronous: boolean | undefined;
+  /**
+   * True once a call answered with a promise (or any thenable); undefined before. Only `=== true` is read, so a
+   * synchronous answer sets nothing (a `??= false` there was an equivalent mutant).
+   */
+  asynchronous: true | undefined;
 
   /** The session of each pipeline run (engine, dedupBy subscription) it embeds for. */
   private readonly sessions = new WeakMap<Subscription, EmbedSession>();
@@ -148,7 +151,6 @@ export class Embeddings {
       return call;
     }
     if (typeof then !== 'function') {
-      this.asynchronous ??= false;
       this.settle(call, lifetime, true, answer);
       return call;
     }
