@@ -5,7 +5,7 @@
  */
 import { of, Subject, Subscription } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { createBatchStats, dedupBy, type DedupedBatch, type Embedder } from '../src/index.js';
+import { createBatcher, createBatchStats, dedupBy, type DedupedBatch, type Embedder } from '../src/index.js';
 import { virtualClock } from '../src/testing/index.js';
 import { axis, POOL, runFor, slowAxis } from './support.js';
 
@@ -110,5 +110,26 @@ describe('an embedder answering a thenable of its own', () => {
     expect(() => resolveLate!(merging(TEXTS))).not.toThrow();
     expect(stats.snapshot().embedFallbacks).toBe(1);
     run.unsubscribe();
+  });
+});
+
+describe('a call made ahead that failed', () => {
+  it('counts its texts as misses, not as cache hits, in the batch that falls back for it', async () => {
+    const clock = virtualClock();
+    const stats = createBatchStats({ scheduler: clock.scheduler });
+    const batcher = createBatcher<string, string>({
+      execute: (qs) => qs.map((q) => q.toUpperCase()),
+      dedupStrategy: 'embedding',
+      embed: () => Promise.reject(new Error('embedder down')),
+      embedAhead: true,
+      mergeGuard: false,
+      windowMs: 5,
+      scheduler: clock.scheduler,
+      stats,
+    });
+    const answers = batcher.processAll(['alpha question', 'bravo question']);
+    await runFor(clock, 20);
+    await expect(answers).resolves.toEqual(['ALPHA QUESTION', 'BRAVO QUESTION']);
+    expect(stats.snapshot()).toMatchObject({ embedFallbacks: 1, embedCacheHits: 0, embedCacheMisses: 2 });
   });
 });

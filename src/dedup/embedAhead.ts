@@ -210,7 +210,8 @@ export class Embeddings {
         const { length, vectors, buffer } = copyVectors(value, texts.length, this.dimensions, this.shareBuffers, spare);
         if (buffer !== spare) this.spare = spare; // too small for this answer: kept for another
         call.buffer = buffer;
-        if (length > 0) this.dimensions = length;
+        // copyVectors returns the length it checked every vector against (the one known so far, when there were none).
+        this.dimensions = length;
         for (let i = 0; i < texts.length; i++) {
           const vector = vectors[i]!;
           this.cache.set(texts[i]!, vector);
@@ -222,9 +223,10 @@ export class Embeddings {
         session?.failed(texts, error);
       }
     }
-    const waiters = call.waiters;
+    // Set until the call settles or its run ends, and neither has happened here (see the check above).
+    const waiters = call.waiters!;
     call.waiters = undefined;
-    if (waiters) for (const waiter of waiters) waiter(call);
+    for (const waiter of waiters) waiter(call);
   }
 }
 
@@ -282,11 +284,10 @@ export class EmbedSession<T = unknown> {
       this.groups.set(group, new Set([item]));
       return;
     }
-    if (members.size === 1) {
-      // The first of the group has a partner now: both are embedded.
-      const first = this.holds.get(members.values().next().value as T)!;
-      this.want(first, first.text);
-    }
+    // The first of the group has a partner now: both are embedded (asked again for a third member, `want` finds the
+    // text already wanted by it and does nothing: no size check here, which was an equivalent mutant).
+    const first = this.holds.get(members.values().next().value as T)!;
+    this.want(first, first.text);
     members.add(item);
     this.want(hold, text);
   }
