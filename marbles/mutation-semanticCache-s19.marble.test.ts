@@ -18,10 +18,11 @@ interface Setup {
   readonly vectors: Record<string, number[]>;
   readonly metric?: (a: ArrayLike<number>, b: ArrayLike<number>) => number;
   readonly windowMs?: number;
+  readonly embedCacheSize?: number;
 }
 
 /** Strings through batchDedup ('embedding', threshold 0.95, no guard, a semantic result cache), 5 frames an execution. */
-function run(arrivals: string, values: Record<string, string>, { vectors, metric, windowMs = 1 }: Setup): { seen: Seen[]; executed: string[] } {
+function run(arrivals: string, values: Record<string, string>, { vectors, metric, windowMs = 1, embedCacheSize }: Setup): { seen: Seen[]; executed: string[] } {
   const scheduler = testScheduler();
   const seen: Seen[] = [];
   const executed: string[] = [];
@@ -42,6 +43,7 @@ function run(arrivals: string, values: Record<string, string>, { vectors, metric
           mergeGuard: false,
           embed,
           ...(metric === undefined ? {} : { metric }),
+          ...(embedCacheSize === undefined ? {} : { embedCacheSize }),
           resultCache: { ttlMs: 1_000, semantic: true },
           stats: createBatchStats({ scheduler }),
           scheduler,
@@ -118,5 +120,20 @@ describe('a batch that holds a near hit and a request whose text threw', () => {
       ].sort(),
     );
     expect(executed).toEqual(['a', 'x']);
+  });
+});
+
+describe('the vectors the semantic cache keeps, without an embedding cache', () => {
+  it("are not overwritten by a later batch's answer: a request below the threshold is executed, not answered from the first", () => {
+    // Nine dimensions, so the pruning bound (eight coordinates) lets the pair through to its score: cos(a, b) = 0.87.
+    const a = new Array<number>(9).fill(1 / 3);
+    const d = Math.sqrt(1 - 8 * 0.235 ** 2);
+    const b = [...new Array<number>(8).fill(0.235), d];
+    const { seen, executed } = run('a---------b|', { a: 'a', b: 'b' }, { vectors: { a, b }, embedCacheSize: 0 });
+    expect(seen).toEqual([
+      [6, 'a', false, 'a#1'],
+      [16, 'b', false, 'b#2'],
+    ]);
+    expect(executed).toEqual(['a', 'b']);
   });
 });
