@@ -133,3 +133,33 @@ describe('a call made ahead that failed', () => {
     expect(stats.snapshot()).toMatchObject({ embedFallbacks: 1, embedCacheHits: 0, embedCacheMisses: 2 });
   });
 });
+
+describe('embed-ahead and a text function that throws for a request', () => {
+  it('sends no text for that request to the embedder (only strings), and rejects it naming text', async () => {
+    const clock = virtualClock();
+    const seen: unknown[] = [];
+    const embed: Embedder = (texts) => {
+      seen.push(...texts);
+      return texts.map(() => axis(POOL[0]!));
+    };
+    const batcher = createBatcher<string, string>({
+      execute: (qs) => qs.map((q) => q.toUpperCase()),
+      dedupStrategy: 'embedding',
+      embed,
+      embedAhead: true,
+      mergeGuard: false,
+      text: (q) => {
+        if (q.startsWith('bad')) throw new Error('no text');
+        return q;
+      },
+      windowMs: 5,
+      scheduler: clock.scheduler,
+    });
+    const answers = Promise.allSettled(['bad one', 'alpha question', 'bad two', 'alpha question?'].map((q) => batcher.process(q)));
+    await runFor(clock, 20);
+    const settled = await answers;
+    expect(settled.map((s) => s.status)).toEqual(['rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(seen.every((t) => typeof t === 'string')).toBe(true);
+    expect(seen).toEqual(['alpha question', 'alpha question?']);
+  });
+});

@@ -67,7 +67,8 @@ export function createSemanticDeduper<T>(
   settings: SemanticSettings<T>,
   threshold: number,
   hooks: DeduperHooks,
-  probes = false,
+  // Always given by its one caller (options.ts): no default, which was an equivalent mutant.
+  probes: boolean,
   previous?: Deduper<T>,
 ): Deduper<T> {
   // Without an embedding cache or a semantic result cache, vectors live no longer than their batch (and the queued
