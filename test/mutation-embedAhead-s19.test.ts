@@ -163,3 +163,29 @@ describe('embed-ahead and a text function that throws for a request', () => {
     expect(seen).toEqual(['alpha question', 'alpha question?']);
   });
 });
+
+describe('a batch waiting for two calls (one joined in flight, one of its own)', () => {
+  it('waits for both, and falls back for neither', async () => {
+    const clock = virtualClock();
+    const { embed, calls } = slowAxis(clock, 10);
+    const stats = createBatchStats({ scheduler: clock.scheduler });
+    const out: DedupedBatch<string>[] = [];
+    const source = new Subject<string[]>();
+    const run = new Subscription();
+    run.add(
+      source
+        .pipe(dedupBy({ dedupStrategy: 'embedding', embed, mergeGuard: false, stats, scheduler: clock.scheduler }))
+        .subscribe((b) => out.push(b)),
+    );
+    source.next(['alpha question', 'bravo question']);
+    await runFor(clock, 3);
+    source.next(['alpha question', 'charlie question']);
+    await runFor(clock, 9); // the first call answers at 10, the second (charlie) at 13
+    expect(out).toHaveLength(1);
+    await runFor(clock, 10);
+    expect(out).toHaveLength(2);
+    expect(calls).toEqual([['alpha question', 'bravo question'], ['charlie question']]);
+    expect(stats.snapshot().embedFallbacks).toBe(0);
+    run.unsubscribe();
+  });
+});
