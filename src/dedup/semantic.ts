@@ -67,8 +67,8 @@ export function createSemanticDeduper<T>(
   settings: SemanticSettings<T>,
   threshold: number,
   hooks: DeduperHooks,
-  // Always given by its one caller (options.ts): no default, which was an equivalent mutant.
-  probes: boolean,
+  // No default: undefined reads as false wherever it is read (a default of false was an equivalent mutant).
+  probes?: boolean,
   previous?: Deduper<T>,
 ): Deduper<T> {
   // Without an embedding cache or a semantic result cache, vectors live no longer than their batch (and the queued
