@@ -54,8 +54,11 @@ export interface EmbedCall {
 export class Embeddings {
   /** The vectors' length, learned from the first well-formed answer: a later answer of another length is malformed. */
   dimensions: number | undefined;
-  /** True once a call answered with a promise (or any thenable); false when the first one answered synchronously. */
-  asynchronous: boolean | undefined;
+  /**
+   * True once a call answered with a promise (or any thenable); undefined before. Only `=== true` is read, so a
+   * synchronous answer sets nothing (a `??= false` there was an equivalent mutant).
+   */
+  asynchronous: true | undefined;
 
   /** The session of each pipeline run (engine, dedupBy subscription) it embeds for. */
   private readonly sessions = new WeakMap<Subscription, EmbedSession>();
@@ -93,7 +96,8 @@ export class Embeddings {
 
   /** The end of the bound of a call made now. */
   private deadline(): number {
-    return this.timeoutMs === Infinity ? Infinity : this.scheduler.now() + this.timeoutMs;
+    // now + Infinity is Infinity: no case for it (the case was an equivalent mutant).
+    return this.scheduler.now() + this.timeoutMs;
   }
 
   /**
@@ -139,13 +143,14 @@ export class Embeddings {
     try {
       // A copy: the embedder may do what it likes with its argument.
       answer = this.embed(texts.slice());
-      then = (answer as { then?: unknown } | null | undefined)?.then;
+      // Read without `?.`: an answer of null or undefined throws here and fails the call, as the malformed answer
+      // it is (the `?.` only moved that failure to the check of the vectors: an equivalent mutant).
+      then = (answer as { then?: unknown }).then;
     } catch (error) {
       this.settle(call, lifetime, false, error);
       return call;
     }
     if (typeof then !== 'function') {
-      this.asynchronous ??= false;
       this.settle(call, lifetime, true, answer);
       return call;
     }
@@ -205,7 +210,8 @@ export class Embeddings {
         const { length, vectors, buffer } = copyVectors(value, texts.length, this.dimensions, this.shareBuffers, spare);
         if (buffer !== spare) this.spare = spare; // too small for this answer: kept for another
         call.buffer = buffer;
-        if (length > 0) this.dimensions = length;
+        // copyVectors returns the length it checked every vector against (the one known so far, when there were none).
+        this.dimensions = length;
         for (let i = 0; i < texts.length; i++) {
           const vector = vectors[i]!;
           this.cache.set(texts[i]!, vector);
@@ -217,9 +223,10 @@ export class Embeddings {
         session?.failed(texts, error);
       }
     }
-    const waiters = call.waiters;
+    // Set until the call settles or its run ends, and neither has happened here (see the check above).
+    const waiters = call.waiters!;
     call.waiters = undefined;
-    if (waiters) for (const waiter of waiters) waiter(call);
+    for (const waiter of waiters) waiter(call);
   }
 }
 
@@ -277,11 +284,10 @@ export class EmbedSession<T = unknown> {
       this.groups.set(group, new Set([item]));
       return;
     }
-    if (members.size === 1) {
-      // The first of the group has a partner now: both are embedded.
-      const first = this.holds.get(members.values().next().value as T)!;
-      this.want(first, first.text);
-    }
+    // The first of the group has a partner now: both are embedded (asked again for a third member, `want` finds the
+    // text already wanted by it and does nothing: no size check here, which was an equivalent mutant).
+    const first = this.holds.get(members.values().next().value as T)!;
+    this.want(first, first.text);
     members.add(item);
     this.want(hold, text);
   }

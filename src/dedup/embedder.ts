@@ -42,8 +42,10 @@ export function defaultText(request: unknown): string | undefined {
     }
     return lastMessageText(record['messages']);
   } catch {
-    return undefined; // a getter that threw: the exact key says what is wrong with the request, if anything
+    // A getter that threw: no text (the exact key says what is wrong with the request, if anything). Nothing in
+    // this block: a `return undefined` here was the same as none (an emptied block was an equivalent mutant).
   }
+  return undefined;
 }
 
 /** Where the default `text` reads `request`'s text, or undefined when it has none (see `defaultText`). */
@@ -61,12 +63,14 @@ export function textSource(request: unknown): TextSource | undefined {
  * its text alone.
  */
 function lastMessageText(messages: unknown): string | undefined {
-  if (!Array.isArray(messages) || messages.length === 0) return undefined;
-  const last: unknown = messages[messages.length - 1];
+  // No check for an empty array or content here: `at(-1)` of [] is undefined (no text), and a loop over no part
+  // leaves `text` undefined (those checks were equivalent mutants).
+  if (!Array.isArray(messages)) return undefined;
+  const last: unknown = messages.at(-1);
   if (typeof last !== 'object' || last === null || Array.isArray(last) || !isPlainObject(last)) return undefined;
   const content = (last as { content?: unknown }).content;
   if (typeof content === 'string') return content;
-  if (!Array.isArray(content) || content.length === 0) return undefined;
+  if (!Array.isArray(content)) return undefined;
   let text: string | undefined;
   for (const part of content as unknown[]) {
     if (!isTextPart(part)) return undefined;

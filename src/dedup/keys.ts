@@ -36,9 +36,9 @@ type Rules = typeof DEFAULT_RULES | typeof CUSTOM_RULES;
 /** Errors that already say where and what went wrong: wrappers pass them on unchanged (see `describeThrow`). */
 const describedErrors = new WeakSet<object>();
 
-/** A `TypeError` that wrappers pass on as it is. */
-export function describedError(message: string, cause?: unknown): TypeError {
-  const error = cause === undefined ? new TypeError(message) : new TypeError(message, { cause });
+/** A `TypeError` that wrappers pass on as it is. (No `cause`: no caller had one to give, and its branch was untested.) */
+export function describedError(message: string): TypeError {
+  const error = new TypeError(message);
   describedErrors.add(error);
   return error;
 }
@@ -227,7 +227,8 @@ function encodeOrThrow(
     trail.problem = error instanceof RangeError ? 'a structure nested too deeply' : `a value that threw when read (${describeThrown(error)})`;
   }
   if (encoded !== undefined) return encoded;
-  const text = message(trail.problem ?? 'a value', formatPath(trail.path));
+  // The tracked pass returns undefined only through `fail` or a throw, both of which set the problem.
+  const text = message(trail.problem!, formatPath(trail.path));
   throw described ? describedError(text) : new TypeError(text);
 }
 
@@ -249,7 +250,7 @@ function encode(
       return value === removed ? '~' : JSON.stringify(value);
     case 'number':
       if (rules === CUSTOM_RULES && value - value !== 0) return fail(trail, String(value));
-      return value === 0 ? '0' : String(value); // -0 is 0
+      return String(value); // String(-0) is '0': -0 is 0
     case 'bigint':
       return `${value}n`;
     case 'boolean':
@@ -258,8 +259,7 @@ function encode(
       return rules === CUSTOM_RULES ? fail(trail, 'undefined') : 'undefined';
     case 'symbol':
       return value === TEXT_REMOVED ? '~' : fail(trail, 'a symbol');
-    case 'function':
-      return fail(trail, 'a function');
+    // A function goes on as an object of no plain kind, refused below as describeValue names it: 'a function'.
   }
   if (value === null) return 'null';
   const object = value as object;

@@ -67,7 +67,8 @@ export function createSemanticDeduper<T>(
   settings: SemanticSettings<T>,
   threshold: number,
   hooks: DeduperHooks,
-  probes = false,
+  // No default: undefined reads as false wherever it is read (a default of false was an equivalent mutant).
+  probes?: boolean,
   previous?: Deduper<T>,
 ): Deduper<T> {
   // Without an embedding cache or a semantic result cache, vectors live no longer than their batch (and the queued

@@ -116,10 +116,11 @@ export class SemanticIndex<H> implements NearIndex<H> {
       if (entry !== undefined) (found ??= new Map()).set(leaderOf[leader]!, entry);
     }
     if (found === undefined) return batch;
-    for (let i = 0; i < items.length; i++) {
+    // forEach, not an index loop: a bound made '<=' read past the end, found nothing there, and survived.
+    items.forEach((item, i) => {
       const entry = found.get(leaderOf[i]!);
-      if (entry !== undefined) hit(items[i]!, entry);
-    }
+      if (entry !== undefined) hit(item, entry);
+    });
     return withoutUnique(batch, found);
   }
 
@@ -170,12 +171,13 @@ export class SemanticIndex<H> implements NearIndex<H> {
     } else {
       // A user's metric that throws, or gives no number ('0.99', true): no match, as NaN (the batch's dedup
       // falls back for it; a batch of one has no pair there, and a throw here would escape the engine's timer).
+      // The catch is empty: a throw leaves `given` undefined, which the type check refuses.
+      let given: unknown;
       try {
-        score = metric.score(cached, vector);
-      } catch {
-        return undefined;
-      }
-      if (typeof score !== 'number') return undefined;
+        given = metric.score(cached, vector);
+      } catch {}
+      if (typeof given !== 'number') return undefined;
+      score = given;
     }
     score = score > 1 ? 1 : score >= 0 ? score : 0;
     if (!(score >= threshold && score > toBeat)) return undefined;
@@ -184,22 +186,22 @@ export class SemanticIndex<H> implements NearIndex<H> {
     }
     if (guard === false) return score;
     // A user's guard that throws, or answers anything but `true`, refuses the match, as one that returns false.
+    // The catch is empty: after a throw the function ends, answering undefined.
     try {
-      return guard(row.probe.text, query.probe.text) === true ? score : undefined;
-    } catch {
-      return undefined;
-    }
+      if (guard(row.probe.text, query.probe.text) === true) return score;
+    } catch {}
+    return undefined;
   }
 }
 
 /** The batch without the unique items in `gone` and the requests they stand for; undefined when none is left. */
 function withoutUnique<E>(batch: DedupedBatch<E>, gone: ReadonlyMap<number, unknown>): DedupedBatch<E> | undefined {
-  const renumbered = new Array<number>(batch.unique.length);
   const unique: E[] = [];
-  batch.unique.forEach((item, u) => {
-    if (gone.has(u)) return;
-    renumbered[u] = unique.length;
-    unique.push(item);
+  // The index in `unique` of each unique item kept (that of one gone is never read). Made by map, not written
+  // into a presized array, whose size and initial contents were equivalent mutants.
+  const renumbered = batch.unique.map((item, u) => {
+    if (!gone.has(u)) unique.push(item);
+    return unique.length - 1;
   });
   const items: E[] = [];
   const leaderOf: number[] = [];

@@ -1,6 +1,6 @@
 import { describeValue } from '../base/describeValue.js';
 import type { DedupedBatch } from '../types.js';
-import { describeThrow, type Grouping } from './exact.js';
+import type { Grouping } from './exact.js';
 
 
 /**
@@ -18,7 +18,8 @@ export function greedyLeaders<T>(
   threshold: number,
 ): DedupedBatch<T> {
   const unique: T[] = [];
-  const leaderOf: number[] = new Array<number>(items.length);
+  // Pushed in item order (each item gets exactly one entry): a presized array was an equivalent mutant.
+  const leaderOf: number[] = [];
   let failures: Map<number, unknown> | undefined;
   const leadersByGroup = new Map<unknown, number[]>();
   for (let i = 0; i < items.length; i++) {
@@ -28,7 +29,7 @@ export function greedyLeaders<T>(
     } catch (error) {
       // groupOf names the user function that threw (see describeThrow).
       (failures ??= new Map()).set(i, error);
-      leaderOf[i] = -1;
+      leaderOf.push(-1);
       continue;
     }
     let leaders = leadersByGroup.get(group);
@@ -46,10 +47,10 @@ export function greedyLeaders<T>(
     }
     if (best === -1) {
       leaders.push(i);
-      leaderOf[i] = unique.length;
+      leaderOf.push(unique.length);
       unique.push(items[i]!);
     } else {
-      leaderOf[i] = leaderOf[best]!;
+      leaderOf.push(leaderOf[best]!);
     }
   }
   return failures ? { items, unique, leaderOf, failures } : { items, unique, leaderOf };
@@ -63,14 +64,10 @@ export class SimilarityError extends Error {
   }
 }
 
-/** A grouping function of scope alone, naming `scope` when it throws. */
+/**
+ * A grouping function of scope alone. A grouping's `scope` is checked already (`checkedScope`: a throw names
+ * `scope`), so it is used as it is: a wrapper that named its throws again passed them on unchanged.
+ */
 export function scopeGroup<T>({ scope }: Pick<Grouping<T>, 'scope'>): (item: T) => unknown {
-  if (!scope) return () => undefined;
-  return (item) => {
-    try {
-      return scope(item);
-    } catch (error) {
-      throw describeThrow('scope', error);
-    }
-  };
+  return scope ?? (() => undefined);
 }

@@ -37,12 +37,13 @@ export function keyvStore(keyv: KeyvLike, options: KeyvStoreOptions = {}): Share
       return perKey(texts, keys.length, `${where}: getMany`).map((text) => decodeValue(serializer, text));
     },
     async set(entries, ttlMs) {
-      const writes: PromiseLike<unknown>[] = [];
-      for (const [key, value] of entries) {
-        const text = encodeValue(serializer, value);
-        if (text !== undefined) writes.push(keyv.set(prefix + key, text, ttlMs));
-      }
-      await Promise.all(writes);
+      // One write per result that has a text (an array collected by hand: its initial contents were an equivalent mutant).
+      await Promise.all(
+        entries.map(([key, value]) => {
+          const text = encodeValue(serializer, value);
+          return text === undefined ? undefined : keyv.set(prefix + key, text, ttlMs);
+        }),
+      );
     },
   });
 }

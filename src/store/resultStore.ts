@@ -58,9 +58,10 @@ export const jsonSerializer: Required<StoreSerializer> = {
  * The serialize/deserialize pair of a store's options, checked: each a function when given.
  * @throws TypeError naming the option
  */
-export function resolveSerializer(where: string, options: StoreSerializer | undefined): Required<StoreSerializer> {
-  const serialize = options?.serialize === undefined ? jsonSerializer.serialize : options.serialize;
-  const deserialize = options?.deserialize === undefined ? jsonSerializer.deserialize : options.deserialize;
+export function resolveSerializer(where: string, options: StoreSerializer): Required<StoreSerializer> {
+  // `options` is the store's options object, checked by the caller (keyvStore, redisStore): no `?.` to survive.
+  const serialize = options.serialize === undefined ? jsonSerializer.serialize : options.serialize;
+  const deserialize = options.deserialize === undefined ? jsonSerializer.deserialize : options.deserialize;
   if (typeof serialize !== 'function') throw new TypeError(`${where}: serialize must be a function (value) => string`);
   if (typeof deserialize !== 'function') throw new TypeError(`${where}: deserialize must be a function (text) => value`);
   return { serialize, deserialize };
@@ -72,22 +73,22 @@ export function resolveSerializer(where: string, options: StoreSerializer | unde
  */
 export function encodeValue(serializer: Required<StoreSerializer>, value: unknown): string | undefined {
   if (value === undefined) return undefined;
+  // A serializer that throws: not shared (the catch is empty: the function then ends, answering undefined).
   try {
     const text = serializer.serialize(value);
-    return typeof text === 'string' ? text : undefined;
-  } catch {
-    return undefined;
-  }
+    if (typeof text === 'string') return text;
+  } catch {}
+  return undefined;
 }
 
 /** A stored text read back; a text that does not parse counts as no entry. */
 export function decodeValue(serializer: Required<StoreSerializer>, text: unknown): unknown {
   if (typeof text !== 'string') return undefined;
+  // A text that does not parse: no entry (the catch is empty: the function then ends, answering undefined).
   try {
     return serializer.deserialize(text);
-  } catch {
-    return undefined;
-  }
+  } catch {}
+  return undefined;
 }
 
 /** A prefix option, checked: a string (possibly empty). */

@@ -48,12 +48,10 @@ export function fromFeatureExtractor(extractor: FeatureExtractor, options: Parti
     if (tensor.data.length !== rows * dimensions) {
       throw new TypeError(`feature extraction returned ${tensor.data.length} values for shape [${rows}, ${dimensions}]`);
     }
+    // Each row copied by Float32Array.from: no index loop whose bound (`d < dimensions` made `<=`) a write past
+    // the end of a typed array, which is ignored, would hide.
     const vectors: Float32Array[] = [];
-    for (let r = 0; r < rows; r++) {
-      const vector = new Float32Array(dimensions);
-      for (let d = 0; d < dimensions; d++) vector[d] = tensor.data[r * dimensions + d]!;
-      vectors.push(vector);
-    }
+    for (let r = 0; r < rows; r++) vectors.push(Float32Array.from({ length: dimensions }, (_, d) => tensor.data[r * dimensions + d]!));
     return vectors;
   };
 }
