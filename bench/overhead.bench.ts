@@ -186,6 +186,9 @@ export const contenders: Contender[] = [
 export const prototypes: Contender[] = [
   batcherContender('lane prototype', true, createLaneProto as unknown as typeof createLiteBatcher),
   batcherContender('lane prototype, dedup off', false, createLaneProto as unknown as typeof createLiteBatcher),
+  // Attribution only: each drops a guarantee (see LaneVariant).
+  batcherContender('lane prototype, no latency stats', true, ((o: never) => createLaneProto(o, 'noLatency')) as unknown as typeof createLiteBatcher),
+  batcherContender('lane prototype, bare', true, ((o: never) => createLaneProto(o, 'bare')) as unknown as typeof createLiteBatcher),
 ];
 
 /** A promise per request, settled from one echo per round; with `dedup`, one Map insert per request first. */

@@ -34,7 +34,14 @@ interface OpenBatch<T> {
   readonly windowEnd: number;
 }
 
-export function createLaneProto<T, R>(options: BatchDedupOptions<T, R>) {
+/**
+ * Attribution only, each dropping a guarantee to see what it costs: `noLatency` records no per-request result in
+ * the stats (no latency percentiles, no completed count); `bare` also skips the executor (no concurrency, no
+ * processing timeout, no signal, no result checks): it calls `execute` and resolves in one loop, DataLoader's way.
+ */
+export type LaneVariant = 'full' | 'noLatency' | 'bare';
+
+export function createLaneProto<T, R>(options: BatchDedupOptions<T, R>, variant: LaneVariant = 'full') {
   const config = new PipelineConfig<T, R>('createBatcher', options, undefined, undefined);
   const { scheduler, stats } = config;
   const clock = arrivalClock(scheduler);
@@ -42,6 +49,7 @@ export function createLaneProto<T, R>(options: BatchDedupOptions<T, R>) {
   const dedup = config.sharing.joinsWaiting;
   const inFlight = config.sharing.joinsInFlight;
   const key = config.grouping.key as (e: Envelope<T>) => unknown;
+  const plainKey = options.key === undefined;
   const fanOutConfig: FanOutConfig<LaneRequest<T>, R> = {
     ...(config.fanOut as unknown as FanOutConfig<LaneRequest<T>, R>),
     feedback,
@@ -55,7 +63,8 @@ export function createLaneProto<T, R>(options: BatchDedupOptions<T, R>) {
     () => fanOutConfig,
     (request, ok, valueOrError, _batchId, _deduplicated, latencyMs) => {
       request.done = true;
-      answerOne(request, ok, valueOrError, latencyMs);
+      if (variant === 'full') stats.recordResult(latencyMs, ok ? undefined : valueOrError, !ok);
+      request.resolve(ok ? valueOrError : Promise.reject(valueOrError));
       const joined = request.joined;
       if (joined !== undefined) {
         const now = scheduler.now();
@@ -113,6 +122,23 @@ export function createLaneProto<T, R>(options: BatchDedupOptions<T, R>) {
       sent.push({ index: batch.index, leaders });
     }
     stats.recordDedup(deduped);
+    if (variant === 'bare') {
+      const unique = deduped.unique;
+      const requests = new Array<T>(unique.length);
+      for (let i = 0; i < unique.length; i++) requests[i] = unique[i]!.request;
+      void (options.execute(requests, undefined as never) as Promise<R[]>).then((values) => {
+        feedback.release({ size: 0, executedItems: 0, durationMs: 0, latenciesMs: [], settledAt: 0 });
+        for (let i = 0; i < unique.length; i++) {
+          const leader = unique[i]!;
+          leader.done = true;
+          leader.resolve(values[i]);
+          if (leader.joined !== undefined) for (const other of leader.joined) other.resolve(values[i]);
+        }
+        const items = deduped.items;
+        for (let i = unique.length; i < items.length; i++) items[i]!.resolve(values[deduped.leaderOf[i]!]);
+      });
+      return;
+    }
     executor.submit(deduped);
   }
 
@@ -128,7 +154,8 @@ export function createLaneProto<T, R>(options: BatchDedupOptions<T, R>) {
         arm(windowEnd, now);
       }
       if (dedup) {
-        const k = key(lane);
+        // A string request with the default key is its own key (what the default key makes of it).
+        const k = plainKey && typeof request === 'string' ? request : key(lane);
         const at = batch.index.get(k);
         if (at !== undefined) {
           (batch.followers ??= []).push(lane);
