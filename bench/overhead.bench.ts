@@ -23,6 +23,7 @@ import { Bench } from 'tinybench';
 import { batchDedup, createBatcher } from '../src/index.js';
 // `/lite`'s createBatcher, on the lean core by default since stop 18 (issue 18): measured beside the main one.
 import { createBatcher as createLiteBatcher } from '../src/lite/index.js';
+import { createLaneProto } from './lib/laneProto.js';
 import { consoleTable, formatInteger, markdownTable, type BenchSection } from './lib/report.js';
 import { barChart } from './lib/svg.js';
 
@@ -175,6 +176,19 @@ export const contenders: Contender[] = [
   // Added at the end (issue 15, stop 18): the lean core of `/lite` (src/lite/core.ts), same options as the main rows.
   batcherContender(LEAN, true, createLiteBatcher),
   batcherContender(LEAN_OFF, false, createLiteBatcher),
+];
+
+/**
+ * Not run by the bench: prototypes timed alone with bench/lib/overheadSolo.ts (stop 20, H-LANE: the hot path of a
+ * DataLoader-shaped lane for plain `process()` calls, bench/lib/laneProto.ts; docs/decisions.md, "A lane for plain
+ * calls, prototyped").
+ */
+export const prototypes: Contender[] = [
+  batcherContender('lane prototype', true, createLaneProto as unknown as typeof createLiteBatcher),
+  batcherContender('lane prototype, dedup off', false, createLaneProto as unknown as typeof createLiteBatcher),
+  // Attribution only: each drops a guarantee (see LaneVariant).
+  batcherContender('lane prototype, no latency stats', true, ((o: never) => createLaneProto(o, 'noLatency')) as unknown as typeof createLiteBatcher),
+  batcherContender('lane prototype, bare', true, ((o: never) => createLaneProto(o, 'bare')) as unknown as typeof createLiteBatcher),
 ];
 
 /** A promise per request, settled from one echo per round; with `dedup`, one Map insert per request first. */

@@ -8,7 +8,9 @@
  * eleven: each contender is measured in a fresh V8.
  */
 import { Bench } from 'tinybench';
-import { contenders, SOLO_TIME_MS } from '../overhead.bench.js';
+import { contenders as benched, prototypes, SOLO_TIME_MS } from '../overhead.bench.js';
+
+const contenders = [...benched, ...prototypes];
 
 const [name, sizeText] = process.argv.slice(2);
 const size = Number(sizeText);
