@@ -2,8 +2,10 @@
  * The engine's collector (src/internal/collector.ts: `BatchCollector`'s push and withdraw, `watchWaiting`) against
  * what its documentation says, where mutation testing found it unguarded (issue 17, stop 20, docs/testing.md).
  */
+import { getEventListeners } from 'node:events';
 import { Subscription, VirtualTimeScheduler, type SchedulerLike } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import { BatchTimeoutError } from '../src/errors.js';
 import { BatchCollector, watchWaiting } from '../src/internal/collector.js';
 import type { WindowSettings } from '../src/internal/windowSettings.js';
 import { trackTimers } from '../src/testing/index.js';
@@ -112,5 +114,65 @@ describe('watchWaiting', () => {
     expect(left).toHaveLength(1);
     expect(left[0]).toBeInstanceOf(TypeError);
     expect((left[0] as Error).message).toBe('batchDedup: signal(request): signal.reason threw: no reason');
+  });
+
+  it('listens to an abort once: after it, the signal holds no listener, even when leave does not unwatch', () => {
+    const left: unknown[] = [];
+    const controller = new AbortController();
+    watchWaiting(new VirtualTimeScheduler(), { signal: controller.signal }, 0, (error) => left.push(error));
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    const reason = new Error('stop');
+    controller.abort(reason);
+    expect(left).toEqual([reason]);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('unwatching removes the abort listener and the deadline timer: a later abort or deadline does nothing', () => {
+    const left: unknown[] = [];
+    const controller = new AbortController();
+    const tracked = trackTimers(new VirtualTimeScheduler());
+    const unwatch = watchWaiting(tracked.scheduler, { signal: controller.signal, deadline: 50, timeoutMs: 50 }, 0, (e) => left.push(e));
+    expect(tracked.pending()).toBe(1);
+    unwatch!();
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    expect(tracked.pending()).toBe(0);
+    controller.abort();
+    expect(left).toEqual([]);
+  });
+
+  it('a deadline-only watch leaves at the deadline with BatchTimeoutError, and its unwatch cancels that timer', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const left: unknown[] = [];
+    watchWaiting(scheduler, { deadline: 20, timeoutMs: 20 }, 0, (e) => left.push(e));
+    const tracked = trackTimers(scheduler);
+    const unwatch = watchWaiting(tracked.scheduler, { deadline: 20, timeoutMs: 20 }, 0, (e) => left.push(e));
+    expect(tracked.pending()).toBe(1);
+    unwatch!();
+    expect(tracked.pending()).toBe(0);
+    scheduler.flush();
+    expect(left).toHaveLength(1);
+    expect(left[0]).toBeInstanceOf(BatchTimeoutError);
+  });
+
+  it('a signal that cannot be listened to: leaves at once with a TypeError that has the thrown error as its cause, and no timer stays', () => {
+    const left: unknown[] = [];
+    const thrown = new Error('no listeners here');
+    const signal = {
+      aborted: false,
+      reason: undefined,
+      addEventListener: () => {
+        throw thrown;
+      },
+      removeEventListener: () => {},
+    } as unknown as AbortSignal;
+    const tracked = trackTimers(new VirtualTimeScheduler());
+    expect(watchWaiting(tracked.scheduler, { signal, deadline: 50, timeoutMs: 50 }, 0, (e) => left.push(e))).toBeUndefined();
+    expect(tracked.pending()).toBe(0);
+    expect(left).toHaveLength(1);
+    expect(left[0]).toBeInstanceOf(TypeError);
+    expect((left[0] as Error).message).toBe(
+      "batchDedup: signal(request) returned a signal whose addEventListener('abort') threw: no listeners here",
+    );
+    expect((left[0] as Error).cause).toBe(thrown);
   });
 });
