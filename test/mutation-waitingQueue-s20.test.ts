@@ -85,3 +85,63 @@ describe('WaitingQueue.take', () => {
     expect(queue.take(3)).toEqual([]);
   });
 });
+
+/**
+ * Memory: the arrival order is compacted once its dead slots (before the head, or gone after it) outnumber both the
+ * waiting values and COMPACT_SLACK (32), and not before; `compactionWork` counts the slots each compaction visited.
+ */
+describe('WaitingQueue: when the arrival order is compacted', () => {
+  const plain = (n: number) => {
+    const queue = fifo<number>();
+    for (let i = 0; i < n; i++) queue.push(i, i, 0, false);
+    return queue;
+  };
+
+  it.each([
+    [10, 6, 0], // 6 dead, 4 waiting: fewer than the slack
+    [40, 32, 0], // 32 dead, 8 waiting: not more than the slack
+    [41, 33, 41], // 33 dead, 8 waiting: compacted
+    [100, 33, 0], // 33 dead, 67 waiting
+    [66, 33, 0], // 33 dead, 33 waiting: not more than those waiting
+    [67, 34, 67], // 34 dead, 33 waiting: compacted
+  ])('%i values, %i taken: compaction work %i', (n, taken, work) => {
+    const queue = plain(n);
+    expect(queue.take(taken)).toHaveLength(taken);
+    expect(queue.compactionWork).toBe(work);
+    expect(queue.footprint).toBe(work === 0 ? n : n - taken);
+    expect(queue.take(n)).toEqual(Array.from({ length: n - taken }, (_, i) => taken + i));
+  });
+
+  it('withdrawn values the head moves past are dead once only: 20 withdrawn at the front of 60 compact nothing', () => {
+    const queue = fifo<number>();
+    const entries = Array.from({ length: 60 }, (_, i) => queue.push(i, i, 0, true)!);
+    for (let i = 0; i < 20; i++) queue.remove(entries[i]!);
+    expect(queue.compactionWork).toBe(0);
+    expect(queue.oldestArrivedAt()).toBe(20);
+    expect(queue.take(60)).toHaveLength(40);
+  });
+
+  it('withdrawn values a take steps over are dead once only: 20 withdrawn behind the head of 60 compact nothing', () => {
+    const queue = fifo<number>();
+    const entries = Array.from({ length: 60 }, (_, i) => queue.push(i, i, 0, true)!);
+    for (let i = 1; i <= 20; i++) queue.remove(entries[i]!);
+    // takes 0 and 21-29, stepping over the 20 withdrawn: 30 dead slots before the head, 30 waiting
+    expect(queue.take(10)).toEqual([0, 21, 22, 23, 24, 25, 26, 27, 28, 29]);
+    expect(queue.compactionWork).toBe(0);
+    expect(queue.footprint).toBe(60);
+    expect(queue.take(60)).toEqual(Array.from({ length: 30 }, (_, i) => 30 + i));
+  });
+
+  it('once every value has left, the arrival order holds nothing', () => {
+    const queue = fifo<number>();
+    for (let i = 0; i < 5; i++) queue.push(i, i, 0, true);
+    expect(queue.take(5)).toEqual([0, 1, 2, 3, 4]);
+    expect(queue.footprint).toBe(0);
+    expect(queue.compactionWork).toBe(0);
+    const byPriority = prioritized<number>();
+    for (let i = 0; i < 5; i++) byPriority.push(i, i, i, false);
+    expect(byPriority.take(5)).toEqual([4, 3, 2, 1, 0]);
+    expect(byPriority.footprint).toBe(0);
+  });
+});
+

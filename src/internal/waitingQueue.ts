@@ -263,9 +263,8 @@ export class WaitingQueue<T> {
    */
   private reclaim(): void {
     const slots = this.slots;
-    while (this.head < slots.length) {
-      const slot = slots[this.head]!;
-      if (!(slot instanceof QueueEntry) || slot.state === WAITING) break;
+    // Past the end, the slot read is undefined, no entry: the loop needs no bound of its own.
+    for (let slot = slots[this.head]; slot instanceof QueueEntry && slot.state !== WAITING; slot = slots[this.head]) {
       this.head++;
       this.gone--;
     }
