@@ -109,7 +109,13 @@ describe('WaitingQueue: when the arrival order is compacted', () => {
     expect(queue.take(taken)).toHaveLength(taken);
     expect(queue.compactionWork).toBe(work);
     expect(queue.footprint).toBe(work === 0 ? n : n - taken);
-    expect(queue.take(n)).toEqual(Array.from({ length: n - taken }, (_, i) => taken + i));
+    // the arrival times kept alongside moved with their values (value i arrived at i), and later ones line up
+    expect(queue.oldestArrivedAt()).toBe(taken);
+    queue.push(1000, 1000, 0, false);
+    expect(queue.take(n - taken)).toEqual(Array.from({ length: n - taken }, (_, i) => taken + i));
+    expect(queue.oldestArrivedAt()).toBe(1000);
+    queue.insert(999, 999, 0, false);
+    expect(queue.take(2)).toEqual([999, 1000]);
   });
 
   it('withdrawn values the head moves past are dead once only: 20 withdrawn at the front of 60 compact nothing', () => {

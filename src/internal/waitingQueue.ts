@@ -338,8 +338,8 @@ export class PriorityHeap<T> {
   remove(entry: QueueEntry<T>): void {
     const heap = this.items;
     const i = entry.heapIndex;
+    // The entry's heapIndex is left as it was: it is read only while the entry waits (raise and remove check that).
     const last = heap.pop()!;
-    entry.heapIndex = -1;
     if (last === entry) return;
     heap[i] = last;
     last.heapIndex = i;
