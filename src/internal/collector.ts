@@ -363,7 +363,6 @@ export function watchWaiting(
   const { deadline, signal } = options;
   if (deadline === undefined && signal === undefined) return undefined; // withdrawn by its caller only
   let timer: Subscription | undefined;
-  const onAbort = () => leave(abortReason(signal!, 'batchDedup: signal(request)'));
   if (deadline !== undefined) {
     const timeoutMs = options.timeoutMs ?? deadline - now;
     timer = scheduleAfter(
@@ -374,19 +373,20 @@ export function watchWaiting(
       Math.min(timeoutMs, Math.max(0, deadline - now)),
     );
   }
-  if (signal !== undefined) {
-    try {
-      signal.addEventListener('abort', onAbort, { once: true });
-    } catch (error) {
-      // A signal that cannot be listened to (a signal-shaped object whose method throws): its request leaves now.
-      timer?.unsubscribe();
-      leave(new TypeError(`batchDedup: signal(request) returned a signal whose addEventListener('abort') threw: ${describeThrown(error)}`, { cause: error }));
-      return undefined;
-    }
+  // A deadline alone (the check above leaves one of the two).
+  if (signal === undefined) return () => timer!.unsubscribe();
+  const onAbort = () => leave(abortReason(signal, 'batchDedup: signal(request)'));
+  try {
+    signal.addEventListener('abort', onAbort, { once: true });
+  } catch (error) {
+    // A signal that cannot be listened to (a signal-shaped object whose method throws): its request leaves now.
+    timer?.unsubscribe();
+    leave(new TypeError(`batchDedup: signal(request) returned a signal whose addEventListener('abort') threw: ${describeThrown(error)}`, { cause: error }));
+    return undefined;
   }
   return () => {
     timer?.unsubscribe();
-    if (signal !== undefined) forget(signal, onAbort);
+    forget(signal, onAbort);
   };
 }
 

@@ -117,16 +117,12 @@ export class WaitingQueue<T> {
 
   /**
    * Adds a value that arrived earlier than the latest one (a follower promoted in place of a withdrawn request), at
-   * the place its arrival time gives it in arrival order, so `maxWaitMs` and FIFO order count from that time. An
-   * ordinary arrival (no earlier than the latest) costs what `push` costs; an earlier one, a binary search and a
-   * splice (rare: only a withdrawal with equal requests waiting on it comes here).
+   * the place its arrival time gives it in arrival order, so `maxWaitMs` and FIFO order count from that time: a
+   * binary search and a splice, at the end for an arrival no earlier than the latest (rare: only a withdrawal with
+   * equal requests waiting on it comes here).
    */
   insert(value: T, arrivedAt: number, priority: number, trackable: boolean): QueueEntry<T> | undefined {
     const slots = this.slots;
-    // Stryker disable next-line BlockStatement: emptied, an arrival no earlier than the latest takes the binary search below, which finds the end of the arrival order: the place push() gives it.
-    if (this.waiting === 0 || slots.length === 0 || !(arrivedAt < this.arrivalAt(slots.length - 1))) {
-      return this.push(value, arrivedAt, priority, trackable);
-    }
     let lo = this.head;
     let hi = slots.length;
     while (lo < hi) {
@@ -155,9 +151,8 @@ export class WaitingQueue<T> {
    */
   raise(entry: QueueEntry<T>, priority: number, arrivedAt: number): void {
     if (!this.heap || entry.state !== WAITING) return;
-    const rank = priority - this.agingPerMs * (arrivedAt - (this.epoch ?? arrivedAt));
-    if (!(rank > entry.rank)) return;
-    entry.rank = rank;
+    // Never down; an unchanged rank sifts up no further than where it is.
+    entry.rank = Math.max(entry.rank, priority - this.agingPerMs * (arrivedAt - (this.epoch ?? arrivedAt)));
     this.heap.siftUp(entry.heapIndex);
   }
 
@@ -192,7 +187,7 @@ export class WaitingQueue<T> {
   take(n: number): T[] {
     const limit = Math.min(n, this.waiting);
     if (!this.heap && this.entries === 0) return this.takePlain(limit);
-    const out = new Array<T>(limit);
+    const out: T[] = [];
     const heap = this.heap;
     if (heap) {
       for (let k = 0; k < limit; k++) {
@@ -268,9 +263,8 @@ export class WaitingQueue<T> {
    */
   private reclaim(): void {
     const slots = this.slots;
-    while (this.head < slots.length) {
-      const slot = slots[this.head]!;
-      if (!(slot instanceof QueueEntry) || slot.state === WAITING) break;
+    // Past the end, the slot read is undefined, no entry: the loop needs no bound of its own.
+    for (let slot = slots[this.head]; slot instanceof QueueEntry && slot.state !== WAITING; slot = slots[this.head]) {
       this.head++;
       this.gone--;
     }
@@ -344,8 +338,8 @@ export class PriorityHeap<T> {
   remove(entry: QueueEntry<T>): void {
     const heap = this.items;
     const i = entry.heapIndex;
+    // The entry's heapIndex is left as it was: it is read only while the entry waits (raise and remove check that).
     const last = heap.pop()!;
-    entry.heapIndex = -1;
     if (last === entry) return;
     heap[i] = last;
     last.heapIndex = i;
