@@ -76,3 +76,17 @@ describe('nearCache: a leader of the settings before a configure()', () => {
     expect(stats.snapshot().semanticCacheHits).toBe(1);
   });
 });
+
+describe('nearCache: a near hit whose caller left while its batch was being embedded', () => {
+  it('is not counted as a cache hit, and its caller keeps the error it got', async () => {
+    const { clock, batcher, executed, stats } = setup();
+    await expect(Promise.all([batcher.process('new'), runFor(clock, 6)])).resolves.toEqual(['new#1', undefined]);
+    // old~ and other form one batch at 11, embedded at 31; old~'s deadline passes at 16, other still waits.
+    const old = batcher.process('old~', { timeoutMs: 10 }).catch((error: unknown) => (error as Error).name);
+    const other = batcher.process('other');
+    await runFor(clock, 40);
+    await expect(Promise.all([old, other])).resolves.toEqual(['BatchTimeoutError', 'other#2']);
+    expect(executed).toEqual([['new'], ['other']]);
+    expect(stats.snapshot()).toMatchObject({ cacheHits: 0, semanticCacheHits: 0 });
+  });
+});
