@@ -156,18 +156,20 @@ export function createHttpEmbedder(options: HttpEmbedderOptions): Embedder {
     }
   };
 
+  // One request per chunk of at most maxBatchSize texts (one chunk when it is Infinity); no texts, no request.
   return async (texts) => {
-    if (texts.length <= maxBatchSize) return withRetries(texts);
     const chunks: string[][] = [];
     for (let start = 0; start < texts.length; start += maxBatchSize) chunks.push(texts.slice(start, start + maxBatchSize));
     return (await Promise.all(chunks.map(withRetries))).flat();
   };
 }
 
+/**
+ * The body is only ever sent through JSON.stringify, which leaves out `model: undefined`; Ollama's
+ * `{ model, input }` is the same JSON object as OpenAI's `{ input, model }`.
+ */
 function defaultBody(api: HttpEmbeddingApi, model: string | undefined): (texts: string[]) => unknown {
-  if (api === 'tei') return (texts) => ({ inputs: texts });
-  if (api === 'ollama') return (texts) => ({ model, input: texts });
-  return (texts) => (model === undefined ? { input: texts } : { input: texts, model });
+  return api === 'tei' ? (texts) => ({ inputs: texts }) : (texts) => ({ input: texts, model });
 }
 
 /** What an error answer says, in the shapes of OpenAI (`{ error: { message } }`), Ollama and TEI (`{ error }`). */
