@@ -48,3 +48,13 @@ describe('parseEmbeddingResponse: a data entry that is no object', () => {
     expect(() => parseEmbeddingResponse({ data: [entry] })).toThrow(new TypeError('HTTP embedder: data[0].embedding is not an array'));
   });
 });
+
+describe('parseEmbeddingResponse: a data entry that is no object, beside others (reliability 153)', () => {
+  // The entries are ordered by index first: a null entry there threw "Cannot read properties of null" from the sort.
+  it.each([
+    [[null, { index: 0, embedding: [1] }], 0],
+    [[{ index: 0, embedding: [1] }, null], 1],
+  ])('names the entry of %o that is no object', (data, at) => {
+    expect(() => parseEmbeddingResponse({ data })).toThrow(new TypeError(`HTTP embedder: data[${at}].embedding is not an array`));
+  });
+});

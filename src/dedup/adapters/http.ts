@@ -198,9 +198,10 @@ export function parseEmbeddingResponse(json: unknown): ArrayLike<number>[] {
   const record = json as { data?: unknown; embeddings?: unknown } | null;
   if (record && Array.isArray(record.embeddings)) return record.embeddings as ArrayLike<number>[];
   if (record && Array.isArray(record.data)) {
-    const items = record.data as Array<{ embedding?: unknown; index?: unknown }>;
+    // An entry may be anything (null, a number): the check below names it, so the sort must not throw on it.
+    const items = record.data as Array<{ embedding?: unknown; index?: unknown } | null | undefined>;
     return [...items]
-      .sort((a, b) => Number(a.index ?? 0) - Number(b.index ?? 0))
+      .sort((a, b) => Number(a?.index ?? 0) - Number(b?.index ?? 0))
       .map((item, i) => {
         if (!Array.isArray(item?.embedding)) throw new TypeError(`HTTP embedder: data[${i}].embedding is not an array`);
         return item.embedding as number[];
