@@ -41,3 +41,11 @@ describe("SemanticIndex: the bound where Cauchy-Schwarz is tight finds a pair sc
     expect(above.nearest([query], () => true)).toBeUndefined();
   });
 });
+
+describe('SemanticIndex: the bound reads unit vectors, whatever the lengths of the two', () => {
+  it('a long entry and a short query in one direction are found', () => {
+    const index = new SemanticIndex<string>({ kind: 'cosine' }, 0.9, false);
+    index.add('x', probe('cached', [2, 0.1]));
+    expect(index.nearest([probe('query', [0.1, 0])], () => true)).toBe('x');
+  });
+});
