@@ -8,6 +8,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SemanticIndex, type Probe } from '../src/dedup/semanticCache.js';
+import { createBatcher } from '../src/index.js';
+import { virtualClock } from '../src/testing/index.js';
+import { runFor } from './support.js';
 
 const probe = (text: string, vector: number[]): Probe => ({ group: 'g', text, vector: new Float32Array(vector) });
 
@@ -47,5 +50,38 @@ describe('SemanticIndex: the bound reads unit vectors, whatever the lengths of t
     const index = new SemanticIndex<string>({ kind: 'cosine' }, 0.9, false);
     index.add('x', probe('cached', [2, 0.1]));
     expect(index.nearest([probe('query', [0.1, 0])], () => true)).toBe('x');
+  });
+});
+
+describe('dedupThreshold 0: the cache finds what the batch merges (reliability 154)', () => {
+  // At threshold 0 every pair merges in a batch (a negative cosine counts as 0), so every entry of the group is
+  // near: the pruning bound, negative for opposite vectors, refused them.
+  it('the index finds an entry opposite the query', () => {
+    const index = new SemanticIndex<string>({ kind: 'cosine' }, 0, false);
+    index.add('x', probe('cached', [1, 0]));
+    expect(index.nearest([probe('query', [-1, 0])], () => true)).toBe('x');
+  });
+
+  it('a request opposite a cached one is answered from it, as it is when both are in one batch', async () => {
+    const clock = virtualClock();
+    const vectors: Record<string, number[]> = { p: [1, 0], n: [-1, 0] };
+    const executed: string[][] = [];
+    const batcher = createBatcher<string, string>({
+      execute: (qs: string[]) => (executed.push([...qs]), qs.map((q) => `${q}!`)),
+      dedupStrategy: 'embedding',
+      dedupThreshold: 0,
+      mergeGuard: false,
+      embed: (texts) => texts.map((t) => vectors[t]!),
+      windowMs: 5,
+      scheduler: clock.scheduler,
+      resultCache: { ttlMs: 1_000, semantic: true },
+    });
+    const together = batcher.processAll(['p', 'n']);
+    await runFor(clock, 10);
+    await expect(together).resolves.toEqual(['p!', 'p!']);
+    const later = batcher.process('n');
+    await runFor(clock, 10);
+    await expect(later).resolves.toBe('p!');
+    expect(executed).toEqual([['p']]);
   });
 });

@@ -158,7 +158,8 @@ export class SemanticIndex<H> implements NearIndex<H> {
     const vector = query.probe.vector;
     let score: number;
     if (metric.kind === 'cosine') {
-      if (query.unit) {
+      // At threshold 0 every pair passes (a negative cosine counts as 0), so nothing may be refused on a bound.
+      if (query.unit && threshold > 0) {
         // An upper bound of the cosine of the unit vectors: the top coordinates' part, plus |rest of row| * 1.
         let bound = row.rest;
         for (let k = 0; k < row.top.length; k++) bound += query.unit[row.top[k]!]! * row.weights[k]!;
