@@ -209,7 +209,8 @@ function withoutUnique<E>(batch: DedupedBatch<E>, gone: ReadonlyMap<number, unkn
   const failures = batch.failures && new Map<number, unknown>();
   batch.items.forEach((item, i) => {
     const u = batch.leaderOf[i]!;
-    if (u >= 0 && gone.has(u)) return;
+    // `gone` holds unique indices only: a failed request (u < 0) is never in it.
+    if (gone.has(u)) return;
     if (u < 0) failures!.set(items.length, batch.failures!.get(i));
     leaderOf.push(u < 0 ? u : renumbered[u]!);
     items.push(item);
