@@ -211,8 +211,13 @@ function withoutUnique<E>(batch: DedupedBatch<E>, gone: ReadonlyMap<number, unkn
     const u = batch.leaderOf[i]!;
     // `gone` holds unique indices only: a failed request (u < 0) is never in it.
     if (gone.has(u)) return;
-    if (u < 0) failures!.set(items.length, batch.failures!.get(i));
-    leaderOf.push(u < 0 ? u : renumbered[u]!);
+    // A failed request (leader -1) keeps its error, under its new index.
+    if (u < 0) {
+      failures!.set(items.length, batch.failures!.get(i));
+      leaderOf.push(u);
+    } else {
+      leaderOf.push(renumbered[u]!);
+    }
     items.push(item);
   });
   if (items.length === 0) return undefined;
