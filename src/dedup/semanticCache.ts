@@ -158,7 +158,8 @@ export class SemanticIndex<H> implements NearIndex<H> {
     const vector = query.probe.vector;
     let score: number;
     if (metric.kind === 'cosine') {
-      if (query.unit) {
+      // At threshold 0 every pair passes (a negative cosine counts as 0), so nothing may be refused on a bound.
+      if (query.unit && threshold > 0) {
         // An upper bound of the cosine of the unit vectors: the top coordinates' part, plus |rest of row| * 1.
         let bound = row.rest;
         for (let k = 0; k < row.top.length; k++) bound += query.unit[row.top[k]!]! * row.weights[k]!;
@@ -208,9 +209,15 @@ function withoutUnique<E>(batch: DedupedBatch<E>, gone: ReadonlyMap<number, unkn
   const failures = batch.failures && new Map<number, unknown>();
   batch.items.forEach((item, i) => {
     const u = batch.leaderOf[i]!;
-    if (u >= 0 && gone.has(u)) return;
-    if (u < 0) failures!.set(items.length, batch.failures!.get(i));
-    leaderOf.push(u < 0 ? u : renumbered[u]!);
+    // `gone` holds unique indices only: a failed request (u < 0) is never in it.
+    if (gone.has(u)) return;
+    // A failed request (leader -1) keeps its error, under its new index.
+    if (u < 0) {
+      failures!.set(items.length, batch.failures!.get(i));
+      leaderOf.push(u);
+    } else {
+      leaderOf.push(renumbered[u]!);
+    }
     items.push(item);
   });
   if (items.length === 0) return undefined;

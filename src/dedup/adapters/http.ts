@@ -156,18 +156,20 @@ export function createHttpEmbedder(options: HttpEmbedderOptions): Embedder {
     }
   };
 
+  // One request per chunk of at most maxBatchSize texts (one chunk when it is Infinity); no texts, no request.
   return async (texts) => {
-    if (texts.length <= maxBatchSize) return withRetries(texts);
     const chunks: string[][] = [];
     for (let start = 0; start < texts.length; start += maxBatchSize) chunks.push(texts.slice(start, start + maxBatchSize));
     return (await Promise.all(chunks.map(withRetries))).flat();
   };
 }
 
+/**
+ * The body is only ever sent through JSON.stringify, which leaves out `model: undefined`; Ollama's
+ * `{ model, input }` is the same JSON object as OpenAI's `{ input, model }`.
+ */
 function defaultBody(api: HttpEmbeddingApi, model: string | undefined): (texts: string[]) => unknown {
-  if (api === 'tei') return (texts) => ({ inputs: texts });
-  if (api === 'ollama') return (texts) => ({ model, input: texts });
-  return (texts) => (model === undefined ? { input: texts } : { input: texts, model });
+  return api === 'tei' ? (texts) => ({ inputs: texts }) : (texts) => ({ input: texts, model });
 }
 
 /** What an error answer says, in the shapes of OpenAI (`{ error: { message } }`), Ollama and TEI (`{ error }`). */
@@ -196,9 +198,10 @@ export function parseEmbeddingResponse(json: unknown): ArrayLike<number>[] {
   const record = json as { data?: unknown; embeddings?: unknown } | null;
   if (record && Array.isArray(record.embeddings)) return record.embeddings as ArrayLike<number>[];
   if (record && Array.isArray(record.data)) {
-    const items = record.data as Array<{ embedding?: unknown; index?: unknown }>;
+    // An entry may be anything (null, a number): the check below names it, so the sort must not throw on it.
+    const items = record.data as Array<{ embedding?: unknown; index?: unknown } | null | undefined>;
     return [...items]
-      .sort((a, b) => Number(a.index ?? 0) - Number(b.index ?? 0))
+      .sort((a, b) => Number(a?.index ?? 0) - Number(b?.index ?? 0))
       .map((item, i) => {
         if (!Array.isArray(item?.embedding)) throw new TypeError(`HTTP embedder: data[${i}].embedding is not an array`);
         return item.embedding as number[];
