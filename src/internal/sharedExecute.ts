@@ -337,7 +337,7 @@ class TierRun<T, R> {
             this.answer(indices[k]!, true, found[k]);
           }
         }
-        if (hits > 0) this.stats.recordCount('storeHits', hits);
+        this.stats.recordCount('storeHits', hits); // 0 adds nothing
         if (misses.length === 0) return;
         if (store.leases) this.claim(misses, 1);
         else this.run(misses, true, false);
@@ -384,7 +384,7 @@ class TierRun<T, R> {
             this.answer(indices[k]!, true, found[k]);
           }
         }
-        if (joined > 0) this.stats.recordCount('storeJoins', joined);
+        this.stats.recordCount('storeJoins', joined); // 0 adds nothing
         if (rest.length === 0) return;
         // Their leases ended with no result (holder gone, or its execution failed): one process takes each over.
         if (round < MAX_LEASE_ROUNDS) this.claim(rest, round + 1);
