@@ -1,0 +1,48 @@
+/**
+ * The engine's shared slots (src/internal/sharedSlots.ts) where stop 20's Stryker run (issue 17, H-MUT8, piece a)
+ * found no test.
+ *
+ * - `ledBy` answers only for the request that leads a record: a follower withdrawn (its call aborted) leaves alone,
+ *   and the request it followed is still sent and answered. With priorities the leader's record keeps its queue
+ *   place; taken for the follower's, the withdrawal took the leader out of the queue with the follower's reason.
+ */
+import { describe, expect, it } from 'vitest';
+import { createBatcher } from '../src/index.js';
+import { virtualClock } from '../src/testing/index.js';
+
+const settle = (answer: Promise<string>) =>
+  answer.then(
+    (value) => `=${value}`,
+    (error: unknown) => `!${(error as Error).message}`,
+  );
+
+/** Lets the answers' promise callbacks run (microtasks only: no timer). */
+async function flush(): Promise<void> {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+}
+
+describe('a follower withdrawn while its leader waits in the queue', () => {
+  it.each([true, false])('leaves alone: the leader is still sent and answered (enablePriorities %s)', async (enablePriorities) => {
+    const clock = virtualClock();
+    const calls: string[][] = [];
+    const batcher = createBatcher<string, string>({
+      scheduler: clock.scheduler,
+      windowMs: 5,
+      enablePriorities,
+      execute: (items) => (calls.push([...items]), items.map((item) => item.toUpperCase())),
+    });
+    const seen: string[] = [];
+    void settle(batcher.process('a', { signal: new AbortController().signal })).then((o) => seen.push(`leader${o}`));
+    const controller = new AbortController();
+    void settle(batcher.process('a', { signal: controller.signal })).then((o) => seen.push(`follower${o}`));
+    clock.advanceBy(1);
+    controller.abort(new Error('the follower left'));
+    await flush();
+    expect(seen).toEqual(['follower!the follower left']);
+    clock.advanceBy(5);
+    await flush();
+    expect(seen).toEqual(['follower!the follower left', 'leader=A']);
+    expect(calls).toEqual([['a']]);
+    await batcher.close();
+  });
+});
