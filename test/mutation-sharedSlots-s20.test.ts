@@ -46,3 +46,25 @@ describe('a follower withdrawn while its leader waits in the queue', () => {
     await batcher.close();
   });
 });
+
+describe('followers sent with their leader no longer count as waiting', () => {
+  it('queueDepth counts them while they wait, not once their batch is sent; the queue bound neither', async () => {
+    const clock = virtualClock();
+    const batcher = createBatcher<string, string>({
+      scheduler: clock.scheduler,
+      windowMs: 5,
+      maxQueueSize: 3,
+      execute: (items) => new Promise<string[]>((resolve) => clock.scheduler.schedule(() => resolve(items.map((item) => item.toUpperCase())), 10)),
+    });
+    const answers = ['a', 'a', 'a'].map((request) => settle(batcher.process(request)));
+    expect(batcher.getStats().queueDepth).toBe(3); // a leader and two followers
+    clock.advanceBy(5); // the batch is sent, its followers with it
+    expect(batcher.getStats().queueDepth).toBe(0);
+    // Three more fit in the queue while the first batch executes.
+    answers.push(...['b', 'c', 'd'].map((request) => settle(batcher.process(request))));
+    expect(batcher.getStats().queueDepth).toBe(3);
+    clock.advanceBy(20);
+    expect(await Promise.all(answers)).toEqual(['=A', '=A', '=A', '=B', '=C', '=D']);
+    await batcher.close();
+  });
+});

@@ -172,12 +172,13 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
     const followers = pending.followers;
     if (followers === undefined) return undefined;
     pending.followers = undefined;
-    if (pending.waiters === undefined) this.joined.delete(pending);
+    // No request waits for its outcome yet: waiters join a record once it is sent (`stateOf` SENT), after this.
+    this.joined.delete(pending);
     this.following -= followers.length;
     let kept = 0;
     for (const follower of followers) {
       follower.shared = undefined;
-      if (this.watches.size > 0) this.unwatch(follower);
+      this.unwatch(follower);
       if (follower.answered !== true) followers[kept++] = follower;
     }
     followers.length = kept;
