@@ -203,8 +203,9 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
       envelope.shared = undefined;
       return;
     }
-    const pending = recordOf(envelope);
-    if (pending !== undefined && pending.leader === envelope && pending.state === SENT) pending.state = STOPPING;
+    // A request of a call being stopped leads its record only once sent: SENT, it takes no join from now on.
+    const pending = this.ledBy(envelope);
+    if (pending !== undefined) pending.state = STOPPING;
   }
 
   /**
