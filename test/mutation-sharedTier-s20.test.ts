@@ -78,3 +78,38 @@ describe('a tier call stopped while the results of execute are passed on', () =>
     expect(log).toEqual([]);
   });
 });
+
+describe('storeKeyOf: the store key of a slot, one per (scope, key) pair', () => {
+  const key = (k: unknown, encoded = false, scope: unknown = undefined) =>
+    storeKeyOf({ scope, encoded, key: k } as Slot);
+  it.each([
+    ['a string', 'x', '-sx'],
+    ['a number', 1, '-n1'],
+    ['-0, as 0', -0, '-n0'],
+    ['NaN', Number.NaN, '-nNaN'],
+    ['a bigint', 1n, '-b1'],
+    ['true', true, '-t'],
+    ['false', false, '-f'],
+    ['undefined', undefined, '-u'],
+    ['null', null, '-z'],
+  ])('%s has its own letter', (_, k, expected) => {
+    expect(key(k)).toBe(expected);
+  });
+
+  it('an encoded key (an array or object key) is its own kind; its encoding must be a string', () => {
+    expect(key('[1]', true)).toBe('-e[1]');
+    expect(key(['1'], true)).toBeUndefined();
+  });
+
+  it('a key with no stable text has none: an object not encoded, a symbol, a function', () => {
+    expect(key({})).toBeUndefined();
+    expect(key([1])).toBeUndefined();
+    expect(key(Symbol('x'))).toBeUndefined();
+    expect(key(() => 1)).toBeUndefined();
+  });
+
+  it('the scope comes first, by its tag', () => {
+    expect(key('x', false, 'tenant')).toBe('s6:tenantsx');
+    expect(key(null, false, 7)).toBe('n7;z');
+  });
+});
