@@ -217,8 +217,9 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
       envelope.shared = undefined;
       return;
     }
-    const pending = recordOf(envelope);
-    if (pending === undefined || pending.leader !== envelope || (pending.state !== SENT && pending.state !== STOPPING)) return;
+    // A record it leads is SENT or STOPPING: a request has an outcome only once sent, and its record is led until then.
+    const pending = this.ledBy(envelope);
+    if (pending === undefined) return;
     envelope.shared = undefined;
     pending.state = DONE;
     pending.leader = undefined;
