@@ -5,7 +5,6 @@ import {
   changesWhatIsShared,
   DONE,
   PendingSlot,
-  QUEUED,
   SENT,
   STOPPING,
   SlotTable,
@@ -244,13 +243,15 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
       envelope.shared = undefined;
       return undefined;
     }
-    const pending = recordOf(envelope);
-    if (pending === undefined || pending.leader !== envelope || pending.state !== QUEUED) return undefined;
+    // The record it leads, QUEUED: a request leaves the queue unbatched only while it waits there.
+    const pending = this.ledBy(envelope);
+    if (pending === undefined) return undefined;
     envelope.shared = undefined;
-    if (pending.followers === undefined || pending.followers.length === 0) {
+    if (pending.followers === undefined) {
       this.done(pending);
       return undefined;
     }
+    // Every follower may have left already: promoteNext then finds none, and the slot is done.
     return pending;
   }
 
