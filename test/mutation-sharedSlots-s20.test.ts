@@ -68,3 +68,74 @@ describe('followers sent with their leader no longer count as waiting', () => {
     await batcher.close();
   });
 });
+
+/**
+ * `awaited`: after `close()`, an execution that no caller waits for any more is aborted, and one that a request
+ * joined in flight still waits for runs on for it. Each call logs `abort <items>` when its signal aborts and answers
+ * at frame 50 with its items upper-cased.
+ */
+describe('after close(), an execution is stopped only when nobody waits for it', () => {
+  function setup() {
+    const clock = virtualClock();
+    const log: string[] = [];
+    const batcher = createBatcher<string, string>({
+      scheduler: clock.scheduler,
+      windowMs: 1,
+      processingTimeoutMs: 1000,
+      execute: (items, context) => {
+        context.signal.addEventListener('abort', () => log.push(`abort ${items.join(',')}`));
+        return new Promise<string[]>((resolve) => clock.scheduler.schedule(() => resolve(items.map((item) => item.toUpperCase())), 50));
+      },
+    });
+    const seen: string[] = [];
+    const ask = (request: string, timeoutMs?: number) =>
+      void settle(batcher.process(request, timeoutMs === undefined ? {} : { timeoutMs })).then((o) => seen.push(`${request}${o}`));
+    return { clock, log, batcher, seen, ask };
+  }
+
+  it('one whose only caller left is aborted at close(), while another, joined in flight, runs on', async () => {
+    const { clock, log, batcher, seen, ask } = setup();
+    ask('a', 5); // its call at 1; its caller leaves at 5
+    clock.advanceBy(2);
+    ask('b'); // its call at 3
+    clock.advanceBy(2);
+    ask('b'); // joins b's call in flight
+    clock.advanceBy(2); // a's caller has left
+    const closed = batcher.close();
+    await flush();
+    expect(log).toEqual(['abort a']);
+    clock.advanceBy(60);
+    await closed;
+    expect(seen).toEqual([expect.stringMatching(/^a!/), 'b=B', 'b=B']);
+  });
+
+  it('one whose leader left but a request joined in flight still waits for runs on for it', async () => {
+    const { clock, log, batcher, seen, ask } = setup();
+    ask('a', 5); // its call at 1; its caller leaves at 5
+    clock.advanceBy(2);
+    ask('a', 4); // joins in flight; leaves at 6
+    ask('a'); // joins in flight, and waits
+    clock.advanceBy(5);
+    const closed = batcher.close();
+    await flush();
+    expect(log).toEqual([]);
+    clock.advanceBy(60);
+    await closed;
+    expect(seen).toEqual([expect.stringMatching(/^a!/), expect.stringMatching(/^a!/), 'a=A']);
+  });
+
+  it('one whose leader and every request joined in flight left is aborted at close()', async () => {
+    const { clock, log, batcher, seen, ask } = setup();
+    ask('a', 5);
+    clock.advanceBy(2);
+    ask('a', 4); // joins in flight; leaves at 6
+    ask('c'); // its call at 3 keeps the batcher open past close()
+    clock.advanceBy(5);
+    const closed = batcher.close();
+    await flush();
+    expect(log).toEqual(['abort a']);
+    clock.advanceBy(60);
+    await closed;
+    expect(seen).toEqual([expect.stringMatching(/^a!/), expect.stringMatching(/^a!/), 'c=C']);
+  });
+});
