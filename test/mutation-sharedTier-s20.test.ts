@@ -12,7 +12,7 @@ import { config, Observable, type Subscription } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createBatchStats, sharedStore, type ResultStore } from '../src/index.js';
 import type { Slot } from '../src/internal/inFlight.js';
-import { storeKeyOf } from '../src/internal/sharedTier.js';
+import { resolveSharedTier, storeKeyOf } from '../src/internal/sharedTier.js';
 import type { ExecuteFn, StreamedResult } from '../src/types.js';
 import { virtualClock } from '../src/testing/index.js';
 
@@ -111,5 +111,13 @@ describe('storeKeyOf: the store key of a slot, one per (scope, key) pair', () =>
   it('the scope comes first, by its tag', () => {
     expect(key('x', false, 'tenant')).toBe('s6:tenantsx');
     expect(key(null, false, 7)).toBe('n7;z');
+  });
+});
+
+describe('resolveSharedTier', () => {
+  it('a resultCache.store that is no shared store is refused, naming the ways to make one', () => {
+    expect(() => resolveSharedTier('here', { store: {} as never }, 1000)).toThrow(
+      /^here: resultCache\.store must be a shared store: keyvStore\(keyv\), redisStore\(\{ client \}\) from rxjs-batch-dedup\/redis, or sharedStore\(store\) of your own ResultStore; got /,
+    );
   });
 });
