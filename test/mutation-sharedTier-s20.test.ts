@@ -115,6 +115,20 @@ describe('storeKeyOf: the store key of a slot, one per (scope, key) pair', () =>
 });
 
 describe('resolveSharedTier', () => {
+  const store = sharedStore({ get: (keys) => now(keys.map(() => undefined)), set: () => now(undefined) });
+
+  it('gives no tier without a result cache, or without a store', () => {
+    expect(resolveSharedTier('here', undefined, undefined)).toBeUndefined();
+    expect(resolveSharedTier('here', undefined, 1000)).toBeUndefined();
+    expect(resolveSharedTier('here', { store }, undefined)).toBeUndefined();
+    expect(resolveSharedTier('here', {}, 1000)).toBeUndefined();
+  });
+
+  it('a store: the tier with the cache TTL and storeTimeoutMs, 100 by default', () => {
+    expect(resolveSharedTier('here', { store }, 1000)).toEqual({ store, ttlMs: 1000, timeoutMs: 100 });
+    expect(resolveSharedTier('here', { store, storeTimeoutMs: 7 }, 1000)).toEqual({ store, ttlMs: 1000, timeoutMs: 7 });
+  });
+
   it('a resultCache.store that is no shared store is refused, naming the ways to make one', () => {
     expect(() => resolveSharedTier('here', { store: {} as never }, 1000)).toThrow(
       /^here: resultCache\.store must be a shared store: keyvStore\(keyv\), redisStore\(\{ client \}\) from rxjs-batch-dedup\/redis, or sharedStore\(store\) of your own ResultStore; got /,
