@@ -129,6 +129,10 @@ describe('resolveSharedTier', () => {
     expect(resolveSharedTier('here', { store, storeTimeoutMs: 7 }, 1000)).toEqual({ store, ttlMs: 1000, timeoutMs: 7 });
   });
 
+  it('a resultCache.store of null is refused as no shared store, not with a TypeError of its own', () => {
+    expect(() => resolveSharedTier('here', { store: null as never }, 1000)).toThrow(/^here: resultCache\.store must be a shared store: .* got null$/);
+  });
+
   it('a resultCache.store that is no shared store is refused, naming the ways to make one', () => {
     expect(() => resolveSharedTier('here', { store: {} as never }, 1000)).toThrow(
       /^here: resultCache\.store must be a shared store: keyvStore\(keyv\), redisStore\(\{ client \}\) from rxjs-batch-dedup\/redis, or sharedStore\(store\) of your own ResultStore; got /,
