@@ -447,8 +447,8 @@ class TierRun<T, R> {
   }
 
   private release(keys: readonly string[]): void {
-    const leases = this.settings.store.leases;
-    if (!leases) return;
+    // Only leased keys are released, so the store has leases.
+    const leases = this.settings.store.leases!;
     bounded(this.scheduler, this.settings.timeoutMs, () => leases.release(keys), noop, noop);
   }
 
