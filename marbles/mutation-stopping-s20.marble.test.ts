@@ -99,4 +99,9 @@ describe("onTimeout: 'reject': the timed-out call gives up its slots", () => {
     const calls = run('a-------------------|', '-----------x-----y--|', { x: 'a!BatchTimeoutError', y: 'a=A' }, { onTimeout: 'reject', resending: [1] });
     expect(calls).toEqual(['1:a', '12:a']);
   });
+
+  it('the same when the timed-out call carried an equal request with its leader (the members of its item)', () => {
+    const calls = run('(aa)----------------|', '-----------(xx)--y--|', { x: 'a!BatchTimeoutError', y: 'a=A' }, { onTimeout: 'reject', resending: [1] });
+    expect(calls).toEqual(['1:a', '12:a']);
+  });
 });
