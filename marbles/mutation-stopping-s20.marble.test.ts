@@ -2,14 +2,14 @@
  * The stopping hook of a timed-out call (src/internal/batchRun.ts `stopping`, src/internal/sharedSlots.ts
  * `SharedSlots.stopping`, stop 19) against `onTimeout: 'individual'` (issue 17, stop 20, H-MUT8).
  *
- * A call stopped for good (its processing timeout with `onTimeout: 'error'`, or an individual retry's own timeout)
- * gives up its slots before its signal aborts: an equal request that comes afterwards is executed anew. A call
+ * A call stopped for good (its processing timeout with `onTimeout: 'reject'`, or an individual retry's own timeout)
+ * gives up its slots before its signal aborts: an equal request sent from its abort listener is executed anew. A call
  * whose items are retried one by one keeps them: each retry leads its item's slot as the batch did, so an equal
  * request that arrives during the retry joins it (`dedupInFlight`) and gets the retry's answer, once, and the
  * backend sees the item once more (the retry), not twice.
  *
- * `execute` logs each call as `frame:items`; the first call never answers, later ones answer at 5 frames with the
- * items upper-cased. Answers are shown as `request=value` (a `+` when deduplicated) or `request!ErrorName`.
+ * `execute` logs each call as `frame:items`; the calls named `hanging` (the first by default) never answer, the
+ * others answer after 5 frames with the items upper-cased; those named `resending` send `a` from their abort listener. Answers are shown as `request=value` (a `+` when deduplicated) or `request!ErrorName`.
  */
 import { map, merge, NEVER, Subject, tap, timer } from 'rxjs';
 import { describe, expect, it } from 'vitest';
