@@ -235,8 +235,6 @@ export const sharedExecute: SharedExecute = <T, R>(
 
 /** One call of the shared tier: one batch's items through the store, the leases and `execute`. */
 class TierRun<T, R> {
-  /** Whether item i has been answered (a hole until it is). */
-  private readonly answered: boolean[];
   private owed: number;
   private closed = false;
   private readonly keys: (string | undefined)[];
@@ -255,7 +253,6 @@ class TierRun<T, R> {
     private readonly scheduler: SchedulerLike,
     private readonly stats: TierStats,
   ) {
-    this.answered = [];
     this.owed = items.length;
     this.keys = items.map((item) => {
       try {
@@ -337,7 +334,7 @@ class TierRun<T, R> {
             this.answer(indices[k]!, true, found[k]);
           }
         }
-        if (hits > 0) this.stats.recordCount('storeHits', hits);
+        this.stats.recordCount('storeHits', hits); // 0 adds nothing
         if (misses.length === 0) return;
         if (store.leases) this.claim(misses, 1);
         else this.run(misses, true, false);
@@ -384,7 +381,7 @@ class TierRun<T, R> {
             this.answer(indices[k]!, true, found[k]);
           }
         }
-        if (joined > 0) this.stats.recordCount('storeJoins', joined);
+        this.stats.recordCount('storeJoins', joined); // 0 adds nothing
         if (rest.length === 0) return;
         // Their leases ended with no result (holder gone, or its execution failed): one process takes each over.
         if (round < MAX_LEASE_ROUNDS) this.claim(rest, round + 1);
@@ -423,18 +420,17 @@ class TierRun<T, R> {
       },
       () => {
         ended = true;
-        if (subscription) {
-          subscription.unsubscribe();
-          this.subscriptions.delete(subscription);
-        }
+        // Let go already (callExecute unsubscribes at the last outcome, or, ended before it returned, below): forgotten.
+        this.subscriptions.delete(subscription!);
         if (this.closed) return; // stopped: its leases were released by close
         for (const key of keys) this.leased.delete(key);
         this.store(results, keys);
       },
     );
-    // Its outcomes are all in once ended: the stream, if still open, is let go.
-    if (subscription && ended) subscription.unsubscribe();
-    else if (subscription) this.subscriptions.add(subscription);
+    // Its outcomes are all in once ended: the stream, if still open, is let go. Not ended, it is a stream (only an
+    // output taken at once, or refused, gives no subscription, and that ends the call before it returns).
+    if (ended) subscription?.unsubscribe();
+    else this.subscriptions.add(subscription!);
   }
 
   /** Stores results, then releases leases; neither is waited for by any caller, and a failure only loses sharing. */
@@ -451,14 +447,14 @@ class TierRun<T, R> {
   }
 
   private release(keys: readonly string[]): void {
-    const leases = this.settings.store.leases;
-    if (!leases) return;
+    // Only leased keys are released, so the store has leases.
+    const leases = this.settings.store.leases!;
     bounded(this.scheduler, this.settings.timeoutMs, () => leases.release(keys), noop, noop);
   }
 
+  /** Each item is answered once: its index is in one part of the batch at a time (stored, claimed, waited for, run here). */
   private answer(i: number, ok: boolean, valueOrError: unknown): void {
-    if (this.closed || this.answered[i]) return;
-    this.answered[i] = true;
+    if (this.closed) return;
     // Counted first: the run lets go of this call as soon as the last answer is in, before `next` returns.
     const last = --this.owed === 0;
     this.subscriber.next(ok ? { index: i, value: valueOrError as R } : { index: i, error: valueOrError });

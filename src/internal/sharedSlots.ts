@@ -5,7 +5,6 @@ import {
   changesWhatIsShared,
   DONE,
   PendingSlot,
-  QUEUED,
   SENT,
   STOPPING,
   SlotTable,
@@ -172,12 +171,13 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
     const followers = pending.followers;
     if (followers === undefined) return undefined;
     pending.followers = undefined;
-    if (pending.waiters === undefined) this.joined.delete(pending);
+    // No request waits for its outcome yet: waiters join a record once it is sent (`stateOf` SENT), after this.
+    this.joined.delete(pending);
     this.following -= followers.length;
     let kept = 0;
     for (const follower of followers) {
       follower.shared = undefined;
-      if (this.watches.size > 0) this.unwatch(follower);
+      this.unwatch(follower);
       if (follower.answered !== true) followers[kept++] = follower;
     }
     followers.length = kept;
@@ -202,8 +202,9 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
       envelope.shared = undefined;
       return;
     }
-    const pending = recordOf(envelope);
-    if (pending !== undefined && pending.leader === envelope && pending.state === SENT) pending.state = STOPPING;
+    // A request of a call being stopped leads its record only once sent: SENT, it takes no join from now on.
+    const pending = this.ledBy(envelope);
+    if (pending !== undefined) pending.state = STOPPING;
   }
 
   /**
@@ -215,8 +216,9 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
       envelope.shared = undefined;
       return;
     }
-    const pending = recordOf(envelope);
-    if (pending === undefined || pending.leader !== envelope || (pending.state !== SENT && pending.state !== STOPPING)) return;
+    // A record it leads is SENT or STOPPING: a request has an outcome only once sent, and its record is led until then.
+    const pending = this.ledBy(envelope);
+    if (pending === undefined) return;
     envelope.shared = undefined;
     pending.state = DONE;
     pending.leader = undefined;
@@ -241,13 +243,15 @@ export class SharedSlots<T, R, E extends Envelope<T>> {
       envelope.shared = undefined;
       return undefined;
     }
-    const pending = recordOf(envelope);
-    if (pending === undefined || pending.leader !== envelope || pending.state !== QUEUED) return undefined;
+    // The record it leads, QUEUED: a request leaves the queue unbatched only while it waits there.
+    const pending = this.ledBy(envelope);
+    if (pending === undefined) return undefined;
     envelope.shared = undefined;
-    if (pending.followers === undefined || pending.followers.length === 0) {
+    if (pending.followers === undefined) {
       this.done(pending);
       return undefined;
     }
+    // Every follower may have left already: promoteNext then finds none, and the slot is done.
     return pending;
   }
 

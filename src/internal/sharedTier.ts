@@ -156,7 +156,7 @@ export function storeKeyOf(slot: Slot): string | undefined {
     case 'string':
       return `${scope}s${key}`;
     case 'number':
-      return `${scope}n${Object.is(key, -0) ? 0 : key}`; // NaN prints as NaN: one key, as in a Map
+      return `${scope}n${key}`; // -0 prints as 0, NaN as NaN: one key each, as in a Map
     case 'bigint':
       return `${scope}b${key}`;
     case 'boolean':
