@@ -1,0 +1,170 @@
+/**
+ * src/dedup/vectorLeaders.ts where the stop-20 mutation run found behaviour no test guarded. Most of its edits
+ * give the same leaders, only slower (a bound made looser, a path taken at the wrong size), so the differential
+ * tests (test/dedup-leaders, test/dedup-small) cannot tell: these tests hand the rows over behind a Proxy that
+ * counts every coordinate read, the work the search promises to spare (docs/decisions.md, "Exact pruning of
+ * semantic dedup", "Semantic dedup of a small batch").
+ */
+import { similarity } from 'ml-distance';
+import { afterEach, describe, expect, it } from 'vitest';
+import { metricByName } from '../src/dedup/metric.js';
+import { allowColumnKernel, setSmallBatch, vectorLeaders } from '../src/dedup/vectorLeaders.js';
+
+const cosine = metricByName('cosine')!;
+
+function lcg(seed: number): () => number {
+  let state = seed;
+  return () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+}
+
+/** The rows behind proxies that count the coordinates read (`reads.n`); `length` is not counted. */
+function counted<T extends ArrayLike<number>>(rows: T[], reads: { n: number }): T[] {
+  return rows.map(
+    (row) =>
+      new Proxy(row, {
+        get(target, key) {
+          if (typeof key === 'string' && /^\d+$/.test(key)) reads.n++;
+          const value = Reflect.get(target, key, target) as unknown;
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      }),
+  );
+}
+
+/** n vectors, each with 8 large coordinates at random dimensions and small noise elsewhere: unrelated pairs. */
+function peaked(n: number, dims: number, seed: number): number[][] {
+  const random = lcg(seed);
+  return Array.from({ length: n }, () => {
+    const v = Array.from({ length: dims }, () => 0.01 * random());
+    for (let k = 0; k < 8; k++) v[Math.floor(((random() + 1) / 2) * dims) % dims] = 1 + 0.5 * random();
+    return v;
+  });
+}
+
+/** The specification: every pair with ml-distance's cosine, greedy in arrival order. */
+function naive(vectors: readonly ArrayLike<number>[], threshold: number): number[] {
+  const leaderOf: number[] = [];
+  const leaders: number[] = [];
+  vectors.forEach((v, i) => {
+    let best = -1;
+    let bestScore = -Infinity;
+    for (const l of leaders) {
+      const raw = similarity.cosine(Array.from(vectors[l]!), Array.from(v));
+      const s = Number.isNaN(raw) ? 0 : Math.min(1, Math.max(0, raw));
+      if (s >= threshold && s > bestScore) {
+        best = l;
+        bestScore = s;
+      }
+    }
+    if (best === -1) leaders.push(i);
+    leaderOf.push(best === -1 ? i : best);
+  });
+  return leaderOf;
+}
+
+function run(vectors: readonly ArrayLike<number>[], dims: number, threshold: number): { leaders: number[]; readsPerCoordinate: number } {
+  const reads = { n: 0 };
+  const leaders = vectorLeaders(vectors.map(() => 'g'), vectors.map((_, i) => i), counted([...vectors], reads), dims, cosine, threshold);
+  return { leaders, readsPerCoordinate: reads.n / (vectors.length * dims) };
+}
+
+describe.each([
+  ['the WebAssembly scan', true],
+  ['the JavaScript scan', false],
+])('vectorLeaders with %s: the work it spares', (_scan, wasm) => {
+  let allowed: boolean | undefined;
+  afterEach(() => {
+    if (allowed !== undefined) allowColumnKernel(allowed);
+    allowed = undefined;
+  });
+
+  it.each([
+    ['numbers', false],
+    ['Float32Array rows', true],
+  ])('a batch of 200 unrelated candidates (%s) goes through the leader columns: about 3 reads of each coordinate, no pair scored', (_rows, f32) => {
+    allowed = allowColumnKernel(wasm);
+    const raw = peaked(200, 384, 3);
+    const rows = f32 ? raw.map((v) => Float32Array.from(v)) : raw;
+    const { leaders, readsPerCoordinate } = run(rows, 384, 0.9);
+    expect(leaders).toEqual(raw.map((_, i) => i));
+    // Each row read once for its norm, once as a candidate (its largest coordinates), once as a leader (its
+    // column entries): 3; the pairs, refused on the candidate's largest coordinates, read nothing. Every pair
+    // checked on its coordinates instead (the small batch's way) reads about 12 times as much.
+    expect(readsPerCoordinate).toBeLessThan(3.5);
+  });
+
+  it('a batch of 16 candidates skips the leader columns: fewer than 2 reads of each coordinate at 0.98', () => {
+    allowed = allowColumnKernel(wasm);
+    const random = lcg(11);
+    const raw = Array.from({ length: 16 }, () => Array.from({ length: 384 }, random));
+    const { leaders, readsPerCoordinate } = run(raw, 384, 0.98);
+    expect(leaders).toEqual(naive(raw, 0.98));
+    // Once for the norms, then each pair stopped at the first checkpoint (1/32 of the coordinates) or so: about
+    // 1.5. The leader columns' set-up alone reads every row twice more (about 3.9 in all).
+    expect(readsPerCoordinate).toBeLessThan(2);
+  });
+});
+
+describe('vectorLeaders: the small-batch limit', () => {
+  it('a batch of exactly 64 candidates is small, of 65 is not (the columns only pay past it)', () => {
+    const random = lcg(5);
+    const raw = Array.from({ length: 65 }, () => Array.from({ length: 384 }, random));
+    const sixtyFour = run(raw.slice(0, 64), 384, 0.98);
+    const was = setSmallBatch(63);
+    try {
+      const asLarge = run(raw.slice(0, 64), 384, 0.98);
+      expect(asLarge.leaders).toEqual(sixtyFour.leaders);
+      expect(sixtyFour.readsPerCoordinate).not.toBe(asLarge.readsPerCoordinate);
+    } finally {
+      setSmallBatch(was);
+    }
+    const sixtyFive = run(raw, 384, 0.98);
+    const was2 = setSmallBatch(65);
+    try {
+      const asSmall = run(raw, 384, 0.98);
+      expect(asSmall.leaders).toEqual(sixtyFive.leaders);
+      expect(sixtyFive.readsPerCoordinate).not.toBe(asSmall.readsPerCoordinate);
+    } finally {
+      setSmallBatch(was2);
+    }
+  });
+});
+
+describe('vectorLeaders: WebAssembly memory that cannot grow', () => {
+  it('the batch runs in JavaScript, with the naive loop\'s leaders', () => {
+    const allowed = allowColumnKernel(true);
+    const random = lcg(9);
+    const dims = 48;
+    // A batch first, whose columns stay in the WebAssembly memory.
+    const first = peaked(100, dims, 13).map((v) => Float32Array.from(v));
+    expect(vectorLeaders(first.map(() => 'g'), first.map((_, i) => i), first, dims, cosine, 0.9)).toEqual(first.map((_, i) => i));
+    // Then one whose memory reads as empty and will not grow (a runtime out of memory for WebAssembly).
+    const centres = Array.from({ length: 5 }, () => Array.from({ length: dims }, random));
+    const vectors = Array.from({ length: 150 }, (_, i) => Float32Array.from(centres[i % 5]!.map((x) => x + 0.3 * random())));
+    const proto = WebAssembly.Memory.prototype;
+    const buffer = Object.getOwnPropertyDescriptor(proto, 'buffer')!;
+    const grow = Object.getOwnPropertyDescriptor(proto, 'grow')!;
+    let grew = 0;
+    Object.defineProperty(proto, 'buffer', { configurable: true, get: () => new ArrayBuffer(0) });
+    Object.defineProperty(proto, 'grow', {
+      configurable: true,
+      writable: true,
+      value: () => {
+        grew++;
+        throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
+      },
+    });
+    let leaders: number[];
+    try {
+      leaders = vectorLeaders(vectors.map(() => 'g'), vectors.map((_, i) => i), vectors, dims, cosine, 0.9);
+    } finally {
+      Object.defineProperty(proto, 'buffer', buffer);
+      Object.defineProperty(proto, 'grow', grow);
+      allowColumnKernel(allowed);
+    }
+    expect(grew).toBe(1);
+    expect(leaders).toEqual(naive(vectors, 0.9));
+    // And the next batch has its memory again.
+    expect(vectorLeaders(first.map(() => 'g'), first.map((_, i) => i), first, dims, cosine, 0.9)).toEqual(first.map((_, i) => i));
+  });
+});
