@@ -358,7 +358,9 @@ function prunedCosineLeaders(
       if (f32) data.fill(0, rowAt / 2, (rowAt + ((dimensions + 3) & ~3) * 4) / 2);
       else rowAt = 0;
     } catch {
-      wasm = undefined; // out of memory for WebAssembly: this batch goes without
+      // Out of memory for WebAssembly: this batch goes without, its rows not copied there either.
+      wasm = undefined;
+      rowAt = 0;
     }
   }
   data ??= new Int16Array(cells);
