@@ -135,12 +135,15 @@ describe('vectorLeaders: WebAssembly memory that cannot grow', () => {
     const allowed = allowColumnKernel(true);
     const random = lcg(9);
     const dims = 48;
-    // A batch first, whose columns stay in the WebAssembly memory.
+    // Batches first, whose rows and columns stay in the WebAssembly memory: one of 32-bit rows, then one of numbers.
     const first = peaked(100, dims, 13).map((v) => Float32Array.from(v));
-    expect(vectorLeaders(first.map(() => 'g'), first.map((_, i) => i), first, dims, cosine, 0.9)).toEqual(first.map((_, i) => i));
-    // Then one whose memory reads as empty and will not grow (a runtime out of memory for WebAssembly).
-    const centres = Array.from({ length: 5 }, () => Array.from({ length: dims }, random));
-    const vectors = Array.from({ length: 150 }, (_, i) => Float32Array.from(centres[i % 5]!.map((x) => x + 0.3 * random())));
+    const second = peaked(100, dims, 17);
+    for (const batch of [first, second]) expect(vectorLeaders(batch.map(() => 'g'), batch.map((_, i) => i), batch, dims, cosine, 0.9)).toEqual(batch.map((_, i) => i));
+    // Then one whose memory reads as empty and will not grow (a runtime out of memory for WebAssembly): near
+    // copies of a few peaked vectors, which merge, and whose largest coordinates alone would refuse a pair if the
+    // search read what the earlier batches left there.
+    const centres = peaked(5, dims, 19);
+    const vectors = Array.from({ length: 150 }, (_, i) => Float32Array.from(centres[i % 5]!.map((x) => x + 0.02 * random())));
     const proto = WebAssembly.Memory.prototype;
     const buffer = Object.getOwnPropertyDescriptor(proto, 'buffer')!;
     const grow = Object.getOwnPropertyDescriptor(proto, 'grow')!;

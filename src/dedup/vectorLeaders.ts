@@ -212,8 +212,8 @@ function columnKernel(): ColumnKernel | undefined {
         };
       }
     } catch {
-      // A runtime that forbids compiling WebAssembly from bytes (a content security policy, some edge runtimes).
-      kernel = null;
+      // A runtime that forbids compiling WebAssembly from bytes (a content security policy, some edge runtimes):
+      // `kernel` stays null, set before the try.
     }
   }
   return kernel ?? undefined;
