@@ -171,3 +171,18 @@ describe('vectorLeaders: WebAssembly memory that cannot grow', () => {
     expect(vectorLeaders(first.map(() => 'g'), first.map((_, i) => i), first, dims, cosine, 0.9)).toEqual(first.map((_, i) => i));
   });
 });
+
+describe('vectorLeaders, small batch: a candidate left with one leader surely above the threshold joins it unscored', () => {
+  it('8 vectors and a near copy of each: each copy reads its pair once (classify), not twice (classify, then score)', () => {
+    const random = lcg(21);
+    const dims = 384;
+    const originals = Array.from({ length: 8 }, () => Array.from({ length: dims }, random));
+    const raw = [...originals, ...originals.map((v) => v.map((x) => x + 0.01 * random()))];
+    const { leaders, readsPerCoordinate } = run(raw, dims, 0.9);
+    expect(leaders).toEqual(naive(raw, 0.9));
+    expect(leaders.slice(8)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    // Norms: 1; the copies' pairs with their originals read in full by classify: 8 x 2 / 16 = 1; the other pairs
+    // up to a checkpoint: 3.36 in all. Scoring the 8 pairs as well reads 1 more (4.36).
+    expect(readsPerCoordinate).toBeLessThan(3.8);
+  });
+});

@@ -68,25 +68,25 @@ function naiveLeaders(
   allowMerge?: (leader: number, candidate: number) => boolean,
   bounds?: CosineRows,
 ): number[] {
-  const leaderOf = new Array<number>(groups.length);
+  const leaderOf: number[] = [];
   const leadersByGroup = new Map<string, number[]>();
-  // The candidate's leaders not skipped, in order, and whether the last of them is surely above the threshold.
+  // The candidate's leaders not skipped, in order (emptied after each candidate), and where the last of them
+  // stands (`classify`: 1 when surely above the threshold).
   const left: number[] = [];
-  let sure = false;
+  let last = 0;
   for (let i = 0; i < groups.length; i++) {
     let leaders = leadersByGroup.get(groups[i]!);
     if (!leaders) leadersByGroup.set(groups[i]!, (leaders = []));
-    left.length = 0;
     for (const leader of leaders) {
       const where = bounds ? bounds.classify(rows[leader]!, rows[i]!) : 0;
       if (where >= 0) {
         left.push(leader);
-        sure = where > 0;
+        last = where;
       }
     }
     let best = -1;
     let bestScore = -Infinity;
-    if (left.length === 1 && sure) {
+    if (left.length === 1 && last > 0) {
       if (!allowMerge || allowMerge(left[0]!, i)) best = left[0]!;
     } else {
       for (const leader of left) {
@@ -97,12 +97,9 @@ function naiveLeaders(
         }
       }
     }
-    if (best === -1) {
-      leaders.push(i);
-      leaderOf[i] = i;
-    } else {
-      leaderOf[i] = best;
-    }
+    left.length = 0;
+    if (best === -1) leaders.push(i);
+    leaderOf.push(best === -1 ? i : best);
   }
   return leaderOf;
 }
@@ -400,7 +397,7 @@ function searchColumns(
   const picksAt = rowAt + ((dimensions + 3) & ~3) * 4;
   const picked = rowAt > 0 ? new Int32Array(data.buffer, picksAt, PICKS) : undefined;
   let next = columnsAt / 2;
-  const leaderOf = new Array<number>(n);
+  const leaderOf: number[] = [];
   const tables = new Map<string, LeaderColumns>();
   // The candidate's TOP largest coordinates: their dimensions, and their values over its norm times SCALE, rounded.
   const dims = new Int32Array(TOP);
@@ -475,10 +472,8 @@ function searchColumns(
       } else {
         table.add(i, row, cosine);
       }
-      leaderOf[i] = i;
-    } else {
-      leaderOf[i] = best;
     }
+    leaderOf.push(best === -1 ? i : best);
   }
   return leaderOf;
 }
