@@ -93,6 +93,16 @@ describe.each([
     expect(readsPerCoordinate).toBeLessThan(3.5);
   });
 
+  it('two groups of 100 unrelated candidates, interleaved: each group its own columns, still about 3 reads of each coordinate', () => {
+    allowed = allowColumnKernel(wasm);
+    const raw = peaked(200, 384, 23);
+    const groups = raw.map((_, i) => (i % 2 === 0 ? 'even' : 'odd'));
+    const reads = { n: 0 };
+    const leaders = vectorLeaders(groups, raw.map((_, i) => i), counted(raw, reads), 384, cosine, 0.9);
+    expect(leaders).toEqual(raw.map((_, i) => i));
+    expect(reads.n / (200 * 384)).toBeLessThan(3.5);
+  });
+
   it('a batch of 16 candidates skips the leader columns: fewer than 2 reads of each coordinate at 0.98', () => {
     allowed = allowColumnKernel(wasm);
     const random = lcg(11);

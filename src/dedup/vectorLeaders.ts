@@ -321,19 +321,12 @@ function prunedCosineLeaders(
   threshold: number,
   allowMerge?: (leader: number, candidate: number) => boolean,
 ): number[] {
-  const n = groups.length;
   const dimensions = cosine.dimensions;
-  // Each group's size (one group, the common case, without a map).
-  let sizes: Map<string, number> | undefined;
-  for (let i = 1; i < n; i++) {
-    if (groups[i] !== groups[0]) {
-      sizes = new Map();
-      for (const group of groups) sizes.set(group, (sizes.get(group) ?? 0) + 1);
-      break;
-    }
-  }
+  // Each group's size.
+  const sizes = new Map<string, number>();
+  for (const group of groups) sizes.set(group, (sizes.get(group) ?? 0) + 1);
   let cells = 0;
-  for (const size of sizes ? sizes.values() : [n]) cells += Math.ceil(size / widthOf(size)) * widthOf(size) * dimensions;
+  for (const size of sizes.values()) cells += Math.ceil(size / widthOf(size)) * widthOf(size) * dimensions;
   // One search at a time in the WebAssembly memory: a search started from inside another (a custom guard that
   // deduplicates) runs in JavaScript, and leaves the outer one's columns alone.
   let wasm = kernelBusy ? undefined : columnKernel();
@@ -380,7 +373,7 @@ function searchColumns(
   cosine: CosineRows,
   threshold: number,
   allowMerge: ((leader: number, candidate: number) => boolean) | undefined,
-  sizes: Map<string, number> | undefined,
+  sizes: ReadonlyMap<string, number>,
   data: Int16Array,
   wasm: ColumnKernel | undefined,
   /** Where each candidate's row is copied in the WebAssembly memory (bytes); 0: not copied (not 32-bit rows). */
@@ -406,7 +399,7 @@ function searchColumns(
     const group = groups[i]!;
     let table = tables.get(group);
     if (!table) {
-      const size = sizes ? sizes.get(group)! : n;
+      const size = sizes.get(group)!;
       tables.set(group, (table = new LeaderColumns(size, dimensions, data, next)));
       next += Math.ceil(size / widthOf(size)) * widthOf(size) * dimensions;
     }
