@@ -196,3 +196,30 @@ describe('vectorLeaders, small batch: a candidate left with one leader surely ab
     expect(readsPerCoordinate).toBeLessThan(3.8);
   });
 });
+
+describe('vectorLeaders: the WebAssembly memory is kept between batches', () => {
+  it('a batch of 2,000 candidates in 384 dimensions (about 1.5 MB of columns) compiles no new module after it', () => {
+    const allowed = allowColumnKernel(true);
+    const Module = WebAssembly.Module;
+    let compiled = 0;
+    try {
+      const warm = peaked(100, 384, 29).map((v) => Float32Array.from(v));
+      vectorLeaders(warm.map(() => 'g'), warm.map((_, i) => i), warm, 384, cosine, 0.9);
+      (WebAssembly as { Module: typeof WebAssembly.Module }).Module = class extends Module {
+        constructor(bytes: BufferSource) {
+          super(bytes);
+          compiled++;
+        }
+      };
+      const big = peaked(2000, 384, 31).map((v) => Float32Array.from(v));
+      // (Its leaders are the differential tests' business: test/dedup-leaders.)
+      expect(vectorLeaders(big.map(() => 'g'), big.map((_, i) => i), big, 384, cosine, 0.9)).toHaveLength(2000);
+      expect(vectorLeaders(warm.map(() => 'g'), warm.map((_, i) => i), warm, 384, cosine, 0.9)).toEqual(warm.map((_, i) => i));
+    } finally {
+      (WebAssembly as { Module: typeof WebAssembly.Module }).Module = Module;
+      allowColumnKernel(allowed);
+    }
+    // Its columns take a 64th of what a memory may keep (64 MB): one column block per 64 leaders, not per leader.
+    expect(compiled).toBe(0);
+  });
+});
