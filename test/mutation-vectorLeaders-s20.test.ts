@@ -223,3 +223,29 @@ describe('vectorLeaders: the WebAssembly memory is kept between batches', () => 
     expect(compiled).toBe(0);
   });
 });
+
+describe('vectorLeaders with the WebAssembly scan: where a candidate\'s row, its picks and the columns lie', () => {
+  it('a candidate with 32 large coordinates picked (the most kept) leaves the first leaders\' columns alone', () => {
+    const allowed = allowColumnKernel(true);
+    try {
+      const random = lcg(37);
+      const dims = 384;
+      // Dimension 0 carries 44 % of every row's squared norm, 40 more coordinates are large enough to be picked
+      // (the row is picked from the WebAssembly memory, up to 32), the rest is small. 60 rows unrelated but for
+      // dimension 0 (cosine about 0.45), then near copies of each of the first 40: each merges with its original.
+      const originals = Array.from({ length: 60 }, () => {
+        const v = Array.from({ length: dims }, () => 0.01 * random());
+        v[0] = 5;
+        for (let k = 1; k <= 40; k++) v[k] = (random() < 0 ? -1 : 1) * (0.8 + 0.2 * Math.abs(random()));
+        return v;
+      });
+      const copies = originals.slice(0, 40).map((v) => v.map((x) => x + 0.01 * random()));
+      const rows = [...originals, ...copies].map((v) => Float32Array.from(v));
+      const leaders = vectorLeaders(rows.map(() => 'g'), rows.map((_, i) => i), rows, dims, cosine, 0.9);
+      expect(leaders).toEqual(naive(rows, 0.9));
+      expect(leaders.slice(60)).toEqual(originals.slice(0, 40).map((_, i) => i));
+    } finally {
+      allowColumnKernel(allowed);
+    }
+  });
+});
