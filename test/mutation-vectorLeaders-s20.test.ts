@@ -280,3 +280,21 @@ describe('vectorLeaders with the WebAssembly scan: a row shorter than the last b
     }
   });
 });
+
+describe('vectorLeaders: one search at a time in the WebAssembly memory, and it is given back', () => {
+  it('after a search with the WebAssembly scan, and after one without, the next search uses it again', () => {
+    const allowed = allowColumnKernel(true);
+    try {
+      const rows = peaked(200, 384, 47).map((v) => Float32Array.from(v));
+      // 32-bit rows through the WebAssembly scan read about 2.2 times each coordinate, through the JavaScript one 3.2.
+      expect(run(rows, 384, 0.9).readsPerCoordinate).toBeLessThan(2.5);
+      expect(run(rows, 384, 0.9).readsPerCoordinate).toBeLessThan(2.5);
+      allowColumnKernel(false);
+      expect(run(rows, 384, 0.9).readsPerCoordinate).toBeGreaterThan(3);
+      allowColumnKernel(true);
+      expect(run(rows, 384, 0.9).readsPerCoordinate).toBeLessThan(2.5);
+    } finally {
+      allowColumnKernel(allowed);
+    }
+  });
+});
