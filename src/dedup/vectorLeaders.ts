@@ -384,8 +384,8 @@ function searchColumns(
   const n = groups.length;
   const dimensions = cosine.dimensions;
   // The candidate, where the WebAssembly scan reads it: its coordinates in pairs, and its columns' byte offsets.
-  const scratchPairs = wasm ? new Int32Array(data.buffer, 0, TOP / 2) : undefined;
-  const scratchOffsets = wasm ? new Int32Array(data.buffer, TOP * 2, TOP) : undefined;
+  // (One view of the whole memory: its coordinates from 0, its offsets from TOP / 2.)
+  const scratch = wasm ? new Int32Array(data.buffer) : undefined;
   const rowMemory = rowAt > 0 ? new Float32Array(data.buffer, rowAt, dimensions) : undefined;
   const picksAt = rowAt + ((dimensions + 3) & ~3) * 4;
   const picked = rowAt > 0 ? new Int32Array(data.buffer, picksAt, PICKS) : undefined;
@@ -427,8 +427,8 @@ function searchColumns(
       second = cosine.second;
       third = cosine.third;
       if (wasm) {
-        for (let k = 0; k < TOP / 2; k++) scratchPairs![k] = (q[2 * k]! & 0xffff) | (q[2 * k + 1]! << 16);
-        for (let t = 0; t < TOP; t++) scratchOffsets![t] = dims[t]! * width * 2;
+        for (let k = 0; k < TOP / 2; k++) scratch![k] = (q[2 * k]! & 0xffff) | (q[2 * k + 1]! << 16);
+        for (let t = 0; t < TOP; t++) scratch![TOP / 2 + t] = dims[t]! * width * 2;
       }
     }
     const tableRows = table.rows;
