@@ -298,3 +298,43 @@ describe('vectorLeaders: one search at a time in the WebAssembly memory, and it 
     }
   });
 });
+
+describe.each([
+  ['the WebAssembly scan', true],
+  ['the JavaScript scan', false],
+])('vectorLeaders with %s: which candidates are checked on the columns', (_scan, wasm) => {
+  it('a candidate alone in its group is not prepared for the checks: 200 groups of one read each coordinate twice', () => {
+    const allowed = allowColumnKernel(wasm);
+    try {
+      const raw = peaked(200, 384, 53);
+      const reads = { n: 0 };
+      const leaders = vectorLeaders(raw.map((_, i) => `g${i}`), raw.map((_, i) => i), counted(raw, reads), 384, cosine, 0.9);
+      expect(leaders).toEqual(raw.map((_, i) => i));
+      // Once for the norms, once for the leader's column entries; its largest coordinates are never looked for.
+      expect(reads.n / (200 * 384)).toBeLessThan(2.05);
+    } finally {
+      allowColumnKernel(allowed);
+    }
+  });
+
+  it('a candidate the bounds do not hold for is scored against every leader, as the naive loop scores it (a squared norm that underflows with the leader\'s)', () => {
+    const allowed = allowColumnKernel(wasm);
+    try {
+      const random = lcg(59);
+      // 70 unrelated leaders (past the small batch), one with a tiny norm (its squared norm 2e-150, just in the
+      // range the bounds hold for), then a candidate whose squared norm (1.25e-320) times that one's underflows
+      // to 0: ml-distance's formula gives a positive dot product over 0, Infinity, clamped to 1, though the
+      // cosine is about 0.32. The naive loop merges them; a bound would refuse the pair.
+      // (The others are in dimensions 2 to 7 only: orthogonal to both.)
+      const rows: number[][] = Array.from({ length: 70 }, () => [0, 0, ...Array.from({ length: 6 }, random)]);
+      rows.push([1e-75, 1e-75, 0, 0, 0, 0, 0, 0]);
+      rows.push([1e-160, -0.5e-160, 0, 0, 0, 0, 0, 0]);
+      expect(similarity.cosine(rows[70]!, rows[71]!)).toBe(Infinity);
+      const leaders = vectorLeaders(rows.map(() => 'g'), rows.map((_, i) => i), rows, 8, cosine, 0.9);
+      expect(leaders).toEqual(naive(rows, 0.9));
+      expect(leaders[71]).toBe(70);
+    } finally {
+      allowColumnKernel(allowed);
+    }
+  });
+});
