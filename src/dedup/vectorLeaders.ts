@@ -427,8 +427,8 @@ function searchColumns(
       second = cosine.second;
       third = cosine.third;
       if (wasm) {
-        for (let k = 0; k < TOP / 2; k++) scratch![k] = (q[2 * k]! & 0xffff) | (q[2 * k + 1]! << 16);
         for (let t = 0; t < TOP; t++) scratch![TOP / 2 + t] = dims[t]! * width * 2;
+        for (let k = 0; k < TOP / 2; k++) scratch![k] = (q[2 * k]! & 0xffff) | (q[2 * k + 1]! << 16);
       }
     }
     const tableRows = table.rows;
