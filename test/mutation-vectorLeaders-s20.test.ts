@@ -338,3 +338,29 @@ describe.each([
     }
   });
 });
+
+describe.each([
+  ['the WebAssembly scan', true],
+  ['the JavaScript scan', false],
+])('vectorLeaders with %s: a leader the bounds do not hold for', (_scan, wasm) => {
+  it('is never refused by the columns: scored, as the naive loop scores it (its squared norm underflows with the candidate\'s)', () => {
+    const allowed = allowColumnKernel(wasm);
+    try {
+      const random = lcg(61);
+      // 70 leaders in dimensions 2 to 7, then one of a tiny norm (squared 1.25e-320: outside the bounds' range, its
+      // column entries zeros), then a candidate just inside the range (squared 2e-150) in the same plane: the
+      // product of their squared norms underflows, ml-distance's formula gives Infinity (clamped to 1), and the
+      // naive loop merges them; its zero column entries would refuse the pair.
+      const rows: number[][] = Array.from({ length: 70 }, () => [0, 0, ...Array.from({ length: 6 }, random)]);
+      rows.push([1e-160, -0.5e-160, 0, 0, 0, 0, 0, 0]);
+      rows.push([1e-75, 1e-75, 0, 0, 0, 0, 0, 0]);
+      rows.push([0, 0, ...Array.from({ length: 6 }, random)]);
+      expect(similarity.cosine(rows[70]!, rows[71]!)).toBe(Infinity);
+      const leaders = vectorLeaders(rows.map(() => 'g'), rows.map((_, i) => i), rows, 8, cosine, 0.9);
+      expect(leaders).toEqual(naive(rows, 0.9));
+      expect(leaders[71]).toBe(70);
+    } finally {
+      allowColumnKernel(allowed);
+    }
+  });
+});
