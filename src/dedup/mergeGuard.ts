@@ -96,7 +96,9 @@ function lexiconToken(word: string): string | undefined {
   const direct = LEXICON.get(word);
   if (direct !== undefined) return direct;
   const stem = word.replace(SUFFIX, '');
-  if (stem === word || stem.length < 2) return undefined;
+  // A stem of one letter or none needs no check of its own: no such stem, nor one with an "e" added, is a word
+  // of the lexicon.
+  if (stem === word) return undefined;
   return LEXICON.get(stem) ?? LEXICON.get(`${stem}e`);
 }
 
@@ -124,7 +126,8 @@ export function guardSignature(text: string): string {
     const token = found.endsWith("n't") ? '!not' : lexiconToken(found.replace(APOSTROPHES, ''));
     if (token !== undefined) tokens.push(token);
   }
-  for (const chunk of lower.split(/\s+/)) {
+  // Split at each white space: the empty chunks between two of them are no code.
+  for (const chunk of lower.split(/\s/)) {
     const code = codeToken(chunk);
     if (code !== undefined) tokens.push(`\`${code}`);
   }
@@ -170,7 +173,8 @@ export function salientTokens(text: string): SalientTokens {
   const words: string[] = [];
   const salient = new Set<string>();
   let sentenceStart = true;
-  for (const chunk of text.normalize('NFKC').split(/\s+/)) {
+  // Split at each white space: the empty chunks between two of them hold no token.
+  for (const chunk of text.normalize('NFKC').split(/\s/)) {
     // A code-like token is one word, and salient: "x++ and ++x" is not "++x and x++".
     const code = codeToken(chunk.toLowerCase());
     if (code !== undefined) {
@@ -203,13 +207,9 @@ export function salientTokens(text: string): SalientTokens {
  * swap who did what to whom are refused). Asked only for pairs already similar enough to merge.
  */
 export function salientOrderAgrees(a: SalientTokens, b: SalientTokens): boolean {
-  if (a.salient.size === 0 && b.salient.size === 0) return true;
-  const inA = new Set(a.words);
-  const inB = new Set(b.words);
-  // Stryker disable next-line ConditionalExpression: made false, a salient word missing from b is still in orderA and not in orderB below, whose lengths then differ: refused the same; made true it is killed.
-  for (const word of a.salient) if (!inB.has(word)) return false;
-  // Stryker disable next-line ConditionalExpression: as above, with a and b swapped.
-  for (const word of b.salient) if (!inA.has(word)) return false;
+  // The words salient in either text, in each text's order of first occurrence: equal lists mean both texts hold
+  // every one of them (a name missing from one text is missing from its list) in the same order. With nothing
+  // salient, both lists are empty.
   const shared = (word: string) => a.salient.has(word) || b.salient.has(word);
   const orderA = firstOccurrences(a.words.filter(shared));
   const orderB = firstOccurrences(b.words.filter(shared));

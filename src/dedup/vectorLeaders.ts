@@ -68,25 +68,25 @@ function naiveLeaders(
   allowMerge?: (leader: number, candidate: number) => boolean,
   bounds?: CosineRows,
 ): number[] {
-  const leaderOf = new Array<number>(groups.length);
+  const leaderOf: number[] = [];
   const leadersByGroup = new Map<string, number[]>();
-  // The candidate's leaders not skipped, in order, and whether the last of them is surely above the threshold.
+  // The candidate's leaders not skipped, in order (emptied after each candidate), and where the last of them
+  // stands (`classify`: 1 when surely above the threshold).
   const left: number[] = [];
-  let sure = false;
+  let last = 0;
   for (let i = 0; i < groups.length; i++) {
     let leaders = leadersByGroup.get(groups[i]!);
     if (!leaders) leadersByGroup.set(groups[i]!, (leaders = []));
-    left.length = 0;
     for (const leader of leaders) {
       const where = bounds ? bounds.classify(rows[leader]!, rows[i]!) : 0;
       if (where >= 0) {
         left.push(leader);
-        sure = where > 0;
+        last = where;
       }
     }
     let best = -1;
     let bestScore = -Infinity;
-    if (left.length === 1 && sure) {
+    if (left.length === 1 && last > 0) {
       if (!allowMerge || allowMerge(left[0]!, i)) best = left[0]!;
     } else {
       for (const leader of left) {
@@ -97,12 +97,9 @@ function naiveLeaders(
         }
       }
     }
-    if (best === -1) {
-      leaders.push(i);
-      leaderOf[i] = i;
-    } else {
-      leaderOf[i] = best;
-    }
+    left.length = 0;
+    if (best === -1) leaders.push(i);
+    leaderOf.push(best === -1 ? i : best);
   }
   return leaderOf;
 }
@@ -212,8 +209,8 @@ function columnKernel(): ColumnKernel | undefined {
         };
       }
     } catch {
-      // A runtime that forbids compiling WebAssembly from bytes (a content security policy, some edge runtimes).
-      kernel = null;
+      // A runtime that forbids compiling WebAssembly from bytes (a content security policy, some edge runtimes):
+      // `kernel` stays null, set before the try.
     }
   }
   return kernel ?? undefined;
@@ -324,19 +321,12 @@ function prunedCosineLeaders(
   threshold: number,
   allowMerge?: (leader: number, candidate: number) => boolean,
 ): number[] {
-  const n = groups.length;
   const dimensions = cosine.dimensions;
-  // Each group's size (one group, the common case, without a map).
-  let sizes: Map<string, number> | undefined;
-  for (let i = 1; i < n; i++) {
-    if (groups[i] !== groups[0]) {
-      sizes = new Map();
-      for (const group of groups) sizes.set(group, (sizes.get(group) ?? 0) + 1);
-      break;
-    }
-  }
+  // Each group's size.
+  const sizes = new Map<string, number>();
+  for (const group of groups) sizes.set(group, (sizes.get(group) ?? 0) + 1);
   let cells = 0;
-  for (const size of sizes ? sizes.values() : [n]) cells += Math.ceil(size / widthOf(size)) * widthOf(size) * dimensions;
+  for (const size of sizes.values()) cells += Math.ceil(size / widthOf(size)) * widthOf(size) * dimensions;
   // One search at a time in the WebAssembly memory: a search started from inside another (a custom guard that
   // deduplicates) runs in JavaScript, and leaves the outer one's columns alone.
   let wasm = kernelBusy ? undefined : columnKernel();
@@ -358,7 +348,9 @@ function prunedCosineLeaders(
       if (f32) data.fill(0, rowAt / 2, (rowAt + ((dimensions + 3) & ~3) * 4) / 2);
       else rowAt = 0;
     } catch {
-      wasm = undefined; // out of memory for WebAssembly: this batch goes without
+      // Out of memory for WebAssembly: this batch goes without, its rows not copied there either.
+      wasm = undefined;
+      rowAt = 0;
     }
   }
   data ??= new Int16Array(cells);
@@ -381,7 +373,7 @@ function searchColumns(
   cosine: CosineRows,
   threshold: number,
   allowMerge: ((leader: number, candidate: number) => boolean) | undefined,
-  sizes: Map<string, number> | undefined,
+  sizes: ReadonlyMap<string, number>,
   data: Int16Array,
   wasm: ColumnKernel | undefined,
   /** Where each candidate's row is copied in the WebAssembly memory (bytes); 0: not copied (not 32-bit rows). */
@@ -392,13 +384,13 @@ function searchColumns(
   const n = groups.length;
   const dimensions = cosine.dimensions;
   // The candidate, where the WebAssembly scan reads it: its coordinates in pairs, and its columns' byte offsets.
-  const scratchPairs = wasm ? new Int32Array(data.buffer, 0, TOP / 2) : undefined;
-  const scratchOffsets = wasm ? new Int32Array(data.buffer, TOP * 2, TOP) : undefined;
+  // (One view of the whole memory: its coordinates from 0, its offsets from TOP / 2.)
+  const scratch = wasm ? new Int32Array(data.buffer) : undefined;
   const rowMemory = rowAt > 0 ? new Float32Array(data.buffer, rowAt, dimensions) : undefined;
   const picksAt = rowAt + ((dimensions + 3) & ~3) * 4;
   const picked = rowAt > 0 ? new Int32Array(data.buffer, picksAt, PICKS) : undefined;
   let next = columnsAt / 2;
-  const leaderOf = new Array<number>(n);
+  const leaderOf: number[] = [];
   const tables = new Map<string, LeaderColumns>();
   // The candidate's TOP largest coordinates: their dimensions, and their values over its norm times SCALE, rounded.
   const dims = new Int32Array(TOP);
@@ -407,7 +399,7 @@ function searchColumns(
     const group = groups[i]!;
     let table = tables.get(group);
     if (!table) {
-      const size = sizes ? sizes.get(group)! : n;
+      const size = sizes.get(group)!;
       tables.set(group, (table = new LeaderColumns(size, dimensions, data, next)));
       next += Math.ceil(size / widthOf(size)) * widthOf(size) * dimensions;
     }
@@ -435,8 +427,8 @@ function searchColumns(
       second = cosine.second;
       third = cosine.third;
       if (wasm) {
-        for (let k = 0; k < TOP / 2; k++) scratchPairs![k] = (q[2 * k]! & 0xffff) | (q[2 * k + 1]! << 16);
-        for (let t = 0; t < TOP; t++) scratchOffsets![t] = dims[t]! * width * 2;
+        for (let t = 0; t < TOP; t++) scratch![TOP / 2 + t] = dims[t]! * width * 2;
+        for (let k = 0; k < TOP / 2; k++) scratch![k] = (q[2 * k]! & 0xffff) | (q[2 * k + 1]! << 16);
       }
     }
     const tableRows = table.rows;
@@ -473,10 +465,8 @@ function searchColumns(
       } else {
         table.add(i, row, cosine);
       }
-      leaderOf[i] = i;
-    } else {
-      leaderOf[i] = best;
     }
+    leaderOf.push(best === -1 ? i : best);
   }
   return leaderOf;
 }
