@@ -2,7 +2,8 @@
 export class SampleWindow {
   private readonly samples: Float64Array;
   private next = 0;
-  private filled = 0;
+  /** Samples added since the last clear: the window holds the last `capacity` of them (`slice` clamps). */
+  private added = 0;
 
   constructor(capacity: number) {
     this.samples = new Float64Array(capacity);
@@ -12,12 +13,12 @@ export class SampleWindow {
     this.samples[this.next] = value;
     // A compare, not `%`: an integer division per sample was a visible share of a request's cost.
     if (++this.next === this.samples.length) this.next = 0;
-    if (this.filled < this.samples.length) this.filled++;
+    this.added++;
   }
 
   /** Nearest-rank percentiles (p in (0, 100]) of the samples held; 0 when there are none. */
   percentiles<const P extends readonly number[]>(ps: P): { [K in keyof P]: number } {
-    const sorted = this.samples.slice(0, this.filled).sort();
+    const sorted = this.samples.slice(0, this.added).sort();
     return ps.map((p) =>
       sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!,
     ) as { [K in keyof P]: number };
@@ -25,6 +26,6 @@ export class SampleWindow {
 
   clear(): void {
     this.next = 0;
-    this.filled = 0;
+    this.added = 0;
   }
 }
