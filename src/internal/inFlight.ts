@@ -71,17 +71,14 @@ export class SlotMap<V> {
     const map = encoded ? maps.encoded : maps.plain;
     const before = map.size;
     map.set(key, value);
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: made true (or `>=`, true as a set never shrinks a map), overwriting a held slot counts as a new one too, which only sweeps the table sooner (a sweep keeps every pending slot); made false it is killed (never swept).
     return map.size > before;
   }
 
   /** A scope's maps go when they are empty, so scopes that come and go leave nothing behind. */
   delete({ scope, encoded, key }: Slot): void {
     const maps = scope === undefined ? this.unscoped : this.byScope.get(scope);
-    // Stryker disable next-line ConditionalExpression: made false it never matters: an entry is forgotten only while it is cached, so its scope's maps exist; made true it is killed (evicted entries stay findable).
     if (!maps) return;
     (encoded ? maps.encoded : maps.plain).delete(key);
-    // Stryker disable next-line EqualityOperator,ConditionalExpression: `scope === undefined` never deletes a scope's maps (memory only: an empty map finds nothing) and deletes the key undefined, which byScope never holds; the whole made false keeps a scope's emptied maps the same way (the next sweep drops them); made true it is killed (test/mutation-run-cache.test.ts).
     if (scope !== undefined && maps.plain.size === 0 && maps.encoded.size === 0) this.byScope.delete(scope);
   }
 
@@ -91,12 +88,10 @@ export class SlotMap<V> {
     for (const [scope, maps] of [[undefined, this.unscoped] as const, ...this.byScope]) {
       for (const map of [maps.plain, maps.encoded]) {
         for (const [key, value] of map) {
-          // Stryker disable next-line UpdateOperator: the count only sets when the next sweep comes (held, sweepAt), and a sweep keeps every pending slot: swept sooner, the same answers.
           if (keep(value)) size++;
           else map.delete(key);
         }
       }
-      // Stryker disable next-line ConditionalExpression: made false, a scope's emptied maps stay (memory only: an empty map finds nothing); made true it is killed (test/mutation-inflight-s16.test.ts).
       if (maps.plain.size + maps.encoded.size === 0) this.byScope.delete(scope);
     }
     return size;
@@ -221,7 +216,6 @@ export class SlotTable<E, R> {
    */
   add(slot: Slot, holder: PendingSlot<E> | E = slot as PendingSlot<E>): void {
     if (!this.pending.set(slot, holder)) return;
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: made true (or `>=`, `<=`) the table is swept sooner, at worst at every new slot, and a sweep keeps every pending slot: the same answers, more work; made false it is killed (test/mutation-sharing.test.ts).
     if (++this.held > this.sweepAt) this.sweep();
   }
 
@@ -229,7 +223,6 @@ export class SlotTable<E, R> {
   private sweep(): void {
     const size = this.pending.filter((holder) => stateOf(holder, this) !== DONE);
     this.held = size;
-    // Stryker disable next-line ArithmeticOperator: the threshold only sets when the next sweep comes, and a sweep keeps every pending slot: the same answers, more or less work.
     this.sweepAt = 2 * size + SWEEP_SLACK;
   }
 }
