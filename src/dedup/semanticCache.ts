@@ -25,7 +25,7 @@ export interface Probe {
 /** How many of an entry's largest coordinates the first check of a pair reads. */
 const TOP = 8;
 
-/** A vector's squared norm (summed in the order the batch sums it) and, when the bound holds for it, its unit vector. */
+/** A vector's squared norm (summed in the order the batch sums it) and, for the cosine, its unit vector. */
 interface Prepared {
   readonly probe: Probe;
   readonly squared: number;
@@ -70,8 +70,9 @@ export class SemanticIndex<H> implements NearIndex<H> {
   add(entry: H, probe: unknown): void {
     this.remove(entry);
     const { probe: p, squared, unit } = this.prepare(probe as Probe);
-    // The TOP largest coordinates: the dimensions sorted by magnitude (ties by dimension), the first TOP.
-    const top = unit ? [...unit.keys()].sort((a, b) => Math.abs(unit[b]!) - Math.abs(unit[a]!) || a - b).slice(0, TOP) : [];
+    // The TOP largest coordinates: the dimensions sorted by magnitude, the first TOP (the sort is stable: ties
+    // stay in the order of their dimensions).
+    const top = unit ? [...unit.keys()].sort((a, b) => Math.abs(unit[b]!) - Math.abs(unit[a]!)).slice(0, TOP) : [];
     const weights = top.map((d) => unit![d]!);
     let topSquared = 0;
     for (const w of weights) topSquared += w * w;
@@ -142,10 +143,11 @@ export class SemanticIndex<H> implements NearIndex<H> {
     const { vector } = probe;
     let squared = 0;
     for (let d = 0; d < vector.length; d++) squared += vector[d]! * vector[d]!;
-    // The bound holds where the batch's formula is the cosine: no zero, tiny or huge vector.
-    const bounded = this.metric.kind === 'cosine' && squared >= 1e-150 && squared <= 1e150;
+    // Only the cosine has a bound. The vectors are float32, so a squared norm is 0 or within 1e-90..1e80, where
+    // the unit vector is exact to the bound's margins. A zero vector's unit is NaN, and so is every bound it
+    // enters: NaN refuses nothing, and its full score, 0, finds nothing either (the bound is used above 0 only).
     const norm = Math.sqrt(squared);
-    return { probe, squared, unit: bounded ? Float64Array.from(vector, (x) => x / norm) : undefined };
+    return { probe, squared, unit: this.metric.kind === 'cosine' ? Float64Array.from(vector, (x) => x / norm) : undefined };
   }
 
   /**
@@ -206,14 +208,15 @@ function withoutUnique<E>(batch: DedupedBatch<E>, gone: ReadonlyMap<number, unkn
   });
   const items: E[] = [];
   const leaderOf: number[] = [];
-  const failures = batch.failures && new Map<number, unknown>();
+  // Made at the first failed request kept: a batch without failures has none (undefined, not an empty map).
+  let failures: Map<number, unknown> | undefined;
   batch.items.forEach((item, i) => {
     const u = batch.leaderOf[i]!;
     // `gone` holds unique indices only: a failed request (u < 0) is never in it.
     if (gone.has(u)) return;
     // A failed request (leader -1) keeps its error, under its new index.
     if (u < 0) {
-      failures!.set(items.length, batch.failures!.get(i));
+      (failures ??= new Map()).set(items.length, batch.failures!.get(i));
       leaderOf.push(u);
     } else {
       leaderOf.push(renumbered[u]!);
@@ -221,5 +224,5 @@ function withoutUnique<E>(batch: DedupedBatch<E>, gone: ReadonlyMap<number, unkn
     items.push(item);
   });
   if (items.length === 0) return undefined;
-  return failures && failures.size > 0 ? { items, unique, leaderOf, failures } : { items, unique, leaderOf };
+  return { items, unique, leaderOf, failures };
 }
