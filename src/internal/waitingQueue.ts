@@ -291,7 +291,12 @@ export class PriorityHeap<T> {
 
   // Max-heap on (rank desc, seq asc).
   private before(a: QueueEntry<T>, b: QueueEntry<T>): boolean {
-    return a.rank > b.rank || (a.rank === b.rank && a.seq < b.seq);
+    return (
+      a.rank > b.rank ||
+      (a.rank === b.rank &&
+        // Stryker disable next-line EqualityOperator: `<=` differs only for an entry compared with itself, which no sift does (every entry has a seq of its own); `>=` is killed.
+        a.seq < b.seq)
+    );
   }
 
   push(entry: QueueEntry<T>): void {
