@@ -1,7 +1,7 @@
 /**
  * The engine's waiting queue (src/internal/waitingQueue.ts), cases that mutation testing found unguarded by the
  * examples (issue 17, stop 21, docs/testing.md): the oldest arrival of an empty queue, a queue emptied by
- * drainAll, withdrawn values left in the arrival order, and the memory a take by priority leaves behind.
+ * drainAll, and the memory that withdrawals and takes by priority leave behind.
  */
 import { describe, expect, it } from 'vitest';
 import { PriorityHeap, WaitingQueue } from '../src/internal/waitingQueue.js';
@@ -43,19 +43,6 @@ describe('WaitingQueue.drainAll', () => {
     queue.push('c', 7, 0, false);
     expect(queue.take(4)).toEqual(['c']);
     expect(queue.size).toBe(0);
-  });
-});
-
-describe('WaitingQueue.take in arrival order', () => {
-  it('skips a value withdrawn among the waiting ones, and fills the batch with the next', () => {
-    const queue = new WaitingQueue<string>(undefined, 0);
-    queue.push('a', 1, 0, true);
-    const b = queue.push('b', 2, 0, true)!;
-    queue.push('c', 3, 0, false);
-    queue.push('d', 4, 0, true);
-    expect(queue.remove(b)).toBe(true);
-    expect(queue.take(2)).toEqual(['a', 'c']);
-    expect(queue.take(2)).toEqual(['d']);
   });
 });
 
