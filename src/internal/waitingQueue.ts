@@ -53,8 +53,6 @@ export class WaitingQueue<T> {
   private readonly heap: PriorityHeap<T> | undefined;
   private seq = 0;
   private waiting = 0;
-  /** Entries among `slots`; while there are none, a take is a plain slice. */
-  private entries = 0;
   /** Entries at or after `head` that have left (taken by priority, or withdrawn): dead slots still held. */
   private gone = 0;
   /** Slots visited by compactions so far (see `compactionWork`). */
@@ -108,7 +106,6 @@ export class WaitingQueue<T> {
     }
     // Ranks are taken relative to the first arrival so that large clock values (Date.now()) keep precision.
     this.epoch ??= arrivedAt;
-    this.entries++;
     const entry = new QueueEntry(value, arrivedAt, this.seq++, priority - this.agingPerMs * (arrivedAt - this.epoch));
     this.slots.push(entry);
     this.heap?.push(entry);
@@ -138,7 +135,6 @@ export class WaitingQueue<T> {
       return undefined;
     }
     this.epoch ??= arrivedAt;
-    this.entries++;
     const entry = new QueueEntry(value, arrivedAt, this.seq++, priority - this.agingPerMs * (arrivedAt - this.epoch));
     slots.splice(lo, 0, entry);
     this.heap?.push(entry);
@@ -186,7 +182,6 @@ export class WaitingQueue<T> {
    */
   take(n: number): T[] {
     const limit = Math.min(n, this.waiting);
-    if (!this.heap && this.entries === 0) return this.takePlain(limit);
     const out: T[] = [];
     const heap = this.heap;
     if (heap) {
@@ -219,22 +214,6 @@ export class WaitingQueue<T> {
     return out;
   }
 
-  /** `take` when every slot holds a plain value: a slice, or the array itself when all of it leaves. */
-  private takePlain(limit: number): T[] {
-    const head = this.head;
-    const slots = this.slots as T[];
-    this.waiting -= limit;
-    if (head === 0 && limit === slots.length) {
-      this.slots = [];
-      this.times = [];
-      return slots;
-    }
-    const out = slots.slice(head, head + limit);
-    this.head = head + limit;
-    this.reclaim();
-    return out;
-  }
-
   /** Every waiting value in arrival order, emptying the queue (for teardown); no entry is watched any more. */
   drainAll(): T[] {
     const out: T[] = [];
@@ -251,7 +230,6 @@ export class WaitingQueue<T> {
     this.times = [];
     this.head = 0;
     this.waiting = 0;
-    this.entries = 0;
     this.gone = 0;
     if (this.heap) this.heap.items.length = 0;
     return out;
@@ -272,7 +250,6 @@ export class WaitingQueue<T> {
       slots.length = 0;
       this.times.length = 0;
       this.head = 0;
-      this.entries = 0;
       this.gone = 0;
       return;
     }
@@ -290,13 +267,9 @@ export class WaitingQueue<T> {
     const times = this.arrivalOf ? undefined : this.times;
     this.compacted += slots.length;
     let kept = 0;
-    let entries = 0;
     for (let i = this.head; i < slots.length; i++) {
       const slot = slots[i]!;
-      if (slot instanceof QueueEntry) {
-        if (slot.state !== WAITING) continue;
-        entries++;
-      }
+      if (slot instanceof QueueEntry && slot.state !== WAITING) continue;
       slots[kept] = slot;
       if (times) times[kept] = times[i]!;
       kept++;
@@ -305,7 +278,6 @@ export class WaitingQueue<T> {
     if (times) times.length = kept;
     this.head = 0;
     this.gone = 0;
-    this.entries = entries;
   }
 }
 
@@ -319,7 +291,12 @@ export class PriorityHeap<T> {
 
   // Max-heap on (rank desc, seq asc).
   private before(a: QueueEntry<T>, b: QueueEntry<T>): boolean {
-    return a.rank > b.rank || (a.rank === b.rank && a.seq < b.seq);
+    return (
+      a.rank > b.rank ||
+      (a.rank === b.rank &&
+        // Stryker disable next-line EqualityOperator: `<=` differs only for an entry compared with itself, which no sift does (every entry has a seq of its own); `>=` is killed.
+        a.seq < b.seq)
+    );
   }
 
   push(entry: QueueEntry<T>): void {
