@@ -199,18 +199,18 @@ function columnKernel(): ColumnKernel | undefined {
   if (kernel === undefined) {
     kernel = null;
     try {
-      if (typeof WebAssembly === 'object' && WebAssembly.validate(COLUMN_SCAN_WASM)) {
-        const { exports } = new WebAssembly.Instance(new WebAssembly.Module(COLUMN_SCAN_WASM));
-        kernel = {
-          memory: exports['memory'] as WebAssembly.Memory,
-          scan: exports['scan'] as ColumnKernel['scan'],
-          pick: exports['pick'] as ColumnKernel['pick'],
-          unit: exports['unit'] as ColumnKernel['unit'],
-        };
-      }
+      // Throws where WebAssembly is missing (a ReferenceError), where its SIMD is (a CompileError), and where
+      // compiling from bytes is forbidden (a content security policy, some edge runtimes): `kernel` then stays
+      // null, set before the try.
+      const { exports } = new WebAssembly.Instance(new WebAssembly.Module(COLUMN_SCAN_WASM));
+      kernel = {
+        memory: exports['memory'] as WebAssembly.Memory,
+        scan: exports['scan'] as ColumnKernel['scan'],
+        pick: exports['pick'] as ColumnKernel['pick'],
+        unit: exports['unit'] as ColumnKernel['unit'],
+      };
     } catch {
-      // A runtime that forbids compiling WebAssembly from bytes (a content security policy, some edge runtimes):
-      // `kernel` stays null, set before the try.
+      // No WebAssembly scan here: the JavaScript one runs, with the same integers.
     }
   }
   return kernel ?? undefined;
@@ -254,7 +254,8 @@ class LeaderColumns {
 
   /**
    * Adds the row as the next leader; with `wasm`, the row is at byte `rowAt` of the WebAssembly memory (32-bit
-   * rows only), and its column entries are written there (the same integers as `CosineRows.writeUnit`).
+   * rows only, and only a row the bounds hold for: `searchColumns` passes no `wasm` for any other), and its column
+   * entries are written there (the same integers as `CosineRows.writeUnit`).
    */
   add(id: number, row: number, cosine: CosineRows, wasm?: ColumnKernel, rowAt = 0): void {
     const j = this.count++;
@@ -263,7 +264,7 @@ class LeaderColumns {
     const { width } = this;
     const block = (j / width) | 0;
     const at = this.base + block * this.stride + (j - block * width);
-    if (wasm && cosine.bounded[row] === 1) wasm.unit(rowAt, cosine.dimensions, SCALE / cosine.norm[row]!, at * 2, width * 2);
+    if (wasm) wasm.unit(rowAt, cosine.dimensions, SCALE / cosine.norm[row]!, at * 2, width * 2);
     else if (!cosine.writeUnit(row, this.data, at, width)) this.loose.push(j);
   }
 
@@ -275,6 +276,7 @@ class LeaderColumns {
    */
   unrefuted(from: number, end: number, q: Int32Array, dims: Int32Array, first: number, second: number, third: number): number {
     const { width, data, stride, base } = this;
+    // Stryker disable next-line EqualityOperator: a leader at `end` checked too is returned as `end`, or the scan gives -1: the caller takes both as `end`
     for (let j = from; j < end; j++) {
       const block = (j / width) | 0;
       const at = base + block * stride + j - block * width;
