@@ -149,3 +149,92 @@ describe('vectorLeaders: the WebAssembly kernel is compiled once, and used', () 
     expect(tried).toBe(1);
   });
 });
+
+describe('vectorLeaders with the WebAssembly scan: rows of numbers are never copied to 32 bits', () => {
+  it('150 rows of numbers at a scale 32 bits cannot hold (1e-50: a zero in a Float32Array) merge as the naive loop merges them', async () => {
+    const module = await fresh();
+    expect(module.columnKernelInUse()).toBe(true);
+    const random = lcg(67);
+    // Near copies of 10 peaked rows, all times 1e-50: squared norms about 1e-100, in the range the bounds hold for.
+    // A 32-bit copy of such a row is zeros, whose columns would refuse every pair.
+    const centres = peaked(10, 48, 71);
+    const rows = Array.from({ length: 150 }, (_, i) => centres[i % 10]!.map((x) => (x + 0.02 * random()) * 1e-50));
+    expect(Float32Array.from(rows[0]!).every((x) => x === 0)).toBe(true);
+    const { leaders } = run(module, rows, 48, 0.9);
+    expect(leaders).toEqual(naive(rows, 0.9));
+    expect(new Set(leaders).size).toBe(10);
+  });
+});
+
+/** Counts the Float64Arrays made with a length (not the views of one) while `body` runs. */
+function allocations<T>(body: () => T): { value: T; made: number[] } {
+  const Real = globalThis.Float64Array;
+  const made: number[] = [];
+  globalThis.Float64Array = new Proxy(Real, {
+    construct(target, args: unknown[], newTarget) {
+      if (typeof args[0] === 'number') made.push(args[0]);
+      return Reflect.construct(target, args, newTarget) as object;
+    },
+  });
+  try {
+    return { value: body(), made };
+  } finally {
+    globalThis.Float64Array = Real;
+  }
+}
+
+/** `n` rows of 32 dimensions, each with its own 4 (orthogonal: nothing merges above 0). */
+function orthogonal(n: number, dims: number, seed: number): number[][] {
+  const random = lcg(seed);
+  const width = Math.floor(dims / n);
+  return Array.from({ length: n }, (_, i) => Array.from({ length: dims }, (_, d) => (d >= i * width && d < (i + 1) * width ? 1 + random() / 2 : 0)));
+}
+
+describe('vectorLeaders: the per-row numbers (norms, tails) are kept from one search for the next', () => {
+  it('a batch as large as the last one makes no new array; a larger one makes one, which the next batches keep', async () => {
+    const module = await fresh();
+    const random = lcg(73);
+    // 24 rows of 32 dimensions at 0.9: 24 x (2 + 5 checkpoints) = 168 numbers; 48 rows: 336.
+    const small = Array.from({ length: 24 }, () => Array.from({ length: 32 }, random));
+    const large = Array.from({ length: 48 }, () => Array.from({ length: 32 }, random));
+    const first = allocations(() => module.vectorLeaders(small.map(() => 'g'), small.map((_, i) => i), small, 32, cosine, 0.9));
+    expect(first.value).toEqual(naive(small, 0.9));
+    expect(first.made).toEqual([168]);
+    const again = allocations(() => module.vectorLeaders(small.map(() => 'g'), small.map((_, i) => i), small, 32, cosine, 0.9));
+    expect(again.value).toEqual(naive(small, 0.9));
+    expect(again.made).toEqual([]);
+    const larger = allocations(() => module.vectorLeaders(large.map(() => 'g'), large.map((_, i) => i), large, 32, cosine, 0.9));
+    expect(larger.value).toEqual(naive(large, 0.9));
+    expect(larger.made).toEqual([336]);
+    for (const batch of [large, small, large]) {
+      const next = allocations(() => module.vectorLeaders(batch.map(() => 'g'), batch.map((_, i) => i), batch, 32, cosine, 0.9));
+      expect(next.value).toEqual(naive(batch, 0.9));
+      expect(next.made).toEqual([]);
+    }
+  });
+});
+
+describe('vectorLeaders at a threshold within the rounding margin of 0: every pair scored, no bound', () => {
+  // marginFor(1000) = 1e-9 + 1000 * 2^-50: at that threshold or below, the bound (threshold less the margin) is not
+  // above 0, and every pair is scored in full as the naive loop scores it: 8 rows, each read once for its norm and
+  // twice for each of its 7 pairs: 8 reads of each coordinate, exactly.
+  it.each([
+    ['1e-9', 1e-9],
+    ['the margin itself', 1e-9 + 1000 * 2 ** -50],
+  ])('at %s, 8 orthogonal rows of 1,000 dimensions: each coordinate read exactly 8 times', async (_name, threshold) => {
+    const module = await fresh();
+    const rows = orthogonal(8, 1000, 79);
+    const { leaders, readsPerCoordinate } = run(module, rows, 1000, threshold);
+    expect(leaders).toEqual(naive(rows, threshold));
+    expect(leaders).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(readsPerCoordinate).toBe(8);
+  });
+
+  it('just above the margin, the same rows are refused on their bounds: fewer reads', async () => {
+    const module = await fresh();
+    const rows = orthogonal(8, 1000, 79);
+    const { leaders, readsPerCoordinate } = run(module, rows, 1000, 2e-9);
+    expect(leaders).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(readsPerCoordinate).toBeLessThan(8);
+  });
+});
