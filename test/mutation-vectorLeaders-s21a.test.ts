@@ -238,3 +238,56 @@ describe('vectorLeaders at a threshold within the rounding margin of 0: every pa
     expect(readsPerCoordinate).toBeLessThan(8);
   });
 });
+
+/**
+ * A candidate of 400 dimensions: `a2`, `b2`, `c2` the squares of its coordinates 0-3, 4-7 and 8-15 (its largest, in
+ * that order), the rest of its squared norm of 1 spread thin over the other 384 (below what `candidate` picks).
+ */
+function shaped(a2: number, b2: number, c2: number): number[] {
+  const rest = Math.sqrt((1 - 4 * a2 - 4 * b2 - 8 * c2) / 384);
+  return Array.from({ length: 400 }, (_, d) => (d < 4 ? Math.sqrt(a2) : d < 8 ? Math.sqrt(b2) : d < 16 ? Math.sqrt(c2) : d % 2 ? rest : -rest));
+}
+
+function unitOn(dims: Readonly<Record<number, number>>): number[] {
+  const v = new Array<number>(400).fill(0);
+  for (const [d, x] of Object.entries(dims)) v[Number(d)] = x;
+  return v;
+}
+
+describe('vectorLeaders: the JavaScript scan refuses exactly the pairs the WebAssembly scan refuses', () => {
+  // One leader, then one candidate, through the leader columns (setSmallBatch(0)), as rows of numbers (read where
+  // they are by both scans: the same reads but for the pairs a scan lets through to `classify`). Each pair is
+  // refused by one check of the three and let through by the others (u: the candidate, r_k: its norm outside its
+  // k largest coordinates):
+  // - on its 4 largest: u = (0.1 x 4, 0.075 x 4 squared, 0.3 thin), the leader on u's coordinates 4-7: r_4 = 0.775
+  //   is below 0.9, though the 8 largest give 0.548 + 0.548;
+  // - on its 8 largest: u = (0.0504 x 8, 0.0121 x 8 squared, 0.5 thin), the leader along coordinate 8: r_8 = 0.773
+  //   is below 0.795, though the 16 largest give 0.11 + 0.707 (and the 4 largest 0.894);
+  // - on its 16 largest: the same u, the leader along minus coordinate 8: -0.11 + 0.707 is below 0.7, though the
+  //   4 and 8 largest give 0.894 and 0.773.
+  it.each([
+    ['its 4 largest coordinates', shaped(0.1, 0.075, 0), unitOn({ 4: 0.5, 5: 0.5, 6: 0.5, 7: 0.5 }), 0.9],
+    ['its 8 largest coordinates', shaped(0.0504, 0.0504, 0.0121), unitOn({ 8: 1 }), 0.795],
+    ['its 16 largest coordinates', shaped(0.0504, 0.0504, 0.0121), unitOn({ 8: -1 }), 0.7],
+  ])('a pair refused on %s of the candidate: the same reads with either scan', (_check, candidate, leader, threshold) => {
+    const rows = [leader, candidate];
+    const was = shared.setSmallBatch(0);
+    const allowed = shared.allowColumnKernel(true);
+    try {
+      expect(shared.columnKernelInUse()).toBe(true);
+      const reads = { n: 0 };
+      const wasm = shared.vectorLeaders(['g', 'g'], [0, 1], counted(rows, reads), 400, cosine, threshold);
+      shared.allowColumnKernel(false);
+      const readsJs = { n: 0 };
+      const js = shared.vectorLeaders(['g', 'g'], [0, 1], counted(rows, readsJs), 400, cosine, threshold);
+      expect(wasm).toEqual([0, 1]);
+      expect(js).toEqual([0, 1]);
+      // (About 2,800: the rows for their norms, summed four side by side (the two rows and twice the first), the
+      // candidate's picks, each row's column entries as a leader. A pair let through to `classify` reads more.)
+      expect(readsJs.n).toBe(reads.n);
+    } finally {
+      shared.allowColumnKernel(allowed);
+      shared.setSmallBatch(was);
+    }
+  });
+});
