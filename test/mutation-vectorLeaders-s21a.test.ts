@@ -266,10 +266,10 @@ describe('vectorLeaders: the JavaScript scan refuses exactly the pairs the WebAs
   // - on its 16 largest: the same u, the leader along minus coordinate 8: -0.11 + 0.707 is below 0.7, though the
   //   4 and 8 largest give 0.894 and 0.773.
   it.each([
-    ['its 4 largest coordinates', shaped(0.1, 0.075, 0), unitOn({ 4: 0.5, 5: 0.5, 6: 0.5, 7: 0.5 }), 0.9],
-    ['its 8 largest coordinates', shaped(0.0504, 0.0504, 0.0121), unitOn({ 8: 1 }), 0.795],
-    ['its 16 largest coordinates', shaped(0.0504, 0.0504, 0.0121), unitOn({ 8: -1 }), 0.7],
-  ])('a pair refused on %s of the candidate: the same reads with either scan', (_check, candidate, leader, threshold) => {
+    ['the candidate\'s 4 largest coordinates', shaped(0.1, 0.075, 0), unitOn({ 4: 0.5, 5: 0.5, 6: 0.5, 7: 0.5 }), 0.9],
+    ['the candidate\'s 8 largest coordinates', shaped(0.0504, 0.0504, 0.0121), unitOn({ 8: 1 }), 0.795],
+    ['the candidate\'s 16 largest coordinates', shaped(0.0504, 0.0504, 0.0121), unitOn({ 8: -1 }), 0.7],
+  ])('a pair refused on %s alone: the same reads with either scan', (_check, candidate, leader, threshold) => {
     const rows = [leader, candidate];
     const was = shared.setSmallBatch(0);
     const allowed = shared.allowColumnKernel(true);
