@@ -291,3 +291,64 @@ describe('vectorLeaders: the JavaScript scan refuses exactly the pairs the WebAs
     }
   });
 });
+
+describe('vectorLeaders: a metric that returns no number', () => {
+  it.each([
+    ['a string', '0.99', '"0.99"'],
+    ['a boolean', true, 'true'],
+    ['a bigint', 1n, '1n'],
+    ['NaN', NaN, 'NaN'],
+  ])('%s is refused, named in the message (MalformedEmbeddingError)', (_what, value, shown) => {
+    const metric = { kind: 'function', name: 'odd', score: () => value as unknown as number } as const;
+    const rows = [[1, 0], [0, 1]];
+    expect(() => shared.vectorLeaders(['g', 'g'], [0, 1], rows, 2, metric, 0.5)).toThrow(shared.MalformedEmbeddingError);
+    expect(() => shared.vectorLeaders(['g', 'g'], [0, 1], rows, 2, metric, 0.5)).toThrow(`malformed embeddings: the metric returned ${shown}`);
+  });
+
+  it('scores below 0 count as 0 and above 1 as 1: at threshold 0 a negative score merges, at 1 a score of 1.5 does, and -0.5 does not at 1e-12', () => {
+    const rows = [[1], [1], [1]];
+    const metric = (value: number) => ({ kind: 'function', name: 'odd', score: () => value }) as const;
+    expect(shared.vectorLeaders(['g', 'g', 'g'], [0, 1, 2], rows, 1, metric(-0.5), 0)).toEqual([0, 0, 0]);
+    expect(shared.vectorLeaders(['g', 'g', 'g'], [0, 1, 2], rows, 1, metric(1.5), 1)).toEqual([0, 0, 0]);
+    expect(shared.vectorLeaders(['g', 'g', 'g'], [0, 1, 2], rows, 1, metric(-0.5), 1e-12)).toEqual([0, 1, 2]);
+    expect(shared.vectorLeaders(['g', 'g', 'g'], [0, 1, 2], rows, 1, metric(0.7), 0.8)).toEqual([0, 1, 2]);
+  });
+});
+
+/** Counts the Int16Arrays made with a length (the leader columns, where the JavaScript scan runs) while `body` runs. */
+function columnCells<T>(body: () => T): { value: T; made: number[] } {
+  const Real = globalThis.Int16Array;
+  const made: number[] = [];
+  globalThis.Int16Array = new Proxy(Real, {
+    construct(target, args: unknown[], newTarget) {
+      if (typeof args[0] === 'number') made.push(args[0]);
+      return Reflect.construct(target, args, newTarget) as object;
+    },
+  });
+  try {
+    return { value: body(), made };
+  } finally {
+    globalThis.Int16Array = Real;
+  }
+}
+
+describe('vectorLeaders with the JavaScript scan: the leader columns take a block of 8 leaders per small group, of 64 per large one', () => {
+  it.each([
+    // 70 groups of one: 8 leaders' columns each (not 64).
+    ['70 groups of one', Array.from({ length: 70 }, (_, i) => `g${i}`), 70 * 8 * 48],
+    // One group of 70: 2 blocks of 64.
+    ['one group of 70', Array.from({ length: 70 }, () => 'g'), 128 * 48],
+    // Groups of 3 and 67: 8 and 2 x 64.
+    ['groups of 3 and 67', Array.from({ length: 70 }, (_, i) => (i < 3 ? 'a' : 'b')), (8 + 128) * 48],
+  ])('%s in 48 dimensions: that many column entries', (_what, groups, cells) => {
+    const allowed = shared.allowColumnKernel(false);
+    try {
+      const rows = peaked(70, 48, 83);
+      const { value, made } = columnCells(() => shared.vectorLeaders(groups, rows.map((_, i) => i), rows, 48, cosine, 0.9));
+      expect(value).toEqual(naive(rows, 0.9, groups));
+      expect(made).toEqual([cells]);
+    } finally {
+      shared.allowColumnKernel(allowed);
+    }
+  });
+});

@@ -480,7 +480,7 @@ function searchColumns(
 function clampScore(score: number): number {
   // A number only: '0.99', true or 1n would be coerced by the comparisons with the threshold.
   if (typeof score !== 'number' || Number.isNaN(score)) throw new MalformedEmbeddingError(`the metric returned ${describeValue(score)}`);
-  return score < 0 ? 0 : score > 1 ? 1 : score;
+  return Math.min(1, Math.max(0, score));
 }
 
 /**
