@@ -313,6 +313,13 @@ describe('vectorLeaders: a metric that returns no number', () => {
     expect(shared.vectorLeaders(['g', 'g', 'g'], [0, 1, 2], rows, 1, metric(-0.5), 1e-12)).toEqual([0, 1, 2]);
     expect(shared.vectorLeaders(['g', 'g', 'g'], [0, 1, 2], rows, 1, metric(0.7), 0.8)).toEqual([0, 1, 2]);
   });
+
+  it('a score above 1 ties with 1: the earliest leader wins', () => {
+    // Rows 0 and 1 unrelated; row 2 scores 1 with row 0 and 1.5 with row 1.
+    const table: Record<string, number> = { '0,1': 0, '0,2': 1, '1,2': 1.5 };
+    const metric = { kind: 'function', name: 'table', score: (a: ArrayLike<number>, b: ArrayLike<number>) => table[`${a[0]},${b[0]}`]! } as const;
+    expect(shared.vectorLeaders(['g', 'g', 'g'], [0, 1, 2], [[0], [1], [2]], 1, metric, 0.9)).toEqual([0, 1, 0]);
+  });
 });
 
 /** Counts the Int16Arrays made with a length (the leader columns, where the JavaScript scan runs) while `body` runs. */
