@@ -495,10 +495,11 @@ const COLUMN_MARGIN = 2 ** -11;
 
 /**
  * The integer limit of a check for a limit x of the exact sum: an integer sum A below it is below SCALE^2 * x (the
- * product's rounding is far below 1), in 32 bits (x is within [-2, 1]).
+ * product's rounding is far below 1). In 32 bits with no clamp: x is the threshold (at most 1) less the margins and
+ * a norm ratio of at most 1 (to rounding), so within (-1.001, 1), and SCALE^2 is below 2^30.
  */
 function integerLimit(x: number): number {
-  return Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.floor(x * SCALE * SCALE)));
+  return Math.floor(x * SCALE * SCALE);
 }
 
 function marginFor(dimensions: number): number {
