@@ -359,3 +359,39 @@ describe('vectorLeaders with the JavaScript scan: the leader columns take a bloc
     }
   });
 });
+
+describe('vectorLeaders: the checkpoints of a length (1/32, 1/16, 1/8, 1/4, 1/2 of it, none at 0)', () => {
+  it.each([
+    // 16 dimensions: checkpoints 1, 2, 4, 8 (16 / 32 is 0: none there): 4 rows x (2 + 4) numbers.
+    [16, 4 * 6],
+    // 384: 12, 24, 48, 96, 192.
+    [384, 4 * 7],
+    // 4: 1, 2.
+    [4, 4 * 4],
+    // 1: none.
+    [1, 4 * 2],
+  ])('in %i dimensions, a search keeps %i numbers for 4 rows', async (dims, numbers) => {
+    const module = await fresh();
+    const random = lcg(89);
+    const rows = Array.from({ length: 4 }, () => Array.from({ length: dims }, random));
+    const { value, made } = allocations(() => module.vectorLeaders(['g', 'g', 'g', 'g'], [0, 1, 2, 3], rows, dims, cosine, 0.9));
+    expect(value).toEqual(naive(rows, 0.9));
+    expect(made).toEqual([numbers]);
+  });
+
+  it('are worked out once for batches of one length, again for another', async () => {
+    const module = await fresh();
+    const random = lcg(97);
+    const batch = (dims: number) => Array.from({ length: 8 }, () => Array.from({ length: dims }, random));
+    const from = vi.spyOn(Int32Array, 'from');
+    try {
+      for (const dims of [384, 384, 384, 40, 40, 384]) {
+        const rows = batch(dims);
+        expect(module.vectorLeaders(rows.map(() => 'g'), rows.map((_, i) => i), rows, dims, cosine, 0.9)).toEqual(naive(rows, 0.9));
+      }
+      expect(from).toHaveBeenCalledTimes(3);
+    } finally {
+      from.mockRestore();
+    }
+  });
+});
