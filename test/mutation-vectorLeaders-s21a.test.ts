@@ -395,3 +395,54 @@ describe('vectorLeaders: the checkpoints of a length (1/32, 1/16, 1/8, 1/4, 1/2 
     }
   });
 });
+
+describe('vectorLeaders: the rows the bounds hold for have a squared norm within [1e-150, 1e150], both ends in', () => {
+  // A row of squared norm exactly 1e-150 (or 1e150; found by search: these two doubles' squares add up to it to
+  // the bit) and an unrelated one: the bounds refuse the pair after a few coordinates, as they refuse it for the
+  // same row scaled into the range; a row outside it would be scored in full (every coordinate of both read).
+  it.each([
+    ['1e-150', [7.071096096136723e-76, 7.07103952748109e-76], 2],
+    ['1e150', [7.071067811865475e74, 7.071067811865475e74], 0.5],
+  ])('a row of squared norm exactly %s: its pairs read as few coordinates as inside the range', (bound, [a, b], inside) => {
+    const random = lcg(101);
+    const other = [0, 0, ...Array.from({ length: 62 }, random)];
+    const edge = [a!, b!, ...new Array<number>(62).fill(0)];
+    expect(edge.reduce((s, x) => s + x * x, 0)).toBe(Number(bound));
+    const reads = (row: number[]) => {
+      const count = { n: 0 };
+      const rows = [row, other];
+      expect(shared.vectorLeaders(['g', 'g'], [0, 1], counted(rows, count), 64, cosine, 0.9)).toEqual(naive(rows, 0.9));
+      return count.n;
+    };
+    expect(reads(edge)).toBe(reads(edge.map((x) => x * inside)));
+  });
+});
+
+describe('vectorLeaders: the per-row numbers of a search are kept for the next one up to 2^17 numbers (1 MB)', () => {
+  // Rows of one dimension (no checkpoint: 2 numbers a row, its squared norm and norm), each in a group of its own
+  // (nothing compared), at threshold 0 (every pair scored: no bound needed).
+  it.each([
+    ['2^17 numbers (65,536 rows) are kept', 65_536, []],
+    ['2^17 + 8 (65,540 rows, as 4 rows are summed side by side) are not', 65_537, [131_080]],
+  ])('%s', async (_what, n, again) => {
+    const module = await fresh();
+    const rows = Array.from({ length: n }, () => [1]);
+    const groups = rows.map((_, i) => `g${i}`);
+    const search = () => allocations(() => module.vectorLeaders(groups, rows.map((_, i) => i), rows, 1, cosine, 0));
+    const first = search();
+    expect(first.made).toEqual([2 * Math.ceil(n / 4) * 4]);
+    expect(first.value).toEqual(rows.map((_, i) => i));
+    expect(search().made).toEqual(again);
+  });
+});
+
+describe('vectorLeaders at threshold 0: no bound, so no norms of the rows\' tails kept', () => {
+  it('4 rows of 384 dimensions keep 2 numbers each (squared norm and norm), not 2 + 5 checkpoints', async () => {
+    const module = await fresh();
+    const random = lcg(103);
+    const rows = Array.from({ length: 4 }, () => Array.from({ length: 384 }, random));
+    const { value, made } = allocations(() => module.vectorLeaders(['g', 'g', 'g', 'g'], [0, 1, 2, 3], rows, 384, cosine, 0));
+    expect(value).toEqual(naive(rows, 0));
+    expect(made).toEqual([4 * 2]);
+  });
+});
