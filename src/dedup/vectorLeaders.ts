@@ -671,14 +671,12 @@ class CosineRows {
   /**
    * Writes row r over its norm, times SCALE and rounded to an integer, into `data` from `at`, `width` apart (a
    * leader's slot in its block, see `LeaderColumns`), and returns true; for a row the bounds do not hold for (a
-   * zero row, among others), writes zeros and returns false: such a leader must be scored, never refused.
+   * zero row, among others), writes nothing and returns false: such a leader must be scored, never refused (it is
+   * `loose`: both scans stop before it, and the WebAssembly one masks the lanes from it on, so its slot is never read).
    */
   writeUnit(r: number, data: Int16Array, at: number, width: number): boolean {
+    if (!this.bounded[r]) return false;
     const { dimensions } = this;
-    if (!this.bounded[r]) {
-      for (let d = 0; d < dimensions; d++) data[at + d * width] = 0;
-      return false;
-    }
     const vector = this.vectors[r]!;
     // |vector[d]| <= norm (to rounding): every value is within [-SCALE, SCALE], so it fits 16 bits. Truncated
     // toward 0 by the store (a Math.round here tripled the cost of the whole loop).
