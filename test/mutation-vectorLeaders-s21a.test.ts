@@ -446,3 +446,28 @@ describe('vectorLeaders at threshold 0: no bound, so no norms of the rows\' tail
     expect(made).toEqual([4 * 2]);
   });
 });
+
+describe.each([
+  ['the WebAssembly scan', true],
+  ['the JavaScript scan', false],
+])('vectorLeaders with %s: a candidate\'s largest coordinates are picked above 4 / dimensions of its squared norm', (_scan, wasm) => {
+  it('200 unrelated rows whose first 40 coordinates are middling (0.15) and 8 others large: the large ones are picked, and the pairs refused on them', () => {
+    const allowed = shared.allowColumnKernel(wasm);
+    try {
+      const random = lcg(107);
+      // Squared norm about 13: the floor 4 / 384 of it is about 0.14, above the middling coordinates' 0.0225. Picked
+      // at a quarter of it (or any floor below 0.0225), the first 32 middling coordinates would fill the picks, and
+      // no pair would be refused on them.
+      const rows = Array.from({ length: 200 }, () => {
+        const v = Array.from({ length: 384 }, (_, d) => (d < 40 ? (random() < 0 ? -0.15 : 0.15) : 0.001 * random()));
+        for (let k = 0; k < 8; k++) v[100 + 35 * k + Math.floor(((random() + 1) / 2) * 35)] = 1 + 0.5 * random();
+        return Float32Array.from(v);
+      });
+      const { leaders, readsPerCoordinate } = run(shared, rows, 384, 0.9);
+      expect(leaders).toEqual(naive(rows, 0.9));
+      expect(readsPerCoordinate).toBeLessThan(wasm ? 2.5 : 3.5);
+    } finally {
+      shared.allowColumnKernel(allowed);
+    }
+  });
+});
