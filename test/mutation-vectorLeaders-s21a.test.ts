@@ -471,3 +471,19 @@ describe.each([
     }
   });
 });
+
+describe('vectorLeaders, small batch: the checkpoints refuse pairs at any scale the bounds hold for', () => {
+  it.each([
+    ['1e-40', 1e-40],
+    ['1', 1],
+    ['1e40', 1e40],
+  ])('16 random rows times %s at 0.98: fewer than 2 reads of each coordinate, as at scale 1', (_scale, scale) => {
+    const random = lcg(113);
+    const rows = Array.from({ length: 16 }, () => Array.from({ length: 384 }, () => random() * scale));
+    const { leaders, readsPerCoordinate } = run(shared, rows, 384, 0.98);
+    expect(leaders).toEqual(naive(rows, 0.98));
+    // Once for the norms, then each pair stopped at the first checkpoint or so (about 1.5); the tails' slack, in
+    // proportion to the row's squared norm, refuses as much at any scale.
+    expect(readsPerCoordinate).toBeLessThan(2);
+  });
+});

