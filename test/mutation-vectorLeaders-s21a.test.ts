@@ -487,3 +487,38 @@ describe('vectorLeaders, small batch: the checkpoints refuse pairs at any scale 
     expect(readsPerCoordinate).toBeLessThan(2);
   });
 });
+
+describe.each([
+  ['the WebAssembly scan', true],
+  ['the JavaScript scan', false],
+])('vectorLeaders with %s: the groups\' columns lie side by side, and none spills into the next', (_scan, wasm) => {
+  it('a leader added to the first group after the second group\'s leaders leaves their columns alone: a near copy still merges', () => {
+    const allowed = shared.allowColumnKernel(wasm);
+    try {
+      const random = lcg(127);
+      const dims = 48;
+      const spread = () => Array.from({ length: dims }, () => 0.01 * random());
+      const on = (d: number, x: number) => {
+        const v = spread();
+        v[d] = x;
+        return v;
+      };
+      // Group a (2 rows: one block of 8 leaders, its columns first), group b after it, then a's second leader
+      // (slot 1, next to b's slot 1 in memory), then a near copy of b's second leader, whose largest coordinate is
+      // dimension 0, and 70 unrelated rows of a group c to make the batch large.
+      const rows: number[][] = [on(5, 3), on(9, 3), on(0, 5), on(11, 3)];
+      const groups = ['a', 'b', 'b', 'a'];
+      rows.push(rows[2]!.map((x) => x + 0.01 * random()));
+      groups.push('b');
+      for (const v of peaked(70, dims, 131)) {
+        rows.push(v);
+        groups.push('c');
+      }
+      const leaders = shared.vectorLeaders(groups, rows.map((_, i) => i), rows, dims, cosine, 0.9);
+      expect(leaders).toEqual(naive(rows, 0.9, groups));
+      expect(leaders[4]).toBe(2);
+    } finally {
+      shared.allowColumnKernel(allowed);
+    }
+  });
+});
