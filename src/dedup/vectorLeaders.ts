@@ -627,6 +627,7 @@ class CosineRows {
       squaredNorm[r + 2] = s2;
       squaredNorm[r + 3] = s3;
     }
+    // Stryker disable next-line EqualityOperator: a row more is a padding row (4 summed side by side) or past the typed arrays' ends, where writes are dropped: nothing reads it
     for (let r = 0; r < rows; r++) {
       const sum = squaredNorm[r]!;
       this.norm[r] = Math.sqrt(sum);
@@ -653,7 +654,10 @@ class CosineRows {
   /** Gives the numbers back for the next search: this one is over (nothing may be asked of it any more). */
   release(): void {
     const numbers = this.numbers;
-    if (numbers.length <= 2 ** 17 && (spareNumbers === undefined || spareNumbers.length < numbers.length)) spareNumbers = numbers;
+    if (numbers.length > 2 ** 17) return;
+    // Kept if larger than the spare there (none when this search took it).
+    // Stryker disable next-line EqualityOperator: `<=` swaps a spare for one of the same length, no different for the next search
+    if ((spareNumbers?.length ?? 0) < numbers.length) spareNumbers = numbers;
   }
 
   /** Row r as given. */
