@@ -53,12 +53,13 @@ function peaked(n: number, dims: number, seed: number, scale = 1): number[][] {
 function naive(vectors: readonly ArrayLike<number>[], threshold: number, groups?: readonly string[]): number[] {
   const leaderOf: number[] = [];
   const leaders: number[] = [];
-  vectors.forEach((v, i) => {
+  const arrays = vectors.map((v) => Array.from(v));
+  arrays.forEach((v, i) => {
     let best = -1;
     let bestScore = -Infinity;
     for (const l of leaders) {
       if (groups && groups[l] !== groups[i]) continue;
-      const raw = similarity.cosine(Array.from(vectors[l]!), Array.from(v));
+      const raw = similarity.cosine(arrays[l]!, v);
       const s = Number.isNaN(raw) ? 0 : Math.min(1, Math.max(0, raw));
       if (s >= threshold && s > bestScore) {
         best = l;
