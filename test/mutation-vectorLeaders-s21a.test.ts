@@ -524,3 +524,16 @@ describe.each([
     }
   });
 });
+
+describe('vectorLeaders, small batch: a row with nothing past a checkpoint has a tail of about 0 there, not an unknown one', () => {
+  it('16 random rows on the first 12 of 384 dimensions (the first checkpoint) at 0.98: each pair stops at the first checkpoint', () => {
+    const random = lcg(137);
+    const rows = Array.from({ length: 16 }, () => Array.from({ length: 384 }, (_, d) => (d < 12 ? random() : 0)));
+    const { leaders, readsPerCoordinate } = run(shared, rows, 384, 0.98);
+    expect(leaders).toEqual(naive(rows, 0.98));
+    expect(leaders).toEqual(rows.map((_, i) => i));
+    // Once for the norms, then 12 coordinates of both rows for each of the 120 pairs: about 1.47. A tail of
+    // sqrt(0 - slack), NaN, would refuse nothing, and every pair would be read in full (about 16).
+    expect(readsPerCoordinate).toBeLessThan(1.6);
+  });
+});
