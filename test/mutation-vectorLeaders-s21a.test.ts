@@ -537,3 +537,28 @@ describe('vectorLeaders, small batch: a row with nothing past a checkpoint has a
     expect(readsPerCoordinate).toBeLessThan(1.6);
   });
 });
+
+describe('vectorLeaders: a search started from inside another (a guard that deduplicates)', () => {
+  it('the larger of the two searches\' numbers is kept for the next batch', async () => {
+    const module = await fresh();
+    const random = lcg(139);
+    // The outer batch: 8 rows of 32 dimensions at 0.9 (8 x 7 = 56 numbers); the inner one, run by the guard on its
+    // first call: 48 rows (336 numbers), made while the outer search holds the spare.
+    const inner = Array.from({ length: 48 }, () => Array.from({ length: 32 }, random));
+    const base = Array.from({ length: 32 }, random);
+    const outer = Array.from({ length: 8 }, () => base.map((x) => x + 0.01 * random()));
+    let nested = 0;
+    const guard = () => {
+      if (nested++ === 0) expect(module.vectorLeaders(inner.map(() => 'g'), inner.map((_, i) => i), inner, 32, cosine, 0.9)).toEqual(naive(inner, 0.9));
+      return true;
+    };
+    const first = allocations(() => module.vectorLeaders(outer.map(() => 'g'), outer.map((_, i) => i), outer, 32, cosine, 0.9, guard));
+    expect(first.value).toEqual(naive(outer, 0.9));
+    expect(nested).toBeGreaterThan(0);
+    expect(first.made).toEqual([56, 336]);
+    // The next batch of 48 rows finds the inner search's numbers kept.
+    const next = allocations(() => module.vectorLeaders(inner.map(() => 'g'), inner.map((_, i) => i), inner, 32, cosine, 0.9));
+    expect(next.value).toEqual(naive(inner, 0.9));
+    expect(next.made).toEqual([]);
+  });
+});
