@@ -199,18 +199,18 @@ function columnKernel(): ColumnKernel | undefined {
   if (kernel === undefined) {
     kernel = null;
     try {
-      if (typeof WebAssembly === 'object' && WebAssembly.validate(COLUMN_SCAN_WASM)) {
-        const { exports } = new WebAssembly.Instance(new WebAssembly.Module(COLUMN_SCAN_WASM));
-        kernel = {
-          memory: exports['memory'] as WebAssembly.Memory,
-          scan: exports['scan'] as ColumnKernel['scan'],
-          pick: exports['pick'] as ColumnKernel['pick'],
-          unit: exports['unit'] as ColumnKernel['unit'],
-        };
-      }
+      // Throws where WebAssembly is missing (a ReferenceError), where its SIMD is (a CompileError), and where
+      // compiling from bytes is forbidden (a content security policy, some edge runtimes): `kernel` then stays
+      // null, set before the try.
+      const { exports } = new WebAssembly.Instance(new WebAssembly.Module(COLUMN_SCAN_WASM));
+      kernel = {
+        memory: exports['memory'] as WebAssembly.Memory,
+        scan: exports['scan'] as ColumnKernel['scan'],
+        pick: exports['pick'] as ColumnKernel['pick'],
+        unit: exports['unit'] as ColumnKernel['unit'],
+      };
     } catch {
-      // A runtime that forbids compiling WebAssembly from bytes (a content security policy, some edge runtimes):
-      // `kernel` stays null, set before the try.
+      // No WebAssembly scan here: the JavaScript one runs, with the same integers.
     }
   }
   return kernel ?? undefined;
@@ -254,7 +254,8 @@ class LeaderColumns {
 
   /**
    * Adds the row as the next leader; with `wasm`, the row is at byte `rowAt` of the WebAssembly memory (32-bit
-   * rows only), and its column entries are written there (the same integers as `CosineRows.writeUnit`).
+   * rows only, and only a row the bounds hold for: `searchColumns` passes no `wasm` for any other), and its column
+   * entries are written there (the same integers as `CosineRows.writeUnit`).
    */
   add(id: number, row: number, cosine: CosineRows, wasm?: ColumnKernel, rowAt = 0): void {
     const j = this.count++;
@@ -263,7 +264,7 @@ class LeaderColumns {
     const { width } = this;
     const block = (j / width) | 0;
     const at = this.base + block * this.stride + (j - block * width);
-    if (wasm && cosine.bounded[row] === 1) wasm.unit(rowAt, cosine.dimensions, SCALE / cosine.norm[row]!, at * 2, width * 2);
+    if (wasm) wasm.unit(rowAt, cosine.dimensions, SCALE / cosine.norm[row]!, at * 2, width * 2);
     else if (!cosine.writeUnit(row, this.data, at, width)) this.loose.push(j);
   }
 
@@ -275,6 +276,7 @@ class LeaderColumns {
    */
   unrefuted(from: number, end: number, q: Int32Array, dims: Int32Array, first: number, second: number, third: number): number {
     const { width, data, stride, base } = this;
+    // Stryker disable next-line EqualityOperator: a leader at `end` checked too is returned as `end`, or the scan gives -1: the caller takes both as `end`
     for (let j = from; j < end; j++) {
       const block = (j / width) | 0;
       const at = base + block * stride + j - block * width;
@@ -282,10 +284,13 @@ class LeaderColumns {
       let a = 0;
       let t = 0;
       for (; t < HALF; t++) a += q[t]! * data[at + dims[t]! * width]!;
+      // Stryker disable next-line EqualityOperator: a sum equal to the floored limit is below the threshold as surely (the proof at `CosineRows.candidate` leaves 2.5e-4 of the 4.9e-4 margin): refusing it too changes no answer, and no test can practically set up an exact tie of these integers
       if (a < first) continue;
       for (; t < SECOND; t++) a += q[t]! * data[at + dims[t]! * width]!;
+      // Stryker disable next-line EqualityOperator: as above
       if (a < second) continue;
       for (; t < TOP; t++) a += q[t]! * data[at + dims[t]! * width]!;
+      // Stryker disable next-line EqualityOperator: as above
       if (a < third) continue;
       return j;
     }
@@ -475,7 +480,7 @@ function searchColumns(
 function clampScore(score: number): number {
   // A number only: '0.99', true or 1n would be coerced by the comparisons with the threshold.
   if (typeof score !== 'number' || Number.isNaN(score)) throw new MalformedEmbeddingError(`the metric returned ${describeValue(score)}`);
-  return score < 0 ? 0 : score > 1 ? 1 : score;
+  return Math.min(1, Math.max(0, score));
 }
 
 /**
@@ -490,10 +495,11 @@ const COLUMN_MARGIN = 2 ** -11;
 
 /**
  * The integer limit of a check for a limit x of the exact sum: an integer sum A below it is below SCALE^2 * x (the
- * product's rounding is far below 1), in 32 bits (x is within [-2, 1]).
+ * product's rounding is far below 1). In 32 bits with no clamp: x is the threshold (at most 1) less the margins and
+ * a norm ratio of at most 1 (to rounding), so within (-1.001, 1), and SCALE^2 is below 2^30.
  */
 function integerLimit(x: number): number {
-  return Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.floor(x * SCALE * SCALE)));
+  return Math.floor(x * SCALE * SCALE);
 }
 
 function marginFor(dimensions: number): number {
@@ -621,20 +627,22 @@ class CosineRows {
       squaredNorm[r + 2] = s2;
       squaredNorm[r + 3] = s3;
     }
+    // Stryker disable next-line EqualityOperator: a row more is a padding row (4 summed side by side) or past the typed arrays' ends, where writes are dropped: nothing reads it
     for (let r = 0; r < rows; r++) {
       const sum = squaredNorm[r]!;
       this.norm[r] = Math.sqrt(sum);
       const bounded = sum >= 1e-150 && sum <= 1e150;
       this.bounded[r] = bounded ? 1 : 0;
-      if (!bounded) continue;
       // The norm of the row from checkpoint k on, from the sums: sqrt(S - P_k + slack), an upper bound of the
-      // exact one. With S and P_k the computed sums of n and c_k terms (products and additions each rounded, u =
+      // exact one (for every row, though only `classify` reads them, and only for rows the bounds hold for). With S and P_k the computed sums of n and c_k terms (products and additions each rounded, u =
       // 2^-53), |S - S*| <= n u S* (1 + n u) and |P_k - P_k*| <= n u S* (1 + n u), so the exact tail S* - P_k* is at
       // most S - P_k + 2 n u S (1 + 2 n u); the subtraction, the addition of the slack and the root lose at most
       // 3 u (S + slack) more, and terms that underflow at most n 2^-1074 in all (below 1e-320, next to a slack of
       // at least 1e-165 in this range). The slack (4 n + 32) u S covers all of it for any n below 2^40. It only
       // ever makes a checkpoint refuse less.
-      const slack = (dimensions + 8) * 2 ** -51 * sum;
+      // Stryker disable next-line ArithmeticOperator: n - 8 for n + 8 (64 u S of slack less, still above the rounding's (2 n + 3) u S for n >= 18) could only change a checkpoint's verdict at a tie to the last bits, which no test can set up
+      const ulps = dimensions + 8;
+      const slack = ulps * 2 ** -51 * sum;
       for (let k = 0; k < stops; k++) tails[r * stops + k] = Math.sqrt(Math.max(0, sum - tails[r * stops + k]!) + slack);
     }
     this.float32 = float32;
@@ -646,7 +654,10 @@ class CosineRows {
   /** Gives the numbers back for the next search: this one is over (nothing may be asked of it any more). */
   release(): void {
     const numbers = this.numbers;
-    if (numbers.length <= 2 ** 17 && (spareNumbers === undefined || spareNumbers.length < numbers.length)) spareNumbers = numbers;
+    if (numbers.length > 2 ** 17) return;
+    // Kept if larger than the spare there (none when this search took it).
+    // Stryker disable next-line EqualityOperator: `<=` swaps a spare for one of the same length, no different for the next search
+    if ((spareNumbers?.length ?? 0) < numbers.length) spareNumbers = numbers;
   }
 
   /** Row r as given. */
@@ -665,14 +676,12 @@ class CosineRows {
   /**
    * Writes row r over its norm, times SCALE and rounded to an integer, into `data` from `at`, `width` apart (a
    * leader's slot in its block, see `LeaderColumns`), and returns true; for a row the bounds do not hold for (a
-   * zero row, among others), writes zeros and returns false: such a leader must be scored, never refused.
+   * zero row, among others), writes nothing and returns false: such a leader must be scored, never refused (it is
+   * `loose`: both scans stop before it, and the WebAssembly one masks the lanes from it on, so its slot is never read).
    */
   writeUnit(r: number, data: Int16Array, at: number, width: number): boolean {
+    if (!this.bounded[r]) return false;
     const { dimensions } = this;
-    if (!this.bounded[r]) {
-      for (let d = 0; d < dimensions; d++) data[at + d * width] = 0;
-      return false;
-    }
     const vector = this.vectors[r]!;
     // |vector[d]| <= norm (to rounding): every value is within [-SCALE, SCALE], so it fits 16 bits. Truncated
     // toward 0 by the store (a Math.round here tripled the cost of the whole loop).
