@@ -106,3 +106,76 @@ describe.each([
     expect(readsPerCoordinate).toBeLessThan(5);
   });
 });
+
+/**
+ * The reads of the leaders' rows that one candidate costs: `leaders` (a multiple of 4 rows, so that the norms'
+ * pass, four rows at a time, reads them alike with the candidate or without) searched with and without `candidate`
+ * after them. A pair the first checks refuse reads nothing of the leader's row (its column entries were written
+ * when it became a leader); a pair they let through reads it (`classify`, then maybe the score).
+ */
+function leaderReadsOf(leaders: readonly ArrayLike<number>[], candidate: ArrayLike<number>, dims: number, threshold: number): number {
+  expect(leaders.length % 4).toBe(0);
+  const perRow = (rows: readonly ArrayLike<number>[]): { leaders: number[]; reads: number[] } => {
+    const reads = rows.map(() => ({ n: 0 }));
+    const watched = rows.map((row, i) => counted([row], reads[i]!)[0]!);
+    const got = vectorLeaders(rows.map(() => 'g'), rows.map((_, i) => i), watched, dims, cosine, threshold);
+    expect(got).toEqual(naive(rows, threshold));
+    return { leaders: got, reads: reads.map((r) => r.n) };
+  };
+  const without = perRow(leaders);
+  const withIt = perRow([...leaders, candidate]);
+  // Each leader leads, and so does the candidate.
+  expect(withIt.leaders).toEqual([...leaders, candidate].map((_, i) => i));
+  return leaders.reduce((sum, _, i) => sum + withIt.reads[i]! - without.reads[i]!, 0);
+}
+
+/** n rows unrelated to each other, in dimensions `from` to `dims` only (orthogonal to anything outside them). */
+function fillers(n: number, dims: number, from: number, seed: number): number[][] {
+  const random = lcg(seed);
+  return Array.from({ length: n }, () => Array.from({ length: dims }, (_, d) => (d < from ? 0 : random())));
+}
+
+describe.each([
+  ['the WebAssembly scan', true],
+  ['the JavaScript scan', false],
+])('vectorLeaders with %s: each of the three first checks refuses what it should', (_scan, wasm) => {
+  let allowed: boolean | undefined;
+  afterEach(() => {
+    if (allowed !== undefined) allowColumnKernel(allowed);
+    allowed = undefined;
+  });
+  const dims = 384;
+  const threshold = 0.9;
+
+  it('the check on the 16 largest: a smaller coordinate met after them takes no slot of theirs', () => {
+    allowed = allowColumnKernel(wasm);
+    // The candidate: 16 coordinates of 1 (dimensions 0-15), then 16 of 0.5 (16-31), all picked; squared norm 20.
+    // Its 16 largest leave a rest of 4 / 20: the last check's limit is 0.9 - 0.447. A leader of 1 on dimensions
+    // 0-14 and 0 on 15 (cosine 0.433 over those) passes the checks on 4 and 8 and is refused on 16; with a 0.5 in
+    // the 16th slot instead of dimension 15 (the rest then 4.75 / 20: limit 0.9 - 0.487), it would pass them all.
+    const candidate = Array.from({ length: dims }, (_, d) => (d < 16 ? 1 : d < 32 ? 0.5 : 0));
+    const random = lcg(79);
+    const special = Array.from({ length: dims }, (_, d) => (d < 15 ? 1 : d < 32 ? 0 : random()));
+    const rest = special.reduce((s, x, d) => s + (d >= 32 ? x * x : 0), 0);
+    // The part outside the candidate's dimensions scaled to 45: |v|^2 = 60.
+    const scaled = special.map((x, d) => (d >= 32 ? x * Math.sqrt(45 / rest) : x));
+    expect(similarity.cosine(candidate, scaled)).toBeCloseTo(0.433, 3);
+    const leaders = [scaled, ...fillers(71, dims, 32, 83)];
+    expect(leaderReadsOf(leaders, candidate, dims, threshold)).toBe(0);
+  });
+
+  it('the check on the 4 largest: they are the 4 largest, whatever order the coordinates come in', () => {
+    allowed = allowColumnKernel(wasm);
+    // The candidate: 2 on dimensions 0-3, 1 on 4-15, 0.5 on 16-31; squared norm 32. A leader of -0.1 on 0-3 and 1
+    // on 4-15 (cosine 0.559, |v|^2 12.54) is refused on the 4 largest; on any other 4 of the 16 (where it is
+    // positive), it would pass all three checks (the last one's limit 0.9 - 0.354).
+    const candidate = Array.from({ length: dims }, (_, d) => (d < 4 ? 2 : d < 16 ? 1 : d < 32 ? 0.5 : 0));
+    const random = lcg(89);
+    const special = Array.from({ length: dims }, (_, d) => (d < 4 ? -0.1 : d < 16 ? 1 : d < 32 ? 0 : random()));
+    const rest = special.reduce((s, x, d) => s + (d >= 32 ? x * x : 0), 0);
+    const scaled = special.map((x, d) => (d >= 32 ? x * Math.sqrt(0.5 / rest) : x));
+    expect(similarity.cosine(candidate, scaled)).toBeCloseTo(0.559, 3);
+    const leaders = [scaled, ...fillers(71, dims, 32, 97)];
+    expect(leaderReadsOf(leaders, candidate, dims, threshold)).toBe(0);
+  });
+});

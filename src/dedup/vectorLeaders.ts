@@ -739,6 +739,7 @@ class CosineRows {
       const m = Math.abs(vector[d]!);
       let t = TOP - 1;
       if (m <= top[t]!) continue;
+      // Stryker disable next-line EqualityOperator: t >= 0 reads top[-1], undefined, and `undefined < m` is false (the loop stops at 0 either way); <= puts an equal magnitude before its equals, and which of equal magnitudes a check reads is no promise (any coordinates give a valid bound)
       for (; t > 0 && top[t - 1]! < m; t--) {
         top[t] = top[t - 1]!;
         dims[t] = dims[t - 1]!;
