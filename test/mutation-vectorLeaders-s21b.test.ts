@@ -8,7 +8,7 @@
 import { similarity } from 'ml-distance';
 import { afterEach, describe, expect, it } from 'vitest';
 import { metricByName } from '../src/dedup/metric.js';
-import { allowColumnKernel, setSmallBatch, vectorLeaders } from '../src/dedup/vectorLeaders.js';
+import { allowColumnKernel, copyVectors, MalformedEmbeddingError, setSmallBatch, vectorLeaders } from '../src/dedup/vectorLeaders.js';
 
 const cosine = metricByName('cosine')!;
 
@@ -177,5 +177,94 @@ describe.each([
     expect(similarity.cosine(candidate, scaled)).toBeCloseTo(0.559, 3);
     const leaders = [scaled, ...fillers(71, dims, 32, 97)];
     expect(leaderReadsOf(leaders, candidate, dims, threshold)).toBe(0);
+  });
+});
+
+/** The message copyVectors throws for an answer (a MalformedEmbeddingError), or 'accepted'. */
+function refusal(vectors: unknown, count: number, dimensions?: number, shared = false): string {
+  try {
+    copyVectors(vectors, count, dimensions, shared);
+    return 'accepted';
+  } catch (error) {
+    expect(error).toBeInstanceOf(MalformedEmbeddingError);
+    expect((error as Error).name).toBe('MalformedEmbeddingError');
+    return (error as Error).message;
+  }
+}
+
+describe('copyVectors: what it refuses, and with which words', () => {
+  it.each([true, false])('an answer that is not an array is refused as such, even one that looks like an array of vectors (shared %s)', (shared) => {
+    expect(refusal({ length: 2, 0: [1, 2], 1: [3, 4] }, 2, undefined, shared)).toBe('malformed embeddings: expected an array of vectors, got object');
+    expect(refusal(Float32Array.of(1, 2), 2, undefined, shared)).toBe('malformed embeddings: expected an array of vectors, got object');
+    expect(refusal('ab', 2, undefined, shared)).toBe('malformed embeddings: expected an array of vectors, got string');
+    expect(refusal(undefined, 0, undefined, shared)).toBe('malformed embeddings: expected an array of vectors, got undefined');
+  });
+
+  it.each([true, false])('one vector more or fewer than the texts is refused (shared %s)', (shared) => {
+    expect(refusal([[1], [2]], 3, undefined, shared)).toBe('malformed embeddings: expected 3 vectors, got 2');
+    expect(refusal([[1], [2]], 1, undefined, shared)).toBe('malformed embeddings: expected 1 vectors, got 2');
+    expect(refusal([], 1, undefined, shared)).toBe('malformed embeddings: expected 1 vectors, got 0');
+  });
+
+  it.each([true, false])('a vector that is not an array-like of numbers is refused as such (shared %s)', (shared) => {
+    for (const bad of ['ab', 12, true, null, undefined, {}, { length: '2', 0: 1, 1: 2 }]) {
+      expect(refusal([[1, 2], bad], 2, undefined, shared)).toBe('malformed embeddings: vector 1 is not an array of numbers');
+      expect(refusal([bad, [1, 2]], 2, 2, shared)).toBe('malformed embeddings: vector 0 is not an array of numbers');
+    }
+  });
+
+  it.each([true, false])('a coordinate that is not a finite number is refused, in an array or a typed array (shared %s)', (shared) => {
+    expect(refusal([[1, 2], [1, '2']], 2, undefined, shared)).toBe('malformed embeddings: vector 1 has 2 at dimension 1');
+    expect(refusal([['1', 2]], 1, undefined, shared)).toBe('malformed embeddings: vector 0 has 1 at dimension 0');
+    // eslint-disable-next-line no-sparse-arrays
+    expect(refusal([[1, , 3]], 1, undefined, shared)).toBe('malformed embeddings: vector 0 has undefined at dimension 1');
+    expect(refusal([[1, 2n, 3]], 1, undefined, shared)).toBe('malformed embeddings: vector 0 has 2 at dimension 1');
+    for (const bad of [Number.NaN, Infinity, -Infinity]) {
+      for (let at = 0; at < 9; at++) {
+        const row = Array.from({ length: 9 }, (_, d) => (d === at ? bad : d + 1));
+        const expected = `malformed embeddings: vector 1 has ${String(bad)} at dimension ${at}`;
+        expect(refusal([Float32Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9), Float32Array.from(row)], 2, undefined, shared)).toBe(expected);
+        expect(refusal([Float64Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9), Float64Array.from(row)], 2, undefined, shared)).toBe(expected);
+        expect(refusal([[1, 2, 3, 4, 5, 6, 7, 8, 9], row], 2, undefined, shared)).toBe(expected);
+      }
+    }
+  });
+
+  it.each([true, false])('a vector of the wrong length, or of none, is refused (shared %s)', (shared) => {
+    expect(refusal([[1, 2], [1, 2, 3]], 2, undefined, shared)).toBe('malformed embeddings: vector 1 has 3 dimensions, expected 2');
+    expect(refusal([[1, 2]], 1, 3, shared)).toBe('malformed embeddings: vector 0 has 2 dimensions, expected 3');
+    expect(refusal([[], []], 2, undefined, shared)).toBe('malformed embeddings: vector 0 has 0 dimensions, expected 0');
+    expect(refusal([[]], 1, 0, shared)).toBe('malformed embeddings: vector 0 has 0 dimensions, expected 0');
+    expect(refusal([], 0, undefined, shared)).toBe('accepted');
+    expect(copyVectors([], 0, undefined, shared)).toEqual({ length: 0, vectors: [], buffer: undefined });
+    expect(copyVectors([], 0, 5, shared)).toEqual({ length: 5, vectors: [], buffer: undefined });
+  });
+
+  it('MalformedEmbeddingError names itself and says what was malformed', () => {
+    const error = new MalformedEmbeddingError('something');
+    expect(error).toBeInstanceOf(Error);
+    expect(error.name).toBe('MalformedEmbeddingError');
+    expect(error.message).toBe('malformed embeddings: something');
+    expect(String(error)).toBe('MalformedEmbeddingError: malformed embeddings: something');
+  });
+});
+
+describe('copyVectors: one pass over each vector the embedder answered', () => {
+  it.each([true, false])('a 32-bit vector of finite numbers is read once, whatever its length (shared %s)', (shared) => {
+    for (let length = 1; length <= 9; length++) {
+      const reads = { n: 0 };
+      const rows = Array.from({ length: 3 }, (_, i) => Float32Array.from({ length }, (_, d) => i * 10 + d + 0.5));
+      const { vectors } = copyVectors(counted(rows, reads), 3, undefined, shared);
+      expect(vectors.map((v) => Array.from(v))).toEqual(rows.map((v) => Array.from(v)));
+      expect(reads.n).toBe(3 * length);
+    }
+  });
+
+  it.each([true, false])('an array of numbers is read once too (shared %s)', (shared) => {
+    const reads = { n: 0 };
+    const rows = Array.from({ length: 3 }, (_, i) => Array.from({ length: 7 }, (_, d) => i - d / 3));
+    const { vectors } = copyVectors(counted(rows, reads), 3, 7, shared);
+    expect(vectors.map((v) => Array.from(v))).toEqual(rows.map((v) => Array.from(Float32Array.from(v))));
+    expect(reads.n).toBe(3 * 7);
   });
 });
