@@ -178,6 +178,52 @@ describe.each([
     const leaders = [scaled, ...fillers(71, dims, 32, 97)];
     expect(leaderReadsOf(leaders, candidate, dims, threshold)).toBe(0);
   });
+
+  // The candidate of the next two: 1 on dimensions 0-3, 0.9 on 4-15 (its 16 largest, all picked), 0.3 on 16-111
+  // (not picked); squared norm 22.36. The limits of the checks on its 4, 8 and 16 largest: 0.9 less 0.906, 0.822
+  // and 0.621 (the norm of the rest over its norm, and the margins): -0.006, 0.078, 0.279.
+  const wide = Array.from({ length: dims }, (_, d) => (d < 4 ? 1 : d < 16 ? 0.9 : d < 112 ? 0.3 : 0));
+  /** A leader of the given values on dimensions 0-15, and outside the candidate's dimensions a part of squared norm `w`. */
+  function leaderOf(head: (d: number) => number, w: number, seed: number): number[] {
+    const random = lcg(seed);
+    const v = Array.from({ length: dims }, (_, d) => (d < 16 ? head(d) : d < 112 ? 0 : random()));
+    const rest = v.reduce((sum, x, d) => sum + (d >= 112 ? x * x : 0), 0);
+    return v.map((x, d) => (d >= 112 ? x * Math.sqrt(w / rest) : x));
+  }
+
+  it('the check on the 4 largest refuses by itself: a leader below its limit there, above the next two limits', () => {
+    allowed = allowColumnKernel(wasm);
+    // -0.1 on 0-3, 1 on 4-15: its sums over the 4, 8 and 16 largest (over both norms) -0.021, 0.169, 0.549
+    // (cosine 0.549): refused on the 4 only.
+    const special = leaderOf((d) => (d < 4 ? -0.1 : 1), 4, 101);
+    expect(similarity.cosine(wide, special)).toBeCloseTo(0.549, 3);
+    const leaders = [special, ...fillers(71, dims, 112, 103)];
+    expect(leaderReadsOf(leaders, wide, dims, threshold)).toBe(0);
+  });
+
+  it('the check on the 8 largest refuses by itself: a leader below its limit there, above the other two limits', () => {
+    allowed = allowColumnKernel(wasm);
+    // 1 on 8-15 only: its sums over the 4, 8 and 16 largest 0, 0, 0.381 (cosine 0.381): refused on the 8 only.
+    const special = leaderOf((d) => (d < 8 ? 0 : 1), 8, 107);
+    expect(similarity.cosine(wide, special)).toBeCloseTo(0.381, 3);
+    const leaders = [special, ...fillers(71, dims, 112, 109)];
+    expect(leaderReadsOf(leaders, wide, dims, threshold)).toBe(0);
+  });
+
+  it('a leader just above the limit of the check on the 8 largest is not refused there: it merges, as in the naive loop', () => {
+    allowed = allowColumnKernel(wasm);
+    // The candidate: 1 on dimensions 0-15 (picked, its 8 largest the first 8), 0.5 on 16-215; squared norm 66. The
+    // limit of the check on its 8 largest: 0.9 - sqrt(58 / 66) = -0.037; with a 9th coordinate counted out of the
+    // rest, -0.029. The leader: the candidate with -0.25 on dimensions 0-7: its sum over the 8 largest -0.032, in
+    // between, and its cosine 0.901: it merges.
+    const candidate = Array.from({ length: dims }, (_, d) => (d < 16 ? 1 : d < 216 ? 0.5 : 0));
+    const leader = candidate.map((x, d) => (d < 8 ? -0.25 : x));
+    expect(similarity.cosine(candidate, leader)).toBeCloseTo(0.901, 3);
+    const rows = [leader, ...fillers(71, dims, 216, 113), candidate];
+    const leaders = vectorLeaders(rows.map(() => 'g'), rows.map((_, i) => i), rows, dims, cosine, threshold);
+    expect(leaders).toEqual(naive(rows, threshold));
+    expect(leaders[72]).toBe(0);
+  });
 });
 
 /** The message copyVectors throws for an answer (a MalformedEmbeddingError), or 'accepted'. */

@@ -751,6 +751,7 @@ class CosineRows {
     let head = 0;
     let next = 0;
     let third = 0;
+    // Stryker disable next-line EqualityOperator: k <= TOP adds a pass at k = TOP, where top[TOP] is undefined (so v = 0): q[TOP] is past q's end (the store is dropped) and third gains 0
     for (let k = 0; k < TOP; k++) {
       // Slots not filled weigh 0: they add nothing.
       const v = top[k]! >= 0 ? vector[dims[k]!]! : 0;
