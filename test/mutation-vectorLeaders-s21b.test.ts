@@ -314,3 +314,35 @@ describe('copyVectors: one pass over each vector the embedder answered', () => {
     expect(reads.n).toBe(3 * 7);
   });
 });
+
+describe.each([
+  ['the small batch\'s way (every pair to classify)', 64],
+  ['the leader columns', 0],
+])('vectorLeaders, %s: no coordinate past a row\'s length is read', (_path, limit) => {
+  it('near copies in 5 to 80 dimensions: every pair read to the end, never past it', () => {
+    const was = setSmallBatch(limit);
+    try {
+      for (let dims = 5; dims <= 80; dims += 3) {
+        const random = lcg(dims);
+        const originals = Array.from({ length: 6 }, () => Array.from({ length: dims }, random));
+        // Near copies (merge), copies scaled (cosine 1 to rounding: scored to the end) and opposites.
+        const rows = [...originals, ...originals.map((v) => v.map((x) => x + 0.01 * random())), ...originals.map((v) => v.map((x) => -2 * x))];
+        const past: string[] = [];
+        const watched = rows.map(
+          (row) =>
+            new Proxy(row, {
+              get(target, key) {
+                if (typeof key === 'string' && /^\d+$/.test(key) && Number(key) >= dims) past.push(key);
+                return Reflect.get(target, key, target) as unknown;
+              },
+            }),
+        );
+        const leaders = vectorLeaders(rows.map(() => 'g'), rows.map((_, i) => i), watched, dims, cosine, 0.9);
+        expect(leaders).toEqual(naive(rows, 0.9));
+        expect(past).toEqual([]);
+      }
+    } finally {
+      setSmallBatch(was);
+    }
+  });
+});
