@@ -792,7 +792,8 @@ class CosineRows {
     let p2 = 0;
     let p3 = 0;
     let d = 0;
-    for (let k = 0; k <= stops; k++) {
+    // The checkpoints, then the end (k = stops), where the loop leaves with the whole dot product.
+    for (let k = 0; ; k++) {
       const stop = k < stops ? checkpoints[k]! : dimensions;
       for (; d + 3 < stop; d += 4) {
         p0 += va[d]! * vb[d]!;
@@ -801,10 +802,13 @@ class CosineRows {
         p3 += va[d + 3]! * vb[d + 3]!;
       }
       for (; d < stop; d++) p0 += va[d]! * vb[d]!;
-      if (k < stops && p0 + p1 + (p2 + p3) + tails[a * stops + k]! * tails[b * stops + k]! < floor) return -1;
+      if (k === stops) break;
+      // Stryker disable next-line EqualityOperator: <= refuses a pair whose bound is exactly the floor as well, which is as sure (its score is at most bound < threshold)
+      if (p0 + p1 + (p2 + p3) + tails[a * stops + k]! * tails[b * stops + k]! < floor) return -1;
     }
     const dot = p0 + p1 + (p2 + p3);
     const norms = Math.sqrt(this.squaredNorm[a]! * this.squaredNorm[b]!);
+    // Stryker disable next-line EqualityOperator: > and <= differ only for a dot product exactly at a limit, where 0 (score it) gives the same answer as 1 or -1
     return dot >= this.above * norms ? 1 : dot < this.bound * norms ? -1 : 0;
   }
 
