@@ -210,6 +210,22 @@ describe.each([
     expect(leaderReadsOf(leaders, wide, dims, threshold)).toBe(0);
   });
 
+  it('a candidate whose norm is all in its 16 largest coordinates: a leader at cosine 0.6 there is refused on them, nothing of its row read', () => {
+    allowed = allowColumnKernel(wasm);
+    // The rest is 0 (to rounding): the last check's limit is the threshold less the margins, and the leader (the
+    // candidate on its 16 dimensions, and as much again and more elsewhere: cosine 0.6) passes the first two checks
+    // (0.23 and 0.40 against limits 0.11 and 0.32) and is refused on the third.
+    const candidate = Array.from({ length: dims }, (_, d) => (d < 16 ? 1 + d / 16 : 0));
+    const sum = candidate.reduce((s, x) => s + x * x, 0);
+    const random = lcg(131);
+    const outside = Array.from({ length: dims }, (_, d) => (d < 16 ? 0 : random()));
+    const w = outside.reduce((s, x) => s + x * x, 0);
+    const leader = candidate.map((x, d) => (d < 16 ? x : outside[d]! * Math.sqrt((sum * (1 / 0.36 - 1)) / w)));
+    expect(similarity.cosine(candidate, leader)).toBeCloseTo(0.6, 6);
+    const leaders = [leader, ...fillers(71, dims, 16, 137)];
+    expect(leaderReadsOf(leaders, candidate, dims, threshold)).toBe(0);
+  });
+
   it('a leader just above the limit of the check on the 8 largest is not refused there: it merges, as in the naive loop', () => {
     allowed = allowColumnKernel(wasm);
     // The candidate: 1 on dimensions 0-15 (picked, its 8 largest the first 8), 0.5 on 16-215; squared norm 66. The
