@@ -738,6 +738,7 @@ class CosineRows {
       const d = fromPicks ? picks[k]! : k;
       const m = Math.abs(vector[d]!);
       let t = TOP - 1;
+      // Stryker disable next-line EqualityOperator: < lets a magnitude equal to the 16th take its slot, and which of equal magnitudes a check reads is no promise (any coordinates give a valid bound)
       if (m <= top[t]!) continue;
       // Stryker disable next-line EqualityOperator: t >= 0 reads top[-1], undefined, and `undefined < m` is false (the loop stops at 0 either way); <= puts an equal magnitude before its equals, and which of equal magnitudes a check reads is no promise (any coordinates give a valid bound)
       for (; t > 0 && top[t - 1]! < m; t--) {
@@ -754,6 +755,7 @@ class CosineRows {
     // Stryker disable next-line EqualityOperator: k <= TOP adds a pass at k = TOP, where top[TOP] is undefined (so v = 0): q[TOP] is past q's end (the store is dropped) and third gains 0
     for (let k = 0; k < TOP; k++) {
       // Slots not filled weigh 0: they add nothing.
+      // Stryker disable next-line EqualityOperator: > 0 differs for a slot of magnitude 0, whose coordinate is 0 (or -0): v, q and the sums are the same
       const v = top[k]! >= 0 ? vector[dims[k]!]! : 0;
       // |v| <= norm (to rounding): within [-SCALE, SCALE]. Truncated toward 0, as the columns are.
       q[k] = (v / norm) * SCALE;
