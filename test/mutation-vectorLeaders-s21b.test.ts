@@ -278,7 +278,6 @@ describe('copyVectors: what it refuses, and with which words', () => {
   it.each([true, false])('a coordinate that is not a finite number is refused, in an array or a typed array (shared %s)', (shared) => {
     expect(refusal([[1, 2], [1, '2']], 2, undefined, shared)).toBe('malformed embeddings: vector 1 has 2 at dimension 1');
     expect(refusal([['1', 2]], 1, undefined, shared)).toBe('malformed embeddings: vector 0 has 1 at dimension 0');
-    // eslint-disable-next-line no-sparse-arrays
     expect(refusal([[1, , 3]], 1, undefined, shared)).toBe('malformed embeddings: vector 0 has undefined at dimension 1');
     expect(refusal([[1, 2n, 3]], 1, undefined, shared)).toBe('malformed embeddings: vector 0 has 2 at dimension 1');
     for (const bad of [Number.NaN, Infinity, -Infinity]) {
@@ -360,5 +359,22 @@ describe.each([
     } finally {
       setSmallBatch(was);
     }
+  });
+});
+
+describe('vectorLeaders, small batch: a pair `classify` reads to the end and finds below the threshold is not scored', () => {
+  it('16 rows at cosine about 0.8 to each other, threshold 0.9: each pair read once, to a checkpoint or the end, and no score', () => {
+    const random = lcg(139);
+    const dims = 64;
+    const base = Array.from({ length: dims }, random);
+    // Each row the base plus noise half its size: cosine about 0.8 between rows, too far to merge, and many pairs
+    // too close for a checkpoint to refuse.
+    const rows = Array.from({ length: 16 }, () => base.map((x) => x + 0.5 * random()));
+    const { leaders, readsPerCoordinate } = run(rows, dims, 0.9);
+    expect(leaders).toEqual(naive(rows, 0.9));
+    expect(leaders).toEqual(rows.map((_, i) => i));
+    // Norms 1, the 120 pairs each read to a checkpoint or to the end (both rows): about 11.6 in all. Scoring the
+    // pairs read to the end as well: about 6 more.
+    expect(readsPerCoordinate).toBeLessThan(14);
   });
 });
