@@ -892,7 +892,7 @@ export function copyVectors(
     } else {
       copy = new Float32Array(length);
     }
-    // Stryker disable next-line ConditionalExpression: false leaves a 32-bit vector to the check below, which reads it once too and gives the same copy and verdict, only without the memory copy
+    // Stryker disable next-line ConditionalExpression,BlockStatement: false (or the block emptied) leaves a 32-bit vector to the check below, which reads it once too and gives the same copy and verdict, only without the memory copy
     if (vector instanceof Float32Array) {
       // Copied as it is (a memory copy), then checked on the copy: the same numbers, so the same verdict. 0 times
       // a finite number is 0 (or -0), times NaN or an infinity NaN, and NaN stays NaN: the products of 0 and every
@@ -916,8 +916,9 @@ export function copyVectors(
     // Checked before rounding to 32 bits (a finite 1e300 is accepted, as it always was).
     for (let d = 0; d < length; d++) {
       const x = vector[d];
-      if (typeof x !== 'number' || !Number.isFinite(x)) throw new MalformedEmbeddingError(`vector ${i} has ${String(x)} at dimension ${d}`);
-      copy[d] = x;
+      // (Number.isFinite is false for anything but a finite number: a string, a bigint, undefined.)
+      if (!Number.isFinite(x)) throw new MalformedEmbeddingError(`vector ${i} has ${String(x)} at dimension ${d}`);
+      copy[d] = x!;
     }
     copies[i] = copy;
   }
