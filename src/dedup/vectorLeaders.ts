@@ -747,7 +747,9 @@ class CosineRows {
       const d = fromPicks ? picks[k]! : k;
       const m = Math.abs(vector[d]!);
       let t = TOP - 1;
+      // Stryker disable next-line EqualityOperator: < lets a magnitude equal to the 16th take its slot, and which of equal magnitudes a check reads is no promise (any coordinates give a valid bound)
       if (m <= top[t]!) continue;
+      // Stryker disable next-line EqualityOperator: t >= 0 reads top[-1], undefined, and `undefined < m` is false (the loop stops at 0 either way); <= puts an equal magnitude before its equals, and which of equal magnitudes a check reads is no promise (any coordinates give a valid bound)
       for (; t > 0 && top[t - 1]! < m; t--) {
         top[t] = top[t - 1]!;
         dims[t] = dims[t - 1]!;
@@ -759,8 +761,10 @@ class CosineRows {
     let head = 0;
     let next = 0;
     let third = 0;
+    // Stryker disable next-line EqualityOperator: k <= TOP adds a pass at k = TOP, where top[TOP] is undefined (so v = 0): q[TOP] is past q's end (the store is dropped) and third gains 0
     for (let k = 0; k < TOP; k++) {
       // Slots not filled weigh 0: they add nothing.
+      // Stryker disable next-line EqualityOperator: > 0 differs for a slot of magnitude 0, whose coordinate is 0 (or -0): v, q and the sums are the same
       const v = top[k]! >= 0 ? vector[dims[k]!]! : 0;
       // |v| <= norm (to rounding): within [-SCALE, SCALE]. Truncated toward 0, as the columns are.
       q[k] = (v / norm) * SCALE;
@@ -799,8 +803,10 @@ class CosineRows {
     let p2 = 0;
     let p3 = 0;
     let d = 0;
-    for (let k = 0; k <= stops; k++) {
+    // The checkpoints, then the end (k = stops), where the loop leaves with the whole dot product.
+    for (let k = 0; ; k++) {
       const stop = k < stops ? checkpoints[k]! : dimensions;
+      // Stryker disable next-line ConditionalExpression: false leaves every coordinate to the one-sum loop below: the same products summed in another order, which the margins cover (four sums are for speed)
       for (; d + 3 < stop; d += 4) {
         p0 += va[d]! * vb[d]!;
         p1 += va[d + 1]! * vb[d + 1]!;
@@ -808,10 +814,13 @@ class CosineRows {
         p3 += va[d + 3]! * vb[d + 3]!;
       }
       for (; d < stop; d++) p0 += va[d]! * vb[d]!;
-      if (k < stops && p0 + p1 + (p2 + p3) + tails[a * stops + k]! * tails[b * stops + k]! < floor) return -1;
+      if (k === stops) break;
+      // Stryker disable next-line EqualityOperator: <= refuses a pair whose bound is exactly the floor as well, which is as sure (its score is at most bound < threshold)
+      if (p0 + p1 + (p2 + p3) + tails[a * stops + k]! * tails[b * stops + k]! < floor) return -1;
     }
     const dot = p0 + p1 + (p2 + p3);
     const norms = Math.sqrt(this.squaredNorm[a]! * this.squaredNorm[b]!);
+    // Stryker disable next-line EqualityOperator: > and <= differ only for a dot product exactly at a limit, where 0 (score it) gives the same answer as 1 or -1
     return dot >= this.above * norms ? 1 : dot < this.bound * norms ? -1 : 0;
   }
 
@@ -869,7 +878,7 @@ export function copyVectors(
   let length = dimensions;
   let buffer: Float32Array | undefined;
   let views: { readonly length: number; readonly views: Float32Array[] } | undefined;
-  const copies = new Array<Float32Array>(vectors.length);
+  const copies: Float32Array[] = [];
   for (let i = 0; i < vectors.length; i++) {
     const vector = vectors[i] as ArrayLike<number> | null | undefined;
     if (vector === null || typeof vector !== 'object' || typeof vector.length !== 'number') {
@@ -892,20 +901,24 @@ export function copyVectors(
     } else {
       copy = new Float32Array(length);
     }
+    // Stryker disable next-line ConditionalExpression,BlockStatement: false (or the block emptied) leaves a 32-bit vector to the check below, which reads it once too and gives the same copy and verdict, only without the memory copy
     if (vector instanceof Float32Array) {
-      // Copied as it is (a memory copy), then checked on the copy: the same numbers, so the same verdict. Any NaN or
-      // infinity makes the sums of x * 0 NaN (four of them, so that they add up side by side).
+      // Copied as it is (a memory copy), then checked on the copy: the same numbers, so the same verdict. 0 times
+      // a finite number is 0 (or -0), times NaN or an infinity NaN, and NaN stays NaN: the products of 0 and every
+      // coordinate are 0 exactly when all of them are finite (four products, so that they are taken side by side;
+      // not sums of x * 0, which a sign flipped anywhere leaves the same).
       copy.set(vector);
       let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
       let d = 0;
+      // Stryker disable next-line ConditionalExpression: false leaves every coordinate to the one-product loop below: the same verdict (four products are for speed)
       for (; d + 3 < length; d += 4) {
-        s0 += copy[d]! * 0;
-        s1 += copy[d + 1]! * 0;
-        s2 += copy[d + 2]! * 0;
-        s3 += copy[d + 3]! * 0;
+        s0 *= copy[d]!;
+        s1 *= copy[d + 1]!;
+        s2 *= copy[d + 2]!;
+        s3 *= copy[d + 3]!;
       }
-      for (; d < length; d++) s0 += copy[d]! * 0;
-      if (s0 + s1 + s2 + s3 === 0) {
+      for (; d < length; d++) s0 *= copy[d]!;
+      if (s0 * s1 * s2 * s3 === 0) {
         copies[i] = copy;
         continue;
       }
@@ -913,8 +926,9 @@ export function copyVectors(
     // Checked before rounding to 32 bits (a finite 1e300 is accepted, as it always was).
     for (let d = 0; d < length; d++) {
       const x = vector[d];
-      if (typeof x !== 'number' || !Number.isFinite(x)) throw new MalformedEmbeddingError(`vector ${i} has ${String(x)} at dimension ${d}`);
-      copy[d] = x;
+      // (Number.isFinite is false for anything but a finite number: a string, a bigint, undefined.)
+      if (!Number.isFinite(x)) throw new MalformedEmbeddingError(`vector ${i} has ${String(x)} at dimension ${d}`);
+      copy[d] = x!;
     }
     copies[i] = copy;
   }
