@@ -7,66 +7,8 @@
  */
 import { similarity } from 'ml-distance';
 import { afterEach, describe, expect, it } from 'vitest';
-import { metricByName } from '../src/dedup/metric.js';
 import { allowColumnKernel, setSmallBatch, vectorLeaders } from '../src/dedup/vectorLeaders.js';
-
-const cosine = metricByName('cosine')!;
-
-function lcg(seed: number): () => number {
-  let state = seed;
-  return () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
-}
-
-/** The rows behind proxies that count the coordinates read (`reads.n`); `length` is not counted. */
-function counted<T extends ArrayLike<number>>(rows: T[], reads: { n: number }): T[] {
-  return rows.map(
-    (row) =>
-      new Proxy(row, {
-        get(target, key) {
-          if (typeof key === 'string' && /^\d+$/.test(key)) reads.n++;
-          const value = Reflect.get(target, key, target) as unknown;
-          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-        },
-      }),
-  );
-}
-
-/** n vectors, each with 8 large coordinates at random dimensions and small noise elsewhere: unrelated pairs. */
-function peaked(n: number, dims: number, seed: number): number[][] {
-  const random = lcg(seed);
-  return Array.from({ length: n }, () => {
-    const v = Array.from({ length: dims }, () => 0.01 * random());
-    for (let k = 0; k < 8; k++) v[Math.floor(((random() + 1) / 2) * dims) % dims] = 1 + 0.5 * random();
-    return v;
-  });
-}
-
-/** The specification: every pair with ml-distance's cosine, greedy in arrival order. */
-function naive(vectors: readonly ArrayLike<number>[], threshold: number): number[] {
-  const leaderOf: number[] = [];
-  const leaders: number[] = [];
-  vectors.forEach((v, i) => {
-    let best = -1;
-    let bestScore = -Infinity;
-    for (const l of leaders) {
-      const raw = similarity.cosine(Array.from(vectors[l]!), Array.from(v));
-      const s = Number.isNaN(raw) ? 0 : Math.min(1, Math.max(0, raw));
-      if (s >= threshold && s > bestScore) {
-        best = l;
-        bestScore = s;
-      }
-    }
-    if (best === -1) leaders.push(i);
-    leaderOf.push(best === -1 ? i : best);
-  });
-  return leaderOf;
-}
-
-function run(vectors: readonly ArrayLike<number>[], dims: number, threshold: number): { leaders: number[]; readsPerCoordinate: number } {
-  const reads = { n: 0 };
-  const leaders = vectorLeaders(vectors.map(() => 'g'), vectors.map((_, i) => i), counted([...vectors], reads), dims, cosine, threshold);
-  return { leaders, readsPerCoordinate: reads.n / (vectors.length * dims) };
-}
+import { cosine, counted, lcg, naive, peaked, run } from './support-vectorLeaders.js';
 
 describe.each([
   ['the WebAssembly scan', true],
