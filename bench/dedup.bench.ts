@@ -3,16 +3,18 @@
  * pairs, see docs/decisions.md "Exact pruning of semantic dedup") against a naive all-pairs loop over ml-distance's `cosine`, on 384-dimensional vectors (the size
  * of all-MiniLM-L6-v2 and similar sentence models), for a 32-request and a 4096-request batch.
  *
- *   npx tsx bench/dedup.bench.ts        # alone
+ *   npx tsx bench/dedup.bench.ts        # alone, on the dist/ that `npm run build` made
  *   npm run bench -- dedup               # through bench/run.ts
  *
  * Timings are ratios from one run on one machine; nothing here asserts a time. What it does assert, on every run:
  * the library's leaders are those of the naive loop, at both sizes (the last line says so, or the bench fails).
  */
+// First: refuses a dist/ older than src/ (these benches measure the built package, see the module).
+import './lib/builtPackage.js';
 import { fileURLToPath } from 'node:url';
 import { similarity } from 'ml-distance';
 import { firstValueFrom, of } from 'rxjs';
-import { dedupBy, type DedupedBatch, type Embedder } from '../src/index.js';
+import { dedupBy, type DedupedBatch, type Embedder } from 'rxjs-batch-dedup';
 import { seededRandom } from './lib/random.js';
 import { consoleTable, markdownTable, type BenchSection } from './lib/report.js';
 

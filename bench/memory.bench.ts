@@ -10,9 +10,11 @@
  *
  * Needs `--expose-gc` (npm run bench passes it); without it the figures would be noise, so it skips.
  */
+// First: refuses a dist/ older than src/ (these benches measure the built package, see the module).
+import './lib/builtPackage.js';
 import DataLoader from 'dataloader';
 import { Subject } from 'rxjs';
-import { batchDedup, createBatcher } from '../src/index.js';
+import { batchDedup, createBatcher } from 'rxjs-batch-dedup';
 import { consoleTable, formatInteger, markdownTable, type BenchSection } from './lib/report.js';
 import { barChart } from './lib/svg.js';
 

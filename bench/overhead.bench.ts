@@ -13,6 +13,8 @@
  * Every contender is told the batch size (`maxSize` / `maxBatchSize` / `bufferTime`'s max buffer), so a full batch
  * leaves at once and no window has to run out. Reported: requests/s, and the ratio to DataLoader.
  */
+// First: refuses a dist/ older than src/ (these benches measure the built package, see the module).
+import './lib/builtPackage.js';
 import { create as createBatshit, indexedResolver, windowedFiniteBatchScheduler } from '@yornaath/batshit';
 import DataLoader from 'dataloader';
 import { bufferTime, filter, from, mergeMap, Subject, type Observable, type OperatorFunction } from 'rxjs';
@@ -20,9 +22,9 @@ import { spawn } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
-import { batchDedup, createBatcher } from '../src/index.js';
+import { batchDedup, createBatcher } from 'rxjs-batch-dedup';
 // `/lite`'s createBatcher, on the lean core by default since stop 18 (issue 18): measured beside the main one.
-import { createBatcher as createLiteBatcher } from '../src/lite/index.js';
+import { createBatcher as createLiteBatcher } from 'rxjs-batch-dedup/lite';
 import { createLaneProto } from './lib/laneProto.js';
 import { consoleTable, formatInteger, markdownTable, type BenchSection } from './lib/report.js';
 import { barChart } from './lib/svg.js';

@@ -11,7 +11,9 @@
  * It prints its own figures to the console. It may return a `BenchSection` (bench/lib/report.ts): a title, a
  * markdown body, optionally a one-line summary and SVG plots, which go into docs/benchmarks.md. A file that only
  * prints returns nothing.
- * Benchmarks import the library from '../src/index.js' (the public API) and never assert timings.
+ * Benchmarks import the library through its public API and never assert timings. The wall-clock ones (dedup,
+ * overhead, memory) import it by its package name, so they run the built dist/ as users do (`npm run bench` builds
+ * first; bench/lib/builtPackage.ts says why); the virtual-time ones import src/, which the tests share with them.
  *
  * docs/benchmarks.md is written only by a full run (no filter), so a partial run never drops other sections.
  * `npm run bench` passes `--expose-gc`, which the memory figures need; without it they are skipped.
