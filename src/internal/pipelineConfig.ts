@@ -24,7 +24,7 @@ import {
 import { describeThrown, describeValue, userFunctionReturned, userFunctionThrew } from '../base/describeValue.js';
 import { unknownOption } from '../base/nearestNames.js';
 import { abortedIsBoolean, abortState } from '../base/signal.js';
-import { steadyClock } from '../base/clock.js';
+import { arrivalClock } from './arrivalClock.js';
 import * as check from '../base/validate.js';
 import { resolveWindowSettings, type WindowOptions, type WindowSettings } from './windowSettings.js';
 import type { NearCache, SimilarityPlugIn } from './nearCache.js';
@@ -240,7 +240,10 @@ export interface Sharing {
  */
 export class PipelineConfig<T, R> {
   readonly scheduler: SchedulerLike;
-  /** Arrival times: the scheduler's clock, a broken reading counting as the last good one (`steadyClock`). */
+  /**
+   * Arrival times: the scheduler's clock, a broken reading counting as the last good one; on the real clock one
+   * reading per synchronous burst, as the promise bridge's (`arrivalClock`).
+   */
   private readonly clock: () => number;
   readonly stats: BatchStatsRecorder;
   readonly prioritized: boolean;
@@ -275,7 +278,7 @@ export class PipelineConfig<T, R> {
     check.scheduler(where, raw.scheduler);
     checkStats(where, raw.stats);
     this.scheduler = raw.scheduler ?? asyncScheduler;
-    this.clock = steadyClock(this.scheduler);
+    this.clock = arrivalClock(this.scheduler);
     this.priorities = this.prioritiesOf(where, raw);
     this.prioritized = this.priorities !== undefined;
     this.adaptive = this.adaptiveOf(where, raw.adaptive);

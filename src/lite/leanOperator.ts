@@ -3,7 +3,7 @@
  * `BatchResult` per request, from the options the lean core takes (src/lite/core.ts).
  */
 import { Observable, type OperatorFunction } from 'rxjs';
-import { steadyClock } from '../base/clock.js';
+import { arrivalClock } from '../internal/arrivalClock.js';
 import { toBatchResult } from '../internal/batchRun.js';
 import { subscribeSource } from '../internal/subscribeSource.js';
 import type { BatchResult } from '../types.js';
@@ -18,7 +18,8 @@ export function leanBatchDedup<T, R>(options: LeanOptions<T, R>): OperatorFuncti
   return (source) =>
     new Observable<BatchResult<T, R>>((subscriber) => {
       let failure: { error: unknown } | undefined;
-      const clock = steadyClock(settings.scheduler);
+      // One reading per synchronous burst on the real clock, as main's operator (src/internal/arrivalClock.ts).
+      const clock = arrivalClock(settings.scheduler);
       const core = leanCore<T, R, LeanEntry<T>>(settings, {
         answer: (entry, ok, valueOrError, batchId, deduplicated, latencyMs) =>
           subscriber.next(toBatchResult(entry.request, ok, valueOrError, batchId, deduplicated, latencyMs)),
