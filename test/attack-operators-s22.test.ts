@@ -1,0 +1,124 @@
+/**
+ * Stop 22 (helper op): `batchDedup`'s subscriber leaving from inside a user function the dedup step calls at batch
+ * time (`scope`, `key` in hybrid, `text`, `embed`, `metric`, `mergeGuard`, `dedupFunction`), or inside the answer of
+ * a near cached result (`resultCache.semantic`) given while the batch forms. Row 8 of docs/reliability.md: after
+ * an unsubscription, no later batch reaches the backend, and no timer is left. Found by a re-entrancy property
+ * over those functions (.scratch of stop 22); each case was red before the fix in src/internal/engine.ts: the
+ * engine went on to `execute` the batch it had just been disposed of, whose call then kept its processing timer
+ * and its unaborted signal for ever.
+ */
+import { Subject, take, type Subscription } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { batchDedup, type BatchDedupOptions } from '../src/index.js';
+import { batchDedup as liteBatchDedup, engine } from '../src/lite/index.js';
+import { trackTimers, virtualClock } from '../src/testing/index.js';
+
+interface Req {
+  readonly query: string;
+  readonly tenant: string;
+}
+
+type Where = 'scope' | 'key' | 'text' | 'embed' | 'metric' | 'mergeGuard' | 'dedupFunction';
+
+/** Options under which `where` is called when the batch forms (after both requests were queued). */
+function optionsCalling(where: Where, leave: () => void): Partial<BatchDedupOptions<Req, string>> {
+  const at = <A extends unknown[], V>(name: Where, fn: (...args: A) => V) => (...args: A): V => {
+    if (name === where) leave();
+    return fn(...args);
+  };
+  const embedding = {
+    dedupStrategy: where === 'key' ? ('hybrid' as const) : ('embedding' as const),
+    dedupThreshold: 0.9,
+    embed: at('embed', (texts: string[]) => texts.map(() => [1, 0])),
+    ...(where === 'text' ? { text: at('text', (r: Req) => r.query) } : {}),
+    ...(where === 'metric' ? { metric: at('metric', () => 1) } : {}),
+    // The built-in guard keeps 'one' and 'two' apart before anything is embedded.
+    mergeGuard: where === 'mergeGuard' ? at('mergeGuard', () => true) : false,
+  };
+  if (where === 'dedupFunction') return { dedupFunction: at('dedupFunction', () => 1), dedupThreshold: 0.9, scope: (r: Req) => r.tenant };
+  return { ...embedding, scope: at('scope', (r: Req) => r.tenant), key: at('key', (r: Req) => r.query) };
+}
+
+const ENTRIES = [
+  ['main', batchDedup],
+  ['lite with engine()', ((options: object) => liteBatchDedup({ ...(options as { execute: () => [] }), engine: engine() })) as typeof batchDedup],
+] as const;
+
+describe('batchDedup: the subscriber leaves from inside a user function of the dedup step', () => {
+  const cases: [string, Where, typeof batchDedup][] = [];
+  for (const where of ['scope', 'key', 'text', 'embed', 'metric', 'mergeGuard', 'dedupFunction'] as const) cases.push(['main', where, batchDedup]);
+  // /lite has no similarity dedup; a dedupFunction runs on its engine.
+  cases.push(['lite with engine()', 'dedupFunction', ENTRIES[1][1]]);
+
+  it.each(cases)('%s, %s: the batch is not executed, and no timer is left', (_, where, operator) => {
+    const clock = virtualClock();
+    const tracked = trackTimers(clock.scheduler);
+    const source = new Subject<Req>();
+    const calls: AbortSignal[] = [];
+    let formed = false;
+    let subscription: Subscription | undefined;
+    const leave = () => {
+      if (formed) subscription!.unsubscribe();
+    };
+    subscription = source
+      .pipe(
+        operator<Req, string>({
+          scheduler: tracked.scheduler,
+          windowMs: 5,
+          ...optionsCalling(where, leave),
+          execute: (items, { signal }) => {
+            calls.push(signal);
+            return new Promise<string[]>(() => undefined);
+          },
+        } as BatchDedupOptions<Req, string>),
+      )
+      .subscribe();
+    source.next({ query: 'alpha one', tenant: 't' });
+    source.next({ query: 'alpha two', tenant: 't' });
+    formed = true;
+    clock.advanceBy(5);
+
+    expect(subscription.closed).toBe(true);
+    expect(calls).toHaveLength(0);
+    expect(tracked.pending()).toBe(0);
+  });
+});
+
+describe('batchDedup with resultCache.semantic: the subscriber leaves inside a near cached answer', () => {
+  it('the rest of that batch is not executed, and no timer is left', () => {
+    const clock = virtualClock();
+    const tracked = trackTimers(clock.scheduler);
+    const source = new Subject<string>();
+    const calls: { items: string[]; signal: AbortSignal }[] = [];
+    const answered: string[] = [];
+    source
+      .pipe(
+        batchDedup<string, string>({
+          scheduler: tracked.scheduler,
+          windowMs: 5,
+          dedupStrategy: 'embedding',
+          dedupThreshold: 0.9,
+          mergeGuard: false,
+          // 'a…' texts are near one another; 'c' is near nothing.
+          embed: (texts) => texts.map((t) => (t.startsWith('a') ? [1, 0] : [0, 1])),
+          resultCache: { ttlMs: 1000, semantic: true },
+          execute: (items, { signal }) => {
+            calls.push({ items, signal });
+            return items[0] === 'a1' ? items.map((q) => q.toUpperCase()) : new Promise<string[]>(() => undefined);
+          },
+        }),
+        take(2),
+      )
+      .subscribe((r) => answered.push(r.request));
+    source.next('a1');
+    clock.advanceBy(5);
+    // The second batch: 'a2' is answered from a1's cached result, and the subscriber leaves in that answer.
+    source.next('a2');
+    source.next('c');
+    clock.advanceBy(5);
+
+    expect(answered).toEqual(['a1', 'a2']);
+    expect(calls.map((c) => c.items)).toEqual([['a1']]);
+    expect(tracked.pending()).toBe(0);
+  });
+});
