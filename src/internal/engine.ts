@@ -528,6 +528,9 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       this.fail(error, followers === undefined ? leaders : leaders.concat(followers));
       return;
     }
+    // The deduper runs user functions (`key`, `scope`, `text`, `embed`, `metric`, `mergeGuard`, `dedupFunction`);
+    // one that unsubscribed has disposed of the engine: this batch is sent nowhere.
+    if (this.ended) return;
     if (out instanceof Promise) this.dedupLater(out, leaders, followers, followed);
     else this.execute(followers === undefined ? out : joinFollowers(out, followers, followed!));
   }
@@ -570,6 +573,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     // The semantic result cache, where the entry point wires it in, answers what it can; the rest is executed.
     const { config } = this;
     const batch = config.nearCache === undefined ? deduped : config.nearCache(this.shared, deduped, config, this.answerNow);
+    // A near cached answer may have been the subscriber's last (a `take` downstream): the rest is executed no more.
+    if (this.ended) return;
     if (batch === undefined) {
       this.executor.forgo();
       this.checkEnd();
