@@ -122,3 +122,70 @@ describe('batchDedup with resultCache.semantic: the subscriber leaves inside a n
     expect(tracked.pending()).toBe(0);
   });
 });
+
+interface Asked {
+  readonly id: number;
+  readonly q: string;
+  readonly signal?: AbortSignal;
+}
+
+describe.each([
+  ['main', batchDedup],
+  ['lite, lean core', liteBatchDedup as typeof batchDedup],
+  ENTRIES[1],
+] as const)('batchDedup (%s): the source ends inside the refusal of a leader that left the queue', (_, operator) => {
+  // A request equal to one waiting joins it (a follower); when that leader leaves the queue unbatched (its
+  // deadline, its signal), the follower takes its place. Here the downstream ends the source inside the leader's
+  // refusal: the follower is still owed its answer, and the ending must follow it (row 1, row 6).
+  it.each([
+    ['its requestTimeoutMs passes', 'complete', 'deadline'],
+    ['its signal aborts', 'complete', 'abort'],
+    ['its requestTimeoutMs passes', 'error', 'deadline'],
+  ] as const)('%s: the follower is executed and answered before the %s', (_, ending, how) => {
+    const clock = virtualClock();
+    const tracked = trackTimers(clock.scheduler);
+    const source = new Subject<Asked>();
+    const leader = new AbortController();
+    const answers: string[] = [];
+    const executed: number[][] = [];
+    let end: string | undefined;
+    source
+      .pipe(
+        operator<Asked, string>({
+          scheduler: tracked.scheduler,
+          windowMs: 10,
+          key: (r) => r.q,
+          ...(how === 'deadline' ? { requestTimeoutMs: 5 } : { signal: (r: Asked) => r.signal }),
+          execute: (items) => {
+            executed.push(items.map((r) => r.id));
+            return items.map((r) => `answer to ${r.id}`);
+          },
+        }),
+      )
+      .subscribe({
+        next: (r) => {
+          answers.push(`${r.request.id}: ${r.status === 'fulfilled' ? r.value : (r.error as Error).name}`);
+          if (r.status !== 'rejected') return;
+          if (ending === 'complete') source.complete();
+          else source.error(new Error('source failed'));
+        },
+        error: () => (end = `error after ${answers.length}`),
+        complete: () => (end = `complete after ${answers.length}`),
+      });
+    source.next({ id: 0, q: 'same', signal: leader.signal });
+    clock.advanceBy(1);
+    source.next({ id: 1, q: 'same' });
+    if (how === 'abort') {
+      const reason = new Error('left');
+      reason.name = 'LeftError';
+      leader.abort(reason);
+    }
+    clock.advanceBy(20);
+
+    const refusal = how === 'deadline' ? 'BatchTimeoutError' : 'LeftError';
+    expect(answers).toEqual([`0: ${refusal}`, '1: answer to 1']);
+    expect(executed).toEqual([[1]]);
+    expect(end).toBe(`${ending} after 2`);
+    expect(tracked.pending()).toBe(0);
+  });
+});
