@@ -597,8 +597,21 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
 
   private checkEnd(): void {
     // `collector.size` as well as the flag: a push under way when the source ended (from inside `key` or
-    // `signal`) queues after the collector reported itself drained.
-    if (this.ended || !this.closed || !this.collectorDrained || this.collector.size > 0 || this.pushing > 0 || this.deduping.size > 0 || !this.executor.idle) return;
+    // `signal`) queues after the collector reported itself drained. `shared.followers`: a leader that left the
+    // queue unbatched (deadline, abort) is refused before its follower takes its place, and the source may end
+    // inside that refusal, with the follower still owed its answer.
+    if (
+      this.ended ||
+      !this.closed ||
+      !this.collectorDrained ||
+      this.collector.size > 0 ||
+      this.pushing > 0 ||
+      this.deduping.size > 0 ||
+      this.shared.followers > 0 ||
+      !this.executor.idle
+    ) {
+      return;
+    }
     this.ended = true;
     this.dispose();
     this.output.drained();
