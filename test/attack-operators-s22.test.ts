@@ -7,9 +7,9 @@
  * engine went on to `execute` the batch it had just been disposed of, whose call then kept its processing timer
  * and its unaborted signal for ever.
  */
-import { Subject, take, type Subscription } from 'rxjs';
+import { map, range, Subject, take, tap, type OperatorFunction, type Subscription } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { batchDedup, type BatchDedupOptions } from '../src/index.js';
+import { adaptiveBuffer, batchDedup, bufferWindow, createBatchStats, dedupBy, fanOut, type BatchDedupOptions } from '../src/index.js';
 import { batchDedup as liteBatchDedup, engine } from '../src/lite/index.js';
 import { trackTimers, virtualClock } from '../src/testing/index.js';
 
@@ -187,5 +187,43 @@ describe.each([
     expect(executed).toEqual([[1]]);
     expect(end).toBe(`${ending} after 2`);
     expect(tracked.pending()).toBe(0);
+  });
+});
+
+describe('a synchronous source stops when the subscriber leaves while it is still sending', () => {
+  // RxJS's own operators let go of their source as the subscriber leaves: `range(0, Infinity)` then `take(1)`
+  // ends. The operators here held their source until it had sent everything (for ever, for an infinite one), and
+  // counted every value in the stats. `range` checks its subscriber after each value: it sends one only.
+  const clock = virtualClock();
+  const cases: [string, (stats: ReturnType<typeof createBatchStats>) => OperatorFunction<number, unknown>][] = [
+    ['bufferWindow', (stats) => bufferWindow<number>({ maxSize: 1, scheduler: clock.scheduler, stats })],
+    ['adaptiveBuffer', (stats) => adaptiveBuffer<number>({ maxSize: 1, scheduler: clock.scheduler, stats })],
+    ['dedupBy', (stats) => (source) => source.pipe(map((x) => [x]), dedupBy<number>({ stats }))],
+    [
+      'fanOut',
+      (stats) => (source) =>
+        source.pipe(
+          map((x) => ({ items: [x], unique: [x], leaderOf: [0] })),
+          fanOut<number, number>({ execute: (items) => items, scheduler: clock.scheduler, stats }),
+        ),
+    ],
+    ['batchDedup', (stats) => batchDedup<number, number>({ execute: (items) => items, maxSize: 1, scheduler: clock.scheduler, stats })],
+  ];
+
+  it.each(cases)('%s: a take(1) behind it ends range() after its first value', (_, operator) => {
+    const stats = createBatchStats({ scheduler: clock.scheduler });
+    let sent = 0;
+    const out: unknown[] = [];
+    range(0, 10_000)
+      .pipe(
+        tap(() => sent++),
+        operator(stats),
+        take(1),
+      )
+      .subscribe((x) => out.push(x));
+
+    expect(out).toHaveLength(1);
+    expect(sent).toBe(1);
+    expect(stats.snapshot().totalRequests).toBeLessThanOrEqual(1);
   });
 });
