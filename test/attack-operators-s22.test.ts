@@ -208,6 +208,8 @@ describe('a synchronous source stops when the subscriber leaves while it is stil
         ),
     ],
     ['batchDedup', (stats) => batchDedup<number, number>({ execute: (items) => items, maxSize: 1, scheduler: clock.scheduler, stats })],
+    // The lean core of /lite takes no stats recorder.
+    ['/lite batchDedup (the lean core)', () => liteBatchDedup<number, number>({ execute: (items) => items, maxSize: 1, scheduler: clock.scheduler })],
   ];
 
   it.each(cases)('%s: a take(1) behind it ends range() after its first value', (_, operator) => {
