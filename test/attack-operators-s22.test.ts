@@ -229,3 +229,64 @@ describe('a synchronous source stops when the subscriber leaves while it is stil
     expect(stats.snapshot().totalRequests).toBeLessThanOrEqual(1);
   });
 });
+
+describe('batchDedup with embedAhead: the subscriber leaves from inside a user function embed-ahead calls at arrival', () => {
+  // Embed-ahead reads each request's text and group (`text`, `scope`) as it is queued; the engine then went on to
+  // queue it in the collector it had just disposed of, which armed its requestTimeoutMs timer and listened to its
+  // signal after the end.
+  it.each(['text', 'scope'] as const)('%s: no timer and no abort listener is left', (where) => {
+    const clock = virtualClock();
+    const tracked = trackTimers(clock.scheduler);
+    const source = new Subject<Asked>();
+    const controller = new AbortController();
+    const signal = controller.signal;
+    let listening = 0;
+    const add = signal.addEventListener.bind(signal);
+    const remove = signal.removeEventListener.bind(signal);
+    signal.addEventListener = ((...args: Parameters<AbortSignal['addEventListener']>) => {
+      listening++;
+      add(...args);
+    }) as AbortSignal['addEventListener'];
+    signal.removeEventListener = ((...args: Parameters<AbortSignal['removeEventListener']>) => {
+      listening--;
+      remove(...args);
+    }) as AbortSignal['removeEventListener'];
+    let subscription: Subscription | undefined;
+    const leave = (name: string) => {
+      if (name === where) subscription?.unsubscribe();
+    };
+    const calls: number[][] = [];
+    subscription = source
+      .pipe(
+        batchDedup<Asked, string>({
+          scheduler: tracked.scheduler,
+          windowMs: 10,
+          requestTimeoutMs: 50,
+          signal: (r) => r.signal,
+          dedupStrategy: 'embedding',
+          embedAhead: true,
+          embed: (texts) => texts.map(() => [1, 0]),
+          text: (r) => {
+            leave('text');
+            return r.q;
+          },
+          scope: (r) => {
+            leave('scope');
+            return r.id === 0 ? undefined : 'other';
+          },
+          execute: (items) => {
+            calls.push(items.map((r) => r.id));
+            return items.map((r) => r.q);
+          },
+        }),
+      )
+      .subscribe();
+    source.next({ id: 0, q: 'alpha', signal });
+
+    expect(subscription.closed).toBe(true);
+    expect(tracked.pending()).toBe(0);
+    expect(listening).toBe(0);
+    clock.advanceBy(100);
+    expect(calls).toEqual([]);
+  });
+});
