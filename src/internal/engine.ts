@@ -195,6 +195,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       // Nothing to admit: no dedup before batch time, no cache, no priority, no deadline, no signal, no queue bound.
       config.stats.recordRequests(1);
       config.deduper.arrived?.(envelope, this.lifetime);
+      // Unsubscribed from inside `text` or `scope` (embed-ahead reads them): the collector is disposed of.
+      if (this.ended) return undefined;
       this.collector.push(envelope);
       return undefined;
     }
@@ -338,6 +340,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     const kept = slot !== undefined && this.shared.lead(slot, envelope, this.config.prioritized);
     // Similarity dedup may embed its text while the window is open (embed-ahead).
     this.config.deduper.arrived?.(envelope, this.lifetime);
+    // Unsubscribed from inside `text` or `scope` (embed-ahead reads them): no timer or listener may be set for it.
+    if (this.ended) return undefined;
     const place = this.collector.push(envelope, how);
     if (kept && place !== undefined) slot.place = place;
     return place;
