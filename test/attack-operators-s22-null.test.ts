@@ -8,6 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { adaptiveBuffer, batchDedup, bufferWindow, createBatcher, dedupBy, fanOut } from '../src/index.js';
+import { batchDedup as liteBatchDedup, createBatcher as liteCreateBatcher } from '../src/lite/index.js';
 
 const execute = (items: unknown[]) => items;
 
@@ -22,6 +23,9 @@ describe('an option given as null is refused when the operator is created, namin
     ['batchDedup', 'processingTimeoutMs', () => batchDedup({ execute, processingTimeoutMs: null as never })],
     ['batchDedup', 'windowMs', () => batchDedup({ execute, windowMs: null as never })],
     ['createBatcher', 'dedupThreshold', () => createBatcher({ execute, dedupThreshold: null as never })],
+    // /lite's lean core checks its options itself.
+    ['batchDedup', 'windowMs', () => liteBatchDedup({ execute, windowMs: null as never })],
+    ['createBatcher', 'maxSize', () => liteCreateBatcher({ execute, maxSize: null as never })],
   ] as const)('%s: %s', (where, name, make) => {
     expect(make).toThrow(TypeError);
     expect(make).toThrow(new RegExp(`^${where}: ${name} is null`));
