@@ -290,3 +290,59 @@ describe('batchDedup with embedAhead: the subscriber leaves from inside a user f
     expect(calls).toEqual([]);
   });
 });
+
+describe('similarity dedup: the subscriber leaves from inside text, scope or key while a batch is deduplicated', () => {
+  // Row 8: after an unsubscription nothing reaches the embedder. The dedup step read every request's text and
+  // group, then called `embed` for the batch of a subscriber that had left inside one of those reads.
+  const cases: ['batchDedup' | 'dedupBy', 'text' | 'scope' | 'key'][] = [];
+  for (const operator of ['batchDedup', 'dedupBy'] as const) for (const where of ['text', 'scope', 'key'] as const) cases.push([operator, where]);
+
+  it.each(cases)('%s, %s: embed is not called', (operator, where) => {
+    const clock = virtualClock();
+    const tracked = trackTimers(clock.scheduler);
+    const embedded: string[][] = [];
+    let formed = false;
+    let subscription: Subscription | undefined;
+    const leave = (name: string) => {
+      if (formed && name === where) subscription?.unsubscribe();
+    };
+    const dedup = {
+      scheduler: tracked.scheduler,
+      // 'hybrid' reads `key` when the batch forms; both read `text` and `scope` then.
+      dedupStrategy: where === 'key' ? ('hybrid' as const) : ('embedding' as const),
+      mergeGuard: false,
+      embed: (texts: string[]) => {
+        embedded.push(texts);
+        return texts.map(() => [1, 0]);
+      },
+      text: (r: string) => {
+        leave('text');
+        return r;
+      },
+      scope: (r: string) => {
+        leave('scope');
+        return r.length > 0 ? 'tenant' : undefined;
+      },
+      key: (r: string) => {
+        leave('key');
+        return r;
+      },
+    };
+    const source = new Subject<string>();
+    const execute = (items: string[]) => items;
+    const requests = source.asObservable();
+    subscription = (
+      operator === 'batchDedup'
+        ? requests.pipe(batchDedup<string, string>({ ...dedup, windowMs: 5, execute }))
+        : requests.pipe(bufferWindow<string>({ scheduler: tracked.scheduler, windowMs: 5 }), dedupBy<string>(dedup), fanOut<string, string>({ scheduler: tracked.scheduler, execute }))
+    ).subscribe();
+    source.next('alpha one');
+    source.next('alpha two');
+    formed = true;
+    clock.advanceBy(5);
+
+    expect(subscription.closed).toBe(true);
+    expect(embedded).toEqual([]);
+    expect(tracked.pending()).toBe(0);
+  });
+});
