@@ -2,24 +2,25 @@
  * Stop 22 (helper op): the pipeline driven from inside the user functions of its dedup step. test/attack-engine
  * .properties.test.ts drives batchDedup from `key`, `scope`, `priority`, `signal`, `execute` and a result, with
  * exact dedup; here the functions that similarity dedup and a `dedupFunction` call when a batch forms (`text`,
- * `embed`, `metric`, `mergeGuard`, `dedupFunction`, and `scope` there) send another request, end the source,
- * unsubscribe or abort a request's signal, on `batchDedup` (with embed-ahead, in-flight dedup, the result cache,
- * exact or semantic, `requestTimeoutMs` and signals) and on `bufferWindow` → `dedupBy` → `fanOut`. Embedders answer
- * at once, later, never, throw, reject or give the wrong count; every text embeds alike but the numbered ones, so
- * only the scope (`0`/`-0`, `'0'`, `0n`, `'a'`, none: not a field of the request) and the merge guard keep
- * requests apart.
+ * `embed`, `metric`, `mergeGuard`, `dedupFunction`, and `key`, `scope` there), as well as `signal`, `execute` and
+ * a result, send another request, end the source, unsubscribe or abort a request's signal, on `batchDedup` (every
+ * strategy, embed-ahead, in-flight dedup, the result cache, exact or semantic, `requestTimeoutMs`, `maxQueueSize`,
+ * priorities and signals) and on `bufferWindow` or `adaptiveBuffer` → `dedupBy` → `fanOut` (with or without a
+ * feedback channel), on a clock that steps back and forth. Embedders answer at once, later, never, throw, reject
+ * or give the wrong count; every text embeds alike but the numbered ones, so only the scope (`0`/`-0`, `'0'`,
+ * `0n`, `'a'`, none: not a field of the request) and the merge guard keep requests apart.
  *
  * Judged: without an unsubscription, every request sent gets exactly one result before the ending, which is the
  * source's; a result not `deduplicated` is the request's own, and none comes from another scope; no timer is left.
- * After an unsubscription: no result, no `execute` call, no timer, and every call still owed answers aborted.
- * Found the two engine bugs of test/attack-operators-s22.test.ts (its first two describes): kept as examples.
+ * After an unsubscription: no result, no `execute` or `embed` call, no timer, and every call still owed answers
+ * aborted. Found the engine and similarity bugs of test/attack-operators-s22.test.ts: kept as examples.
  */
 import fc from 'fast-check';
 import { Subject, type Observable, type Subscription } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { batchDedup, bufferWindow, dedupBy, fanOut, type BatchResult, type DedupScope } from '../src/index.js';
+import { adaptiveBuffer, batchDedup, bufferWindow, createBatchFeedback, dedupBy, fanOut, type BatchResult, type DedupScope } from '../src/index.js';
 import { trackTimers, virtualClock } from '../src/testing/index.js';
-import { runNextMoment, turn } from './support.js';
+import { hostClock, runNextMoment, turn } from './support.js';
 
 /** Its text is its only field: id, scope and signal are not enumerable, so the rest of the request is always equal. */
 interface Req {
@@ -28,17 +29,17 @@ interface Req {
   readonly scope: DedupScope;
   readonly ac: AbortController;
 }
-type Where = 'text' | 'embed' | 'dedupFunction' | 'mergeGuard' | 'metric' | 'scope' | 'execute' | 'result';
+type Where = 'text' | 'embed' | 'dedupFunction' | 'mergeGuard' | 'metric' | 'scope' | 'execute' | 'result' | 'key' | 'signal';
 type Action = 'next' | 'complete' | 'error' | 'unsubscribe' | 'abort';
 const TEXTS = ['alpha', 'alpha', 'bravo', 'order 12', 'order 13', ''];
 const SCOPES: DedupScope[] = [undefined, 0, -0, '0', 0n, 'a'];
-const WHERES: Where[] = ['text', 'embed', 'dedupFunction', 'mergeGuard', 'metric', 'scope', 'execute', 'result'];
+const WHERES: Where[] = ['text', 'embed', 'dedupFunction', 'mergeGuard', 'metric', 'scope', 'execute', 'result', 'key', 'signal'];
 
 const settingsArb = fc.record({
   windowMs: fc.constantFrom(0, 1, 3, 2 ** 31),
   maxSize: fc.integer({ min: 1, max: 4 }),
   concurrency: fc.integer({ min: 1, max: 2 }),
-  strategy: fc.constantFrom('embedding' as const, 'hybrid' as const, 'function' as const),
+  strategy: fc.constantFrom('embedding' as const, 'hybrid' as const, 'function' as const, 'exact' as const),
   embedAhead: fc.constantFrom(undefined, true, false),
   embedKind: fc.constantFrom('sync', 'later', 'never', 'throws', 'rejects', 'wrong-count'),
   customGuard: fc.boolean(),
@@ -49,12 +50,18 @@ const settingsArb = fc.record({
   cache: fc.constantFrom('none', 'exact', 'semantic'),
   requestTimeoutMs: fc.constantFrom(undefined, 1, 4),
   execKind: fc.constantFrom('sync', 'later', 'throws'),
+  maxQueueSize: fc.constantFrom(undefined, 1, 3),
+  enablePriorities: fc.boolean(),
   withSignals: fc.boolean(),
+  adaptive: fc.boolean(),
+  withFeedback: fc.boolean(),
+  clockStart: fc.constantFrom(0, 1_700_000_000_000),
+  steps: fc.array(fc.constantFrom(-86_400_000, -5, -1, 1, 7, 3_600_000), { maxLength: 4 }),
 });
 type Settings = typeof settingsArb extends fc.Arbitrary<infer S> ? S : never;
 const arrivalsArb = fc.array(fc.record({ at: fc.integer({ min: 0, max: 10 }), t: fc.nat({ max: TEXTS.length - 1 }), s: fc.nat({ max: SCOPES.length - 1 }) }), {
   minLength: 1,
-  maxLength: 8,
+  maxLength: 16,
 });
 type Arrivals = typeof arrivalsArb extends fc.Arbitrary<infer A> ? A : never;
 const hooksArb = fc.array(
@@ -63,16 +70,17 @@ const hooksArb = fc.array(
     nth: fc.integer({ min: 0, max: 5 }),
     action: fc.constantFrom<Action>('next', 'next', 'complete', 'error', 'unsubscribe', 'abort', 'abort'),
   }),
-  { maxLength: 4 },
+  { maxLength: 6 },
 );
 type Hooks = typeof hooksArb extends fc.Arbitrary<infer H> ? H : never;
 
 /** Rejections a run may give: the backend's, a deadline, an abort by the test. Anything else is a problem. */
-const EXPECTED_REJECTION = /backend down|aborted by the test|requestTimeoutMs|processingTimeoutMs/;
+const EXPECTED_REJECTION = /backend down|aborted by the test|requestTimeoutMs|processingTimeoutMs|queue is full|QueueFull|maxQueueSize/;
 
 async function run(composed: boolean, o: Settings, arrivals: Arrivals, hooks: Hooks, ending: 'complete' | 'error'): Promise<void> {
   const clock = virtualClock();
-  const tracked = trackTimers(clock.scheduler);
+  const host = hostClock(clock.scheduler, o.clockStart);
+  const tracked = trackTimers(host.scheduler);
   const source = new Subject<Req>();
   const problems: string[] = [];
   const sent: Req[] = [];
@@ -120,6 +128,7 @@ async function run(composed: boolean, o: Settings, arrivals: Arrivals, hooks: Ho
     ({ then: (resolve: (v: V) => void, reject: (e: unknown) => void) => void clock.scheduler.schedule(() => answer(resolve, reject), ms) }) as unknown as PromiseLike<V>;
   const vectors = (texts: string[]) => texts.map((t) => (t.startsWith('order') ? [1, 0] : [1, 1]));
   const embed = (texts: string[]) => {
+    if (unsubscribed) problems.push(`embed called after the unsubscription with ${texts.length} texts`);
     act('embed');
     switch (o.embedKind) {
       case 'sync':
@@ -142,8 +151,11 @@ async function run(composed: boolean, o: Settings, arrivals: Arrivals, hooks: Ho
       act('scope');
       return r.scope;
     },
-    key: (r: Req) => r.query,
-    ...(o.strategy === 'function'
+    key: (r: Req) => {
+      act('key');
+      return r.query;
+    },
+    ...(o.strategy === 'exact' ? {} : o.strategy === 'function'
       ? {
           dedupFunction: (a: Req, b: Req) => {
             act('dedupFunction');
@@ -152,7 +164,7 @@ async function run(composed: boolean, o: Settings, arrivals: Arrivals, hooks: Ho
           dedupThreshold: 0.9,
         }
       : {
-          dedupStrategy: o.strategy,
+          dedupStrategy: o.strategy as 'embedding' | 'hybrid',
           dedupThreshold: 0.9,
           embed,
           // A call that never answers is bounded (Infinity waits for ever, as documented).
@@ -195,23 +207,28 @@ async function run(composed: boolean, o: Settings, arrivals: Arrivals, hooks: Ho
     });
   };
   const pipeline = composed
-    ? (requests: Observable<Req>) =>
-        requests.pipe(
-          bufferWindow<Req>({ scheduler: tracked.scheduler, windowMs: o.windowMs, maxSize: o.maxSize }),
+    ? (requests: Observable<Req>) => {
+        const feedback = o.withFeedback ? createBatchFeedback(o.concurrency) : undefined;
+        const collectorOptions = { scheduler: tracked.scheduler, windowMs: o.windowMs === 2 ** 31 ? 200 : o.windowMs, maxSize: o.maxSize, ...(feedback ? { feedback } : {}) };
+        return requests.pipe(
+          o.adaptive ? adaptiveBuffer<Req>({ ...collectorOptions, maxWindowMs: 200 }) : bufferWindow<Req>(collectorOptions),
           dedupBy<Req>(dedup),
-          fanOut<Req, Req>({ scheduler: tracked.scheduler, execute, concurrency: o.concurrency }),
-        )
+          fanOut<Req, Req>({ scheduler: tracked.scheduler, execute, ...(feedback ? { feedback } : { concurrency: o.concurrency }) }),
+        );
+      }
     : batchDedup<Req, Req>({
         ...dedup,
-        ...(o.strategy !== 'function' && o.embedAhead !== undefined ? { embedAhead: o.embedAhead } : {}),
+        ...(o.strategy !== 'function' && o.strategy !== 'exact' && o.embedAhead !== undefined ? { embedAhead: o.embedAhead } : {}),
         windowMs: o.windowMs,
         maxSize: o.maxSize,
         concurrency: o.concurrency,
         dedupInFlight: o.dedupInFlight,
         execute,
-        ...(o.cache === 'none' ? {} : { resultCache: { ttlMs: 50, semantic: o.cache === 'semantic' && o.strategy !== 'function' } }),
+        ...(o.cache === 'none' ? {} : { resultCache: { ttlMs: 50, semantic: o.cache === 'semantic' && o.strategy !== 'function' && o.strategy !== 'exact' } }),
         ...(o.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: o.requestTimeoutMs }),
-        ...(o.withSignals ? { signal: (r: Req) => r.ac.signal } : {}),
+        ...(o.maxQueueSize === undefined ? {} : { maxQueueSize: o.maxQueueSize }),
+        ...(o.enablePriorities ? { enablePriorities: true, priority: (r: Req) => r.id % 3 } : {}),
+        ...(o.withSignals ? { signal: (r: Req) => { act('signal'); return r.ac.signal; } } : {}),
       });
 
   subscription = source.pipe(pipeline).subscribe({
@@ -242,6 +259,8 @@ async function run(composed: boolean, o: Settings, arrivals: Arrivals, hooks: Ho
     }
     clock.advanceBy(Math.max(0, t - clock.scheduler.frame));
     await turn();
+    const step = o.steps[t % Math.max(1, o.steps.length)];
+    if (step !== undefined && t % 3 === 0) host.step(step);
     for (const a of arrivals) if (a.at === t && !unsubscribed) send(a.t, a.s);
     await turn();
   }
@@ -287,6 +306,12 @@ const BASE: Settings = {
   requestTimeoutMs: undefined,
   execKind: 'sync',
   withSignals: false,
+  maxQueueSize: undefined,
+  enablePriorities: false,
+  adaptive: false,
+  withFeedback: false,
+  clockStart: 0,
+  steps: [],
 };
 
 describe('the pipeline driven from inside the user functions of its dedup step', () => {
@@ -311,17 +336,37 @@ describe('the pipeline driven from inside the user functions of its dedup step',
             [{ where: 'result', nth: 0, action: 'complete' }],
             'complete',
           ],
+          // Unsubscribed from inside scope() read by embed-ahead at arrival: the request's deadline timer was set after.
+          [{ ...BASE, embedAhead: true, requestTimeoutMs: 4 }, [{ at: 0, t: 0, s: 0 }], [{ where: 'scope', nth: 0, action: 'unsubscribe' }], 'complete'],
+          // Unsubscribed from inside key() when a hybrid batch formed: embed was still called for it.
+          [{ ...BASE, strategy: 'hybrid', cache: 'semantic' }, [{ at: 0, t: 0, s: 0 }], [{ where: 'key', nth: 0, action: 'next' }, { where: 'key', nth: 2, action: 'unsubscribe' }], 'complete'],
         ],
       },
     );
   });
 
-  it('bufferWindow → dedupBy → fanOut: the same', async () => {
+  it('bufferWindow or adaptiveBuffer → dedupBy → fanOut, with or without a feedback channel: the same', async () => {
     await fc.assert(
       fc.asyncProperty(settingsArb, arrivalsArb, hooksArb, fc.constantFrom<'complete' | 'error'>('complete', 'error'), (o, arrivals, hooks, ending) =>
         run(true, o, arrivals, hooks, ending),
       ),
-      { numRuns: 100 },
+      {
+        numRuns: 100,
+        examples: [
+          // Unsubscribed from inside text() when the batch formed: embed was still called for it.
+          [
+            { ...BASE, maxSize: 2, customText: true },
+            [
+              { at: 0, t: 0, s: 0 },
+              { at: 0, t: 0, s: 1 },
+              { at: 0, t: 0, s: 0 },
+              { at: 0, t: 0, s: 0 },
+            ],
+            [{ where: 'text', nth: 2, action: 'unsubscribe' }],
+            'complete',
+          ],
+        ],
+      },
     );
   });
 });
