@@ -116,8 +116,21 @@ export function optionNames(where: string, options: object, known: Readonly<Reco
       // All of them rather than the nearest: a dozen names read at a glance, and bufferWindow alone stays small.
       fail(where, `unknown option ${name}; the options are ${Object.keys(known).join(', ')}`, TypeError);
     }
+    notNull(where, options, name);
   }
 }
+
+/**
+ * Refuses an option given as `null`. No option takes it, but the defaults are applied with `??`, which would take
+ * null for an option left out: `processingTimeoutMs: null`, meant as "no limit", ran with the default 30 s.
+ */
+export function notNull(where: string, options: object, name: string, hint = 'leave it out for its default'): void {
+  if ((options as Record<string, unknown>)[name] !== null || Object.prototype.hasOwnProperty.call(CHECKED_FOR_NULL, name)) return;
+  fail(where, `${name} is null, which no option takes; ${hint}`, TypeError);
+}
+
+/** Options whose own check refuses null already, saying what they must be (`stats must be a recorder ...`). */
+const CHECKED_FOR_NULL: Readonly<Record<string, true>> = { stats: true, scheduler: true, feedback: true };
 
 export function scheduler(where: string, value: unknown): void {
   if (value === undefined) return;

@@ -3,7 +3,7 @@ import type { DedupedBatch } from '../types.js';
 import { Embeddings, type EmbedCall } from './embedAhead.js';
 import { EmbeddingCache, LruCache } from './embeddingCache.js';
 import type { Embedder } from './embedder.js';
-import { dedupExact, describeThrow, type Grouping } from './exact.js';
+import { dedupExact, dedupNone, describeThrow, type Grouping } from './exact.js';
 import { scopeTag, type DedupScope } from './keys.js';
 import { guardSignature, salientOrderAgrees, salientTokens, type SalientTokens } from './mergeGuard.js';
 import type { ResolvedMetric } from './metric.js';
@@ -103,6 +103,9 @@ export function createSemanticDeduper<T>(
       hooks.onTextUnreadable?.(requestsOf(unreadable, base));
       if (!base) dedupAmong(unreadable, items, grouping, mergedInto, failures);
     }
+    // A user function read above (`text`, `scope`, `key`) may have ended the owner's run (its subscriber left):
+    // nothing is embedded for it. Nobody reads this batch any more; every item leads itself.
+    if (lifetime?.closed) return base ?? dedupNone(items);
     // A semantic result cache compares every candidate with the cached results: each needs its vector.
     const comparable = probes ? candidates : candidatesSharingAGroup(candidates);
     const distinct = distinctTexts(comparable);

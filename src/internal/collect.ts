@@ -3,6 +3,7 @@ import type { BatchStatsRecorder } from '../stats/batchStats.js';
 import type { BatchFeedback } from './feedback.js';
 import { WindowCollector, type WindowCollectorConfig } from './collector.js';
 import { FifoQueue } from './fifoQueue.js';
+import { subscribeSource } from './subscribeSource.js';
 
 export interface CollectConfig<T>
   extends Omit<WindowCollectorConfig<T>, 'arrivedAt' | 'feedback' | 'emit' | 'onDrained'> {
@@ -43,24 +44,28 @@ export function collect<T>(config: CollectConfig<T>): OperatorFunction<T, T[]> {
         queueDepth: () => collector.size,
         windowMs: config.windowGauge ?? (() => settings().windowMs),
       });
-      const subscription = source.subscribe({
-        next: (value) => {
-          stats?.recordRequests(1);
-          collector.push(value);
+      // subscribeSource: a subscriber that leaves while a synchronous source is still sending stops the source.
+      subscribeSource(
+        subscriber,
+        source,
+        {
+          next: (value) => {
+            stats?.recordRequests(1);
+            collector.push(value);
+          },
+          error: (error: unknown) => {
+            ending = { error };
+            collector.close();
+          },
+          complete: () => {
+            ending = 'complete';
+            collector.close();
+          },
         },
-        error: (error: unknown) => {
-          ending = { error };
-          collector.close();
+        () => {
+          collector.dispose();
+          detachStats?.();
         },
-        complete: () => {
-          ending = 'complete';
-          collector.close();
-        },
-      });
-      return () => {
-        subscription.unsubscribe();
-        collector.dispose();
-        detachStats?.();
-      };
+      );
     });
 }

@@ -195,6 +195,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       // Nothing to admit: no dedup before batch time, no cache, no priority, no deadline, no signal, no queue bound.
       config.stats.recordRequests(1);
       config.deduper.arrived?.(envelope, this.lifetime);
+      // Unsubscribed from inside `text` or `scope` (embed-ahead reads them): the collector is disposed of.
+      if (this.ended) return undefined;
       this.collector.push(envelope);
       return undefined;
     }
@@ -338,6 +340,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     const kept = slot !== undefined && this.shared.lead(slot, envelope, this.config.prioritized);
     // Similarity dedup may embed its text while the window is open (embed-ahead).
     this.config.deduper.arrived?.(envelope, this.lifetime);
+    // Unsubscribed from inside `text` or `scope` (embed-ahead reads them): no timer or listener may be set for it.
+    if (this.ended) return undefined;
     const place = this.collector.push(envelope, how);
     if (kept && place !== undefined) slot.place = place;
     return place;
@@ -528,6 +532,9 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       this.fail(error, followers === undefined ? leaders : leaders.concat(followers));
       return;
     }
+    // The deduper runs user functions (`key`, `scope`, `text`, `embed`, `metric`, `mergeGuard`, `dedupFunction`);
+    // one that unsubscribed has disposed of the engine: this batch is sent nowhere.
+    if (this.ended) return;
     if (out instanceof Promise) this.dedupLater(out, leaders, followers, followed);
     else this.execute(followers === undefined ? out : joinFollowers(out, followers, followed!));
   }
@@ -570,6 +577,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
     // The semantic result cache, where the entry point wires it in, answers what it can; the rest is executed.
     const { config } = this;
     const batch = config.nearCache === undefined ? deduped : config.nearCache(this.shared, deduped, config, this.answerNow);
+    // A near cached answer may have been the subscriber's last (a `take` downstream): the rest is executed no more.
+    if (this.ended) return;
     if (batch === undefined) {
       this.executor.forgo();
       this.checkEnd();
@@ -592,8 +601,21 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
 
   private checkEnd(): void {
     // `collector.size` as well as the flag: a push under way when the source ended (from inside `key` or
-    // `signal`) queues after the collector reported itself drained.
-    if (this.ended || !this.closed || !this.collectorDrained || this.collector.size > 0 || this.pushing > 0 || this.deduping.size > 0 || !this.executor.idle) return;
+    // `signal`) queues after the collector reported itself drained. `shared.followers`: a leader that left the
+    // queue unbatched (deadline, abort) is refused before its follower takes its place, and the source may end
+    // inside that refusal, with the follower still owed its answer.
+    if (
+      this.ended ||
+      !this.closed ||
+      !this.collectorDrained ||
+      this.collector.size > 0 ||
+      this.pushing > 0 ||
+      this.deduping.size > 0 ||
+      this.shared.followers > 0 ||
+      !this.executor.idle
+    ) {
+      return;
+    }
     this.ended = true;
     this.dispose();
     this.output.drained();

@@ -154,9 +154,12 @@ const suggestions = (): string[] => [
 const WIRED_BY_THE_PIPELINE: Readonly<Record<string, string>> = { feedback: 'fanOut', enqueuedAt: 'fanOut' };
 
 /** Refuses a name that is no option (a typo would otherwise be ignored, silently), naming the nearest ones. */
-function checkOptionNames(where: string, options: object): void {
+function checkOptionNames(where: string, options: object, nullHint?: string): void {
   for (const name of Object.keys(options)) {
-    if (Object.prototype.hasOwnProperty.call(OPTION_NAMES, name)) continue;
+    if (Object.prototype.hasOwnProperty.call(OPTION_NAMES, name)) {
+      check.notNull(where, options, name, nullHint);
+      continue;
+    }
     if (Object.prototype.hasOwnProperty.call(WIRED_BY_THE_PIPELINE, name)) {
       const operator = WIRED_BY_THE_PIPELINE[name]!;
       check.fail(where, `unknown option ${name}: it is an option of the standalone ${operator} operator, which this pipeline sets itself`, TypeError);
@@ -397,7 +400,7 @@ export class PipelineConfig<T, R> {
   update(partial: Partial<BatchDedupOptions<T, R>>): void {
     const where = `${this.where}.configure`;
     const changes = readOnce(where, check.optionsObject(where, partial));
-    checkOptionNames(where, changes);
+    checkOptionNames(where, changes, 'leave it out to keep its value');
     for (const name of FIXED) {
       if (name in changes) this.checkUnchanged(where, name, changes[name]);
     }

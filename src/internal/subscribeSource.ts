@@ -1,4 +1,4 @@
-import type { Observable, Subscriber, Subscription } from 'rxjs';
+import { config, Subscription, type Observable, type Observer, type Subscriber } from 'rxjs';
 
 /** What a stage does with what its source sends. */
 export interface SourceObserver<V> {
@@ -11,8 +11,9 @@ export interface SourceObserver<V> {
  * Subscribes an operator's `source` for `subscriber`, with `stop` registered first. A subscriber that leaves while
  * a synchronous source is still sending (a `take(1)` downstream of an answer given synchronously) stops the stage
  * in that very moment: RxJS runs a teardown returned from an Observable's subscribe function only once that
- * function has returned, by which time a batch sent meanwhile would have reached the backend. What the source
- * still sends after the subscriber left reaches nothing.
+ * function has returned, by which time a batch sent meanwhile would have reached the backend. The source itself is
+ * let go in that moment too (`SourceSubscription`): a synchronous source checks it and stops sending, as behind
+ * RxJS's own operators (`range(0, Infinity)` then `take(1)` ends). What it still sends reaches nothing.
  *
  * @param subscriber the operator's own subscriber
  * @param source the operator's source
@@ -21,22 +22,69 @@ export interface SourceObserver<V> {
  * @return the source's subscription (already closed if the subscriber left during the subscription)
  */
 export function subscribeSource<V>(subscriber: Subscriber<unknown>, source: Observable<V>, observer: SourceObserver<V>, stop: () => void): Subscription {
-  let subscription: Subscription | undefined;
+  const subscription = new SourceSubscription(subscriber, observer);
   subscriber.add(() => {
-    subscription?.unsubscribe();
+    subscription.unsubscribe();
     stop();
   });
-  subscription = source.subscribe({
-    next: (value) => {
-      if (!subscriber.closed) observer.next(value);
-    },
-    error: (error: unknown) => {
-      if (!subscriber.closed) observer.error(error);
-    },
-    complete: () => {
-      if (!subscriber.closed) observer.complete();
-    },
-  });
-  if (subscriber.closed) subscription.unsubscribe();
+  source.subscribe(subscription);
   return subscription;
+}
+
+/**
+ * The stage's subscription of its source, made before `subscribe` is called: an observer and a subscription in
+ * one, which RxJS then uses as the source's subscriber as it is. So it exists, and closes with `subscriber`, while a
+ * synchronous source is still sending inside `subscribe` (the subscription `subscribe` returns comes only after).
+ * As RxJS's own subscriber of an observer: nothing after the first ending or once closed (without the
+ * stopped-notification report: what a source sends after the stage let it go is no mistake of the source), and what
+ * the stage throws is reported as an unhandled error instead of thrown into the source.
+ */
+class SourceSubscription<V> extends Subscription implements Observer<V> {
+  private stopped = false;
+
+  constructor(
+    private readonly subscriber: Subscriber<unknown>,
+    private readonly observer: SourceObserver<V>,
+  ) {
+    super();
+  }
+
+  next(value: V): void {
+    if (!this.stopped && !this.subscriber.closed) this.tell(() => this.observer.next(value));
+  }
+
+  error(error: unknown): void {
+    this.end(() => this.observer.error(error));
+  }
+
+  complete(): void {
+    this.end(() => this.observer.complete());
+  }
+
+  override unsubscribe(): void {
+    this.stopped = true;
+    super.unsubscribe();
+  }
+
+  private end(tell: () => void): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    try {
+      if (!this.subscriber.closed) this.tell(tell);
+    } finally {
+      this.unsubscribe();
+    }
+  }
+
+  private tell(notify: () => void): void {
+    try {
+      notify();
+    } catch (error) {
+      // As RxJS reports what an observer throws: from a timeout, to config.onUnhandledError if set.
+      setTimeout(() => {
+        if (config.onUnhandledError) config.onUnhandledError(error);
+        else throw error;
+      });
+    }
+  }
 }

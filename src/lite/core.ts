@@ -167,6 +167,8 @@ export function leanSettings<T, R>(where: string, options: LeanOptions<T, R>, re
       check.fail(where, `dedupStrategy '${value}' is similarity dedup: ${SIMILARITY_FIX}. A dedupFunction works with engine()`, TypeError);
     }
     if (!NAMES.includes(name) || (name === 'onTimeout' && value === 'individual')) refuse(where, name, value);
+    // Read with `??` below, null would be taken for the default (see check.notNull).
+    check.notNull(where, raw, name);
   }
   check.scheduler(where, raw.scheduler);
   const dedup = raw.enableDedup === undefined || check.boolean(where, 'enableDedup', raw.enableDedup);
