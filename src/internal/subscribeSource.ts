@@ -49,16 +49,22 @@ class SourceSubscription<V> extends Subscription implements Observer<V> {
     super();
   }
 
+  // No closure per value: this runs for every request.
   next(value: V): void {
-    if (!this.stopped && !this.subscriber.closed) this.tell(() => this.observer.next(value));
+    if (this.stopped || this.subscriber.closed) return;
+    try {
+      this.observer.next(value);
+    } catch (error) {
+      reportUnhandled(error);
+    }
   }
 
   error(error: unknown): void {
-    this.end(() => this.observer.error(error));
+    this.end(this.observer.error, error);
   }
 
   complete(): void {
-    this.end(() => this.observer.complete());
+    this.end(this.observer.complete);
   }
 
   override unsubscribe(): void {
@@ -66,25 +72,23 @@ class SourceSubscription<V> extends Subscription implements Observer<V> {
     super.unsubscribe();
   }
 
-  private end(tell: () => void): void {
+  private end(notify: (error?: unknown) => void, error?: unknown): void {
     if (this.stopped) return;
     this.stopped = true;
     try {
-      if (!this.subscriber.closed) this.tell(tell);
+      if (!this.subscriber.closed) notify.call(this.observer, error);
+    } catch (thrown) {
+      reportUnhandled(thrown);
     } finally {
       this.unsubscribe();
     }
   }
+}
 
-  private tell(notify: () => void): void {
-    try {
-      notify();
-    } catch (error) {
-      // As RxJS reports what an observer throws: from a timeout, to config.onUnhandledError if set.
-      setTimeout(() => {
-        if (config.onUnhandledError) config.onUnhandledError(error);
-        else throw error;
-      });
-    }
-  }
+/** As RxJS reports what an observer throws: from a timeout, to `config.onUnhandledError` if set. */
+function reportUnhandled(error: unknown): void {
+  setTimeout(() => {
+    if (config.onUnhandledError) config.onUnhandledError(error);
+    else throw error;
+  });
 }
