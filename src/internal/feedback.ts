@@ -30,7 +30,11 @@ export interface BatchReport {
 }
 
 export interface BatchFeedback {
-  /** Batches allowed in flight at once: an integer >= 1, or `Infinity`. `fanOut` runs this many at most. */
+  /**
+   * Batches allowed in flight at once: an integer >= 1, or `Infinity`. `fanOut` runs this many at most. A change
+   * wakes nobody: a batch that is due and waits for a slot goes at the next release or arrival, which is when the
+   * collector looks again.
+   */
   concurrency: number;
   /** Batches holding a slot: reached `fanOut` (composed by hand) and not yet settled. */
   readonly outstanding: number;

@@ -27,8 +27,8 @@ export type { BatchDedupOptions };
  * request crosses no operator between stages, and the stages share what only the whole pipeline knows. A batch is
  * formed only when one of `concurrency` execution slots is free, so under load batches grow instead of queueing; a
  * request equal to one already waiting or executing joins it on arrival (`maxSize` counts distinct requests;
- * `dedupInFlight`); `resultCache`, `maxQueueSize`, `requestTimeoutMs` and `configure()` act on the whole. The three
- * operators composed by hand (with a `createBatchFeedback()` channel) run the same stages but have none of these
+ * `dedupInFlight`); `resultCache`, `maxQueueSize` and `requestTimeoutMs` act on the whole (as does `configure()` of
+ * `createBatcher`, built on it). The three operators composed by hand (with a `createBatchFeedback()` channel) run the same stages but have none of these
  * joins nor whole-pipeline options. With `enablePriorities` the most urgent waiting requests go first. Every
  * request that enters produces exactly one `BatchResult`: fulfilled, or rejected with the execution's error, `BatchTimeoutError`,
  * `BatchResultMismatchError` or `QueueFullError`. A source error is forwarded only after every request already
