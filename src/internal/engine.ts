@@ -229,8 +229,10 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
         return undefined;
       }
     }
-    // Unsubscribed from inside key, scope or priority: nothing is owed any more, and nothing may be set.
-    if (this.ended) return undefined;
+    // Unsubscribed from inside key, scope or priority: nothing is owed any more, and nothing may be set. Answered
+    // from inside them (its caller's signal aborted there, and `withdraw` answered it): it goes no further, as a
+    // request withdrawn by its abort never reaches the backend.
+    if (this.ended || envelope.answered === true) return undefined;
     // A configure() from inside key, scope or priority: the slot is of the settings before it. The request
     // shares nothing at arrival; the batch's dedup, under the settings in effect, decides.
     if (config.grouping !== grouping) return this.queue(envelope, undefined);
@@ -331,8 +333,9 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       this.refuse(envelope, how.refuse);
       return undefined;
     }
-    // Unsubscribed from inside priority(request) (admit): no timer or listener may be set for it.
-    if (this.ended) return undefined;
+    // Unsubscribed from inside priority(request) (admit): no timer or listener may be set for it. Answered from
+    // inside it (its caller aborted there): never queued, so never sent.
+    if (this.ended || envelope.answered === true) return undefined;
     // Led before it is queued: a batch it fills at once must find its slot. Its record is kept from now on only
     // when a follower's priority may need its place in the queue; otherwise it is made when one joins.
     const kept = slot !== undefined && this.shared.lead(slot, envelope, this.config.prioritized);
