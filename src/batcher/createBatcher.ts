@@ -87,6 +87,12 @@ class Call<T, R> {
   /** Requests not yet answered, plus one while the call is still submitting (see `sealed`). */
   private open = 1;
   private timer: Subscription | undefined;
+  /**
+   * Its deadline passed or its signal aborted, with the error its requests got: those it submits after are refused
+   * with it. On a scheduler that runs a zero delay at once (queueScheduler) the deadline passes in the constructor,
+   * before the call has submitted anything.
+   */
+  over: { readonly reason: unknown } | undefined;
   private readonly onAbort: (() => void) | undefined;
 
   constructor(
@@ -147,6 +153,7 @@ class Call<T, R> {
   }
 
   private withdrawAll(error: unknown): void {
+    this.over ??= { reason: error };
     const { members, places } = this;
     // Stryker disable next-line ConditionalExpression: made true, answered requests are withdrawn too, and the engine's withdraw() returns at once for an answered request.
     for (let i = 0; i < members.length; i++) if (!members[i]!.answered) this.withdraw(members[i]!, places[i], error);
@@ -305,7 +312,8 @@ export function createBatcherWith<T, R>(
     pending++;
     if (call !== undefined) {
       call.add(submission);
-      const aborted = call.signal && abortState(call.signal, PROCESS);
+      // Its deadline passed or its signal aborted before this request (see `Call.over`).
+      const aborted = call.over ?? (call.signal && abortState(call.signal, PROCESS));
       if (aborted) {
         // Refused before cache or queue, and counted as batchDedup counts it: a request, answered with an error.
         stats.recordRequests(1);

@@ -42,7 +42,8 @@ export interface LeanBatcher<T, R> {
 interface Call<T> {
   readonly scope: DedupScope;
   readonly own: boolean;
-  readonly aborted: { reason: unknown } | undefined;
+  /** Its signal aborted or its deadline passed, with what its requests are refused with: those it submits after too. */
+  readonly over: { reason: unknown } | undefined;
   /** Lists a request of the call, for a withdrawal. */
   add(entry: Entry<T>): void;
   /** One of its requests was answered, or it has submitted all of them. */
@@ -119,13 +120,13 @@ export function leanBatcher<T, R>(options: Omit<LeanOptions<T, R>, 'signal'>): L
     const withdrawAll = (error: unknown) => {
       for (const member of members) core.withdraw(member, error);
     };
-    let aborted = signal && abortState(signal, PROCESS);
+    let over = signal && abortState(signal, PROCESS);
     let onAbort: (() => void) | undefined;
-    if (signal && !aborted) {
+    if (signal && !over) {
       onAbort = () => {
         // Kept for the requests the call submits after this (an iterable that aborts while read): refused at once.
-        aborted = { reason: abortReason(signal, PROCESS) };
-        withdrawAll(aborted.reason);
+        over ??= { reason: abortReason(signal, PROCESS) };
+        withdrawAll(over.reason);
       };
       try {
         signal.addEventListener('abort', onAbort, { once: true });
@@ -135,14 +136,23 @@ export function leanBatcher<T, R>(options: Omit<LeanOptions<T, R>, 'signal'>): L
     }
     let timer: Subscription | undefined;
     if (timeoutMs !== undefined) {
-      timer = scheduleAfter(scheduler, () => withdrawAll(new BatchTimeoutError(`no result within ${timeoutMs} ms (timeoutMs)`, timeoutMs)), timeoutMs);
+      // Kept as the abort is: on a scheduler that runs a zero delay at once (queueScheduler) the deadline passes
+      // here, before the call has submitted anything, and its requests must still be refused.
+      timer = scheduleAfter(
+        scheduler,
+        () => {
+          over ??= { reason: new BatchTimeoutError(`no result within ${timeoutMs} ms (timeoutMs)`, timeoutMs) };
+          withdrawAll(over.reason);
+        },
+        timeoutMs,
+      );
     }
     let open = 1;
     return {
       scope,
       own: timeoutMs !== undefined,
-      get aborted() {
-        return aborted;
+      get over() {
+        return over;
       },
       add(entry) {
         members.push(entry);
@@ -161,9 +171,9 @@ export function leanBatcher<T, R>(options: Omit<LeanOptions<T, R>, 'signal'>): L
     const entry: Entry<T> = { request, at: clock(), scope: call?.scope, ownDeadline: call?.own, resolve, call };
     pending++;
     call?.add(entry);
-    if (call?.aborted) {
+    if (call?.over) {
       core.counts.totalRequests++;
-      core.withdraw(entry, call.aborted.reason);
+      core.withdraw(entry, call.over.reason);
       return;
     }
     core.push(entry);
