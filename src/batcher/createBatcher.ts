@@ -437,7 +437,8 @@ const PROCESS_OPTIONS = ['priority', 'timeoutMs', 'signal', 'scope'];
 
 function checkProcessOptions(options: ProcessOptions): ProcessOptions {
   const where = PROCESS;
-  const o = check.optionsObject(where, options);
+  // Read once: the values checked below are the values the call uses (a getter may answer differently each time).
+  const o = check.readOnce(where, check.optionsObject(where, options));
   for (const name in o) {
     if ((o as Record<string, unknown>)[name] !== undefined && !PROCESS_OPTIONS.includes(name)) {
       check.fail(where, `unknown option ${name}; it takes ${PROCESS_OPTIONS.join(', ')}`, TypeError);

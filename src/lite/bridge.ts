@@ -94,7 +94,8 @@ export function leanBatcher<T, R>(options: Omit<LeanOptions<T, R>, 'signal'>): L
   function openCall(options: LeanProcessOptions | undefined): Call<T> | undefined {
     if (closed) throw new BatcherClosedError();
     if (options === undefined) return undefined;
-    const o = check.optionsObject(PROCESS, options);
+    // Read once: the values checked below are the values the call uses, and a field that throws is named.
+    const o = check.readOnce(PROCESS, check.optionsObject(PROCESS, options));
     for (const name in o) {
       const value = (o as Record<string, unknown>)[name];
       if (value === undefined || ['timeoutMs', 'signal', 'scope'].includes(name)) continue;
