@@ -382,6 +382,10 @@ export function createBatcherWith<T, R>(
           };
           const call = openCall(options);
           try {
+            // Named as processAll names it, not as the `for...of` below would ("requests is not iterable").
+            if (typeof (requests as Partial<Iterable<T>> | null)?.[Symbol.iterator] !== 'function') {
+              check.fail('createBatcher.processStreaming', `requests must be iterable, got ${describeValue(requests)}`, TypeError);
+            }
             for (const request of requests) {
               outstanding++;
               submit(request, call, answer);
