@@ -42,10 +42,10 @@ describe.each(makers)('%s: a key or scope that fails after a configure()', (_nam
     return String(await outcome);
   }
 
-  it.each([
+  it.each<[object, string]>([
     [{ windowMs: 1 }, 'a change of windowMs'],
     [{ key: failing }, 'the same key restated'],
-  ])('key(request) that throws, after configure(%o) (%s): the error names createBatcher, as before it', async (change) => {
+  ])('key(request) that throws, after configure(%o) (%s): the error names createBatcher, as before it', async (change, _what) => {
     const { clock, batcher } = setup({ key: failing });
     const before = await errorOf(batcher, clock, { key: 'throw' });
     expect(before).toBe('TypeError: createBatcher: key(request) threw: no key');
