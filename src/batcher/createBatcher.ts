@@ -98,7 +98,9 @@ class Call<T, R> {
   constructor(
     options: ProcessOptions,
     scheduler: SchedulerLike,
-    private readonly withdraw: (submission: Submission<T, R>, place: QueueEntry<Submission<T, R>> | undefined, error: unknown) => void,
+    private readonly withdraw: (submission: Submission<T, R>, place: QueueEntry<Submission<T, R>> | undefined, error: unknown, stop: boolean) => void,
+    /** After the last `withdraw` of a withdrawal (see `BatchEngine.withdrawn`). */
+    private readonly withdrawn: () => void,
   ) {
     const { timeoutMs, signal } = options;
     this.priority = options.priority;
@@ -156,7 +158,10 @@ class Call<T, R> {
     this.over ??= { reason: error };
     const { members, places } = this;
     // Stryker disable next-line ConditionalExpression: made true, answered requests are withdrawn too, and the engine's withdraw() returns at once for an answered request.
-    for (let i = 0; i < members.length; i++) if (!members[i]!.answered) this.withdraw(members[i]!, places[i], error);
+    for (let i = 0; i < members.length; i++) if (!members[i]!.answered) this.withdraw(members[i]!, places[i], error, false);
+    // Only now, every request of the call answered, may an execution that none waits for be stopped and its slot
+    // go to the next batch, which then cannot take one of them.
+    this.withdrawn();
   }
 }
 
@@ -295,15 +300,19 @@ export function createBatcherWith<T, R>(
     drained();
   }
 
-  function withdraw(submission: Submission<T, R>, place: QueueEntry<Submission<T, R>> | undefined, error: unknown): void {
-    engine.withdraw(submission, place, error);
+  function withdraw(submission: Submission<T, R>, place: QueueEntry<Submission<T, R>> | undefined, error: unknown, stop: boolean): void {
+    engine.withdraw(submission, place, error, stop);
+  }
+
+  function withdrawn(): void {
+    engine.withdrawn();
   }
 
   /** Starts a call: checks its options, and sets its one timer and one listener. Undefined without options. */
   function openCall(options: ProcessOptions | undefined): Call<T, R> | undefined {
     if (closed) throw failure ? failure.error : new BatcherClosedError();
     // Stryker disable next-line ConditionalExpression: made false, a call without options gets a Call of no priority, no scope, no deadline and no signal, which is not withdrawable and adds nothing: only an allocation more; made true it is killed.
-    return options === undefined ? undefined : new Call<T, R>(checkProcessOptions(options), scheduler, withdraw);
+    return options === undefined ? undefined : new Call<T, R>(checkProcessOptions(options), scheduler, withdraw, withdrawn);
   }
 
   function submit(request: T, call: Call<T, R> | undefined, answer: Answer<T, R>): void {
@@ -317,7 +326,7 @@ export function createBatcherWith<T, R>(
       if (aborted) {
         // Refused before cache or queue, and counted as batchDedup counts it: a request, answered with an error.
         stats.recordRequests(1);
-        withdraw(submission, undefined, aborted.reason);
+        withdraw(submission, undefined, aborted.reason, true);
         return;
       }
     }

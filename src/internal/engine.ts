@@ -270,8 +270,11 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
    * it; its own outcome is dropped.
    *
    * @param place what `push` returned for it
+   * @param stop false while the caller withdraws more requests at once (a call's abort or deadline): it calls
+   *   `withdrawn()` after the last, so that no execution is stopped, and its slot given to the next batch, while
+   *   a request of the same call still waits to be withdrawn (it would be sent after its caller left)
    */
-  withdraw(envelope: E, place: QueueEntry<E> | undefined, error: unknown): void {
+  withdraw(envelope: E, place: QueueEntry<E> | undefined, error: unknown, stop = true): void {
     // Stryker disable next-line ConditionalExpression: made false, never reached with an answered request: createBatcher withdraws only requests not yet answered (withdrawAll skips answered ones; an aborted call's are fresh); made true it is killed.
     if (envelope.answered === true) return;
     // A follower promoted in place of its leader waits where the promotion put it.
@@ -286,6 +289,11 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
         this.config.stats.changed();
       }
     }
+    if (stop) this.withdrawn();
+  }
+
+  /** After `withdraw(..., false)`: once closed, stops what no request waits for any more (see `close`). */
+  withdrawn(): void {
     if (this.closed) this.stopUnowed();
   }
 

@@ -119,7 +119,10 @@ export function leanBatcher<T, R>(options: Omit<LeanOptions<T, R>, 'signal'>): L
     }
     const members: Entry<T>[] = [];
     const withdrawAll = (error: unknown) => {
-      for (const member of members) core.withdraw(member, error);
+      // Those waiting first: withdrawing the last caller of a batch stops it and frees its slot at once, and the
+      // next batch must not take a request of this call the loop has not reached yet (sent after the caller left).
+      for (const member of members) if (!member.run) core.withdraw(member, error);
+      for (const member of members) if (member.run) core.withdraw(member, error);
     };
     let over = signal && abortState(signal, PROCESS);
     let onAbort: (() => void) | undefined;
