@@ -162,7 +162,7 @@ async function run(make: (options: object) => Made, o: Options, calls: readonly 
     enableDedup: o.enableDedup,
     key: (r: Req) => {
       // Only as the call takes it in: a batch's dedup may key it again after a configure(), when it is being sent.
-      if (taking) r.abortInKey?.abort(reasons.get(r.call));
+      if (taking === r.call) r.abortInKey?.abort(reasons.get(r.call));
       if (r.key === 'throw') throw new Error('no key');
       return r.key;
     },
@@ -184,7 +184,8 @@ async function run(make: (options: object) => Made, o: Options, calls: readonly 
   let withdrawn = o.requestTimeoutMs !== undefined;
   const reasons = new Map<number, Error>();
   const aborted = new Set<number>();
-  let taking = false;
+  /** The call being taken in, if any. */
+  let taking: number | undefined;
   const settle = (call: Call, promise: Promise<unknown>) =>
     promise.then(
       (value) => {
@@ -241,9 +242,9 @@ async function run(make: (options: object) => Made, o: Options, calls: readonly 
     // Spread by id: no two calls at one instant, nor a call with a timer.
     backendClock.schedule(() => {
       const closed = closeTime !== undefined && call.at + (call.id + 1) / 1000 > closeTime;
-      taking = true;
+      taking = call.id;
       const promise = call.all ? batcher.processAll(requests, options) : batcher.process(requests[0]!, options);
-      taking = false;
+      taking = undefined;
       if (closed) withdrawn = true;
       void settle(call, promise);
     }, call.at + (call.id + 1) / 1000);

@@ -41,6 +41,8 @@ export interface LeanBatcher<T, R> {
 /** One call's options, shared by its requests: one timer and one listener, removed when the last is answered. */
 interface Call<T> {
   readonly scope: DedupScope;
+  /** Its signal: a batch leaves out a request of the call once it has aborted (see `LeanEntry.sig`). */
+  readonly signal: AbortSignal | undefined;
   readonly own: boolean;
   /** Its signal aborted or its deadline passed, with what its requests are refused with: those it submits after too. */
   readonly over: { reason: unknown } | undefined;
@@ -154,6 +156,7 @@ export function leanBatcher<T, R>(options: Omit<LeanOptions<T, R>, 'signal'>): L
     let open = 1;
     return {
       scope,
+      signal,
       own: timeoutMs !== undefined,
       get over() {
         return over;
@@ -172,7 +175,7 @@ export function leanBatcher<T, R>(options: Omit<LeanOptions<T, R>, 'signal'>): L
 
   function submit(request: T, call: Call<T> | undefined, resolve: (value: unknown) => void): void {
     if (closed) throw new BatcherClosedError();
-    const entry: Entry<T> = { request, at: clock(), scope: call?.scope, ownDeadline: call?.own, resolve, call };
+    const entry: Entry<T> = { request, at: clock(), scope: call?.scope, ownDeadline: call?.own, sig: call?.signal, resolve, call };
     pending++;
     call?.add(entry);
     if (call?.over) {
