@@ -1,16 +1,19 @@
 /**
  * H-BR, stop 22: the promise bridge on its three cores (main's `createBatcher`, `/lite`'s on the lean core and
  * `/lite`'s with `engine()`), differentially and against a model. The same calls (`process` and `processAll`, with
- * per-call scopes that look alike (`'1'`, `1`, `1n`, `0`, `-0`), deadlines of 0, a few ms, huge and `Infinity`,
- * signals aborted before the call or at any moment, `close()` at any moment and a call after it) go to each, on a
- * virtual clock stepped 1 ms at a time with the promise reactions run in between, against a backend that answers
- * after drawn delays and fails every batch holding `'boom'`. On every core: every promise settles, a value is the
- * echo of the request's own key in its own scope (the backend never sees the scope: the request carries it), an
- * error is the batch's, its own deadline's or abort's, or `BatcherClosedError` for the call after `close()`;
- * `close()` resolves with no timer of the library left; the counters add up. Main and `/lite` with `engine()` run
- * one engine and must answer alike; the lean core must answer as main does whenever nothing is withdrawn
- * (no deadline, no abort after the call: docs/decisions.md, "The switch of /lite to the lean core", leaves
- * withdrawals out of the comparison).
+ * keys of every type that look alike (`1`, `'1'`, `[1]`, `'[1]'`, `0`/`-0`, NaN, objects with fields reordered, a
+ * key that throws), per-call scopes that look alike (`'1'`, `1`, `1n`, `0`, `-0`), deadlines of 0, a few ms, huge
+ * and `Infinity`, signals aborted before the call, from inside `key` or at any moment, one signal shared by
+ * several calls, a live `configure()` (engine only) and `close()` at any moment, and a call after it) go to each,
+ * on a virtual clock stepped 1 ms at a time with the promise reactions run in between, against a backend that
+ * answers after drawn delays and fails every batch holding `'boom'`. On every core: every promise settles, a
+ * value is the echo of the request's own key in its own scope (the backend never sees the scope: the request
+ * carries it), an error is the batch's, its own deadline's or abort's, its key's, or `BatcherClosedError` for a
+ * call after `close()`; no request reaches the backend after its call's signal aborted (row 5); `close()`
+ * resolves with no timer of the library left; the counters add up. Main and `/lite` with `engine()` run one
+ * engine and must answer alike; the lean core must answer as main does whenever nothing is withdrawn (no
+ * deadline, no abort after the call, no configure: docs/decisions.md, "The switch of /lite to the lean core",
+ * leaves withdrawals out of the comparison).
  */
 import fc from 'fast-check';
 import { map, timer, VirtualTimeScheduler } from 'rxjs';
@@ -40,7 +43,7 @@ interface Call {
   readonly at: number;
   readonly timeoutMs: number | undefined;
   /** None; aborted before the call; aborted from inside `key` as it reads the call's last request; at a moment. */
-  readonly signal: 'none' | 'before' | 'in key' | number;
+  readonly signal: 'none' | 'before' | 'in key' | 'shared' | number;
 }
 interface Made {
   process(request: Req, options?: object): Promise<string>;
@@ -76,6 +79,8 @@ const optionsArb = fc.record({
   enableDedup: fc.boolean(),
   delays: fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 1, maxLength: 5 }),
   closeAt: fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined }),
+  /** When the signal that the calls drawn with `'shared'` are all given aborts (one HTTP request, several calls). */
+  sharedAbortAt: fc.integer({ min: 0, max: 30 }),
   /** A live change of the engine's settings at that moment (main and engine() only: the lean core has none). */
   configure: fc.option(
     fc.record({
@@ -106,7 +111,7 @@ const callsArb = fc
       scope: fc.constantFrom<Scope>(undefined, 'x', 1, '1', 1n, 0, -0),
       at: fc.integer({ min: 0, max: 20 }),
       timeoutMs: fc.option(fc.constantFrom(0, 1, 3, 7, 15, 2 ** 31, 1e300, Infinity), { nil: undefined }),
-      signal: fc.oneof(fc.constantFrom<'none' | 'before' | 'in key'>('none', 'before', 'in key'), fc.integer({ min: 0, max: 30 })),
+      signal: fc.oneof(fc.constantFrom<'none' | 'before' | 'in key' | 'shared'>('none', 'before', 'in key', 'shared'), fc.integer({ min: 0, max: 30 })),
     }),
     { minLength: 1, maxLength: 10 },
   )
@@ -184,6 +189,9 @@ async function run(make: (options: object) => Made, o: Options, calls: readonly 
   let withdrawn = o.requestTimeoutMs !== undefined;
   const reasons = new Map<number, Error>();
   const aborted = new Set<number>();
+  const shared = new AbortController();
+  const sharedReason = new Error('the shared signal aborted');
+  backendClock.schedule(() => shared.abort(sharedReason), o.sharedAbortAt + 0.3);
   /** The call being taken in, if any. */
   let taking: number | undefined;
   const settle = (call: Call, promise: Promise<unknown>) =>
@@ -224,7 +232,12 @@ async function run(make: (options: object) => Made, o: Options, calls: readonly 
       options.timeoutMs = call.timeoutMs;
       if (call.timeoutMs < 1e9) withdrawn = true;
     }
-    if (call.signal !== 'none') {
+    if (call.signal === 'shared') {
+      reasons.set(call.id, sharedReason);
+      options.signal = shared.signal;
+      shared.signal.addEventListener('abort', () => aborted.add(call.id));
+      withdrawn = true;
+    } else if (call.signal !== 'none') {
       const controller = new AbortController();
       const reason = new Error(`call ${call.id} left`);
       reasons.set(call.id, reason);
@@ -309,7 +322,7 @@ describe('the promise bridge on its three cores', () => {
           expect(lean.counts).toEqual(main.counts);
         }
       }),
-      { numRuns: Number(process.env['ATK_RUNS'] ?? 150) },
+      { numRuns: Number(process.env['ATK_RUNS'] ?? 500) },
     );
   }, 120_000);
 });
