@@ -229,10 +229,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
         return undefined;
       }
     }
-    // Unsubscribed from inside key, scope or priority: nothing is owed any more, and nothing may be set. Answered
-    // from inside them (its caller's signal aborted there, and `withdraw` answered it): it goes no further, as a
-    // request withdrawn by its abort never reaches the backend.
-    if (this.ended || envelope.answered === true) return undefined;
+    // Unsubscribed from inside key, scope or priority: nothing is owed any more, and nothing may be set.
+    if (this.ended || this.leftInside(envelope)) return undefined;
     // A configure() from inside key, scope or priority: the slot is of the settings before it. The request
     // shares nothing at arrival; the batch's dedup, under the settings in effect, decides.
     if (config.grouping !== grouping) return this.queue(envelope, undefined);
@@ -332,6 +330,20 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   }
 
   /**
+   * After the user functions a request's arrival calls (key, scope, priority): true when it must go no further.
+   * Answered from inside them (its caller's call aborted there, and `withdraw` answered it), or its own signal
+   * aborted there, which is refused now with the reason, as one aborted before it arrived: never joined to an
+   * equal request, never queued (where the listener set later would never fire), so never sent.
+   */
+  private leftInside(envelope: E): boolean {
+    if (envelope.answered === true) return true;
+    const aborted = envelope.signal && abortState(envelope.signal, this.config.where);
+    if (!aborted) return false;
+    this.refuse(envelope, aborted.reason);
+    return true;
+  }
+
+  /**
    * Admits a request to the queue and queues it.
    * @param slot its slot, when it is to lead it (equal requests then join it)
    */
@@ -341,9 +353,8 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       this.refuse(envelope, how.refuse);
       return undefined;
     }
-    // Unsubscribed from inside priority(request) (admit): no timer or listener may be set for it. Answered from
-    // inside it (its caller aborted there): never queued, so never sent.
-    if (this.ended || envelope.answered === true) return undefined;
+    // Unsubscribed from inside priority(request) (admit): no timer or listener may be set for it.
+    if (this.ended || this.leftInside(envelope)) return undefined;
     // Led before it is queued: a batch it fills at once must find its slot. Its record is kept from now on only
     // when a follower's priority may need its place in the queue; otherwise it is made when one joins.
     const kept = slot !== undefined && this.shared.lead(slot, envelope, this.config.prioritized);
