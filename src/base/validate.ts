@@ -2,7 +2,7 @@
  * Option checks shared by every operator. They run when the operator is created, so a bad option fails at the
  * line that wrote it, with the operator and the option named in the message.
  */
-import { describeValue } from './describeValue.js';
+import { describeThrown, describeValue } from './describeValue.js';
 
 /** A value for an option's error message: a string quoted, anything else as `String` gives it, never throwing. */
 export function describe(value: unknown): string {
@@ -104,6 +104,30 @@ export function optionsObject<O extends object>(where: string, value: O | undefi
     fail(where, `options must be an object, got ${describe(value)}`, TypeError);
   }
   return value;
+}
+
+/**
+ * A plain copy of a per-call options object (`process(request, options)`), each field read once, inherited
+ * enumerable ones too (as `for...in` reads them): a getter or Proxy that answers differently on a later read
+ * cannot have one value checked and another used, and a field (or a Proxy's list of them) that throws is refused
+ * naming it, rather than surfacing as its own bare error.
+ */
+export function readOnce<O extends object>(where: string, given: O): O {
+  const copy: Record<string, unknown> = {};
+  const names: string[] = [];
+  try {
+    for (const name in given) names.push(name);
+  } catch (error) {
+    fail(where, `options could not be read (${describeThrown(error)})`, TypeError);
+  }
+  for (const name of names) {
+    try {
+      copy[name] = (given as Record<string, unknown>)[name];
+    } catch (error) {
+      fail(where, `options.${name} could not be read (${describeThrown(error)})`, TypeError);
+    }
+  }
+  return copy as O;
 }
 
 /**

@@ -87,12 +87,22 @@ class Call<T, R> {
   /** Requests not yet answered, plus one while the call is still submitting (see `sealed`). */
   private open = 1;
   private timer: Subscription | undefined;
-  private readonly onAbort: (() => void) | undefined;
+  /**
+   * Its deadline passed or its signal aborted, with the error its requests got: those it submits after are refused
+   * with it. On a scheduler that runs a zero delay at once (queueScheduler) the deadline passes in the constructor,
+   * before the call has submitted anything.
+   */
+  over: { readonly reason: unknown } | undefined;
+  /** It listens to its signal's abort (through the batcher's one listener for that signal: see `Listeners`). */
+  private readonly listening: boolean = false;
 
   constructor(
     options: ProcessOptions,
     scheduler: SchedulerLike,
-    private readonly withdraw: (submission: Submission<T, R>, place: QueueEntry<Submission<T, R>> | undefined, error: unknown) => void,
+    private readonly withdraw: (submission: Submission<T, R>, place: QueueEntry<Submission<T, R>> | undefined, error: unknown, stop: boolean) => void,
+    /** After the last `withdraw` of a withdrawal (see `BatchEngine.withdrawn`). */
+    private readonly withdrawn: () => void,
+    private readonly listeners: Listeners<Call<T, R>>,
   ) {
     const { timeoutMs, signal } = options;
     this.priority = options.priority;
@@ -102,13 +112,8 @@ class Call<T, R> {
     // Stryker disable next-line ConditionalExpression: either side made true only makes a call with other options (priority, scope) withdrawable: it lists its requests for a withdrawal that never comes (no timer, no listener); the whole made false is killed (test/createBatcher.test.ts).
     this.withdrawable = timeoutMs !== undefined || signal !== undefined;
     if (signal && abortState(signal, PROCESS) === undefined) {
-      this.onAbort = () => this.withdrawAll(abortReason(signal, PROCESS));
-      try {
-        // Stryker disable next-line ObjectLiteral,BooleanLiteral: without `once` the listener stays after the abort until the call settles, which the abort makes happen (every request withdrawn), and then it is removed; a signal aborts once.
-        signal.addEventListener('abort', this.onAbort, { once: true });
-      } catch (error) {
-        throw new TypeError(`createBatcher.process: signal.addEventListener('abort') threw: ${describeThrown(error)}`, { cause: error });
-      }
+      listeners.add(signal, this);
+      this.listening = true;
     }
     if (timeoutMs !== undefined) {
       this.timer = scheduleAfter(
@@ -142,14 +147,65 @@ class Call<T, R> {
   settled(): void {
     if (!this.withdrawable || --this.open > 0) return;
     this.timer?.unsubscribe();
-    // Stryker disable next-line ConditionalExpression: made true, a call without a listener (no signal, or one aborted already) calls forget(signal, undefined), whose removeEventListener removes nothing, or throws on an undefined signal and is caught there; made false it is killed (test/mutation-batcher.test.ts).
-    if (this.onAbort) forget(this.signal!, this.onAbort);
+    if (this.listening) this.listeners.remove(this.signal!, this);
   }
 
   private withdrawAll(error: unknown): void {
+    this.answerAll(error);
+    // Only now, every request of the call answered, may an execution that none waits for be stopped and its slot
+    // go to the next batch, which then cannot take one of them.
+    this.withdrawn();
+  }
+
+  /** Answers every request of the call not answered yet with `error`; stops nothing (see `withdrawAll`). */
+  answerAll(error: unknown): void {
+    this.over ??= { reason: error };
     const { members, places } = this;
     // Stryker disable next-line ConditionalExpression: made true, answered requests are withdrawn too, and the engine's withdraw() returns at once for an answered request.
-    for (let i = 0; i < members.length; i++) if (!members[i]!.answered) this.withdraw(members[i]!, places[i], error);
+    for (let i = 0; i < members.length; i++) if (!members[i]!.answered) this.withdraw(members[i]!, places[i], error, false);
+  }
+}
+
+/**
+ * The batcher's abort listeners: one per signal, for every call given it (an HTTP handler may pass its request's
+ * signal to each `process()` it makes). At the abort it answers the requests of all of them before any execution
+ * is stopped for want of callers: one call's stopped execution would free a slot at once, and the next batch could
+ * take a request of another call given the same signal, whose own listener had not run yet, and send it after its
+ * caller left (reliability row 5).
+ */
+class Listeners<C extends { answerAll(error: unknown): void }> {
+  private readonly bySignal = new WeakMap<AbortSignal, { readonly calls: Set<C>; readonly onAbort: () => void }>();
+
+  constructor(private readonly withdrawn: () => void) {}
+
+  add(signal: AbortSignal, call: C): void {
+    const listening = this.bySignal.get(signal);
+    if (listening) {
+      listening.calls.add(call);
+      return;
+    }
+    const calls = new Set<C>([call]);
+    const onAbort = () => {
+      this.bySignal.delete(signal);
+      const reason = abortReason(signal, PROCESS);
+      for (const each of [...calls]) each.answerAll(reason);
+      this.withdrawn();
+    };
+    try {
+      // Stryker disable next-line ObjectLiteral,BooleanLiteral: without `once` the listener stays after the abort until its calls settle, which the abort makes happen (every request withdrawn), and then it is removed; a signal aborts once.
+      signal.addEventListener('abort', onAbort, { once: true });
+    } catch (error) {
+      throw new TypeError(`createBatcher.process: signal.addEventListener('abort') threw: ${describeThrown(error)}`, { cause: error });
+    }
+    this.bySignal.set(signal, { calls, onAbort });
+  }
+
+  /** A call given `signal` has settled: the listener goes with the last such call. */
+  remove(signal: AbortSignal, call: C): void {
+    const listening = this.bySignal.get(signal);
+    if (!listening || !listening.calls.delete(call) || listening.calls.size > 0) return;
+    this.bySignal.delete(signal);
+    forget(signal, listening.onAbort);
   }
 }
 
@@ -288,15 +344,21 @@ export function createBatcherWith<T, R>(
     drained();
   }
 
-  function withdraw(submission: Submission<T, R>, place: QueueEntry<Submission<T, R>> | undefined, error: unknown): void {
-    engine.withdraw(submission, place, error);
+  function withdraw(submission: Submission<T, R>, place: QueueEntry<Submission<T, R>> | undefined, error: unknown, stop: boolean): void {
+    engine.withdraw(submission, place, error, stop);
   }
+
+  function withdrawn(): void {
+    engine.withdrawn();
+  }
+
+  const listeners = new Listeners<Call<T, R>>(withdrawn);
 
   /** Starts a call: checks its options, and sets its one timer and one listener. Undefined without options. */
   function openCall(options: ProcessOptions | undefined): Call<T, R> | undefined {
     if (closed) throw failure ? failure.error : new BatcherClosedError();
     // Stryker disable next-line ConditionalExpression: made false, a call without options gets a Call of no priority, no scope, no deadline and no signal, which is not withdrawable and adds nothing: only an allocation more; made true it is killed.
-    return options === undefined ? undefined : new Call<T, R>(checkProcessOptions(options), scheduler, withdraw);
+    return options === undefined ? undefined : new Call<T, R>(checkProcessOptions(options), scheduler, withdraw, withdrawn, listeners);
   }
 
   function submit(request: T, call: Call<T, R> | undefined, answer: Answer<T, R>): void {
@@ -305,11 +367,12 @@ export function createBatcherWith<T, R>(
     pending++;
     if (call !== undefined) {
       call.add(submission);
-      const aborted = call.signal && abortState(call.signal, PROCESS);
+      // Its deadline passed or its signal aborted before this request (see `Call.over`).
+      const aborted = call.over ?? (call.signal && abortState(call.signal, PROCESS));
       if (aborted) {
         // Refused before cache or queue, and counted as batchDedup counts it: a request, answered with an error.
         stats.recordRequests(1);
-        withdraw(submission, undefined, aborted.reason);
+        withdraw(submission, undefined, aborted.reason, true);
         return;
       }
     }
@@ -374,6 +437,10 @@ export function createBatcherWith<T, R>(
           };
           const call = openCall(options);
           try {
+            // Named as processAll names it, not as the `for...of` below would ("requests is not iterable").
+            if (typeof (requests as Partial<Iterable<T>> | null)?.[Symbol.iterator] !== 'function') {
+              check.fail('createBatcher.processStreaming', `requests must be iterable, got ${describeValue(requests)}`, TypeError);
+            }
             for (const request of requests) {
               outstanding++;
               submit(request, call, answer);
@@ -429,7 +496,8 @@ const PROCESS_OPTIONS = ['priority', 'timeoutMs', 'signal', 'scope'];
 
 function checkProcessOptions(options: ProcessOptions): ProcessOptions {
   const where = PROCESS;
-  const o = check.optionsObject(where, options);
+  // Read once: the values checked below are the values the call uses (a getter may answer differently each time).
+  const o = check.readOnce(where, check.optionsObject(where, options));
   for (const name in o) {
     if ((o as Record<string, unknown>)[name] !== undefined && !PROCESS_OPTIONS.includes(name)) {
       check.fail(where, `unknown option ${name}; it takes ${PROCESS_OPTIONS.join(', ')}`, TypeError);

@@ -203,6 +203,11 @@ export function resolveDedupWith<T>(
   where: string,
   options: DedupOptions<T>,
   similarity: SimilarityDedup | undefined,
+  /**
+   * Whom the key and scope name when they fail for a request, later: the entry point that takes requests in, also
+   * when `configure()` (whose name `where` is then) put them in effect.
+   */
+  runWhere = where,
 ): ResolvedDedup<T> {
   const enabled = check.boolean(where, 'enableDedup', options.enableDedup ?? true);
   const strategy = check.oneOf<DedupStrategy>(where, 'dedupStrategy', options.dedupStrategy ?? 'exact', [
@@ -215,7 +220,7 @@ export function resolveDedupWith<T>(
   const scope = check.optionalFunction<(request: T) => unknown>(where, 'scope', options.scope);
   const dedupFunction = check.optionalFunction<(a: T, b: T) => number>(where, 'dedupFunction', options.dedupFunction);
   const semantic = similarity ? similarity.resolve(where, options) : refuseSimilarity(where, options, strategy);
-  return { enabled, strategy, threshold, grouping: groupingOf(where, key, scope), dedupFunction, semantic: strategy === 'exact' ? undefined : semantic };
+  return { enabled, strategy, threshold, grouping: groupingOf(runWhere, key, scope), dedupFunction, semantic: strategy === 'exact' ? undefined : semantic };
 }
 
 function refuseSimilarity<T>(where: string, options: DedupOptions<T>, strategy: DedupStrategy): undefined {

@@ -232,7 +232,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       }
     }
     // Unsubscribed from inside key, scope or priority: nothing is owed any more, and nothing may be set.
-    if (this.ended) return undefined;
+    if (this.ended || this.leftInside(envelope)) return undefined;
     // A configure() from inside key, scope or priority: the slot is of the settings before it. The request
     // shares nothing at arrival; the batch's dedup, under the settings in effect, decides.
     if (config.grouping !== grouping) return this.queue(envelope, undefined);
@@ -270,8 +270,11 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
    * it; its own outcome is dropped.
    *
    * @param place what `push` returned for it
+   * @param stop false while the caller withdraws more requests at once (a call's abort or deadline): it calls
+   *   `withdrawn()` after the last, so that no execution is stopped, and its slot given to the next batch, while
+   *   a request of the same call still waits to be withdrawn (it would be sent after its caller left)
    */
-  withdraw(envelope: E, place: QueueEntry<E> | undefined, error: unknown): void {
+  withdraw(envelope: E, place: QueueEntry<E> | undefined, error: unknown, stop = true): void {
     // Stryker disable next-line ConditionalExpression: made false, never reached with an answered request: createBatcher withdraws only requests not yet answered (withdrawAll skips answered ones; an aborted call's are fresh); made true it is killed.
     if (envelope.answered === true) return;
     // A follower promoted in place of its leader waits where the promotion put it.
@@ -286,6 +289,11 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
         this.config.stats.changed();
       }
     }
+    if (stop) this.withdrawn();
+  }
+
+  /** After `withdraw(..., false)`: once closed, stops what no request waits for any more (see `close`). */
+  withdrawn(): void {
     if (this.closed) this.stopUnowed();
   }
 
@@ -324,6 +332,20 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   }
 
   /**
+   * After the user functions a request's arrival calls (key, scope, priority): true when it must go no further.
+   * Answered from inside them (its caller's call aborted there, and `withdraw` answered it), or its own signal
+   * aborted there, which is refused now with the reason, as one aborted before it arrived: never joined to an
+   * equal request, never queued (where the listener set later would never fire), so never sent.
+   */
+  private leftInside(envelope: E): boolean {
+    if (envelope.answered === true) return true;
+    const aborted = envelope.signal && abortState(envelope.signal, this.config.where);
+    if (!aborted) return false;
+    this.refuse(envelope, aborted.reason);
+    return true;
+  }
+
+  /**
    * Admits a request to the queue and queues it.
    * @param slot its slot, when it is to lead it (equal requests then join it)
    */
@@ -334,7 +356,7 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
       return undefined;
     }
     // Unsubscribed from inside priority(request) (admit): no timer or listener may be set for it.
-    if (this.ended) return undefined;
+    if (this.ended || this.leftInside(envelope)) return undefined;
     // Led before it is queued: a batch it fills at once must find its slot. Its record is kept from now on only
     // when a follower's priority may need its place in the queue; otherwise it is made when one joins.
     const kept = slot !== undefined && this.shared.lead(slot, envelope, this.config.prioritized);

@@ -491,7 +491,8 @@ export class PipelineConfig<T, R> {
   private resolve(raw: BatchDedupOptions<T, R>, where: string): Resolved<T, R> {
     const adaptive = resolveAdaptiveSettings(where, raw);
     const window = resolveWindowSettings(where, raw, this.adaptive ? adaptiveMaxWaitMs(adaptive) : undefined);
-    const dedup = resolveDedupWith<T>(where, raw, this.similarity);
+    // The key and scope name the entry point when they fail for a request, not the configure() that set them.
+    const dedup = resolveDedupWith<T>(where, raw, this.similarity, this.where);
     const execute = check.requiredFunction<ExecuteFn<T, R>>(where, 'execute', raw.execute);
     const mapped = mapDedup(dedup, (e: Envelope<T>) => e.request, (e) => e.scope);
     const local: ExecuteFn<Envelope<T>, R> = (envelopes, context) => execute(envelopes.map((e) => e.request), context);

@@ -41,8 +41,11 @@ export interface LeanBatcher<T, R> {
 /** One call's options, shared by its requests: one timer and one listener, removed when the last is answered. */
 interface Call<T> {
   readonly scope: DedupScope;
+  /** Its signal: a batch leaves out a request of the call once it has aborted (see `LeanEntry.sig`). */
+  readonly signal: AbortSignal | undefined;
   readonly own: boolean;
-  readonly aborted: { reason: unknown } | undefined;
+  /** Its signal aborted or its deadline passed, with what its requests are refused with: those it submits after too. */
+  readonly over: { reason: unknown } | undefined;
   /** Lists a request of the call, for a withdrawal. */
   add(entry: Entry<T>): void;
   /** One of its requests was answered, or it has submitted all of them. */
@@ -95,7 +98,8 @@ export function leanBatcher<T, R>(options: Omit<LeanOptions<T, R>, 'signal'>): L
   function openCall(options: LeanProcessOptions | undefined): Call<T> | undefined {
     if (closed) throw new BatcherClosedError();
     if (options === undefined) return undefined;
-    const o = check.optionsObject(PROCESS, options);
+    // Read once: the values checked below are the values the call uses, and a field that throws is named.
+    const o = check.readOnce(PROCESS, check.optionsObject(PROCESS, options));
     for (const name in o) {
       const value = (o as Record<string, unknown>)[name];
       if (value === undefined || ['timeoutMs', 'signal', 'scope'].includes(name)) continue;
@@ -119,15 +123,18 @@ export function leanBatcher<T, R>(options: Omit<LeanOptions<T, R>, 'signal'>): L
     }
     const members: Entry<T>[] = [];
     const withdrawAll = (error: unknown) => {
-      for (const member of members) core.withdraw(member, error);
+      // Those waiting first: withdrawing the last caller of a batch stops it and frees its slot at once, and the
+      // next batch must not take a request of this call the loop has not reached yet (sent after the caller left).
+      for (const member of members) if (!member.run) core.withdraw(member, error);
+      for (const member of members) if (member.run) core.withdraw(member, error);
     };
-    let aborted = signal && abortState(signal, PROCESS);
+    let over = signal && abortState(signal, PROCESS);
     let onAbort: (() => void) | undefined;
-    if (signal && !aborted) {
+    if (signal && !over) {
       onAbort = () => {
         // Kept for the requests the call submits after this (an iterable that aborts while read): refused at once.
-        aborted = { reason: abortReason(signal, PROCESS) };
-        withdrawAll(aborted.reason);
+        over ??= { reason: abortReason(signal, PROCESS) };
+        withdrawAll(over.reason);
       };
       try {
         signal.addEventListener('abort', onAbort, { once: true });
@@ -137,14 +144,24 @@ export function leanBatcher<T, R>(options: Omit<LeanOptions<T, R>, 'signal'>): L
     }
     let timer: Subscription | undefined;
     if (timeoutMs !== undefined) {
-      timer = scheduleAfter(scheduler, () => withdrawAll(new BatchTimeoutError(`no result within ${timeoutMs} ms (timeoutMs)`, timeoutMs)), timeoutMs);
+      // Kept as the abort is: on a scheduler that runs a zero delay at once (queueScheduler) the deadline passes
+      // here, before the call has submitted anything, and its requests must still be refused.
+      timer = scheduleAfter(
+        scheduler,
+        () => {
+          over ??= { reason: new BatchTimeoutError(`no result within ${timeoutMs} ms (timeoutMs)`, timeoutMs) };
+          withdrawAll(over.reason);
+        },
+        timeoutMs,
+      );
     }
     let open = 1;
     return {
       scope,
+      signal,
       own: timeoutMs !== undefined,
-      get aborted() {
-        return aborted;
+      get over() {
+        return over;
       },
       add(entry) {
         members.push(entry);
@@ -160,12 +177,12 @@ export function leanBatcher<T, R>(options: Omit<LeanOptions<T, R>, 'signal'>): L
 
   function submit(request: T, call: Call<T> | undefined, resolve: (value: unknown) => void): void {
     if (closed) throw new BatcherClosedError();
-    const entry: Entry<T> = { request, at: clock(), scope: call?.scope, ownDeadline: call?.own, resolve, call };
+    const entry: Entry<T> = { request, at: clock(), scope: call?.scope, ownDeadline: call?.own, sig: call?.signal, resolve, call };
     pending++;
     call?.add(entry);
-    if (call?.aborted) {
+    if (call?.over) {
       core.counts.totalRequests++;
-      core.withdraw(entry, call.aborted.reason);
+      core.withdraw(entry, call.over.reason);
       return;
     }
     core.push(entry);

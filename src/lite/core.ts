@@ -209,6 +209,11 @@ export interface LeanEntry<T> {
   readonly scope?: DedupScope;
   /** The caller keeps a deadline of its own: `requestTimeoutMs` does not apply. */
   readonly ownDeadline?: boolean;
+  /**
+   * The caller's signal, whose abort the front end answers (the promise bridge's call listener): a batch leaves
+   * the entry out once it has aborted, even before that listener has run (see `form`).
+   */
+  readonly sig?: AbortSignal | undefined;
   /** Answered. */
   done?: boolean;
   /** Its slot key and scope, read once at arrival. */
@@ -477,11 +482,24 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
     const members: LeanEntry<T>[][] = [];
     const unique: T[] = [];
     const run: Run<T> = { id: 0, members, unique, control: undefined };
+    /** Entries whose caller's signal has aborted, its listener not run yet, with the reason: left out, answered below. */
+    let left: [LeanEntry<T>, unknown][] | undefined;
+    const stays = (entry: LeanEntry<T>): boolean => {
+      if (entry.done) return false;
+      // Several calls may share one signal: the listener of one withdrew its request, which stopped its batch and
+      // freed the slot this batch takes, before the listener of this entry's call has run. Never sent.
+      const aborted = entry.sig && abortState(entry.sig, where);
+      if (!aborted) return true;
+      (left ??= []).push([entry, aborted.reason]);
+      return false;
+    };
     for (const slot of batch) {
       // Withdrawn while they waited: never executed.
       // (A slot with nobody left in it has left the queue: see withdraw.)
-      const live = (slot.m = slot.m.filter((entry) => !entry.done));
-      if (!settings.joins) unlist(slot);
+      const live = (slot.m = slot.m.filter(stays));
+      if (!settings.joins || live.length === 0) unlist(slot);
+      // Everyone in it left just now (see `stays`): nothing to execute for it, and it takes no join.
+      if (live.length === 0) continue;
       slot.run = run;
       const first = live[0]!;
       // The first to arrive left: the next one is executed in its place, on its own behalf.
@@ -497,6 +515,29 @@ export function leanCore<T, R, E extends LeanEntry<T>>(settings: LeanSettings<T,
       unique.push(first.request);
       members.push(live);
     }
+    if (left !== undefined) {
+      // Answered once this batch is under way (or its slot given back), as their own listener would answer them.
+      const answerLeft = left;
+      const answerAll = () => {
+        for (const [entry, reason] of answerLeft) withdraw(entry as E, reason);
+      };
+      if (unique.length === 0) {
+        running--;
+        release?.();
+        answerAll();
+        checkEnd();
+        return;
+      }
+      launch(run);
+      answerAll();
+      return;
+    }
+    launch(run);
+  }
+
+  /** Executes a formed batch: its unique items, `run.unique`. */
+  function launch(run: Run<T>): void {
+    const { unique } = run;
     run.id = ++counts.totalBatches;
     counts.executedItems += unique.length;
     runs.add(run);
