@@ -11,6 +11,7 @@ import type { Envelope } from './envelope.js';
 import { BatchExecutor, type FanOutConfig } from './executor.js';
 import { createBatchFeedback } from './feedback.js';
 import { QUEUED, SENT, slotOf, stateOf, type PendingSlot } from './inFlight.js';
+import { owedPart } from './owedPart.js';
 import type { PipelineConfig } from './pipelineConfig.js';
 import { SharedSlots } from './sharedSlots.js';
 import type { QueueEntry } from './waitingQueue.js';
@@ -596,9 +597,11 @@ export class BatchEngine<T, R, E extends Envelope<T>> {
   }
 
   private execute(deduped: DedupedBatch<E>): void {
-    // The semantic result cache, where the entry point wires it in, answers what it can; the rest is executed.
-    const { config } = this;
-    const batch = config.nearCache === undefined ? deduped : config.nearCache(this.shared, deduped, config, this.answerNow);
+    const { config, shared } = this;
+    // What was answered while the batch was deduplicated (a deadline, an abort), and nobody else waits for, is not
+    // sent. The semantic result cache, where the entry point wires it in, answers what it can; the rest is executed.
+    const owed = owedPart(deduped, shared);
+    const batch = owed === undefined || config.nearCache === undefined ? owed : config.nearCache(shared, owed, config, this.answerNow);
     // A near cached answer may have been the subscriber's last (a `take` downstream): the rest is executed no more.
     if (this.ended) return;
     if (batch === undefined) {
