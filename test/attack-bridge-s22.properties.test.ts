@@ -166,9 +166,8 @@ async function run(make: (options: object) => Made, o: Options, calls: readonly 
     dedupInFlight: o.dedupInFlight,
     enableDedup: o.enableDedup,
     key: (r: Req) => {
-      // As the call takes it in, or when a batch's dedup keys it again after a configure() (row 168: then it is
-      // left out of the batch, not sent).
-      r.abortInKey?.abort(reasons.get(r.call));
+      // Only as the call takes it in: a batch's dedup may key it again after a configure(), when it is being sent.
+      if (taking === r.call) r.abortInKey?.abort(reasons.get(r.call));
       if (r.key === 'throw') throw new Error('no key');
       return r.key;
     },
@@ -193,6 +192,8 @@ async function run(make: (options: object) => Made, o: Options, calls: readonly 
   const shared = new AbortController();
   const sharedReason = new Error('the shared signal aborted');
   backendClock.schedule(() => shared.abort(sharedReason), o.sharedAbortAt + 0.3);
+  /** The call being taken in, if any. */
+  let taking: number | undefined;
   const settle = (call: Call, promise: Promise<unknown>) =>
     promise.then(
       (value) => {
@@ -254,7 +255,9 @@ async function run(make: (options: object) => Made, o: Options, calls: readonly 
     // Spread by id: no two calls at one instant, nor a call with a timer.
     backendClock.schedule(() => {
       const closed = closeTime !== undefined && call.at + (call.id + 1) / 1000 > closeTime;
+      taking = call.id;
       const promise = call.all ? batcher.processAll(requests, options) : batcher.process(requests[0]!, options);
+      taking = undefined;
       if (closed) withdrawn = true;
       void settle(call, promise);
     }, call.at + (call.id + 1) / 1000);

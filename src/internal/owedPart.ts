@@ -15,6 +15,9 @@ export function owedPart<E extends { readonly answered?: boolean }>(
   slots: { awaited(requests: readonly E[]): boolean; forgone(requests: readonly E[]): void },
 ): DedupedBatch<E> | undefined {
   const { items, unique, leaderOf, failures } = batch;
+  // An item whose key or scope threw leads nothing (`leaderOf` -1) and is refused by the batch's run: a batch
+  // with such items goes whole, as before, so that none of them is left unanswered.
+  if (failures !== undefined) return batch;
   let i = 0;
   while (i < items.length && items[i]!.answered !== true) i++;
   if (i === items.length) return batch;
@@ -29,15 +32,11 @@ export function owedPart<E extends { readonly answered?: boolean }>(
   unique.forEach((item, u) => kept[u] && (indexOf[u] = owedUnique.push(item) - 1));
   const owedItems: E[] = [];
   const owedLeaderOf: number[] = [];
-  const owedFailures = new Map<number, unknown>();
   items.forEach((item, i) => {
     const u = leaderOf[i]!;
     if (!kept[u]) return;
-    if (failures?.has(i)) owedFailures.set(owedItems.length, failures.get(i));
     owedItems.push(item);
     owedLeaderOf.push(indexOf[u]!);
   });
-  return owedFailures.size > 0
-    ? { items: owedItems, unique: owedUnique, leaderOf: owedLeaderOf, failures: owedFailures }
-    : { items: owedItems, unique: owedUnique, leaderOf: owedLeaderOf };
+  return { items: owedItems, unique: owedUnique, leaderOf: owedLeaderOf };
 }
