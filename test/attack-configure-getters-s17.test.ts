@@ -92,4 +92,24 @@ describe('configure() reads each option once', () => {
     expect(clock.scheduler.now()).toBe(10); // windowMs still 0
     await batcher.close();
   });
+
+  it('a Proxy whose list of names throws: refused naming the options, and nothing changes (stop 22: check.readOnce)', async () => {
+    const clock = virtualClock();
+    const batcher = batcherOn(clock);
+    const options = new Proxy(
+      { windowMs: 7 },
+      {
+        ownKeys() {
+          throw new Error('config store is down');
+        },
+      },
+    );
+    expect(() => batcher.configure(options)).toThrow(/^createBatcher\.configure: options could not be read \(config store is down\)$/);
+    const answer = batcher.process({ id: 'a', tenant: 't' });
+    let got: string | undefined;
+    void answer.then((a) => (got = a));
+    await runMoments(clock.scheduler, () => got !== undefined);
+    expect(clock.scheduler.now()).toBe(10); // windowMs still 0
+    await batcher.close();
+  });
 });

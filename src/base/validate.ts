@@ -107,16 +107,17 @@ export function optionsObject<O extends object>(where: string, value: O | undefi
 }
 
 /**
- * A plain copy of a per-call options object (`process(request, options)`), each field read once, inherited
- * enumerable ones too (as `for...in` reads them): a getter or Proxy that answers differently on a later read
- * cannot have one value checked and another used, and a field (or a Proxy's list of them) that throws is refused
- * naming it, rather than surfacing as its own bare error.
+ * A plain copy of an options object (`process(request, options)`, `configure(options)`), each field read once,
+ * inherited enumerable ones too (as `for...in` reads them) unless `own`: a getter or Proxy that answers
+ * differently on a later read cannot have one value checked and another used, and a field (or a Proxy's list of
+ * them) that throws is refused naming it, rather than surfacing as its own bare error.
  */
-export function readOnce<O extends object>(where: string, given: O): O {
+export function readOnce<O extends object>(where: string, given: O, own = false): O {
   const copy: Record<string, unknown> = {};
-  const names: string[] = [];
+  let names: string[] = [];
   try {
-    for (const name in given) names.push(name);
+    if (own) names = Object.keys(given);
+    else for (const name in given) names.push(name);
   } catch (error) {
     fail(where, `options could not be read (${describeThrown(error)})`, TypeError);
   }

@@ -21,7 +21,7 @@ import {
   type AdaptiveSettings,
   type AdaptiveWindowFeature,
 } from './adaptiveWindow.js';
-import { describeThrown, describeValue, userFunctionReturned, userFunctionThrew } from '../base/describeValue.js';
+import { describeValue, userFunctionReturned, userFunctionThrew } from '../base/describeValue.js';
 import { unknownOption } from '../base/nearestNames.js';
 import { abortedIsBoolean, abortState } from '../base/signal.js';
 import { arrivalClock } from './arrivalClock.js';
@@ -166,23 +166,6 @@ function checkOptionNames(where: string, options: object, nullHint?: string): vo
     }
     check.fail(where, unknownOption(name, suggestions()), TypeError);
   }
-}
-
-/**
- * A copy of what `configure()` was given, each field read once: a getter (a live config object, a proxy) that
- * read differently the second time would put one value in effect and have another compared to tell what
- * changed (a new `key` left unlisted starts no new in-flight generation). A field that throws is refused here.
- */
-function readOnce<O extends object>(where: string, given: O): O {
-  const copy: Record<string, unknown> = {};
-  for (const name of Object.keys(given)) {
-    try {
-      copy[name] = (given as Record<string, unknown>)[name];
-    } catch (error) {
-      check.fail(where, `options.${name} could not be read (${describeThrown(error)})`, TypeError);
-    }
-  }
-  return copy as O;
 }
 
 /** Options that shape the pipeline's structure and cannot change while it runs. */
@@ -399,7 +382,10 @@ export class PipelineConfig<T, R> {
    */
   update(partial: Partial<BatchDedupOptions<T, R>>): void {
     const where = `${this.where}.configure`;
-    const changes = readOnce(where, check.optionsObject(where, partial));
+    // Each field read once: a getter (a live config object, a proxy) that read differently the second time would put
+    // one value in effect and have another compared to tell what changed (a new `key` left unlisted starts no new
+    // in-flight generation). Own names only, as the option names are checked.
+    const changes = check.readOnce(where, check.optionsObject(where, partial), true);
     checkOptionNames(where, changes, 'leave it out to keep its value');
     for (const name of FIXED) {
       if (name in changes) this.checkUnchanged(where, name, changes[name]);
